@@ -1,0 +1,56 @@
+// `streamctl config ...`: operator settings stored in the database (shared with the triggers).
+import { Command } from 'commander';
+import { UserError } from '../../lib/errors';
+import { getSetting, isSettingName, setSetting, SETTINGS, unsetSetting, type SettingName } from '../../store/settings';
+import type { CliContext } from '../context';
+import { table } from '../format';
+
+function requireSettingName(name: string): SettingName {
+  if (!isSettingName(name)) {
+    throw new UserError(`unknown setting "${name}"; known: ${Object.keys(SETTINGS).join(', ')}`);
+  }
+  return name;
+}
+
+export function configCommand(ctx: CliContext): Command {
+  const cmd = new Command('config').description('read and change settings');
+
+  cmd
+    .command('set <name> <value>')
+    .description(`change a setting (${Object.keys(SETTINGS).join(', ')})`)
+    .action((name: string, value: string) => {
+      const setting = requireSettingName(name);
+      const problem = setSetting(ctx.db(), setting, value.trim());
+      if (problem) throw new UserError(`invalid value for ${setting}: ${problem}`);
+      ctx.out(`${setting} = ${value.trim()}\n`);
+    });
+
+  cmd
+    .command('get <name>')
+    .description('print one setting')
+    .action((name: string) => {
+      ctx.out(`${getSetting(ctx.db(), requireSettingName(name))}\n`);
+    });
+
+  cmd
+    .command('unset <name>')
+    .description('return a setting to its default')
+    .action((name: string) => {
+      const setting = requireSettingName(name);
+      unsetSetting(ctx.db(), setting);
+      ctx.out(`${setting} = ${SETTINGS[setting].default} (default)\n`);
+    });
+
+  cmd
+    .command('list')
+    .description('print every setting with its value and meaning')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const db = ctx.db();
+      const names = Object.keys(SETTINGS) as SettingName[];
+      if (opts.json) return ctx.json(Object.fromEntries(names.map((n) => [n, getSetting(db, n)])));
+      ctx.out(table(['NAME', 'VALUE', 'MEANING'], names.map((n) => [n, getSetting(db, n), SETTINGS[n].description])));
+    });
+
+  return cmd;
+}

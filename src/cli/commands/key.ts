@@ -1,0 +1,141 @@
+// `streamctl key ...`: stream keys. A key is shown once, when made; only its digest is stored.
+import { Command } from 'commander';
+import { parseDuration } from '../../lib/duration';
+import { UserError } from '../../lib/errors';
+import { generateStreamKey } from '../../lib/generate-key';
+import { nameProblem } from '../../lib/names';
+import { streamKeyDigest, streamKeyHint } from '../../lib/stream-key';
+import { hasCurrentLabel, insertKey, keyWorksAt, listKeys, revokeKeyLabel, revokeUserKeys, type StreamKey } from '../../store/keys';
+import type { Db } from '../../store/open';
+import type { CliContext } from '../context';
+import { isoTime, shortTime, table } from '../format';
+import { applyLiveEffects } from '../live-effects';
+import { requireUser } from '../resolve';
+
+/** Generates a key, stores its digest, returns the key (the only time it exists in clear). */
+export function createKey(db: Db, userId: number, label: string, now: number): { key: string; stored: StreamKey } {
+  const key = generateStreamKey();
+  const stored = insertKey(db, { userId, label, digest: streamKeyDigest(key), hint: streamKeyHint(key), now });
+  return { key, stored };
+}
+
+/** Prints a new key with the one-time warning. */
+export function printNewKey(ctx: CliContext, key: string, label: string): void {
+  ctx.out(`stream key "${label}" (shown once, store it now): ${key}\n`);
+  ctx.out(`broadcaster pushes to: rtmp://<your-host>/live/${key}\n`);
+}
+
+function checkLabel(label: string): void {
+  const problem = nameProblem(label);
+  if (problem) throw new UserError(`invalid key label "${label}": ${problem.replace('name', 'label')}`);
+}
+
+/** State of a key at `now`, for people. */
+function keyState(k: StreamKey, now: number): string {
+  if (k.revokedAt === null) return 'active';
+  return keyWorksAt(k.revokedAt, now) ? `grace until ${shortTime(k.revokedAt)}` : 'revoked';
+}
+
+function keyJson(k: StreamKey, now: number) {
+  return {
+    label: k.label,
+    prefix: k.hint,
+    state: k.revokedAt === null ? 'active' : keyWorksAt(k.revokedAt, now) ? 'grace' : 'revoked',
+    created_at: isoTime(k.createdAt),
+    revoked_at: isoTime(k.revokedAt),
+    last_used_at: isoTime(k.lastUsedAt),
+    last_ip: k.lastIp,
+  };
+}
+
+export function keyCommand(ctx: CliContext): Command {
+  const cmd = new Command('key').description("manage users' stream keys");
+
+  cmd
+    .command('rotate <name>')
+    .description('make a new key and revoke the old ones (new key printed once)')
+    .option('--grace <duration>', 'keep the old keys working this long (e.g. 10m, 1h, 2d)')
+    .option('--label <label>', 'label of the new key', 'default')
+    .option('--json', 'print JSON (includes "key")')
+    .action(async (name: string, opts: { grace?: string; label: string; json?: boolean }) => {
+      checkLabel(opts.label);
+      const grace = opts.grace === undefined ? 0 : parseDuration(opts.grace);
+      if (grace === null) throw new UserError(`invalid --grace "${opts.grace}": expected a duration such as 10m, 1h, 2d`);
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const now = ctx.now();
+      const result = db.transaction(() => {
+        const revoked = revokeUserKeys(db, user.id, now + grace);
+        return { revoked, ...createKey(db, user.id, opts.label, now) };
+      }).immediate();
+      const until = grace > 0 ? isoTime(now + grace) : null;
+      if (opts.json) {
+        ctx.json({ user: user.name, label: result.stored.label, key: result.key, revoked_keys: result.revoked, old_keys_work_until: until });
+      } else {
+        printNewKey(ctx, result.key, result.stored.label);
+        ctx.out(
+          result.revoked === 0
+            ? 'no old keys to revoke\n'
+            : grace > 0
+              ? `${result.revoked} old key(s) keep working until ${until}\n`
+              : `${result.revoked} old key(s) revoked\n`,
+        );
+      }
+      if (grace === 0 && result.revoked > 0) {
+        await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'stream key rotated' }]);
+      }
+    });
+
+  cmd
+    .command('add <name>')
+    .description('add another key (e.g. for a backup encoder); printed once')
+    .requiredOption('--label <label>', 'name for this key, unique among the user\'s working keys')
+    .option('--json', 'print JSON (includes "key")')
+    .action((name: string, opts: { label: string; json?: boolean }) => {
+      checkLabel(opts.label);
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const result = db.transaction(() => {
+        if (hasCurrentLabel(db, user.id, opts.label)) {
+          throw new UserError(`${user.name} already has a key labelled "${opts.label}" (revoke it or pick another label)`);
+        }
+        return createKey(db, user.id, opts.label, ctx.now());
+      }).immediate();
+      if (opts.json) return ctx.json({ user: user.name, label: result.stored.label, key: result.key });
+      printNewKey(ctx, result.key, result.stored.label);
+    });
+
+  cmd
+    .command('list <name>')
+    .description("list a user's keys (never the keys themselves)")
+    .option('--all', 'include revoked keys')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { all?: boolean; json?: boolean }) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const now = ctx.now();
+      const keys = listKeys(db, user.id, now, opts.all === true);
+      if (opts.json) return ctx.json(keys.map((k) => keyJson(k, now)));
+      if (keys.length === 0) return ctx.out(`${user.name} has no working keys (make one with 'streamctl key rotate ${user.name}')\n`);
+      ctx.out(
+        table(
+          ['LABEL', 'PREFIX', 'STATE', 'CREATED', 'LAST USED', 'LAST IP'],
+          keys.map((k) => [k.label, `${k.hint}…`, keyState(k, now), shortTime(k.createdAt), shortTime(k.lastUsedAt), k.lastIp ?? '-']),
+        ),
+      );
+    });
+
+  cmd
+    .command('revoke <name> <label>')
+    .description('revoke a key at once (including one in its rotation grace)')
+    .action(async (name: string, label: string) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const n = revokeKeyLabel(db, user.id, label, ctx.now());
+      if (n === 0) throw new UserError(`${user.name} has no working key labelled "${label}" (see 'streamctl key list ${user.name}')`);
+      ctx.out(`revoked key "${label}" of ${user.name}\n`);
+      await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${label}" revoked` }]);
+    });
+
+  return cmd;
+}

@@ -1,0 +1,128 @@
+// `streamctl user ...`: the site's broadcasters. Adding a user creates its first stream key.
+import { Command } from 'commander';
+import { UserError } from '../../lib/errors';
+import { canonicalName, nameProblem } from '../../lib/names';
+import { listKeys } from '../../store/keys';
+import { findUserByExternalId, findUserByName, deleteUser, insertUser, listUsers, setUserDisabled, type User } from '../../store/users';
+import type { CliContext } from '../context';
+import { isoTime, shortTime, table } from '../format';
+import { applyLiveEffects } from '../live-effects';
+import { requireUser } from '../resolve';
+import { createKey, printNewKey } from './key';
+
+/** The stable JSON form of a user. */
+export function userJson(u: User) {
+  return {
+    id: u.id,
+    name: u.name,
+    display_name: u.displayName,
+    external_id: u.externalId,
+    disabled: u.disabled,
+    created_at: isoTime(u.createdAt),
+  };
+}
+
+export function userCommand(ctx: CliContext): Command {
+  const cmd = new Command('user').description('manage broadcasters (one channel each)');
+
+  cmd
+    .command('add <name>')
+    .description('create a user and its first stream key (printed once)')
+    .option('--display-name <text>', 'name shown on the site')
+    .option('--external-id <id>', "the user's id in the site's own user table")
+    .option('--json', 'print JSON (includes "key")')
+    .action((rawName: string, opts: { displayName?: string; externalId?: string; json?: boolean }) => {
+      const name = canonicalName(rawName);
+      const problem = nameProblem(name);
+      if (problem) throw new UserError(`invalid user name "${rawName}": ${problem}`);
+      const db = ctx.db();
+      const created = db.transaction(() => {
+        if (findUserByName(db, name)) throw new UserError(`a user named "${name}" already exists`);
+        if (opts.externalId !== undefined && findUserByExternalId(db, opts.externalId)) {
+          throw new UserError(`external id "${opts.externalId}" already belongs to another user`);
+        }
+        const user = insertUser(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null, now: ctx.now() });
+        return { user, ...createKey(db, user.id, 'default', ctx.now()) };
+      }).immediate();
+      if (opts.json) {
+        ctx.json({ user: userJson(created.user), key: created.key, label: created.stored.label });
+        return;
+      }
+      ctx.out(`created user ${created.user.name}\n`);
+      printNewKey(ctx, created.key, created.stored.label);
+    });
+
+  cmd
+    .command('list')
+    .description('list users')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const db = ctx.db();
+      const users = listUsers(db);
+      if (opts.json) return ctx.json(users.map(userJson));
+      if (users.length === 0) return ctx.out("no users yet (add one with 'streamctl user add <name>')\n");
+      ctx.out(
+        table(
+          ['NAME', 'DISPLAY NAME', 'EXTERNAL ID', 'STATE', 'KEYS', 'CREATED'],
+          users.map((u) => [
+            u.name,
+            u.displayName ?? '-',
+            u.externalId ?? '-',
+            u.disabled ? 'disabled' : 'enabled',
+            String(listKeys(db, u.id, ctx.now(), false).length),
+            shortTime(u.createdAt),
+          ]),
+        ),
+      );
+    });
+
+  cmd
+    .command('show <name>')
+    .description("show one user and its keys' summary")
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const keys = listKeys(db, user.id, ctx.now(), false);
+      if (opts.json) return ctx.json({ ...userJson(user), active_keys: keys.length });
+      ctx.out(
+        [
+          `name:         ${user.name}`,
+          `display name: ${user.displayName ?? '-'}`,
+          `external id:  ${user.externalId ?? '-'}`,
+          `state:        ${user.disabled ? 'disabled (pushes refused)' : 'enabled'}`,
+          `created:      ${shortTime(user.createdAt)}`,
+          `keys:         ${keys.length} working (${keys.map((k) => k.label).join(', ') || 'none'})`,
+        ].join('\n') + '\n',
+      );
+    });
+
+  for (const disable of [true, false]) {
+    cmd
+      .command(`${disable ? 'disable' : 'enable'} <name>`)
+      .description(disable ? 'refuse all pushes from this user (keys are kept)' : 'allow pushes from this user again')
+      .action(async (name: string) => {
+        const db = ctx.db();
+        const user = requireUser(db, name);
+        setUserDisabled(db, user.id, disable);
+        ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
+        if (disable) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
+      });
+  }
+
+  cmd
+    .command('remove <name>')
+    .description('delete a user and its keys')
+    .action(async (name: string) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      deleteUser(db, user.id);
+      ctx.out(`removed user ${user.name}\n`);
+      await applyLiveEffects(ctx, [
+        { kind: 'stop-publisher', user: user.name, reason: 'user removed' },
+        { kind: 'recheck-viewers', user: user.name, reason: 'user removed' },
+      ]);
+    });
+
+  return cmd;
+}

@@ -1,0 +1,24 @@
+// Plain-text output helpers shared by the commands.
+
+/** Unix ms → ISO 8601 UTC without milliseconds (JSON and tables); null stays null. */
+export function isoTime(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Unix ms → short UTC time for tables, "-" when absent. */
+export function shortTime(ms: number | null | undefined): string {
+  const iso = isoTime(ms);
+  return iso ? iso.replace('T', ' ').replace('Z', 'Z') : '-';
+}
+
+/** Left-aligned columns with a header row; every cell is already a string. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n') + '\n';
+}

@@ -1,0 +1,80 @@
+// The only trigger I/O: stdin → parse → decide → exactly one answer on stdout, exit 0.
+// Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
+import { readSync, writeSync } from 'node:fs';
+import { databasePath } from '../config';
+import { oneLine } from '../lib/errors';
+import { openForTrigger, type Db } from '../store/open';
+import { TRIGGERS } from '../triggers/registry';
+import type { Trigger, TriggerContext } from '../triggers/types';
+
+/** Payloads are small; anything bigger than this is not MistServer talking. */
+const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+function readAllStdin(): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); // non-blocking stdin: wait, retry
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_PAYLOAD_BYTES) throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function stderrLine(trigger: string, line: string): void {
+  try {
+    writeSync(2, `streamctl ${trigger}: ${line}\n`);
+  } catch {
+    // stderr closed: nothing more to do; the answer still goes out.
+  }
+}
+
+/** Runs one trigger as MistServer does; returns the answer written (for the caller's tests/logs). */
+export function runTrigger<E>(trigger: Trigger<E>): string {
+  const name = trigger.name;
+  const env = process.env;
+  const log = (line: string) => stderrLine(name, line);
+  let answer: string = TRIGGERS[name].refusal;
+  let db: Db | undefined;
+  try {
+    const event = trigger.parse(readAllStdin());
+    db = openForTrigger(databasePath());
+    const now = Date.now();
+    const mistTime = Number(env.MIST_TIME);
+    const ctx: TriggerContext = {
+      db,
+      now,
+      eventTime: Number.isSafeInteger(mistTime) && mistTime > 0 ? mistTime : now,
+      eventId: env.MIST_TUUID ?? '',
+      env,
+      log,
+      debug: env.STREAMCTL_DEBUG ? log : () => {},
+    };
+    answer = trigger.decide(event, ctx);
+  } catch (err) {
+    answer = TRIGGERS[name].refusal;
+    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
+  } finally {
+    try {
+      db?.close();
+    } catch {
+      // closing is best effort; the answer matters more
+    }
+  }
+  if (answer !== '') writeSync(1, answer);
+  return answer;
+}

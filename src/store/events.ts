@@ -1,0 +1,50 @@
+// The event log: one row per decision worth auditing (pushes accepted or refused, ...).
+// Never holds a secret: callers pass reasons and labels, not keys, tokens or passwords.
+import type { Db } from './open';
+
+export interface EventInput {
+  at: number;
+  kind: string;
+  outcome: string;
+  reason: string;
+  userId?: number | null;
+  ip?: string | null;
+  detail?: string | null;
+}
+
+export interface EventRow {
+  id: number;
+  at: number;
+  kind: string;
+  outcome: string;
+  reason: string;
+  userId: number | null;
+  userName: string | null;
+  ip: string | null;
+  detail: string | null;
+}
+
+/** Appends an event. */
+export function recordEvent(db: Db, e: EventInput): void {
+  db.prepare('INSERT INTO events (at, kind, outcome, reason, user_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    e.at,
+    e.kind,
+    e.outcome,
+    e.reason,
+    e.userId ?? null,
+    e.ip ?? null,
+    e.detail ?? null,
+  );
+}
+
+/** Newest events first, optionally of one kind and/or one user. */
+export function listEvents(db: Db, filter: { kind?: string; userId?: number; limit: number }): EventRow[] {
+  return db
+    .prepare(
+      `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail
+         FROM events e LEFT JOIN users u ON u.id = e.user_id
+        WHERE (@kind IS NULL OR e.kind = @kind) AND (@userId IS NULL OR e.user_id = @userId)
+        ORDER BY e.at DESC, e.id DESC LIMIT @limit`,
+    )
+    .all({ kind: filter.kind ?? null, userId: filter.userId ?? null, limit: filter.limit }) as EventRow[];
+}

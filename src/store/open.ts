@@ -1,0 +1,48 @@
+// Opening the database: pragmas, the trigger's fail-closed checks, the CLI's auto-migration.
+import Database from 'better-sqlite3';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { nativeBindingPath } from '../config';
+import { SchemaError } from '../lib/errors';
+import { requiredSchemaVersion } from './schema-version';
+
+export type Db = Database.Database;
+
+/** A blocking trigger must answer far inside MistServer's 10 s kill, even when the CLI holds a write lock. */
+export const TRIGGER_BUSY_TIMEOUT_MS = 2000;
+const CLI_BUSY_TIMEOUT_MS = 5000;
+
+function open(path: string, mustExist: boolean, busyTimeoutMs: number): Db {
+  const db = new Database(path, { fileMustExist: mustExist, nativeBinding: nativeBindingPath() });
+  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  db.pragma('foreign_keys = ON');
+  // WAL is persistent in the file (set by the CLI); NORMAL is safe under WAL and skips an fsync per commit.
+  db.pragma('synchronous = NORMAL');
+  return db;
+}
+
+/** The schema version a database is at. */
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** For trigger programs: never creates or migrates; a missing or old database is a SchemaError. */
+export function openForTrigger(path: string): Db {
+  if (!existsSync(path)) throw new SchemaError(`database ${path} does not exist; run 'streamctl db migrate'`);
+  const db = open(path, true, TRIGGER_BUSY_TIMEOUT_MS);
+  const have = schemaVersion(db);
+  const need = requiredSchemaVersion();
+  if (have < need) {
+    db.close();
+    throw new SchemaError(`database ${path} is at schema ${have}, this build needs ${need}; run 'streamctl db migrate'`);
+  }
+  return db;
+}
+
+/** For the CLI: creates the folder and file if needed; the caller migrates. */
+export function openForCli(path: string): Db {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = open(path, false, CLI_BUSY_TIMEOUT_MS);
+  db.pragma('journal_mode = WAL');
+  return db;
+}

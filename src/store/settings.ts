@@ -1,0 +1,72 @@
+// Operator settings (`streamctl config set <name> <value>`), stored in the database so the CLI and
+// every trigger program see the same values.
+import type { Db } from './open';
+import { isValidStreamBase } from '../lib/names';
+import { parseDuration } from '../lib/duration';
+
+interface SettingSpec {
+  /** One line for `config list` and `--help`. */
+  description: string;
+  default: string;
+  /** Why a value is refused, or null when it is fine. Values arrive already trimmed. */
+  check(value: string): string | null;
+}
+
+const positiveInteger = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0');
+const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
+
+/** Every setting streamctl knows, with its default. */
+export const SETTINGS = {
+  'stream-base': {
+    description: 'the MistServer live stream whose wildcard children carry channels (<base>+<user>)',
+    default: 'streams',
+    check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
+  },
+  'push-guard-failures': {
+    description: 'refused pushes from one address within push-guard-window before it is refused without a lookup',
+    default: '10',
+    check: positiveInteger,
+  },
+  'push-guard-window': {
+    description: 'how long refused pushes count against an address',
+    default: '10m',
+    check: duration,
+  },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+
+/** True when name is a known setting. */
+export function isSettingName(name: string): name is SettingName {
+  return Object.prototype.hasOwnProperty.call(SETTINGS, name);
+}
+
+/** The stored value, or the default. */
+export function getSetting(db: Db, name: SettingName): string {
+  const row = db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+  return row ? row.value : SETTINGS[name].default;
+}
+
+/** Reads several settings in one query (the trigger hot path reads all it needs at once). */
+export function getSettings<N extends SettingName>(db: Db, names: readonly N[]): Record<N, string> {
+  const out = {} as Record<N, string>;
+  for (const n of names) out[n] = SETTINGS[n].default;
+  const rows = db
+    .prepare(`SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(',')})`)
+    .all(...names) as { name: N; value: string }[];
+  for (const r of rows) out[r.name] = r.value;
+  return out;
+}
+
+/** Stores a value after checking it; returns the problem instead of throwing. */
+export function setSetting(db: Db, name: SettingName, value: string): string | null {
+  const problem = SETTINGS[name].check(value);
+  if (problem) return problem;
+  db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+  return null;
+}
+
+/** Removes a stored value so the default applies again. */
+export function unsetSetting(db: Db, name: SettingName): void {
+  db.prepare('DELETE FROM settings WHERE name = ?').run(name);
+}

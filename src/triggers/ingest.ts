@@ -1,0 +1,64 @@
+// The ingest decision shared by PUSH_REWRITE and RTMP_PUSH_REWRITE: which channel, if any, a
+// stream key publishes to. Every attempt is audited (never with the key itself).
+import { parseDuration } from '../lib/duration';
+import { looksLikeStreamKey, streamKeyDigest } from '../lib/stream-key';
+import { recordEvent } from '../store/events';
+import { findKeyOwnerByDigest, keyWorksAt, touchKey } from '../store/keys';
+import { clearPushFailures, countPushFailures, recordPushFailure } from '../store/push-guard';
+import { getSettings } from '../store/settings';
+import type { TriggerContext } from './types';
+import { normaliseIp } from './payload';
+
+/** Why a push was refused, in words fit for logs (no secrets). */
+function shapeProblem(key: string): string {
+  if (key === '') return 'empty stream name';
+  if (key.includes('+')) return 'internal stream name sent as a key';
+  return 'not a stream key';
+}
+
+/**
+ * Looks the key up and returns the stream name to publish to (`<base>+<user>`), or null to refuse.
+ * Bookkeeping failures are logged but do not change the decision: a valid broadcaster is not
+ * dropped because a statistic could not be written.
+ */
+export function admitPush(ctx: TriggerContext, trigger: string, key: string, host: string): string | null {
+  const { db, now } = ctx;
+  const ip = normaliseIp(host);
+  const settings = getSettings(db, ['stream-base', 'push-guard-failures', 'push-guard-window']);
+  const windowStart = now - (parseDuration(settings['push-guard-window']) ?? 600_000);
+
+  const refuse = (reason: string, userId: number | null): null => {
+    ctx.log(`refused push from ${ip || 'unknown address'}: ${reason}`);
+    try {
+      db.transaction(() => {
+        recordPushFailure(db, ip, now, windowStart);
+        recordEvent(db, { at: now, kind: 'push', outcome: 'refused', reason, userId, ip, detail: trigger });
+      }).immediate();
+    } catch (err) {
+      ctx.log(`could not record the refused push: ${(err as Error).message}`);
+    }
+    return null;
+  };
+
+  if (countPushFailures(db, ip, windowStart) >= Number(settings['push-guard-failures'])) {
+    return refuse('too many refused pushes from this address', null);
+  }
+  if (!looksLikeStreamKey(key)) return refuse(shapeProblem(key), null);
+
+  const owner = findKeyOwnerByDigest(db, streamKeyDigest(key));
+  if (!owner) return refuse('unknown key', null);
+  if (!keyWorksAt(owner.revokedAt, now)) return refuse(`revoked key "${owner.label}"`, owner.userId);
+  if (owner.userDisabled) return refuse('user is disabled', owner.userId);
+
+  try {
+    db.transaction(() => {
+      touchKey(db, owner.keyId, now, ip);
+      clearPushFailures(db, ip);
+      recordEvent(db, { at: now, kind: 'push', outcome: 'accepted', reason: `key "${owner.label}"`, userId: owner.userId, ip, detail: trigger });
+    }).immediate();
+  } catch (err) {
+    ctx.log(`could not record the accepted push for ${owner.userName}: ${(err as Error).message}`);
+  }
+  ctx.debug(`accepted push from ${ip} for ${owner.userName} (key "${owner.label}")`);
+  return `${settings['stream-base']}+${owner.userName}`;
+}

@@ -1,0 +1,18 @@
+// Splitting MistServer payloads: newline-separated fields, usually no trailing newline.
+import { PayloadError } from '../lib/errors';
+
+/** Splits a payload into exactly `min`..`max` lines, or throws a PayloadError naming the trigger. */
+export function expectLines(trigger: string, payload: string, min: number, max = min): string[] {
+  const lines = payload.split('\n');
+  if (lines.length < min || lines.length > max) {
+    const want = min === max ? `${min}` : `${min}-${max}`;
+    throw new PayloadError(`${trigger} payload has ${lines.length} line(s), expected ${want}`);
+  }
+  return lines;
+}
+
+/** Client addresses arrive as IPv4-mapped IPv6 from some connectors (SRT): store the plain IPv4 form. */
+export function normaliseIp(host: string): string {
+  const h = host.trim();
+  return h.toLowerCase().startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
+}

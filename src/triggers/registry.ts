@@ -1,0 +1,40 @@
+// The ONE list of MistServer triggers streamctl handles. The build makes one program per entry
+// (bin/<program> → dist/<program>.js), mist-trigger dispatches through it, and `mist apply` (later)
+// configures MistServer from it. Imports nothing, so the hot path pays only for this object.
+
+export interface TriggerSpec {
+  /** Program name in bin/ and dist/, and the source file src/triggers/<program>.ts. */
+  program: string;
+  /** MistServer waits for the answer (sync) instead of ignoring it. */
+  blocking: boolean;
+  /**
+   * What the program prints when anything goes wrong, and the explicit `default` streamctl
+   * configures in MistServer (an empty default there means `true`, i.e. fail-open).
+   */
+  refusal: string;
+  /** One line for docs and `mist apply --dry-run`. */
+  summary: string;
+}
+
+/** Every trigger streamctl handles, by MistServer's trigger name. */
+export const TRIGGERS = {
+  PUSH_REWRITE: {
+    program: 'push-rewrite',
+    blocking: true,
+    refusal: '',
+    summary: 'maps a stream key to <base>+<user>; refuses unknown, revoked and disabled keys',
+  },
+  RTMP_PUSH_REWRITE: {
+    program: 'rtmp-push-rewrite',
+    blocking: true,
+    refusal: '',
+    summary: 'RTMP-only variant of PUSH_REWRITE (install one of the two, PUSH_REWRITE preferred)',
+  },
+} as const satisfies Record<string, TriggerSpec>;
+
+export type TriggerName = keyof typeof TRIGGERS;
+
+/** True when name is a trigger streamctl handles. */
+export function isTriggerName(name: string): name is TriggerName {
+  return Object.prototype.hasOwnProperty.call(TRIGGERS, name);
+}

@@ -1,0 +1,34 @@
+// RTMP_PUSH_REWRITE (blocking, RTMP only, before MistServer parses anything):
+//   line 1: the RTMP URL: the client's tcUrl + "/" + stream key, e.g. rtmp://host:1935/live/<key>
+//   line 2: client host
+// Answer: a URL whose last path segment is `<base>+<user>` (MistServer reads only the text after
+// the last "/"); empty refuses. Install this OR PUSH_REWRITE, not both: PUSH_REWRITE would then
+// see the rewritten name instead of the key and refuse every RTMP push.
+import { PayloadError } from '../lib/errors';
+import { expectLines } from './payload';
+import { admitPush } from './ingest';
+import type { Trigger } from './types';
+
+export interface RtmpPushRewriteEvent {
+  /** The URL up to and including the last "/" before the key, query removed. */
+  base: string;
+  key: string;
+  host: string;
+}
+
+const rtmpPushRewrite: Trigger<RtmpPushRewriteEvent> = {
+  name: 'RTMP_PUSH_REWRITE',
+  parse(payload) {
+    const [url, host] = expectLines('RTMP_PUSH_REWRITE', payload, 2) as [string, string];
+    const withoutQuery = url.split('?', 1)[0]!;
+    const slash = withoutQuery.lastIndexOf('/');
+    if (slash < 0) throw new PayloadError('RTMP_PUSH_REWRITE payload line 1 is not a URL');
+    return { base: withoutQuery.slice(0, slash + 1), key: withoutQuery.slice(slash + 1), host };
+  },
+  decide(event, ctx) {
+    const stream = admitPush(ctx, 'RTMP_PUSH_REWRITE', event.key, event.host);
+    return stream === null ? '' : event.base + stream;
+  },
+};
+
+export default rtmpPushRewrite;
