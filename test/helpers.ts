@@ -1,0 +1,120 @@
+// Running the built programs the way MistServer runs them: argv[1] = trigger name, payload on
+// stdin, MIST_* in the environment, a real SQLite file in a temp dir.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll } from 'vitest';
+
+export const ROOT = resolve(__dirname, '..');
+export const BIN = join(ROOT, 'bin');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+/** A clean environment: no inherited STREAMCTL_* and no NODE_EXTRA_CA_CERTS (it slows every start). */
+export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('STREAMCTL_') && !k.startsWith('MIST_') && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
+  }
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** A temp folder removed after the test file. */
+export function tempDir(prefix = 'streamctl-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs `bin/streamctl args...` against a database. */
+export function cli(dbPath: string, args: string[], extraEnv: Record<string, string> = {}): RunResult {
+  const r = spawnSync(join(BIN, 'streamctl'), args, { env: baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }), encoding: 'utf8' });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** Runs the CLI and parses its --json output; throws with stderr when it failed. */
+export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Record<string, string> = {}): T {
+  const r = cli(dbPath, [...args, '--json'], extraEnv);
+  if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** A migrated database in a fresh temp dir. */
+export function freshDb(): string {
+  const db = join(tempDir(), 'streamctl.db');
+  const r = cli(db, ['db', 'migrate']);
+  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`);
+  return db;
+}
+
+export interface TriggerCall {
+  /** Program in bin/ (default mist-trigger). */
+  program?: string;
+  /** argv[1]: the trigger name as MistServer passes it. */
+  trigger: string;
+  payload: string;
+  db: string;
+  env?: Record<string, string>;
+}
+
+function triggerEnv(call: TriggerCall): NodeJS.ProcessEnv {
+  return baseEnv({
+    STREAMCTL_DB: call.db,
+    MIST_TRIGGER: call.trigger,
+    MIST_TRIG_DEF: 'false',
+    MIST_PID: '4242',
+    MIST_CONTROL: '1',
+    ...call.env,
+  });
+}
+
+/** Runs a trigger program synchronously. */
+export function runTrigger(call: TriggerCall): RunResult {
+  const r = spawnSync(join(BIN, call.program ?? 'mist-trigger'), [call.trigger], {
+    input: call.payload,
+    env: triggerEnv(call),
+    encoding: 'utf8',
+  });
+  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+}
+
+/** Runs a trigger program without waiting (for concurrent deliveries). */
+export function runTriggerAsync(call: TriggerCall): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(join(BIN, call.program ?? 'mist-trigger'), [call.trigger], { env: triggerEnv(call) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ stdout, stderr, status }));
+    child.stdin.end(call.payload);
+  });
+}
+
+/** A captured payload, byte for byte: fixture('01-basic-push-alice/PUSH_REWRITE-1'). */
+export function fixture(name: string): string {
+  return readFileSync(join(FIXTURES, 'mist-captures', `${name}.txt`), 'utf8');
+}
+
+/** The MIST_* variables recorded with a captured payload. */
+export function fixtureEnv(name: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(join(FIXTURES, 'mist-captures', `${name}.env`), 'utf8').split('\n')) {
+    const m = /^(MIST_[A-Z_]+)=(.*)$/.exec(line);
+    if (m) env[m[1]!] = m[2]!;
+  }
+  return env;
+}
+
+/** Creates a user and returns its first stream key. */
+export function addUser(db: string, name: string, ...extra: string[]): string {
+  return cliJson<{ key: string }>(db, ['user', 'add', name, ...extra]).key;
+}
