@@ -1,6 +1,7 @@
 // Builds the streamctl command tree. A fresh Command each time (never the global one), so tests
 // can run it with their own output; process.exit happens only in main.ts.
 import { Command } from 'commander';
+import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
@@ -16,6 +17,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }

@@ -1,0 +1,75 @@
+// Channel policy: who may watch, recording and replay. Missing row = defaults.
+import type { Db } from './open';
+
+export const ACCESS_POLICIES = ['public', 'password', 'paid', 'age', 'private'] as const;
+export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
+
+export interface Channel {
+  userId: number;
+  access: AccessPolicy;
+  minAge: number | null;
+  viewerCap: number | null;
+  /** Slow salted hash (never the password); null when none is set. */
+  passwordHash: string | null;
+  record: boolean;
+  /** Per-channel recording retention; null = the global default. */
+  retentionMs: number | null;
+  replayOffline: boolean;
+  updatedAt: number | null;
+}
+
+interface ChannelRow {
+  user_id: number;
+  access: AccessPolicy;
+  min_age: number | null;
+  viewer_cap: number | null;
+  password_hash: string | null;
+  record: number;
+  retention_ms: number | null;
+  replay_offline: number;
+  updated_at: number;
+}
+
+/** The channel settings of a user (defaults when never set). */
+export function getChannel(db: Db, userId: number): Channel {
+  const r = db.prepare('SELECT * FROM channels WHERE user_id = ?').get(userId) as ChannelRow | undefined;
+  if (!r) {
+    return { userId, access: 'public', minAge: null, viewerCap: null, passwordHash: null, record: false, retentionMs: null, replayOffline: false, updatedAt: null };
+  }
+  return {
+    userId: r.user_id,
+    access: r.access,
+    minAge: r.min_age,
+    viewerCap: r.viewer_cap,
+    passwordHash: r.password_hash,
+    record: r.record === 1,
+    retentionMs: r.retention_ms,
+    replayOffline: r.replay_offline === 1,
+    updatedAt: r.updated_at,
+  };
+}
+
+export type ChannelPatch = Partial<Omit<Channel, 'userId' | 'updatedAt'>>;
+
+const COLUMN: Record<keyof ChannelPatch, string> = {
+  access: 'access',
+  minAge: 'min_age',
+  viewerCap: 'viewer_cap',
+  passwordHash: 'password_hash',
+  record: 'record',
+  retentionMs: 'retention_ms',
+  replayOffline: 'replay_offline',
+};
+
+/** Changes the given fields (creating the row with defaults first); returns the new settings. */
+export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: number): Channel {
+  return db.transaction(() => {
+    db.prepare('INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
+    for (const [field, value] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {
+      if (value === undefined) continue;
+      const stored = typeof value === 'boolean' ? (value ? 1 : 0) : value;
+      db.prepare(`UPDATE channels SET ${COLUMN[field]} = ?, updated_at = ? WHERE user_id = ?`).run(stored, now, userId);
+    }
+    return getChannel(db, userId);
+  })();
+}
