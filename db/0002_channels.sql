@@ -24,3 +24,23 @@ CREATE TABLE broadcasts (
 ) STRICT;
 CREATE UNIQUE INDEX broadcasts_one_open ON broadcasts(user_id) WHERE ended_at IS NULL;
 CREATE INDEX broadcasts_user_started ON broadcasts(user_id, started_at);
+
+-- Viewer sessions, keyed by MistServer's session id (64 hex). USER_NEW opens one (and re-checks
+-- refresh it), USER_END closes it with its totals. `user_id` is the channel watched (live or VoD).
+CREATE TABLE viewer_sessions (
+  session_id   TEXT PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  broadcast_id INTEGER REFERENCES broadcasts(id) ON DELETE SET NULL,
+  stream       TEXT NOT NULL,
+  viewer       TEXT,
+  ip           TEXT,
+  connector    TEXT,
+  opened_at    INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  closed_at    INTEGER,
+  seconds      INTEGER,
+  bytes_up     INTEGER,
+  bytes_down   INTEGER
+) STRICT;
+CREATE INDEX viewer_sessions_open ON viewer_sessions(user_id, last_seen_at) WHERE closed_at IS NULL;
+CREATE INDEX viewer_sessions_broadcast ON viewer_sessions(broadcast_id);
