@@ -46,7 +46,7 @@ export async function buildAll(): Promise<void> {
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    minify: true,
+    minify: process.env.STREAMCTL_NO_MINIFY !== "1",
     legalComments: 'none',
     logLevel: 'warning',
     // better-sqlite3 only falls back to `bindings` when no nativeBinding is given; we always give one.
