@@ -38,6 +38,8 @@ export async function buildAll(): Promise<void> {
     'mist-trigger': join(root, 'src/runtime/mist-trigger.ts'),
   };
   for (const spec of Object.values(TRIGGERS)) entryPoints[spec.program] = `virtual:trigger/${spec.program}`;
+  // The JWT library on its own, required lazily by path only when a viewer presents a token.
+  entryPoints.jose = join(root, 'src/access/jose-entry.ts');
 
   await build({
     entryPoints,
