@@ -1,11 +1,15 @@
 // Builds the streamctl command tree. A fresh Command each time (never the global one), so tests
 // can run it with their own output; process.exit happens only in main.ts.
 import { Command } from 'commander';
+import { accessCommand } from './commands/access';
+import { banCommand } from './commands/ban';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
+import { grantCommand } from './commands/grant';
 import { keyCommand } from './commands/key';
+import { tokenCommand } from './commands/token';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -17,6 +21,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, grantCommand, banCommand, tokenCommand, accessCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }
