@@ -130,6 +130,13 @@ describe('playback tokens', () => {
   const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
   const valid = hs256(secret, claimsFor('alice', 'v1'));
 
+  it('refuses even a valid token while the password channel has no password set', () => {
+    const r = userNew(db, payload({ token: valid }));
+    expect(r.stdout).toBe('false');
+    expect(r.stderr).toMatch(/no-password/);
+    expect(spawnCli(db, ['channel', 'password', 'alice'], 'open sesame\n').status).toBe(0);
+  });
+
   it('refuses a password channel without a token, and never counts a generated number as one', () => {
     expect(watch(db)).toBe('false');
     expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture('20c-ts-token-param/USER_NEW-1'), db }).stdout).toBe('false');
@@ -282,6 +289,8 @@ describe('policies', () => {
     expect(stored.password_hash).toMatch(/^scrypt\$/);
     expect(stored.password_hash).not.toContain(pw);
     expect(cliJson(db, ['channel', 'show', 'alice']).has_password).toBe(true);
+    expect(watch(db, { token: token('anyone') })).toBe('true');
+    expect(watch(db)).toBe('false');
   });
 
   it('a disabled channel admits no one', () => {

@@ -85,6 +85,8 @@ export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
       admit('public', token.state === 'invalid' ? `public channel (token ignored: ${token.reason})` : 'public channel');
       break;
     case 'password':
+      // Fail closed like the channel summary says: without a stored password nobody was let in by one.
+      if (policy.passwordHash === null) return refuse('no-password', 'password channel without a password set (streamctl channel password)');
       if (!claims) return refuse('no-token', 'password channel: the site gives a playback token once the password is checked');
       admit('token', 'password channel: valid playback token for this channel');
       break;

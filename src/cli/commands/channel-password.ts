@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from '../../lib/password';
 import { getChannel, updateChannel } from '../../store/channels';
 import type { CliContext } from '../context';
 import { readSecretFromStdin } from '../input';
+import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
 
 const MIN_PASSWORD_LENGTH = 8;
@@ -17,12 +18,14 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
     .command('password <user>')
     .description('set the channel password from stdin (e.g. printf %s "$PW" | streamctl channel password alice)')
     .option('--clear', 'remove the password (a password channel then admits nobody)')
-    .action((name: string, opts: { clear?: boolean }) => {
+    .action(async (name: string, opts: { clear?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
       if (opts.clear) {
-        updateChannel(db, user.id, { passwordHash: null }, ctx.now());
-        return ctx.out(`password of ${user.name} removed\n`);
+        const channel = updateChannel(db, user.id, { passwordHash: null }, ctx.now());
+        ctx.out(`password of ${user.name} removed\n`);
+        if (channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
+        return;
       }
       const password = readSecretFromStdin('password');
       if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
