@@ -411,6 +411,8 @@ describe('streamctl access explain', () => {
   it('names the token problem and prints a readable summary', () => {
     const expired = hs256(secret, claimsFor('alice', 'fan', { exp: nowS() - 100 }));
     expect(cliJson(db, ['access', 'explain', 'alice', '--token', expired])).toMatchObject({ decision: 'refuse', rule: 'token-invalid', token_problem: 'token expired' });
+    const fromStdin = spawnCli(db, ['access', 'explain', 'alice', '--token', '-', '--json'], expired + '\n');
+    expect(JSON.parse(fromStdin.stdout)).toMatchObject({ rule: 'token-invalid', token_problem: 'token expired' });
     const text = cli(db, ['access', 'explain', 'alice']).stdout;
     expect(text).toMatch(/decision: REFUSE/);
     expect(text).toMatch(/rule: +no-token/);

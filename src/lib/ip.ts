@@ -68,14 +68,15 @@ export function parseRange(text: string): IpRange | null {
   if (extra !== undefined || addr === undefined) return null;
   const bytes = parseIp(addr);
   if (!bytes) return null;
-  const v4 = parseV4(addr.trim()) !== null || isMappedV4(bytes);
-  const max = v4 ? 32 : 128;
+  const dotted = parseV4(addr.trim()) !== null;
+  const max = dotted ? 32 : 128;
   let bits = max;
   if (prefix !== undefined) {
     if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return null;
     bits = Number(prefix);
   }
-  const full = v4 ? bits + 96 : bits;
+  const full = dotted ? bits + 96 : bits;
+  const v4 = dotted || (isMappedV4(bytes) && full >= 96);
   // Clear host bits so the stored form is canonical.
   for (let i = 0; i < 16; i++) {
     const keep = Math.max(0, Math.min(8, full - i * 8));
