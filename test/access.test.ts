@@ -146,6 +146,13 @@ describe('playback tokens', () => {
     expect(watch(db, { token: valid })).toBe('true');
   });
 
+  it('admits the captured HLS request (capture 20b) once its token line carries a valid JWT', () => {
+    const name = '20b-hls-tkn/USER_NEW-1';
+    const withJwt = fixture(name).replace('\nabc123\n', `\n${valid}\n`);
+    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: withJwt, db, env: fixtureEnv(name) }).stdout).toBe('true');
+    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture(name), db, env: fixtureEnv(name) }).stdout).toBe('false');
+  });
+
   it('admits a token minted by `streamctl token issue`', () => {
     const issued = cliJson<{ token: string }>(db, ['token', 'issue', 'alice', '--viewer', 'v2', '--ttl', '10m']).token;
     expect(watch(db, { token: issued })).toBe('true');
