@@ -53,7 +53,11 @@ export async function buildAll(): Promise<void> {
 
   const triggerEntries: Record<string, string> = { 'mist-trigger': join(root, 'src/runtime/mist-trigger.ts') };
   for (const spec of Object.values(TRIGGERS)) triggerEntries[spec.program] = `virtual:trigger/${spec.program}`;
-  const cliEntries = { cli: join(root, 'src/cli/main.ts') };
+  const cliEntries = {
+    cli: join(root, 'src/cli/main.ts'),
+    // The JWT library on its own, required lazily by path only when a viewer presents a token.
+    jose: join(root, 'src/access/jose-entry.ts'),
+  };
 
   const common: BuildOptions = {
     outdir: dist,

@@ -1,12 +1,16 @@
 // Builds the streamctl command tree. A fresh Command each time (never the global one), so tests
 // can run it with their own output; process.exit happens only in main.ts.
 import { Command } from 'commander';
+import { accessCommand } from './commands/access';
+import { banCommand } from './commands/ban';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
+import { grantCommand } from './commands/grant';
 import { keyCommand } from './commands/key';
 import { triggersCommand } from './commands/triggers';
+import { tokenCommand } from './commands/token';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -18,6 +22,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, triggersCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, grantCommand, banCommand, tokenCommand, accessCommand, configCommand, eventsCommand, triggersCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }

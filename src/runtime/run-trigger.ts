@@ -43,13 +43,29 @@ function stderrLine(trigger: string, line: string): void {
   }
 }
 
-/** Runs one trigger as MistServer does; returns the answer written (for the caller's tests/logs). */
-export function runTrigger<E>(trigger: Trigger<E>): string {
+/**
+ * Runs one trigger as MistServer does and returns the answer written (for the caller's tests/logs);
+ * a promise of it only when the trigger's decision is asynchronous.
+ */
+export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
   const name = trigger.name;
   const env = process.env;
   const log = (line: string) => stderrLine(name, line);
   let answer: string = TRIGGERS[name].refusal;
   let db: Db | undefined;
+  const fail = (err: unknown) => {
+    answer = TRIGGERS[name].refusal;
+    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
+  };
+  const finish = (): string => {
+    try {
+      db?.close();
+    } catch {
+      // closing is best effort; the answer matters more
+    }
+    if (answer !== '') writeSync(1, answer);
+    return answer;
+  };
   try {
     const event = trigger.parse(readAllStdin());
     db = openForTrigger(databasePath());
@@ -64,17 +80,18 @@ export function runTrigger<E>(trigger: Trigger<E>): string {
       log,
       debug: env.STREAMCTL_DEBUG ? log : () => {},
     };
-    answer = trigger.decide(event, ctx);
-  } catch (err) {
-    answer = TRIGGERS[name].refusal;
-    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
-  } finally {
-    try {
-      db?.close();
-    } catch {
-      // closing is best effort; the answer matters more
+    const decided = trigger.decide(event, ctx);
+    if (typeof decided !== 'string') {
+      return decided.then(
+        (a) => {
+          answer = a;
+        },
+        fail,
+      ).then(finish);
     }
+    answer = decided;
+  } catch (err) {
+    fail(err);
   }
-  if (answer !== '') writeSync(1, answer);
-  return answer;
+  return finish();
 }

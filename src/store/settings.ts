@@ -32,6 +32,26 @@ export const SETTINGS = {
     default: '10m',
     check: duration,
   },
+  'viewer-session-stale': {
+    description: 'an open viewer session not seen for this long no longer counts against a viewer cap (USER_END lost)',
+    default: '6h',
+    check: duration,
+  },
+  'token-max-ttl': {
+    description: 'playback tokens whose exp is further away than this are refused (bounds leaked tokens)',
+    default: '24h',
+    check: duration,
+  },
+  'token-secret-grace': {
+    description: 'after `token secret` rotates, the old HS256 secret keeps verifying tokens this long',
+    default: '1h',
+    check: duration,
+  },
+  'unknown-stream-access': {
+    description: 'USER_NEW for a stream that is no channel (not <base>+<user>): refuse or allow',
+    default: 'refuse',
+    check: (v: string) => (v === 'refuse' || v === 'allow' ? null : 'expected refuse or allow'),
+  },
 } satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;

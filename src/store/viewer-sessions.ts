@@ -30,3 +30,32 @@ export function countOpenSessions(db: Db, userId: number, since: number): number
     }
   ).n;
 }
+
+/** An open session's channel and start, if MistServer already admitted it (a re-check). */
+export function findOpenSession(db: Db, sessionId: string): { userId: number; openedAt: number } | undefined {
+  return db.prepare('SELECT user_id AS userId, opened_at AS openedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(sessionId) as
+    | { userId: number; openedAt: number }
+    | undefined;
+}
+
+/**
+ * Open, non-stale sessions of a channel that come before a session in admission order (all of them
+ * when `before` is undefined): a re-check keeps its place, so lowering a cap drops the newest.
+ */
+export function countSessionsAhead(db: Db, userId: number, since: number, before?: { sessionId: string; openedAt: number }): number {
+  if (!before) return countOpenSessions(db, userId, since);
+  return (
+    db
+      .prepare(
+        `SELECT count(*) AS n FROM viewer_sessions
+          WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ? AND session_id <> ?
+            AND (opened_at < ? OR (opened_at = ? AND session_id < ?))`,
+      )
+      .get(userId, since, before.sessionId, before.openedAt, before.openedAt, before.sessionId) as { n: number }
+  ).n;
+}
+
+/** Channels that have open sessions (re-check targets for a global ban). */
+export function channelsWithOpenSessions(db: Db): number[] {
+  return (db.prepare('SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map((r) => r.id);
+}

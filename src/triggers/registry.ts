@@ -30,6 +30,12 @@ export const TRIGGERS = {
     refusal: '',
     summary: 'RTMP-only variant of PUSH_REWRITE (install one of the two, PUSH_REWRITE preferred)',
   },
+  USER_NEW: {
+    program: 'user-new',
+    blocking: true,
+    refusal: 'false',
+    summary: "admits or refuses each viewer session by the channel's access policy, bans, tokens and viewer cap",
+  },
 } as const satisfies Record<string, TriggerSpec>;
 
 export type TriggerName = keyof typeof TRIGGERS;

@@ -18,9 +18,12 @@ export interface TriggerContext {
   debug(line: string): void;
 }
 
-/** A trigger module: `parse` is pure and throws PayloadError; `decide` returns the exact answer text. */
+/**
+ * A trigger module: `parse` is pure and throws PayloadError; `decide` returns the exact answer text
+ * (a promise only when it must wait, e.g. for WebCrypto token checks; the runner waits for it).
+ */
 export interface Trigger<Event> {
   name: TriggerName;
   parse(payload: string): Event;
-  decide(event: Event, ctx: TriggerContext): string;
+  decide(event: Event, ctx: TriggerContext): string | Promise<string>;
 }

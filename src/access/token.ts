@@ -1,0 +1,127 @@
+// Playback tokens: standard JWTs minted by the site (or `streamctl token issue`), verified here and
+// never by MistServer. Algorithm pinned per key, exp required and bounded, audience = channel name.
+import { join } from 'node:path';
+import type { Db } from '../store/open';
+import { getSettings } from '../store/settings';
+import { activeTokenKeys, type TokenAlg, type TokenKey } from '../store/token-keys';
+import { parseDuration } from '../lib/duration';
+
+type Jose = typeof import('./jose-entry');
+
+let jose: Jose | undefined;
+
+/** The JWT library, from its own bundle next to this one (a computed path esbuild leaves alone). */
+export function loadJose(): Jose {
+  return (jose ??= require(join(__dirname, 'jose.js')) as Jose);
+}
+
+/** Clock difference tolerated between the site and this host. */
+const CLOCK_SKEW_S = 30;
+const ACCEPTED_ALGS: readonly string[] = ['HS256', 'ES256', 'EdDSA'] satisfies TokenAlg[];
+const MAX_VIEWER_ID = 200;
+
+/** What a verified token says about the viewer. */
+export interface ViewerClaims {
+  viewer: string;
+  ageVerified: boolean;
+  /** Verified age in years, when the site states one. */
+  age: number | null;
+  entitlements: string[];
+  expiresAt: number;
+}
+
+/** The outcome of looking at the token line; reasons never include the token. */
+export type TokenCheck =
+  | { state: 'none' }
+  | { state: 'valid'; claims: ViewerClaims; keyLabel: string }
+  | { state: 'invalid'; reason: string };
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * The JWT in MistServer's token line, or null when there is none: without a token MistServer puts a
+ * generated number (HTTP) or a PID (RTMP) there, and plain `?tkn=` strings are not JWTs either.
+ * `Authorization: Bearer` reaches USER_NEW with its first character dropped (capture 20d); a JWT
+ * header always starts with "e" (base64url of `{`), so that one character is put back. This cannot
+ * weaken anything: the signature covers the header, and a wrong guess simply fails to verify.
+ */
+export function playbackJwt(tokenLine: string): { jwt: string; repaired: boolean } | null {
+  if (!JWT_SHAPE.test(tokenLine)) return null;
+  if (tokenLine.startsWith('ey')) return { jwt: tokenLine, repaired: false };
+  if (tokenLine.startsWith('yJ')) return { jwt: 'e' + tokenLine, repaired: true };
+  return null;
+}
+
+async function verificationKey(j: Jose, k: TokenKey): Promise<Uint8Array | Awaited<ReturnType<Jose['importSPKI']>>> {
+  return k.kind === 'secret' ? new TextEncoder().encode(k.material) : j.importSPKI(k.material, k.alg);
+}
+
+/** Why jose refused a token whose signature checked out, in words fit for logs. */
+function claimProblem(j: Jose, err: unknown): string {
+  if (err instanceof j.errors.JWTExpired) return 'token expired';
+  if (err instanceof j.errors.JWTClaimValidationFailed) {
+    if (err.claim === 'aud') return 'token is for another channel';
+    if (err.claim === 'nbf') return 'token not valid yet';
+    if (err.claim === 'iat') return 'token issued in the future';
+    if (err.reason === 'missing') return `token has no "${err.claim}" claim`;
+    return `token claim "${err.claim}" is invalid`;
+  }
+  return 'token is malformed';
+}
+
+/** Verifies a playback token for a channel (async: jose uses WebCrypto). Never throws for bad tokens. */
+export async function checkToken(db: Db, jwt: string, channelName: string, now: number): Promise<TokenCheck> {
+  const j = loadJose();
+  let alg: unknown;
+  try {
+    alg = j.decodeProtectedHeader(jwt).alg;
+  } catch {
+    return { state: 'invalid', reason: 'token header is malformed' };
+  }
+  if (typeof alg !== 'string' || !ACCEPTED_ALGS.includes(alg)) return { state: 'invalid', reason: `token algorithm "${String(alg).slice(0, 16)}" is not accepted` };
+  const keys = activeTokenKeys(db, now).filter((k) => k.alg === alg);
+  if (keys.length === 0) return { state: 'invalid', reason: `no ${alg} key is configured (see 'streamctl token')` };
+
+  for (const key of keys) {
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await j.jwtVerify(jwt, await verificationKey(j, key), {
+        algorithms: [key.alg],
+        audience: channelName,
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: CLOCK_SKEW_S,
+        currentDate: new Date(now),
+      }));
+    } catch (err) {
+      if (err instanceof j.errors.JWSSignatureVerificationFailed) continue; // another key may match
+      return { state: 'invalid', reason: claimProblem(j, err) };
+    }
+    return claimsFrom(db, payload, now, key);
+  }
+  return { state: 'invalid', reason: 'token signature does not verify' };
+}
+
+function claimsFrom(db: Db, p: Record<string, unknown>, now: number, key: TokenKey): TokenCheck {
+  const maxTtl = parseDuration(getSettings(db, ['token-max-ttl'])['token-max-ttl']) ?? 86_400_000;
+  const exp = p.exp as number;
+  if (exp * 1000 > now + maxTtl + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token lifetime is longer than token-max-ttl' };
+  if (typeof p.sub !== 'string' || p.sub === '' || p.sub.length > MAX_VIEWER_ID) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
+  if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean') return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
+  if (p.age !== undefined && !(Number.isInteger(p.age) && (p.age as number) >= 0 && (p.age as number) < 200)) {
+    return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
+  }
+  if (p.ent !== undefined && !(Array.isArray(p.ent) && p.ent.every((e) => typeof e === 'string'))) {
+    return { state: 'invalid', reason: 'token "ent" is not a list of strings' };
+  }
+  return {
+    state: 'valid',
+    keyLabel: key.label,
+    claims: {
+      viewer: p.sub,
+      ageVerified: p.age_verified === true,
+      age: typeof p.age === 'number' ? p.age : null,
+      entitlements: (p.ent as string[] | undefined) ?? [],
+      expiresAt: exp * 1000,
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// `streamctl channel password|check-password`: the password of a password-protected channel.
+// Passwords travel on stdin only; the stored form is a slow salted hash (src/lib/password.ts).
+import type { Command } from 'commander';
+import { UserError } from '../../lib/errors';
+import { hashPassword, verifyPassword } from '../../lib/password';
+import { getChannel, updateChannel } from '../../store/channels';
+import type { CliContext } from '../context';
+import { readSecretFromStdin } from '../input';
+import { applyLiveEffects } from '../live-effects';
+import { requireUser } from '../resolve';
+
+const MIN_PASSWORD_LENGTH = 8;
+const MAX_PASSWORD_LENGTH = 1024;
+
+/** Adds `password` and `check-password` to the `channel` command. */
+export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void {
+  cmd
+    .command('password <user>')
+    .description('set the channel password from stdin (e.g. printf %s "$PW" | streamctl channel password alice)')
+    .option('--clear', 'remove the password (a password channel then admits nobody)')
+    .action(async (name: string, opts: { clear?: boolean }) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      if (opts.clear) {
+        const channel = updateChannel(db, user.id, { passwordHash: null }, ctx.now());
+        ctx.out(`password of ${user.name} removed\n`);
+        if (channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
+        return;
+      }
+      const password = readSecretFromStdin('password');
+      if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
+      if (password.length > MAX_PASSWORD_LENGTH) throw new UserError(`the password is too long (at most ${MAX_PASSWORD_LENGTH} characters)`);
+      const channel = updateChannel(db, user.id, { passwordHash: hashPassword(password) }, ctx.now());
+      ctx.out(`password of ${user.name} set${channel.access === 'password' ? '' : ` (access is ${channel.access}: use --access password to require it)`}\n`);
+    });
+
+  cmd
+    .command('check-password <user>')
+    .description('check a password given on stdin: exit 0 when it matches, 1 when not (for sites that shell out)')
+    .action((name: string) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const password = readSecretFromStdin('password');
+      const stored = getChannel(db, user.id).passwordHash;
+      if (stored === null) throw new UserError(`${user.name} has no channel password`);
+      if (password.length > MAX_PASSWORD_LENGTH || !verifyPassword(password, stored)) throw new UserError('wrong password');
+      ctx.out('ok\n');
+    });
+}

@@ -1,0 +1,65 @@
+// `streamctl grant ...`: viewers entitled to a paid channel, or on a private channel's allow list.
+import { Command } from 'commander';
+import { UserError } from '../../lib/errors';
+import { deleteGrant, listGrants, upsertGrant, type Grant } from '../../store/grants';
+import type { CliContext } from '../context';
+import { isoTime, shortTime, table } from '../format';
+import { parseUntil } from '../input';
+import { applyLiveEffects } from '../live-effects';
+import { requireUser } from '../resolve';
+
+/** Viewer ids are the site's ids (the token's sub): any 1-200 printable characters. */
+export function checkViewerId(viewer: string): void {
+  if (viewer === '' || viewer.length > 200 || /[\x00-\x1f\x7f]/.test(viewer)) throw new UserError(`invalid viewer id "${viewer.slice(0, 40)}": 1 to 200 printable characters`);
+}
+
+function grantJson(user: string, g: Grant, now: number) {
+  return { user, viewer: g.viewer, until: isoTime(g.until), active: g.until === null || g.until > now, created_at: isoTime(g.createdAt) };
+}
+
+export function grantCommand(ctx: CliContext): Command {
+  const cmd = new Command('grant').description('viewers allowed on paid and private channels');
+
+  cmd
+    .command('add <user> <viewer>')
+    .description("let a viewer (the site's viewer id) watch the channel; adding again changes --until")
+    .option('--until <time>', 'end of the grant: a duration (30d) or a time (2027-01-31T00:00:00Z)')
+    .action((name: string, viewer: string, opts: { until?: string }) => {
+      checkViewerId(viewer);
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const now = ctx.now();
+      const until = opts.until === undefined ? null : parseUntil(opts.until, now);
+      if (until !== null && until <= now) throw new UserError('--until is in the past');
+      upsertGrant(db, { userId: user.id, viewer, until, now });
+      ctx.out(`${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
+    });
+
+  cmd
+    .command('list <user>')
+    .description("list a channel's grants")
+    .option('--all', 'include expired grants')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { all?: boolean; json?: boolean }) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      const now = ctx.now();
+      const grants = listGrants(db, user.id, now, opts.all === true);
+      if (opts.json) return ctx.json(grants.map((g) => grantJson(user.name, g, now)));
+      if (grants.length === 0) return ctx.out(`${user.name} has no grants\n`);
+      ctx.out(table(['VIEWER', 'UNTIL', 'CREATED'], grants.map((g) => [g.viewer, g.until === null ? '-' : shortTime(g.until), shortTime(g.createdAt)])));
+    });
+
+  cmd
+    .command('remove <user> <viewer>')
+    .description('take a grant away (open sessions are re-checked)')
+    .action(async (name: string, viewer: string) => {
+      const db = ctx.db();
+      const user = requireUser(db, name);
+      if (!deleteGrant(db, user.id, viewer)) throw new UserError(`${user.name} has no grant for "${viewer.slice(0, 40)}" (see 'streamctl grant list ${user.name}')`);
+      ctx.out(`removed the grant of ${viewer} on ${user.name}\n`);
+      await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'grant removed' }]);
+    });
+
+  return cmd;
+}

@@ -1,0 +1,181 @@
+// `streamctl token ...`: the keys that verify playback tokens, and minting a token by hand.
+// Keys stay in streamctl's database: never registered with MistServer (see docs/access-control.md).
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { loadJose } from '../../access/token';
+import { formatDuration, parseDuration } from '../../lib/duration';
+import { UserError } from '../../lib/errors';
+import { nameProblem } from '../../lib/names';
+import type { Db } from '../../store/open';
+import { getSetting } from '../../store/settings';
+import { currentSecret, insertTokenKey, listTokenKeys, retireSecrets, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
+import { channelsWithOpenSessions } from '../../store/viewer-sessions';
+import { findUserById } from '../../store/users';
+import type { CliContext } from '../context';
+import { isoTime, shortTime, table } from '../format';
+import { applyLiveEffects } from '../live-effects';
+import { requireUser } from '../resolve';
+
+function keyState(k: TokenKey, now: number): 'current' | 'grace' | 'retired' {
+  if (k.retiredAt === null) return 'current';
+  return k.retiredAt > now ? 'grace' : 'retired';
+}
+
+function keyJson(k: TokenKey, now: number) {
+  return { id: k.id, kind: k.kind, alg: k.alg, label: k.label, state: keyState(k, now), created_at: isoTime(k.createdAt), retired_at: isoTime(k.retiredAt) };
+}
+
+/** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
+function algorithmOf(key: KeyObject): TokenAlg {
+  if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  throw new UserError(`unsupported key type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}: use an EC P-256 (ES256) or Ed25519 (EdDSA) public key`);
+}
+
+/** Asks MistServer to re-check every channel that has viewers (a key stopped working). */
+async function recheckAll(ctx: CliContext, db: Db, reason: string): Promise<void> {
+  const effects = channelsWithOpenSessions(db)
+    .map((id) => findUserById(db, id)?.name)
+    .filter((n): n is string => n !== undefined)
+    .map((user) => ({ kind: 'recheck-viewers' as const, user, reason }));
+  if (effects.length) await applyLiveEffects(ctx, effects);
+}
+
+export function tokenCommand(ctx: CliContext): Command {
+  const cmd = new Command('token').description('playback tokens (JWT): verification keys, and minting one by hand');
+
+  cmd
+    .command('secret')
+    .description('create or rotate the HS256 secret the site signs tokens with (printed once); --show prints the current one')
+    .option('--grace <duration>', 'keep the old secret verifying this long (default: the token-secret-grace setting)')
+    .option('--show', 'print the current secret instead of rotating')
+    .option('--json', 'print JSON (includes "secret")')
+    .action(async (opts: { grace?: string; show?: boolean; json?: boolean }) => {
+      const db = ctx.db();
+      const now = ctx.now();
+      if (opts.show) {
+        const current = currentSecret(db);
+        if (!current) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
+        if (opts.json) return ctx.json({ id: current.id, secret: current.material, created_at: isoTime(current.createdAt) });
+        return ctx.out(`${current.material}\n`);
+      }
+      const graceText = opts.grace ?? getSetting(db, 'token-secret-grace');
+      const grace = parseDuration(graceText);
+      if (grace === null) throw new UserError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
+      // 32 random bytes as base64url text: sites use the text itself as the HMAC key.
+      const secret = randomBytes(32).toString('base64url');
+      const { id, retired } = db.transaction(() => {
+        const retired = retireSecrets(db, now + grace);
+        return { retired, id: insertTokenKey(db, { kind: 'secret', alg: 'HS256', material: secret, label: `secret-${now}`, now }) };
+      }).immediate();
+      const oldUntil = retired > 0 ? isoTime(now + grace) : null;
+      if (opts.json) ctx.json({ id, alg: 'HS256', secret, retired_secrets: retired, old_secrets_work_until: oldUntil });
+      else {
+        ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${secret}\n`);
+        if (retired > 0) ctx.out(grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n');
+      }
+      if (retired > 0 && grace === 0) await recheckAll(ctx, db, 'token secret rotated');
+    });
+
+  const key = cmd.command('key').description('public keys (ES256/EdDSA) for sites that keep the private key');
+  key
+    .command('add <pem-file>')
+    .description('add a public key (PEM, SPKI); its algorithm is pinned from the key type')
+    .option('--label <label>', 'name for the key', 'site')
+    .option('--json', 'print JSON')
+    .action((file: string, opts: { label: string; json?: boolean }) => {
+      const problem = nameProblem(opts.label);
+      if (problem) throw new UserError(`invalid --label "${opts.label}": ${problem.replace('name', 'label')}`);
+      let pem: string;
+      try {
+        pem = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+      if (/PRIVATE KEY/.test(pem)) throw new UserError(`${file} holds a private key: give the public key only (the site keeps the private one)`);
+      let publicKey: KeyObject;
+      try {
+        publicKey = createPublicKey({ key: pem, format: 'pem' });
+      } catch {
+        throw new UserError(`${file} is not a PEM public key`);
+      }
+      const alg = algorithmOf(publicKey);
+      const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const db = ctx.db();
+      const now = ctx.now();
+      const id = insertTokenKey(db, { kind: 'public', alg, material: spki, label: opts.label, now });
+      if (opts.json) return ctx.json({ id, kind: 'public', alg, label: opts.label, created_at: isoTime(now) });
+      ctx.out(`added ${alg} public key #${id} "${opts.label}"\n`);
+    });
+  key
+    .command('remove <id>')
+    .description('stop accepting tokens verified by this key or secret, at once')
+    .action(async (idText: string) => {
+      if (!/^\d{1,9}$/.test(idText)) throw new UserError(`invalid key id "${idText}" (see 'streamctl token list')`);
+      const db = ctx.db();
+      if (!retireTokenKey(db, Number(idText), ctx.now())) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
+      ctx.out(`token key #${idText} retired\n`);
+      await recheckAll(ctx, db, 'token key removed');
+    });
+
+  cmd
+    .command('list')
+    .description('list the keys that verify tokens (never the secrets)')
+    .option('--all', 'include retired keys')
+    .option('--json', 'print JSON')
+    .action((opts: { all?: boolean; json?: boolean }) => {
+      const db = ctx.db();
+      const now = ctx.now();
+      const keys = listTokenKeys(db, now, opts.all === true);
+      if (opts.json) return ctx.json(keys.map((k) => keyJson(k, now)));
+      if (keys.length === 0) return ctx.out("no token keys (create a secret with 'streamctl token secret')\n");
+      ctx.out(
+        table(
+          ['ID', 'KIND', 'ALG', 'LABEL', 'STATE', 'CREATED', 'RETIRED'],
+          keys.map((k) => [String(k.id), k.kind, k.alg, k.label, keyState(k, now), shortTime(k.createdAt), shortTime(k.retiredAt)]),
+        ),
+      );
+    });
+
+  cmd
+    .command('issue <channel>')
+    .description('mint a playback token for a channel with the current HS256 secret (what the site does)')
+    .requiredOption('--viewer <id>', "the viewer's id on the site (the sub claim)")
+    .option('--ttl <duration>', 'lifetime (at most the token-max-ttl setting)', '1h')
+    .option('--age-verified', 'the viewer is a verified adult (age_verified claim)')
+    .option('--age <years>', 'verified age in years (age claim, with --age-verified)')
+    .option('--ent <list>', 'entitlements, comma-separated (e.g. paid)')
+    .option('--json', 'print JSON')
+    .action(async (channel: string, opts: { viewer: string; ttl: string; ageVerified?: boolean; age?: string; ent?: string; json?: boolean }) => {
+      const db = ctx.db();
+      const user = requireUser(db, channel);
+      const ttl = parseDuration(opts.ttl);
+      if (ttl === null || ttl < 1000) throw new UserError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
+      const maxTtl = parseDuration(getSetting(db, 'token-max-ttl'))!;
+      if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
+      if (opts.viewer === '' || opts.viewer.length > 200) throw new UserError('invalid --viewer: 1 to 200 characters');
+      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UserError('--age takes whole years and needs --age-verified');
+      const secret = currentSecret(db);
+      if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
+      const claims: Record<string, unknown> = {};
+      if (opts.ageVerified) claims.age_verified = true;
+      if (opts.age !== undefined) claims.age = Number(opts.age);
+      if (opts.ent !== undefined) claims.ent = opts.ent.split(',').map((e) => e.trim()).filter(Boolean);
+      const now = ctx.now();
+      const exp = Math.floor((now + ttl) / 1000);
+      const jose = loadJose();
+      const token = await new jose.SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(opts.viewer)
+        .setAudience(user.name)
+        .setIssuedAt(Math.floor(now / 1000))
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret.material));
+      if (opts.json) return ctx.json({ channel: user.name, viewer: opts.viewer, expires_at: isoTime(exp * 1000), token });
+      ctx.out(`${token}\n`);
+    });
+
+  return cmd;
+}

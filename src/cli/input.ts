@@ -1,0 +1,30 @@
+// Reading secrets and times from the command line's surroundings (never from argv for secrets).
+import { readFileSync } from 'node:fs';
+import { parseDuration } from '../lib/duration';
+import { UserError } from '../lib/errors';
+
+/** A secret read from stdin (one trailing newline dropped), so it stays out of argv and shell history. */
+export function readSecretFromStdin(what: string): string {
+  if (process.stdin.isTTY) process.stderr.write(`type the ${what}, then Ctrl-D:\n`);
+  let text: string;
+  try {
+    text = readFileSync(0, 'utf8');
+  } catch {
+    throw new UserError(`could not read the ${what} from stdin`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret === '') throw new UserError(`no ${what} on stdin`);
+  if (secret.includes('\n')) throw new UserError(`the ${what} on stdin must be one line`);
+  return secret;
+}
+
+/** `--until`: a duration from now (30d) or an ISO 8601 time (2027-01-31, 2027-01-31T12:00:00Z). */
+export function parseUntil(text: string, now: number, flag = '--until'): number {
+  const ms = parseDuration(text);
+  if (ms !== null) return now + ms;
+  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) {
+    const at = Date.parse(text.trim());
+    if (Number.isFinite(at)) return at;
+  }
+  throw new UserError(`invalid ${flag} "${text}": expected a duration such as 30d or a time such as 2027-01-31T12:00:00Z`);
+}

@@ -1,0 +1,120 @@
+// USER_NEW (blocking): admits or refuses each new viewer session by the channel's policy.
+//   line 1: stream name (after PLAY_REWRITE; the part after "+" is not sanitised)
+//   line 2: client address
+//   line 3: session token: ?tkn= / sid / jwt / a tkn cookie / Authorization: Bearer (first
+//           character dropped by MistServer), else a generated number (HTTP) or the PID (RTMP)
+//   line 4: connector (HLS, HTTPTS, RTMP, ...)
+//   line 5: request URL
+//   line 6: session id, 64 hex (SHA-256 of stream, address and token)
+//   line 7: "true" when MistServer itself validated a JWT; absent on a re-check (6 lines)
+// Answer: exactly `true` or `false`. MistServer caches it for the session (a refusal ~10 minutes).
+import { decideAccess, type AccessDecision } from '../access/decide';
+import { checkToken, playbackJwt, type TokenCheck } from '../access/token';
+import { PayloadError } from '../lib/errors';
+import { recordEvent } from '../store/events';
+import { findOpenBroadcast } from '../store/broadcasts';
+import { getSettings } from '../store/settings';
+import { openViewerSession } from '../store/viewer-sessions';
+import { expectLines, normaliseIp } from './payload';
+import { channelForStream, type StreamChannel } from './stream-channel';
+import type { Trigger, TriggerContext } from './types';
+
+export interface UserNewEvent {
+  stream: string;
+  ip: string;
+  token: string;
+  connector: string;
+  url: string;
+  sessionId: string;
+  /** False for a 6-line re-check of a session MistServer already admitted. */
+  firstCheck: boolean;
+}
+
+const SESSION_ID = /^[0-9a-f]{64}$/;
+
+/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
+function shown(stream: string): string {
+  return JSON.stringify(stream.slice(0, 80));
+}
+
+function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): string {
+  const { db, now } = ctx;
+  const decision: AccessDecision = db
+    .transaction(() => {
+      const d = decideAccess(db, { channel, ip: event.ip, token, sessionId: event.sessionId, now });
+      if (d.allow) {
+        openViewerSession(db, {
+          sessionId: event.sessionId,
+          userId: channel.userId,
+          broadcastId: channel.kind === 'live' ? (findOpenBroadcast(db, channel.userId)?.id ?? null) : null,
+          stream: event.stream,
+          viewer: d.viewer,
+          ip: event.ip,
+          connector: event.connector,
+          at: now,
+        });
+      }
+      return d;
+    })
+    .immediate();
+
+  const who = `${event.ip || 'unknown address'}${decision.viewer !== null ? ` (viewer ${JSON.stringify(decision.viewer.slice(0, 64))})` : ''}`;
+  if (decision.allow) {
+    ctx.debug(`admitted ${who} to ${channel.userName} [${decision.rule}]: ${decision.reason}`);
+    return 'true';
+  }
+  ctx.log(`refused ${who} on ${channel.userName} [${decision.rule}]: ${decision.reason}`);
+  try {
+    recordEvent(db, {
+      at: now,
+      kind: 'view',
+      outcome: 'refused',
+      reason: `${decision.rule}: ${decision.reason}`,
+      userId: channel.userId,
+      ip: event.ip,
+      detail: `${event.connector} session ${event.sessionId.slice(0, 12)}${decision.viewer !== null ? ` viewer ${decision.viewer.slice(0, 64)}` : ''}`,
+    });
+  } catch (err) {
+    ctx.log(`could not record the refused session: ${(err as Error).message}`);
+  }
+  return 'false';
+}
+
+const userNew: Trigger<UserNewEvent> = {
+  name: 'USER_NEW',
+  parse(payload) {
+    const lines = expectLines('USER_NEW', payload, 6, 7);
+    const [stream, host, token, connector, url, sessionId, jwtChecked] = lines as [string, string, string, string, string, string, string?];
+    if (stream === '') throw new PayloadError('USER_NEW payload has an empty stream name');
+    if (!SESSION_ID.test(sessionId)) throw new PayloadError('USER_NEW payload line 6 is not a 64-hex session id');
+    if (jwtChecked !== undefined && jwtChecked !== 'true' && jwtChecked !== 'false') {
+      throw new PayloadError('USER_NEW payload line 7 is neither true nor false');
+    }
+    return { stream, ip: normaliseIp(host), token, connector, url, sessionId, firstCheck: jwtChecked !== undefined };
+  },
+  decide(event, ctx) {
+    const { db } = ctx;
+    const settings = getSettings(db, ['stream-base', 'unknown-stream-access']);
+    const channel = channelForStream(db, event.stream, settings['stream-base']);
+    if (!channel) {
+      // Streams that are no channel (other configured streams, or recordings before they resolve).
+      if (settings['unknown-stream-access'] === 'allow') {
+        ctx.debug(`admitted ${event.ip} to ${shown(event.stream)}: not a channel, unknown-stream-access is allow`);
+        return 'true';
+      }
+      ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);
+      try {
+        recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) });
+      } catch (err) {
+        ctx.log(`could not record the refused session: ${(err as Error).message}`);
+      }
+      return 'false';
+    }
+    const found = playbackJwt(event.token);
+    if (!found) return conclude(ctx, event, channel, { state: 'none' });
+    if (found.repaired) ctx.debug('token arrived without its first character (Authorization: Bearer); restored the JWT header');
+    return checkToken(db, found.jwt, channel.userName, ctx.now).then((token) => conclude(ctx, event, channel, token));
+  },
+};
+
+export default userNew;
