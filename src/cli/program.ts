@@ -6,6 +6,7 @@ import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
 import { keyCommand } from './commands/key';
+import { recordingsCommand } from './commands/recordings';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -17,6 +18,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, recordingsCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }
