@@ -217,10 +217,10 @@ describe('RECORDING_END', () => {
   });
 
   it.each([
-    ['zero bytes', { bytes: 0 }],
-    ['an error exit', { code: 'WRITE_FAILURE', text: 'disk full' }],
-  ])('keeps a recording with %s, marked failed', (_, extra) => {
-    const { id } = record(db, root, alice, nowSec() - 10, { path: join(root, String(alice), `failed-${extra.bytes ?? 'x'}.mkv`), ...extra });
+    ['zero bytes', 'empty.mkv', { bytes: 0 }],
+    ['an error exit', 'broken.mkv', { code: 'WRITE_FAILURE', text: 'disk full' }],
+  ])('keeps a recording with %s, marked failed', (_, file, extra: Partial<EndPayload>) => {
+    const { id } = record(db, root, alice, nowSec() - 10, { path: join(root, String(alice), file), ...extra });
     expect(cliJson(db, ['recordings', 'show', id])).toMatchObject({ status: 'failed' });
   });
 
