@@ -224,6 +224,17 @@ describe('RECORDING_END', () => {
     expect(cliJson(db, ['recordings', 'show', id])).toMatchObject({ status: 'failed' });
   });
 
+  it.each([
+    ['a path that walks out of the root', (root: string) => join(root, '..', 'escaped.mkv')],
+    ['a relative path', () => 'recordings/1/x.mkv'],
+    ['a sibling folder sharing the prefix', (root: string) => `${root}-evil/1/x.mkv`],
+  ])('does not catalogue %s', (_, makePath) => {
+    const r = runTrigger({ trigger: 'RECORDING_END', payload: recordingEnd({ path: makePath(root), startSec: 1 }), db });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('outside recordings-root');
+    expect(sql<unknown[]>(db, 'SELECT id FROM recordings WHERE path NOT LIKE ?', `${root}${sep}%`)).toEqual([]);
+  });
+
   it('does not catalogue recordings of streams that are not channels', () => {
     const r = runTrigger({ trigger: 'RECORDING_END', payload: recordingEnd({ stream: 'vod', path: join(root, 'x.mkv'), startSec: 1 }), db });
     expect(r.stdout).toBe('');
@@ -331,6 +342,17 @@ describe('DEFAULT_STREAM', () => {
     expect(fallback(offlineAlice)).toBe('vod');
     sql(db, 'UPDATE broadcasts SET ended_at = ? WHERE user_id = ? AND ended_at IS NULL', Date.now(), alice);
     expect(fallback(offlineAlice)).toMatch(/^vod\+[a-z2-7]{16}$/);
+  });
+
+  it('does not replay the archive of a disabled channel', () => {
+    expect(fallback(offlineAlice)).toMatch(/^vod\+/);
+    cli(db, ['user', 'disable', 'alice']);
+    expect(fallback(offlineAlice)).toBe('vod');
+    cli(db, ['user', 'enable', 'alice']);
+  });
+
+  it.each(['streams+../../etc', `streams+${'a'.repeat(5000)}`, 'streams+ålice☃', 'vod+../../etc/passwd'])('answers the configured default for %s', (stream) => {
+    expect(fallback(`vod\n${stream}\n127.0.0.1\nHLS\nu`)).toBe('vod');
   });
 
   it('answers empty on a malformed payload', () => {
