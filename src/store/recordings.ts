@@ -90,12 +90,9 @@ export function findRecording(db: Db, id: string): Recording | undefined {
   return r && toRecording(r);
 }
 
-/** Path of a recording that may be served (exists, not being deleted); the channel's user id with it. */
-export function findServableRecording(db: Db, id: string): { path: string; userId: number } | undefined {
-  const r = db.prepare('SELECT path, user_id FROM recordings WHERE id = ? AND deleting_at IS NULL').get(id) as
-    | { path: string; user_id: number }
-    | undefined;
-  return r && { path: r.path, userId: r.user_id };
+/** Path of a recording that may be served (catalogued, not being deleted). */
+export function findServableRecording(db: Db, id: string): { path: string } | undefined {
+  return db.prepare('SELECT path FROM recordings WHERE id = ? AND deleting_at IS NULL').get(id) as { path: string } | undefined;
 }
 
 /** The channel's newest good recordings (for replay while offline), newest first. */
