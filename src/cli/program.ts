@@ -11,6 +11,7 @@ import { grantCommand } from './commands/grant';
 import { keyCommand } from './commands/key';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
+import { recordingsCommand } from './commands/recordings';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -22,6 +23,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, grantCommand, banCommand, tokenCommand, accessCommand, configCommand, eventsCommand, triggersCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, grantCommand, banCommand, tokenCommand, accessCommand, recordingsCommand, configCommand, eventsCommand, triggersCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }

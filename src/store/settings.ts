@@ -3,6 +3,8 @@
 import type { Db } from './open';
 import { isValidStreamBase } from '../lib/names';
 import { parseDuration } from '../lib/duration';
+import { recordingsRootProblem } from '../lib/recording-path';
+import { parseSize } from '../lib/size';
 
 interface SettingSpec {
   /** One line for `config list` and `--help`. */
@@ -51,6 +53,31 @@ export const SETTINGS = {
     description: 'USER_NEW for a stream that is no channel (not <base>+<user>): refuse or allow',
     default: 'refuse',
     check: (v: string) => (v === 'refuse' || v === 'allow' ? null : 'expected refuse or allow'),
+  },
+  'recordings-root': {
+    description: 'absolute folder MistServer records into (empty: recording refused); only files under it are served or deleted',
+    default: '',
+    check: recordingsRootProblem,
+  },
+  'vod-base': {
+    description: 'the MistServer VoD stream whose wildcard children play recordings (<vod-base>+<recording id>)',
+    default: 'vod',
+    check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
+  },
+  'offline-stream': {
+    description: 'stream shown for an offline channel without a replay (DEFAULT_STREAM); empty: MistServer\'s own default',
+    default: '',
+    check: (v: string) => (v === '' || isValidStreamBase(v) ? null : 'expected a configured stream name (lower-case, no "+" or "$")'),
+  },
+  'recordings-retention': {
+    description: 'how long recordings are kept by `recordings prune` when the channel sets no retention, or none',
+    default: 'none',
+    check: (v: string) => (v === 'none' || (parseDuration(v) ?? 0) > 0 ? null : 'expected a duration such as 30d, or none'),
+  },
+  'recordings-max-total-size': {
+    description: 'size cap for all recordings enforced by `recordings prune` (oldest unpinned go first), or none',
+    default: 'none',
+    check: (v: string) => (v === 'none' || (parseSize(v) ?? 0) > 0 ? null : 'expected a size such as 500G, or none'),
   },
 } satisfies Record<string, SettingSpec>;
 

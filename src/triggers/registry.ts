@@ -36,6 +36,30 @@ export const TRIGGERS = {
     refusal: 'false',
     summary: "admits or refuses each viewer session by the channel's access policy, bans, tokens and viewer cap",
   },
+  PUSH_OUT_START: {
+    program: 'push-out-start',
+    blocking: true,
+    refusal: '',
+    summary: 'records channels with recording on to <recordings-root>/<user id>/<time>.<ext>; aborts the rest of file pushes of "+" streams',
+  },
+  RECORDING_END: {
+    program: 'recording-end',
+    blocking: false,
+    refusal: '',
+    summary: 'catalogues a finished recording under the recordings root (failed when empty or not a clean exit)',
+  },
+  STREAM_SOURCE: {
+    program: 'stream-source',
+    blocking: true,
+    refusal: '',
+    summary: 'plays <vod-base>+<recording id> from the recording file; empty keeps the configured source',
+  },
+  DEFAULT_STREAM: {
+    program: 'default-stream',
+    blocking: true,
+    refusal: '',
+    summary: "offline channel: latest recording (replay-offline), else offline-stream, else MistServer's default",
+  },
 } as const satisfies Record<string, TriggerSpec>;
 
 export type TriggerName = keyof typeof TRIGGERS;

@@ -1,7 +1,10 @@
 // Which channel a MistServer stream name belongs to. Decisions take a channel, never a raw
 // stream-name string: the part after "+" is not sanitised by MistServer.
 import { canonicalName, nameProblem, wildcardPart } from '../lib/names';
+import { parseRecordingId } from '../lib/recording-id';
 import type { Db } from '../store/open';
+import { findRecordingChannel } from '../store/recordings';
+import { getSetting } from '../store/settings';
 import { findUserByName } from '../store/users';
 
 export interface StreamChannel {
@@ -14,12 +17,23 @@ export interface StreamChannel {
   recordingId?: string;
 }
 
-/** Resolves `<base>+<user>` (and, once recordings exist, `vod+<id>`); null for anything else. */
-export function channelForStream(db: Db, streamName: string, base: string): StreamChannel | null {
+/**
+ * Resolves `<base>+<user>` (live) and `<vod-base>+<recording id>` (a recording, to its channel);
+ * null for anything else, including recordings being deleted. `vodBase` defaults to the
+ * `vod-base` setting, read only when the name is not a live channel name.
+ */
+export function channelForStream(db: Db, streamName: string, base: string, vodBase?: string): StreamChannel | null {
   const wildcard = wildcardPart(streamName, base);
-  if (wildcard === null) return null;
-  const name = canonicalName(wildcard);
-  if (nameProblem(name) !== null) return null;
-  const user = findUserByName(db, name);
-  return user ? { userId: user.id, userName: user.name, disabled: user.disabled, kind: 'live' } : null;
+  if (wildcard !== null) {
+    const name = canonicalName(wildcard);
+    if (nameProblem(name) !== null) return null;
+    const user = findUserByName(db, name);
+    return user ? { userId: user.id, userName: user.name, disabled: user.disabled, kind: 'live' } : null;
+  }
+  if (!streamName.includes('+')) return null;
+  const vodWildcard = wildcardPart(streamName, vodBase ?? getSetting(db, 'vod-base'));
+  const recordingId = vodWildcard === null ? null : parseRecordingId(vodWildcard);
+  if (recordingId === null) return null;
+  const owner = findRecordingChannel(db, recordingId);
+  return owner ? { ...owner, kind: 'vod', recordingId } : null;
 }

@@ -1,0 +1,74 @@
+// PUSH_OUT_START (blocking, runs inside MistController before any push, e.g. the auto-push that
+// records `streams+`):
+//   line 1: stream name
+//   line 2: push target as configured, variables such as $wildcard/$datetime not yet replaced
+// Answer: the target to use; empty aborts the push (MistServer retries an auto-push every few s).
+// File pushes of channels are rewritten to <recordings-root>/<user id>/<UTC stamp>.<ext>, built
+// from database values only: $wildcard is the unsanitised text after "+" and never reaches a path.
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isFileTarget, isUnderRoot, recordingPath, recordingsRootProblem, targetExtension } from '../lib/recording-path';
+import { getChannel } from '../store/channels';
+import { getSettings } from '../store/settings';
+import { expectLines } from './payload';
+import { channelForStream } from './stream-channel';
+import type { Trigger } from './types';
+
+export interface PushOutStartEvent {
+  stream: string;
+  target: string;
+}
+
+/** Same-millisecond starts of one channel get the next free millisecond, never an overwrite. */
+const MAX_NAME_ATTEMPTS = 1000;
+
+const pushOutStart: Trigger<PushOutStartEvent> = {
+  name: 'PUSH_OUT_START',
+  parse(payload) {
+    const [stream, target] = expectLines('PUSH_OUT_START', payload, 2) as [string, string];
+    return { stream, target };
+  },
+  decide({ stream, target }, ctx) {
+    if (target === '') return '';
+    if (!isFileTarget(target)) return target; // restreams (rtmp://, srt://, ...) are not ours to judge
+    const settings = getSettings(ctx.db, ['stream-base', 'recordings-root']);
+    const channel = channelForStream(ctx.db, stream, settings['stream-base']);
+    if (channel === null || channel.kind !== 'live') {
+      // A configured stream without "+" has a name MistServer sanitised; anything else may carry
+      // hostile text into $wildcard/$stream, so its file pushes are refused.
+      if (!stream.includes('+')) return target;
+      ctx.log(`refused file push of "${stream.slice(0, 80)}": not a channel stream`);
+      return '';
+    }
+    if (!getChannel(ctx.db, channel.userId).record) {
+      ctx.debug(`not recording ${channel.userName}: recording is off`);
+      return '';
+    }
+    const root = settings['recordings-root'];
+    const rootProblem = root === '' ? 'recordings-root is not set' : recordingsRootProblem(root);
+    if (rootProblem !== null) {
+      ctx.log(`refused recording of ${channel.userName}: ${rootProblem}`);
+      return '';
+    }
+    const ext = targetExtension(target);
+    if (ext === null) {
+      ctx.log(`refused recording of ${channel.userName}: the configured target must end in .mkv, .flv, .ts or .mp4`);
+      return '';
+    }
+    let path = '';
+    for (let i = 0; i < MAX_NAME_ATTEMPTS; i++) {
+      path = recordingPath(root, channel.userId, ctx.eventTime + i, ext);
+      if (!existsSync(path)) break;
+    }
+    if (!isUnderRoot(root, path)) throw new Error('recording path escaped the recordings root'); // cannot happen: ids and digits only
+    try {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
+    } catch (err) {
+      ctx.log(`could not create the folder for ${channel.userName}'s recording: ${(err as Error).message}`);
+    }
+    ctx.debug(`recording ${channel.userName} to ${path}`);
+    return path;
+  },
+};
+
+export default pushOutStart;

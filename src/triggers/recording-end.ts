@@ -1,0 +1,120 @@
+// RECORDING_END (asynchronous, from the output that wrote the file), 12 lines each ending in "\n":
+//   line 1: stream name
+//   line 2: file path, variables replaced
+//   line 3: output (connector) that wrote it, e.g. EBML
+//   line 4: bytes written
+//   line 5: seconds the recording ran
+//   line 6: start, unix seconds
+//   line 7: stop, unix seconds
+//   line 8: media duration, ms
+//   line 9: first packet, ms (2^64-1 when none)
+//   line 10: last packet, ms
+//   line 11: exit reason code (CLEAN_* when the output stopped normally)
+//   line 12: exit reason text
+// Catalogues the file for its channel and the broadcast live at the time. Repeats of the same
+// path are ignored. Zero bytes or a non-clean exit: kept, marked failed. Files outside the
+// recordings root are never catalogued (so never served or deleted by streamctl).
+import { resolve } from 'node:path';
+import { PayloadError } from '../lib/errors';
+import { newRecordingId } from '../lib/recording-id';
+import { isUnderRoot } from '../lib/recording-path';
+import { findBroadcastAt } from '../store/broadcasts';
+import { recordEvent } from '../store/events';
+import { insertRecording } from '../store/recordings';
+import { getSettings } from '../store/settings';
+import { expectLines } from './payload';
+import { channelForStream } from './stream-channel';
+import type { Trigger } from './types';
+
+export interface RecordingEndEvent {
+  stream: string;
+  path: string;
+  format: string;
+  bytes: number;
+  seconds: number;
+  startedAt: number;
+  stoppedAt: number;
+  mediaMs: number;
+  exitCode: string;
+  exitReason: string;
+}
+
+function wholeNumber(field: string, text: string): number {
+  if (!/^\d{1,15}$/.test(text)) throw new PayloadError(`RECORDING_END ${field} "${text.slice(0, 40)}" is not a whole number`);
+  return Number(text);
+}
+
+const recordingEnd: Trigger<RecordingEndEvent> = {
+  name: 'RECORDING_END',
+  parse(payload) {
+    // Every line ends in "\n", so the last element of the split is empty.
+    const lines = expectLines('RECORDING_END', payload, 13);
+    if (lines[12] !== '') throw new PayloadError('RECORDING_END payload does not end in a newline');
+    const [stream, path, format, bytes, seconds, start, stop, mediaMs, , , exitCode, exitReason] = lines as string[] as [
+      string, string, string, string, string, string, string, string, string, string, string, string,
+    ];
+    return {
+      stream,
+      path,
+      format,
+      bytes: wholeNumber('bytes', bytes),
+      seconds: wholeNumber('seconds', seconds),
+      startedAt: wholeNumber('start', start) * 1000,
+      stoppedAt: wholeNumber('stop', stop) * 1000,
+      mediaMs: wholeNumber('media ms', mediaMs),
+      exitCode,
+      exitReason,
+    };
+  },
+  decide(e, ctx) {
+    const settings = getSettings(ctx.db, ['stream-base', 'recordings-root']);
+    const root = settings['recordings-root'];
+    if (!isUnderRoot(root, e.path)) {
+      ctx.log(`not cataloguing a recording outside recordings-root (${root || 'not set'})`);
+      return '';
+    }
+    const channel = channelForStream(ctx.db, e.stream, settings['stream-base']);
+    if (channel === null || channel.kind !== 'live') {
+      ctx.log(`not cataloguing a recording of "${e.stream.slice(0, 80)}": not a channel stream`);
+      return '';
+    }
+    const clean = e.exitCode.startsWith('CLEAN_');
+    const status = e.bytes > 0 && clean ? 'ok' : 'failed';
+    // The recorder starts a few seconds before the broadcast opens (STREAM_BUFFER FULL) and stops
+    // just before it closes, so the middle of the recording is the moment to look up.
+    const middle = Math.floor((e.startedAt + e.stoppedAt) / 2);
+    const broadcast = findBroadcastAt(ctx.db, channel.userId, middle) ?? findBroadcastAt(ctx.db, channel.userId, e.stoppedAt);
+    const { id, inserted } = ctx.db.transaction(() => {
+      const result = insertRecording(ctx.db, {
+        id: newRecordingId(),
+        userId: channel.userId,
+        broadcastId: broadcast?.id ?? null,
+        path: resolve(e.path),
+        format: e.format,
+        bytes: e.bytes,
+        durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000,
+        startedAt: e.startedAt,
+        endedAt: e.stoppedAt,
+        status,
+        exitCode: e.exitCode,
+        exitReason: e.exitReason,
+        createdAt: ctx.now,
+      });
+      if (result.inserted) {
+        recordEvent(ctx.db, {
+          at: ctx.eventTime,
+          kind: 'recording',
+          outcome: status,
+          reason: status === 'ok' ? 'recording finished' : e.bytes === 0 ? 'recording is empty' : `recording ended: ${e.exitCode}`,
+          userId: channel.userId,
+          detail: result.id,
+        });
+      }
+      return result;
+    }).immediate();
+    ctx.debug(`${inserted ? 'catalogued' : 'already catalogued'} recording ${id} of ${channel.userName} (${status})`);
+    return '';
+  },
+};
+
+export default recordingEnd;
