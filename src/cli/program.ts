@@ -1,11 +1,14 @@
 // Builds the streamctl command tree. A fresh Command each time (never the global one), so tests
 // can run it with their own output; process.exit happens only in main.ts.
 import { Command } from 'commander';
+import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
+import { hookCommand } from './commands/hook';
 import { keyCommand } from './commands/key';
+import { statusCommand } from './commands/status';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -17,6 +20,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, statusCommand, broadcastsCommand, hookCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
   return program;
 }
