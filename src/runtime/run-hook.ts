@@ -1,7 +1,7 @@
 // Runs a site notification hook: the configured program, no shell, no arguments, the JSON event
-// on stdin, its stdout discarded (it must never reach MistServer as a trigger answer), its stderr
-// passed through to MistServer's log. Killed after HOOK_TIMEOUT_MS, so a hanging hook cannot hold
-// the trigger longer than that.
+// on stdin, its stdout discarded (it must never reach MistServer as a trigger answer), the first
+// line of its stderr quoted when it fails. Killed (with its pipes closed) after HOOK_TIMEOUT_MS, so
+// neither a hanging hook nor a child it left behind holds the trigger longer than that.
 import type { SpawnSyncReturns } from 'node:child_process';
 
 /** Longest a hook may run before it is killed. */
@@ -15,7 +15,7 @@ export function runHook(program: string, event: object): string | null {
   try {
     r = spawnSync(program, [], {
       input: JSON.stringify(event),
-      stdio: ['pipe', 'ignore', 'inherit'],
+      stdio: ['pipe', 'ignore', 'pipe'],
       timeout: HOOK_TIMEOUT_MS,
       killSignal: 'SIGKILL',
       shell: false,
@@ -25,7 +25,9 @@ export function runHook(program: string, event: object): string | null {
   }
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return `hook ${program} ran longer than ${HOOK_TIMEOUT_MS / 1000} s and was killed`;
   if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') return `could not run hook ${program}: ${r.error.message}`;
-  if (r.signal) return `hook ${program} was killed by ${r.signal}`;
-  if (r.status !== 0) return `hook ${program} exited with status ${r.status}`;
+  const said = r.stderr ? r.stderr.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 200) : '';
+  const because = said ? `: ${said}` : '';
+  if (r.signal) return `hook ${program} was killed by ${r.signal}${because}`;
+  if (r.status !== 0) return `hook ${program} exited with status ${r.status}${because}`;
   return null;
 }
