@@ -1,7 +1,7 @@
 // Bundles the programs into dist/ as plain CommonJS for `node`: one small file per trigger (so the
 // hot path parses only what it runs), mist-trigger, and the CLI. Migrations are embedded; the
 // better-sqlite3 addon is copied next to the bundles, so dist/ + bin/ are the whole runtime.
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readMigrationsFromDisk } from '../src/store/migrations';
@@ -11,7 +11,7 @@ const root = resolve(__dirname, '..');
 const dist = join(root, 'dist');
 
 /** `virtual:trigger/<program>` → an entry exporting main() for that trigger module. */
-const triggerEntries: Plugin = {
+const triggerEntryModules: Plugin = {
   name: 'trigger-entries',
   setup(b) {
     b.onResolve({ filter: /^virtual:trigger\// }, (args) => ({ path: args.path.slice('virtual:trigger/'.length), namespace: 'trigger-entry' }));
@@ -27,37 +27,55 @@ const triggerEntries: Plugin = {
   },
 };
 
+/**
+ * Trigger programs use prepare/exec/pragma/transaction/close only: better-sqlite3's other methods
+ * (backup, serialize, user functions, aggregates, virtual tables, inspect) are swapped for a stub
+ * that throws, which saves ~0.45 ms of module loading per trigger run (measured in-process).
+ */
+const triggerOnlySqlite: Plugin = {
+  name: 'trigger-only-sqlite',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/methods\/(backup|serialize|function|aggregate|table|inspect)$/ }, (args) =>
+      args.importer.includes('better-sqlite3') ? { path: args.path, namespace: 'unused-sqlite-method' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'unused-sqlite-method' }, (args) => ({
+      loader: 'js',
+      contents: `module.exports = function () { throw new Error(${JSON.stringify(`better-sqlite3 ${args.path} is left out of trigger programs`)}); };`,
+    }));
+  },
+};
+
 export async function buildAll(): Promise<void> {
   const migrations = readMigrationsFromDisk(join(root, 'db'));
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   rmSync(dist, { recursive: true, force: true });
   mkdirSync(dist, { recursive: true });
 
-  const entryPoints: Record<string, string> = {
-    cli: join(root, 'src/cli/main.ts'),
-    'mist-trigger': join(root, 'src/runtime/mist-trigger.ts'),
-  };
-  for (const spec of Object.values(TRIGGERS)) entryPoints[spec.program] = `virtual:trigger/${spec.program}`;
+  const triggerEntries: Record<string, string> = { 'mist-trigger': join(root, 'src/runtime/mist-trigger.ts') };
+  for (const spec of Object.values(TRIGGERS)) triggerEntries[spec.program] = `virtual:trigger/${spec.program}`;
+  const cliEntries = { cli: join(root, 'src/cli/main.ts') };
 
-  await build({
-    entryPoints,
+  const common: BuildOptions = {
     outdir: dist,
     bundle: true,
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    minify: true,
+    minify: process.env.STREAMCTL_NO_MINIFY !== '1', // unminified for profiling
     legalComments: 'none',
     logLevel: 'warning',
     // better-sqlite3 only falls back to `bindings` when no nativeBinding is given; we always give one.
     external: ['bindings'],
-    plugins: [triggerEntries],
     define: {
       __MIGRATIONS__: JSON.stringify(migrations),
       __SCHEMA_VERSION__: String(migrations.length ? migrations[migrations.length - 1]!.version : 0),
       __VERSION__: JSON.stringify(version),
     },
-  });
+  };
+  await Promise.all([
+    build({ ...common, entryPoints: triggerEntries, plugins: [triggerEntryModules, triggerOnlySqlite] }),
+    build({ ...common, entryPoints: cliEntries }),
+  ]);
 
   const addon = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   copyFileSync(addon, join(dist, 'better_sqlite3.node'));

@@ -1,6 +1,9 @@
 // PUSH_REWRITE and RTMP_PUSH_REWRITE, run as MistServer runs them, on the captured payloads.
+import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addUser, cli, cliJson, fixture, fixtureEnv, freshDb, runTrigger } from './helpers';
+import { addUser, cli, cliJson, fixture, fixtureEnv, freshDb, runTrigger, tempDir } from './helpers';
 
 const withKey = (payload: string, key: string) => payload.replaceAll('KEY_ALICE', key);
 
@@ -134,6 +137,22 @@ describe('failing closed', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('does not exist');
+  });
+
+  it('answers empty when the database exists but was never migrated', () => {
+    const path = join(tempDir(), 'empty.db');
+    new Database(path).close();
+    const r = runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n1.2.3.4\nstc_x', db: path });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/schema 0, this build needs \d+; run 'streamctl db migrate'/);
+  });
+
+  it('answers empty when the database file is not a database', () => {
+    const path = join(tempDir(), 'garbage.db');
+    writeFileSync(path, 'this is not sqlite'.repeat(100));
+    const r = runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n1.2.3.4\nstc_x', db: path });
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it.each([

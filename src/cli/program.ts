@@ -9,6 +9,7 @@ import { eventsCommand } from './commands/events';
 import { hookCommand } from './commands/hook';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
+import { triggersCommand } from './commands/triggers';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -20,6 +21,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, statusCommand, broadcastsCommand, hookCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  const commands = [userCommand, keyCommand, channelCommand, statusCommand, broadcastsCommand, hookCommand, configCommand, eventsCommand, triggersCommand, dbCommand];
+  for (const sub of commands) program.addCommand(sub(ctx));
   return program;
 }

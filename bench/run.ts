@@ -1,0 +1,110 @@
+// npm run bench: trigger start-up cost measured side by side with bare `node -e 0`, in one run,
+// spawned as MistServer spawns handlers (argv[1] = trigger name, payload on stdin), against a
+// database with 100,000 users. NODE_EXTRA_CA_CERTS is removed from the children's environment
+// (it adds ~80 ms to every node start on this machine and would hide the difference).
+import Database from 'better-sqlite3';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { buildAll } from '../scripts/build';
+
+const ROOT = resolve(__dirname, '..');
+const USERS = Number(process.env.BENCH_USERS ?? 100_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
+
+interface Case {
+  label: string;
+  command: string;
+  args: string[];
+  input?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function timeOnce(c: Case, env: NodeJS.ProcessEnv): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(c.command, c.args, { input: c.input ?? '', env, encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${r.stderr}`);
+  return ms;
+}
+
+/** Fills the database with USERS users, one key each, as fast as SQLite allows. */
+function seed(dbPath: string): string {
+  const db = new Database(dbPath);
+  const now = Date.now();
+  const insertUser = db.prepare('INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)');
+  const insertKey = db.prepare('INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)');
+  let sampleKey = '';
+  db.transaction(() => {
+    for (let i = 1; i <= USERS; i++) {
+      const key = `stc_${createHash('sha256').update(`bench-${i}`).digest('base64url').slice(0, 32)}`;
+      insertUser.run(i, `user${i}`, now);
+      insertKey.run(i, 'default', key.slice(0, 8), createHash('sha256').update(key).digest('hex'), now);
+      if (i === Math.floor(USERS / 2)) sampleKey = key;
+    }
+  })();
+  db.close();
+  return sampleKey;
+}
+
+async function main(): Promise<void> {
+  await buildAll();
+  const dir = mkdtempSync(join(tmpdir(), 'streamctl-bench-'));
+  try {
+    const dbPath = join(dir, 'bench.db');
+    const env: NodeJS.ProcessEnv = { ...process.env, STREAMCTL_DB: dbPath, MIST_TRIGGER: 'PUSH_REWRITE', MIST_TRIG_DEF: 'x', MIST_TIME: String(Date.now()) };
+    const hadCaCerts = env.NODE_EXTRA_CA_CERTS !== undefined;
+    delete env.NODE_EXTRA_CA_CERTS;
+    const migrate = spawnSync(join(ROOT, 'bin/streamctl'), ['db', 'migrate'], { env, encoding: 'utf8' });
+    if (migrate.status !== 0) throw new Error(migrate.stderr);
+    const key = seed(dbPath);
+    const payload = `rtmp://127.0.0.1/live/${key}\n127.0.0.1\n${key}`;
+
+    const cases: Case[] = [
+      { label: 'node -e 0', command: process.execPath, args: ['-e', '0'] },
+      { label: 'bin/push-rewrite (accept)', command: join(ROOT, 'bin/push-rewrite'), args: ['PUSH_REWRITE'], input: payload },
+      { label: 'bin/mist-trigger PUSH_REWRITE', command: join(ROOT, 'bin/mist-trigger'), args: ['PUSH_REWRITE'], input: payload },
+      ...extraCases(ROOT, key),
+    ];
+    const check = spawnSync(cases[1]!.command, cases[1]!.args, { input: payload, env, encoding: 'utf8' });
+    if (check.stdout !== `streams+user${Math.floor(USERS / 2)}`) throw new Error(`unexpected answer ${JSON.stringify(check.stdout)} ${check.stderr}`);
+
+    const times = new Map<string, number[]>(cases.map((c) => [c.label, []]));
+    for (const c of cases) for (let i = 0; i < 3; i++) timeOnce(c, env); // warm the page cache
+    // Interleaved rounds: each round runs every case once, so machine noise hits all alike.
+    for (let round = 0; round < ROUNDS; round++) for (const c of cases) times.get(c.label)!.push(timeOnce(c, env));
+
+    const base = median(times.get('node -e 0')!);
+    console.log(`streamctl trigger start-up: ${USERS.toLocaleString('en')} users, ${ROUNDS} interleaved rounds, median wall time`);
+    console.log(`NODE_EXTRA_CA_CERTS: ${hadCaCerts ? 'set in this shell, UNSET for every measured process' : 'not set'}; node ${process.version}`);
+    for (const c of cases) {
+      const m = median(times.get(c.label)!);
+      console.log(`  ${c.label.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ratio ${(m / base).toFixed(2)}`);
+    }
+    console.log(`target: PUSH_REWRITE ratio <= 1.25 against node -e 0`);
+    for (const extra of extraBenches) await extra(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Later capabilities add their trigger cases here. */
+function extraCases(_root: string, _key: string): Case[] {
+  return [];
+}
+
+/** Later capabilities add whole benchmarks here (e.g. prune at scale). */
+const extraBenches: ((dir: string) => Promise<void>)[] = [];
+void existsSync;
+
+main().catch((err: unknown) => {
+  console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+// install.sh into a temp PREFIX, as an operator without root would: the installed programs find
+// the installed database with an empty environment (MistServer passes none of ours).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { baseEnv, ROOT, tempDir } from './helpers';
+
+describe('install.sh', () => {
+  const prefix = join(tempDir(), 'prefix');
+  const install = () =>
+    spawnSync('bash', [join(ROOT, 'install.sh')], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }), encoding: 'utf8' });
+  const app = join(prefix, 'lib', 'streamctl');
+
+  it('installs programs, creates the database and prints the trigger paths', () => {
+    const r = install();
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(join(app, 'bin', 'push-rewrite'));
+    expect(existsSync(join(prefix, 'var', 'lib', 'streamctl', 'streamctl.db'))).toBe(true);
+    expect(readFileSync(join(app, 'bin', 'push-rewrite'), 'utf8')).toMatch(/^#!\/\S+node\n/);
+  });
+
+  it('runs the installed programs with an empty environment against the installed database', () => {
+    const add = spawnSync(join(app, 'bin', 'streamctl'), ['user', 'add', 'alice', '--json'], { env: {}, encoding: 'utf8', cwd: '/' });
+    expect(add.status).toBe(0);
+    const key = JSON.parse(add.stdout).key as string;
+    const push = spawnSync(join(app, 'bin', 'push-rewrite'), ['PUSH_REWRITE'], { env: {}, input: `u\n127.0.0.1\n${key}`, encoding: 'utf8', cwd: '/' });
+    expect(push.stdout).toBe('streams+alice');
+  });
+
+  it('is idempotent and keeps the data when run again', () => {
+    const r = install();
+    expect(r.status).toBe(0);
+    const list = spawnSync(join(prefix, 'bin', 'streamctl'), ['user', 'list', '--json'], { env: {}, encoding: 'utf8' });
+    expect(JSON.parse(list.stdout).map((u: { name: string }) => u.name)).toEqual(['alice']);
+  });
+});
