@@ -95,6 +95,10 @@ describe('capture 01: a full broadcast lifecycle', () => {
     expect(s.state).toBe('offline');
     expect(s.since).toBe(iso(Number(end.MIST_TIME)));
     expect(cliJson(db, ['status'])).toEqual([]);
+    expect(cliJson(db, ['events', '--kind', 'broadcast']).map((e: any) => [e.outcome, e.reason, e.user])).toEqual([
+      ['offline', 'STREAM_BUFFER EMPTY', 'alice'],
+      ['live', 'STREAM_BUFFER FULL', 'alice'],
+    ]);
     const list = broadcasts(db, 'alice');
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({
@@ -457,6 +461,7 @@ describe('status --reconcile', () => {
       expect(broadcasts(db, 'alice')[0]).toMatchObject({ live: false, ended_cleanly: false });
       expect(status(db, 'bob').state).toBe('live');
       expect(offline.events()).toEqual([expect.objectContaining({ event: 'offline', channel: 'alice' })]);
+      expect(cliJson(db, ['events', '--kind', 'broadcast', '--user', 'alice'])[0]).toMatchObject({ outcome: 'offline', reason: 'MistServer no longer has the stream' });
       const again = await cliAsync(db, ['status', '--reconcile', '--api', api]);
       expect(again.stdout).toMatch(/nothing to close/);
       // A late EMPTY from MistServer still dates the end and marks it clean.

@@ -1,6 +1,7 @@
 // Shared by STREAM_BUFFER and `streamctl status --reconcile`: store a buffer event, re-derive the
 // channel's broadcasts, and tell the site (hook) when the channel went live or offline.
 import { runHook } from '../runtime/run-hook';
+import { recordEvent } from '../store/events';
 import { getHook, type HookEvent } from '../store/hooks';
 import { latestBroadcast, latestBufferEvent, rebuildBroadcasts, recordBufferEvent, stateAfter, type BufferEventInput, type LiveState } from '../store/live-status';
 import type { Db } from '../store/open';
@@ -14,13 +15,22 @@ export interface Transition {
   after: LiveState;
 }
 
-/** Stores the event and re-derives broadcasts in one IMMEDIATE transaction (retried while busy). */
+/**
+ * Stores the event and re-derives broadcasts in one IMMEDIATE transaction (retried while busy);
+ * a channel going live or offline is also written to the event log (kind "broadcast").
+ */
 export function applyBufferEvent(db: Db, e: BufferEventInput): Transition {
   return writeWithRetry(db, () => {
     const before = stateAfter(latestBufferEvent(db, e.userId)?.state);
     if (!recordBufferEvent(db, e)) return { stored: false, before, after: before };
     rebuildBroadcasts(db, e.userId, e.at);
-    return { stored: true, before, after: stateAfter(latestBufferEvent(db, e.userId)?.state) };
+    const t = { stored: true, before, after: stateAfter(latestBufferEvent(db, e.userId)?.state) };
+    const went = hookEventFor(t);
+    if (went) {
+      const reason = e.state === 'LOST' ? 'MistServer no longer has the stream' : `STREAM_BUFFER ${e.state}`;
+      recordEvent(db, { at: e.at, kind: 'broadcast', outcome: went, reason, userId: e.userId });
+    }
+    return t;
   });
 }
 
