@@ -113,6 +113,8 @@ describe('capture 01: a full broadcast lifecycle', () => {
       watch_time_s: 13,
       mist_totals: { bytes_down: 0, bytes_up: 1426133, viewers: 2, inputs: 1, outputs: 1, viewer_seconds: 0 },
     });
+    expect(cli(db, ['broadcasts', 'alice']).stdout).toMatch(/^1\s+2026-11-23 19:24:00Z\s+2026-11-23 19:24:16Z\s+16s\s+2\s+2\s+13s\s+clean$/m);
+    expect(cli(db, ['status', 'alice']).stdout).toMatch(/state:\s+offline/);
   });
 
   it('closes each viewer session with its seconds and bytes (no USER_NEW ran) and never stores the token', () => {
