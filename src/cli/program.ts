@@ -3,12 +3,15 @@
 import { Command } from 'commander';
 import { accessCommand } from './commands/access';
 import { banCommand } from './commands/ban';
+import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
+import { hookCommand } from './commands/hook';
 import { keyCommand } from './commands/key';
+import { statusCommand } from './commands/status';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
@@ -23,6 +26,23 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, grantCommand, banCommand, tokenCommand, accessCommand, recordingsCommand, configCommand, eventsCommand, triggersCommand, dbCommand]) program.addCommand(sub(ctx));
+  const commands = [
+    userCommand,
+    keyCommand,
+    channelCommand,
+    statusCommand,
+    broadcastsCommand,
+    hookCommand,
+    grantCommand,
+    banCommand,
+    tokenCommand,
+    accessCommand,
+    recordingsCommand,
+    configCommand,
+    eventsCommand,
+    triggersCommand,
+    dbCommand,
+  ];
+  for (const sub of commands) program.addCommand(sub(ctx));
   return program;
 }

@@ -60,6 +60,24 @@ export const TRIGGERS = {
     refusal: '',
     summary: "offline channel: latest recording (replay-offline), else offline-stream, else MistServer's default",
   },
+  STREAM_BUFFER: {
+    program: 'stream-buffer',
+    blocking: false,
+    refusal: '',
+    summary: 'live status: FULL/RECOVER live, DRY unstable, EMPTY offline; opens and closes broadcasts, keeps track health',
+  },
+  STREAM_END: {
+    program: 'stream-end',
+    blocking: false,
+    refusal: '',
+    summary: "keeps MistServer's totals (bytes, viewers) for the broadcast that just ended",
+  },
+  USER_END: {
+    program: 'user-end',
+    blocking: false,
+    refusal: '',
+    summary: 'closes a viewer session with its duration and bytes (watch time and viewers per broadcast)',
+  },
 } as const satisfies Record<string, TriggerSpec>;
 
 export type TriggerName = keyof typeof TRIGGERS;

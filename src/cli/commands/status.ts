@@ -1,0 +1,185 @@
+// `streamctl status`: which channels are live, how healthy, and `--reconcile` against MistServer.
+import { Command } from 'commander';
+import { formatDuration } from '../../lib/duration';
+import { UserError } from '../../lib/errors';
+import { mistCall, MistApiError } from '../../mist/api';
+import { broadcastHistory, firstStreamEndSince, latestBroadcast, latestBufferEvent, latestHealth, liveChannels, stateAfter } from '../../store/live-status';
+import type { Db } from '../../store/open';
+import { getSetting } from '../../store/settings';
+import { applyBufferEvent, notifyTransition } from '../../triggers/live-transition';
+import { channelForStream } from '../../triggers/stream-channel';
+import type { StreamHealth, TrackHealth } from '../../triggers/stream-health';
+import type { CliContext } from '../context';
+import { isoTime, shortTime, table } from '../format';
+import { requireUser } from '../resolve';
+
+/** MistServer's API on the same host (loopback needs no login). */
+export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
+
+/** A broadcast that started this recently is left open: MistServer may not list its stream yet. */
+const RECONCILE_GRACE_MS = 30_000;
+
+function trackJson(t: TrackHealth) {
+  return {
+    name: t.name,
+    type: t.type,
+    codec: t.codec,
+    width: t.width,
+    height: t.height,
+    fps: t.fps,
+    sample_rate: t.sampleRate,
+    channels: t.channels,
+    kbits: t.kbits,
+    buffer_ms: t.bufferMs,
+    jitter_ms: t.jitterMs,
+  };
+}
+
+type TrackJson = ReturnType<typeof trackJson>;
+
+/** "H264 640x360 25fps 369kbit/s" and the like. */
+function trackLine(t: TrackJson): string {
+  const parts = [t.codec ?? t.name];
+  if (t.width !== null && t.height !== null) parts.push(`${t.width}x${t.height}`);
+  if (t.fps !== null) parts.push(`${t.fps}fps`);
+  if (t.sample_rate !== null) parts.push(`${t.sample_rate / 1000}kHz`);
+  if (t.channels !== null) parts.push(`${t.channels}ch`);
+  if (t.kbits !== null) parts.push(`${t.kbits}kbit/s`);
+  return parts.join(' ');
+}
+
+function readHealth(text: string): StreamHealth | null {
+  try {
+    return JSON.parse(text) as StreamHealth;
+  } catch {
+    return null;
+  }
+}
+
+/** One channel's full live state, in the stable JSON shape. */
+export function channelStatus(db: Db, userId: number, userName: string, now: number) {
+  const last = latestBufferEvent(db, userId);
+  const state = stateAfter(last?.state);
+  const b = latestBroadcast(db, userId);
+  const live = state !== 'offline' && b !== undefined && b.endedAt === null;
+  const healthRow = latestHealth(db, userId);
+  const health = healthRow ? readHealth(healthRow.health) : null;
+  const stream = `${getSetting(db, 'stream-base')}+${userName}`;
+  const current = live ? broadcastHistory(db, userId, stream, 1, now)[0] : undefined;
+  return {
+    user: userName,
+    state,
+    since: isoTime(live ? b!.startedAt : (b?.endedAt ?? null)),
+    broadcast_id: live ? b!.id : null,
+    issues: state === 'unstable' ? (last?.issues ?? null) : null,
+    viewers: current?.currentViewers ?? 0,
+    peak_viewers: current?.peakViewers ?? 0,
+    last_event: last ? { at: isoTime(last.at), state: last.state } : null,
+    health:
+      health && healthRow
+        ? { at: isoTime(healthRow.at), buffer_ms: health.bufferMs, jitter_ms: health.jitterMs, tracks: (health.tracks ?? []).map(trackJson) }
+        : null,
+  };
+}
+
+type ChannelStatus = ReturnType<typeof channelStatus>;
+
+function describeStatus(s: ChannelStatus, now: number): string {
+  const lines = [`channel:  ${s.user}`, `state:    ${s.state}${s.issues ? ` (${s.issues})` : ''}`];
+  if (s.since) {
+    const since = Date.parse(s.since);
+    lines.push(`${s.state === 'offline' ? 'offline since' : 'live since'}: ${shortTime(since)} (${formatDuration(Math.max(0, now - since))})`);
+  }
+  if (s.state !== 'offline') lines.push(`viewers:  ${s.viewers} now, ${s.peak_viewers} at most`);
+  if (s.health) {
+    lines.push(`health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`);
+    for (const t of mediaTracks(s)) lines.push(`  ${trackLine(t)}, buffer ${t.buffer_ms ?? '?'} ms, jitter ${t.jitter_ms ?? '?'} ms`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The stream names in an `active_streams` answer: an array of names, or an object keyed by name. */
+export function activeStreamNames(answer: Record<string, unknown>): string[] {
+  if (!('active_streams' in answer)) throw new UserError('MistServer did not answer the active_streams request (is this a MistServer API?)');
+  const list = answer.active_streams;
+  if (list === null || list === undefined) return []; // MistServer sends null when nothing is active
+  if (Array.isArray(list)) return list.filter((n): n is string => typeof n === 'string');
+  if (typeof list === 'object') return Object.keys(list);
+  throw new UserError('MistServer answered active_streams in an unexpected shape');
+}
+
+async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<void> {
+  const askedAt = ctx.now();
+  let answer: Record<string, unknown>;
+  try {
+    answer = await mistCall({ url: api }, { active_streams: true });
+  } catch (err) {
+    if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`);
+    throw err;
+  }
+  const names = activeStreamNames(answer);
+  const db = ctx.db();
+  const base = getSetting(db, 'stream-base');
+  const activeUsers = new Set<number>();
+  for (const name of names) {
+    const channel = channelForStream(db, name, base);
+    if (channel && channel.kind === 'live') activeUsers.add(channel.userId);
+  }
+  const closed: { user: string; broadcast_id: number; ended_at: string | null }[] = [];
+  for (const { userId, userName } of liveChannels(db)) {
+    if (activeUsers.has(userId)) continue;
+    const open = latestBroadcast(db, userId);
+    if (!open || open.endedAt !== null || open.startedAt > askedAt - RECONCILE_GRACE_MS) continue;
+    // A STREAM_END already reported dates the end better than the time we noticed it.
+    const at = firstStreamEndSince(db, userId, open.startedAt) ?? ctx.now();
+    const t = applyBufferEvent(db, { userId, at, state: 'LOST', issues: null, health: null, eventId: '' });
+    notifyTransition(db, t, { userId, userName, stream: `${base}+${userName}`, at }, (line) => ctx.err(`streamctl: ${line}\n`));
+    closed.push({ user: userName, broadcast_id: open.id, ended_at: isoTime(at) });
+  }
+  if (json) return ctx.json({ active_streams: names.length, closed });
+  if (closed.length === 0) return ctx.out(`nothing to close: every live channel is active in MistServer (${names.length} active stream(s))\n`);
+  for (const c of closed) ctx.out(`closed broadcast ${c.broadcast_id} of ${c.user}: MistServer no longer has the stream\n`);
+}
+
+export function statusCommand(ctx: CliContext): Command {
+  return new Command('status')
+    .description("live channels (since when, healthy or unstable and why, tracks, viewers), or one channel's full state")
+    .argument('[user]', 'one channel, live or not')
+    .option('--json', 'print JSON')
+    .option('--reconcile', "close broadcasts MistServer no longer has (a crash loses EMPTY); safe from cron")
+    .option('--api <url>', "MistServer's API for --reconcile", DEFAULT_MIST_API)
+    .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api: string }) => {
+      if (opts.reconcile) {
+        if (name !== undefined) throw new UserError('--reconcile checks every channel: give no user');
+        return reconcile(ctx, opts.api, opts.json === true);
+      }
+      const db = ctx.db();
+      const now = ctx.now();
+      if (name !== undefined) {
+        const user = requireUser(db, name);
+        const s = channelStatus(db, user.id, user.name, now);
+        return opts.json ? ctx.json(s) : ctx.out(describeStatus(s, now));
+      }
+      const all = liveChannels(db).map((c) => channelStatus(db, c.userId, c.userName, now));
+      if (opts.json) return ctx.json(all);
+      if (all.length === 0) return ctx.out('no channel is live\n');
+      ctx.out(
+        table(
+          ['CHANNEL', 'STATE', 'SINCE', 'VIEWERS', 'TRACKS', 'ISSUES'],
+          all.map((s) => [
+            s.user,
+            s.state,
+            s.since ? `${shortTime(Date.parse(s.since))} (${formatDuration(Math.max(0, now - Date.parse(s.since)))})` : '-',
+            String(s.viewers),
+            mediaTracks(s).map(trackLine).join(', ') || '-',
+            s.issues ?? '-',
+          ]),
+        ),
+      );
+    });
+}
+
+/** The channel's audio and video tracks (MistServer's JSON metadata track left out). */
+function mediaTracks(s: ChannelStatus): TrackJson[] {
+  return (s.health?.tracks ?? []).filter((t) => t.type !== 'meta');
+}

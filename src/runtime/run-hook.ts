@@ -1,0 +1,33 @@
+// Runs a site notification hook: the configured program, no shell, no arguments, the JSON event
+// on stdin, its stdout discarded (it must never reach MistServer as a trigger answer), the first
+// line of its stderr quoted when it fails. Killed (with its pipes closed) after HOOK_TIMEOUT_MS, so
+// neither a hanging hook nor a child it left behind holds the trigger longer than that.
+import type { SpawnSyncReturns } from 'node:child_process';
+
+/** Longest a hook may run before it is killed. */
+export const HOOK_TIMEOUT_MS = 5000;
+
+/** Runs the hook and waits at most HOOK_TIMEOUT_MS; returns a problem in words, or null. */
+export function runHook(program: string, event: object): string | null {
+  // Loaded only when a hook is configured: most trigger runs never pay for it.
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  let r: SpawnSyncReturns<Buffer>;
+  try {
+    r = spawnSync(program, [], {
+      input: JSON.stringify(event),
+      stdio: ['pipe', 'ignore', 'pipe'],
+      timeout: HOOK_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+      shell: false,
+    });
+  } catch (err) {
+    return `could not run hook ${program}: ${(err as Error).message}`;
+  }
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return `hook ${program} ran longer than ${HOOK_TIMEOUT_MS / 1000} s and was killed`;
+  if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') return `could not run hook ${program}: ${r.error.message}`;
+  const said = r.stderr ? r.stderr.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 200) : '';
+  const because = said ? `: ${said}` : '';
+  if (r.signal) return `hook ${program} was killed by ${r.signal}${because}`;
+  if (r.status !== 0) return `hook ${program} exited with status ${r.status}${because}`;
+  return null;
+}

@@ -1,0 +1,27 @@
+// Writes that must not be lost when many trigger processes share the database file: an
+// IMMEDIATE transaction (the write lock is taken up front, so no deadlock on upgrade) retried
+// while another writer still holds the lock after busy_timeout.
+import type { Db } from './open';
+
+/** How long in total a write keeps retrying; async triggers are not waited on by MistServer. */
+const RETRY_FOR_MS = 8000;
+
+const isBusy = (err: unknown) => {
+  const code = (err as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT' || code === 'SQLITE_LOCKED';
+};
+
+/** Runs fn in an IMMEDIATE transaction, retrying on a busy database; rethrows anything else. */
+export function writeWithRetry<T>(db: Db, fn: () => T): T {
+  const tx = db.transaction(fn);
+  const deadline = Date.now() + RETRY_FOR_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return tx.immediate();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      // Jitter so that processes that collided do not collide again.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.floor(Math.random() * 20 * Math.min(attempt, 5)));
+    }
+  }
+}

@@ -1,0 +1,62 @@
+// STREAM_BUFFER (asynchronous): a live stream's buffer changed state.
+//   line 1: stream name
+//   line 2: FULL (live), DRY (live but unstable), RECOVER (stable again) or EMPTY (offline)
+//   line 3: health JSON on one line: per track codec, size, rate, kbits, buffer, jitter, and
+//           "issues" when DRY (absent for EMPTY)
+// Answer: ignored by MistServer; we print nothing.
+import { PayloadError } from '../lib/errors';
+import { getSetting } from '../store/settings';
+import { applyBufferEvent, notifyTransition } from './live-transition';
+import { channelForStream } from './stream-channel';
+import { parseStreamHealth } from './stream-health';
+import type { Trigger } from './types';
+
+const STATES = ['FULL', 'DRY', 'RECOVER', 'EMPTY'] as const;
+
+export interface StreamBufferEvent {
+  stream: string;
+  state: (typeof STATES)[number];
+  /** The health JSON as sent, or null when absent. */
+  healthText: string | null;
+}
+
+const streamBuffer: Trigger<StreamBufferEvent> = {
+  name: 'STREAM_BUFFER',
+  parse(payload) {
+    const lines = payload.split('\n');
+    if (lines.length < 2) throw new PayloadError(`STREAM_BUFFER payload has ${lines.length} line(s), expected 2-3`);
+    const [stream, state] = lines as [string, string];
+    if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`STREAM_BUFFER payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
+    const rest = lines.slice(2).join('\n').trim();
+    return { stream, state: state as StreamBufferEvent['state'], healthText: state === 'EMPTY' || rest === '' ? null : rest };
+  },
+  decide(event, ctx) {
+    const { db } = ctx;
+    const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
+    if (!channel || channel.kind !== 'live') {
+      ctx.debug(`ignoring ${event.state} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      return '';
+    }
+    let health: string | null = null;
+    let issues: string | null = null;
+    if (event.healthText !== null) {
+      try {
+        const parsed = parseStreamHealth(event.healthText);
+        health = JSON.stringify(parsed);
+        issues = parsed.issues;
+      } catch {
+        ctx.log(`malformed health JSON for ${channel.userName}; keeping the ${event.state} state change without health`);
+      }
+    }
+    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId });
+    if (!t.stored) {
+      ctx.debug(`repeated ${event.state} for ${channel.userName} ignored`);
+      return '';
+    }
+    ctx.debug(`${channel.userName}: ${t.before} -> ${t.after} (${event.state})`);
+    notifyTransition(db, t, { userId: channel.userId, userName: channel.userName, stream: event.stream, at: ctx.eventTime }, ctx.log);
+    return '';
+  },
+};
+
+export default streamBuffer;

@@ -1,0 +1,57 @@
+// STREAM_END (asynchronous): MistServer stopped tracking a stream (15 s or more after its EMPTY).
+//   line 1: stream name
+//   line 2: bytes down (received)
+//   line 3: bytes up (sent)
+//   line 4: total viewers
+//   line 5: total inputs
+//   line 6: total outputs
+//   line 7: viewer seconds
+// Answer: ignored by MistServer; we print nothing. The totals are kept per channel and belong to
+// the broadcast that had just ended when they arrived (see store/live-status.ts).
+import { recordStreamEnd } from '../store/live-status';
+import { getSetting } from '../store/settings';
+import { writeWithRetry } from '../store/write-retry';
+import { expectLines, payloadCount } from './payload';
+import { channelForStream } from './stream-channel';
+import type { Trigger } from './types';
+
+export interface StreamEndEvent {
+  stream: string;
+  bytesDown: number;
+  bytesUp: number;
+  viewers: number;
+  inputs: number;
+  outputs: number;
+  viewerSeconds: number;
+}
+
+const streamEnd: Trigger<StreamEndEvent> = {
+  name: 'STREAM_END',
+  parse(payload) {
+    const [stream, down, up, viewers, inputs, outputs, seconds] = expectLines('STREAM_END', payload, 7) as [string, string, string, string, string, string, string];
+    const count = (field: string, text: string) => payloadCount('STREAM_END', field, text);
+    return {
+      stream,
+      bytesDown: count('bytes down', down),
+      bytesUp: count('bytes up', up),
+      viewers: count('viewer count', viewers),
+      inputs: count('input count', inputs),
+      outputs: count('output count', outputs),
+      viewerSeconds: count('viewer seconds', seconds),
+    };
+  },
+  decide(event, ctx) {
+    const { db } = ctx;
+    const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
+    if (!channel || channel.kind !== 'live') {
+      ctx.debug(`ignoring STREAM_END for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      return '';
+    }
+    const { stream: _stream, ...totals } = event;
+    const stored = writeWithRetry(db, () => recordStreamEnd(db, { userId: channel.userId, at: ctx.eventTime, eventId: ctx.eventId, ...totals }));
+    if (!stored) ctx.debug(`repeated STREAM_END for ${channel.userName} ignored`);
+    return '';
+  },
+};
+
+export default streamEnd;

@@ -1,0 +1,100 @@
+// USER_END (asynchronous): a viewer session ended (15 s or more after its last activity).
+// Real MistServer sends 12 lines, not the 8 its documentation lists (captures 01, 32c, 36):
+//   line 1: session token (tkn; never stored or logged)
+//   line 2: streams watched, comma-separated
+//   line 3: connectors, comma-separated
+//   line 4: client hosts, comma-separated
+//   line 5: seconds active
+//   line 6: bytes up (sent to the viewer)
+//   line 7: bytes down (received from the viewer)
+//   line 8: tags, e.g. [UA:curl/7.88.1]
+//   line 9: seconds per host, comma-separated
+//   line 10: seconds per connector, comma-separated
+//   line 11: seconds per stream, comma-separated, in the order of line 2
+//   line 12: session id (64 hex)
+// Answer: ignored by MistServer; we print nothing.
+import { PayloadError } from '../lib/errors';
+import { recordSessionEnd } from '../store/live-status';
+import type { Db } from '../store/open';
+import { getSetting } from '../store/settings';
+import { writeWithRetry } from '../store/write-retry';
+import { expectLines, normaliseIp, payloadCount } from './payload';
+import { channelForStream, type StreamChannel } from './stream-channel';
+import type { Trigger } from './types';
+
+export interface UserEndEvent {
+  streams: string[];
+  /** Seconds per stream, same order as streams (0 when MistServer left it out). */
+  streamSeconds: number[];
+  connector: string | null;
+  host: string | null;
+  seconds: number;
+  bytesUp: number;
+  bytesDown: number;
+  sessionId: string;
+}
+
+const firstOf = (list: string) => list.split(',')[0]?.trim() || null;
+
+/** The channel stream the session spent most time on (a session is normally one stream). */
+function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; stream: string } | null {
+  const base = getSetting(db, 'stream-base');
+  let best: { channel: StreamChannel; stream: string; seconds: number } | null = null;
+  for (const [i, stream] of event.streams.entries()) {
+    const seconds = event.streamSeconds[i] ?? 0;
+    if (best && seconds <= best.seconds) continue;
+    const channel = channelForStream(db, stream, base);
+    if (channel) best = { channel, stream, seconds };
+  }
+  return best;
+}
+
+const userEnd: Trigger<UserEndEvent> = {
+  name: 'USER_END',
+  parse(payload) {
+    const lines = expectLines('USER_END', payload, 12);
+    const [, streams, connectors, hosts, seconds, up, down, , , , streamTimes, sessionId] = lines as [
+      string, string, string, string, string, string, string, string, string, string, string, string,
+    ];
+    if (!/^[0-9A-Za-z]{1,128}$/.test(sessionId)) throw new PayloadError('USER_END payload has a malformed session id');
+    const count = (field: string, text: string) => payloadCount('USER_END', field, text);
+    return {
+      streams: streams.split(',').filter((s) => s !== ''),
+      streamSeconds: streamTimes.split(',').map((t) => (/^\d{1,12}$/.test(t) ? Number(t) : 0)),
+      connector: firstOf(connectors)?.slice(0, 64) ?? null,
+      host: firstOf(hosts),
+      seconds: count('seconds', seconds),
+      bytesUp: count('bytes up', up),
+      bytesDown: count('bytes down', down),
+      sessionId,
+    };
+  },
+  decide(event, ctx) {
+    const { db } = ctx;
+    const watched = watchedChannel(db, event);
+    if (!watched) {
+      ctx.debug(`ignoring USER_END for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);
+      return '';
+    }
+    const { channel, stream } = watched;
+    const stored = writeWithRetry(db, () =>
+      recordSessionEnd(db, {
+        sessionId: event.sessionId,
+        userId: channel.userId,
+        live: channel.kind === 'live',
+        stream,
+        at: ctx.eventTime,
+        seconds: event.seconds,
+        bytesUp: event.bytesUp,
+        bytesDown: event.bytesDown,
+        ip: event.host === null ? null : normaliseIp(event.host),
+        connector: event.connector,
+        eventId: ctx.eventId,
+      }),
+    );
+    if (!stored) ctx.debug(`repeated USER_END for a session of ${channel.userName} ignored`);
+    return '';
+  },
+};
+
+export default userEnd;
