@@ -4,8 +4,10 @@ import { Command } from 'commander';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
+import { doctorCommand } from './commands/doctor';
 import { eventsCommand } from './commands/events';
 import { keyCommand } from './commands/key';
+import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -17,6 +19,6 @@ export function buildProgram(ctx: CliContext): Command {
     .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand]) program.addCommand(sub(ctx));
+  for (const sub of [userCommand, keyCommand, channelCommand, configCommand, eventsCommand, dbCommand, mistCommand, doctorCommand]) program.addCommand(sub(ctx));
   return program;
 }
