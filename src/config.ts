@@ -68,6 +68,16 @@ export function nativeBinding(): string | object | undefined {
   return packaged ? packaged.loadAddon() : nativeBindingPath();
 }
 
+/**
+ * The database trigger programs use when MistServer runs them (its environment has no STREAMCTL_DB):
+ * the installed config's db=, or undefined when it names none. Also says whether STREAMCTL_CONF
+ * redirects the config file here (MistServer's environment would not).
+ */
+export function triggerDatabase(): { path?: string; configFile: string; configFromEnv: boolean } {
+  const db = readInstalledConfig().db;
+  return { path: db ? resolve(db) : undefined, configFile: installedConfigPath(), configFromEnv: Boolean(process.env.STREAMCTL_CONF) };
+}
+
 /** The better-sqlite3 addon copied next to the bundles by the build, if present. */
 export function nativeBindingPath(): string | undefined {
   const p = join(appRoot(), 'dist', 'better_sqlite3.node');

@@ -1,5 +1,5 @@
 // `mist apply`, the live effects of admin commands, and `doctor`, against a fake MistServer API.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REFUSING_DEFAULT } from '../src/mist/plan';
@@ -230,12 +230,26 @@ describe('doctor', () => {
     const { db } = setupDb();
     const mist = await startFakeMist();
     await apply(db, mist);
-    const r = await doctor(db, mist);
+    const conf = join(tempDir(), 'streamctl.conf');
+    writeFileSync(conf, `db=${db}\n`);
+    const r = await cliAsync(db, ['doctor', '--api', mist.url, '--json'], { STREAMCTL_CONF: conf });
     const { report, failed } = byCheck(r.stdout);
     expect(failed).toEqual([]);
     expect(report.ok).toBe(true);
     expect(r.status).toBe(0);
     expect(report.checks.find((c) => c.check === 'trigger PUSH_REWRITE')?.message).toContain(REFUSING_DEFAULT);
+  });
+
+  it('fails when the triggers run by MistServer would open another database', async () => {
+    const { db } = setupDb();
+    const mist = await startFakeMist();
+    await apply(db, mist);
+    const { failed } = byCheck((await doctor(db, mist)).stdout);
+    expect(failed.map((f) => f.check)).toEqual(['trigger database']);
+    const conf = join(tempDir(), 'streamctl.conf');
+    writeFileSync(conf, 'db=/srv/other/streamctl.db\n');
+    const other = byCheck((await cliAsync(db, ['doctor', '--api', mist.url, '--json'], { STREAMCTL_CONF: conf })).stdout);
+    expect(other.failed.find((f) => f.check === 'trigger database')?.message).toContain('/srv/other/streamctl.db');
   });
 
   it('flags fail-open defaults, both rewrite triggers, missing handlers, jwks keys and a missing recording push, with fixes', async () => {

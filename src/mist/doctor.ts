@@ -2,6 +2,7 @@
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
+import { triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
 import { openReadOnly, schemaVersion } from '../store/open';
 import { requiredSchemaVersion } from '../store/schema-version';
@@ -140,6 +141,19 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
         ? { check: 'database writable', status: 'ok', message: `${who} can write the database and its folder` }
         : { check: 'database writable', status: 'fail', message: `${who} cannot write ${unwritable.join(', ')}: triggers fail`, fix: `chown ${owner} ${unwritable.join(' ')} (or give its group write access)` },
     );
+  }
+
+  // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.
+  const seen = triggerDatabase();
+  if (!seen.path) {
+    add({ check: 'trigger database', status: 'fail', message: `${seen.configFile} names no db=: triggers run by MistServer would look for ./data/streamctl.db in its working folder`, fix: `add db=${db} to ${seen.configFile} (install.sh writes it)` });
+  } else if (seen.path !== db) {
+    add({ check: 'trigger database', status: 'fail', message: `this command uses ${db} but MistServer's triggers use ${seen.path} (${seen.configFile})`, fix: 'unset STREAMCTL_DB, or set db= in the config file to the same path' });
+  } else {
+    add({ check: 'trigger database', status: 'ok', message: `MistServer's triggers use the same database (${seen.configFile})` });
+  }
+  if (seen.configFromEnv) {
+    add({ check: 'trigger database', status: 'warn', message: `STREAMCTL_CONF points at ${seen.configFile}; MistServer's triggers read the config beside the programs unless their environment sets it too`, fix: 'install the config file beside the programs' });
   }
 
   // Programs: every handler apply configures.
