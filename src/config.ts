@@ -3,6 +3,7 @@
 // installed programs find their database through streamctl.conf, written by install.sh
 // next to the installed code.
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 
 /** Set by the standalone executable's entry: where it is and how it loads its embedded addon. */
@@ -76,6 +77,11 @@ export function nativeBinding(): string | object | undefined {
 export function triggerDatabase(): { path?: string; configFile: string; configFromEnv: boolean } {
   const db = readInstalledConfig().db;
   return { path: db ? resolve(db) : undefined, configFile: installedConfigPath(), configFromEnv: Boolean(process.env.STREAMCTL_CONF) };
+}
+
+/** Where the standalone executable extracts its addon: STREAMCTL_CACHE_DIR, else the temp folder. */
+export function addonCacheRoot(): string {
+  return process.env.STREAMCTL_CACHE_DIR || tmpdir();
 }
 
 /** The better-sqlite3 addon copied next to the bundles by the build, if present. */

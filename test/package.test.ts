@@ -2,7 +2,8 @@
 // each trigger program's name (symlink), with the trigger name as argv[1], and as the CLI — on the
 // same captured payloads as the node programs, with the same answers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../scripts/package';
@@ -131,6 +132,22 @@ describe('the standalone executable', () => {
       expect(r.stdout, name).toBe(spec.refusal);
       expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
     }
+  });
+
+  it('refuses to load its addon from a cache folder others could write', () => {
+    const { db, key } = packagedDb();
+    const cache = tempDir();
+    const id = createHash('sha256').update(readFileSync(join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).digest('hex').slice(0, 16);
+    const dir = join(cache, `streamctl-${process.getuid?.() ?? 0}-${id}`);
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const r = run({ program: packaged('push-rewrite'), args: ['PUSH_REWRITE'], payload: `u\n10.0.0.1\n${key}`, db, env: { STREAMCTL_CACHE_DIR: cache } });
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('not a private folder');
+    chmodSync(dir, 0o700);
+    const ok = run({ program: packaged('push-rewrite'), args: ['PUSH_REWRITE'], payload: `u\n10.0.0.1\n${key}`, db, env: { STREAMCTL_CACHE_DIR: cache } });
+    expect(ok.stdout).toBe('streams+alice');
+    expect(existsSync(join(dir, 'better_sqlite3.node'))).toBe(true);
   });
 
   it('answers empty for a trigger name it does not handle', () => {

@@ -2,8 +2,8 @@
 // loaded from a file, so it is written once per user and build to a private cache folder and
 // dlopen'ed from there; later runs reuse the file.
 import { lstatSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { addonCacheRoot } from '../config';
 
 declare const __ADDON_ID__: string;
 
@@ -28,7 +28,7 @@ function privateDir(dir: string): void {
 export function loadEmbeddedAddon(): object {
   const sea = require('node:sea') as { getRawAsset(name: string): ArrayBuffer };
   const asset = sea.getRawAsset(ADDON_ASSET);
-  const dir = join(process.env.STREAMCTL_CACHE_DIR || tmpdir(), `streamctl-${process.getuid?.() ?? 0}-${__ADDON_ID__}`);
+  const dir = join(addonCacheRoot(), `streamctl-${process.getuid?.() ?? 0}-${__ADDON_ID__}`);
   privateDir(dir);
   const file = join(dir, ADDON_ASSET);
   let size = -1;
