@@ -238,6 +238,7 @@ describe('doctor', () => {
     expect(report.ok).toBe(true);
     expect(r.status).toBe(0);
     expect(report.checks.find((c) => c.check === 'trigger PUSH_REWRITE')?.message).toContain(REFUSING_DEFAULT);
+    expect(report.checks.find((c) => c.check === 'programs run')?.status).toBe('ok');
   });
 
   it('fails when the triggers run by MistServer would open another database', async () => {

@@ -3,11 +3,12 @@
 // same captured payloads as the node programs, with the same answers.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../scripts/package';
 import { TRIGGERS } from '../src/triggers/registry';
+import { cliAsync, startFakeMist } from './fake-mist';
 import { baseEnv, BIN, FIXTURES, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from './helpers';
 
 /** Newest modification time under a folder (sources, migrations). */
@@ -148,6 +149,25 @@ describe('the standalone executable', () => {
     const ok = run({ program: packaged('push-rewrite'), args: ['PUSH_REWRITE'], payload: `u\n10.0.0.1\n${key}`, db, env: { STREAMCTL_CACHE_DIR: cache } });
     expect(ok.stdout).toBe('streams+alice');
     expect(existsSync(join(dir, 'better_sqlite3.node'))).toBe(true);
+  });
+
+  it('points every MistServer trigger at itself on mist apply, and doctor finds it working', async () => {
+    const { db } = packagedDb();
+    const root = tempDir();
+    run({ program: packaged(), args: ['config', 'set', 'recordings-root', root], db });
+    const mist = await startFakeMist();
+    const applied = await cliAsync(db, ['mist', 'apply', '--api', mist.url], {}, PACKAGE_BIN);
+    expect(applied.status, applied.stderr).toBe(0);
+    const handlers = Object.values(mist.state.triggers).flatMap((list) => (list as { handler: string }[]).map((e) => e.handler));
+    expect(handlers.length).toBe(Object.keys(TRIGGERS).length - 1);
+    expect(new Set(handlers)).toEqual(new Set([PACKAGE_BIN]));
+    const conf = join(tempDir(), 'streamctl.conf');
+    writeFileSync(conf, `db=${db}\n`);
+    const doctor = await cliAsync(db, ['doctor', '--api', mist.url, '--json'], { STREAMCTL_CONF: conf }, PACKAGE_BIN);
+    const report = JSON.parse(doctor.stdout) as { ok: boolean; checks: { check: string; status: string }[] };
+    expect(report.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(report.checks.find((c) => c.check === 'programs run')?.status).toBe('ok');
+    expect(doctor.status).toBe(0);
   });
 
   it('answers empty for a trigger name it does not handle', () => {

@@ -1,12 +1,13 @@
 // `streamctl doctor`: checks the install the way MistServer will meet it — database, programs,
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
+import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
 import { openReadOnly, schemaVersion } from '../store/open';
 import { requiredSchemaVersion } from '../store/schema-version';
-import { TRIGGERS } from '../triggers/registry';
+import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import { mistCall, type MistApiOptions } from './api';
 import { READ_REQUEST } from './desired';
 import {
@@ -168,6 +169,16 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
       ? { check: 'programs', status: 'ok', message: `${handlers.size} trigger program(s) installed and executable by ${who}` }
       : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: 'run install.sh again (it installs and chmods every program)' },
   );
+  if (broken.length === 0) {
+    const wrong = installedTriggers()
+      .map((name) => ({ name, problem: answersRefusal(desiredEntry(name, input.desired).handler, name) }))
+      .filter((r) => r.problem !== null);
+    add(
+      wrong.length === 0
+        ? { check: 'programs run', status: 'ok', message: 'every trigger program answers its refusal to a malformed payload' }
+        : { check: 'programs run', status: 'fail', message: wrong.map((w) => `${w.name}: ${w.problem}`).join('; '), fix: 'run install.sh again (npm run build, or npm run package for the executable)' },
+    );
+  }
 
   // MistServer and its configuration.
   let answer: Record<string, unknown> | undefined;
@@ -201,6 +212,23 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
 }
 
 const APPLY = "run 'streamctl mist apply'";
+
+// No trigger takes 64 lines; every program must refuse this (and never reach a database).
+const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
+
+/** Runs a handler as MistServer would on a malformed payload; null when it answers its refusal. */
+function answersRefusal(handler: string, trigger: TriggerName): string | null {
+  const r = spawnSync(handler, [trigger], {
+    input: MALFORMED_PAYLOAD,
+    encoding: 'utf8',
+    timeout: 5000,
+    env: { ...process.env, STREAMCTL_DB: '/nonexistent/streamctl-doctor.db', MIST_TRIGGER: trigger },
+  });
+  if (r.error) return `did not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
+  const want = TRIGGERS[trigger].refusal;
+  if (r.stdout !== want) return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
+  return null;
+}
 
 /** Compares MistServer's configuration with what apply sets, naming each difference. */
 export function checkMistConfig(answer: Record<string, unknown>, desired: Desired): Finding[] {
