@@ -199,6 +199,14 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   }
   if (answer) for (const f of checkMistConfig(answer, input.desired)) add(f);
 
+  // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing.
+  const placeholder = input.desired.vodSource;
+  add(
+    existsSync(placeholder) && statSync(placeholder).isFile()
+      ? { check: 'vod placeholder', status: 'ok', message: placeholder }
+      : { check: 'vod placeholder', status: 'warn', message: `${placeholder} does not exist: unknown or deleted recordings play nothing`, fix: `put a short harmless video at ${placeholder} (or streamctl config set vod-placeholder <file>, then mist apply)` },
+  );
+
   // Recordings root: MistServer's recorder writes there.
   const root = input.desired.recordingsRoot;
   add(
