@@ -2,13 +2,34 @@
 // MistServer runs trigger programs with its own environment and no arguments, so the
 // installed programs find their database through streamctl.conf, written by install.sh
 // next to the installed code.
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/** Set by the standalone executable's entry: where it is and how it loads its embedded addon. */
+let packaged: { executable: string; loadAddon: () => object } | undefined;
+
+/** Called once by the standalone executable before anything else runs. */
+export function usePackagedRuntime(executable: string, loadAddon: () => object): void {
+  packaged = { executable, loadAddon };
+}
+
+/** The standalone executable's path, or undefined when running as node bundles. */
+export function packagedExecutable(): string | undefined {
+  return packaged?.executable;
+}
 
 /** Root of the built application: the folder holding dist/ (and, when installed, streamctl.conf). */
 export function appRoot(): string {
+  // The standalone executable keeps streamctl.conf beside itself.
+  if (packaged) return dirname(packaged.executable);
   // Bundles live in <root>/dist/*.js; running from src/ (tests, tsx) also lands on the repo root.
   return resolve(__dirname, '..');
+}
+
+/** Absolute path MistServer runs for a trigger program (it passes the trigger name as argv[1]). */
+export function triggerHandlerPath(program: string): string {
+  return packaged ? packaged.executable : join(appRoot(), 'bin', program);
 }
 
 /** Where the installed config file lives. */
@@ -43,8 +64,55 @@ export function databasePath(): string {
   return resolve('data', 'streamctl.db');
 }
 
+/** What better-sqlite3 gets as `nativeBinding`: the embedded addon when packaged, else the copied file. */
+export function nativeBinding(): string | object | undefined {
+  return packaged ? packaged.loadAddon() : nativeBindingPath();
+}
+
+/**
+ * The database trigger programs use when MistServer runs them (its environment has no STREAMCTL_DB):
+ * the installed config's db=, or undefined when it names none. Also says whether STREAMCTL_CONF
+ * redirects the config file here (MistServer's environment would not).
+ */
+export function triggerDatabase(): { path?: string; configFile: string; configFromEnv: boolean } {
+  const db = readInstalledConfig().db;
+  return { path: db ? resolve(db) : undefined, configFile: installedConfigPath(), configFromEnv: Boolean(process.env.STREAMCTL_CONF) };
+}
+
+/** Where the standalone executable extracts its addon: STREAMCTL_CACHE_DIR, else the temp folder. */
+export function addonCacheRoot(): string {
+  return process.env.STREAMCTL_CACHE_DIR || tmpdir();
+}
+
 /** The better-sqlite3 addon copied next to the bundles by the build, if present. */
 export function nativeBindingPath(): string | undefined {
   const p = join(appRoot(), 'dist', 'better_sqlite3.node');
   return existsSync(p) ? p : undefined;
+}
+
+export interface MistApiCredentials {
+  username?: string;
+  password?: string;
+  /** Why configured credentials were not used (e.g. a password file others can read). */
+  problem?: string;
+}
+
+/**
+ * Login for MistServer's API when it is not on loopback: STREAMCTL_MIST_USER and
+ * STREAMCTL_MIST_PASSWORD, else the installed config's mist_api_user= and mist_api_password_file=
+ * (a file only its owner may read). Never stored in the database, which MistServer's user reads.
+ */
+export function mistApiCredentials(): MistApiCredentials {
+  const env = process.env;
+  if (env.STREAMCTL_MIST_USER) return { username: env.STREAMCTL_MIST_USER, password: env.STREAMCTL_MIST_PASSWORD ?? '' };
+  const conf = readInstalledConfig();
+  if (!conf.mist_api_user) return {};
+  const file = conf.mist_api_password_file;
+  if (!file) return { username: conf.mist_api_user, password: '' };
+  try {
+    if ((statSync(file).mode & 0o077) !== 0) return { problem: `${file} is readable by others (chmod 600 it); MistServer login not used` };
+    return { username: conf.mist_api_user, password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+  } catch (err) {
+    return { problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); MistServer login not used` };
+  }
 }

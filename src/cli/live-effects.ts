@@ -1,7 +1,11 @@
 // Admin changes that MistServer must apply to sessions already running (it caches admission per
 // session): stop a publisher whose key or account stopped working, re-check a channel's viewers.
-// The MistServer API calls are wired in by the `mist` integration; until MistServer is configured
-// this only tells the operator what was not applied.
+// Sent through MistServer's API when the `mist-api` setting names it; otherwise, or when it cannot
+// be reached, the command still succeeds and says what was not applied.
+import { mistApiCredentials } from '../config';
+import { oneLine } from '../lib/errors';
+import { mistCall } from '../mist/api';
+import { getSetting } from '../store/settings';
 import type { CliContext } from './context';
 
 export type LiveEffect =
@@ -10,8 +14,56 @@ export type LiveEffect =
   /** Every viewer session of the channel must be re-admitted under the new rules. */
   | { kind: 'recheck-viewers'; user: string; reason: string };
 
+/** Live effects must not hold up an admin command for long. */
+const LIVE_EFFECT_TIMEOUT_MS = 3000;
+
+/**
+ * The API request for one effect. Only the plain-string forms: nuke_stream drops the push (and its
+ * viewers); invalidate_sessions re-runs USER_NEW for every session of the stream. Never
+ * stop_sessions with an array or object: those forms lose the stream name and can stop sessions
+ * on every stream.
+ */
+export function liveEffectRequest(effect: LiveEffect, base: string): Record<string, string> {
+  const stream = `${base}+${effect.user}`;
+  return effect.kind === 'stop-publisher' ? { nuke_stream: stream } : { invalidate_sessions: stream };
+}
+
+function describe(effect: LiveEffect, base: string): string {
+  const stream = `${base}+${effect.user}`;
+  const what = effect.kind === 'stop-publisher' ? `stop the publisher of ${stream}` : `re-check the viewers of ${stream}`;
+  return `${what} (${effect.reason})`;
+}
+
 /** Applies the effects if MistServer is reachable; never fails the command that caused them. */
 export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): Promise<void> {
-  void ctx;
-  void effects;
+  if (effects.length === 0) return;
+  let base = 'streams';
+  try {
+    const db = ctx.db();
+    base = getSetting(db, 'stream-base');
+    const url = getSetting(db, 'mist-api');
+    if (url === '') {
+      for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
+      return;
+    }
+    const creds = mistApiCredentials();
+    if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
+    for (const [i, e] of effects.entries()) {
+      try {
+        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));
+        ctx.err(`streamctl: MistServer: ${effectDone(e, base)}\n`);
+      } catch (err) {
+        // Unreachable once is unreachable for the rest: report them all without waiting again.
+        for (const rest of effects.slice(i)) ctx.err(`streamctl: not applied to live sessions: ${describe(rest, base)}; ${oneLine(err)}\n`);
+        return;
+      }
+    }
+  } catch (err) {
+    for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; ${oneLine(err)}\n`);
+  }
+}
+
+function effectDone(effect: LiveEffect, base: string): string {
+  const stream = `${base}+${effect.user}`;
+  return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
 }

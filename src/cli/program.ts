@@ -7,6 +7,7 @@ import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
+import { doctorCommand } from './commands/doctor';
 import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
 import { hookCommand } from './commands/hook';
@@ -15,6 +16,7 @@ import { statusCommand } from './commands/status';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
+import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
 
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
     eventsCommand,
     triggersCommand,
     dbCommand,
+    mistCommand,
+    doctorCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
   return program;

@@ -54,10 +54,17 @@ function authStatus(answer: Json): { status?: string; challenge?: string } {
   return (answer.authorize as { status?: string; challenge?: string } | undefined) ?? {};
 }
 
+/** True when MistServer ran the request's commands (it adds other keys than `authorize`). */
+function executed(answer: Json): boolean {
+  return Object.keys(answer).some((k) => k !== 'authorize');
+}
+
 /** Sends one API request, logging in by challenge when MistServer asks for it. */
 export async function mistCall(opts: MistApiOptions, body: Json): Promise<Json> {
   let answer = await post(opts, body);
   const first = authStatus(answer);
+  // NOACC from loopback: no account exists yet, but local requests are still carried out.
+  if (first.status === 'NOACC' && executed(answer)) return answer;
   if (first.status !== 'CHALL' && first.status !== 'NOACC') return answer;
   if (first.status === 'NOACC') throw new MistApiError('MistServer has no API account yet; create one in its interface first');
   if (!opts.username || opts.password === undefined) {

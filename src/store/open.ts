@@ -2,7 +2,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { nativeBindingPath } from '../config';
+import { nativeBinding } from '../config';
 import { SchemaError } from '../lib/errors';
 import { requiredSchemaVersion } from './schema-version';
 
@@ -13,7 +13,8 @@ export const TRIGGER_BUSY_TIMEOUT_MS = 2000;
 const CLI_BUSY_TIMEOUT_MS = 5000;
 
 function open(path: string, mustExist: boolean, busyTimeoutMs: number): Db {
-  const db = new Database(path, { fileMustExist: mustExist, nativeBinding: nativeBindingPath() });
+  // better-sqlite3 also takes an already loaded addon (the standalone executable's); its types say string only.
+  const db = new Database(path, { fileMustExist: mustExist, nativeBinding: nativeBinding() as string | undefined });
   db.pragma(`busy_timeout = ${busyTimeoutMs}`);
   db.pragma('foreign_keys = ON');
   // WAL is persistent in the file (set by the CLI); NORMAL is safe under WAL and skips an fsync per commit.
@@ -44,5 +45,12 @@ export function openForCli(path: string): Db {
   mkdirSync(dirname(path), { recursive: true });
   const db = open(path, false, CLI_BUSY_TIMEOUT_MS);
   db.pragma('journal_mode = WAL');
+  return db;
+}
+
+/** For checks (`doctor`): opens an existing database read-only; never creates or migrates it. */
+export function openReadOnly(path: string): Db {
+  const db = new Database(path, { readonly: true, fileMustExist: true, nativeBinding: nativeBinding() as string | undefined });
+  db.pragma(`busy_timeout = ${CLI_BUSY_TIMEOUT_MS}`);
   return db;
 }

@@ -15,6 +15,7 @@ interface SettingSpec {
 }
 
 const positiveInteger = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0');
+const absolutePath = (v: string) => (/^\/[^\n]*[^/\n]$/.test(v) && !v.split('/').includes('..') ? null : 'expected an absolute path without ".." or a trailing "/"');
 const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
 
 /** Every setting streamctl knows, with its default. */
@@ -78,6 +79,16 @@ export const SETTINGS = {
     description: 'size cap for all recordings enforced by `recordings prune` (oldest unpinned go first), or none',
     default: 'none',
     check: (v: string) => (v === 'none' || (parseSize(v) ?? 0) > 0 ? null : 'expected a size such as 500G, or none'),
+  },
+  'mist-api': {
+    description: "MistServer's API URL, for live effects of admin changes and 'doctor' (empty: not configured)",
+    default: '',
+    check: (v: string) => (v === '' || /^https?:\/\/[^\s/?#]+\/?(api\/?)?$/.test(v) ? null : 'expected a URL such as http://127.0.0.1:4242'),
+  },
+  'vod-placeholder': {
+    description: "the VoD stream's configured source: a harmless file MistServer plays when STREAM_SOURCE answers nothing",
+    default: '/var/lib/streamctl/placeholder.mkv',
+    check: absolutePath,
   },
 } satisfies Record<string, SettingSpec>;
 

@@ -1,0 +1,103 @@
+// `streamctl mist apply`: sets MistServer up for streamctl through its JSON API — the live and VoD
+// streams, one handler per registry trigger, the recording push — and checks that it kept it.
+import { Command } from 'commander';
+import { accessSync, constants } from 'node:fs';
+import { mistApiCredentials } from '../../config';
+import { UserError } from '../../lib/errors';
+import { MistApiError, mistCall, type MistApiOptions } from '../../mist/api';
+import { DEFAULT_MIST_API, desiredSetup, READ_REQUEST } from '../../mist/desired';
+import { desiredEntry, installedTriggers, MIST_FIELD_MAX, planSetup, type Change, type Desired } from '../../mist/plan';
+import type { Db } from '../../store/open';
+import { getSetting, setSetting } from '../../store/settings';
+import type { CliContext } from '../context';
+
+export interface MistConnectionOptions {
+  api?: string;
+  user?: string;
+  password?: string;
+}
+
+/** The API connection: --api, else the mist-api setting, else loopback; login from flags or the installed config. */
+export function mistConnection(ctx: CliContext, db: Db, opts: MistConnectionOptions): MistApiOptions {
+  const url = opts.api ?? (getSetting(db, 'mist-api') || DEFAULT_MIST_API);
+  if (!/^https?:\/\/[^\s/?#]+/.test(url)) throw new UserError(`invalid --api "${url}": expected a URL such as ${DEFAULT_MIST_API}`);
+  if (opts.user !== undefined) return { url, username: opts.user, password: opts.password ?? '' };
+  const creds = mistApiCredentials();
+  if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
+  return { url, username: creds.username, password: creds.password };
+}
+
+/** Sends one request; MistServer's failures become one-line user errors. */
+export async function callMist(conn: MistApiOptions, body: Record<string, unknown>): Promise<Record<string, unknown>> {
+  try {
+    return await mistCall(conn, body);
+  } catch (err) {
+    if (err instanceof MistApiError) throw new UserError(err.message);
+    throw err;
+  }
+}
+
+const SIGN = { add: '+', update: '~', remove: '-' } as const;
+
+/** One line per change, e.g. "+ trigger USER_NEW: /opt/streamctl/bin/user-new (blocking, default "false")". */
+export function formatChange(c: Change): string {
+  return `  ${SIGN[c.action]} ${c.area} ${c.name}: ${c.detail}\n`;
+}
+
+/** Problems that make the planned handlers unusable; apply refuses to point MistServer at them. */
+function handlerProblems(desired: Desired): string[] {
+  const problems: string[] = [];
+  for (const name of installedTriggers()) {
+    const entry = desiredEntry(name, desired);
+    if (Buffer.byteLength(entry.handler) > MIST_FIELD_MAX) problems.push(`${entry.handler} is longer than MistServer's ${MIST_FIELD_MAX}-byte handler field (install to a shorter path)`);
+    try {
+      accessSync(entry.handler, constants.X_OK);
+    } catch {
+      problems.push(`${entry.handler} (for ${name}) is missing or not executable (run the install again)`);
+    }
+  }
+  return [...new Set(problems)];
+}
+
+export function mistCommand(ctx: CliContext): Command {
+  const cmd = new Command('mist').description('set MistServer up for streamctl through its API');
+
+  cmd
+    .command('apply')
+    .description('create the streams, triggers and recording push streamctl needs (idempotent; other triggers are kept)')
+    .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
+    .option('--user <name>', 'API account (not needed from the same host)')
+    .option('--password <password>', 'API password (or set STREAMCTL_MIST_PASSWORD with STREAMCTL_MIST_USER)')
+    .option('--dry-run', 'print what would change and send nothing')
+    .action(async (opts: MistConnectionOptions & { dryRun?: boolean }) => {
+      const db = ctx.db();
+      const conn = mistConnection(ctx, db, opts);
+      const desired = desiredSetup(db);
+      const problems = handlerProblems(desired);
+      if (problems.length > 0) throw new UserError(problems.join('; '));
+
+      const plan = planSetup(await callMist(conn, READ_REQUEST), desired);
+      ctx.out(`MistServer at ${conn.url}:\n`);
+      for (const c of plan.changes) ctx.out(formatChange(c));
+      for (const n of plan.notes) ctx.out(`  ! ${n}\n`);
+      if (plan.changes.length === 0) {
+        ctx.out('  already set up: nothing to change\n');
+      } else if (opts.dryRun) {
+        ctx.out(`dry run: ${plan.changes.length} change(s) would be made; nothing was sent\n`);
+        return;
+      } else {
+        // The answers are never printed: they echo the configuration (and key material for jwks).
+        for (const body of plan.requests) await callMist(conn, body);
+        const left = planSetup(await callMist(conn, READ_REQUEST), desired).changes;
+        if (left.length > 0) {
+          throw new UserError(`MistServer did not keep ${left.length} change(s): ${left.map((c) => `${c.area} ${c.name}`).join(', ')}`);
+        }
+        ctx.out(`applied ${plan.changes.length} change(s)\n`);
+      }
+      if (!opts.dryRun && getSetting(db, 'mist-api') === '' && setSetting(db, 'mist-api', conn.url) === null) {
+        ctx.out(`mist-api = ${conn.url} (admin changes now reach live sessions)\n`);
+      }
+    });
+
+  return cmd;
+}

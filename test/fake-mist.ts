@@ -1,0 +1,110 @@
+// A small stand-in for MistServer's JSON API (POST /api, challenge login, the config calls
+// streamctl makes), on 127.0.0.1 with a random port. It keeps the configuration the way
+// MistServer does — `{"config":{"triggers":...}}` replaces the whole triggers object — and records
+// every request so tests can assert what streamctl sent.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { baseEnv, BIN, type RunResult } from './helpers';
+
+type Json = Record<string, any>;
+
+const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+const CHALLENGE = '5f4dcc3b5aa765d61d8327deb882cf99';
+
+export interface FakeMist {
+  url: string;
+  /** Every request body received, in order (login retries included). */
+  requests: Json[];
+  /** The stored configuration, as MistServer would hold it. */
+  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[] };
+  /** When set, requests need this login (as from a remote host). */
+  account?: { username: string; password: string };
+  /** Requests that carried one of these keys (ignoring reads). */
+  calls(key: string): Json[];
+  close(): Promise<void>;
+}
+
+/** Starts a fake MistServer; closed after the test file. */
+export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): Promise<FakeMist> {
+  const fake: FakeMist = {
+    url: '',
+    requests: [],
+    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], ...structuredClone(initial) },
+    calls: (key) => fake.requests.filter((r) => key in r),
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const answer = (value: Json) => {
+        res.writeHead(200, { 'content-type': 'text/javascript' });
+        res.end(JSON.stringify(value) + '\n\n');
+      };
+      if (req.url !== '/api' || req.method !== 'POST' || req.headers['content-type'] !== 'application/json') {
+        res.writeHead(404);
+        return res.end();
+      }
+      const request = JSON.parse(body) as Json;
+      fake.requests.push(request);
+      if (fake.account) {
+        const auth = request.authorize as Json | undefined;
+        const good = md5(md5(fake.account.password) + CHALLENGE);
+        if (!auth || auth.username !== fake.account.username || auth.password !== good) {
+          return answer({ authorize: { status: 'CHALL', challenge: CHALLENGE } });
+        }
+      }
+      answer(handle(fake, request));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  afterAll(() => fake.close());
+  return fake;
+}
+
+function handle(fake: FakeMist, request: Json): Json {
+  const s = fake.state;
+  const out: Json = { authorize: { status: 'OK', local: true }, LTS: 1 };
+  if (request.config && typeof request.config === 'object' && 'triggers' in request.config) {
+    s.triggers = structuredClone(request.config.triggers);
+  }
+  if (request.addstream) for (const [name, cfg] of Object.entries(request.addstream as Json)) s.streams[name] = structuredClone(cfg);
+  if (request.push_auto_add) {
+    const p = request.push_auto_add as Json;
+    s.autoPush[md5(JSON.stringify({ stream: p.stream, target: p.target }))] = { stream: p.stream, target: p.target };
+  }
+  if (request.push_auto_remove !== undefined) {
+    const r = request.push_auto_remove;
+    if (typeof r === 'string') delete s.autoPush[r];
+    else for (const [k, p] of Object.entries(s.autoPush)) if (p.stream === r[0] && p.target === r[1]) delete s.autoPush[k];
+  }
+  if (request.push_auto_list || request.push_auto_add || request.push_auto_remove) {
+    out.auto_push = s.autoPush;
+    out.push_auto_list = Object.values(s.autoPush).map((p: Json) => [p.stream, p.target]);
+  }
+  if ('jwks' in request) {
+    if (Array.isArray(request.jwks)) s.jwks = structuredClone(request.jwks);
+    out.jwks = s.jwks;
+  }
+  if ('config' in request) out.config = { triggers: s.triggers, version: 'fake 1.0', serverid: '' };
+  if (!request.minimal) out.streams = s.streams;
+  return out;
+}
+
+/** Runs bin/streamctl without blocking the event loop (the fake server lives in this process). */
+export function cliAsync(dbPath: string, args: string[], extraEnv: Record<string, string> = {}, program = join(BIN, 'streamctl')): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, { env: baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ stdout, stderr, status }));
+  });
+}
