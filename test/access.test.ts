@@ -72,19 +72,33 @@ describe('USER_NEW on the captured payloads, public channel', () => {
   });
 
   it.each([
-    ['the plain "vod" stream (capture 20k)', '20k-nonexistent/USER_NEW-1'],
     ['vod+<name> that no recording resolves (capture 20i)', '20i-vod-wildcard/USER_NEW-1'],
-    ['a denied vod session (capture 35)', '35-user-new-deny-cached/USER_NEW-1'],
-  ])('refuses %s: not a channel, and unknown-stream-access defaults to refuse', (_, name) => {
-    const r = runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture(name), db });
+    ['another configured stream that is no channel', '20k-nonexistent/USER_NEW-1', (p: string) => p.replace(/^vod\n/, 'lobby\n')],
+  ])('refuses %s: not a channel, and unknown-stream-access defaults to refuse', (_, name, edit = (p: string) => p) => {
+    const r = runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: edit(fixture(name)), db });
     expect(r.stdout).toBe('false');
     expect(r.stderr).toMatch(/not a channel/);
+  });
+
+  it.each([
+    ['the bare VoD placeholder stream (capture 20k)', '20k-nonexistent/USER_NEW-1'],
+    ['the bare VoD placeholder stream (capture 35)', '35-user-new-deny-cached/USER_NEW-1'],
+  ])('admits %s: streamctl itself sends viewers there, its source is harmless', (_, name) => {
+    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture(name), db }).stdout).toBe('true');
+  });
+
+  it('admits the configured offline stream', () => {
+    const other = freshDb();
+    cli(other, ['config', 'set', 'offline-stream', 'lobby']);
+    const payload = fixture('20k-nonexistent/USER_NEW-1').replace(/^vod\n/, 'lobby\n');
+    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload, db: other }).stdout).toBe('true');
   });
 
   it('admits streams that are no channel once unknown-stream-access is allow', () => {
     const other = freshDb();
     expect(cli(other, ['config', 'set', 'unknown-stream-access', 'allow']).status).toBe(0);
-    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture('20k-nonexistent/USER_NEW-1'), db: other }).stdout).toBe('true');
+    const payload = fixture('20k-nonexistent/USER_NEW-1').replace(/^vod\n/, 'lobby\n');
+    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload, db: other }).stdout).toBe('true');
   });
 
   it('refuses an unknown user on the live base and a base+name with a path in it', () => {

@@ -20,10 +20,11 @@ export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
 
 /** What `mist apply` sets and `doctor` expects. */
 export function desiredSetup(db: Db): Desired {
-  const s = getSettings(db, ['stream-base', 'vod-placeholder', 'recordings-root']);
+  const s = getSettings(db, ['stream-base', 'vod-base', 'vod-placeholder', 'recordings-root']);
   const programs = ourProgramNames();
   return {
     base: s['stream-base'],
+    vodBase: s['vod-base'],
     vodSource: s['vod-placeholder'],
     recordingsRoot: s['recordings-root'],
     handlerFor: (spec) => triggerHandlerPath(spec.program),

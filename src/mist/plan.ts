@@ -25,7 +25,6 @@ export const NOT_INSTALLED: Partial<Record<TriggerName, string>> = {
 };
 
 /** The VoD stream whose wildcard children (vod+<recording id>) play recordings. */
-export const VOD_STREAM = 'vod';
 
 /** MistServer keeps handler paths and defaults in 128-byte fields (127 usable). */
 export const MIST_FIELD_MAX = 127;
@@ -51,6 +50,8 @@ export interface Change {
 /** What apply wants, from settings and the install location. */
 export interface Desired {
   base: string;
+  /** The VoD stream (`vod-base` setting) whose wildcard children play recordings. */
+  vodBase: string;
   vodSource: string;
   recordingsRoot: string;
   /** Absolute handler path per trigger program. */
@@ -199,7 +200,7 @@ export function planStreams(current: unknown, desired: Desired): { addstream: Js
   const changes: Change[] = [];
   for (const [name, source] of [
     [desired.base, 'push://'],
-    [VOD_STREAM, desired.vodSource],
+    [desired.vodBase, desired.vodSource],
   ] as const) {
     const cur = streams[name];
     if (!isObject(cur)) {

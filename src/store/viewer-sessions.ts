@@ -13,12 +13,20 @@ export interface ViewerSessionOpen {
   at: number;
 }
 
-/** Opens a session, or refreshes last_seen_at when MistServer re-checks one it already has. */
+/**
+ * Opens a session, or refreshes last_seen_at when MistServer re-checks one it already has. A viewer
+ * who comes back with the same token gets the same session id: a session closed before this
+ * admission is opened again (a new viewing), so it counts against the viewer cap.
+ */
 export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
   db.prepare(
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, viewer, ip, connector, opened_at, last_seen_at)
      VALUES (@sessionId, @userId, @broadcastId, @stream, @viewer, @ip, @connector, @at, @at)
-     ON CONFLICT(session_id) DO UPDATE SET last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
+     ON CONFLICT(session_id) DO UPDATE SET
+       opened_at = CASE WHEN closed_at < excluded.last_seen_at THEN excluded.opened_at ELSE opened_at END,
+       broadcast_id = CASE WHEN closed_at < excluded.last_seen_at THEN excluded.broadcast_id ELSE broadcast_id END,
+       closed_at = CASE WHEN closed_at < excluded.last_seen_at THEN NULL ELSE closed_at END,
+       last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
   ).run(s);
 }
 

@@ -94,12 +94,14 @@ const userNew: Trigger<UserNewEvent> = {
   },
   decide(event, ctx) {
     const { db } = ctx;
-    const settings = getSettings(db, ['stream-base', 'unknown-stream-access']);
-    const channel = channelForStream(db, event.stream, settings['stream-base']);
+    const settings = getSettings(db, ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access']);
+    const channel = channelForStream(db, event.stream, settings['stream-base'], settings['vod-base']);
     if (!channel) {
-      // Streams that are no channel (other configured streams, or recordings before they resolve).
-      if (settings['unknown-stream-access'] === 'allow') {
-        ctx.debug(`admitted ${event.ip} to ${shown(event.stream)}: not a channel, unknown-stream-access is allow`);
+      // The placeholders streamctl itself sends viewers to (the bare VoD stream, whose source must be
+      // harmless, and the offline stream) are for everyone; other streams follow the setting.
+      const placeholder = [settings['vod-base'], settings['offline-stream']].includes(event.stream.toLowerCase());
+      if (placeholder || settings['unknown-stream-access'] === 'allow') {
+        ctx.debug(`admitted ${event.ip} to ${shown(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`);
         return 'true';
       }
       ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);

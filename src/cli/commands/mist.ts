@@ -47,6 +47,9 @@ export function formatChange(c: Change): string {
 /** Problems that make the planned handlers unusable; apply refuses to point MistServer at them. */
 function handlerProblems(desired: Desired): string[] {
   const problems: string[] = [];
+  if (desired.recordingsRoot === '') {
+    problems.push("no recordings root is set: run 'streamctl config set recordings-root <absolute folder MistServer can write>' first");
+  }
   for (const name of installedTriggers()) {
     const entry = desiredEntry(name, desired);
     if (Buffer.byteLength(entry.handler) > MIST_FIELD_MAX) problems.push(`${entry.handler} is longer than MistServer's ${MIST_FIELD_MAX}-byte handler field (install to a shorter path)`);
