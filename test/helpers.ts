@@ -26,10 +26,16 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
   return env;
 }
 
+const createdDirs: string[] = [];
+// Registered once per test file (at import), so folders made inside a test are removed too.
+afterAll(() => {
+  for (const dir of createdDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** A temp folder removed after the test file. */
 export function tempDir(prefix = 'streamctl-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  createdDirs.push(dir);
   return dir;
 }
 
