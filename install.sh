@@ -55,7 +55,8 @@ rm -rf "$APP/dist.new"
 cp -R dist "$APP/dist.new"
 rm -rf "$APP/dist"
 mv "$APP/dist.new" "$APP/dist"
-cp package.json "$APP/package.json"
+# A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM.
+printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
 # Each program is a two-line shim pinned to this node binary: MistServer runs triggers with its
 # own PATH (which may not contain node), and skipping /usr/bin/env saves an exec per viewer.
 for shim in bin/*; do
@@ -69,7 +70,15 @@ done
 ln -sfn "$APP/bin/streamctl" "$PREFIX/bin/streamctl"
 
 # The installed programs find the database through this file (MistServer passes no arguments).
-printf '# written by install.sh; read by every streamctl program in this folder\ndb=%s\n' "$DB" >"$APP/streamctl.conf"
+# Only the keys install.sh owns are rewritten; lines the operator added (mist_api_user=, ...) stay.
+set_conf() { # key value
+  local conf=$APP/streamctl.conf
+  [ -f "$conf" ] || printf '# streamctl installation config (key=value); install.sh keeps lines it does not own\n' >"$conf"
+  grep -v "^$1=" "$conf" >"$conf.new" || true
+  printf '%s=%s\n' "$1" "$2" >>"$conf.new"
+  mv "$conf.new" "$conf"
+}
+set_conf db "$DB"
 
 # --- database ----------------------------------------------------------------------------------
 say "==> database $DB"
@@ -80,12 +89,24 @@ if [ -z "${MIST_USER:-}" ]; then
   MIST_USER=$(ps -o user= -C MistController 2>/dev/null | head -n 1 | tr -d ' ' || true)
   if [ -z "$MIST_USER" ] && id mistserver >/dev/null 2>&1; then MIST_USER=mistserver; fi
 fi
+# Recordings: MistServer writes them, streamctl catalogues and prunes them. Keep the operator's choice.
+RECORDINGS=$("$APP/bin/streamctl" config get recordings-root)
+if [ -z "$RECORDINGS" ]; then
+  RECORDINGS=$STATE_DIR/recordings
+  "$APP/bin/streamctl" config set recordings-root "$RECORDINGS" >/dev/null
+fi
+mkdir -p "$RECORDINGS"
+if [ "$("$APP/bin/streamctl" config get vod-placeholder)" = /var/lib/streamctl/placeholder.mkv ] && [ "$STATE_DIR" != /var/lib/streamctl ]; then
+  "$APP/bin/streamctl" config set vod-placeholder "$STATE_DIR/placeholder.mkv" >/dev/null
+fi
+
 if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
   MIST_GROUP=$(id -gn "$MIST_USER")
   # The group gets write access; setgid keeps the -wal/-shm files SQLite creates in that group.
-  chgrp "$MIST_GROUP" "$STATE_DIR" "$DB"
-  chmod 2770 "$STATE_DIR"
+  chgrp "$MIST_GROUP" "$STATE_DIR" "$DB" "$RECORDINGS"
+  chmod 2770 "$STATE_DIR" "$RECORDINGS"
   chmod 660 "$DB"
+  set_conf mist_user "$MIST_USER"
   say "    writable by MistServer's user $MIST_USER (group $MIST_GROUP)"
 elif [ -n "${MIST_USER:-}" ] && [ "$MIST_USER" != "$(id -un)" ]; then
   say "    NOTE: MistServer runs as $MIST_USER; as root, re-run to give it write access to $STATE_DIR"
@@ -94,11 +115,16 @@ else
   chmod 600 "$DB"
   say "    owned by $(id -un) (MistServer must run as this user, or set MIST_USER and re-run as root)"
 fi
+say "    recordings under $RECORDINGS"
 
 # --- what to configure -------------------------------------------------------------------------
 say ""
 say "streamctl is installed: $PREFIX/bin/streamctl (database $DB)"
 case ":$PATH:" in *":$PREFIX/bin:"*) ;; *) say "    add $PREFIX/bin to PATH to run 'streamctl' by name" ;; esac
 say ""
-say "MistServer trigger handlers (absolute paths):"
+say "Next: set MistServer up (streams, triggers with refusing defaults, recording push) and check it:"
+say "    $PREFIX/bin/streamctl mist apply --dry-run    # then without --dry-run"
+say "    $PREFIX/bin/streamctl doctor"
+say ""
+say "MistServer trigger handlers (absolute paths), for configuring it by hand instead:"
 "$APP/bin/streamctl" triggers

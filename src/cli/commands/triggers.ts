@@ -1,15 +1,11 @@
 // `streamctl triggers`: what to configure in MistServer, with this installation's absolute paths.
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { appRoot } from '../../config';
+import { appRoot, triggerHandlerPath } from '../../config';
+import { mistDefaultFor } from '../../mist/plan';
 import { TRIGGERS, type TriggerName } from '../../triggers/registry';
 import type { CliContext } from '../context';
 import { table } from '../format';
-
-/** Absolute path of the program MistServer should run for a trigger in this installation. */
-export function triggerProgramPath(name: TriggerName): string {
-  return join(appRoot(), 'bin', TRIGGERS[name].program);
-}
 
 export function triggersCommand(ctx: CliContext): Command {
   return new Command('triggers')
@@ -19,14 +15,21 @@ export function triggersCommand(ctx: CliContext): Command {
       const names = Object.keys(TRIGGERS) as TriggerName[];
       const rows = names.map((name) => ({
         trigger: name,
-        handler: triggerProgramPath(name),
+        handler: triggerHandlerPath(TRIGGERS[name].program),
         blocking: TRIGGERS[name].blocking,
-        default: TRIGGERS[name].refusal,
+        // What to put in MistServer's `default` field (none for asynchronous triggers).
+        default: mistDefaultFor(TRIGGERS[name]) ?? null,
         summary: TRIGGERS[name].summary,
       }));
       if (opts.json) return ctx.json(rows);
-      ctx.out(table(['TRIGGER', 'BLOCKING', 'HANDLER', 'WHAT IT DOES'], rows.map((r) => [r.trigger, r.blocking ? 'yes' : 'no', r.handler, r.summary])));
+      ctx.out(
+        table(
+          ['TRIGGER', 'BLOCKING', 'DEFAULT', 'HANDLER', 'WHAT IT DOES'],
+          rows.map((r) => [r.trigger, r.blocking ? 'yes' : 'no', r.default ?? '(none)', r.handler, r.summary]),
+        ),
+      );
       ctx.out(`\nAlternatively point every trigger at ${join(appRoot(), 'bin', 'mist-trigger')} (it dispatches on the trigger name).\n`);
       ctx.out('Configure PUSH_REWRITE or RTMP_PUSH_REWRITE, not both (PUSH_REWRITE preferred).\n');
+      ctx.out("Set each blocking trigger's default as shown: an empty default makes MistServer answer true (fail-open).\n");
     });
 }
