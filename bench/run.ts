@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildAll } from '../scripts/build';
@@ -93,7 +93,6 @@ async function main(): Promise<void> {
       console.log(`  ${c.label.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ratio ${(m / base).toFixed(2)}`);
     }
     console.log('target: PUSH_REWRITE and public USER_NEW ratio <= 1.25 against node -e 0; a token check adds a few ms');
-    for (const extra of extraBenches) await extra(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -119,10 +118,6 @@ function viewerCases(dbPath: string, env: NodeJS.ProcessEnv): Case[] {
     { label: 'bin/user-new (age channel, JWT)', command: join(ROOT, 'bin/user-new'), args: ['USER_NEW'], input: payload(`streams+${adult}`, token, 2) },
   ];
 }
-
-/** Later capabilities add whole benchmarks here (e.g. prune at scale). */
-const extraBenches: ((dir: string) => Promise<void>)[] = [];
-void existsSync;
 
 main().catch((err: unknown) => {
   console.error(`bench failed: ${err instanceof Error ? err.message : String(err)}`);
