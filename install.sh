@@ -17,6 +17,8 @@ set -euo pipefail
 say() { printf '%s\n' "$*"; }
 die() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
+# The installed database is the one in STATE_DIR, whatever this shell points streamctl at.
+unset STREAMCTL_DB STREAMCTL_CONF
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PREFIX=${PREFIX:-/usr/local}
 case "$PREFIX" in
@@ -57,15 +59,19 @@ rm -rf "$APP/dist"
 mv "$APP/dist.new" "$APP/dist"
 # A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM.
 printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
-# Each program is a two-line shim pinned to this node binary: MistServer runs triggers with its
-# own PATH (which may not contain node), and skipping /usr/bin/env saves an exec per viewer.
+# Every program file in dist/ runs by itself. Its shebang is pinned to this node binary (MistServer
+# runs triggers with its own PATH, which may not contain node, and skipping /usr/bin/env saves an
+# exec per viewer), and bin/<program> is a link to it: one file for node to load per trigger run.
+for file in "$APP"/dist/*.js; do
+  if head -n 1 "$file" | grep -q '^#!/usr/bin/env node$'; then
+    sed -i "1s|.*|#!$NODE_BIN|" "$file"
+  fi
+done
 for shim in bin/*; do
   name=$(basename "$shim")
   target=$(sed -n "s|^require('../dist/\(.*\)').*|\1|p" "$shim")
-  [ -n "$target" ] || die "unexpected shim format in $shim"
-  printf "#!%s\nrequire('../dist/%s').main();\n" "$NODE_BIN" "$target" >"$APP/bin/$name.new"
-  chmod 755 "$APP/bin/$name.new"
-  mv "$APP/bin/$name.new" "$APP/bin/$name"
+  [ -n "$target" ] && [ -x "$APP/dist/$target" ] || die "unexpected program $shim (run the build again)"
+  ln -sfn "../dist/$target" "$APP/bin/$name"
 done
 ln -sfn "$APP/bin/streamctl" "$PREFIX/bin/streamctl"
 

@@ -67,13 +67,21 @@ async function main(): Promise<void> {
     const key = seed(dbPath);
     const payload = `rtmp://127.0.0.1/live/${key}\n127.0.0.1\n${key}`;
 
+    // Measure the programs as installed (what MistServer runs): install.sh into a temp prefix.
+    const prefix = join(dir, 'prefix');
+    const install = spawnSync('bash', [join(ROOT, 'install.sh')], { env: { ...env, PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }, encoding: 'utf8' });
+    if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
+    const installed = (program: string) => join(prefix, 'lib/streamctl/bin', program);
+
     const cases: Case[] = [
       { label: 'node -e 0', command: process.execPath, args: ['-e', '0'] },
-      { label: 'bin/push-rewrite (accept)', command: join(ROOT, 'bin/push-rewrite'), args: ['PUSH_REWRITE'], input: payload },
-      { label: 'bin/mist-trigger PUSH_REWRITE', command: join(ROOT, 'bin/mist-trigger'), args: ['PUSH_REWRITE'], input: payload },
-      ...viewerCases(dbPath, env),
+      { label: 'push-rewrite (accept)', command: installed('push-rewrite'), args: ['PUSH_REWRITE'], input: payload },
+      { label: 'mist-trigger PUSH_REWRITE', command: installed('mist-trigger'), args: ['PUSH_REWRITE'], input: payload },
+      ...viewerCases(dbPath, env, installed),
+      { label: 'push-rewrite, repo bin/ shim (dev)', command: join(ROOT, 'bin/push-rewrite'), args: ['PUSH_REWRITE'], input: payload },
     ];
-    const expected = [undefined, `streams+user${Math.floor(USERS / 2)}`, `streams+user${Math.floor(USERS / 2)}`, 'true', 'true'];
+    const user = `streams+user${Math.floor(USERS / 2)}`;
+    const expected = [undefined, user, user, 'true', 'true', user];
     cases.forEach((c, i) => {
       if (expected[i] === undefined) return;
       const r = spawnSync(c.command, c.args, { input: c.input, env, encoding: 'utf8' });
@@ -88,6 +96,7 @@ async function main(): Promise<void> {
     const base = median(times.get('node -e 0')!);
     console.log(`streamctl trigger start-up: ${USERS.toLocaleString('en')} users, ${ROUNDS} interleaved rounds, median wall time`);
     console.log(`NODE_EXTRA_CA_CERTS: ${hadCaCerts ? 'set in this shell, UNSET for every measured process' : 'not set'}; node ${process.version}`);
+    console.log(`programs as installed by install.sh (${prefix}/lib/streamctl/bin), database given by STREAMCTL_DB`);
     for (const c of cases) {
       const m = median(times.get(c.label)!);
       console.log(`  ${c.label.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ratio ${(m / base).toFixed(2)}`);
@@ -99,7 +108,7 @@ async function main(): Promise<void> {
 }
 
 /** USER_NEW on a public channel (no token work) and on an age-restricted one with a signed JWT. */
-function viewerCases(dbPath: string, env: NodeJS.ProcessEnv): Case[] {
+function viewerCases(dbPath: string, env: NodeJS.ProcessEnv, installed: (program: string) => string): Case[] {
   const streamctl = (...args: string[]) => {
     const r = spawnSync(join(ROOT, 'bin/streamctl'), args, { env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')}: ${r.stderr}`);
@@ -114,8 +123,8 @@ function viewerCases(dbPath: string, env: NodeJS.ProcessEnv): Case[] {
   const payload = (stream: string, tkn: string, n: number) =>
     `${stream}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${stream}/index.m3u8?tkn=${tkn}\n${session(n)}\nfalse`;
   return [
-    { label: 'bin/user-new (public channel)', command: join(ROOT, 'bin/user-new'), args: ['USER_NEW'], input: payload(`streams+user${Math.floor(USERS / 2)}`, '1684129823', 1) },
-    { label: 'bin/user-new (age channel, JWT)', command: join(ROOT, 'bin/user-new'), args: ['USER_NEW'], input: payload(`streams+${adult}`, token, 2) },
+    { label: 'user-new (public channel)', command: installed('user-new'), args: ['USER_NEW'], input: payload(`streams+user${Math.floor(USERS / 2)}`, '1684129823', 1) },
+    { label: 'user-new (age channel, JWT)', command: installed('user-new'), args: ['USER_NEW'], input: payload(`streams+${adult}`, token, 2) },
   ];
 }
 

@@ -70,6 +70,10 @@ export async function buildAll(): Promise<void> {
     logLevel: 'warning',
     // better-sqlite3 only falls back to `bindings` when no nativeBinding is given; we always give one.
     external: ['bindings'],
+    // Each program file is itself runnable (install.sh links bin/<program> to it and pins the
+    // shebang to an absolute node): one file for node to resolve and load per trigger run.
+    banner: { js: '#!/usr/bin/env node' },
+    footer: { js: "if (require.main === module && typeof module.exports.main === 'function') module.exports.main();" },
     define: {
       __MIGRATIONS__: JSON.stringify(migrations),
       __SCHEMA_VERSION__: String(migrations.length ? migrations[migrations.length - 1]!.version : 0),
@@ -80,6 +84,8 @@ export async function buildAll(): Promise<void> {
     build({ ...common, entryPoints: triggerEntries, plugins: [triggerEntryModules, triggerOnlySqlite] }),
     build({ ...common, entryPoints: cliEntries }),
   ]);
+
+  for (const program of [...Object.keys(triggerEntries), 'cli']) chmodSync(join(dist, `${program}.js`), 0o755);
 
   const addon = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   copyFileSync(addon, join(dist, 'better_sqlite3.node'));
