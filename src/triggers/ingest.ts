@@ -40,7 +40,8 @@ export function admitPush(ctx: TriggerContext, trigger: string, key: string, hos
     return null;
   };
 
-  if (countPushFailures(db, ip, windowStart) >= Number(settings['push-guard-failures'])) {
+  const recentFailures = countPushFailures(db, ip, windowStart);
+  if (recentFailures >= Number(settings['push-guard-failures'])) {
     return refuse('too many refused pushes from this address', null);
   }
   if (!looksLikeStreamKey(key)) return refuse(shapeProblem(key), null);
@@ -53,7 +54,7 @@ export function admitPush(ctx: TriggerContext, trigger: string, key: string, hos
   try {
     db.transaction(() => {
       touchKey(db, owner.keyId, now, ip);
-      clearPushFailures(db, ip);
+      if (recentFailures > 0) clearPushFailures(db, ip);
       recordEvent(db, { at: now, kind: 'push', outcome: 'accepted', reason: `key "${owner.label}"`, userId: owner.userId, ip, detail: trigger });
     }).immediate();
   } catch (err) {
