@@ -3,7 +3,7 @@
 // database with 100,000 users. NODE_EXTRA_CA_CERTS is removed from the children's environment
 // (it adds ~80 ms to every node start on this machine and would hide the difference).
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -27,12 +27,31 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-function timeOnce(c: Case, env: NodeJS.ProcessEnv): number {
-  const start = process.hrtime.bigint();
-  const r = spawnSync(c.command, c.args, { input: c.input ?? '', env, encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  if (r.status !== 0) throw new Error(`${c.label} exited ${r.status}: ${r.stderr}`);
-  return ms;
+interface Timing {
+  /** Until stdout closed: what MistServer waits for before it acts on the answer (capture 14). */
+  answer: number;
+  /** Until the process exited (bookkeeping written after the answer, database closed). */
+  exit: number;
+}
+
+/** Spawns one run the way MistServer does and times the answer and the exit separately. */
+function timeOnce(c: Case, env: NodeJS.ProcessEnv): Promise<Timing> {
+  return new Promise((resolvePromise, reject) => {
+    const start = process.hrtime.bigint();
+    const since = () => Number(process.hrtime.bigint() - start) / 1e6;
+    const child = spawn(c.command, c.args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let answer = 0;
+    let stderr = '';
+    child.stdout.on('data', () => {});
+    child.stdout.on('end', () => (answer = since()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status !== 0) reject(new Error(`${c.label} exited ${status}: ${stderr}`));
+      else resolvePromise({ answer: answer || since(), exit: since() });
+    });
+    child.stdin.end(c.input ?? '');
+  });
 }
 
 /** Fills the database with USERS users, one key each, as fast as SQLite allows. */
@@ -88,18 +107,33 @@ async function main(): Promise<void> {
       if (r.stdout !== expected[i]) throw new Error(`${c.label}: unexpected answer ${JSON.stringify(r.stdout)} ${r.stderr}`);
     });
 
-    const times = new Map<string, number[]>(cases.map((c) => [c.label, []]));
-    for (const c of cases) for (let i = 0; i < 3; i++) timeOnce(c, env); // warm the page cache
-    // Interleaved rounds: each round runs every case once, so machine noise hits all alike.
-    for (let round = 0; round < ROUNDS; round++) for (const c of cases) times.get(c.label)!.push(timeOnce(c, env));
+    const times = new Map<string, Timing[]>(cases.map((c) => [c.label, []]));
+    for (const c of cases) for (let i = 0; i < 3; i++) await timeOnce(c, env); // warm the page cache
+    // Interleaved rounds: each round runs every case once, in a fresh shuffled order, so machine
+    // noise and position effects (the run right after another costs more) hit all alike.
+    let shuffleState = 12345;
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = [...cases];
+      for (let i = order.length - 1; i > 0; i--) {
+        shuffleState = (shuffleState * 1103515245 + 12345) % 2 ** 31;
+        const j = shuffleState % (i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const c of order) times.get(c.label)!.push(await timeOnce(c, env));
+    }
 
-    const base = median(times.get('node -e 0')!);
+    const baseline = times.get('node -e 0')!;
+    const base = median(baseline.map((t) => t.exit));
     console.log(`streamctl trigger start-up: ${USERS.toLocaleString('en')} users, ${ROUNDS} interleaved rounds, median wall time`);
     console.log(`NODE_EXTRA_CA_CERTS: ${hadCaCerts ? 'set in this shell, UNSET for every measured process' : 'not set'}; node ${process.version}`);
     console.log(`programs as installed by install.sh (${prefix}/lib/streamctl/bin), database given by STREAMCTL_DB`);
+    console.log(`  ${'(answer = stdout closed, what MistServer waits for; exit = process gone)'.padEnd(40)}`);
+    console.log(`  ${''.padEnd(40)}  answer   ratio     exit   ratio`);
     for (const c of cases) {
-      const m = median(times.get(c.label)!);
-      console.log(`  ${c.label.padEnd(40)} ${m.toFixed(1).padStart(7)} ms   ratio ${(m / base).toFixed(2)}`);
+      const answer = median(times.get(c.label)!.map((t) => t.answer));
+      const exit = median(times.get(c.label)!.map((t) => t.exit));
+      const col = (ms: number) => `${ms.toFixed(1).padStart(7)} ms  ${(ms / base).toFixed(2)}`;
+      console.log(`  ${c.label.padEnd(40)} ${col(answer)}  ${col(exit)}`);
     }
     console.log('target: PUSH_REWRITE and public USER_NEW ratio <= 1.25 against node -e 0; a token check adds a few ms');
   } finally {

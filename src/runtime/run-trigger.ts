@@ -1,6 +1,6 @@
 // The only trigger I/O: stdin → parse → decide → exactly one answer on stdout, exit 0.
 // Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 import { databasePath } from '../config';
 import { oneLine } from '../lib/errors';
 import { openForTrigger, type Db } from '../store/open';
@@ -57,13 +57,30 @@ export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
     answer = TRIGGERS[name].refusal;
     log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
   };
+  const deferred: (() => void)[] = [];
   const finish = (): string => {
+    if (answer !== '') writeSync(1, answer);
+    // MistServer stops waiting when stdout closes, not when the process exits (capture 14): hand
+    // it the answer now, then do the bookkeeping and the database close (a WAL checkpoint).
+    try {
+      closeSync(1);
+      // Re-occupy fd 1 at once (the lowest free descriptor) so no file opened later can land on it.
+      openSync('/dev/null', 'w');
+    } catch {
+      // already closed, or no /dev/null: nothing more to do
+    }
+    for (const work of deferred) {
+      try {
+        work();
+      } catch (err) {
+        log(`after answering: ${oneLine(err)}`);
+      }
+    }
     try {
       db?.close();
     } catch {
-      // closing is best effort; the answer matters more
+      // closing is best effort; the answer is already out
     }
-    if (answer !== '') writeSync(1, answer);
     return answer;
   };
   try {
@@ -79,6 +96,7 @@ export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
       env,
       log,
       debug: env.STREAMCTL_DEBUG ? log : () => {},
+      afterAnswer: (work) => void deferred.push(work),
     };
     const decided = trigger.decide(event, ctx);
     if (typeof decided !== 'string') {

@@ -18,8 +18,8 @@ function shapeProblem(key: string): string {
 
 /**
  * Looks the key up and returns the stream name to publish to (`<base>+<user>`), or null to refuse.
- * Bookkeeping failures are logged but do not change the decision: a valid broadcaster is not
- * dropped because a statistic could not be written.
+ * The audit row, last-use stamp and brute-force count are written after the answer: they never
+ * delay a push, and a failure to write them is logged without changing the decision.
  */
 export function admitPush(ctx: TriggerContext, trigger: string, key: string, host: string): string | null {
   const { db, now } = ctx;
@@ -29,14 +29,12 @@ export function admitPush(ctx: TriggerContext, trigger: string, key: string, hos
 
   const refuse = (reason: string, userId: number | null): null => {
     ctx.log(`refused push from ${ip || 'unknown address'}: ${reason}`);
-    try {
+    ctx.afterAnswer(() =>
       db.transaction(() => {
         recordPushFailure(db, ip, now, windowStart);
         recordEvent(db, { at: now, kind: 'push', outcome: 'refused', reason, userId, ip, detail: trigger });
-      }).immediate();
-    } catch (err) {
-      ctx.log(`could not record the refused push: ${(err as Error).message}`);
-    }
+      }).immediate(),
+    );
     return null;
   };
 
@@ -51,15 +49,13 @@ export function admitPush(ctx: TriggerContext, trigger: string, key: string, hos
   if (!keyWorksAt(owner.revokedAt, now)) return refuse(`revoked key "${owner.label}"`, owner.userId);
   if (owner.userDisabled) return refuse('user is disabled', owner.userId);
 
-  try {
+  ctx.afterAnswer(() =>
     db.transaction(() => {
       touchKey(db, owner.keyId, now, ip);
       if (recentFailures > 0) clearPushFailures(db, ip);
       recordEvent(db, { at: now, kind: 'push', outcome: 'accepted', reason: `key "${owner.label}"`, userId: owner.userId, ip, detail: trigger });
-    }).immediate();
-  } catch (err) {
-    ctx.log(`could not record the accepted push for ${owner.userName}: ${(err as Error).message}`);
-  }
+    }).immediate(),
+  );
   ctx.debug(`accepted push from ${ip} for ${owner.userName} (key "${owner.label}")`);
   return `${settings['stream-base']}+${owner.userName}`;
 }

@@ -16,6 +16,12 @@ export interface TriggerContext {
   log(line: string): void;
   /** Like log, only when STREAMCTL_DEBUG is set. */
   debug(line: string): void;
+  /**
+   * Work that must happen but must not delay the answer (audit rows, last-use stamps): it runs
+   * after the answer is written and stdout is closed, which is when MistServer stops waiting.
+   * Never for anything the decision depends on.
+   */
+  afterAnswer(work: () => void): void;
 }
 
 /**

@@ -64,7 +64,7 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     return 'true';
   }
   ctx.log(`refused ${who} on ${channel.userName} [${decision.rule}]: ${decision.reason}`);
-  try {
+  ctx.afterAnswer(() =>
     recordEvent(db, {
       at: now,
       kind: 'view',
@@ -73,10 +73,8 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
       userId: channel.userId,
       ip: event.ip,
       detail: `${event.connector} session ${event.sessionId.slice(0, 12)}${decision.viewer !== null ? ` viewer ${decision.viewer.slice(0, 64)}` : ''}`,
-    });
-  } catch (err) {
-    ctx.log(`could not record the refused session: ${(err as Error).message}`);
-  }
+    }),
+  );
   return 'false';
 }
 
@@ -105,11 +103,9 @@ const userNew: Trigger<UserNewEvent> = {
         return 'true';
       }
       ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);
-      try {
-        recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) });
-      } catch (err) {
-        ctx.log(`could not record the refused session: ${(err as Error).message}`);
-      }
+      ctx.afterAnswer(() =>
+        recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) }),
+      );
       return 'false';
     }
     const found = playbackJwt(event.token);
