@@ -105,6 +105,7 @@ describe('streamctl db and config', () => {
     expect(cli(db, ['config', 'set', 'stream-base', 'live']).status).toBe(0);
     expect(cli(db, ['config', 'get', 'stream-base']).stdout).toBe('live\n');
     expect(cliJson(db, ['config', 'list'])['stream-base']).toBe('live');
+    expect(cliJson(db, ['config', 'get', 'stream-base'])).toEqual({ name: 'stream-base', value: 'live', default: 'streams' });
     cli(db, ['config', 'unset', 'stream-base']);
     expect(cli(db, ['config', 'get', 'stream-base']).stdout).toBe('streams\n');
   });

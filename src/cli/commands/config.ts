@@ -28,8 +28,12 @@ export function configCommand(ctx: CliContext): Command {
   cmd
     .command('get <name>')
     .description('print one setting')
-    .action((name: string) => {
-      ctx.out(`${getSetting(ctx.db(), requireSettingName(name))}\n`);
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) => {
+      const setting = requireSettingName(name);
+      const value = getSetting(ctx.db(), setting);
+      if (opts.json) return ctx.json({ name: setting, value, default: SETTINGS[setting].default });
+      ctx.out(`${value}\n`);
     });
 
   cmd
