@@ -8,22 +8,15 @@
 //   line 7: viewer seconds
 // Answer: ignored by MistServer; we print nothing. The totals are kept per channel and belong to
 // the broadcast that had just ended when they arrived (see store/live-status.ts).
-import { recordStreamEnd } from '../store/live-status';
+import { recordStreamEnd, type StreamEndInput } from '../store/live-status';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, payloadCount } from './payload';
 import { channelForStream } from './stream-channel';
 import type { Trigger } from './types';
 
-export interface StreamEndEvent {
-  stream: string;
-  bytesDown: number;
-  bytesUp: number;
-  viewers: number;
-  inputs: number;
-  outputs: number;
-  viewerSeconds: number;
-}
+/** The stream's name and MistServer's totals, exactly the figures the store keeps. */
+export type StreamEndEvent = { stream: string } & Omit<StreamEndInput, 'userId' | 'at' | 'eventId'>;
 
 const streamEnd: Trigger<StreamEndEvent> = {
   name: 'STREAM_END',
