@@ -191,6 +191,14 @@ describe('playback tokens', () => {
     ['the wrong algorithm (HS512 with the right secret)', () => jwt({ alg: 'HS512' }, claimsFor('alice', 'v1'), (i) => createHmac('sha512', secret).update(i).digest()), /not accepted/],
     ['alg:none', () => jwt({ alg: 'none' }, claimsFor('alice', 'v1'), () => ''), /not accepted/],
     ['a malformed header', () => `eyJub3QganNvbg.${b64(claimsFor('alice', 'v1'))}.abc`, /malformed/],
+    ['a header with critical extensions', () => hs256(secret, claimsFor('alice', 'v1'), { alg: 'HS256', crit: ['exp'] }), /signature/],
+    ['an unencoded-payload header (b64: false)', () => hs256(secret, claimsFor('alice', 'v1'), { alg: 'HS256', b64: false, crit: ['b64'] }), /signature/],
+    ['a truncated signature', () => valid.slice(0, -2), /signature/],
+    ['a signature with bytes appended', () => `${valid}AAAA`, /signature/],
+    ['a correctly signed payload that is not JSON', () => {
+      const input = `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}`;
+      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+    }, /malformed/],
   ])('refuses %s and says why on stderr, without the token', (_, make, why) => {
     const token = make();
     const r = userNew(db, payload({ token }));

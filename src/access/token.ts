@@ -1,6 +1,7 @@
 // Playback tokens: standard JWTs minted by the site (or `streamctl token issue`), verified here and
 // never by MistServer. Algorithm pinned per key, exp required and bounded, audience = channel name.
 import { join } from 'node:path';
+import { hmac } from 'fast-sha256';
 import type { Db } from '../store/open';
 import { getSettings } from '../store/settings';
 import { activeTokenKeys, type TokenAlg, type TokenKey } from '../store/token-keys';
@@ -82,16 +83,16 @@ export async function checkToken(db: Db, jwt: string, channelName: string, now: 
   const keys = activeTokenKeys(db, now).filter((k) => k.alg === alg);
   if (keys.length === 0) return { state: 'invalid', reason: `no ${alg} key is configured (see 'streamctl token')` };
 
+  const claimOptions = { audience: channelName, requiredClaims: ['exp', 'sub'], clockTolerance: CLOCK_SKEW_S, currentDate: new Date(now) };
   for (const key of keys) {
     let payload: Record<string, unknown>;
     try {
-      ({ payload } = await j.jwtVerify(jwt, await verificationKey(j, key), {
-        algorithms: [key.alg],
-        audience: channelName,
-        requiredClaims: ['exp', 'sub'],
-        clockTolerance: CLOCK_SKEW_S,
-        currentDate: new Date(now),
-      }));
+      if (key.alg === 'HS256') {
+        if (!hs256SignatureMatches(jwt, key.material)) continue; // another secret may match
+        ({ payload } = j.UnsecuredJWT.decode(asUnsecured(jwt), claimOptions));
+      } else {
+        ({ payload } = await j.jwtVerify(jwt, await verificationKey(j, key), { ...claimOptions, algorithms: [key.alg] }));
+      }
     } catch (err) {
       if (err instanceof j.errors.JWSSignatureVerificationFailed) continue; // another key may match
       return { state: 'invalid', reason: claimProblem(j, err) };
@@ -100,6 +101,41 @@ export async function checkToken(db: Db, jwt: string, channelName: string, now: 
   }
   return { state: 'invalid', reason: 'token signature does not verify' };
 }
+
+/**
+ * HS256 signature check with a synchronous HMAC (fast-sha256, already on the hot path for stream
+ * keys): jose can only verify through WebCrypto, whose start-up alone costs ~6 ms per viewer. The
+ * header must be exactly what we verify: alg HS256, no `crit`/`b64` extensions (RFC 7515 §4.1.11,
+ * RFC 7797), which jose would otherwise interpret.
+ */
+function hs256SignatureMatches(jwt: string, secret: string): boolean {
+  const [header, payload, signature] = jwt.split('.') as [string, string, string];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  } catch {
+    return false;
+  }
+  if (typeof parsed !== 'object' || parsed === null || (parsed as { alg?: unknown }).alg !== 'HS256') return false;
+  if ('crit' in parsed || 'b64' in parsed) return false;
+  if (signature.length !== 43) return false; // 32 bytes, unpadded base64url
+  const given = Buffer.from(signature, 'base64url');
+  const expected = hmac(new TextEncoder().encode(secret), new TextEncoder().encode(`${header}.${payload}`));
+  if (given.length !== expected.length) return false;
+  let difference = 0; // constant time: no early exit on the first wrong byte
+  for (let i = 0; i < expected.length; i++) difference |= expected[i]! ^ given[i]!;
+  return difference === 0;
+}
+
+/**
+ * The verified token's claims as an unsecured JWT, so jose's own claim checks (exp, nbf, iat,
+ * aud, required claims, clock tolerance) apply exactly as in jwtVerify, with no second copy here.
+ */
+function asUnsecured(jwt: string): string {
+  return `${UNSECURED_HEADER}.${jwt.split('.')[1]}.`;
+}
+
+const UNSECURED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 
 function claimsFrom(db: Db, p: Record<string, unknown>, now: number, key: TokenKey): TokenCheck {
   const maxTtl = parseDuration(getSettings(db, ['token-max-ttl'])['token-max-ttl']) ?? 86_400_000;
