@@ -2,7 +2,7 @@
 // the order MistServer fired them: the key is pushed, the channel goes live, viewers are admitted,
 // the recording is catalogued, the channel goes offline, and the recording plays back as VoD under
 // the channel's own access policy.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addUser, cli, cliJson, fixture, fixtureEnv, freshDb, runTrigger, tempDir } from './helpers';
@@ -72,6 +72,31 @@ describe('a broadcast from push to VoD', () => {
     cli(db, ['grant', 'add', 'alice', 'fan-7']);
     expect(view(token, 'cd'.repeat(32))).toBe('true');
     expect(view('1684129823', 'ef'.repeat(32))).toBe('false');
+  });
+});
+
+describe('removing a user who has recordings', () => {
+  it('refuses without --delete-recordings, then deletes files, rows and the user together', () => {
+    const db = freshDb();
+    const root = join(tempDir(), 'recordings');
+    mkdirSync(root);
+    addUser(db, 'carol');
+    cli(db, ['config', 'set', 'recordings-root', root]);
+    cli(db, ['channel', 'set', 'carol', '--record', 'on']);
+    const path = runTrigger({ trigger: 'PUSH_OUT_START', payload: 'streams+carol\n/x/$wildcard/$datetime.mkv', db }).stdout;
+    writeFileSync(path, Buffer.alloc(2048, 1));
+    runTrigger({ trigger: 'RECORDING_END', payload: `streams+carol\n${path}\nEBML\n2048\n2\n1\n3\n2000\n0\n2000\nCLEAN_EOF\nend of stream\n`, db });
+    expect(cliJson<any[]>(db, ['recordings', 'list', 'carol'])).toHaveLength(1);
+
+    const refused = cli(db, ['user', 'remove', 'carol']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/has 1 recording\(s\); add --delete-recordings/);
+    expect(existsSync(path)).toBe(true);
+
+    expect(cli(db, ['user', 'remove', 'carol', '--delete-recordings']).status).toBe(0);
+    expect(existsSync(path)).toBe(false);
+    expect(cliJson<any[]>(db, ['recordings', 'list'])).toEqual([]);
+    expect(cli(db, ['user', 'show', 'carol']).status).toBe(1);
   });
 });
 

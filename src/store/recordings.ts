@@ -223,3 +223,8 @@ export function findRecordingChannel(db: Db, id: string): { userId: number; user
     .get(id) as { id: number; name: string; disabled: number } | undefined;
   return r && { userId: r.id, userName: r.name, disabled: r.disabled === 1 };
 }
+
+/** Every recording of a channel, as removal targets (user remove --delete-recordings). */
+export function recordingTargetsOfUser(db: Db, userId: number): { id: string; path: string }[] {
+  return db.prepare('SELECT id, path FROM recordings WHERE user_id = ?').all(userId) as { id: string; path: string }[];
+}

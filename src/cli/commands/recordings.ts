@@ -53,7 +53,7 @@ function requireRecording(db: Db, idText: string): Recording {
 }
 
 /** The configured root, or a UserError: nothing on disk is touched without one. */
-function requireRoot(db: Db): string {
+export function requireRoot(db: Db): string {
   const root = getSetting(db, 'recordings-root');
   if (root === '') throw new UserError("recordings-root is not set (streamctl config set recordings-root <dir>)");
   const problem = recordingsRootProblem(root);

@@ -2,13 +2,16 @@
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { canonicalName, nameProblem } from '../../lib/names';
+import { removeRecordings } from '../../recordings/remove';
 import { listKeys } from '../../store/keys';
+import { recordingTargetsOfUser } from '../../store/recordings';
 import { findUserByExternalId, findUserByName, deleteUser, insertUser, listUsers, setUserDisabled, type User } from '../../store/users';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
 import { createKey, printNewKey } from './key';
+import { requireRoot } from './recordings';
 
 /** The stable JSON form of a user. */
 export function userJson(u: User) {
@@ -112,10 +115,25 @@ export function userCommand(ctx: CliContext): Command {
 
   cmd
     .command('remove <name>')
-    .description('delete a user and its keys')
-    .action(async (name: string) => {
+    .description('delete a user with its keys, channel settings and history')
+    .option('--delete-recordings', "also delete the user's recordings (files and catalogue)")
+    .action(async (name: string, opts: { deleteRecordings?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
+      // Recording rows go with the user (ON DELETE CASCADE): their files would be left behind,
+      // unknown to prune. So they are deleted first, on request, or the removal is refused.
+      const recordings = recordingTargetsOfUser(db, user.id);
+      if (recordings.length > 0) {
+        if (!opts.deleteRecordings) {
+          throw new UserError(`${user.name} has ${recordings.length} recording(s); add --delete-recordings to delete them with the user`);
+        }
+        const outcomes = removeRecordings(db, requireRoot(db), recordings, ctx.now());
+        const kept = outcomes.filter((o) => o.result === 'failed' || o.result === 'outside-root');
+        if (kept.length > 0) {
+          throw new UserError(`${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`);
+        }
+        ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
+      }
       deleteUser(db, user.id);
       ctx.out(`removed user ${user.name}\n`);
       await applyLiveEffects(ctx, [
