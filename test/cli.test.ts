@@ -1,6 +1,6 @@
 // The admin CLI as an operator uses it: JSON shapes, one-line errors, keys shown once.
 import { describe, expect, it } from 'vitest';
-import { cli, cliJson, freshDb } from './helpers';
+import { cli, cliJson, freshDb, runTrigger } from './helpers';
 
 describe('streamctl user', () => {
   const db = freshDb();
@@ -108,5 +108,18 @@ describe('streamctl db and config', () => {
     expect(cliJson(db, ['config', 'get', 'stream-base'])).toEqual({ name: 'stream-base', value: 'live', default: 'streams' });
     cli(db, ['config', 'unset', 'stream-base']);
     expect(cli(db, ['config', 'get', 'stream-base']).stdout).toBe('streams\n');
+  });
+});
+
+describe('streamctl events prune', () => {
+  it('keeps recent events, deletes older ones, and counts them on a dry run', () => {
+    const db = freshDb();
+    runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n192.0.2.1\nnot-a-key', db });
+    expect(cliJson<unknown[]>(db, ['events'])).toHaveLength(1);
+    expect(cliJson(db, ['events', 'prune', '--older-than', '1d'])).toMatchObject({ deleted: 0 });
+    expect(cliJson(db, ['events', 'prune', '--older-than', '1ms', '--dry-run'])).toMatchObject({ would_delete: 1, deleted: 0 });
+    expect(cliJson<unknown[]>(db, ['events'])).toHaveLength(1);
+    expect(cliJson(db, ['events', 'prune', '--older-than', '1ms'])).toMatchObject({ deleted: 1 });
+    expect(cliJson<unknown[]>(db, ['events'])).toEqual([]);
   });
 });

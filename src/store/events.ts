@@ -48,3 +48,9 @@ export function listEvents(db: Db, filter: { kind?: string; userId?: number; lim
     )
     .all({ kind: filter.kind ?? null, userId: filter.userId ?? null, limit: filter.limit }) as EventRow[];
 }
+
+/** Deletes events older than `before`; returns how many (or would, with dryRun). */
+export function pruneEvents(db: Db, before: number, dryRun: boolean): number {
+  if (dryRun) return (db.prepare('SELECT count(*) AS n FROM events WHERE at < ?').get(before) as { n: number }).n;
+  return db.prepare('DELETE FROM events WHERE at < ?').run(before).changes;
+}

@@ -1,6 +1,8 @@
 // `streamctl events`: the audit log (pushes accepted and refused, and later viewer decisions).
 import { Command, InvalidArgumentError } from 'commander';
-import { listEvents } from '../../store/events';
+import { parseDuration } from '../../lib/duration';
+import { UserError } from '../../lib/errors';
+import { listEvents, pruneEvents } from '../../store/events';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { requireUser } from '../resolve';
@@ -12,7 +14,7 @@ export function positiveInt(value: string): number {
 }
 
 export function eventsCommand(ctx: CliContext): Command {
-  return new Command('events')
+  const cmd = new Command('events')
     .description('show recent decisions (newest first); never contains keys or tokens')
     .option('--user <name>', 'only this user')
     .option('--kind <kind>', 'only this kind (e.g. push)')
@@ -35,4 +37,23 @@ export function eventsCommand(ctx: CliContext): Command {
         ),
       );
     });
+
+  cmd
+    .command('prune')
+    .description('delete events older than a duration (for cron; the audit log otherwise grows forever)')
+    .requiredOption('--older-than <duration>', 'age of the events to delete, e.g. 90d')
+    .option('--dry-run', 'count them, delete nothing')
+    .option('--json', 'print JSON')
+    .action((opts: { olderThan: string; dryRun?: boolean }, command: Command) => {
+      // `events` itself has --json too, and commander gives a repeated option to the parent.
+      const json = (command.optsWithGlobals() as { json?: boolean }).json === true;
+      const age = parseDuration(opts.olderThan);
+      if (age === null || age === 0) throw new UserError(`invalid --older-than "${opts.olderThan}": expected a duration such as 90d`);
+      const before = ctx.now() - age;
+      const n = pruneEvents(ctx.db(), before, opts.dryRun === true);
+      if (json) return ctx.json({ deleted: opts.dryRun ? 0 : n, would_delete: opts.dryRun ? n : 0, before: isoTime(before) });
+      ctx.out(`${opts.dryRun ? 'would delete' : 'deleted'} ${n} event(s) from before ${isoTime(before)}\n`);
+    });
+
+  return cmd;
 }
