@@ -1,13 +1,12 @@
 // The viewer admission decision, shared by the USER_NEW trigger and `streamctl access explain`.
 // It takes a channel (never a stream name) so live streams and recordings share one policy.
 // Order: channel state, address bans, token validity, viewer bans, policy, viewer cap.
-import { parseDuration } from '../lib/duration';
 import { inRange, parseIp, parseRange } from '../lib/ip';
 import { activeBansFor, type Ban } from '../store/bans';
 import { getChannel, type Channel } from '../store/channels';
 import { findActiveGrant } from '../store/grants';
 import type { Db } from '../store/open';
-import { getSettings } from '../store/settings';
+import { durationMs, getSetting } from '../store/settings';
 import { findUserById } from '../store/users';
 import { countSessionsAhead, findOpenSession } from '../store/viewer-sessions';
 import type { TokenCheck, ViewerClaims } from './token';
@@ -119,7 +118,7 @@ export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
   if (!byPolicy.allow) return byPolicy;
 
   if (policy.viewerCap !== null) {
-    const staleAfter = parseDuration(getSettings(db, ['viewer-session-stale'])['viewer-session-stale']) ?? 6 * 3_600_000;
+    const staleAfter = durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale'));
     const open = req.sessionId ? findOpenSession(db, req.sessionId) : undefined;
     const self = open && open.userId === channel.userId && req.sessionId ? { sessionId: req.sessionId, openedAt: open.openedAt } : undefined;
     const ahead = countSessionsAhead(db, channel.userId, now - staleAfter, self);

@@ -3,9 +3,8 @@
 import { join } from 'node:path';
 import { hmac } from 'fast-sha256';
 import type { Db } from '../store/open';
-import { getSettings } from '../store/settings';
+import { durationMs, getSetting } from '../store/settings';
 import { activeTokenKeys, type TokenAlg, type TokenKey } from '../store/token-keys';
-import { parseDuration } from '../lib/duration';
 
 type Jose = typeof import('./jose-entry');
 
@@ -138,7 +137,7 @@ function asUnsecured(jwt: string): string {
 const UNSECURED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 
 function claimsFrom(db: Db, p: Record<string, unknown>, now: number, key: TokenKey): TokenCheck {
-  const maxTtl = parseDuration(getSettings(db, ['token-max-ttl'])['token-max-ttl']) ?? 86_400_000;
+  const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
   const exp = p.exp as number;
   if (exp * 1000 > now + maxTtl + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token lifetime is longer than token-max-ttl' };
   if (typeof p.sub !== 'string' || p.sub === '' || p.sub.length > MAX_VIEWER_ID) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };

@@ -116,6 +116,14 @@ export function getSettings<N extends SettingName>(db: Db, names: readonly N[]):
   return out;
 }
 
+/**
+ * A duration setting's value in ms. Values are checked when set, so the default (from SETTINGS,
+ * never a second copy) only applies to a row edited by hand into something unreadable.
+ */
+export function durationMs(name: SettingName, value: string): number {
+  return parseDuration(value) ?? parseDuration(SETTINGS[name].default)!;
+}
+
 /** Stores a value after checking it; returns the problem instead of throwing. */
 export function setSetting(db: Db, name: SettingName, value: string): string | null {
   const problem = SETTINGS[name].check(value);

@@ -1,11 +1,10 @@
 // The ingest decision shared by PUSH_REWRITE and RTMP_PUSH_REWRITE: which channel, if any, a
 // stream key publishes to. Every attempt is audited (never with the key itself).
-import { parseDuration } from '../lib/duration';
 import { looksLikeStreamKey, streamKeyDigest } from '../lib/stream-key';
 import { recordEvent } from '../store/events';
 import { findKeyOwnerByDigest, keyWorksAt, touchKey } from '../store/keys';
 import { clearPushFailures, countPushFailures, recordPushFailure } from '../store/push-guard';
-import { getSettings } from '../store/settings';
+import { durationMs, getSettings } from '../store/settings';
 import type { TriggerContext } from './types';
 import { normaliseIp } from './payload';
 
@@ -25,7 +24,7 @@ export function admitPush(ctx: TriggerContext, trigger: string, key: string, hos
   const { db, now } = ctx;
   const ip = normaliseIp(host);
   const settings = getSettings(db, ['stream-base', 'push-guard-failures', 'push-guard-window']);
-  const windowStart = now - (parseDuration(settings['push-guard-window']) ?? 600_000);
+  const windowStart = now - durationMs('push-guard-window', settings['push-guard-window']);
 
   const refuse = (reason: string, userId: number | null): null => {
     ctx.log(`refused push from ${ip || 'unknown address'}: ${reason}`);

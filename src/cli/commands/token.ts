@@ -8,7 +8,7 @@ import { formatDuration, parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
 import type { Db } from '../../store/open';
-import { getSetting } from '../../store/settings';
+import { durationMs, getSetting } from '../../store/settings';
 import { currentSecret, insertTokenKey, listTokenKeys, retireSecrets, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
 import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
@@ -153,7 +153,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const user = requireUser(db, channel);
       const ttl = parseDuration(opts.ttl);
       if (ttl === null || ttl < 1000) throw new UserError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
-      const maxTtl = parseDuration(getSetting(db, 'token-max-ttl'))!;
+      const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
       if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
       if (opts.viewer === '' || opts.viewer.length > 200) throw new UserError('invalid --viewer: 1 to 200 characters');
       if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UserError('--age takes whole years and needs --age-verified');
