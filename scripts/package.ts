@@ -31,7 +31,7 @@ const packagedEntry: Plugin = {
       resolveDir: root,
       loader: 'ts',
       contents: [
-        `import { main } from './src/runtime/packaged-main';`,
+        `import { main } from './src/packaging/packaged-main';`,
         `main({`,
         ...Object.entries(TRIGGERS).map(([name, spec]) => `  ${name}: () => require('./src/triggers/${spec.program}').default,`),
         `});`,

@@ -366,7 +366,7 @@ describe('channelForStream', () => {
   it('resolves vod+<id> to the recording channel with kind vod', async () => {
     const { db, root, alice } = setup();
     const { id } = record(db, root, alice, nowSec() - 100);
-    const { channelForStream } = await import('../src/triggers/stream-channel');
+    const { channelForStream } = await import('../src/live/stream-channel');
     const conn = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
     try {
       expect(channelForStream(conn, `vod+${id}`, 'streams')).toEqual({ userId: alice, userName: 'alice', disabled: false, kind: 'vod', recordingId: id });

@@ -2,7 +2,7 @@
 // process killed between the unlink and the row delete leaves a marked row that the next prune
 // finishes; a file that cannot be removed keeps its row.
 import { unlinkSync } from 'node:fs';
-import { isUnderRoot } from '../lib/recording-path';
+import { isUnderRoot } from './recording-path';
 import type { Db } from '../store/open';
 import { deleteRecordingRows, markRecordingsDeleting, unmarkRecordingsDeleting } from '../store/recordings';
 

@@ -3,7 +3,7 @@
 import type { Db } from './open';
 import { isValidStreamBase } from '../lib/names';
 import { parseDuration } from '../lib/duration';
-import { recordingsRootProblem } from '../lib/recording-path';
+import { recordingsRootProblem } from '../recordings/recording-path';
 import { parseSize } from '../lib/size';
 
 interface SettingSpec {

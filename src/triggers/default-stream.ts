@@ -7,13 +7,13 @@
 // Answer: the stream to serve instead; empty serves nothing ("stream open failed"), and so does an
 // answer equal to the requested stream. For an offline channel: its latest good recording
 // (`<vod-base>+<id>`) when replay-offline is on, else the offline-stream setting, else line 1.
-import { isPlayableFile } from '../lib/recording-path';
+import { isPlayableFile } from '../recordings/recording-path';
 import { getChannel } from '../store/channels';
 import { findOpenBroadcast } from '../store/broadcasts';
 import { latestGoodRecordings } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
-import { channelForStream } from './stream-channel';
+import { channelForStream } from '../live/stream-channel';
 import type { Trigger, TriggerContext } from './types';
 
 export interface DefaultStreamEvent {

@@ -7,11 +7,11 @@
 // from database values only: $wildcard is the unsanitised text after "+" and never reaches a path.
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isFileTarget, isUnderRoot, recordingPath, recordingsRootProblem, targetExtension } from '../lib/recording-path';
+import { isFileTarget, isUnderRoot, recordingPath, recordingsRootProblem, targetExtension } from '../recordings/recording-path';
 import { getChannel } from '../store/channels';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
-import { channelForStream } from './stream-channel';
+import { channelForStream } from '../live/stream-channel';
 import type { Trigger } from './types';
 
 export interface PushOutStartEvent {

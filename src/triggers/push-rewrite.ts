@@ -5,7 +5,7 @@
 // Answer: the stream name to publish to, `<base>+<user>`; empty refuses the push.
 // No trailing newline: MistServer would make it part of the stream name (captures 08, 09).
 import { expectLines } from './payload';
-import { admitPush } from './ingest';
+import { admitPush } from '../ingest/admit-push';
 import type { Trigger } from './types';
 
 export interface PushRewriteEvent {

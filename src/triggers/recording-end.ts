@@ -16,14 +16,14 @@
 // recordings root are never catalogued (so never served or deleted by streamctl).
 import { resolve } from 'node:path';
 import { PayloadError } from '../lib/errors';
-import { newRecordingId } from '../lib/recording-id';
-import { isUnderRoot } from '../lib/recording-path';
+import { newRecordingId } from '../recordings/recording-id';
+import { isUnderRoot } from '../recordings/recording-path';
 import { findBroadcastAt } from '../store/broadcasts';
 import { recordEvent } from '../store/events';
 import { insertRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
-import { channelForStream } from './stream-channel';
+import { channelForStream } from '../live/stream-channel';
 import type { Trigger } from './types';
 
 export interface RecordingEndEvent {

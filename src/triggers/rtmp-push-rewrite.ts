@@ -6,7 +6,7 @@
 // see the rewritten name instead of the key and refuse every RTMP push.
 import { PayloadError } from '../lib/errors';
 import { expectLines } from './payload';
-import { admitPush } from './ingest';
+import { admitPush } from '../ingest/admit-push';
 import type { Trigger } from './types';
 
 export interface RtmpPushRewriteEvent {

@@ -6,9 +6,9 @@
 // Answer: ignored by MistServer; we print nothing.
 import { PayloadError } from '../lib/errors';
 import { getSetting } from '../store/settings';
-import { applyBufferEvent, notifyTransition } from './live-transition';
-import { channelForStream } from './stream-channel';
-import { parseStreamHealth } from './stream-health';
+import { applyBufferEvent, notifyTransition } from '../live/live-transition';
+import { channelForStream } from '../live/stream-channel';
+import { parseStreamHealth } from '../live/stream-health';
 import type { Trigger } from './types';
 
 const STATES = ['FULL', 'DRY', 'RECOVER', 'EMPTY'] as const;

@@ -12,7 +12,7 @@ import { recordStreamEnd, type StreamEndInput } from '../store/live-status';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, payloadCount } from './payload';
-import { channelForStream } from './stream-channel';
+import { channelForStream } from '../live/stream-channel';
 import type { Trigger } from './types';
 
 /** The stream's name and MistServer's totals, exactly the figures the store keeps. */

@@ -5,8 +5,8 @@
 // being deleted, under the recordings root and present; otherwise empty, and MistServer uses the
 // VoD stream's configured source, which must therefore be a harmless placeholder clip.
 import { wildcardPart } from '../lib/names';
-import { parseRecordingId } from '../lib/recording-id';
-import { isPlayableFile, isUnderRoot } from '../lib/recording-path';
+import { parseRecordingId } from '../recordings/recording-id';
+import { isPlayableFile, isUnderRoot } from '../recordings/recording-path';
 import { findServableRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';

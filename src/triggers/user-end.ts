@@ -19,7 +19,7 @@ import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, normaliseIp, payloadCount } from './payload';
-import { channelForStream, type StreamChannel } from './stream-channel';
+import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import type { Trigger } from './types';
 
 export interface UserEndEvent {

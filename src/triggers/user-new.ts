@@ -16,7 +16,7 @@ import { findOpenBroadcast } from '../store/broadcasts';
 import { getSettings } from '../store/settings';
 import { openViewerSession } from '../store/viewer-sessions';
 import { expectLines, normaliseIp } from './payload';
-import { channelForStream, type StreamChannel } from './stream-channel';
+import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import type { Trigger, TriggerContext } from './types';
 
 export interface UserNewEvent {

@@ -2,7 +2,7 @@
 // Passwords travel on stdin only; the stored form is a slow salted hash (src/lib/password.ts).
 import type { Command } from 'commander';
 import { UserError } from '../../lib/errors';
-import { hashPassword, verifyPassword } from '../../lib/password';
+import { hashPassword, verifyPassword } from '../../access/password';
 import { getChannel, updateChannel } from '../../store/channels';
 import type { CliContext } from '../context';
 import { readSecretFromStdin } from '../input';

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../../lib/errors';
-import { HOOK_TIMEOUT_MS } from '../../runtime/run-hook';
+import { HOOK_TIMEOUT_MS } from '../../live/run-hook';
 import { HOOK_EVENTS, listHooks, setHook, unsetHook, type HookEvent } from '../../store/hooks';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';

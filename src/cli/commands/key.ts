@@ -2,9 +2,9 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
-import { generateStreamKey } from '../../lib/generate-key';
+import { generateStreamKey } from '../../ingest/generate-key';
 import { nameProblem } from '../../lib/names';
-import { streamKeyDigest, streamKeyHint } from '../../lib/stream-key';
+import { streamKeyDigest, streamKeyHint } from '../../ingest/stream-key';
 import { hasCurrentLabel, insertKey, keyWorksAt, listKeys, revokeKeyLabel, revokeUserKeys, type StreamKey } from '../../store/keys';
 import type { Db } from '../../store/open';
 import type { CliContext } from '../context';

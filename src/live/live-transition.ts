@@ -1,6 +1,6 @@
 // Shared by STREAM_BUFFER and `streamctl status --reconcile`: store a buffer event, re-derive the
 // channel's broadcasts, and tell the site (hook) when the channel went live or offline.
-import { runHook } from '../runtime/run-hook';
+import { runHook } from './run-hook';
 import { recordEvent } from '../store/events';
 import { getHook, type HookEvent } from '../store/hooks';
 import { latestBroadcast, latestBufferEvent, rebuildBroadcasts, recordBufferEvent, stateAfter, type BufferEventInput, type LiveState } from '../store/live-status';

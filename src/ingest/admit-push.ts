@@ -1,12 +1,12 @@
 // The ingest decision shared by PUSH_REWRITE and RTMP_PUSH_REWRITE: which channel, if any, a
 // stream key publishes to. Every attempt is audited (never with the key itself).
-import { looksLikeStreamKey, streamKeyDigest } from '../lib/stream-key';
+import { looksLikeStreamKey, streamKeyDigest } from './stream-key';
 import { recordEvent } from '../store/events';
 import { findKeyOwnerByDigest, keyWorksAt, touchKey } from '../store/keys';
 import { clearPushFailures, countPushFailures, recordPushFailure } from '../store/push-guard';
 import { durationMs, getSettings } from '../store/settings';
-import type { TriggerContext } from './types';
-import { normaliseIp } from './payload';
+import type { TriggerContext } from '../triggers/types';
+import { normaliseIp } from '../triggers/payload';
 
 /** Why a push was refused, in words fit for logs (no secrets). */
 function shapeProblem(key: string): string {

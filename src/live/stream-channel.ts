@@ -1,7 +1,7 @@
 // Which channel a MistServer stream name belongs to. Decisions take a channel, never a raw
 // stream-name string: the part after "+" is not sanitised by MistServer.
 import { canonicalName, nameProblem, wildcardPart } from '../lib/names';
-import { parseRecordingId } from '../lib/recording-id';
+import { parseRecordingId } from '../recordings/recording-id';
 import type { Db } from '../store/open';
 import { findRecordingChannel } from '../store/recordings';
 import { getSetting } from '../store/settings';
