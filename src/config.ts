@@ -116,3 +116,29 @@ export function mistApiCredentials(): MistApiCredentials {
     return { problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); MistServer login not used` };
   }
 }
+
+/** What MistServer says about the event in a trigger program's environment. */
+export interface MistEventEnv {
+  /** MIST_TRIGGER: the trigger name ('' when absent). */
+  trigger: string;
+  /** MIST_TIME as a number (NaN when absent or not a number). */
+  time: number;
+  /** MIST_TUUID: unique per event, repeated on re-delivery ('' when absent). */
+  eventId: string;
+}
+
+/** MistServer's MIST_* variables for the running trigger program. */
+export function mistEventEnv(): MistEventEnv {
+  const env = process.env;
+  return { trigger: env.MIST_TRIGGER ?? '', time: Number(env.MIST_TIME), eventId: env.MIST_TUUID ?? '' };
+}
+
+/** STREAMCTL_DEBUG: extra stderr lines from triggers, stack traces from the CLI. */
+export function debugEnabled(): boolean {
+  return Boolean(process.env.STREAMCTL_DEBUG);
+}
+
+/** This process's environment with some variables replaced, for a child process (doctor's probes). */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

@@ -1,5 +1,6 @@
 // The streamctl entry: runs the program, turns expected failures into one line and an exit code.
 import { CommanderError } from 'commander';
+import { debugEnabled } from '../config';
 import { oneLine, UserError } from '../lib/errors';
 import { createContext } from './context';
 import { buildProgram } from './program';
@@ -31,7 +32,7 @@ export async function run(argv: string[]): Promise<number> {
       return 1;
     }
     ctx.err(`streamctl: unexpected error: ${oneLine(err)}\n`);
-    if (process.env.STREAMCTL_DEBUG) ctx.err(`${(err as Error).stack ?? ''}\n`);
+    if (debugEnabled()) ctx.err(`${(err as Error).stack ?? ''}\n`);
     return 70;
   } finally {
     ctx.close();

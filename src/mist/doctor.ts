@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
-import { triggerDatabase } from '../config';
+import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
 import { openReadOnly, schemaVersion } from '../store/open';
 import { requiredSchemaVersion } from '../store/schema-version';
@@ -230,7 +230,7 @@ function answersRefusal(handler: string, trigger: TriggerName): string | null {
     input: MALFORMED_PAYLOAD,
     encoding: 'utf8',
     timeout: 5000,
-    env: { ...process.env, STREAMCTL_DB: '/nonexistent/streamctl-doctor.db', MIST_TRIGGER: trigger },
+    env: childEnv({ STREAMCTL_DB: '/nonexistent/streamctl-doctor.db', MIST_TRIGGER: trigger }),
   });
   if (r.error) return `did not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
   const want = TRIGGERS[trigger].refusal;

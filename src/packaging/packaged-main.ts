@@ -4,7 +4,7 @@
 // a handler as `HANDLER TRIGGER_NAME`); otherwise it is the CLI.
 import { basename } from 'node:path';
 import { writeSync } from 'node:fs';
-import { usePackagedRuntime } from '../config';
+import { mistEventEnv, usePackagedRuntime } from '../config';
 import { isTriggerName, TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { Trigger } from '../triggers/types';
 import { loadEmbeddedAddon } from './embedded-addon';
@@ -28,7 +28,7 @@ export function main(loaders: TriggerLoaders): void {
 
   const first = args[0] ?? '';
   if (invokedAs === 'mist-trigger' || LOOKS_LIKE_TRIGGER.test(first)) {
-    const name = first || process.env.MIST_TRIGGER || '';
+    const name = first || mistEventEnv().trigger;
     if (!isTriggerName(name)) {
       writeSync(2, `streamctl mist-trigger: unknown trigger "${name.slice(0, 64)}"; answering empty\n`);
       return;

@@ -1,10 +1,11 @@
 // The only trigger I/O: stdin → parse → decide → exactly one answer on stdout, exit 0.
 // Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { databasePath } from '../config';
+import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
 import { openForTrigger, type Db } from '../store/open';
-import { TRIGGERS } from '../triggers/registry';
+import { DENY, render, type Answer } from '../triggers/answer';
+import type { TriggerName } from '../triggers/registry';
 import type { Trigger, TriggerContext } from '../triggers/types';
 
 /** Payloads are small; anything bigger than this is not MistServer talking. */
@@ -47,14 +48,13 @@ function stderrLine(trigger: string, line: string): void {
  * Runs one trigger as MistServer does and returns the answer written (for the caller's tests/logs);
  * a promise of it only when the trigger's decision is asynchronous.
  */
-export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
+export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): string | Promise<string> {
   const name = trigger.name;
-  const env = process.env;
   const log = (line: string) => stderrLine(name, line);
-  let answer: string = TRIGGERS[name].refusal;
+  let answer: string = render(name, DENY);
   let db: Db | undefined;
   const fail = (err: unknown) => {
-    answer = TRIGGERS[name].refusal;
+    answer = render(name, DENY);
     log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
   };
   const deferred: (() => void)[] = [];
@@ -87,27 +87,26 @@ export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
     const event = trigger.parse(readAllStdin());
     db = openForTrigger(databasePath());
     const now = Date.now();
-    const mistTime = Number(env.MIST_TIME);
+    const mist = mistEventEnv();
     const ctx: TriggerContext = {
       db,
       now,
-      eventTime: Number.isSafeInteger(mistTime) && mistTime > 0 ? mistTime : now,
-      eventId: env.MIST_TUUID ?? '',
-      env,
+      eventTime: Number.isSafeInteger(mist.time) && mist.time > 0 ? mist.time : now,
+      eventId: mist.eventId,
       log,
-      debug: env.STREAMCTL_DEBUG ? log : () => {},
+      debug: debugEnabled() ? log : () => {},
       afterAnswer: (work) => void deferred.push(work),
     };
-    const decided = trigger.decide(event, ctx);
-    if (typeof decided !== 'string') {
+    const decided: Answer | Promise<Answer> = trigger.decide(event, ctx);
+    if ('then' in decided) {
       return decided.then(
         (a) => {
-          answer = a;
+          answer = render(name, a);
         },
         fail,
       ).then(finish);
     }
-    answer = decided;
+    answer = render(name, decided);
   } catch (err) {
     fail(err);
   }

@@ -14,7 +14,11 @@ import { latestGoodRecordings } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
 import { channelForStream } from '../live/stream-channel';
+import { UNCHANGED, value } from './answer';
 import type { Trigger, TriggerContext } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'DEFAULT_STREAM';
 
 export interface DefaultStreamEvent {
   configuredDefault: string;
@@ -39,17 +43,17 @@ function offlineChoice(ctx: TriggerContext, requested: string): string | null {
   return settings['offline-stream'] || null;
 }
 
-const defaultStream: Trigger<DefaultStreamEvent> = {
-  name: 'DEFAULT_STREAM',
+const defaultStream: Trigger<DefaultStreamEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [configuredDefault, requested] = expectLines('DEFAULT_STREAM', payload, 5) as [string, string];
+    const [configuredDefault, requested] = expectLines(TRIGGER, payload, 5) as [string, string];
     return { configuredDefault, requested };
   },
   decide({ configuredDefault, requested }, ctx) {
     const answer = offlineChoice(ctx, requested) ?? configuredDefault;
     // Answering the requested stream would make MistServer try it again; MistServer lower-cases base names.
-    if (answer.toLowerCase() === requested.toLowerCase()) return '';
-    return answer;
+    if (answer.toLowerCase() === requested.toLowerCase()) return UNCHANGED;
+    return answer === '' ? UNCHANGED : value(answer);
   },
 };
 

@@ -12,7 +12,11 @@ import { getChannel } from '../store/channels';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
 import { channelForStream } from '../live/stream-channel';
+import { DENY, value } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'PUSH_OUT_START';
 
 export interface PushOutStartEvent {
   stream: string;
@@ -22,38 +26,38 @@ export interface PushOutStartEvent {
 /** Same-millisecond starts of one channel get the next free millisecond, never an overwrite. */
 const MAX_NAME_ATTEMPTS = 1000;
 
-const pushOutStart: Trigger<PushOutStartEvent> = {
-  name: 'PUSH_OUT_START',
+const pushOutStart: Trigger<PushOutStartEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [stream, target] = expectLines('PUSH_OUT_START', payload, 2) as [string, string];
+    const [stream, target] = expectLines(TRIGGER, payload, 2) as [string, string];
     return { stream, target };
   },
   decide({ stream, target }, ctx) {
-    if (target === '') return '';
-    if (!isFileTarget(target)) return target; // restreams (rtmp://, srt://, ...) are not ours to judge
+    if (target === '') return DENY;
+    if (!isFileTarget(target)) return value(target); // restreams (rtmp://, srt://, ...) are not ours to judge
     const settings = getSettings(ctx.db, ['stream-base', 'recordings-root']);
     const channel = channelForStream(ctx.db, stream, settings['stream-base']);
     if (channel === null || channel.kind !== 'live') {
       // A configured stream without "+" has a name MistServer sanitised; anything else may carry
       // hostile text into $wildcard/$stream, so its file pushes are refused.
-      if (!stream.includes('+')) return target;
+      if (!stream.includes('+')) return value(target);
       ctx.log(`refused file push of "${stream.slice(0, 80)}": not a channel stream`);
-      return '';
+      return DENY;
     }
     if (!getChannel(ctx.db, channel.userId).record) {
       ctx.debug(`not recording ${channel.userName}: recording is off`);
-      return '';
+      return DENY;
     }
     const root = settings['recordings-root'];
     const rootProblem = root === '' ? 'recordings-root is not set' : recordingsRootProblem(root);
     if (rootProblem !== null) {
       ctx.log(`refused recording of ${channel.userName}: ${rootProblem}`);
-      return '';
+      return DENY;
     }
     const ext = targetExtension(target);
     if (ext === null) {
       ctx.log(`refused recording of ${channel.userName}: the configured target must end in .mkv, .flv, .ts or .mp4`);
-      return '';
+      return DENY;
     }
     let path = '';
     for (let i = 0; i < MAX_NAME_ATTEMPTS; i++) {
@@ -67,7 +71,7 @@ const pushOutStart: Trigger<PushOutStartEvent> = {
       ctx.log(`could not create the folder for ${channel.userName}'s recording: ${(err as Error).message}`);
     }
     ctx.debug(`recording ${channel.userName} to ${path}`);
-    return path;
+    return value(path);
   },
 };
 

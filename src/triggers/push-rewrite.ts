@@ -6,7 +6,11 @@
 // No trailing newline: MistServer would make it part of the stream name (captures 08, 09).
 import { expectLines } from './payload';
 import { admitPush } from '../ingest/admit-push';
+import { DENY, value } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'PUSH_REWRITE';
 
 export interface PushRewriteEvent {
   url: string;
@@ -14,14 +18,15 @@ export interface PushRewriteEvent {
   streamName: string;
 }
 
-const pushRewrite: Trigger<PushRewriteEvent> = {
-  name: 'PUSH_REWRITE',
+const pushRewrite: Trigger<PushRewriteEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [url, host, streamName] = expectLines('PUSH_REWRITE', payload, 3) as [string, string, string];
+    const [url, host, streamName] = expectLines(TRIGGER, payload, 3) as [string, string, string];
     return { url, host, streamName };
   },
   decide(event, ctx) {
-    return admitPush(ctx, 'PUSH_REWRITE', event.streamName, event.host) ?? '';
+    const stream = admitPush(ctx, TRIGGER, event.streamName, event.host);
+    return stream === null ? DENY : value(stream);
   },
 };
 

@@ -24,7 +24,11 @@ import { insertRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
 import { channelForStream } from '../live/stream-channel';
+import { SILENT } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'RECORDING_END';
 
 export interface RecordingEndEvent {
   stream: string;
@@ -40,16 +44,16 @@ export interface RecordingEndEvent {
 }
 
 function wholeNumber(field: string, text: string): number {
-  if (!/^\d{1,15}$/.test(text)) throw new PayloadError(`RECORDING_END ${field} "${text.slice(0, 40)}" is not a whole number`);
+  if (!/^\d{1,15}$/.test(text)) throw new PayloadError(`${TRIGGER} ${field} "${text.slice(0, 40)}" is not a whole number`);
   return Number(text);
 }
 
-const recordingEnd: Trigger<RecordingEndEvent> = {
-  name: 'RECORDING_END',
+const recordingEnd: Trigger<RecordingEndEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
     // Every line ends in "\n", so the last element of the split is empty.
-    const lines = expectLines('RECORDING_END', payload, 13);
-    if (lines[12] !== '') throw new PayloadError('RECORDING_END payload does not end in a newline');
+    const lines = expectLines(TRIGGER, payload, 13);
+    if (lines[12] !== '') throw new PayloadError(`${TRIGGER} payload does not end in a newline`);
     const [stream, path, format, bytes, seconds, start, stop, mediaMs, , , exitCode, exitReason] = lines as string[] as [
       string, string, string, string, string, string, string, string, string, string, string, string,
     ];
@@ -71,12 +75,12 @@ const recordingEnd: Trigger<RecordingEndEvent> = {
     const root = settings['recordings-root'];
     if (!isUnderRoot(root, e.path)) {
       ctx.log(`not cataloguing a recording outside recordings-root (${root || 'not set'})`);
-      return '';
+      return SILENT;
     }
     const channel = channelForStream(ctx.db, e.stream, settings['stream-base']);
     if (channel === null || channel.kind !== 'live') {
       ctx.log(`not cataloguing a recording of "${e.stream.slice(0, 80)}": not a channel stream`);
-      return '';
+      return SILENT;
     }
     const clean = e.exitCode.startsWith('CLEAN_');
     const status = e.bytes > 0 && clean ? 'ok' : 'failed';
@@ -113,7 +117,7 @@ const recordingEnd: Trigger<RecordingEndEvent> = {
       return result;
     }).immediate();
     ctx.debug(`${inserted ? 'catalogued' : 'already catalogued'} recording ${id} of ${channel.userName} (${status})`);
-    return '';
+    return SILENT;
   },
 };
 

@@ -7,7 +7,11 @@
 import { PayloadError } from '../lib/errors';
 import { expectLines } from './payload';
 import { admitPush } from '../ingest/admit-push';
+import { DENY, value } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'RTMP_PUSH_REWRITE';
 
 export interface RtmpPushRewriteEvent {
   /** The URL up to and including the last "/" before the key, query removed. */
@@ -16,18 +20,18 @@ export interface RtmpPushRewriteEvent {
   host: string;
 }
 
-const rtmpPushRewrite: Trigger<RtmpPushRewriteEvent> = {
-  name: 'RTMP_PUSH_REWRITE',
+const rtmpPushRewrite: Trigger<RtmpPushRewriteEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [url, host] = expectLines('RTMP_PUSH_REWRITE', payload, 2) as [string, string];
+    const [url, host] = expectLines(TRIGGER, payload, 2) as [string, string];
     const withoutQuery = url.split('?', 1)[0]!;
     const slash = withoutQuery.lastIndexOf('/');
-    if (slash < 0) throw new PayloadError('RTMP_PUSH_REWRITE payload line 1 is not a URL');
+    if (slash < 0) throw new PayloadError(`${TRIGGER} payload line 1 is not a URL`);
     return { base: withoutQuery.slice(0, slash + 1), key: withoutQuery.slice(slash + 1), host };
   },
   decide(event, ctx) {
-    const stream = admitPush(ctx, 'RTMP_PUSH_REWRITE', event.key, event.host);
-    return stream === null ? '' : event.base + stream;
+    const stream = admitPush(ctx, TRIGGER, event.key, event.host);
+    return stream === null ? DENY : value(event.base + stream);
   },
 };
 

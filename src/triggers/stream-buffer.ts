@@ -9,7 +9,11 @@ import { getSetting } from '../store/settings';
 import { applyBufferEvent, notifyTransition } from '../live/live-transition';
 import { channelForStream } from '../live/stream-channel';
 import { parseStreamHealth } from '../live/stream-health';
+import { SILENT } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'STREAM_BUFFER';
 
 const STATES = ['FULL', 'DRY', 'RECOVER', 'EMPTY'] as const;
 
@@ -20,13 +24,13 @@ export interface StreamBufferEvent {
   healthText: string | null;
 }
 
-const streamBuffer: Trigger<StreamBufferEvent> = {
-  name: 'STREAM_BUFFER',
+const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
     const lines = payload.split('\n');
-    if (lines.length < 2) throw new PayloadError(`STREAM_BUFFER payload has ${lines.length} line(s), expected 2-3`);
+    if (lines.length < 2) throw new PayloadError(`${TRIGGER} payload has ${lines.length} line(s), expected 2-3`);
     const [stream, state] = lines as [string, string];
-    if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`STREAM_BUFFER payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
+    if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`${TRIGGER} payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
     const rest = lines.slice(2).join('\n').trim();
     return { stream, state: state as StreamBufferEvent['state'], healthText: state === 'EMPTY' || rest === '' ? null : rest };
   },
@@ -35,7 +39,7 @@ const streamBuffer: Trigger<StreamBufferEvent> = {
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
     if (!channel || channel.kind !== 'live') {
       ctx.debug(`ignoring ${event.state} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
-      return '';
+      return SILENT;
     }
     let health: string | null = null;
     let issues: string | null = null;
@@ -51,11 +55,11 @@ const streamBuffer: Trigger<StreamBufferEvent> = {
     const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId });
     if (!t.stored) {
       ctx.debug(`repeated ${event.state} for ${channel.userName} ignored`);
-      return '';
+      return SILENT;
     }
     ctx.debug(`${channel.userName}: ${t.before} -> ${t.after} (${event.state})`);
     notifyTransition(db, t, { userId: channel.userId, userName: channel.userName, stream: event.stream, at: ctx.eventTime }, ctx.log);
-    return '';
+    return SILENT;
   },
 };
 

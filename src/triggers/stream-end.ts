@@ -13,16 +13,20 @@ import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, payloadCount } from './payload';
 import { channelForStream } from '../live/stream-channel';
+import { SILENT } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'STREAM_END';
 
 /** The stream's name and MistServer's totals, exactly the figures the store keeps. */
 export type StreamEndEvent = { stream: string } & Omit<StreamEndInput, 'userId' | 'at' | 'eventId'>;
 
-const streamEnd: Trigger<StreamEndEvent> = {
-  name: 'STREAM_END',
+const streamEnd: Trigger<StreamEndEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [stream, down, up, viewers, inputs, outputs, seconds] = expectLines('STREAM_END', payload, 7) as [string, string, string, string, string, string, string];
-    const count = (field: string, text: string) => payloadCount('STREAM_END', field, text);
+    const [stream, down, up, viewers, inputs, outputs, seconds] = expectLines(TRIGGER, payload, 7) as [string, string, string, string, string, string, string];
+    const count = (field: string, text: string) => payloadCount(TRIGGER, field, text);
     return {
       stream,
       bytesDown: count('bytes down', down),
@@ -37,13 +41,13 @@ const streamEnd: Trigger<StreamEndEvent> = {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
     if (!channel || channel.kind !== 'live') {
-      ctx.debug(`ignoring STREAM_END for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
-      return '';
+      ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      return SILENT;
     }
     const { stream: _stream, ...totals } = event;
     const stored = writeWithRetry(db, () => recordStreamEnd(db, { userId: channel.userId, at: ctx.eventTime, eventId: ctx.eventId, ...totals }));
-    if (!stored) ctx.debug(`repeated STREAM_END for ${channel.userName} ignored`);
-    return '';
+    if (!stored) ctx.debug(`repeated ${TRIGGER} for ${channel.userName} ignored`);
+    return SILENT;
   },
 };
 

@@ -10,38 +10,42 @@ import { isPlayableFile, isUnderRoot } from '../recordings/recording-path';
 import { findServableRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
+import { UNCHANGED, value } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'STREAM_SOURCE';
 
 export interface StreamSourceEvent {
   stream: string;
 }
 
-const streamSource: Trigger<StreamSourceEvent> = {
-  name: 'STREAM_SOURCE',
+const streamSource: Trigger<StreamSourceEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const [stream] = expectLines('STREAM_SOURCE', payload, 1) as [string];
+    const [stream] = expectLines(TRIGGER, payload, 1) as [string];
     return { stream };
   },
   decide({ stream }, ctx) {
-    if (!stream.includes('+')) return '';
+    if (!stream.includes('+')) return UNCHANGED;
     const settings = getSettings(ctx.db, ['vod-base', 'recordings-root']);
     const wildcard = wildcardPart(stream, settings['vod-base']);
     const id = wildcard === null ? null : parseRecordingId(wildcard);
-    if (id === null) return '';
+    if (id === null) return UNCHANGED;
     const recording = findServableRecording(ctx.db, id);
     if (!recording) {
       ctx.debug(`no recording ${id}; keeping the placeholder source`);
-      return '';
+      return UNCHANGED;
     }
     if (!isUnderRoot(settings['recordings-root'], recording.path)) {
       ctx.log(`recording ${id} is outside recordings-root; not serving it`);
-      return '';
+      return UNCHANGED;
     }
     if (!isPlayableFile(settings['recordings-root'], recording.path)) {
       ctx.log(`recording ${id} is catalogued but its file is missing (see 'streamctl recordings scan')`);
-      return '';
+      return UNCHANGED;
     }
-    return recording.path;
+    return value(recording.path);
   },
 };
 

@@ -1,8 +1,9 @@
 // The shape every trigger module has: parse the payload, decide from the store, answer.
 import type { Db } from '../store/open';
-import type { TriggerName } from './registry';
+import type { AnswerFor } from './answer';
+import type { KindOf, TriggerName } from './registry';
 
-/** What a decision may use besides the event: the open database, clocks, MistServer's env, logging. */
+/** What a decision may use besides the event: the open database, clocks, the event's identity, logging. */
 export interface TriggerContext {
   db: Db;
   /** Wall clock, unix ms (expiry checks). */
@@ -11,7 +12,6 @@ export interface TriggerContext {
   eventTime: number;
   /** MIST_TUUID: unique per event, repeated on re-delivery; '' when absent. */
   eventId: string;
-  env: NodeJS.ProcessEnv;
   /** One line to stderr (MistServer's log). Never pass secrets. */
   log(line: string): void;
   /** Like log, only when STREAMCTL_DEBUG is set. */
@@ -25,11 +25,12 @@ export interface TriggerContext {
 }
 
 /**
- * A trigger module: `parse` is pure and throws PayloadError; `decide` returns the exact answer text
- * (a promise only when it must wait, e.g. for WebCrypto token checks; the runner waits for it).
+ * A trigger module: `parse` is pure and throws PayloadError; `decide` returns an answer of the
+ * trigger's kind (a promise only when it must wait, e.g. for WebCrypto token checks; the runner
+ * waits for it) and the runner alone turns it into text.
  */
-export interface Trigger<Event> {
-  name: TriggerName;
+export interface Trigger<Event, N extends TriggerName = TriggerName> {
+  name: N;
   parse(payload: string): Event;
-  decide(event: Event, ctx: TriggerContext): string | Promise<string>;
+  decide(event: Event, ctx: TriggerContext): AnswerFor<KindOf<N>> | Promise<AnswerFor<KindOf<N>>>;
 }

@@ -20,7 +20,11 @@ import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, normaliseIp, payloadCount } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
+import { SILENT } from './answer';
 import type { Trigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'USER_END';
 
 export interface UserEndEvent {
   streams: string[];
@@ -49,15 +53,15 @@ function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; 
   return best;
 }
 
-const userEnd: Trigger<UserEndEvent> = {
-  name: 'USER_END',
+const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const lines = expectLines('USER_END', payload, 12);
+    const lines = expectLines(TRIGGER, payload, 12);
     const [, streams, connectors, hosts, seconds, up, down, , , , streamTimes, sessionId] = lines as [
       string, string, string, string, string, string, string, string, string, string, string, string,
     ];
-    if (!/^[0-9A-Za-z]{1,128}$/.test(sessionId)) throw new PayloadError('USER_END payload has a malformed session id');
-    const count = (field: string, text: string) => payloadCount('USER_END', field, text);
+    if (!/^[0-9A-Za-z]{1,128}$/.test(sessionId)) throw new PayloadError(`${TRIGGER} payload has a malformed session id`);
+    const count = (field: string, text: string) => payloadCount(TRIGGER, field, text);
     return {
       streams: streams.split(',').filter((s) => s !== ''),
       streamSeconds: streamTimes.split(',').map((t) => (/^\d{1,12}$/.test(t) ? Number(t) : 0)),
@@ -73,8 +77,8 @@ const userEnd: Trigger<UserEndEvent> = {
     const { db } = ctx;
     const watched = watchedChannel(db, event);
     if (!watched) {
-      ctx.debug(`ignoring USER_END for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);
-      return '';
+      ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);
+      return SILENT;
     }
     const { channel, stream } = watched;
     const stored = writeWithRetry(db, () =>
@@ -92,8 +96,8 @@ const userEnd: Trigger<UserEndEvent> = {
         eventId: ctx.eventId,
       }),
     );
-    if (!stored) ctx.debug(`repeated USER_END for a session of ${channel.userName} ignored`);
-    return '';
+    if (!stored) ctx.debug(`repeated ${TRIGGER} for a session of ${channel.userName} ignored`);
+    return SILENT;
   },
 };
 

@@ -17,7 +17,11 @@ import { getSettings } from '../store/settings';
 import { openViewerSession } from '../store/viewer-sessions';
 import { expectLines, normaliseIp } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
+import { ALLOW, DENY, type Allow, type Deny } from './answer';
 import type { Trigger, TriggerContext } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'USER_NEW';
 
 export interface UserNewEvent {
   stream: string;
@@ -37,7 +41,7 @@ function shown(stream: string): string {
   return JSON.stringify(stream.slice(0, 80));
 }
 
-function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): string {
+function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): Allow | Deny {
   const { db, now } = ctx;
   const decision: AccessDecision = db
     .transaction(() => {
@@ -61,7 +65,7 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
   const who = `${event.ip || 'unknown address'}${decision.viewer !== null ? ` (viewer ${JSON.stringify(decision.viewer.slice(0, 64))})` : ''}`;
   if (decision.allow) {
     ctx.debug(`admitted ${who} to ${channel.userName} [${decision.rule}]: ${decision.reason}`);
-    return 'true';
+    return ALLOW;
   }
   ctx.log(`refused ${who} on ${channel.userName} [${decision.rule}]: ${decision.reason}`);
   ctx.afterAnswer(() =>
@@ -75,18 +79,18 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
       detail: `${event.connector} session ${event.sessionId.slice(0, 12)}${decision.viewer !== null ? ` viewer ${decision.viewer.slice(0, 64)}` : ''}`,
     }),
   );
-  return 'false';
+  return DENY;
 }
 
-const userNew: Trigger<UserNewEvent> = {
-  name: 'USER_NEW',
+const userNew: Trigger<UserNewEvent, typeof TRIGGER> = {
+  name: TRIGGER,
   parse(payload) {
-    const lines = expectLines('USER_NEW', payload, 6, 7);
+    const lines = expectLines(TRIGGER, payload, 6, 7);
     const [stream, host, token, connector, url, sessionId, jwtChecked] = lines as [string, string, string, string, string, string, string?];
-    if (stream === '') throw new PayloadError('USER_NEW payload has an empty stream name');
-    if (!SESSION_ID.test(sessionId)) throw new PayloadError('USER_NEW payload line 6 is not a 64-hex session id');
+    if (stream === '') throw new PayloadError(`${TRIGGER} payload has an empty stream name`);
+    if (!SESSION_ID.test(sessionId)) throw new PayloadError(`${TRIGGER} payload line 6 is not a 64-hex session id`);
     if (jwtChecked !== undefined && jwtChecked !== 'true' && jwtChecked !== 'false') {
-      throw new PayloadError('USER_NEW payload line 7 is neither true nor false');
+      throw new PayloadError(`${TRIGGER} payload line 7 is neither true nor false`);
     }
     return { stream, ip: normaliseIp(host), token, connector, url, sessionId, firstCheck: jwtChecked !== undefined };
   },
@@ -100,13 +104,13 @@ const userNew: Trigger<UserNewEvent> = {
       const placeholder = [settings['vod-base'], settings['offline-stream']].includes(event.stream.toLowerCase());
       if (placeholder || settings['unknown-stream-access'] === 'allow') {
         ctx.debug(`admitted ${event.ip} to ${shown(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`);
-        return 'true';
+        return ALLOW;
       }
       ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);
       ctx.afterAnswer(() =>
         recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) }),
       );
-      return 'false';
+      return DENY;
     }
     const found = playbackJwt(event.token);
     if (!found) return conclude(ctx, event, channel, { state: 'none' });

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { join } from 'node:path';
 import { appRoot, triggerHandlerPath } from '../../config';
 import { mistDefaultFor } from '../../mist/plan';
+import { TRIGGER_SUMMARIES } from '../../triggers/summaries';
 import { TRIGGERS, type TriggerName } from '../../triggers/registry';
 import type { CliContext } from '../context';
 import { table } from '../format';
@@ -19,7 +20,7 @@ export function triggersCommand(ctx: CliContext): Command {
         blocking: TRIGGERS[name].blocking,
         // What to put in MistServer's `default` field (none for asynchronous triggers).
         default: mistDefaultFor(TRIGGERS[name]) ?? null,
-        summary: TRIGGERS[name].summary,
+        summary: TRIGGER_SUMMARIES[name],
       }));
       if (opts.json) return ctx.json(rows);
       ctx.out(
