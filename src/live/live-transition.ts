@@ -3,7 +3,8 @@
 import { runHook } from './run-hook';
 import { recordEvent } from '../store/events';
 import { getHook, type HookEvent } from '../store/hooks';
-import { latestBroadcast, latestBufferEvent, rebuildBroadcasts, recordBufferEvent, stateAfter, type BufferEventInput, type LiveState } from '../store/live-status';
+import { latestBroadcast, rebuildBroadcasts } from '../store/broadcasts';
+import { latestBufferEvent, recordBufferEvent, stateAfter, type BufferEventInput, type LiveState } from '../store/buffer-events';
 import type { Db } from '../store/open';
 import { writeWithRetry } from '../store/write-retry';
 

@@ -1,5 +1,6 @@
 // Viewer sessions: opened by USER_NEW, closed by USER_END (which may arrive late, twice, or
 // without a matching USER_NEW).
+import { broadcastForViewing } from './broadcasts';
 import type { Db } from './open';
 
 export interface ViewerSessionOpen {
@@ -66,4 +67,60 @@ export function countSessionsAhead(db: Db, userId: number, since: number, before
 /** Channels that have open sessions (re-check targets for a global ban). */
 export function channelsWithOpenSessions(db: Db): number[] {
   return (db.prepare('SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map((r) => r.id);
+}
+
+/**
+ * USER_END fires this long after a viewing stops (MistServer's session timeout; 16-20 s in the
+ * captures): used to estimate when a viewing began when USER_NEW left no row.
+ */
+export const USER_END_DELAY_MS = 18_000;
+
+export interface SessionEndInput {
+  sessionId: string;
+  userId: number;
+  /** A live channel stream (`<base>+<user>`) rather than a recording. */
+  live: boolean;
+  stream: string;
+  at: number;
+  seconds: number;
+  bytesUp: number;
+  bytesDown: number;
+  ip: string | null;
+  connector: string | null;
+  eventId: string;
+}
+
+/**
+ * Stores a viewer session end and folds it into viewer_sessions (creating a closed row when
+ * USER_NEW never ran): closed_at is the newest end, seconds and bytes the sums over all ends.
+ * Returns false when this end was already stored.
+ */
+export function recordSessionEnd(db: Db, e: SessionEndInput): boolean {
+  const row = db.prepare('SELECT opened_at, closed_at FROM viewer_sessions WHERE session_id = ?').get(e.sessionId) as
+    | { opened_at: number; closed_at: number | null }
+    | undefined;
+  // USER_NEW's opened_at is exact while the row is open; a re-used session id starts a new viewing.
+  const startedAt = row && row.closed_at === null && row.opened_at <= e.at ? row.opened_at : e.at - USER_END_DELAY_MS - e.seconds * 1000;
+  const inserted =
+    db
+      .prepare(
+        `INSERT INTO session_ends (session_id, user_id, live, stream, started_at, at, seconds, bytes_up, bytes_down, event_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      )
+      .run(e.sessionId, e.userId, e.live ? 1 : 0, e.stream, startedAt, e.at, e.seconds, e.bytesUp, e.bytesDown, e.eventId).changes === 1;
+  if (!inserted) return false;
+  const broadcastId = e.live ? (broadcastForViewing(db, e.userId, startedAt, e.at) ?? null) : null;
+  db.prepare(
+    `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, ip, connector, opened_at, last_seen_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
+  ).run(e.sessionId, e.userId, broadcastId, e.stream, e.ip, e.connector, startedAt, e.at);
+  db.prepare(
+    `UPDATE viewer_sessions SET
+       closed_at = t.last_end, seconds = t.seconds, bytes_up = t.bytes_up, bytes_down = t.bytes_down,
+       last_seen_at = max(last_seen_at, t.last_end), broadcast_id = coalesce(broadcast_id, ?)
+     FROM (SELECT max(at) AS last_end, sum(seconds) AS seconds, sum(bytes_up) AS bytes_up, sum(bytes_down) AS bytes_down
+             FROM session_ends WHERE session_id = ?) AS t
+     WHERE session_id = ?`,
+  ).run(broadcastId, e.sessionId, e.sessionId);
+  return true;
 }

@@ -7,8 +7,8 @@
 //   line 6: total outputs
 //   line 7: viewer seconds
 // Answer: ignored by MistServer; we print nothing. The totals are kept per channel and belong to
-// the broadcast that had just ended when they arrived (see store/live-status.ts).
-import { recordStreamEnd, type StreamEndInput } from '../store/live-status';
+// the broadcast that had just ended when they arrived (see broadcastHistory in store/broadcasts.ts).
+import { recordStreamEnd, type StreamEndInput } from '../store/stream-ends';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
 import { expectLines, payloadCount } from './payload';

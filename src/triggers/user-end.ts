@@ -14,7 +14,7 @@
 //   line 12: session id (64 hex)
 // Answer: ignored by MistServer; we print nothing.
 import { PayloadError } from '../lib/errors';
-import { recordSessionEnd } from '../store/live-status';
+import { recordSessionEnd } from '../store/viewer-sessions';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';

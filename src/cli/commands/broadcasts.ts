@@ -1,7 +1,7 @@
 // `streamctl broadcasts <user>`: a channel's broadcast history, newest first.
 import { Command } from 'commander';
 import { formatDuration } from '../../lib/duration';
-import { broadcastHistory, type BroadcastSummary } from '../../store/live-status';
+import { broadcastHistory, type BroadcastSummary } from '../../store/broadcasts';
 import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
