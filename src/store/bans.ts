@@ -1,6 +1,7 @@
 // Bans by viewer id or address (CIDR), per channel or global (user_id NULL). Matching addresses
 // against CIDRs happens in the caller (src/lib/ip.ts); the list per channel is small.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export type BanKind = 'viewer' | 'ip';
 
@@ -23,26 +24,24 @@ export function insertBan(
   db: Db,
   b: { userId: number | null; kind: BanKind; value: string; reason: string | null; until: number | null; now: number },
 ): Ban {
-  const info = db
-    .prepare('INSERT INTO bans (user_id, kind, value, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)')
+  const info = stmt(db, 'INSERT INTO bans (user_id, kind, value, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)')
     .run(b.userId, b.kind, b.value, b.reason, b.until, b.now);
   return findBan(db, Number(info.lastInsertRowid))!;
 }
 
 /** The ban with this id, if any. */
 export function findBan(db: Db, id: number): Ban | undefined {
-  return db.prepare(`SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id WHERE b.id = ?`).get(id) as Ban | undefined;
+  return stmt(db, `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id WHERE b.id = ?`).get(id) as Ban | undefined;
 }
 
 /** Removes a ban; false when there was none. */
 export function deleteBan(db: Db, id: number): boolean {
-  return db.prepare('DELETE FROM bans WHERE id = ?').run(id).changes > 0;
+  return stmt(db, 'DELETE FROM bans WHERE id = ?').run(id).changes > 0;
 }
 
 /** Bans, optionally only those of one channel (global ones included when `withGlobal`). */
 export function listBans(db: Db, filter: { userId?: number; withGlobal: boolean; now: number; includeExpired: boolean }): Ban[] {
-  return db
-    .prepare(
+  return stmt(db, 
       `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id
         WHERE (@userId IS NULL OR b.user_id = @userId OR (@withGlobal AND b.user_id IS NULL))
           AND (@includeExpired OR b.until IS NULL OR b.until > @now)

@@ -3,6 +3,7 @@
 // deliveries; and what viewers and MistServer reported about each.
 import { isEnd, ORDER, type BufferState } from './buffer-events';
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface Broadcast {
   id: number;
@@ -24,7 +25,7 @@ function toBroadcast(r: BroadcastRow): Broadcast {
 
 /** The channel's broadcast that is live now, if any. */
 export function findOpenBroadcast(db: Db, userId: number): Broadcast | undefined {
-  const r = db.prepare('SELECT id, user_id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND ended_at IS NULL').get(userId) as
+  const r = stmt(db, 'SELECT id, user_id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND ended_at IS NULL').get(userId) as
     | BroadcastRow
     | undefined;
   return r && toBroadcast(r);
@@ -32,8 +33,7 @@ export function findOpenBroadcast(db: Db, userId: number): Broadcast | undefined
 
 /** The broadcast that was live at time `at` (open or closed), if any: links late events to it. */
 export function findBroadcastAt(db: Db, userId: number, at: number): Broadcast | undefined {
-  const r = db
-    .prepare(
+  const r = stmt(db, 
       `SELECT id, user_id, started_at, ended_at FROM broadcasts
         WHERE user_id = ? AND started_at <= ? AND (ended_at IS NULL OR ended_at >= ?)
         ORDER BY started_at DESC LIMIT 1`,
@@ -82,18 +82,17 @@ const overlaps = (r: BroadcastSpan, s: Segment) => r.started_at <= (s.end ?? Inf
  * run that split one gets a new row. Call inside the transaction that stored the event.
  */
 export function rebuildBroadcasts(db: Db, userId: number, at: number): void {
-  const anchor = (db.prepare('SELECT max(started_at) AS s FROM broadcasts WHERE user_id = ? AND started_at <= ?').get(userId, at) as { s: number | null }).s;
+  const anchor = (stmt(db, 'SELECT max(started_at) AS s FROM broadcasts WHERE user_id = ? AND started_at <= ?').get(userId, at) as { s: number | null }).s;
   const from = anchor ?? Number.MIN_SAFE_INTEGER;
-  const marks = db.prepare(`SELECT at, state FROM buffer_events WHERE user_id = ? AND at >= ? ORDER BY ${ORDER}`).all(userId, from) as {
+  const marks = stmt(db, `SELECT at, state FROM buffer_events WHERE user_id = ? AND at >= ? ORDER BY ${ORDER}`).all(userId, from) as {
     at: number;
     state: BufferState;
   }[];
-  const rows = db
-    .prepare('SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? AND started_at >= ? ORDER BY started_at')
+  const rows = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? AND started_at >= ? ORDER BY started_at')
     .all(userId, from) as BroadcastSpan[];
   const used = new Set<number>();
-  const update = db.prepare('UPDATE broadcasts SET started_at = ?, ended_at = ?, ended_cleanly = ? WHERE id = ?');
-  const insert = db.prepare('INSERT INTO broadcasts (user_id, started_at, ended_at, ended_cleanly) VALUES (?, ?, ?, ?)');
+  const update = stmt(db, 'UPDATE broadcasts SET started_at = ?, ended_at = ?, ended_cleanly = ? WHERE id = ?');
+  const insert = stmt(db, 'INSERT INTO broadcasts (user_id, started_at, ended_at, ended_cleanly) VALUES (?, ?, ?, ?)');
 
   for (const seg of segmentsOf(marks)) {
     const candidates = rows.filter((r) => !used.has(r.id));
@@ -122,8 +121,7 @@ const ATTRIBUTION_SLACK_MS = 60_000;
 
 /** The broadcast a viewing that began at `startedAt` (and ended by `endedBy`) watched, if any. */
 export function broadcastForViewing(db: Db, userId: number, startedAt: number, endedBy: number): number | undefined {
-  const spans = db
-    .prepare('SELECT id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 3')
+  const spans = stmt(db, 'SELECT id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 3')
     .all(userId, endedBy) as { id: number; started_at: number; ended_at: number | null }[];
   return pickBroadcast(spans, startedAt)?.id;
 }
@@ -183,13 +181,11 @@ function peakOf(intervals: [number, number][]): number {
 
 /** The channel's newest broadcasts (newest first) with viewer figures and MistServer's totals. */
 export function broadcastHistory(db: Db, userId: number, liveStream: string, limit: number, now: number): BroadcastSummary[] {
-  const spans = db
-    .prepare('SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?')
+  const spans = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?')
     .all(userId, limit) as BroadcastSpan[];
   if (spans.length === 0) return [];
   const oldest = spans[spans.length - 1]!.started_at;
-  const ends = db
-    .prepare('SELECT session_id, started_at, at, seconds FROM session_ends WHERE user_id = ? AND live = 1 AND at >= ?')
+  const ends = stmt(db, 'SELECT session_id, started_at, at, seconds FROM session_ends WHERE user_id = ? AND live = 1 AND at >= ?')
     .all(userId, oldest) as { session_id: string; started_at: number; at: number; seconds: number }[];
   const byBroadcast = new Map<number, typeof ends>();
   for (const e of ends) {
@@ -199,8 +195,8 @@ export function broadcastHistory(db: Db, userId: number, liveStream: string, lim
     );
     if (b) byBroadcast.set(b.id, [...(byBroadcast.get(b.id) ?? []), e]);
   }
-  const streamEnd = db.prepare('SELECT * FROM stream_ends WHERE user_id = ? AND at >= ? AND at < ? ORDER BY at LIMIT 1');
-  const openSessions = db.prepare(
+  const streamEnd = stmt(db, 'SELECT * FROM stream_ends WHERE user_id = ? AND at >= ? AND at < ? ORDER BY at LIMIT 1');
+  const openSessions = stmt(db, 
     'SELECT opened_at FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ? AND lower(stream) = lower(?)',
   );
 
@@ -244,14 +240,13 @@ export function broadcastHistory(db: Db, userId: number, liveStream: string, lim
 
 /** Users with an open broadcast, oldest broadcast first. */
 export function liveChannels(db: Db): { userId: number; userName: string }[] {
-  return db
-    .prepare('SELECT u.id AS userId, u.name AS userName FROM broadcasts b JOIN users u ON u.id = b.user_id WHERE b.ended_at IS NULL ORDER BY b.started_at')
+  return stmt(db, 'SELECT u.id AS userId, u.name AS userName FROM broadcasts b JOIN users u ON u.id = b.user_id WHERE b.ended_at IS NULL ORDER BY b.started_at')
     .all() as { userId: number; userName: string }[];
 }
 
 /** The channel's newest broadcast (open or closed). */
 export function latestBroadcast(db: Db, userId: number): { id: number; startedAt: number; endedAt: number | null; endedCleanly: boolean | null } | undefined {
-  const r = db.prepare('SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(userId) as
+  const r = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(userId) as
     | BroadcastSpan
     | undefined;
   return r && { id: r.id, startedAt: r.started_at, endedAt: r.ended_at, endedCleanly: r.ended_cleanly === null ? null : r.ended_cleanly === 1 };

@@ -1,6 +1,7 @@
 // STREAM_BUFFER facts (and reconcile's LOST): append-only, deduplicated by MIST_TUUID and a
 // natural key; the channel's live state is its newest buffer event.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 /** A STREAM_BUFFER state, or LOST: reconcile found the stream gone without an EMPTY. */
 export type BufferState = 'FULL' | 'DRY' | 'RECOVER' | 'EMPTY' | 'LOST';
@@ -36,8 +37,7 @@ export interface BufferEventInput {
 /** Stores a buffer event; false when it was already stored (same event id or same user/time/state). */
 export function recordBufferEvent(db: Db, e: BufferEventInput): boolean {
   return (
-    db
-      .prepare(
+    stmt(db, 
         `INSERT INTO buffer_events (user_id, at, state, issues, health, event_id) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
       )
@@ -47,14 +47,14 @@ export function recordBufferEvent(db: Db, e: BufferEventInput): boolean {
 
 /** The newest buffer event of a channel, which decides its current state. */
 export function latestBufferEvent(db: Db, userId: number): { at: number; state: BufferState; issues: string | null } | undefined {
-  return db.prepare(`SELECT at, state, issues FROM buffer_events WHERE user_id = ? ORDER BY ${NEWEST_FIRST} LIMIT 1`).get(userId) as
+  return stmt(db, `SELECT at, state, issues FROM buffer_events WHERE user_id = ? ORDER BY ${NEWEST_FIRST} LIMIT 1`).get(userId) as
     | { at: number; state: BufferState; issues: string | null }
     | undefined;
 }
 
 /** The newest health summary of a channel (JSON text) and when it was reported. */
 export function latestHealth(db: Db, userId: number): { at: number; health: string } | undefined {
-  return db.prepare('SELECT at, health FROM buffer_events WHERE user_id = ? AND health IS NOT NULL ORDER BY at DESC LIMIT 1').get(userId) as
+  return stmt(db, 'SELECT at, health FROM buffer_events WHERE user_id = ? AND health IS NOT NULL ORDER BY at DESC LIMIT 1').get(userId) as
     | { at: number; health: string }
     | undefined;
 }

@@ -1,5 +1,6 @@
 // Channel policy: who may watch, recording and replay. Missing row = defaults.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export const ACCESS_POLICIES = ['public', 'password', 'paid', 'age', 'private'] as const;
 export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
@@ -32,7 +33,7 @@ interface ChannelRow {
 
 /** The channel settings of a user (defaults when never set). */
 export function getChannel(db: Db, userId: number): Channel {
-  const r = db.prepare('SELECT * FROM channels WHERE user_id = ?').get(userId) as ChannelRow | undefined;
+  const r = stmt(db, 'SELECT * FROM channels WHERE user_id = ?').get(userId) as ChannelRow | undefined;
   if (!r) {
     return { userId, access: 'public', minAge: null, viewerCap: null, passwordHash: null, record: false, retentionMs: null, replayOffline: false, updatedAt: null };
   }
@@ -64,11 +65,11 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
 /** Changes the given fields (creating the row with defaults first); returns the new settings. */
 export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: number): Channel {
   return db.transaction(() => {
-    db.prepare('INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
+    stmt(db, 'INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
     for (const [field, value] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {
       if (value === undefined) continue;
       const stored = typeof value === 'boolean' ? (value ? 1 : 0) : value;
-      db.prepare(`UPDATE channels SET ${COLUMN[field]} = ?, updated_at = ? WHERE user_id = ?`).run(stored, now, userId);
+      stmt(db, `UPDATE channels SET ${COLUMN[field]} = ?, updated_at = ? WHERE user_id = ?`).run(stored, now, userId);
     }
     return getChannel(db, userId);
   })();

@@ -1,6 +1,7 @@
 // The event log: one row per decision worth auditing (pushes accepted or refused, ...).
 // Never holds a secret: callers pass reasons and labels, not keys, tokens or passwords.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface EventInput {
   at: number;
@@ -26,7 +27,7 @@ export interface EventRow {
 
 /** Appends an event. */
 export function recordEvent(db: Db, e: EventInput): void {
-  db.prepare('INSERT INTO events (at, kind, outcome, reason, user_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+  stmt(db, 'INSERT INTO events (at, kind, outcome, reason, user_id, ip, detail) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
     e.at,
     e.kind,
     e.outcome,
@@ -39,8 +40,7 @@ export function recordEvent(db: Db, e: EventInput): void {
 
 /** Newest events first, optionally of one kind and/or one user. */
 export function listEvents(db: Db, filter: { kind?: string; userId?: number; limit: number }): EventRow[] {
-  return db
-    .prepare(
+  return stmt(db, 
       `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail
          FROM events e LEFT JOIN users u ON u.id = e.user_id
         WHERE (@kind IS NULL OR e.kind = @kind) AND (@userId IS NULL OR e.user_id = @userId)
@@ -51,6 +51,6 @@ export function listEvents(db: Db, filter: { kind?: string; userId?: number; lim
 
 /** Deletes events older than `before`; returns how many (or would, with dryRun). */
 export function pruneEvents(db: Db, before: number, dryRun: boolean): number {
-  if (dryRun) return (db.prepare('SELECT count(*) AS n FROM events WHERE at < ?').get(before) as { n: number }).n;
-  return db.prepare('DELETE FROM events WHERE at < ?').run(before).changes;
+  if (dryRun) return (stmt(db, 'SELECT count(*) AS n FROM events WHERE at < ?').get(before) as { n: number }).n;
+  return stmt(db, 'DELETE FROM events WHERE at < ?').run(before).changes;
 }

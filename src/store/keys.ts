@@ -1,5 +1,6 @@
 // Stream keys. Only digests are stored; a key works while revoked_at is NULL or in the future.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface StreamKey {
   id: number;
@@ -53,8 +54,7 @@ export function keyWorksAt(revokedAt: number | null, now: number): boolean {
 
 /** The key with this digest and its owner, whatever their state (the caller decides and explains). */
 export function findKeyOwnerByDigest(db: Db, digest: string): KeyOwner | undefined {
-  const r = db
-    .prepare(
+  const r = stmt(db, 
       `SELECT k.id AS keyId, k.label, k.revoked_at AS revokedAt, u.id AS userId, u.name AS userName, u.disabled AS userDisabled
          FROM stream_keys k JOIN users u ON u.id = k.user_id
         WHERE k.digest = ?`,
@@ -65,16 +65,14 @@ export function findKeyOwnerByDigest(db: Db, digest: string): KeyOwner | undefin
 
 /** Stores a new key's digest under a label. */
 export function insertKey(db: Db, k: { userId: number; label: string; digest: string; hint: string; now: number }): StreamKey {
-  const info = db
-    .prepare('INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)')
+  const info = stmt(db, 'INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)')
     .run(k.userId, k.label, k.hint, k.digest, k.now);
-  return toKey(db.prepare('SELECT * FROM stream_keys WHERE id = ?').get(info.lastInsertRowid) as KeyRow);
+  return toKey(stmt(db, 'SELECT * FROM stream_keys WHERE id = ?').get(info.lastInsertRowid) as KeyRow);
 }
 
 /** Keys of a user, newest first; revoked ones (grace over) only when asked. */
 export function listKeys(db: Db, userId: number, now: number, includeRevoked: boolean): StreamKey[] {
-  const rows = db
-    .prepare(
+  const rows = stmt(db, 
       `SELECT * FROM stream_keys WHERE user_id = ? AND (? OR revoked_at IS NULL OR revoked_at > ?) ORDER BY created_at DESC, id DESC`,
     )
     .all(userId, includeRevoked ? 1 : 0, now) as KeyRow[];
@@ -83,7 +81,7 @@ export function listKeys(db: Db, userId: number, now: number, includeRevoked: bo
 
 /** True when the user has a current (unrevoked) key with this label. */
 export function hasCurrentLabel(db: Db, userId: number, label: string): boolean {
-  return db.prepare('SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND revoked_at IS NULL').get(userId, label) !== undefined;
+  return stmt(db, 'SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND revoked_at IS NULL').get(userId, label) !== undefined;
 }
 
 /**
@@ -91,19 +89,17 @@ export function hasCurrentLabel(db: Db, userId: number, label: string): boolean 
  * A key already set to stop earlier keeps its earlier time. Returns how many keys changed.
  */
 export function revokeUserKeys(db: Db, userId: number, at: number): number {
-  return db
-    .prepare('UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)')
+  return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)')
     .run(at, userId, at).changes;
 }
 
 /** Revokes, at once, the still-working keys with this label. Returns how many. */
 export function revokeKeyLabel(db: Db, userId: number, label: string, now: number): number {
-  return db
-    .prepare('UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)')
+  return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)')
     .run(now, userId, label, now).changes;
 }
 
 /** Records a successful push with this key. */
 export function touchKey(db: Db, keyId: number, now: number, ip: string): void {
-  db.prepare('UPDATE stream_keys SET last_used_at = ?, last_ip = ? WHERE id = ?').run(now, ip, keyId);
+  stmt(db, 'UPDATE stream_keys SET last_used_at = ?, last_ip = ? WHERE id = ?').run(now, ip, keyId);
 }

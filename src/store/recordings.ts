@@ -2,6 +2,7 @@
 // removed together with the file (delete, prune). `deleting_at` marks rows whose file is being
 // removed, so an interrupted prune is finished by the next run and such rows are never served.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export type RecordingStatus = 'ok' | 'failed';
 
@@ -72,33 +73,31 @@ export type NewRecording = Omit<Recording, 'userName' | 'pinned' | 'deletingAt'>
 
 /** Catalogues a finished file; a repeat for the same path changes nothing. Returns the row's id and whether it is new. */
 export function insertRecording(db: Db, rec: NewRecording): { id: string; inserted: boolean } {
-  const info = db
-    .prepare(
+  const info = stmt(db, 
       `INSERT INTO recordings (id, user_id, broadcast_id, path, format, bytes, duration_ms, started_at, ended_at, status, exit_code, exit_reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO NOTHING`,
     )
     .run(rec.id, rec.userId, rec.broadcastId, rec.path, rec.format, rec.bytes, rec.durationMs, rec.startedAt, rec.endedAt, rec.status, rec.exitCode, rec.exitReason, rec.createdAt);
   if (info.changes === 1) return { id: rec.id, inserted: true };
-  const existing = db.prepare('SELECT id FROM recordings WHERE path = ?').get(rec.path) as { id: string } | undefined;
+  const existing = stmt(db, 'SELECT id FROM recordings WHERE path = ?').get(rec.path) as { id: string } | undefined;
   if (!existing) throw new Error('recording insert was ignored but no row has its path');
   return { id: existing.id, inserted: false };
 }
 
 /** The recording with this id, if any (including rows being deleted). */
 export function findRecording(db: Db, id: string): Recording | undefined {
-  const r = db.prepare(`${SELECT} WHERE r.id = ?`).get(id) as RecordingRow | undefined;
+  const r = stmt(db, `${SELECT} WHERE r.id = ?`).get(id) as RecordingRow | undefined;
   return r && toRecording(r);
 }
 
 /** Path of a recording that may be served (catalogued, not being deleted). */
 export function findServableRecording(db: Db, id: string): { path: string } | undefined {
-  return db.prepare('SELECT path FROM recordings WHERE id = ? AND deleting_at IS NULL').get(id) as { path: string } | undefined;
+  return stmt(db, 'SELECT path FROM recordings WHERE id = ? AND deleting_at IS NULL').get(id) as { path: string } | undefined;
 }
 
 /** The channel's newest good recordings (for replay while offline), newest first. */
 export function latestGoodRecordings(db: Db, userId: number, limit: number): { id: string; path: string }[] {
-  return db
-    .prepare(
+  return stmt(db, 
       `SELECT id, path FROM recordings
         WHERE user_id = ? AND status = 'ok' AND deleting_at IS NULL AND bytes > 0
         ORDER BY started_at DESC, id DESC LIMIT ?`,
@@ -138,30 +137,30 @@ export function iterateRecordings(db: Db, q: ListQuery): IterableIterator<Record
 
 /** Pins (kept by prune) or unpins a recording; false when there is no such recording. */
 export function setRecordingPinned(db: Db, id: string, pinned: boolean): boolean {
-  return db.prepare('UPDATE recordings SET pinned = ? WHERE id = ?').run(pinned ? 1 : 0, id).changes === 1;
+  return stmt(db, 'UPDATE recordings SET pinned = ? WHERE id = ?').run(pinned ? 1 : 0, id).changes === 1;
 }
 
 /** Marks rows as being deleted (before their files are unlinked). */
 export function markRecordingsDeleting(db: Db, ids: readonly string[], now: number): void {
-  const stmt = db.prepare('UPDATE recordings SET deleting_at = ? WHERE id = ? AND deleting_at IS NULL');
+  const statement = stmt(db, 'UPDATE recordings SET deleting_at = ? WHERE id = ? AND deleting_at IS NULL');
   db.transaction(() => {
-    for (const id of ids) stmt.run(now, id);
+    for (const id of ids) statement.run(now, id);
   })();
 }
 
 /** Clears the deleting mark of rows whose file could not be removed. */
 export function unmarkRecordingsDeleting(db: Db, ids: readonly string[]): void {
-  const stmt = db.prepare('UPDATE recordings SET deleting_at = NULL WHERE id = ?');
+  const statement = stmt(db, 'UPDATE recordings SET deleting_at = NULL WHERE id = ?');
   db.transaction(() => {
-    for (const id of ids) stmt.run(id);
+    for (const id of ids) statement.run(id);
   })();
 }
 
 /** Removes catalogue rows (their files are gone). */
 export function deleteRecordingRows(db: Db, ids: readonly string[]): void {
-  const stmt = db.prepare('DELETE FROM recordings WHERE id = ?');
+  const statement = stmt(db, 'DELETE FROM recordings WHERE id = ?');
   db.transaction(() => {
-    for (const id of ids) stmt.run(id);
+    for (const id of ids) statement.run(id);
   })();
 }
 
@@ -178,7 +177,7 @@ const PRUNE_COLUMNS = 'r.id, r.user_id AS userId, r.path, r.bytes, r.started_at 
 
 /** Rows left marked by an interrupted prune or delete. */
 export function recordingsBeingDeleted(db: Db): PruneRow[] {
-  return db.prepare(`SELECT ${PRUNE_COLUMNS} FROM recordings r WHERE r.deleting_at IS NOT NULL`).all() as PruneRow[];
+  return stmt(db, `SELECT ${PRUNE_COLUMNS} FROM recordings r WHERE r.deleting_at IS NOT NULL`).all() as PruneRow[];
 }
 
 /**
@@ -186,8 +185,7 @@ export function recordingsBeingDeleted(db: Db): PruneRow[] {
  * channels without one (null: those channels keep everything), oldest first.
  */
 export function recordingsPastRetention(db: Db, now: number, defaultRetentionMs: number | null): PruneRow[] {
-  return db
-    .prepare(
+  return stmt(db, 
       `SELECT ${PRUNE_COLUMNS} FROM recordings r LEFT JOIN channels c ON c.user_id = r.user_id
         WHERE r.pinned = 0 AND r.deleting_at IS NULL AND r.started_at < ? - COALESCE(c.retention_ms, ?)
         ORDER BY r.started_at, r.id`,
@@ -204,7 +202,7 @@ export function iterateRecordingsOldestFirst(db: Db): IterableIterator<PruneRow 
 
 /** Count and total bytes of the recordings not being deleted. */
 export function recordingTotals(db: Db): { count: number; bytes: number } {
-  const r = db.prepare('SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as {
+  const r = stmt(db, 'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as {
     count: number;
     bytes: number;
   };
@@ -218,13 +216,12 @@ export function iterateRecordingPaths(db: Db): IterableIterator<{ id: string; pa
 
 /** The channel a recording belongs to, for `vod+<id>` streams (rows being deleted excluded). */
 export function findRecordingChannel(db: Db, id: string): { userId: number; userName: string; disabled: boolean } | undefined {
-  const r = db
-    .prepare('SELECT u.id, u.name, u.disabled FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleting_at IS NULL')
+  const r = stmt(db, 'SELECT u.id, u.name, u.disabled FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleting_at IS NULL')
     .get(id) as { id: number; name: string; disabled: number } | undefined;
   return r && { userId: r.id, userName: r.name, disabled: r.disabled === 1 };
 }
 
 /** Every recording of a channel, as removal targets (user remove --delete-recordings). */
 export function recordingTargetsOfUser(db: Db, userId: number): { id: string; path: string }[] {
-  return db.prepare('SELECT id, path FROM recordings WHERE user_id = ?').all(userId) as { id: string; path: string }[];
+  return stmt(db, 'SELECT id, path FROM recordings WHERE user_id = ?').all(userId) as { id: string; path: string }[];
 }

@@ -1,6 +1,7 @@
 // Operator settings (`streamctl config set <name> <value>`), stored in the database so the CLI and
 // every trigger program see the same values.
 import type { Db } from './open';
+import { stmt } from './statements';
 import { isValidStreamBase } from '../lib/names';
 import { parseDuration } from '../lib/duration';
 import { recordingsRootProblem } from '../recordings/recording-path';
@@ -101,7 +102,7 @@ export function isSettingName(name: string): name is SettingName {
 
 /** The stored value, or the default. */
 export function getSetting(db: Db, name: SettingName): string {
-  const row = db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+  const row = stmt(db, 'SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
   return row ? row.value : SETTINGS[name].default;
 }
 
@@ -109,8 +110,7 @@ export function getSetting(db: Db, name: SettingName): string {
 export function getSettings<N extends SettingName>(db: Db, names: readonly N[]): Record<N, string> {
   const out = {} as Record<N, string>;
   for (const n of names) out[n] = SETTINGS[n].default;
-  const rows = db
-    .prepare(`SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(',')})`)
+  const rows = stmt(db, `SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(',')})`)
     .all(...names) as { name: N; value: string }[];
   for (const r of rows) out[r.name] = r.value;
   return out;
@@ -128,11 +128,11 @@ export function durationMs(name: SettingName, value: string): number {
 export function setSetting(db: Db, name: SettingName, value: string): string | null {
   const problem = SETTINGS[name].check(value);
   if (problem) return problem;
-  db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+  stmt(db, 'INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
   return null;
 }
 
 /** Removes a stored value so the default applies again. */
 export function unsetSetting(db: Db, name: SettingName): void {
-  db.prepare('DELETE FROM settings WHERE name = ?').run(name);
+  stmt(db, 'DELETE FROM settings WHERE name = ?').run(name);
 }

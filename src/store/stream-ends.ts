@@ -1,5 +1,6 @@
 // STREAM_END facts: MistServer's totals for a stream that ended, append-only and deduplicated.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface StreamEndInput {
   userId: number;
@@ -16,8 +17,7 @@ export interface StreamEndInput {
 /** Stores MistServer's totals for a stream that ended; false when already stored. */
 export function recordStreamEnd(db: Db, e: StreamEndInput): boolean {
   return (
-    db
-      .prepare(
+    stmt(db, 
         `INSERT INTO stream_ends (user_id, at, bytes_down, bytes_up, viewers, inputs, outputs, viewer_seconds, event_id)
          VALUES (@userId, @at, @bytesDown, @bytesUp, @viewers, @inputs, @outputs, @viewerSeconds, @eventId) ON CONFLICT DO NOTHING`,
       )
@@ -27,5 +27,5 @@ export function recordStreamEnd(db: Db, e: StreamEndInput): boolean {
 
 /** The first STREAM_END a channel had at or after `at`: lets reconcile date an end MistServer already reported. */
 export function firstStreamEndSince(db: Db, userId: number, at: number): number | undefined {
-  return (db.prepare('SELECT min(at) AS at FROM stream_ends WHERE user_id = ? AND at >= ?').get(userId, at) as { at: number | null }).at ?? undefined;
+  return (stmt(db, 'SELECT min(at) AS at FROM stream_ends WHERE user_id = ? AND at >= ?').get(userId, at) as { at: number | null }).at ?? undefined;
 }

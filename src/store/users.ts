@@ -1,5 +1,6 @@
 // Users (channels): one row per broadcaster of the site.
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface User {
   id: number;
@@ -34,25 +35,25 @@ function toUser(r: UserRow): User {
 
 /** The user with this canonical name, if any. */
 export function findUserByName(db: Db, name: string): User | undefined {
-  const r = db.prepare(`SELECT ${COLUMNS} FROM users WHERE name = ?`).get(name) as UserRow | undefined;
+  const r = stmt(db, `SELECT ${COLUMNS} FROM users WHERE name = ?`).get(name) as UserRow | undefined;
   return r && toUser(r);
 }
 
 /** The user with this id, if any. */
 export function findUserById(db: Db, id: number): User | undefined {
-  const r = db.prepare(`SELECT ${COLUMNS} FROM users WHERE id = ?`).get(id) as UserRow | undefined;
+  const r = stmt(db, `SELECT ${COLUMNS} FROM users WHERE id = ?`).get(id) as UserRow | undefined;
   return r && toUser(r);
 }
 
 /** The user linked to this id of the site's own user table, if any. */
 export function findUserByExternalId(db: Db, externalId: string): User | undefined {
-  const r = db.prepare(`SELECT ${COLUMNS} FROM users WHERE external_id = ?`).get(externalId) as UserRow | undefined;
+  const r = stmt(db, `SELECT ${COLUMNS} FROM users WHERE external_id = ?`).get(externalId) as UserRow | undefined;
   return r && toUser(r);
 }
 
 /** All users, by name. */
 export function listUsers(db: Db): User[] {
-  return (db.prepare(`SELECT ${COLUMNS} FROM users ORDER BY name`).all() as UserRow[]).map(toUser);
+  return (stmt(db, `SELECT ${COLUMNS} FROM users ORDER BY name`).all() as UserRow[]).map(toUser);
 }
 
 /** Inserts a user; the name must already be validated and canonical. */
@@ -60,18 +61,17 @@ export function insertUser(
   db: Db,
   u: { name: string; displayName: string | null; externalId: string | null; now: number },
 ): User {
-  const info = db
-    .prepare('INSERT INTO users (name, display_name, external_id, created_at) VALUES (?, ?, ?, ?)')
+  const info = stmt(db, 'INSERT INTO users (name, display_name, external_id, created_at) VALUES (?, ?, ?, ?)')
     .run(u.name, u.displayName, u.externalId, u.now);
   return findUserById(db, Number(info.lastInsertRowid))!;
 }
 
 /** Enables or disables a user's channel. */
 export function setUserDisabled(db: Db, id: number, disabled: boolean): void {
-  db.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id);
+  stmt(db, 'UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id);
 }
 
 /** Deletes a user; their keys go with them (ON DELETE CASCADE). */
 export function deleteUser(db: Db, id: number): void {
-  db.prepare('DELETE FROM users WHERE id = ?').run(id);
+  stmt(db, 'DELETE FROM users WHERE id = ?').run(id);
 }

@@ -2,6 +2,7 @@
 // without a matching USER_NEW).
 import { broadcastForViewing } from './broadcasts';
 import type { Db } from './open';
+import { stmt } from './statements';
 
 export interface ViewerSessionOpen {
   sessionId: string;
@@ -20,7 +21,7 @@ export interface ViewerSessionOpen {
  * admission is opened again (a new viewing), so it counts against the viewer cap.
  */
 export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
-  db.prepare(
+  stmt(db, 
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, viewer, ip, connector, opened_at, last_seen_at)
      VALUES (@sessionId, @userId, @broadcastId, @stream, @viewer, @ip, @connector, @at, @at)
      ON CONFLICT(session_id) DO UPDATE SET
@@ -34,7 +35,7 @@ export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
 /** Open sessions of a channel seen since `since` (older open ones are treated as stale). */
 export function countOpenSessions(db: Db, userId: number, since: number): number {
   return (
-    db.prepare('SELECT count(*) AS n FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ?').get(userId, since) as {
+    stmt(db, 'SELECT count(*) AS n FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ?').get(userId, since) as {
       n: number;
     }
   ).n;
@@ -42,7 +43,7 @@ export function countOpenSessions(db: Db, userId: number, since: number): number
 
 /** An open session's channel and start, if MistServer already admitted it (a re-check). */
 export function findOpenSession(db: Db, sessionId: string): { userId: number; openedAt: number } | undefined {
-  return db.prepare('SELECT user_id AS userId, opened_at AS openedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(sessionId) as
+  return stmt(db, 'SELECT user_id AS userId, opened_at AS openedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(sessionId) as
     | { userId: number; openedAt: number }
     | undefined;
 }
@@ -54,8 +55,7 @@ export function findOpenSession(db: Db, sessionId: string): { userId: number; op
 export function countSessionsAhead(db: Db, userId: number, since: number, before?: { sessionId: string; openedAt: number }): number {
   if (!before) return countOpenSessions(db, userId, since);
   return (
-    db
-      .prepare(
+    stmt(db, 
         `SELECT count(*) AS n FROM viewer_sessions
           WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ? AND session_id <> ?
             AND (opened_at < ? OR (opened_at = ? AND session_id < ?))`,
@@ -66,7 +66,7 @@ export function countSessionsAhead(db: Db, userId: number, since: number, before
 
 /** Channels that have open sessions (re-check targets for a global ban). */
 export function channelsWithOpenSessions(db: Db): number[] {
-  return (db.prepare('SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map((r) => r.id);
+  return (stmt(db, 'SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map((r) => r.id);
 }
 
 /**
@@ -96,25 +96,24 @@ export interface SessionEndInput {
  * Returns false when this end was already stored.
  */
 export function recordSessionEnd(db: Db, e: SessionEndInput): boolean {
-  const row = db.prepare('SELECT opened_at, closed_at FROM viewer_sessions WHERE session_id = ?').get(e.sessionId) as
+  const row = stmt(db, 'SELECT opened_at, closed_at FROM viewer_sessions WHERE session_id = ?').get(e.sessionId) as
     | { opened_at: number; closed_at: number | null }
     | undefined;
   // USER_NEW's opened_at is exact while the row is open; a re-used session id starts a new viewing.
   const startedAt = row && row.closed_at === null && row.opened_at <= e.at ? row.opened_at : e.at - USER_END_DELAY_MS - e.seconds * 1000;
   const inserted =
-    db
-      .prepare(
+    stmt(db, 
         `INSERT INTO session_ends (session_id, user_id, live, stream, started_at, at, seconds, bytes_up, bytes_down, event_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
       )
       .run(e.sessionId, e.userId, e.live ? 1 : 0, e.stream, startedAt, e.at, e.seconds, e.bytesUp, e.bytesDown, e.eventId).changes === 1;
   if (!inserted) return false;
   const broadcastId = e.live ? (broadcastForViewing(db, e.userId, startedAt, e.at) ?? null) : null;
-  db.prepare(
+  stmt(db, 
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, ip, connector, opened_at, last_seen_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
   ).run(e.sessionId, e.userId, broadcastId, e.stream, e.ip, e.connector, startedAt, e.at);
-  db.prepare(
+  stmt(db, 
     `UPDATE viewer_sessions SET
        closed_at = t.last_end, seconds = t.seconds, bytes_up = t.bytes_up, bytes_down = t.bytes_down,
        last_seen_at = max(last_seen_at, t.last_end), broadcast_id = coalesce(broadcast_id, ?)
