@@ -1,13 +1,14 @@
 // `streamctl config ...`: operator settings stored in the database (shared with the triggers).
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
-import { getSetting, isSettingName, setSetting, SETTINGS, unsetSetting, type SettingName } from '../../store/settings';
+import { SETTING_RULES, setSetting } from '../../settings/rules';
+import { getSetting, isSettingName, SETTING_DEFAULTS, unsetSetting, type SettingName } from '../../store/settings';
 import type { CliContext } from '../context';
 import { table } from '../format';
 
 function requireSettingName(name: string): SettingName {
   if (!isSettingName(name)) {
-    throw new UserError(`unknown setting "${name}"; known: ${Object.keys(SETTINGS).join(', ')}`);
+    throw new UserError(`unknown setting "${name}"; known: ${Object.keys(SETTING_DEFAULTS).join(', ')}`);
   }
   return name;
 }
@@ -17,7 +18,7 @@ export function configCommand(ctx: CliContext): Command {
 
   cmd
     .command('set <name> <value>')
-    .description(`change a setting (${Object.keys(SETTINGS).join(', ')})`)
+    .description(`change a setting (${Object.keys(SETTING_DEFAULTS).join(', ')})`)
     .action((name: string, value: string) => {
       const setting = requireSettingName(name);
       const problem = setSetting(ctx.db(), setting, value.trim());
@@ -32,7 +33,7 @@ export function configCommand(ctx: CliContext): Command {
     .action((name: string, opts: { json?: boolean }) => {
       const setting = requireSettingName(name);
       const value = getSetting(ctx.db(), setting);
-      if (opts.json) return ctx.json({ name: setting, value, default: SETTINGS[setting].default });
+      if (opts.json) return ctx.json({ name: setting, value, default: SETTING_DEFAULTS[setting] });
       ctx.out(`${value}\n`);
     });
 
@@ -42,7 +43,7 @@ export function configCommand(ctx: CliContext): Command {
     .action((name: string) => {
       const setting = requireSettingName(name);
       unsetSetting(ctx.db(), setting);
-      ctx.out(`${setting} = ${SETTINGS[setting].default} (default)\n`);
+      ctx.out(`${setting} = ${SETTING_DEFAULTS[setting]} (default)\n`);
     });
 
   cmd
@@ -51,9 +52,9 @@ export function configCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
       const db = ctx.db();
-      const names = Object.keys(SETTINGS) as SettingName[];
+      const names = Object.keys(SETTING_DEFAULTS) as SettingName[];
       if (opts.json) return ctx.json(Object.fromEntries(names.map((n) => [n, getSetting(db, n)])));
-      ctx.out(table(['NAME', 'VALUE', 'MEANING'], names.map((n) => [n, getSetting(db, n), SETTINGS[n].description])));
+      ctx.out(table(['NAME', 'VALUE', 'MEANING'], names.map((n) => [n, getSetting(db, n), SETTING_RULES[n].description])));
     });
 
   return cmd;

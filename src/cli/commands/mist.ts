@@ -8,7 +8,8 @@ import { MistApiError, mistCall, type MistApiOptions } from '../../mist/api';
 import { DEFAULT_MIST_API, desiredSetup, READ_REQUEST } from '../../mist/desired';
 import { desiredEntry, installedTriggers, MIST_FIELD_MAX, planSetup, type Change, type Desired } from '../../mist/plan';
 import type { Db } from '../../store/open';
-import { getSetting, setSetting } from '../../store/settings';
+import { setSetting } from '../../settings/rules';
+import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 
 export interface MistConnectionOptions {

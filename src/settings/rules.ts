@@ -1,0 +1,88 @@
+// What each operator setting means and which values it takes: used by `streamctl config` and
+// `mist apply` when they store a value. Trigger programs never load this (they only read values).
+import { isValidStreamBase } from '../lib/names';
+import { parseDuration } from '../lib/duration';
+import { parseSize } from '../lib/size';
+import { recordingsRootProblem } from '../recordings/recording-path';
+import type { Db } from '../store/open';
+import { putSetting, type SettingName } from '../store/settings';
+
+/** What the CLI knows about a setting besides its default. */
+export interface SettingRule {
+  /** One line for `config list` and `--help`. */
+  description: string;
+  /** Why a value is refused, or null when it is fine. Values arrive already trimmed. */
+  check(value: string): string | null;
+}
+
+const positiveInteger = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0');
+const absolutePath = (v: string) => (/^\/[^\n]*[^/\n]$/.test(v) && !v.split('/').includes('..') ? null : 'expected an absolute path without ".." or a trailing "/"');
+const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
+
+/** Meaning and check of every setting, in the order `config list` shows them. */
+export const SETTING_RULES: Record<SettingName, SettingRule> = {
+  'stream-base': {
+    description: 'the MistServer live stream whose wildcard children carry channels (<base>+<user>)',
+    check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
+  },
+  'push-guard-failures': {
+    description: 'refused pushes from one address within push-guard-window before it is refused without a lookup',
+    check: positiveInteger,
+  },
+  'push-guard-window': {
+    description: 'how long refused pushes count against an address',
+    check: duration,
+  },
+  'viewer-session-stale': {
+    description: 'an open viewer session not seen for this long no longer counts against a viewer cap (USER_END lost)',
+    check: duration,
+  },
+  'token-max-ttl': {
+    description: 'playback tokens whose exp is further away than this are refused (bounds leaked tokens)',
+    check: duration,
+  },
+  'token-secret-grace': {
+    description: 'after `token secret` rotates, the old HS256 secret keeps verifying tokens this long',
+    check: duration,
+  },
+  'unknown-stream-access': {
+    description: 'USER_NEW for a stream that is no channel (not <base>+<user>): refuse or allow',
+    check: (v: string) => (v === 'refuse' || v === 'allow' ? null : 'expected refuse or allow'),
+  },
+  'recordings-root': {
+    description: 'absolute folder MistServer records into (empty: recording refused); only files under it are served or deleted',
+    check: recordingsRootProblem,
+  },
+  'vod-base': {
+    description: 'the MistServer VoD stream whose wildcard children play recordings (<vod-base>+<recording id>)',
+    check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
+  },
+  'offline-stream': {
+    description: 'stream shown for an offline channel without a replay (DEFAULT_STREAM); empty: MistServer\'s own default',
+    check: (v: string) => (v === '' || isValidStreamBase(v) ? null : 'expected a configured stream name (lower-case, no "+" or "$")'),
+  },
+  'recordings-retention': {
+    description: 'how long recordings are kept by `recordings prune` when the channel sets no retention, or none',
+    check: (v: string) => (v === 'none' || (parseDuration(v) ?? 0) > 0 ? null : 'expected a duration such as 30d, or none'),
+  },
+  'recordings-max-total-size': {
+    description: 'size cap for all recordings enforced by `recordings prune` (oldest unpinned go first), or none',
+    check: (v: string) => (v === 'none' || (parseSize(v) ?? 0) > 0 ? null : 'expected a size such as 500G, or none'),
+  },
+  'mist-api': {
+    description: "MistServer's API URL, for live effects of admin changes and 'doctor' (empty: not configured)",
+    check: (v: string) => (v === '' || /^https?:\/\/[^\s/?#]+\/?(api\/?)?$/.test(v) ? null : 'expected a URL such as http://127.0.0.1:4242'),
+  },
+  'vod-placeholder': {
+    description: "the VoD stream's configured source: a harmless file MistServer plays when STREAM_SOURCE answers nothing",
+    check: absolutePath,
+  },
+};
+
+/** Stores a value after checking it; returns the problem instead of throwing. */
+export function setSetting(db: Db, name: SettingName, value: string): string | null {
+  const problem = SETTING_RULES[name].check(value);
+  if (problem) return problem;
+  putSetting(db, name, value);
+  return null;
+}
