@@ -22,3 +22,8 @@ export function table(headers: string[], rows: string[][]): string {
       .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n') + '\n';
 }
+
+/** A new key with the one-time warning (the only time it is shown). */
+export function newKeyMessage(key: string, label: string): string {
+  return `stream key "${label}" (shown once, store it now): ${key}\nbroadcaster pushes to: rtmp://<your-host>/live/${key}\n`;
+}

@@ -1,4 +1,5 @@
 // Reading secrets and times from the command line's surroundings (never from argv for secrets).
+import { InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
@@ -27,4 +28,10 @@ export function parseUntil(text: string, now: number, flag = '--until'): number 
     if (Number.isFinite(at)) return at;
   }
   throw new UserError(`invalid ${flag} "${text}": expected a duration such as 30d or a time such as 2027-01-31T12:00:00Z`);
+}
+
+/** Commander argument parser for positive integers. */
+export function positiveInt(value: string): number {
+  if (!/^[1-9]\d{0,6}$/.test(value)) throw new InvalidArgumentError('expected a whole number above 0');
+  return Number(value);
 }

@@ -5,6 +5,7 @@ import { accessCommand } from './commands/access';
 import { banCommand } from './commands/ban';
 import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
+import { addChannelPasswordCommands } from './commands/channel-password';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
@@ -31,7 +32,12 @@ export function buildProgram(ctx: CliContext): Command {
   const commands = [
     userCommand,
     keyCommand,
-    channelCommand,
+    // `channel password ...` lives in its own file; the two are joined here so commands never import each other.
+    (c: CliContext) => {
+      const channel = channelCommand(c);
+      addChannelPasswordCommands(channel, c);
+      return channel;
+    },
     statusCommand,
     broadcastsCommand,
     hookCommand,

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { formatRange, parseRange } from '../../access/ip';
+import { checkViewerId } from '../../access/viewer-id';
 import { deleteBan, findBan, insertBan, listBans, type Ban } from '../../store/bans';
 import type { Db } from '../../store/open';
 import { channelsWithOpenSessions } from '../../store/viewer-sessions';
@@ -12,7 +13,6 @@ import { isoTime, shortTime, table } from '../format';
 import { parseUntil } from '../input';
 import { applyLiveEffects, type LiveEffect } from '../live-effects';
 import { requireUser } from '../resolve';
-import { checkViewerId } from './grant';
 
 function banJson(b: Ban, now: number) {
   return {

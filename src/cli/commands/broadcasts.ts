@@ -5,8 +5,8 @@ import { broadcastHistory, type BroadcastSummary } from '../../store/broadcasts'
 import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { positiveInt } from '../input';
 import { requireUser } from '../resolve';
-import { positiveInt } from './events';
 
 /** The stable JSON form of a broadcast. */
 export function broadcastJson(user: string, b: BroadcastSummary, now: number) {

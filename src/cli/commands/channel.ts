@@ -7,7 +7,6 @@ import type { CliContext } from '../context';
 import { isoTime } from '../format';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-import { addChannelPasswordCommands } from './channel-password';
 
 function onOff(flag: string, value: string): boolean {
   if (value === 'on') return true;
@@ -106,7 +105,6 @@ export function channelCommand(ctx: CliContext): Command {
       ctx.out(describeChannel(user.name, channel));
     });
 
-  addChannelPasswordCommands(cmd, ctx);
   return cmd;
 }
 

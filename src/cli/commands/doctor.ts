@@ -5,12 +5,12 @@ import { userInfo } from 'node:os';
 import { databasePath, readInstalledConfig } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
+import { mistConnection } from '../../mist/connection';
 import { findSystemUser, runDoctor, type Finding } from '../../mist/doctor';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, type Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
-import { mistConnection } from './mist';
 
 const LABEL = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
@@ -41,7 +41,7 @@ export function doctorCommand(ctx: CliContext): Command {
           desired: desiredSetup(settingsDb),
           mistUser,
           mistUserName: mistUserName || userInfo().username,
-          conn: mistConnection(ctx, settingsDb, opts),
+          conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
         });
         report(ctx, findings, mistUserName, opts.json === true);

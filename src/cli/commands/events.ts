@@ -1,17 +1,12 @@
 // `streamctl events`: the audit log (pushes accepted and refused, and later viewer decisions).
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
 import { listEvents, pruneEvents } from '../../store/events';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { positiveInt } from '../input';
 import { requireUser } from '../resolve';
-
-/** Commander argument parser for positive integers. */
-export function positiveInt(value: string): number {
-  if (!/^[1-9]\d{0,6}$/.test(value)) throw new InvalidArgumentError('expected a whole number above 0');
-  return Number(value);
-}
 
 export function eventsCommand(ctx: CliContext): Command {
   const cmd = new Command('events')

@@ -1,17 +1,13 @@
 // `streamctl grant ...`: viewers entitled to a paid channel, or on a private channel's allow list.
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
+import { checkViewerId } from '../../access/viewer-id';
 import { deleteGrant, listGrants, upsertGrant, type Grant } from '../../store/grants';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { parseUntil } from '../input';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-
-/** Viewer ids are the site's ids (the token's sub): any 1-200 printable characters. */
-export function checkViewerId(viewer: string): void {
-  if (viewer === '' || viewer.length > 200 || /[\x00-\x1f\x7f]/.test(viewer)) throw new UserError(`invalid viewer id "${viewer.slice(0, 40)}": 1 to 200 printable characters`);
-}
 
 function grantJson(user: string, g: Grant, now: number) {
   return { user, viewer: g.viewer, until: isoTime(g.until), active: g.until === null || g.until > now, created_at: isoTime(g.createdAt) };

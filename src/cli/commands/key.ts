@@ -2,28 +2,13 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
-import { generateStreamKey } from '../../ingest/generate-key';
+import { createKey } from '../../ingest/create-key';
 import { nameProblem } from '../../lib/names';
-import { streamKeyDigest, streamKeyHint } from '../../ingest/stream-key';
-import { hasCurrentLabel, insertKey, keyWorksAt, listKeys, revokeKeyLabel, revokeUserKeys, type StreamKey } from '../../store/keys';
-import type { Db } from '../../store/open';
+import { hasCurrentLabel, keyWorksAt, listKeys, revokeKeyLabel, revokeUserKeys, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
-import { isoTime, shortTime, table } from '../format';
+import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-
-/** Generates a key, stores its digest, returns the key (the only time it exists in clear). */
-export function createKey(db: Db, userId: number, label: string, now: number): { key: string; stored: StreamKey } {
-  const key = generateStreamKey();
-  const stored = insertKey(db, { userId, label, digest: streamKeyDigest(key), hint: streamKeyHint(key), now });
-  return { key, stored };
-}
-
-/** Prints a new key with the one-time warning. */
-export function printNewKey(ctx: CliContext, key: string, label: string): void {
-  ctx.out(`stream key "${label}" (shown once, store it now): ${key}\n`);
-  ctx.out(`broadcaster pushes to: rtmp://<your-host>/live/${key}\n`);
-}
 
 function checkLabel(label: string): void {
   const problem = nameProblem(label);
@@ -72,7 +57,7 @@ export function keyCommand(ctx: CliContext): Command {
       if (opts.json) {
         ctx.json({ user: user.name, label: result.stored.label, key: result.key, revoked_keys: result.revoked, old_keys_work_until: until });
       } else {
-        printNewKey(ctx, result.key, result.stored.label);
+        ctx.out(newKeyMessage(result.key, result.stored.label));
         ctx.out(
           result.revoked === 0
             ? 'no old keys to revoke\n'
@@ -102,7 +87,7 @@ export function keyCommand(ctx: CliContext): Command {
         return createKey(db, user.id, opts.label, ctx.now());
       }).immediate();
       if (opts.json) return ctx.json({ user: user.name, label: result.stored.label, key: result.key });
-      printNewKey(ctx, result.key, result.stored.label);
+      ctx.out(newKeyMessage(result.key, result.stored.label));
     });
 
   cmd

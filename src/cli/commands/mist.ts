@@ -2,41 +2,13 @@
 // streams, one handler per registry trigger, the recording push — and checks that it kept it.
 import { Command } from 'commander';
 import { accessSync, constants } from 'node:fs';
-import { mistApiCredentials } from '../../config';
 import { UserError } from '../../lib/errors';
-import { MistApiError, mistCall, type MistApiOptions } from '../../mist/api';
+import { callMist, mistConnection, type MistConnectionOptions } from '../../mist/connection';
 import { DEFAULT_MIST_API, desiredSetup, READ_REQUEST } from '../../mist/desired';
 import { desiredEntry, installedTriggers, MIST_FIELD_MAX, planSetup, type Change, type Desired } from '../../mist/plan';
-import type { Db } from '../../store/open';
 import { setSetting } from '../../settings/rules';
 import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
-
-export interface MistConnectionOptions {
-  api?: string;
-  user?: string;
-  password?: string;
-}
-
-/** The API connection: --api, else the mist-api setting, else loopback; login from flags or the installed config. */
-export function mistConnection(ctx: CliContext, db: Db, opts: MistConnectionOptions): MistApiOptions {
-  const url = opts.api ?? (getSetting(db, 'mist-api') || DEFAULT_MIST_API);
-  if (!/^https?:\/\/[^\s/?#]+/.test(url)) throw new UserError(`invalid --api "${url}": expected a URL such as ${DEFAULT_MIST_API}`);
-  if (opts.user !== undefined) return { url, username: opts.user, password: opts.password ?? '' };
-  const creds = mistApiCredentials();
-  if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
-  return { url, username: creds.username, password: creds.password };
-}
-
-/** Sends one request; MistServer's failures become one-line user errors. */
-export async function callMist(conn: MistApiOptions, body: Record<string, unknown>): Promise<Record<string, unknown>> {
-  try {
-    return await mistCall(conn, body);
-  } catch (err) {
-    if (err instanceof MistApiError) throw new UserError(err.message);
-    throw err;
-  }
-}
 
 const SIGN = { add: '+', update: '~', remove: '-' } as const;
 
@@ -75,7 +47,7 @@ export function mistCommand(ctx: CliContext): Command {
     .option('--dry-run', 'print what would change and send nothing')
     .action(async (opts: MistConnectionOptions & { dryRun?: boolean }) => {
       const db = ctx.db();
-      const conn = mistConnection(ctx, db, opts);
+      const conn = mistConnection(db, opts, (line) => ctx.err(`streamctl: ${line}\n`));
       const desired = desiredSetup(db);
       const problems = handlerProblems(desired);
       if (problems.length > 0) throw new UserError(problems.join('; '));

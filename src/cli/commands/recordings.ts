@@ -1,17 +1,17 @@
 // `streamctl recordings ...`: the catalogue of recorded broadcasts, playable as <vod-base>+<id>.
 import { Command, InvalidArgumentError } from 'commander';
-import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
 import { parseRecordingId } from '../../recordings/recording-id';
-import { isUnderRoot, recordingsRootProblem } from '../../recordings/recording-path';
+import { isUnderRoot } from '../../recordings/recording-path';
 import { formatSize, parseSize } from '../../lib/size';
 import type { Db } from '../../store/open';
 import { findRecording, iterateRecordings, setRecordingPinned, type Recording } from '../../store/recordings';
 import { getSetting, getSettings } from '../../store/settings';
 import { executePrune, planPrune, type PruneItem } from '../../recordings/prune';
 import { removeRecordings } from '../../recordings/remove';
+import { requireRecordingsRoot } from '../../recordings/root';
 import { scanRecordings } from '../../recordings/scan';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
@@ -50,15 +50,6 @@ function requireRecording(db: Db, idText: string): Recording {
   const rec = id === null ? undefined : findRecording(db, id);
   if (!rec) throw new UserError(`no recording "${idText.slice(0, 40)}" (see 'streamctl recordings list')`);
   return rec;
-}
-
-/** The configured root, or a UserError: nothing on disk is touched without one. */
-export function requireRoot(db: Db): string {
-  const root = getSetting(db, 'recordings-root');
-  if (root === '') throw new UserError("recordings-root is not set (streamctl config set recordings-root <dir>)");
-  const problem = recordingsRootProblem(root);
-  if (problem) throw new UserError(`recordings-root "${root}" is unusable: ${problem}`);
-  return resolve(root);
 }
 
 function statusText(r: Recording): string {
@@ -166,7 +157,7 @@ export function recordingsCommand(ctx: CliContext): Command {
     .action((idText: string) => {
       const db = ctx.db();
       const r = requireRecording(db, idText);
-      const root = requireRoot(db);
+      const root = requireRecordingsRoot(db);
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
       if (outcome?.result === 'failed') throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
@@ -182,7 +173,7 @@ export function recordingsCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((opts: { olderThan?: number; maxTotalSize?: number; dryRun?: boolean; json?: boolean }) => {
       const db = ctx.db();
-      const root = requireRoot(db);
+      const root = requireRecordingsRoot(db);
       const settings = getSettings(db, ['recordings-retention', 'recordings-max-total-size']);
       const defaultRetention = opts.olderThan ?? (settings['recordings-retention'] === 'none' ? null : parseDuration(settings['recordings-retention']));
       const maxTotal = opts.maxTotalSize ?? (settings['recordings-max-total-size'] === 'none' ? null : parseSize(settings['recordings-max-total-size']));
@@ -245,7 +236,7 @@ export function recordingsCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
       const db = ctx.db();
-      const root = requireRoot(db);
+      const root = requireRecordingsRoot(db);
       const report = scanRecordings(db, root, ctx.now());
       const file = (f: { path: string; bytes: number; modifiedAt: number }) => ({ path: f.path, bytes: f.bytes, modified_at: isoTime(f.modifiedAt) });
       if (opts.json) {

@@ -2,24 +2,18 @@
 import { Command } from 'commander';
 import { formatDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
+import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
+import { DEFAULT_MIST_API } from '../../mist/desired';
 import { broadcastHistory, latestBroadcast, liveChannels } from '../../store/broadcasts';
 import { latestBufferEvent, latestHealth, stateAfter } from '../../store/buffer-events';
-import { firstStreamEndSince } from '../../store/stream-ends';
 import type { Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
-import { applyBufferEvent, notifyTransition } from '../../live/live-transition';
-import { channelForStream } from '../../live/stream-channel';
+import { closeVanishedBroadcasts } from '../../live/reconcile';
 import type { StreamHealth, TrackHealth } from '../../live/stream-health';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { requireUser } from '../resolve';
-
-/** MistServer's API on the same host (loopback needs no login). */
-export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
-
-/** A broadcast that started this recently is left open: MistServer may not list its stream yet. */
-const RECONCILE_GRACE_MS = 30_000;
 
 function trackJson(t: TrackHealth) {
   return {
@@ -100,16 +94,6 @@ function describeStatus(s: ChannelStatus, now: number): string {
   return lines.join('\n') + '\n';
 }
 
-/** The stream names in an `active_streams` answer: an array of names, or an object keyed by name. */
-export function activeStreamNames(answer: Record<string, unknown>): string[] {
-  if (!('active_streams' in answer)) throw new UserError('MistServer did not answer the active_streams request (is this a MistServer API?)');
-  const list = answer.active_streams;
-  if (list === null || list === undefined) return []; // MistServer sends null when nothing is active
-  if (Array.isArray(list)) return list.filter((n): n is string => typeof n === 'string');
-  if (typeof list === 'object') return Object.keys(list);
-  throw new UserError('MistServer answered active_streams in an unexpected shape');
-}
-
 async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<void> {
   const askedAt = ctx.now();
   let answer: Record<string, unknown>;
@@ -120,24 +104,11 @@ async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<v
     throw err;
   }
   const names = activeStreamNames(answer);
-  const db = ctx.db();
-  const base = getSetting(db, 'stream-base');
-  const activeUsers = new Set<number>();
-  for (const name of names) {
-    const channel = channelForStream(db, name, base);
-    if (channel && channel.kind === 'live') activeUsers.add(channel.userId);
-  }
-  const closed: { user: string; broadcast_id: number; ended_at: string | null }[] = [];
-  for (const { userId, userName } of liveChannels(db)) {
-    if (activeUsers.has(userId)) continue;
-    const open = latestBroadcast(db, userId);
-    if (!open || open.endedAt !== null || open.startedAt > askedAt - RECONCILE_GRACE_MS) continue;
-    // A STREAM_END already reported dates the end better than the time we noticed it.
-    const at = firstStreamEndSince(db, userId, open.startedAt) ?? ctx.now();
-    const t = applyBufferEvent(db, { userId, at, state: 'LOST', issues: null, health: null, eventId: '' });
-    notifyTransition(db, t, { userId, userName, stream: `${base}+${userName}`, at }, (line) => ctx.err(`streamctl: ${line}\n`));
-    closed.push({ user: userName, broadcast_id: open.id, ended_at: isoTime(at) });
-  }
+  const closed = closeVanishedBroadcasts(ctx.db(), names, askedAt, () => ctx.now(), (line) => ctx.err(`streamctl: ${line}\n`)).map((c) => ({
+    user: c.userName,
+    broadcast_id: c.broadcastId,
+    ended_at: isoTime(c.endedAt),
+  }));
   if (json) return ctx.json({ active_streams: names.length, closed });
   if (closed.length === 0) return ctx.out(`nothing to close: every live channel is active in MistServer (${names.length} active stream(s))\n`);
   for (const c of closed) ctx.out(`closed broadcast ${c.broadcast_id} of ${c.user}: MistServer no longer has the stream\n`);

@@ -2,16 +2,16 @@
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { canonicalName, nameProblem } from '../../lib/names';
+import { createKey } from '../../ingest/create-key';
 import { removeRecordings } from '../../recordings/remove';
+import { requireRecordingsRoot } from '../../recordings/root';
 import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
 import { findUserByExternalId, findUserByName, deleteUser, insertUser, listUsers, setUserDisabled, type User } from '../../store/users';
 import type { CliContext } from '../context';
-import { isoTime, shortTime, table } from '../format';
+import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-import { createKey, printNewKey } from './key';
-import { requireRoot } from './recordings';
 
 /** The stable JSON form of a user. */
 export function userJson(u: User) {
@@ -52,7 +52,7 @@ export function userCommand(ctx: CliContext): Command {
         return;
       }
       ctx.out(`created user ${created.user.name}\n`);
-      printNewKey(ctx, created.key, created.stored.label);
+      ctx.out(newKeyMessage(created.key, created.stored.label));
     });
 
   cmd
@@ -127,7 +127,7 @@ export function userCommand(ctx: CliContext): Command {
         if (!opts.deleteRecordings) {
           throw new UserError(`${user.name} has ${recordings.length} recording(s); add --delete-recordings to delete them with the user`);
         }
-        const outcomes = removeRecordings(db, requireRoot(db), recordings, ctx.now());
+        const outcomes = removeRecordings(db, requireRecordingsRoot(db), recordings, ctx.now());
         const kept = outcomes.filter((o) => o.result === 'failed' || o.result === 'outside-root');
         if (kept.length > 0) {
           throw new UserError(`${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`);
