@@ -1,7 +1,7 @@
 // The viewer admission decision, shared by the USER_NEW trigger and `streamctl access explain`.
 // It takes a channel (never a stream name) so live streams and recordings share one policy.
 // Order: channel state, address bans, token validity, viewer bans, policy, viewer cap.
-import { inRange, parseIp, parseRange } from './ip';
+import { inRange, parseIp, parseRange } from '../lib/ip';
 import { activeBansFor, type Ban } from '../store/bans';
 import { getChannel, type Channel } from '../store/channels';
 import { findActiveGrant } from '../store/grants';

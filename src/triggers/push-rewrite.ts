@@ -4,7 +4,7 @@
 //   line 3: parsed stream name, i.e. what the broadcaster typed as key (empty when none)
 // Answer: the stream name to publish to, `<base>+<user>`; empty refuses the push.
 // No trailing newline: MistServer would make it part of the stream name (captures 08, 09).
-import { expectLines } from './payload';
+import { expectLines, normaliseIp } from './payload';
 import { admitPush } from '../ingest/admit-push';
 import { DENY, value } from './answer';
 import type { Trigger } from './types';
@@ -25,7 +25,7 @@ const pushRewrite: Trigger<PushRewriteEvent, typeof TRIGGER> = {
     return { url, host, streamName };
   },
   decide(event, ctx) {
-    const stream = admitPush(ctx, TRIGGER, event.streamName, event.host);
+    const stream = admitPush(ctx, TRIGGER, event.streamName, normaliseIp(event.host));
     return stream === null ? DENY : value(stream);
   },
 };

@@ -5,7 +5,7 @@
 // the last "/"); empty refuses. Install this OR PUSH_REWRITE, not both: PUSH_REWRITE would then
 // see the rewritten name instead of the key and refuse every RTMP push.
 import { PayloadError } from '../lib/errors';
-import { expectLines } from './payload';
+import { expectLines, normaliseIp } from './payload';
 import { admitPush } from '../ingest/admit-push';
 import { DENY, value } from './answer';
 import type { Trigger } from './types';
@@ -30,7 +30,7 @@ const rtmpPushRewrite: Trigger<RtmpPushRewriteEvent, typeof TRIGGER> = {
     return { base: withoutQuery.slice(0, slash + 1), key: withoutQuery.slice(slash + 1), host };
   },
   decide(event, ctx) {
-    const stream = admitPush(ctx, TRIGGER, event.key, event.host);
+    const stream = admitPush(ctx, TRIGGER, event.key, normaliseIp(event.host));
     return stream === null ? DENY : value(event.base + stream);
   },
 };

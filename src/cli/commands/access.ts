@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { decideAccess } from '../../access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../../access/token';
 import { UserError } from '../../lib/errors';
-import { parseIp } from '../../access/ip';
+import { parseIp } from '../../lib/ip';
 import { getChannel } from '../../store/channels';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';

@@ -2,7 +2,7 @@
 // token or grant.
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
-import { formatRange, parseRange } from '../../access/ip';
+import { formatRange, parseRange } from '../../lib/ip';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteBan, findBan, insertBan, listBans, type Ban } from '../../store/bans';
 import type { Db } from '../../store/open';
