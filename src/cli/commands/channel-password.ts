@@ -1,5 +1,5 @@
 // `streamctl channel password|check-password`: the password of a password-protected channel.
-// Passwords travel on stdin only; the stored form is a slow salted hash (src/lib/password.ts).
+// Passwords travel on stdin only; the stored form is a slow salted hash (src/access/password.ts).
 import type { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { hashPassword, verifyPassword } from '../../access/password';

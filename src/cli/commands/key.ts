@@ -2,9 +2,9 @@
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
-import { createKey } from '../../ingest/create-key';
+import { addKey, rotateKeys } from '../../ingest/keys';
 import { nameProblem } from '../../lib/names';
-import { hasCurrentLabel, keyWorksAt, listKeys, revokeKeyLabel, revokeUserKeys, type StreamKey } from '../../store/keys';
+import { keyWorksAt, listKeys, revokeKeyLabel, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { applyLiveEffects } from '../live-effects';
@@ -49,10 +49,7 @@ export function keyCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
-      const result = db.transaction(() => {
-        const revoked = revokeUserKeys(db, user.id, now + grace);
-        return { revoked, ...createKey(db, user.id, opts.label, now) };
-      }).immediate();
+      const result = rotateKeys(db, user.id, opts.label, now, grace);
       const until = grace > 0 ? isoTime(now + grace) : null;
       if (opts.json) {
         ctx.json({ user: user.name, label: result.stored.label, key: result.key, revoked_keys: result.revoked, old_keys_work_until: until });
@@ -80,12 +77,7 @@ export function keyCommand(ctx: CliContext): Command {
       checkLabel(opts.label);
       const db = ctx.db();
       const user = requireUser(db, name);
-      const result = db.transaction(() => {
-        if (hasCurrentLabel(db, user.id, opts.label)) {
-          throw new UserError(`${user.name} already has a key labelled "${opts.label}" (revoke it or pick another label)`);
-        }
-        return createKey(db, user.id, opts.label, ctx.now());
-      }).immediate();
+      const result = addKey(db, user, opts.label, ctx.now());
       if (opts.json) return ctx.json({ user: user.name, label: result.stored.label, key: result.key });
       ctx.out(newKeyMessage(result.key, result.stored.label));
     });

@@ -1,15 +1,16 @@
 // `streamctl token ...`: the keys that verify playback tokens, and minting a token by hand.
 // Keys stay in streamctl's database: never registered with MistServer (see docs/access-control.md).
-import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadJose } from '../../access/token';
+import { rotateTokenSecret } from '../../access/token-secrets';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
 import type { Db } from '../../store/open';
 import { durationMs, getSetting } from '../../store/settings';
-import { currentSecret, insertTokenKey, listTokenKeys, retireSecrets, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
+import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
 import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
@@ -64,12 +65,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const graceText = opts.grace ?? getSetting(db, 'token-secret-grace');
       const grace = parseDuration(graceText);
       if (grace === null) throw new UserError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
-      // 32 random bytes as base64url text: sites use the text itself as the HMAC key.
-      const secret = randomBytes(32).toString('base64url');
-      const { id, retired } = db.transaction(() => {
-        const retired = retireSecrets(db, now + grace);
-        return { retired, id: insertTokenKey(db, { kind: 'secret', alg: 'HS256', material: secret, label: `secret-${now}`, now }) };
-      }).immediate();
+      const { id, secret, retired } = rotateTokenSecret(db, now, grace);
       const oldUntil = retired > 0 ? isoTime(now + grace) : null;
       if (opts.json) ctx.json({ id, alg: 'HS256', secret, retired_secrets: retired, old_secrets_work_until: oldUntil });
       else {

@@ -2,12 +2,12 @@
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { canonicalName, nameProblem } from '../../lib/names';
-import { createKey } from '../../ingest/create-key';
+import { createUserWithKey } from '../../ingest/keys';
 import { removeRecordings } from '../../recordings/remove';
 import { requireRecordingsRoot } from '../../recordings/root';
 import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
-import { findUserByExternalId, findUserByName, deleteUser, insertUser, listUsers, setUserDisabled, type User } from '../../store/users';
+import { deleteUser, listUsers, setUserDisabled, type User } from '../../store/users';
 import type { CliContext } from '../context';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { applyLiveEffects } from '../live-effects';
@@ -39,14 +39,7 @@ export function userCommand(ctx: CliContext): Command {
       const problem = nameProblem(name);
       if (problem) throw new UserError(`invalid user name "${rawName}": ${problem}`);
       const db = ctx.db();
-      const created = db.transaction(() => {
-        if (findUserByName(db, name)) throw new UserError(`a user named "${name}" already exists`);
-        if (opts.externalId !== undefined && findUserByExternalId(db, opts.externalId)) {
-          throw new UserError(`external id "${opts.externalId}" already belongs to another user`);
-        }
-        const user = insertUser(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null, now: ctx.now() });
-        return { user, ...createKey(db, user.id, 'default', ctx.now()) };
-      }).immediate();
+      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, ctx.now());
       if (opts.json) {
         ctx.json({ user: userJson(created.user), key: created.key, label: created.stored.label });
         return;
