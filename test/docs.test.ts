@@ -67,6 +67,32 @@ describe('generated reference pages', () => {
     }
   });
 
+  it('hand-written settings tables give the same defaults as the code', () => {
+    // A default stated by hand (e.g. recordings-root's) must not drift from SETTINGS again.
+    const rowRe = /^\| `([a-z-]+)` \| ([^|]*?) \|/;
+    const codeDefaults = new Map<string, string>();
+    for (const line of pages['docs/reference/settings.md']!.split('\n')) {
+      const m = rowRe.exec(line);
+      if (m) codeDefaults.set(m[1]!, m[2]!);
+    }
+    expect(codeDefaults.get('recordings-root')).toBe('(empty)');
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const file of [join(root, 'README.md'), ...markdownFiles(join(root, 'docs'))]) {
+      if (relative(root, file) in pages) continue;
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          const m = rowRe.exec(line);
+          if (!m || !codeDefaults.has(m[1]!)) return;
+          checked++;
+          if (m[2] !== codeDefaults.get(m[1]!)) wrong.push(`${relative(root, file)}:${i + 1}: ${m[1]} default ${m[2]}, code says ${codeDefaults.get(m[1]!)}`);
+        });
+    }
+    expect(checked).toBeGreaterThan(5);
+    expect(wrong).toEqual([]);
+  });
+
   it('cover every setting, trigger and command', () => {
     expect(pages['docs/reference/settings.md']).toContain('| `recordings-root` | (empty) |');
     expect(pages['docs/reference/triggers.md']).toContain('| `USER_NEW` | `bin/user-new` | yes | `false` |');
@@ -123,5 +149,29 @@ describe('links in README.md and docs/', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the Development layout in docs/development.md', () => {
+  const text = readFileSync(join(root, 'docs/development.md'), 'utf8');
+  const block = /## Layout\n[\s\S]*?```\n([\s\S]*?)```/.exec(text)?.[1] ?? '';
+  const listed = block
+    .split('\n')
+    .filter((line) => /^\S/.test(line))
+    .map((line) => line.split(/\s+/)[0]!);
+
+  it('lists only paths that exist', () => {
+    expect(listed.length).toBeGreaterThan(10);
+    // A placeholder such as db/NNNN_name.sql stands for files in an existing folder.
+    const missing = listed.filter((p) => !existsSync(join(root, /NNNN|</.test(p) ? dirname(p) : p)));
+    expect(missing).toEqual([]);
+  });
+
+  it('lists every folder and file directly under src/ and every script', () => {
+    const expected = [
+      ...readdirSync(join(root, 'src'), { withFileTypes: true }).map((e) => `src/${e.name}${e.isDirectory() ? '/' : ''}`),
+      ...readdirSync(join(root, 'scripts')).map((name) => `scripts/${name}`),
+    ];
+    expect(expected.filter((p) => !listed.includes(p))).toEqual([]);
   });
 });
