@@ -61,10 +61,11 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   };
   const finish = (): never => {
     if (answer !== '') writeSync(1, answer);
-    // Exit without closing the database: every write is committed, and a close would spend ~6 ms
-    // on a WAL checkpoint (two fsyncs) that the next writer or the CLI does anyway. Leaving the
-    // file as a SIGKILL would leave it is safe by SQLite's design, and it is what MistServer does
-    // to us anyway. process.exit also skips better-sqlite3's close-at-exit hook.
+    // Exit without closing the database: every write is committed, and a close would checkpoint
+    // the WAL (copy pages back, two fsyncs) on the answer's path, work SQLite's auto-checkpoint in
+    // a later commit or the CLI does anyway. A file left as a SIGKILL leaves it is safe by SQLite's
+    // design (MistServer kills us at this point anyway). process.exit also skips better-sqlite3's
+    // close-at-exit hook.
     process.exit(0);
   };
   try {
