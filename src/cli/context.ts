@@ -20,25 +20,37 @@ export interface CliContext extends CliIo {
   close(): void;
 }
 
+/** What a caller other than bin/streamctl may supply (tests run the program in process). */
+export interface ContextOptions {
+  /** Database file instead of STREAMCTL_DB / streamctl.conf. */
+  dbPath?: string;
+  /** An already open database (e.g. in memory): migrated on first use, never closed here. */
+  db?: Db;
+  /** The clock commands use. */
+  now?: () => number;
+}
+
 /** Builds the context; nothing is opened until a command asks for the database. */
-export function createContext(io: CliIo): CliContext {
+export function createContext(io: CliIo, options: ContextOptions = {}): CliContext {
+  const given = options.db;
+  const path = options.dbPath !== undefined ? () => options.dbPath! : databasePath;
   let db: Db | undefined;
   return {
     ...io,
     db() {
       if (!db) {
-        db = openForCli(databasePath());
+        db = given ?? openForCli(path());
         migrate(db);
       }
       return db;
     },
-    dbPath: databasePath,
+    dbPath: given ? () => given.name : path,
     json(value) {
       io.out(JSON.stringify(value, null, 2) + '\n');
     },
-    now: () => Date.now(),
+    now: options.now ?? (() => Date.now()),
     close() {
-      db?.close();
+      if (db !== given) db?.close();
       db = undefined;
     },
   };

@@ -2,15 +2,20 @@
 import { CommanderError } from 'commander';
 import { debugEnabled } from '../config';
 import { oneLine, UserError } from '../lib/errors';
-import { createContext } from './context';
+import { createContext, type CliContext } from './context';
 import { buildProgram } from './program';
 
-/** Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code. */
-export async function run(argv: string[]): Promise<number> {
-  const ctx = createContext({
+/**
+ * Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code. Tests
+ * pass their own context (captured output, their database, their clock).
+ */
+export async function run(
+  argv: string[],
+  ctx: CliContext = createContext({
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
-  });
+  }),
+): Promise<number> {
   const program = buildProgram(ctx);
   const exitOverride = (c: import('commander').Command) => {
     c.exitOverride();

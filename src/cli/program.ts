@@ -56,5 +56,12 @@ export function buildProgram(ctx: CliContext): Command {
     doctorCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
+  // Commands built with `new Command()` and added later do not inherit the output settings, so
+  // help and usage errors of subcommands go to ctx's writers too, not straight to the process.
+  const useContextOutput = (c: Command) => {
+    c.configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
+    c.commands.forEach(useContextOutput);
+  };
+  useContextOutput(program);
   return program;
 }
