@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
+import { migrate } from '../src/store/migrate';
+import { openForCli } from '../src/store/open';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin');
@@ -52,12 +54,16 @@ export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Recor
   return JSON.parse(r.stdout) as T;
 }
 
-/** A migrated database in a fresh temp dir. */
+/** A migrated database file in a fresh temp dir (migrated in process, as `streamctl db migrate` does). */
 export function freshDb(): string {
-  const db = join(tempDir(), 'streamctl.db');
-  const r = cli(db, ['db', 'migrate']);
-  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`);
-  return db;
+  const path = join(tempDir(), 'streamctl.db');
+  const db = openForCli(path);
+  try {
+    migrate(db);
+  } finally {
+    db.close();
+  }
+  return path;
 }
 
 export interface TriggerCall {
