@@ -1,5 +1,6 @@
 // The admin CLI in process as an operator uses it: JSON shapes, one-line errors, keys shown once,
 // help; `db`, `config` and `events prune`.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../../src/triggers/push-rewrite';
@@ -107,6 +108,10 @@ describe('streamctl db and config', () => {
     const path = join(tempDir(), 'data', 'streamctl.db');
     const first = await cli(path, ['db', 'migrate']);
     expect(first.status).toBe(0);
+    expect(first.stdout).toMatch(/^applied 0001_/);
+    expect(first.stdout).toContain(`${path}: schema version`);
+    expect(existsSync(path)).toBe(true);
+    expect((await cli(path, ['db', 'path'])).stdout).toBe(`${path}\n`);
     const again = await cli(path, ['db', 'migrate']);
     expect(again.status).toBe(0);
     expect(again.stdout).toMatch(/up to date/);

@@ -1,6 +1,5 @@
 // `streamctl db ...`: the database file itself.
 import { Command } from 'commander';
-import { databasePath } from '../../config';
 import { knownMigrations } from '../../store/migrations';
 import { migrate } from '../../store/migrate';
 import { openForCli, schemaVersion } from '../../store/open';
@@ -13,7 +12,7 @@ export function dbCommand(ctx: CliContext): Command {
     .command('migrate')
     .description('create the database if needed and apply pending migrations (idempotent)')
     .action(() => {
-      const path = databasePath();
+      const path = ctx.dbPath();
       const db = openForCli(path);
       try {
         const applied = migrate(db);
@@ -27,7 +26,7 @@ export function dbCommand(ctx: CliContext): Command {
   cmd
     .command('path')
     .description('print the database path in use (STREAMCTL_DB, the installed config, or ./data/streamctl.db)')
-    .action(() => ctx.out(`${databasePath()}\n`));
+    .action(() => ctx.out(`${ctx.dbPath()}\n`));
 
   cmd
     .command('status')
