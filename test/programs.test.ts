@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GUARD_REFUSAL } from '../src/ingest/admit-push';
 import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
 import { baseEnv, BIN, fixture, fixtureEnv, freshDb, ROOT, runTrigger, runTriggerAsync, tempDir, type RunResult } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
@@ -233,6 +234,21 @@ describe('concurrent deliveries', () => {
     expect((d.prepare('SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NOT NULL AND seconds = 5').get() as any).n).toBe(16);
     expect((d.prepare('SELECT count(*) AS n FROM buffer_events').get() as any).n).toBe(16);
     d.close();
+  });
+
+  it('lets at most push-guard-failures of 40 concurrent wrong keys from one address reach a lookup', async () => {
+    const db = freshDb();
+    await addUser(db, 'alice');
+    const wrong = `stc_${'W'.repeat(32)}`;
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => runTriggerAsync({ program: 'push-rewrite', trigger: 'PUSH_REWRITE', payload: `srt://h/?streamid=${wrong}\n198.51.100.40\n${wrong}`, db })),
+    );
+    expect(results.every((r) => r.stdout === '' && r.status === 0)).toBe(true);
+    const events = await cliJson<{ outcome: string; reason: string }[]>(db, ['events', '--kind', 'push', '--limit', '1000']);
+    expect(events).toHaveLength(40);
+    const lookedUp = events.filter((e) => e.outcome === 'refused' && e.reason !== GUARD_REFUSAL).length;
+    expect(lookedUp).toBeGreaterThan(0);
+    expect(lookedUp).toBeLessThanOrEqual(10);
   });
 
   it('catalogues a recording once when RECORDING_END runs several times at once', async () => {
