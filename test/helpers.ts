@@ -1,12 +1,12 @@
 // Running the built programs the way MistServer runs them: argv[1] = trigger name, payload on
 // stdin, MIST_* in the environment, a real SQLite file in a temp dir.
+import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
 import { migrate } from '../src/store/migrate';
-import { openForCli } from '../src/store/open';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin');
@@ -57,8 +57,9 @@ export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Recor
 /** A migrated database file in a fresh temp dir (migrated in process, as `streamctl db migrate` does). */
 export function freshDb(): string {
   const path = join(tempDir(), 'streamctl.db');
-  const db = openForCli(path);
+  const db = new Database(path);
   try {
+    db.pragma('journal_mode = WAL');
     migrate(db);
   } finally {
     db.close();
