@@ -24,6 +24,7 @@ describe('status --reconcile', () => {
       req.on('end', () => {
         requests.push(JSON.parse(body));
         res.setHeader('content-type', 'application/json');
+        res.setHeader('connection', 'close'); // a new connection per CLI run, as when each run was a process (see fake-mist.ts)
         res.end(JSON.stringify({ active_streams: ['streams+bob', 'vod'] }));
       });
     });
