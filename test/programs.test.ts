@@ -156,11 +156,23 @@ describe('failing closed', async () => {
 
   it('every trigger program answers its refusal with one stderr line when the database is missing', () => {
     const missing = join(tempDir(), 'none.db');
-    for (const name of names) expectRefusal(runTrigger({ program: program(name), trigger: name, payload: 'x', db: missing }), name);
-    // A payload that parses, so the failure is the database's.
-    expectRefusal(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: fixture('20b-hls-tkn/USER_NEW-1'), db: missing }), 'USER_NEW', /does not exist/);
-    expectRefusal(runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n1.2.3.4\nstc_x', db: '/nonexistent/streamctl.db' }), 'PUSH_REWRITE', /does not exist/);
-    expectRefusal(runTrigger({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: 'streams+alice\nEMPTY', db: missing }), 'STREAM_BUFFER', /does not exist/);
+    // Payloads that parse (the runner parses before it opens the database), so the failure is the database's.
+    const parses: Record<TriggerName, string> = {
+      PUSH_REWRITE: 'u\n1.2.3.4\nstc_x',
+      RTMP_PUSH_REWRITE: 'rtmp://h/live/x\n1.2.3.4',
+      USER_NEW: fixture('20b-hls-tkn/USER_NEW-1'),
+      PUSH_OUT_START: fixture('01-basic-push-alice/PUSH_OUT_START-1'),
+      RECORDING_END: fixture('01-basic-push-alice/RECORDING_END-1'),
+      STREAM_SOURCE: 'vod+aaaaaaaaaaaaaaaa',
+      DEFAULT_STREAM: fixture('20k-nonexistent/DEFAULT_STREAM-1'),
+      STREAM_BUFFER: 'streams+alice\nEMPTY',
+      STREAM_END: fixture('01-basic-push-alice/STREAM_END-1'),
+      USER_END: fixture('01-basic-push-alice/USER_END-1'),
+    };
+    expect(Object.keys(parses).sort()).toEqual([...names].sort());
+    for (const name of names) expectRefusal(runTrigger({ program: program(name), trigger: name, payload: parses[name], db: missing }), name, /does not exist/);
+    // Through the dispatcher, and with a folder that does not exist either.
+    expectRefusal(runTrigger({ trigger: 'PUSH_REWRITE', payload: parses.PUSH_REWRITE, db: '/nonexistent/streamctl.db' }), 'PUSH_REWRITE', /does not exist/);
   });
 
   it('answers empty when the database exists but was never migrated', () => {
