@@ -1,5 +1,6 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
 import { databasePath } from '../config';
+import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
 import { openForCli, type Db } from '../store/open';
 
@@ -13,8 +14,14 @@ export interface CliContext extends CliIo {
   db(): Db;
   /** Path of the database in use. */
   dbPath(): string;
-  /** Prints a value as JSON (stable field names, snake_case). */
+  /** Prints a value as JSON (stable field names, snake_case; shapes in schemas/, docs/json.md). */
   json(value: unknown): void;
+  /** True once json() has printed (so a later failure does not print a second JSON document). */
+  printedJson(): boolean;
+  /** Ends the command with exit 1 without an error line: a negative answer already printed. */
+  answerNo(): void;
+  /** The exit code the command asked for (0 unless answerNo was called). */
+  exitCode(): number;
   now(): number;
   /** Closes the database if it was opened. */
   close(): void;
@@ -23,6 +30,8 @@ export interface CliContext extends CliIo {
 /** Builds the context; nothing is opened until a command asks for the database. */
 export function createContext(io: CliIo): CliContext {
   let db: Db | undefined;
+  let printed = false;
+  let code: number = EXIT.ok;
   return {
     ...io,
     db() {
@@ -34,8 +43,14 @@ export function createContext(io: CliIo): CliContext {
     },
     dbPath: databasePath,
     json(value) {
+      printed = true;
       io.out(JSON.stringify(value, null, 2) + '\n');
     },
+    printedJson: () => printed,
+    answerNo() {
+      code = EXIT.no;
+    },
+    exitCode: () => code,
     now: () => Date.now(),
     close() {
       db?.close();
