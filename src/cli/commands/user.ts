@@ -22,7 +22,7 @@ export function userCommand(ctx: CliContext): Command {
     .description('create a user and its first stream key (printed once)')
     .option('--display-name <text>', 'name shown on the site')
     .option('--external-id <id>', "the user's id in the site's own user table")
-    .option('--json', 'print the user as JSON, with its first key (and the key itself) in "new_key"')
+    .option('--json', 'print the user as JSON, with the new key itself in "key" and its details in "new_key"')
     .action((rawName: string, opts: { displayName?: string; externalId?: string; json?: boolean }) => {
       const name = canonicalName(rawName);
       const problem = nameProblem(name);
@@ -31,7 +31,7 @@ export function userCommand(ctx: CliContext): Command {
       const now = ctx.now();
       const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
       if (opts.json) {
-        ctx.json({ ...userJson(created.user, 1), new_key: keyJson(created.user.name, created.stored, now, created.key) });
+        ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
         return;
       }
       ctx.out(`created user ${created.user.name}\n`);
