@@ -19,6 +19,12 @@ const SCHEMAS = join(ROOT, 'schemas');
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
 for (const file of readdirSync(SCHEMAS)) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8')));
 
+/**
+ * Commands whose output cannot be JSON, with why (none today). Any other command without --json,
+ * or not run below, fails this file: a new command declares its shape in schemas/ and is run here.
+ */
+const NOT_JSON: Record<string, string> = {};
+
 /** Every command of the program that does something (not a bare group), as "user add". */
 function leafCommands(): string[] {
   const out: string[] = [];
@@ -67,7 +73,7 @@ describe('--json on every command', () => {
   it('every command that does something has --json', () => {
     const commands = leafCommands();
     expect(commands.length).toBeGreaterThan(40);
-    for (const c of commands) {
+    for (const c of commands.filter((name) => !(name in NOT_JSON))) {
       const program = buildProgram(createContext({ out() {}, err() {} }));
       let cmd: Command = program;
       for (const part of c.split(' ')) cmd = cmd.commands.find((s) => s.name() === part)!;
@@ -188,7 +194,7 @@ describe('--json on every command', () => {
 
     j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
 
-    expect([...leafCommands()].filter((c) => !covered.has(c))).toEqual([]);
+    expect(leafCommands().filter((c) => !covered.has(c) && !(c in NOT_JSON))).toEqual([]);
   }, 120_000);
 
   it('a failure with --json is an error object on stdout, with the exit code', () => {
