@@ -1,5 +1,6 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
 import { databasePath } from '../config';
+import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
 import { openForCli, type Db } from '../store/open';
 
@@ -13,8 +14,14 @@ export interface CliContext extends CliIo {
   db(): Db;
   /** Path of the database in use. */
   dbPath(): string;
-  /** Prints a value as JSON (stable field names, snake_case). */
+  /** Prints a value as JSON (stable field names, snake_case; shapes in schemas/, docs/json.md). */
   json(value: unknown): void;
+  /** True once json() has printed (so a later failure does not print a second JSON document). */
+  printedJson(): boolean;
+  /** Ends the command with exit 1 without an error line: a negative answer already printed. */
+  answerNo(): void;
+  /** The exit code the command asked for (0 unless answerNo was called). */
+  exitCode(): number;
   now(): number;
   /** Closes the database if it was opened. */
   close(): void;
@@ -35,6 +42,8 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
   const given = options.db;
   const path = options.dbPath !== undefined ? () => options.dbPath! : databasePath;
   let db: Db | undefined;
+  let printed = false;
+  let code: number = EXIT.ok;
   return {
     ...io,
     db() {
@@ -46,8 +55,14 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
     },
     dbPath: given ? () => given.name : path,
     json(value) {
+      printed = true;
       io.out(JSON.stringify(value, null, 2) + '\n');
     },
+    printedJson: () => printed,
+    answerNo() {
+      code = EXIT.no;
+    },
+    exitCode: () => code,
     now: options.now ?? (() => Date.now()),
     close() {
       if (db !== given) db?.close();

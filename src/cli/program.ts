@@ -27,9 +27,7 @@ declare const __VERSION__: string | undefined;
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('streamctl')
     .description('streamctl: users, stream keys and settings for a MistServer streaming site')
-    .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
+    .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev');
   const commands = [
     userCommand,
     keyCommand,
@@ -56,12 +54,22 @@ export function buildProgram(ctx: CliContext): Command {
     doctorCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
-  // Commands built with `new Command()` and added later do not inherit the output settings, so
-  // help and usage errors of subcommands go to ctx's writers too, not straight to the process.
-  const useContextOutput = (c: Command) => {
-    c.configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
-    c.commands.forEach(useContextOutput);
-  };
-  useContextOutput(program);
+  configureTree(program, ctx);
   return program;
+}
+
+/**
+ * Every message in streamctl's voice: commander's own usage errors ("error: unknown option")
+ * start with `streamctl:` like ours. addCommand() does not pass output settings down, so each
+ * command of the tree gets them.
+ */
+function configureTree(cmd: Command, ctx: CliContext): void {
+  cmd
+    .configureOutput({
+      writeOut: ctx.out,
+      writeErr: ctx.err,
+      outputError: (text, write) => write(text.replace(/^error: /, 'streamctl: ')),
+    })
+    .showHelpAfterError('(add --help for usage)');
+  for (const sub of cmd.commands) configureTree(sub, ctx);
 }

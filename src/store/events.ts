@@ -3,6 +3,10 @@
 import type { Db } from './open';
 import { stmt } from './statements';
 
+/** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
+ * live/offline; recording: RECORDING_END). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording'] as const;
+
 export interface EventInput {
   at: number;
   kind: string;

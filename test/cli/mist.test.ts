@@ -112,7 +112,7 @@ describe('mist apply', () => {
     const mist = await startFakeMist({ streams: { streams: { name: 'streams', source: 'push://127.0.0.1', DVR: 5000 } } });
     const before = structuredClone(mist.state);
     const r = await apply(db, mist, '--dry-run');
-    expect(r.status).toBe(0);
+    expect(r.status).toBe(1); // changes pending: a negative answer
     expect(r.stdout).toContain('+ trigger PUSH_REWRITE');
     expect(r.stdout).toContain('~ stream streams: source push://127.0.0.1 → push://');
     expect(r.stdout).toContain('dry run');
@@ -163,11 +163,11 @@ describe('mist apply', () => {
     const mist = await startFakeMist();
     mist.account = { username: 'admin', password: 'hunter2' };
     const noLogin = await apply(db, mist);
-    expect(noLogin.status).toBe(1);
+    expect(noLogin.status).toBe(3); // MistServer's API could not be used
     expect(noLogin.stderr.trim().split('\n')).toHaveLength(1);
     expect(noLogin.stderr).toContain('wants a login');
     const wrong = await apply(db, mist, '--user', 'admin', '--password', 'nope');
-    expect(wrong.status).toBe(1);
+    expect(wrong.status).toBe(3);
     expect(wrong.stderr).toContain('refused the login');
     const ok = await apply(db, mist, '--user', 'admin', '--password', 'hunter2');
     expect(ok.status).toBe(0);
@@ -180,9 +180,10 @@ describe('mist apply', () => {
     const mist = await startFakeMist();
     await mist.close();
     const r = await apply(db, mist);
-    expect(r.status).toBe(1);
+    expect(r.status).toBe(3);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toContain('cannot reach MistServer');
+    expect(r.stderr).toMatch(/ECONNREFUSED 127\.0\.0\.1:\d+/);
   });
 });
 

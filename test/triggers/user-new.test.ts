@@ -355,10 +355,10 @@ describe('bans', async () => {
     expect(await watch(db, { stream: 'streams+alice', ip: '2001:db8::9', token: owner })).toBe('true');
   });
 
-  it('refuses nonsense on the ban command line with one line and exit 1', async () => {
+  it('refuses nonsense on the ban command line with one line and exit 2 (usage)', async () => {
     for (const args of [['--ip', '300.1.1.1'], ['--ip', '10.0.0.0/33'], [], ['--viewer', 'x', '--ip', '1.2.3.4']]) {
       const r = await cli(db, ['ban', 'add', ...args]);
-      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }
   });

@@ -1,7 +1,7 @@
 // `streamctl status`: which channels are live, how healthy, and `--reconcile` against MistServer.
 import { Command } from 'commander';
 import { formatDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
+import { EXIT, UserError } from '../../lib/errors';
 import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
 import { DEFAULT_MIST_API } from '../../mist/desired';
@@ -100,7 +100,7 @@ async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<v
   try {
     answer = await mistCall({ url: api }, { active_streams: true });
   } catch (err) {
-    if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`);
+    if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`, EXIT.mistUnavailable);
     throw err;
   }
   const names = activeStreamNames(answer);
