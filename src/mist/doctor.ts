@@ -109,6 +109,39 @@ export interface DoctorInput {
   conn: MistApiOptions;
   /** False when neither --api nor the mist-api setting names MistServer. */
   apiConfigured: boolean;
+  /** The site's backend user install.sh gave the database to (SITE_USER), if any. */
+  siteUserName?: string;
+  /** The group the database is shared with (db_group=), if any. */
+  dbGroup?: string;
+}
+
+/** A group's id from /etc/group, or null when there is no such group. */
+export function findGroupId(name: string): number | null {
+  try {
+    const row = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    return row ? Number(row[2]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SITE_USER's access: the site's user can write the database, its folder keeps new files in the group. */
+function siteAccess(db: string, siteUserName: string, dbGroup: string | undefined): Finding {
+  const check = 'site access';
+  const fix = `re-run install.sh as root with SITE_USER=${siteUserName}`;
+  const site = findSystemUser(siteUserName);
+  if (!site) return { check, status: 'fail', message: `no system user ${siteUserName} (site_user= in streamctl.conf)`, fix };
+  const gid = dbGroup ? findGroupId(dbGroup) : null;
+  if (!dbGroup || gid === null) return { check, status: 'fail', message: `the database's group ${dbGroup ?? '(db_group= not set)'} does not exist`, fix };
+  const problems: string[] = [];
+  if (!site.gids.includes(gid)) problems.push(`${siteUserName} is not in group ${dbGroup}`);
+  const unwritable = [db, dirname(db), `${db}-wal`, `${db}-shm`].filter((p) => existsSync(p) && !canWrite(p, site));
+  if (unwritable.length) problems.push(`${siteUserName} cannot write ${unwritable.join(', ')}`);
+  const folder = statSync(dirname(db));
+  if (folder.gid !== gid || (folder.mode & 0o2000) === 0) problems.push(`${dirname(db)} is not setgid group ${dbGroup} (new -wal/-shm files would lock others out)`);
+  return problems.length
+    ? { check, status: 'fail', message: `${problems.join('; ')}: the site's calls fail`, fix }
+    : { check, status: 'ok', message: `the site's user ${siteUserName} can write the database (group ${dbGroup})` };
 }
 
 /** Runs every check; the order is the order of the report. */
@@ -143,6 +176,8 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
         : { check: 'database writable', status: 'fail', message: `${who} cannot write ${unwritable.join(', ')}: triggers fail`, fix: `chown ${owner} ${unwritable.join(' ')} (or give its group write access)` },
     );
   }
+
+  if (input.siteUserName && existsSync(db)) add(siteAccess(db, input.siteUserName, input.dbGroup));
 
   // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.
   const seen = triggerDatabase();
