@@ -1,9 +1,9 @@
 // install.sh for a site's backend: SITE_USER joins a group with MistServer's user and both write
 // the database; a fresh install can issue a playback token at once. Needs root (it creates
 // throwaway system users and a group, removed afterwards), so it is skipped otherwise.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,27 @@ describe.skipIf(!isRoot || !hasUserTools)('install.sh with SITE_USER (needs root
       expect(doctor()).toMatchObject({ status: 'fail', message: expect.stringContaining(`${siteUser} cannot write ${db}`) });
     } finally {
       chmodSync(db, 0o660);
+    }
+  });
+
+  it('doctor names a MistController started before its user joined the group (restart it)', async () => {
+    // A stand-in MistController as MistServer's user with only its old groups, as before install.
+    const fake = join(top, 'MistController');
+    copyFileSync('/bin/sleep', fake);
+    chmodSync(fake, 0o755);
+    const ids = sh('id', ['-u', mistUser]).stdout.trim();
+    const primary = sh('id', ['-g', mistUser]).stdout.trim();
+    const child = spawn('setpriv', [`--reuid=${ids}`, `--regid=${primary}`, '--clear-groups', fake, '30'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = spawnSync(streamctl, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: {}, encoding: 'utf8' });
+      const stale = (JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string; fix: string }[] }).checks.find((c) =>
+        c.message.includes('runs without the group'),
+      );
+      expect(stale).toMatchObject({ check: 'database writable', status: 'fail', fix: 'restart MistServer' });
+      expect(stale!.message).toContain(`without the group ${group}`);
+    } finally {
+      child.kill();
     }
   });
 

@@ -1,7 +1,7 @@
 // `streamctl doctor`: checks the install the way MistServer will meet it — database, programs,
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
@@ -125,6 +125,33 @@ export function findGroupId(name: string): number | null {
   }
 }
 
+/**
+ * Running MistController processes (not root) that lack the group: started before install.sh
+ * added their user to it, they keep their old groups and their triggers cannot write.
+ */
+function staleMistProcesses(gid: number): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  const stale: number[] = [];
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'MistController') continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const groups = (/^Groups:(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+      const primary = Number(/^Gid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+      if (uid !== 0 && primary !== gid && !groups.includes(gid)) stale.push(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return stale;
+}
+
 /** SITE_USER's access: the site's user can write the database, its folder keeps new files in the group. */
 function siteAccess(db: string, siteUserName: string, dbGroup: string | undefined): Finding {
   const check = 'site access';
@@ -178,6 +205,11 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   }
 
   if (input.siteUserName && existsSync(db)) add(siteAccess(db, input.siteUserName, input.dbGroup));
+  const groupId = input.dbGroup ? findGroupId(input.dbGroup) : null;
+  const stale = groupId === null ? [] : staleMistProcesses(groupId);
+  if (stale.length) {
+    add({ check: 'database writable', status: 'fail', message: `MistController (pid ${stale.join(', ')}) runs without the group ${input.dbGroup}: it was started before its user joined it, so its triggers cannot write the database`, fix: 'restart MistServer' });
+  }
 
   // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.
   const seen = triggerDatabase();
