@@ -9,6 +9,7 @@ import { cliAsync, startFakeMist } from './fake-mist';
 import { baseEnv, BIN, cli, cliJson, freshDb, ROOT, tempDir, runTrigger } from './helpers';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-input.schema.json'), 'utf8'));
+const reportSchema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-report.schema.json'), 'utf8'));
 
 function inputFile(doc: unknown): string {
   const file = join(tempDir(), 'sync.json');
@@ -52,6 +53,12 @@ describe('streamctl sync', () => {
       ['alice', 'viewer', 'troll'],
     ]);
 
+    // The real report is what schemas/sync-report.schema.json says.
+    expect(validateJson(reportSchema, first)).toEqual([]);
+    expect(validateJson(reportSchema, { ...first, changes: [{ object: 'user', action: 'create', user: 1 }] })).toEqual([
+      { path: 'changes[0].user', message: 'expected string, got integer' },
+    ]);
+
     const again = cliJson(db, ['sync', inputFile(SITE)]);
     expect(again.changed).toBe(false);
     expect(again.changes).toEqual([]);
@@ -72,6 +79,7 @@ describe('streamctl sync', () => {
     const grants = report.changes.filter((c: any) => c.object === 'grant').map((c: any) => `${c.action} ${c.viewer}`);
     expect(grants.sort()).toEqual(['add v3', 'remove by-hand', 'remove v1', 'update v2']);
     expect(cliJson(db, ['grant', 'list', 'alice']).map((g: any) => g.viewer)).toEqual(['v2', 'v3']);
+    expect(validateJson(reportSchema, report)).toEqual([]);
     const bans = report.changes.filter((c: any) => c.object === 'ban').map((c: any) => `${c.action} ${c.value}`);
     expect(bans.sort()).toEqual(['remove 203.0.113.0/24', 'update troll']);
     // The operator's ban is not the site's to lift.
