@@ -1,13 +1,15 @@
 // The Node entry point (`require('streamctl')` / `import ... from 'streamctl'`): the same typed
 // functions the CLI commands call, for a Node site that would rather not spawn the CLI. Built by
 // scripts/build.ts into dist/index.js with its declarations in dist/types/.
+import { existsSync } from 'node:fs';
 import { databasePath } from './config';
+import { UserError } from './lib/errors';
 import { applyLiveEffects as applyEffects, type LiveEffect } from './cli/live-effects';
 import { migrate } from './store/migrate';
 import { openForCli, type Db } from './store/open';
 
 export type { Db } from './store/open';
-export { UserError } from './lib/errors';
+export { UserError };
 export { canonicalName, nameProblem } from './lib/names';
 export { checkViewerId } from './access/viewer-id';
 export { createUserWithKey, addKey, rotateKeys } from './ingest/keys';
@@ -33,10 +35,14 @@ export {
 export type { LiveEffect } from './cli/live-effects';
 
 /**
- * Opens streamctl's database (default: STREAMCTL_DB, else the installed streamctl.conf's db=),
- * creating and migrating it like the CLI does. Close it with `db.close()`.
+ * Opens streamctl's database (default: STREAMCTL_DB, else the installed streamctl.conf's db=) and
+ * migrates it like the CLI does. A missing file is an error (a mistyped path must not become a new
+ * empty database) unless `create` is given. Close it with `db.close()`.
  */
-export function openDatabase(path: string = databasePath()): Db {
+export function openDatabase(path: string = databasePath(), opts: { create?: boolean } = {}): Db {
+  if (path !== ':memory:' && !opts.create && !existsSync(path)) {
+    throw new UserError(`database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`);
+  }
   const db = openForCli(path);
   try {
     migrate(db);

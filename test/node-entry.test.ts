@@ -31,7 +31,9 @@ describe("require('streamctl')", () => {
       'site.js',
       `
       const streamctl = require('streamctl');
-      const db = streamctl.openDatabase(${JSON.stringify(db)});
+      let missing;
+      try { streamctl.openDatabase(${JSON.stringify(db)}); } catch (e) { missing = e.message; }
+      const db = streamctl.openDatabase(${JSON.stringify(db)}, { create: true });
       const now = Date.now();
       const { user, key } = streamctl.createUserWithKey(db, { name: 'alice', displayName: 'Alice', externalId: '42' }, now);
       streamctl.updateChannel(db, user.id, { access: 'paid', viewerCap: 10 }, now);
@@ -40,12 +42,13 @@ describe("require('streamctl')", () => {
       let refused;
       try { streamctl.syncSite(db, { users: [{ name: 'Nope' }] }, { now }); } catch (e) { refused = { name: e.name, problems: e.problems }; }
       db.close();
-      console.log(JSON.stringify({ key, report, refused }));
+      console.log(JSON.stringify({ key, report, refused, missing }));
       `,
     );
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
+    expect(out.missing).toContain(`database ${db} does not exist`);
     expect(out.key).toMatch(/^stc_/);
     expect(out.report.summary).toMatchObject({ users_created: 1, grants_added: 1, grants_removed: 0 });
     expect(out.refused).toEqual({ name: 'SyncInputError', problems: [{ path: 'users[0].name', message: expect.stringContaining('"Nope" is invalid') }] });
@@ -63,7 +66,7 @@ describe("require('streamctl')", () => {
       'site.mjs',
       `
       import { openDatabase, createUserWithKey, listUsers } from 'streamctl';
-      const db = openDatabase(${JSON.stringify(db)});
+      const db = openDatabase(${JSON.stringify(db)}, { create: true });
       createUserWithKey(db, { name: 'carol', displayName: null, externalId: null }, Date.now());
       console.log(listUsers(db).map((u) => u.name).join(','));
       db.close();

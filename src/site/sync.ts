@@ -199,9 +199,21 @@ function checkInput(db: Db, raw: unknown): Plan {
   return plan;
 }
 
+/** What a channel starts as (a user the dry run would create has no row yet to compare with). */
+const DEFAULT_CHANNEL: Omit<Channel, 'userId'> = {
+  access: 'public',
+  minAge: null,
+  viewerCap: null,
+  passwordHash: null,
+  record: false,
+  retentionMs: null,
+  replayOffline: false,
+  updatedAt: null,
+};
+
 const banIdentity = (channel: string | null, kind: BanKind, value: string) => JSON.stringify([channel, kind, value]);
 
-function channelFieldChanges(before: Channel, patch: ChannelPatch): FieldChanges {
+function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatch): FieldChanges {
   const names: Record<keyof ChannelPatch, string> = {
     access: 'access',
     minAge: 'min_age',
@@ -290,7 +302,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
     // Channel policies and grants. A user created by this dry run has no row yet: defaults.
     for (const c of plan.channels) {
       const userId = ids.get(c.user) ?? findUserByName(db, c.user)?.id;
-      const before = userId === undefined ? getChannel(db, -1) : getChannel(db, userId);
+      const before = (userId === undefined ? undefined : getChannel(db, userId)) ?? DEFAULT_CHANNEL;
       const fields = channelFieldChanges(before, c.patch);
       if (Object.keys(fields).length > 0) {
         changes.push({ object: 'channel', action: 'update', user: c.user, fields });
