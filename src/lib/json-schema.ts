@@ -1,4 +1,4 @@
-// A small JSON Schema (2020-12) validator for the subset our schema files use, so the schema file
+// A small JSON Schema (draft-07, as every file in schemas/) validator for the subset our schema files use, so the schema file
 // itself is what the CLI enforces (no second copy of the rules to drift). Unsupported keywords are
 // an error in the schema, not silently ignored: a rule that is not checked must not look checked.
 
@@ -11,7 +11,7 @@ export interface SchemaProblem {
 }
 
 const KNOWN = new Set([
-  '$schema', '$id', '$defs', '$comment', 'title', 'description', 'examples', 'default', 'format',
+  '$schema', '$id', 'definitions', '$comment', 'title', 'description', 'examples', 'default', 'format',
   'type', 'enum', 'const', '$ref', 'properties', 'required', 'additionalProperties', 'items',
   'minItems', 'maxItems', 'minLength', 'maxLength', 'pattern', 'minimum', 'maximum',
 ]);
@@ -40,8 +40,8 @@ export function validateJson(schema: JsonSchema, value: unknown): SchemaProblem[
     const at = path || '(root)';
     for (const k of Object.keys(s)) if (!KNOWN.has(k)) throw new Error(`schema keyword "${k}" is not supported by src/lib/json-schema.ts`);
     if (typeof s.$ref === 'string') {
-      const m = /^#\/\$defs\/([A-Za-z0-9_-]+)$/.exec(s.$ref);
-      const target = m ? ((root.$defs ?? {}) as Record<string, JsonSchema>)[m[1]!] : undefined;
+      const m = /^#\/definitions\/([A-Za-z0-9_-]+)$/.exec(s.$ref);
+      const target = m ? ((root.definitions ?? {}) as Record<string, JsonSchema>)[m[1]!] : undefined;
       if (!target) throw new Error(`schema $ref "${s.$ref}" does not resolve`);
       check(target, v, path);
     }
