@@ -11,6 +11,10 @@
 #                else $PREFIX/var/lib/streamctl)
 #   MIST_USER    the user MistServer runs as; it gets write access to the database
 #                (default: the owner of a running MistController, else a "mistserver" user if one exists)
+#   SITE_USER    the user the site's backend runs as (e.g. www-data); needs root. A group
+#                (STREAMCTL_GROUP, default streamctl) then holds MistServer's user and this one, and
+#                the database, its folder and the recordings folder are writable by that group.
+#                Without it, nothing changes.
 #   SKIP_BUILD=1 use the existing dist/ (e.g. when installing from a release tarball)
 set -euo pipefail
 
@@ -37,6 +41,12 @@ NODE_MAJOR=$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || die "Node.js 20 or newer is needed (found $("$NODE_BIN" -v))"
 mkdir -p "$PREFIX" 2>/dev/null || true
 [ -w "$PREFIX" ] || die "cannot write to $PREFIX; run as root, or choose PREFIX=\$HOME/.local"
+SITE_GROUP=${STREAMCTL_GROUP:-streamctl}
+if [ -n "${SITE_USER:-}" ]; then
+  [ "$(id -u)" = 0 ] || die "SITE_USER needs root (it creates the $SITE_GROUP group and changes the database's group)"
+  id "$SITE_USER" >/dev/null 2>&1 || die "no user $SITE_USER (SITE_USER)"
+  case "$SITE_GROUP" in [a-z_][a-z0-9_-]*) ;; *) die "invalid STREAMCTL_GROUP $SITE_GROUP" ;; esac
+fi
 
 # --- build -------------------------------------------------------------------------------------
 cd "$SRC"
@@ -58,8 +68,12 @@ rm -rf "$APP/dist.new"
 cp -R dist "$APP/dist.new"
 rm -rf "$APP/dist"
 mv "$APP/dist.new" "$APP/dist"
-# A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM.
-printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
+# A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM. Its
+# main/types make the installed copy the Node entry too (require('/usr/local/lib/streamctl')).
+printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs","main":"dist/index.js","types":"dist/types/src/index.d.ts"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
+# The JSON Schemas of what the CLI reads and prints, for sites in any language.
+rm -rf "$APP/schemas"
+cp -R schemas "$APP/schemas"
 # Every program file in dist/ runs by itself. Its shebang is pinned to this node binary (MistServer
 # runs triggers with its own PATH, which may not contain node, and skipping /usr/bin/env saves an
 # exec per viewer), and bin/<program> is a link to it: one file for node to load per trigger run.
@@ -91,6 +105,15 @@ set_conf db "$DB"
 say "==> database $DB"
 mkdir -p "$STATE_DIR"
 "$APP/bin/streamctl" db migrate
+# The HS256 secret the site signs playback tokens with: made once, so `token issue` works at once.
+# Never printed here (install logs are not the place for secrets).
+if "$APP/bin/streamctl" token secret --show >/dev/null 2>&1; then
+  say "    token secret: kept the existing one"
+else
+  "$APP/bin/streamctl" token secret >/dev/null
+  say "    created the HS256 token secret playback tokens are signed with; the site reads it with:"
+  say "        $PREFIX/bin/streamctl token secret --show"
+fi
 
 if [ -z "${MIST_USER:-}" ]; then
   MIST_USER=$(ps -o user= -C MistController 2>/dev/null | head -n 1 | tr -d ' ' || true)
@@ -120,12 +143,39 @@ if [ ! -e "$PLACEHOLDER" ]; then
   fi
 fi
 
-if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
-  MIST_GROUP=$(id -gn "$MIST_USER")
-  # The group gets write access; setgid keeps the -wal/-shm files SQLite creates in that group.
-  chgrp "$MIST_GROUP" "$STATE_DIR" "$DB" "$RECORDINGS"
+# share_with GROUP: the database, its -wal/-shm, its folder and the recordings folder become
+# writable by GROUP; setgid on the folders keeps the -wal/-shm files SQLite creates in that group.
+share_with() {
+  local f
+  chgrp "$1" "$STATE_DIR" "$RECORDINGS"
   chmod 2770 "$STATE_DIR" "$RECORDINGS"
-  chmod 660 "$DB"
+  for f in "$DB" "$DB-wal" "$DB-shm"; do
+    [ -e "$f" ] || continue
+    chgrp "$1" "$f"
+    chmod 660 "$f"
+  done
+  # A database the CLI creates later (after a restore, say) gets mode 660 too, not 600.
+  set_conf db_group "$1"
+}
+if [ -n "${SITE_USER:-}" ]; then
+  getent group "$SITE_GROUP" >/dev/null || groupadd --system "$SITE_GROUP"
+  for member in ${MIST_USER:-} "$SITE_USER"; do
+    id "$member" >/dev/null 2>&1 || die "no user $member (MIST_USER)"
+    id -nG "$member" | tr ' ' '\n' | grep -qx "$SITE_GROUP" || usermod -a -G "$SITE_GROUP" "$member"
+  done
+  share_with "$SITE_GROUP"
+  set_conf site_user "$SITE_USER"
+  if [ -n "${MIST_USER:-}" ]; then
+    set_conf mist_user "$MIST_USER"
+    say "    writable by group $SITE_GROUP: MistServer's user $MIST_USER and the site's user $SITE_USER"
+  else
+    say "    writable by group $SITE_GROUP: the site's user $SITE_USER"
+    say "    NOTE: MistServer's user is not known; re-run with MIST_USER=<user> to add it to $SITE_GROUP"
+  fi
+  say "    restart MistServer and the site's backend so their processes run with the $SITE_GROUP group"
+elif [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+  MIST_GROUP=$(id -gn "$MIST_USER")
+  share_with "$MIST_GROUP"
   set_conf mist_user "$MIST_USER"
   say "    writable by MistServer's user $MIST_USER (group $MIST_GROUP)"
 elif [ -n "${MIST_USER:-}" ] && [ "$MIST_USER" != "$(id -un)" ]; then

@@ -64,6 +64,15 @@ export function databasePath(): string {
   return resolve('data', 'streamctl.db');
 }
 
+/**
+ * The group the database is shared with (install.sh's db_group=: MistServer's user and, with
+ * SITE_USER, the site's), or undefined when only its owner may use it. Decides the mode of a
+ * database file the CLI creates.
+ */
+export function databaseGroup(): string | undefined {
+  return readInstalledConfig().db_group || undefined;
+}
+
 /** What better-sqlite3 gets as `nativeBinding`: the embedded addon when packaged, else the copied file. */
 export function nativeBinding(): string | object | undefined {
   return packaged ? packaged.loadAddon() : nativeBindingPath();

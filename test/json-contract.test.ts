@@ -109,6 +109,8 @@ describe('--json on every command', () => {
     expect(j({ command: 'user enable', args: ['user', 'enable', 'alice'], schema: 'user' })).toEqual(shown);
     j({ command: 'user add', args: ['user', 'add', 'bob'], schema: 'user' });
 
+    const synced = j({ command: 'sync', args: ['sync', '-'], schema: 'sync-report', stdin: JSON.stringify({ users: [{ name: 'carol', external_id: 'site-3' }], channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'viewer-9' }] }] }) });
+    expect(synced.changed).toBe(true);
     j({ command: 'key add', args: ['key', 'add', 'alice', '--label', 'backup'], schema: 'key' });
     const rotated = j({ command: 'key rotate', args: ['key', 'rotate', 'alice', '--grace', '1h'], schema: 'key' });
     expect(rotated.revoked_keys).toBe(2);

@@ -35,7 +35,7 @@ function describe(effect: LiveEffect, base: string): string {
 }
 
 /** Applies the effects if MistServer is reachable; never fails the command that caused them. */
-export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): Promise<void> {
+export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effects: LiveEffect[]): Promise<void> {
   if (effects.length === 0) return;
   let base = 'streams';
   try {

@@ -15,6 +15,7 @@ import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
+import { syncCommand } from './commands/sync';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
     hookCommand,
     grantCommand,
     banCommand,
+    syncCommand,
     guardCommand,
     tokenCommand,
     accessCommand,

@@ -1,7 +1,7 @@
 // `streamctl doctor`: checks the install the way MistServer will meet it — database, programs,
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
@@ -109,6 +109,66 @@ export interface DoctorInput {
   conn: MistApiOptions;
   /** False when neither --api nor the mist-api setting names MistServer. */
   apiConfigured: boolean;
+  /** The site's backend user install.sh gave the database to (SITE_USER), if any. */
+  siteUserName?: string;
+  /** The group the database is shared with (db_group=), if any. */
+  dbGroup?: string;
+}
+
+/** A group's id from /etc/group, or null when there is no such group. */
+export function findGroupId(name: string): number | null {
+  try {
+    const row = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    return row ? Number(row[2]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Running MistController processes (not root) that lack the group: started before install.sh
+ * added their user to it, they keep their old groups and their triggers cannot write.
+ */
+function staleMistProcesses(gid: number): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  const stale: number[] = [];
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'MistController') continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const groups = (/^Groups:(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+      const primary = Number(/^Gid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+      if (uid !== 0 && primary !== gid && !groups.includes(gid)) stale.push(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return stale;
+}
+
+/** SITE_USER's access: the site's user can write the database, its folder keeps new files in the group. */
+function siteAccess(db: string, siteUserName: string, dbGroup: string | undefined): Finding {
+  const check = 'site access';
+  const fix = `re-run install.sh as root with SITE_USER=${siteUserName}`;
+  const site = findSystemUser(siteUserName);
+  if (!site) return { check, status: 'fail', message: `no system user ${siteUserName} (site_user= in streamctl.conf)`, fix };
+  const gid = dbGroup ? findGroupId(dbGroup) : null;
+  if (!dbGroup || gid === null) return { check, status: 'fail', message: `the database's group ${dbGroup ?? '(db_group= not set)'} does not exist`, fix };
+  const problems: string[] = [];
+  if (!site.gids.includes(gid)) problems.push(`${siteUserName} is not in group ${dbGroup}`);
+  const unwritable = [db, dirname(db), `${db}-wal`, `${db}-shm`].filter((p) => existsSync(p) && !canWrite(p, site));
+  if (unwritable.length) problems.push(`${siteUserName} cannot write ${unwritable.join(', ')}`);
+  const folder = statSync(dirname(db));
+  if (folder.gid !== gid || (folder.mode & 0o2000) === 0) problems.push(`${dirname(db)} is not setgid group ${dbGroup} (new -wal/-shm files would lock others out)`);
+  return problems.length
+    ? { check, status: 'fail', message: `${problems.join('; ')}: the site's calls fail`, fix }
+    : { check, status: 'ok', message: `the site's user ${siteUserName} can write the database (group ${dbGroup})` };
 }
 
 /** Runs every check; the order is the order of the report. */
@@ -142,6 +202,13 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
         ? { check: 'database writable', status: 'ok', message: `${who} can write the database and its folder` }
         : { check: 'database writable', status: 'fail', message: `${who} cannot write ${unwritable.join(', ')}: triggers fail`, fix: `chown ${owner} ${unwritable.join(' ')} (or give its group write access)` },
     );
+  }
+
+  if (input.siteUserName && existsSync(db)) add(siteAccess(db, input.siteUserName, input.dbGroup));
+  const groupId = input.dbGroup ? findGroupId(input.dbGroup) : null;
+  const stale = groupId === null ? [] : staleMistProcesses(groupId);
+  if (stale.length) {
+    add({ check: 'database writable', status: 'fail', message: `MistController (pid ${stale.join(', ')}) runs without the group ${input.dbGroup}: it was started before its user joined it, so its triggers cannot write the database`, fix: 'restart MistServer' });
   }
 
   // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.

@@ -1,8 +1,8 @@
 // Opening the database: pragmas, the trigger's fail-closed checks, the CLI's auto-migration.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { nativeBinding } from '../config';
+import { databaseGroup, nativeBinding } from '../config';
 import { SchemaError } from '../lib/errors';
 import { requiredSchemaVersion } from './schema-version';
 
@@ -40,10 +40,23 @@ export function openForTrigger(path: string): Db {
   return db;
 }
 
-/** For the CLI: creates the folder and file if needed; the caller migrates. */
+/**
+ * For the CLI: creates the folder and file if needed; the caller migrates. A new file is created
+ * private (umask 077, so no other user ever sees it readable) and then given its mode: 660 when
+ * the installed config shares the database with a group (db_group=; the folder's setgid bit,
+ * set by install.sh, gives it the group), else 600. SQLite creates -wal/-shm with the file's mode.
+ */
 export function openForCli(path: string): Db {
   mkdirSync(dirname(path), { recursive: true });
-  const db = open(path, false, CLI_BUSY_TIMEOUT_MS);
+  const creating = path !== ':memory:' && !existsSync(path);
+  const umask = creating ? process.umask(0o077) : undefined;
+  let db: Db;
+  try {
+    db = open(path, false, CLI_BUSY_TIMEOUT_MS);
+  } finally {
+    if (umask !== undefined) process.umask(umask);
+  }
+  if (creating) chmodSync(path, databaseGroup() ? 0o660 : 0o600);
   db.pragma('journal_mode = WAL');
   return db;
 }

@@ -75,3 +75,8 @@ export function setUserDisabled(db: Db, id: number, disabled: boolean): void {
 export function deleteUser(db: Db, id: number): void {
   stmt(db, 'DELETE FROM users WHERE id = ?').run(id);
 }
+
+/** Sets the fields the site owns (display name, external id, disabled). */
+export function updateUserFields(db: Db, id: number, u: { displayName: string | null; externalId: string | null; disabled: boolean }): void {
+  stmt(db, 'UPDATE users SET display_name = ?, external_id = ?, disabled = ? WHERE id = ?').run(u.displayName, u.externalId, u.disabled ? 1 : 0, id);
+}

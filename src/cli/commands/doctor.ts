@@ -43,6 +43,8 @@ export function doctorCommand(ctx: CliContext): Command {
           mistUserName: mistUserName || userInfo().username,
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
+          siteUserName: readInstalledConfig().site_user,
+          dbGroup: readInstalledConfig().db_group,
         });
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;
