@@ -18,6 +18,7 @@ import { statusCommand } from './commands/status';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
+import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
@@ -54,6 +55,7 @@ export function buildProgram(ctx: CliContext): Command {
     dbCommand,
     mistCommand,
     doctorCommand,
+    metricsCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
   return program;
