@@ -6,6 +6,7 @@ import { banCommand } from './commands/ban';
 import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { addChannelPasswordCommands } from './commands/channel-password';
+import { completionCommand, manCommand } from './commands/completion';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
@@ -56,6 +57,8 @@ export function buildProgram(ctx: CliContext): Command {
     mistCommand,
     doctorCommand,
     metricsCommand,
+    completionCommand,
+    manCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
   return program;
