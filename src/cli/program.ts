@@ -14,6 +14,7 @@ import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
 import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
+import { initCommand } from './commands/init';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
 import { triggersCommand } from './commands/triggers';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
     mistCommand,
     doctorCommand,
     metricsCommand,
+    initCommand,
     completionCommand,
     manCommand,
   ];
