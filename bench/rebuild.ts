@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyBufferEvent } from '../src/live/live-transition';
 import { migrate } from '../src/store/migrate';
+import { deleteUser, REMOVAL_BATCH } from '../src/store/users';
 import type { BufferState } from '../src/store/buffer-events';
 
 const BROADCASTS = Number(process.env.BENCH_BROADCASTS ?? 100_000);
@@ -74,6 +75,18 @@ function main(): void {
       }
     }
     const count = (db.prepare('SELECT count(*) AS n FROM broadcasts').get() as { n: number }).n;
+    // Removing that channel (`user remove`): its history goes in batches; the longest is the
+    // longest the write lock is held (one cascading DELETE held it for all of them).
+    const history = (db.prepare('SELECT (SELECT count(*) FROM broadcasts) + (SELECT count(*) FROM buffer_events) AS n').get() as { n: number }).n;
+    const batches: number[] = [];
+    let last = process.hrtime.bigint();
+    const removeStart = last;
+    deleteUser(db, 1, () => {
+      const t = process.hrtime.bigint();
+      batches.push(Number(t - last) / 1e6);
+      last = t;
+    });
+    const removeMs = Number(process.hrtime.bigint() - removeStart) / 1e6;
     db.close();
     const base = median(times.get(cases[0]!.label)!);
     console.log(`\nbroadcast re-derivation: one channel with ${BROADCASTS.toLocaleString('en')} broadcasts, ${ROUNDS} interleaved rounds, median time the write lock is held`);
@@ -83,6 +96,9 @@ function main(): void {
       const ms = median(times.get(c.label)!);
       console.log(`  ${c.label.padEnd(46)} ${ms.toFixed(2).padStart(9)} ms  ${(ms / base).toFixed(2)}`);
     }
+    console.log(
+      `  user remove of that channel (${history.toLocaleString('en')} rows): ${removeMs.toFixed(0)} ms in ${batches.length} batches of up to ${REMOVAL_BATCH} rows, longest ${Math.max(...batches).toFixed(1)} ms`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
