@@ -170,6 +170,14 @@ describe('the standalone executable', () => {
     expect(doctor.status).toBe(0);
   });
 
+  it('refuses a database that does not exist (issue 10 item 11): names it, exits 1, creates nothing', () => {
+    const typo = join(tempDir(), 'typo.db');
+    const r = run({ program: packaged(), args: ['user', 'list'], db: typo });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`database ${typo} does not exist`);
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('answers empty for a trigger name it does not handle', () => {
     const r = run({ program: packaged(), args: ['NO_SUCH_TRIGGER'], payload: 'x', db: '/nonexistent/streamctl.db' });
     expect(r.stdout).toBe('');

@@ -18,7 +18,7 @@ export function dbCommand(ctx: CliContext): Command {
     .description('create the database if needed and apply pending migrations (idempotent)')
     .action(() => {
       const path = databasePath();
-      const db = openForCli(path);
+      const db = openForCli(path, { create: true });
       try {
         const applied = migrate(db);
         for (const m of applied) ctx.out(`applied ${String(m.version).padStart(4, '0')}_${m.name}\n`);

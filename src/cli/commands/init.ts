@@ -38,7 +38,7 @@ export function initCommand(ctx: CliContext): Command {
       } catch (err) {
         throw new UserError(`cannot write ${conf}: ${oneLine(err)} (run init as the owner of its folder)`);
       }
-      const handle = openForCli(db);
+      const handle = openForCli(db, { create: true });
       try {
         migrate(handle);
         ctx.out(`${conf}: db=${db}\n${db}: schema version ${schemaVersion(handle)}\n`);
