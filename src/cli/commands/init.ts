@@ -26,7 +26,8 @@ export function initCommand(ctx: CliContext): Command {
     .description('set up an installation install.sh did not make (the standalone executable): record the database in streamctl.conf and create it')
     .requiredOption('--db <path>', 'the database file (created and migrated if missing)')
     .option('--force', 'replace a db= the config file already names')
-    .action((opts: { db: string; force?: boolean }) => {
+    .option('--json', 'print JSON')
+    .action((opts: { db: string; force?: boolean; json?: boolean }) => {
       const conf = installedConfigPath();
       const db = resolve(opts.db);
       const current = readInstalledConfig(conf).db;
@@ -39,12 +40,15 @@ export function initCommand(ctx: CliContext): Command {
         throw new UserError(`cannot write ${conf}: ${oneLine(err)} (run init as the owner of its folder)`);
       }
       const handle = openForCli(db, { create: true });
+      let version: number;
       try {
         migrate(handle);
-        ctx.out(`${conf}: db=${db}\n${db}: schema version ${schemaVersion(handle)}\n`);
+        version = schemaVersion(handle);
       } finally {
         handle.close();
       }
-      ctx.out("next: streamctl mist apply --dry-run (then without --dry-run), streamctl doctor\n");
+      if (opts.json) return ctx.json({ config: conf, path: db, schema_version: version });
+      ctx.out(`${conf}: db=${db}\n${db}: schema version ${version}\n`);
+      ctx.out('next: streamctl mist apply --dry-run (then without --dry-run), streamctl doctor\n');
     });
 }
