@@ -72,6 +72,65 @@ describe('streamctl completion', () => {
   });
 });
 
+const has = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
+
+describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions stubbed to print)', () => {
+  const file = join(tempDir(), '_streamctl');
+  writeFileSync(file, script('zsh'));
+  const complete = (...words: string[]): string[] => {
+    const r = spawnSync(
+      'zsh',
+      [
+        '-f',
+        '-c',
+        // _describe prints the entries it is given (name:description); compdef and _files say they ran.
+        'compdef() { print -r -- "compdef $*" }; _describe() { local arr=${@[-1]}; print -rl -- "${(@P)arr}" }; _files() { print -r -- FILES }; ' +
+          'source "$1"; shift; words=("$@"); CURRENT=$#; PREFIX=${words[-1]}; _streamctl',
+        'zsh',
+        file,
+        'streamctl',
+        ...words,
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stderr).toBe('');
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
+  it('registers itself with compdef when sourced', () => {
+    expect(complete('')[0]).toBe('compdef _streamctl streamctl');
+  });
+
+  it('offers the subcommands of the command typed so far, with descriptions', () => {
+    expect(complete('recordings', '')).toContain('prune:remove recordings past their retention and above the size cap (pinned ones are kept); for cron');
+    expect(complete('recordings', '').some((l) => l.startsWith('user:'))).toBe(false);
+    expect(complete('').some((l) => l.startsWith('user:'))).toBe(true);
+  });
+
+  it("skips an option's value, and completes files for it", () => {
+    const afterValue = complete('doctor', '--api', 'user', '--');
+    expect(afterValue.some((l) => l.startsWith('--mist-user:'))).toBe(true);
+    expect(afterValue.some((l) => l.startsWith('add:'))).toBe(false); // not `user`'s subcommands
+    expect(complete('metrics', '-o', '')).toContain('FILES');
+  });
+});
+
+describe.runIf(has('fish'))('fish, with the script sourced', () => {
+  const file = join(tempDir(), 'streamctl.fish');
+  writeFileSync(file, script('fish'));
+  const complete = (line: string): string[] => {
+    const r = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+  };
+
+  it('completes a command, a subcommand and an option', () => {
+    expect(complete('streamctl rec')).toEqual(['recordings']);
+    expect(complete('streamctl recordings p')).toEqual(['pin', 'prune']);
+    expect(complete('streamctl doctor --api user --mist')).toEqual(['--mist-user']);
+  });
+});
+
 describe('streamctl man', () => {
   it('has a section for every command, and matches docs/reference/streamctl.1', () => {
     const r = cli(db, ['man']);
