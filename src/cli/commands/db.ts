@@ -64,8 +64,10 @@ export function dbCommand(ctx: CliContext): Command {
         throw new UserError(code === 'EEXIST' ? `${target} already exists; choose a new file` : `cannot create ${target}: ${oneLine(err)}`);
       }
       const umask = process.umask(0o077);
+      // Read-only and never migrated: a backup is the database as it is (e.g. before an upgrade).
+      const db = openReadOnly(source);
       try {
-        const { pages } = await backupDatabase(ctx.db(), target);
+        const { pages } = await backupDatabase(db, target);
         const bytes = statSync(target).size;
         if (opts.json) return ctx.json({ database: source, backup: target, pages, bytes });
         ctx.out(`${source} backed up to ${target} (${bytes} bytes)\n`);
@@ -73,6 +75,7 @@ export function dbCommand(ctx: CliContext): Command {
         rmSync(target, { force: true });
         throw new UserError(`backup to ${target} failed: ${oneLine(err)}`);
       } finally {
+        db.close();
         process.umask(umask);
       }
     });
