@@ -20,6 +20,8 @@
 #                there but not enabled)
 #   CRON_DIR     where the cron file goes (default /etc/cron.d)
 #   EVENTS_RETENTION  how long `events prune` keeps the audit log (default 90d)
+#   METRICS_FILE also schedule `streamctl metrics -o METRICS_FILE` every minute (node_exporter's
+#                textfile collector folder, e.g. /var/lib/node_exporter/textfile_collector/streamctl.prom)
 #
 #   ./install.sh --uninstall              # removes the programs, scheduled jobs, man page and
 #                                         # completions of that PREFIX; keeps the database and recordings
@@ -41,11 +43,15 @@ APP=$PREFIX/lib/streamctl
 DB=$STATE_DIR/streamctl.db
 SHARE=$PREFIX/share
 # Names of every scheduled job, its streamctl arguments and when it runs (systemd OnCalendar).
+ALL_JOBS=(reconcile recordings-prune events-prune metrics)
 JOBS=(reconcile recordings-prune events-prune)
 EVENTS_RETENTION=${EVENTS_RETENTION:-90d}
+METRICS_FILE=${METRICS_FILE:-}
+[ -z "$METRICS_FILE" ] || JOBS+=(metrics)
 job_args() {
   case $1 in
     reconcile) echo "status --reconcile" ;;
+    metrics) echo "metrics -o $METRICS_FILE" ;;
     recordings-prune) echo "recordings prune" ;;
     events-prune) echo "events prune --older-than $EVENTS_RETENTION" ;;
   esac
@@ -55,18 +61,19 @@ job_what() {
     reconcile) echo "close broadcasts MistServer no longer has" ;;
     recordings-prune) echo "delete recordings past their retention or the size cap" ;;
     events-prune) echo "delete audit events older than $EVENTS_RETENTION" ;;
+    metrics) echo "write metrics for node_exporter's textfile collector" ;;
   esac
 }
 job_calendar() { # systemd OnCalendar
   case $1 in
-    reconcile) echo "minutely" ;;
+    reconcile | metrics) echo "minutely" ;;
     recordings-prune) echo "*-*-* 04:15:00" ;;
     events-prune) echo "*-*-* 04:45:00" ;;
   esac
 }
 job_cron() { # the same, as cron's five fields
   case $1 in
-    reconcile) echo "*    *  *   *   *" ;;
+    reconcile | metrics) echo "*    *  *   *   *" ;;
     recordings-prune) echo "15   4  *   *   *" ;;
     events-prune) echo "45   4  *   *   *" ;;
   esac
@@ -87,9 +94,9 @@ remove_schedule() {
   case $kind in
     systemd)
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
-        for job in "${JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
+        for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
       fi
-      for job in "${JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
+      for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
       ;;
     cron) rm -f "$dir/streamctl" ;;
@@ -270,6 +277,8 @@ PrivateTmp=yes
 ProtectSystem=full
 UNIT
       [ "$job" = reconcile ] && printf 'StandardOutput=null\n' >>"$SYSTEMD_DIR/streamctl-$job.service"
+      # ProtectSystem=full leaves /var writable, where textfile collectors live; a file elsewhere needs ReadWritePaths.
+      [ "$job" = metrics ] && printf 'ReadWritePaths=%s\n' "$(dirname "$METRICS_FILE")" >>"$SYSTEMD_DIR/streamctl-$job.service"
       cat >"$SYSTEMD_DIR/streamctl-$job.timer" <<UNIT
 # Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
 [Unit]
@@ -291,7 +300,7 @@ UNIT
       for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
       say "    enabled: systemctl list-timers 'streamctl-*'"
     else
-      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now streamctl-{reconcile,recordings-prune,events-prune}.timer"
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")"
     fi
     ;;
   cron)

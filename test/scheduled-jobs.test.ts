@@ -81,6 +81,25 @@ describe('install.sh with systemd timers', () => {
   });
 });
 
+describe('install.sh with METRICS_FILE', () => {
+  it('adds a minutely metrics job writing that file, and --uninstall removes it too', () => {
+    const dir = tempDir();
+    const prefix = join(dir, 'prefix');
+    const units = join(dir, 'systemd');
+    const metrics = join(dir, 'textfile', 'streamctl.prom');
+    expect(install(prefix, { SYSTEMD_DIR: units, METRICS_FILE: metrics }).status).toBe(0);
+    const service = readFileSync(join(units, 'streamctl-metrics.service'), 'utf8');
+    expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} metrics -o ${metrics}\n`);
+    expect(readFileSync(join(units, 'streamctl-metrics.timer'), 'utf8')).toContain('OnCalendar=minutely\n');
+    if (hasSystemdAnalyze) {
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...readdirSync(units).map((f) => join(units, f))], { encoding: 'utf8', cwd: units });
+      expect(r.stderr).toBe('');
+    }
+    expect(install(prefix, {}, ['--uninstall']).status).toBe(0); // without METRICS_FILE now
+    expect(readdirSync(units)).toEqual([]);
+  });
+});
+
 describe('install.sh with cron', () => {
   it('writes the cron file docs/operations.md shows (paths and user substituted)', () => {
     const dir = tempDir();
