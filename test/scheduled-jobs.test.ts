@@ -5,7 +5,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from './helpers';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cliAsync } from './fake-mist';
+import { baseEnv, cli, freshDb, ROOT, tempDir } from './helpers';
 
 const JOBS = ['reconcile', 'recordings-prune', 'events-prune'];
 
@@ -123,5 +126,31 @@ describe('install.sh with cron', () => {
     expect(r.stdout).toContain('add these lines to the crontab');
     expect(r.stdout).toContain(`${join(prefix, 'bin', 'streamctl')} status --reconcile`);
     expect(readFileSync(join(prefix, 'lib', 'streamctl', 'streamctl.conf'), 'utf8')).toContain('schedule=none\n');
+  });
+});
+
+describe('the reconcile job', () => {
+  it('asks the MistServer of the mist-api setting when given no --api, as the timer runs it', async () => {
+    const db = freshDb();
+    const requests: unknown[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        requests.push(JSON.parse(body));
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ active_streams: [] }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      expect(cli(db, ['config', 'set', 'mist-api', `http://127.0.0.1:${(server.address() as AddressInfo).port}`]).status).toBe(0);
+      const r = await cliAsync(db, ['status', '--reconcile']);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(requests).toEqual([{ active_streams: true }]);
+    } finally {
+      server.close();
+    }
   });
 });
