@@ -272,8 +272,9 @@ After=network-online.target
 Type=oneshot
 User=$JOB_USER
 ExecStart=$STREAMCTL $(job_args "$job")
+# No PrivateTmp: reconcile runs the site's offline hook, which must see the same /tmp as when
+# MistServer's trigger runs it.
 NoNewPrivileges=yes
-PrivateTmp=yes
 ProtectSystem=full
 UNIT
       [ "$job" = reconcile ] && printf 'StandardOutput=null\n' >>"$SYSTEMD_DIR/streamctl-$job.service"
