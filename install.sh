@@ -16,6 +16,19 @@
 #                the database, its folder and the recordings folder are writable by that group.
 #                Without it, nothing changes.
 #   SKIP_BUILD=1 use the existing dist/ (e.g. when installing from a release tarball)
+#   SCHEDULE     how the scheduled jobs (status --reconcile, recordings prune, events prune) run:
+#                systemd (timers), cron (/etc/cron.d/streamctl), print (show crontab lines), none;
+#                default for a system install (root, PREFIX /usr or /usr/local): systemd when it
+#                runs this host, else cron; any other install: print
+#   SYSTEMD_DIR  where the unit files go (default /etc/systemd/system; given: units are written
+#                there but not enabled)
+#   CRON_DIR     where the cron file goes (default /etc/cron.d)
+#   EVENTS_RETENTION  how long `events prune` keeps the audit log (default 90d)
+#   METRICS_FILE also schedule `streamctl metrics -o METRICS_FILE` every minute (node_exporter's
+#                textfile collector folder, e.g. /var/lib/node_exporter/textfile_collector/streamctl.prom)
+#
+#   ./install.sh --uninstall              # removes the programs, scheduled jobs, man page and
+#                                         # completions of that PREFIX; keeps the database and recordings
 set -euo pipefail
 
 say() { printf '%s\n' "$*"; }
@@ -32,6 +45,85 @@ esac
 STATE_DIR=${STATE_DIR:-$DEFAULT_STATE}
 APP=$PREFIX/lib/streamctl
 DB=$STATE_DIR/streamctl.db
+SHARE=$PREFIX/share
+# Names of every scheduled job, its streamctl arguments and when it runs (systemd OnCalendar).
+ALL_JOBS=(reconcile recordings-prune events-prune metrics)
+JOBS=(reconcile recordings-prune events-prune)
+EVENTS_RETENTION=${EVENTS_RETENTION:-90d}
+METRICS_FILE=${METRICS_FILE:-}
+[ -z "$METRICS_FILE" ] || JOBS+=(metrics)
+job_args() {
+  case $1 in
+    reconcile) echo "status --reconcile" ;;
+    metrics) echo "metrics -o $METRICS_FILE" ;;
+    recordings-prune) echo "recordings prune" ;;
+    events-prune) echo "events prune --older-than $EVENTS_RETENTION" ;;
+  esac
+}
+job_what() {
+  case $1 in
+    reconcile) echo "close broadcasts MistServer no longer has" ;;
+    recordings-prune) echo "delete recordings past their retention or the size cap" ;;
+    events-prune) echo "delete audit events older than $EVENTS_RETENTION" ;;
+    metrics) echo "write metrics for node_exporter's textfile collector" ;;
+  esac
+}
+job_calendar() { # systemd OnCalendar
+  case $1 in
+    reconcile | metrics) echo "minutely" ;;
+    recordings-prune) echo "*-*-* 04:15:00" ;;
+    events-prune) echo "*-*-* 04:45:00" ;;
+  esac
+}
+job_cron() { # the same, as cron's five fields
+  case $1 in
+    reconcile | metrics) echo "*    *  *   *   *" ;;
+    recordings-prune) echo "15   4  *   *   *" ;;
+    events-prune) echo "45   4  *   *   *" ;;
+  esac
+}
+SYSTEMD_DIR_GIVEN=${SYSTEMD_DIR:+1}
+SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
+CRON_DIR_GIVEN=${CRON_DIR:+1}
+CRON_DIR=${CRON_DIR:-/etc/cron.d}
+CRON_FILE=$CRON_DIR/streamctl
+
+# Removes the scheduled jobs recorded in streamctl.conf (schedule=, schedule_dir=) and, for systemd,
+# stops their timers first. Also used on reinstall, when the kind of schedule changes.
+remove_schedule() {
+  local conf=$APP/streamctl.conf kind dir job
+  [ -f "$conf" ] || return 0
+  kind=$(sed -n 's/^schedule=//p' "$conf" | tail -n 1)
+  dir=$(sed -n 's/^schedule_dir=//p' "$conf" | tail -n 1)
+  case $kind in
+    systemd)
+      if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
+      fi
+      for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
+      if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+      ;;
+    cron) rm -f "$dir/streamctl" ;;
+  esac
+}
+
+if [ "${1:-}" = --uninstall ]; then
+  [ -d "$APP" ] || die "nothing installed at $APP (give the PREFIX you installed with)"
+  say "==> removing scheduled jobs, programs, man page and completions from $PREFIX"
+  remove_schedule
+  [ "$(readlink "$PREFIX/bin/streamctl" 2>/dev/null)" = "$APP/bin/streamctl" ] && rm -f "$PREFIX/bin/streamctl"
+  rm -f "$SHARE/man/man1/streamctl.1" "$SHARE/bash-completion/completions/streamctl" \
+    "$SHARE/zsh/site-functions/_streamctl" "$SHARE/fish/vendor_completions.d/streamctl.fish"
+  rm -rf "$APP"
+  for d in man/man1 man bash-completion/completions bash-completion zsh/site-functions zsh fish/vendor_completions.d fish; do
+    rmdir "$SHARE/$d" 2>/dev/null || true # only when empty: other programs' files stay
+  done
+  say "removed. Kept: the database and recordings in $STATE_DIR (delete them yourself if you mean to)."
+  say "MistServer still has streamctl's triggers and streams configured: remove them in its interface,"
+  say "or it refuses every push and viewer (the triggers' refusing defaults)."
+  exit 0
+fi
+[ $# -eq 0 ] || die "unknown argument $1 (only --uninstall)"
 
 # --- prerequisites -----------------------------------------------------------------------------
 NODE_BIN=$(command -v node || true)
@@ -187,6 +279,110 @@ else
 fi
 say "    recordings under $RECORDINGS"
 say "    VoD placeholder $PLACEHOLDER"
+
+# --- man page and shell completion (generated by the installed program: they match its commands) ---
+mkdir -p "$SHARE/man/man1" "$SHARE/bash-completion/completions" "$SHARE/zsh/site-functions" "$SHARE/fish/vendor_completions.d"
+"$APP/bin/streamctl" man >"$SHARE/man/man1/streamctl.1"
+"$APP/bin/streamctl" completion bash >"$SHARE/bash-completion/completions/streamctl"
+"$APP/bin/streamctl" completion zsh >"$SHARE/zsh/site-functions/_streamctl"
+"$APP/bin/streamctl" completion fish >"$SHARE/fish/vendor_completions.d/streamctl.fish"
+
+# --- scheduled jobs -----------------------------------------------------------------------------
+# They run as MistServer's user: it can write the database and the recordings folder, and the
+# `offline` hook then runs as the same user the triggers run it as.
+JOB_USER=$(id -un)
+if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then JOB_USER=$MIST_USER; fi
+SYSTEMD_RUNNING=0
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then SYSTEMD_RUNNING=1; fi
+# Only a system install (PREFIX /usr or /usr/local, as root) touches the system's scheduler by
+# default; any other PREFIX prints the crontab lines unless SCHEDULE, SYSTEMD_DIR or CRON_DIR says otherwise.
+SYSTEM_INSTALL=0
+if [ "$(id -u)" = 0 ] && [ "$DEFAULT_STATE" = /var/lib/streamctl ]; then SYSTEM_INSTALL=1; fi
+if [ -z "${SCHEDULE:-}" ]; then
+  if [ -n "$SYSTEMD_DIR_GIVEN" ] || { [ "$SYSTEMD_RUNNING" = 1 ] && [ "$SYSTEM_INSTALL" = 1 ]; }; then SCHEDULE=systemd
+  elif [ -n "$CRON_DIR_GIVEN" ] || { [ "$SYSTEM_INSTALL" = 1 ] && [ -d "$CRON_DIR" ]; }; then SCHEDULE=cron
+  else SCHEDULE=print
+  fi
+fi
+remove_schedule
+STREAMCTL=$PREFIX/bin/streamctl
+case $SCHEDULE in
+  systemd)
+    say "==> scheduled jobs: systemd timers in $SYSTEMD_DIR, as $JOB_USER"
+    mkdir -p "$SYSTEMD_DIR"
+    for job in "${JOBS[@]}"; do
+      cat >"$SYSTEMD_DIR/streamctl-$job.service" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: $(job_what "$job")
+Documentation=man:streamctl(1)
+After=network-online.target
+
+[Service]
+Type=oneshot
+User=$JOB_USER
+ExecStart=$STREAMCTL $(job_args "$job")
+# No PrivateTmp: reconcile runs the site's offline hook, which must see the same /tmp as when
+# MistServer's trigger runs it.
+NoNewPrivileges=yes
+ProtectSystem=full
+UNIT
+      [ "$job" = reconcile ] && printf 'StandardOutput=null\n' >>"$SYSTEMD_DIR/streamctl-$job.service"
+      # ProtectSystem=full leaves /var writable, where textfile collectors live; a file elsewhere needs ReadWritePaths.
+      [ "$job" = metrics ] && printf 'ReadWritePaths=%s\n' "$(dirname "$METRICS_FILE")" >>"$SYSTEMD_DIR/streamctl-$job.service"
+      cat >"$SYSTEMD_DIR/streamctl-$job.timer" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: $(job_what "$job") ($(job_calendar "$job"))
+
+[Timer]
+OnCalendar=$(job_calendar "$job")
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+UNIT
+    done
+    chmod 644 "$SYSTEMD_DIR"/streamctl-*.service "$SYSTEMD_DIR"/streamctl-*.timer
+    set_conf schedule systemd
+    set_conf schedule_dir "$SYSTEMD_DIR"
+    if [ -z "$SYSTEMD_DIR_GIVEN" ] && [ "$SYSTEMD_RUNNING" = 1 ]; then
+      systemctl daemon-reload
+      for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
+      say "    enabled: systemctl list-timers 'streamctl-*'"
+    else
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")"
+    fi
+    ;;
+  cron)
+    say "==> scheduled jobs: $CRON_FILE, as $JOB_USER"
+    mkdir -p "$CRON_DIR"
+    {
+      printf '# Installed by streamctl install.sh (removed by install.sh --uninstall); edits are overwritten.\n'
+      printf '# m  h  dom mon dow  user  command\n'
+      for job in "${JOBS[@]}"; do
+        out='>/dev/null'
+        [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
+        printf '%s  %s  %s %s %s\n' "$(job_cron "$job")" "$JOB_USER" "$STREAMCTL" "$(job_args "$job")" "$out"
+      done
+    } >"$CRON_FILE.new"
+    chmod 644 "$CRON_FILE.new"
+    mv "$CRON_FILE.new" "$CRON_FILE"
+    set_conf schedule cron
+    set_conf schedule_dir "$CRON_DIR"
+    ;;
+  print)
+    set_conf schedule none
+    say "==> scheduled jobs: add these lines to the crontab of $JOB_USER (crontab -e):"
+    for job in "${JOBS[@]}"; do
+      out='>/dev/null'
+      [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
+      say "    $(job_cron "$job")  $STREAMCTL $(job_args "$job") $out"
+    done
+    ;;
+  none) set_conf schedule none; say "==> scheduled jobs: none installed (SCHEDULE=none); see docs/operations.md" ;;
+  *) die "SCHEDULE must be systemd, cron, print or none (got $SCHEDULE)" ;;
+esac
 
 # --- what to configure -------------------------------------------------------------------------
 say ""

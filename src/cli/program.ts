@@ -6,6 +6,7 @@ import { banCommand } from './commands/ban';
 import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { addChannelPasswordCommands } from './commands/channel-password';
+import { completionCommand, manCommand } from './commands/completion';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
@@ -13,12 +14,14 @@ import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
 import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
+import { initCommand } from './commands/init';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
 import { syncCommand } from './commands/sync';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
+import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
@@ -54,6 +57,10 @@ export function buildProgram(ctx: CliContext): Command {
     dbCommand,
     mistCommand,
     doctorCommand,
+    metricsCommand,
+    initCommand,
+    completionCommand,
+    manCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
   configureTree(program, ctx);

@@ -2,6 +2,7 @@
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
@@ -72,8 +73,25 @@ function allowed(st: Stats, user: SystemUser | null, bits: number): boolean {
   return ((st.mode >> shift) & bits) === bits;
 }
 
+/**
+ * Whether the user may pass through every folder above `path` (search, x): a program or database
+ * under a 0700 folder of another user is out of reach whatever its own mode says.
+ */
+function canReach(path: string, user: SystemUser | null): boolean {
+  if (!user) return true; // this process: access() below walks the path itself
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    try {
+      if (!allowed(statSync(dir), user, 1)) return false;
+    } catch {
+      return false;
+    }
+    if (dir === dirname(dir)) return true;
+  }
+}
+
 /** Whether the user (else this process) may write `path`; for a directory also create files in it. */
 function canWrite(path: string, user: SystemUser | null): boolean {
+  if (!canReach(path, user)) return false;
   try {
     const st = statSync(path);
     if (!user) {
@@ -87,6 +105,7 @@ function canWrite(path: string, user: SystemUser | null): boolean {
 }
 
 function canExecute(path: string, user: SystemUser | null): boolean {
+  if (!canReach(path, user)) return false;
   try {
     const st = statSync(path);
     if (!st.isFile()) return false;
@@ -234,17 +253,24 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   add(
     broken.length === 0
       ? { check: 'programs', status: 'ok', message: `${handlers.size} trigger program(s) installed and executable by ${who}` }
-      : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: 'run install.sh again (it installs and chmods every program)' },
+      : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: `make them and every folder above them executable by ${owner}, or run install.sh again (it installs and chmods every program)` },
   );
   if (broken.length === 0) {
+    const runner = runAs(input.mistUser);
     const wrong = installedTriggers()
-      .map((name) => ({ name, problem: answersRefusal(desiredEntry(name, input.desired).handler, name) }))
+      .map((name) => ({ name, problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name) }))
       .filter((r) => r.problem !== null);
     add(
       wrong.length === 0
-        ? { check: 'programs run', status: 'ok', message: 'every trigger program answers its refusal to a malformed payload' }
-        : { check: 'programs run', status: 'fail', message: wrong.map((w) => `${w.name}: ${w.problem}`).join('; '), fix: 'run install.sh again (npm run build, or npm run package for the executable)' },
+        ? { check: 'programs run', status: 'ok', message: `every trigger program, run as ${runner.who}, answers its refusal to a malformed payload` }
+        : {
+            check: 'programs run',
+            status: 'fail',
+            message: `run as ${runner.who}: ${wrong.map((w) => `${w.name}: ${w.problem}`).join('; ')}`,
+            fix: `make the programs and every folder above them readable and searchable by ${runner.who}, or run install.sh again`,
+          },
     );
+    if (runner.note) add({ check: 'programs run', status: 'warn', message: runner.note, fix: `run doctor as root (it then runs them as ${input.mistUser?.name})` });
   }
 
   // MistServer and its configuration.
@@ -264,7 +290,18 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (!input.apiConfigured) {
     add({ check: 'live effects', status: 'warn', message: 'the mist-api setting is empty: key revocations, bans and policy changes do not reach live sessions', fix: 'streamctl config set mist-api <url> (mist apply sets it)' });
   }
-  if (answer) for (const f of checkMistConfig(answer, input.desired)) add(f);
+  if (answer) {
+    for (const f of checkMistConfig(answer, input.desired)) add(f);
+  } else {
+    // Say what was not checked rather than drop it: a short report must not read as a clean one.
+    const skipped = installedTriggers().length + MIST_CONFIG_CHECKS;
+    add({
+      check: 'mistserver config',
+      status: 'warn',
+      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers().length} trigger entries, streams, recording push, jwks`,
+      fix: 'run doctor again once MistServer is reachable',
+    });
+  }
 
   // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing.
   const placeholder = input.desired.vodSource;
@@ -291,15 +328,57 @@ const APPLY = "run 'streamctl mist apply'";
 // No trigger takes 64 lines; every program must refuse this (and never reach a database).
 const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
 
+/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks. */
+const MIST_CONFIG_CHECKS = 3;
+
+/** How to start a program as MistServer's user, and who that turned out to be. */
+interface Runner {
+  who: string;
+  /** The command line that runs `argv` as that user. */
+  wrap(argv: string[]): string[];
+  /** Set when the programs could not be run as MistServer's user. */
+  note?: string;
+}
+
+const firstExisting = (paths: string[]) => paths.find((p) => existsSync(p));
+
+/**
+ * Runs the programs as MistServer's user for real (a mode-bit reading misses ACLs, mount options
+ * and the like): as root through setpriv (util-linux; sets the user's supplementary groups, as a
+ * service manager would) or runuser. Node's own uid/gid spawn options would drop the supplementary
+ * groups, so a group-based install would look broken.
+ */
+function runAs(user: SystemUser | null): Runner {
+  const me = userInfo();
+  if (!user || user.uid === me.uid) return { who: user?.name ?? me.username, wrap: (argv) => argv };
+  if (me.uid !== 0) {
+    return { who: me.username, wrap: (argv) => argv, note: `the programs ran as ${me.username}, not as MistServer's user ${user.name} (only root can switch); their modes were checked for ${user.name}` };
+  }
+  const setpriv = firstExisting(['/usr/bin/setpriv', '/bin/setpriv']);
+  // The program is exec'd by a shell already running as the user: exec'd by setpriv itself right
+  // after its setresuid, some kernels (seen on this project's CI VM) skip the folder permission
+  // checks of the interpreter's path, and a program MistServer could not run would pass.
+  if (setpriv) {
+    return { who: user.name, wrap: (argv) => [setpriv, `--reuid=${user.uid}`, `--regid=${user.gids[0]}`, '--init-groups', '--', '/bin/sh', '-c', 'exec "$0" "$@"', ...argv] };
+  }
+  const runuser = firstExisting(['/usr/sbin/runuser', '/sbin/runuser']);
+  if (runuser) return { who: user.name, wrap: (argv) => [runuser, '-u', user.name, '--', ...argv] };
+  return { who: me.username, wrap: (argv) => argv, note: `neither setpriv nor runuser is installed: the programs ran as ${me.username}, not as ${user.name}` };
+}
+
 /** Runs a handler as MistServer would on a malformed payload; null when it answers its refusal. */
-function answersRefusal(handler: string, trigger: TriggerName): string | null {
-  const r = spawnSync(handler, [trigger], {
+function answersRefusal(runner: Runner, handler: string, trigger: TriggerName): string | null {
+  const [cmd, ...args] = runner.wrap([handler, trigger]);
+  const r = spawnSync(cmd!, args, {
     input: MALFORMED_PAYLOAD,
     encoding: 'utf8',
     timeout: 5000,
     env: childEnv({ STREAMCTL_DB: '/nonexistent/streamctl-doctor.db', MIST_TRIGGER: trigger }),
   });
   if (r.error) return `did not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
+  // Every program exits 0 after its answer; anything else (126/127 from setpriv: cannot execute)
+  // means it never ran, even when the expected refusal is the empty answer.
+  if (r.status !== 0) return `did not run (exit ${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0] ?? ''}`;
   const want = TRIGGERS[trigger].refusal;
   if (r.stdout !== want) return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
   return null;

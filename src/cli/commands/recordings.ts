@@ -6,6 +6,7 @@ import { UserError } from '../../lib/errors';
 import { parseRecordingId } from '../../recordings/recording-id';
 import { isUnderRoot } from '../../recordings/recording-path';
 import { formatSize, parseSize } from '../../lib/size';
+import { channelsWithOwnRetention } from '../../store/channels';
 import type { Db } from '../../store/open';
 import { findRecording, iterateRecordings, setRecordingPinned, type Recording } from '../../store/recordings';
 import { getSetting, getSettings } from '../../store/settings';
@@ -139,11 +140,13 @@ export function recordingsCommand(ctx: CliContext): Command {
 
   cmd
     .command('delete <id>')
-    .description('delete a recording: its file and its catalogue row together')
+    .description('delete a recording: its file and its catalogue row together (a pinned one needs --force)')
+    .option('--force', 'delete it even when it is pinned')
     .option('--json', 'print JSON: the recording as it was, and "result" (deleted, or already-gone when its file was missing)')
-    .action((idText: string, opts: { json?: boolean }) => {
+    .action((idText: string, opts: { force?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const r = requireRecording(db, idText);
+      if (r.pinned && !opts.force) throw new UserError(`${r.id} is pinned; add --force to delete it anyway (or unpin it first)`);
       const root = requireRecordingsRoot(db);
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
@@ -171,7 +174,21 @@ export function recordingsCommand(ctx: CliContext): Command {
       if (opts.dryRun) {
         const items = plan.candidates.map((c) => ({ id: c.id, path: c.path, bytes: c.bytes, reason: c.reason, outside_root: !isUnderRoot(root, c.path) }));
         const bytes = items.reduce((s, i) => s + i.bytes, 0);
-        if (opts.json) return ctx.json({ dry_run: true, would_delete: items.length, would_free_bytes: bytes, cap_shortfall_bytes: plan.capShortfall, items });
+        // A channel's own retention wins over --older-than and the setting: say so, or the dry
+        // run reads as if --older-than applied to every channel.
+        const overrides = channelsWithOwnRetention(db).filter((c) => c.retentionMs !== defaultRetention);
+        const defaultText = opts.olderThan !== undefined ? `--older-than ${formatDuration(opts.olderThan)}` : `the recordings-retention setting (${settings['recordings-retention']})`;
+        if (opts.json) {
+          return ctx.json({
+            dry_run: true,
+            would_delete: items.length,
+            would_free_bytes: bytes,
+            cap_shortfall_bytes: plan.capShortfall,
+            items,
+            retention_overrides: overrides.map((c) => ({ channel: c.userName, retention: formatDuration(c.retentionMs), retention_ms: c.retentionMs })),
+          });
+        }
+        for (const c of overrides) ctx.out(`channel ${c.userName} keeps its own retention ${formatDuration(c.retentionMs)}, not ${defaultText}\n`);
         if (items.length) ctx.out(table(['ID', 'REASON', 'SIZE', 'PATH'], items.map((i) => [i.id, i.reason, formatSize(i.bytes), i.path + (i.outside_root ? ' (outside root: kept)' : '')])));
         ctx.out(`dry run: would delete ${items.length} recording(s), ${formatSize(bytes)}\n`);
         if (plan.capShortfall > 0) ctx.out(`pinned recordings alone exceed the size cap by ${formatSize(plan.capShortfall)}\n`);

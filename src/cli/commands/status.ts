@@ -4,6 +4,7 @@ import { formatDuration } from '../../lib/duration';
 import { EXIT, UserError } from '../../lib/errors';
 import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
+import { mistConnection } from '../../mist/connection';
 import { DEFAULT_MIST_API } from '../../mist/desired';
 import { broadcastHistory, latestBroadcast, liveChannels } from '../../store/broadcasts';
 import { latestBufferEvent, latestHealth, stateAfter } from '../../store/buffer-events';
@@ -94,11 +95,13 @@ function describeStatus(s: ChannelStatus, now: number): string {
   return lines.join('\n') + '\n';
 }
 
-async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<void> {
+async function reconcile(ctx: CliContext, api: string | undefined, json: boolean): Promise<void> {
   const askedAt = ctx.now();
+  // The same MistServer and login as mist apply and doctor: the scheduled job passes no --api.
+  const conn = mistConnection(ctx.db(), { api }, (line) => ctx.err(`streamctl: ${line}\n`));
   let answer: Record<string, unknown>;
   try {
-    answer = await mistCall({ url: api }, { active_streams: true });
+    answer = await mistCall(conn, { active_streams: true });
   } catch (err) {
     if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`, EXIT.mistUnavailable);
     throw err;
@@ -120,8 +123,8 @@ export function statusCommand(ctx: CliContext): Command {
     .argument('[user]', 'one channel, live or not')
     .option('--json', 'print JSON')
     .option('--reconcile', "close broadcasts MistServer no longer has (a crash loses EMPTY); safe from cron")
-    .option('--api <url>', "MistServer's API for --reconcile", DEFAULT_MIST_API)
-    .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api: string }) => {
+    .option('--api <url>', `MistServer's API for --reconcile (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
+    .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api?: string }) => {
       if (opts.reconcile) {
         if (name !== undefined) throw new UserError('--reconcile checks every channel: give no user');
         return reconcile(ctx, opts.api, opts.json === true);

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { UsageError, UserError } from '../../lib/errors';
 import { canonicalName, nameProblem, printable } from '../../lib/names';
 import { createUserWithKey } from '../../ingest/keys';
-import { removeRecordings } from '../../recordings/remove';
+import { removeRecordingsInBatches } from '../../recordings/remove';
 import { requireRecordingsRoot } from '../../recordings/root';
 import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
@@ -115,7 +115,7 @@ export function userCommand(ctx: CliContext): Command {
         if (!opts.deleteRecordings) {
           throw new UserError(`${user.name} has ${recordings.length} recording(s); add --delete-recordings to delete them with the user`);
         }
-        const outcomes = removeRecordings(db, requireRecordingsRoot(db), recordings, ctx.now());
+        const outcomes = removeRecordingsInBatches(db, requireRecordingsRoot(db), recordings, ctx.now());
         const kept = outcomes.filter((o) => o.result === 'failed' || o.result === 'outside-root');
         if (kept.length > 0) {
           throw new UserError(`${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`);
