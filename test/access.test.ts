@@ -264,7 +264,7 @@ describe('policies', () => {
     expect(watch(db)).toBe('false');
     expect(watch(db, { token: token('fan') })).toBe('false');
     expect(watch(db, { token: token('fan', { ent: ['paid'] }) })).toBe('true');
-    expect(watch(db, { token: token('alice') })).toBe('true');
+    expect(watch(db, { token: token('site-42') })).toBe('true');
     expect(cli(db, ['grant', 'add', 'alice', 'fan', '--until', '30d']).status).toBe(0);
     expect(watch(db, { token: token('fan') })).toBe('true');
     expect(cliJson(db, ['grant', 'list', 'alice'])).toMatchObject([{ viewer: 'fan', active: true }]);
@@ -293,10 +293,10 @@ describe('policies', () => {
     expect(watch(db, { token: issued })).toBe('true');
   });
 
-  it('private: admits the owner (by name or external id) and the allow list only', () => {
+  it('private: admits the owner (by external id: viewer ids are site ids) and the allow list only', () => {
     setAccess('--access', 'private');
     expect(watch(db, { token: token('friend') })).toBe('false');
-    expect(watch(db, { token: token('alice') })).toBe('true');
+    expect(watch(db, { token: token('alice') })).toBe('false');
     expect(watch(db, { token: token('site-42') })).toBe('true');
     expect(cli(db, ['grant', 'add', 'alice', 'friend']).status).toBe(0);
     expect(watch(db, { token: token('friend') })).toBe('true');

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { nativeBinding } from '../config';
 import { SchemaError } from '../lib/errors';
+import { createDatabaseFile } from './db-file';
 import { requiredSchemaVersion } from './schema-version';
 
 export type Db = Database.Database;
@@ -43,6 +44,8 @@ export function openForTrigger(path: string): Db {
 /** For the CLI: creates the folder and file if needed; the caller migrates. */
 export function openForCli(path: string): Db {
   mkdirSync(dirname(path), { recursive: true });
+  // SQLite would create it 0644 (minus umask): readable by every local user, secret included.
+  if (path !== ':memory:') createDatabaseFile(path);
   const db = open(path, false, CLI_BUSY_TIMEOUT_MS);
   db.pragma('journal_mode = WAL');
   return db;

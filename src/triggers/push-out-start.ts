@@ -44,7 +44,12 @@ const pushOutStart: Trigger<PushOutStartEvent, typeof TRIGGER> = {
       ctx.log(`refused file push of "${stream.slice(0, 80)}": not a channel stream`);
       return DENY;
     }
-    if (!getChannel(ctx.db, channel.userId).record) {
+    const policy = getChannel(ctx.db, channel.userId);
+    if (!policy) {
+      ctx.log(`refused recording of ${channel.userName}: the channel has no policy row (damaged database)`);
+      return DENY;
+    }
+    if (!policy.record) {
       ctx.debug(`not recording ${channel.userName}: recording is off`);
       return DENY;
     }

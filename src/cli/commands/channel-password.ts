@@ -41,7 +41,7 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
       const db = ctx.db();
       const user = requireUser(db, name);
       const password = readSecretFromStdin('password');
-      const stored = getChannel(db, user.id).passwordHash;
+      const stored = getChannel(db, user.id)?.passwordHash ?? null;
       if (stored === null) throw new UserError(`${user.name} has no channel password`);
       if (password.length > MAX_PASSWORD_LENGTH || !verifyPassword(password, stored)) throw new UserError('wrong password');
       ctx.out('ok\n');

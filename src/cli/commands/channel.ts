@@ -101,11 +101,17 @@ export function channelCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const channel = getChannel(db, user.id);
+      if (!channel) throw new UserError(missingPolicy(user.name));
       if (opts.json) return ctx.json(channelJson(user.name, channel));
       ctx.out(describeChannel(user.name, channel));
     });
 
   return cmd;
+}
+
+/** What a missing policy row means, and how an operator writes one. */
+export function missingPolicy(user: string): string {
+  return `${user}'s channel has no policy row (damaged database): every viewer is refused until one is written with 'streamctl channel set ${user} --access <policy>'`;
 }
 
 /** Human summary of a channel's settings. */
