@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../../lib/errors';
+import { hookRunner, trustedHookProgram } from '../../live/hook-trust';
 import { HOOK_TIMEOUT_MS } from '../../live/run-hook';
 import { HOOK_EVENTS, listHooks, setHook, unsetHook, type HookEvent } from '../../store/hooks';
 import type { CliContext } from '../context';
@@ -37,6 +38,11 @@ export function hookCommand(ctx: CliContext): Command {
     .action((event: string, program: string) => {
       const e = hookEvent(event);
       const path = executable(program);
+      // The same rules as at run time, so a hook that would be skipped is refused here, with why.
+      const runner = hookRunner(ctx.dbPath());
+      if (typeof runner === 'string') throw new UserError(`${path} would not run: ${runner}`);
+      const trusted = trustedHookProgram(path, runner);
+      if ('problem' in trusted) throw new UserError(`${path} would not run: ${trusted.problem} (see docs/live-status.md, "Hooks")`);
       setHook(ctx.db(), e, path, ctx.now());
       ctx.out(`${e} hook: ${path}\n`);
     });
