@@ -338,7 +338,7 @@ function spawnCli(db: string, args: string[], input: string): RunResult {
 
 describe('bans', () => {
   const db = freshDb();
-  addUser(db, 'alice');
+  addUser(db, 'alice', '--external-id', 'alice');
   addUser(db, 'bob');
   const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
   expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);

@@ -68,8 +68,10 @@ function realpathOrNull(path: string): string | null {
 export interface RecordingFileRules {
   /** The file must be directly in <root>/<userId>/, that folder really being there. */
   userId?: number;
-  /** A file that does not exist (yet, or any more) passes when its folder does. */
+  /** A file that does not exist (yet, or any more) passes, when nothing at its folder leads elsewhere. */
   allowMissing?: boolean;
+  /** Anything but a link passes as the file (removal: unlinking a folder fails by itself). */
+  allowNonRegular?: boolean;
 }
 
 /**
@@ -85,6 +87,8 @@ export function recordingFileProblem(root: string, path: string, rules: Recordin
   const realFolder = realpathOrNull(folder);
   if (rules.userId !== undefined) {
     if (folder !== join(resolve(root), String(rules.userId))) return "not in the channel's own folder";
+    // No folder at all (not even a dangling link), so no file: a row for it leads nowhere.
+    if (realFolder === null && rules.allowMissing && isFreePath(folder)) return null;
     if (realFolder !== join(realRoot, String(rules.userId))) return "the channel's folder is a link or missing";
   } else if (realFolder === null) {
     // No folder, so no file: nothing there to serve or to unlink.
@@ -95,7 +99,7 @@ export function recordingFileProblem(root: string, path: string, rules: Recordin
   try {
     const st = lstatSync(path);
     if (st.isSymbolicLink()) return 'the file is a symbolic link';
-    if (!st.isFile()) return 'not a regular file';
+    if (!st.isFile() && !rules.allowNonRegular) return 'not a regular file';
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rules.allowMissing) return null;
     return 'the file is missing';

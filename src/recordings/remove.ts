@@ -25,7 +25,7 @@ export interface RemoveOutcome {
 function unlinkRecording(root: string, path: string): { result: RemoveResult; error?: string } {
   if (!isUnderRoot(root, path)) return { result: 'outside-root', error: 'not under recordings-root; left alone' };
   // Never through a link: a linked folder inside the root would make this unlink a file outside it.
-  const problem = recordingFileProblem(root, path, { allowMissing: true });
+  const problem = recordingFileProblem(root, path, { allowMissing: true, allowNonRegular: true });
   if (problem !== null) return { result: 'outside-root', error: `${problem}; left alone` };
   try {
     unlinkSync(path);
