@@ -41,8 +41,12 @@ function prepare(dir: string, env: NodeJS.ProcessEnv): { dbPath: string; root: s
   streamctl(env, ['config', 'set', 'recordings-root', root]);
   const db = new Database(dbPath);
   const insertUser = db.prepare('INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)');
+  const insertChannel = db.prepare('INSERT INTO channels (user_id, updated_at) VALUES (?, ?)');
   db.transaction(() => {
-    for (let i = 1; i <= CHANNELS; i++) insertUser.run(i, `user${i}`, Date.now());
+    for (let i = 1; i <= CHANNELS; i++) {
+      insertUser.run(i, `user${i}`, Date.now());
+      insertChannel.run(i, Date.now());
+    }
   })();
   db.close();
   return { dbPath, root };

@@ -65,12 +65,15 @@ function seed(dbPath: string): string {
   const db = new Database(dbPath);
   const now = Date.now();
   const insertUser = db.prepare('INSERT INTO users (id, name, created_at) VALUES (?, ?, ?)');
+  // Every user has its policy row (a missing one refuses viewers), as `user add` writes it.
+  const insertChannel = db.prepare('INSERT INTO channels (user_id, updated_at) VALUES (?, ?)');
   const insertKey = db.prepare('INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)');
   let sampleKey = '';
   db.transaction(() => {
     for (let i = 1; i <= USERS; i++) {
       const key = `stc_${createHash('sha256').update(`bench-${i}`).digest('base64url').slice(0, 32)}`;
       insertUser.run(i, `user${i}`, now);
+      insertChannel.run(i, now);
       insertKey.run(i, 'default', key.slice(0, 8), createHash('sha256').update(key).digest('hex'), now);
       if (i === Math.floor(USERS / 2)) sampleKey = key;
     }

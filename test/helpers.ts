@@ -1,6 +1,6 @@
 // Running the built programs the way MistServer runs them: argv[1] = trigger name, payload on
 // stdin, MIST_* in the environment, a real SQLite file in a temp dir.
-import Database from 'better-sqlite3';
+import { openForCli } from '../src/store/open';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,9 +57,9 @@ export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Recor
 /** A migrated database file in a fresh temp dir (migrated in process, as `streamctl db migrate` does). */
 export function freshDb(): string {
   const path = join(tempDir(), 'streamctl.db');
-  const db = new Database(path);
+  // Created as the CLI creates it (0600, WAL), so doctor and hook checks see a real install's file.
+  const db = openForCli(path, { create: true });
   try {
-    db.pragma('journal_mode = WAL');
     migrate(db);
   } finally {
     db.close();

@@ -69,6 +69,7 @@ describe('the standalone executable', () => {
   it('is the CLI: migrates, manages users and keys, prints JSON', () => {
     const { db, key } = packagedDb();
     expect(key).toMatch(/^stc_/);
+    expect(statSync(db).mode & 0o777, 'the database holds the token secret: owner only').toBe(0o600);
     const rotated = run({ program: packaged(), args: ['key', 'rotate', 'alice', '--json'], db });
     expect(rotated.status, rotated.stderr).toBe(0);
     expect(JSON.parse(rotated.stdout).revoked_keys).toBe(1);

@@ -53,10 +53,12 @@ function policyDecision(db: Db, req: AccessRequest, policy: Channel, viewer: str
   const refuse = (rule: string, reason: string): AccessDecision => ({ allow: false, rule, reason, viewer });
   const admit = (rule: string, reason: string): AccessDecision => ({ allow: true, rule, reason, viewer });
   const claims = token.state === 'valid' ? token.claims : null;
+  // Viewer ids are the site's user ids (a token's `sub`), so the owner is matched on the external
+  // id only: a user name is another namespace, and one user's name may be another's site id.
   const isOwner = (): boolean => {
     if (viewer === null) return false;
     const owner = findUserById(db, channel.userId);
-    return owner !== undefined && (viewer === owner.name || (owner.externalId !== null && viewer === owner.externalId));
+    return owner !== undefined && owner.externalId !== null && viewer === owner.externalId;
   };
   const hasGrant = () => viewer !== null && findActiveGrant(db, channel.userId, viewer, now) !== undefined;
 
@@ -115,6 +117,8 @@ export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
   }
 
   const policy = getChannel(db, channel.userId);
+  // Fail closed: a missing policy row is damage, and assuming "public" once opened private channels.
+  if (!policy) return refuse('no-policy', "the channel has no policy row (damaged database; see 'streamctl doctor')");
   if (token.state === 'invalid' && policy.access !== 'public') return refuse('token-invalid', token.reason);
 
   const byPolicy = policyDecision(db, req, policy, viewer);

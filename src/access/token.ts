@@ -144,6 +144,9 @@ function claimsFrom(db: Db, p: Record<string, unknown>, now: number, key: TokenK
   const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
   const exp = p.exp as number;
   if (exp * 1000 > now + maxTtl + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token lifetime is longer than token-max-ttl' };
+  // jose checks a future `iat` only together with maxTokenAge, which also makes `iat` required; ours
+  // is optional, so the check is here (jose has already refused an `iat` that is not a number).
+  if (typeof p.iat === 'number' && p.iat * 1000 > now + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token issued in the future' };
   if (typeof p.sub !== 'string' || p.sub === '' || p.sub.length > MAX_VIEWER_ID) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
   if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean') return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
   if (p.age !== undefined && !(Number.isInteger(p.age) && (p.age as number) >= 0 && (p.age as number) < 200)) {

@@ -61,6 +61,6 @@ export function notifyTransition(db: Db, t: Transition, channel: { userId: numbe
     state: t.after,
     at: iso(channel.at),
     broadcast: b ? { id: b.id, started_at: iso(b.startedAt), ended_at: iso(b.endedAt), ended_cleanly: b.endedCleanly } : null,
-  });
+  }, db.name);
   if (problem) log(problem);
 }

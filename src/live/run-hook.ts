@@ -2,18 +2,27 @@
 // on stdin, its stdout discarded (it must never reach MistServer as a trigger answer), the first
 // line of its stderr quoted when it fails. Killed (with its pipes closed) after HOOK_TIMEOUT_MS, so
 // neither a hanging hook nor a child it left behind holds the trigger longer than that.
+// Only a trusted program runs, as an account no more privileged than those who could set it
+// (see hook-trust.ts); anything else is one log line and the hook is skipped.
 import type { SpawnSyncReturns } from 'node:child_process';
+import { hookRunner, trustedHookProgram } from './hook-trust';
 
 /** Longest a hook may run before it is killed. */
 export const HOOK_TIMEOUT_MS = 5000;
 
-/** Runs the hook and waits at most HOOK_TIMEOUT_MS; returns a problem in words, or null. */
-export function runHook(program: string, event: object): string | null {
+/** Runs the hook of the database at `dbPath` and waits at most HOOK_TIMEOUT_MS; returns a problem in words, or null. */
+export function runHook(program: string, event: object, dbPath: string): string | null {
+  const runner = hookRunner(dbPath);
+  if (typeof runner === 'string') return `hook ${program} not run: ${runner}`;
+  const trusted = trustedHookProgram(program, runner);
+  if ('problem' in trusted) return `hook ${program} not run: ${trusted.problem}`;
   // Loaded only when a hook is configured: most trigger runs never pay for it.
   const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
   let r: SpawnSyncReturns<Buffer>;
   try {
-    r = spawnSync(program, [], {
+    r = spawnSync(trusted.path, [], {
+      uid: runner.uid,
+      gid: runner.gid,
       input: JSON.stringify(event),
       stdio: ['pipe', 'ignore', 'pipe'],
       timeout: HOOK_TIMEOUT_MS,

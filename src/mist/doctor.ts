@@ -6,6 +6,8 @@ import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
+import { usersWithoutPolicy } from '../store/channels';
+import { databaseFileMode, excessDatabaseModeBits } from '../store/db-file';
 import { openReadOnly, schemaVersion } from '../store/open';
 import { requiredSchemaVersion } from '../store/schema-version';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
@@ -190,6 +192,33 @@ function siteAccess(db: string, siteUserName: string, dbGroup: string | undefine
     : { check, status: 'ok', message: `the site's user ${siteUserName} can write the database (group ${dbGroup})` };
 }
 
+/** The database's modes (it holds the token secret) and SQLite's own integrity check. */
+function databaseChecks(db: string): Finding {
+  const wide = [db, `${db}-wal`, `${db}-shm`].filter((p) => existsSync(p) && excessDatabaseModeBits(p) !== 0);
+  if (wide.length > 0) {
+    return { check: 'database', status: 'fail', message: `${wide.join(', ')} readable or writable by more than its owner and group: the token secret is in there`, fix: `chmod ${databaseFileMode(dirname(db)).toString(8)} ${wide.join(' ')}` };
+  }
+  try {
+    const handle = openReadOnly(db);
+    try {
+      // quick_check: the page-level checks of integrity_check without the slower index comparison.
+      const rows = handle.pragma('quick_check') as { quick_check: string }[];
+      const problems = rows.map((r) => r.quick_check).filter((t) => t !== 'ok');
+      if (problems.length > 0) return { check: 'database', status: 'fail', message: `quick_check: ${problems.slice(0, 3).join('; ')}`, fix: 'restore the database from a backup' };
+      // Before 0007 a missing row still meant the defaults; `db migrate` writes them.
+      const orphans = schemaVersion(handle) >= 7 ? usersWithoutPolicy(handle) : [];
+      if (orphans.length > 0) {
+        return { check: 'database', status: 'fail', message: `no channel policy row for ${orphans.slice(0, 5).join(', ')}: their viewers are refused`, fix: `streamctl channel set ${orphans[0]} --access <policy> (for each)` };
+      }
+    } finally {
+      handle.close();
+    }
+  } catch (err) {
+    return { check: 'database', status: 'fail', message: `quick_check could not run: ${oneLine(err)}`, fix: 'check the file; restore it from a backup if it is damaged' };
+  }
+  return { check: 'database', status: 'ok', message: 'quick_check ok; modes owner-only (or owner and group)' };
+}
+
 /** Runs every check; the order is the order of the report. */
 export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   const findings: Finding[] = [];
@@ -221,6 +250,7 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
         ? { check: 'database writable', status: 'ok', message: `${who} can write the database and its folder` }
         : { check: 'database writable', status: 'fail', message: `${who} cannot write ${unwritable.join(', ')}: triggers fail`, fix: `chown ${owner} ${unwritable.join(' ')} (or give its group write access)` },
     );
+    add(databaseChecks(db));
   }
 
   if (input.siteUserName && existsSync(db)) add(siteAccess(db, input.siteUserName, input.dbGroup));

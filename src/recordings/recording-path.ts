@@ -1,7 +1,10 @@
 // Recording file paths. Every path streamctl answers, serves or deletes is built from database
 // values and checked to lie under the recordings root; no text from a stream name ever reaches one.
-import { statSync } from 'node:fs';
-import { isAbsolute, join, resolve, sep } from 'node:path';
+// MistServer's user can write inside the root, so it could plant symbolic links there: files are
+// also checked where they really are (realpath under the root's real path), a recording itself is
+// never a link, and folders are created one level at a time without following one.
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** Containers MistServer can both record and play back from a file. */
 export const RECORDING_EXTENSIONS = ['mkv', 'flv', 'ts', 'mp4'] as const;
@@ -52,12 +55,95 @@ export function recordingPath(root: string, userId: number, startedMs: number, e
   return join(resolve(root), String(userId), `${fileStamp(startedMs)}.${ext}`);
 }
 
-/** True when `path` is under the root and is a regular file now (what MistServer can play). */
-export function isPlayableFile(root: string, path: string): boolean {
-  if (!isUnderRoot(root, path)) return false;
+/** The real location of a path (links resolved), or null when it cannot be resolved. */
+function realpathOrNull(path: string): string | null {
   try {
-    return statSync(path).isFile();
+    return realpathSync(path);
   } catch {
+    return null;
+  }
+}
+
+/** What a recording file may be checked against: optionally its channel's own folder. */
+export interface RecordingFileRules {
+  /** The file must be directly in <root>/<userId>/, that folder really being there. */
+  userId?: number;
+  /** A file that does not exist (yet, or any more) passes, when nothing at its folder leads elsewhere. */
+  allowMissing?: boolean;
+  /** Anything but a link passes as the file (removal: unlinking a folder fails by itself). */
+  allowNonRegular?: boolean;
+}
+
+/**
+ * Why a recording path must not be served, catalogued or deleted, or null when it may: lexically
+ * under the root, its folder really under the root's real path (no linked folder leads out), and
+ * the file itself a regular file, never a link.
+ */
+export function recordingFileProblem(root: string, path: string, rules: RecordingFileRules = {}): string | null {
+  if (!isUnderRoot(root, path)) return 'not under recordings-root';
+  const realRoot = realpathOrNull(resolve(root));
+  if (realRoot === null) return 'recordings-root does not exist';
+  const folder = dirname(resolve(path));
+  const realFolder = realpathOrNull(folder);
+  if (rules.userId !== undefined) {
+    if (folder !== join(resolve(root), String(rules.userId))) return "not in the channel's own folder";
+    // No folder at all (not even a dangling link), so no file: a row for it leads nowhere.
+    if (realFolder === null && rules.allowMissing && isFreePath(folder)) return null;
+    if (realFolder !== join(realRoot, String(rules.userId))) return "the channel's folder is a link or missing";
+  } else if (realFolder === null) {
+    // No folder, so no file: nothing there to serve or to unlink.
+    return rules.allowMissing && isFreePath(path) ? null : 'the file is missing';
+  } else if (!realFolder.startsWith(realRoot + sep)) {
+    return 'its folder leads outside recordings-root (a symbolic link)';
+  }
+  try {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return 'the file is a symbolic link';
+    if (!st.isFile() && !rules.allowNonRegular) return 'not a regular file';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && rules.allowMissing) return null;
+    return 'the file is missing';
+  }
+  return null;
+}
+
+/** True when `path` is a regular file really under the root now (what MistServer can play). */
+export function isPlayableFile(root: string, path: string): boolean {
+  return recordingFileProblem(root, path) === null;
+}
+
+/**
+ * Makes <root>/<userId>/ (the root too, when missing) and returns it, or a problem: the channel's
+ * folder is created with a plain mkdir (no recursion through links) and must then really be a
+ * folder of the root itself, not a link to somewhere else.
+ */
+export function prepareChannelFolder(root: string, userId: number): { folder: string } | { problem: string } {
+  const base = resolve(root);
+  const folder = join(base, String(userId));
+  try {
+    // The root is the operator's: links above or at it are their choice, so it may be made recursively.
+    mkdirSync(base, { recursive: true, mode: 0o750 });
+    mkdirSync(folder, { mode: 0o750 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') return { problem: `could not create ${folder}: ${(err as Error).message}` };
+  }
+  const realRoot = realpathOrNull(base);
+  try {
+    const st = lstatSync(folder);
+    if (st.isSymbolicLink() || !st.isDirectory()) return { problem: `${folder} is not a folder (a symbolic link?)` };
+  } catch (err) {
+    return { problem: `could not check ${folder}: ${(err as Error).message}` };
+  }
+  if (realRoot === null || realpathOrNull(folder) !== join(realRoot, String(userId))) return { problem: `${folder} leads outside recordings-root` };
+  return { folder };
+}
+
+/** True when nothing, not even a dangling link, is at `path` (a link would send the recording elsewhere). */
+export function isFreePath(path: string): boolean {
+  try {
+    lstatSync(path);
     return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }

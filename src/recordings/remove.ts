@@ -2,7 +2,7 @@
 // process killed between the unlink and the row delete leaves a marked row that the next prune
 // finishes; a file that cannot be removed keeps its row.
 import { unlinkSync } from 'node:fs';
-import { isUnderRoot } from './recording-path';
+import { isUnderRoot, recordingFileProblem } from './recording-path';
 import type { Db } from '../store/open';
 import { deleteRecordingRows, markRecordingsDeleting, unmarkRecordingsDeleting } from '../store/recordings';
 
@@ -24,6 +24,9 @@ export interface RemoveOutcome {
 /** Unlinks one file; classifies the result without throwing. */
 function unlinkRecording(root: string, path: string): { result: RemoveResult; error?: string } {
   if (!isUnderRoot(root, path)) return { result: 'outside-root', error: 'not under recordings-root; left alone' };
+  // Never through a link: a linked folder inside the root would make this unlink a file outside it.
+  const problem = recordingFileProblem(root, path, { allowMissing: true, allowNonRegular: true });
+  if (problem !== null) return { result: 'outside-root', error: `${problem}; left alone` };
   try {
     unlinkSync(path);
     return { result: 'deleted' };

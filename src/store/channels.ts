@@ -1,4 +1,5 @@
-// Channel policy: who may watch, recording and replay. Missing row = defaults.
+// Channel policy: who may watch, recording and replay. Every user has a row from the moment it is
+// created (migration 0007 filled older gaps); a missing row means a damaged database, never a default.
 import type { Db } from './open';
 import { stmt } from './statements';
 
@@ -31,12 +32,10 @@ interface ChannelRow {
   updated_at: number;
 }
 
-/** The channel settings of a user (defaults when never set). */
-export function getChannel(db: Db, userId: number): Channel {
+/** The channel settings of a user; undefined when its row is missing (callers refuse, never assume public). */
+export function getChannel(db: Db, userId: number): Channel | undefined {
   const r = stmt(db, 'SELECT * FROM channels WHERE user_id = ?').get(userId) as ChannelRow | undefined;
-  if (!r) {
-    return { userId, access: 'public', minAge: null, viewerCap: null, passwordHash: null, record: false, retentionMs: null, replayOffline: false, updatedAt: null };
-  }
+  if (!r) return undefined;
   return {
     userId: r.user_id,
     access: r.access,
@@ -62,16 +61,26 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
   replayOffline: 'replay_offline',
 };
 
+/** Names of users whose policy row is missing (their viewers are refused). */
+export function usersWithoutPolicy(db: Db): string[] {
+  return (stmt(db, 'SELECT name FROM users WHERE id NOT IN (SELECT user_id FROM channels) ORDER BY name').all() as { name: string }[]).map((r) => r.name);
+}
+
+/** Writes a new user's policy row with the defaults (public, no cap, not recorded). */
+export function insertDefaultChannel(db: Db, userId: number, now: number): void {
+  stmt(db, 'INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
+}
+
 /** Changes the given fields (creating the row with defaults first); returns the new settings. */
 export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: number): Channel {
   return db.transaction(() => {
-    stmt(db, 'INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
+    insertDefaultChannel(db, userId, now);
     for (const [field, value] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {
       if (value === undefined) continue;
       const stored = typeof value === 'boolean' ? (value ? 1 : 0) : value;
       stmt(db, `UPDATE channels SET ${COLUMN[field]} = ?, updated_at = ? WHERE user_id = ?`).run(stored, now, userId);
     }
-    return getChannel(db, userId);
+    return getChannel(db, userId)!;
   })();
 }
 

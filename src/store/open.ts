@@ -1,9 +1,10 @@
 // Opening the database: pragmas, the trigger's fail-closed checks, the CLI's auto-migration.
 import Database from 'better-sqlite3';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { databaseGroup, nativeBinding } from '../config';
+import { nativeBinding } from '../config';
 import { oneLine, SchemaError, UserError } from '../lib/errors';
+import { createDatabaseFile } from './db-file';
 import { requiredSchemaVersion } from './schema-version';
 
 export type Db = Database.Database;
@@ -75,19 +76,9 @@ export function openForCli(path: string, opts: { create?: boolean } = {}): Db {
       throw new UserError(`database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`);
     }
   }
-  // A new file is created private (umask 077, so no other user ever sees it readable) and then
-  // given its mode: 660 when the installed config shares the database with a group (db_group=;
-  // the folder's setgid bit, set by install.sh, gives it the group), else 600. SQLite creates
-  // -wal/-shm with the file's mode.
-  const creating = path !== ':memory:' && !existsSync(path);
-  const umask = creating ? process.umask(0o077) : undefined;
-  let db: Db;
-  try {
-    db = open(path, !opts.create && path !== ':memory:', CLI_BUSY_TIMEOUT_MS);
-  } finally {
-    if (umask !== undefined) process.umask(umask);
-  }
-  if (creating) chmodSync(path, databaseGroup() ? 0o660 : 0o600);
+  // SQLite would create it 0644 (minus umask): readable by every local user, secret included.
+  if (path !== ':memory:' && opts.create) createDatabaseFile(path);
+  const db = open(path, !opts.create && path !== ':memory:', CLI_BUSY_TIMEOUT_MS);
   db.pragma('journal_mode = WAL');
   return db;
 }

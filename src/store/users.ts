@@ -1,5 +1,6 @@
 // Users (channels): one row per broadcaster of the site.
 import type { Db } from './open';
+import { insertDefaultChannel } from './channels';
 import { stmt } from './statements';
 import { writeWithRetry } from './write-retry';
 
@@ -57,13 +58,15 @@ export function listUsers(db: Db): User[] {
   return (stmt(db, `SELECT ${COLUMNS} FROM users ORDER BY name`).all() as UserRow[]).map(toUser);
 }
 
-/** Inserts a user; the name must already be validated and canonical. */
+/** Inserts a user and its channel policy row; the name must already be validated and canonical. */
 export function insertUser(
   db: Db,
   u: { name: string; displayName: string | null; externalId: string | null; now: number },
 ): User {
   const info = stmt(db, 'INSERT INTO users (name, display_name, external_id, created_at) VALUES (?, ?, ?, ?)')
     .run(u.name, u.displayName, u.externalId, u.now);
+  // The policy row is part of the user: without it the channel refuses viewers (see getChannel).
+  insertDefaultChannel(db, Number(info.lastInsertRowid), u.now);
   return findUserById(db, Number(info.lastInsertRowid))!;
 }
 

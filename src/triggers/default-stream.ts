@@ -34,7 +34,7 @@ function offlineChoice(ctx: TriggerContext, requested: string): string | null {
   const channel = channelForStream(ctx.db, requested, settings['stream-base'], settings['vod-base']);
   if (channel === null || channel.kind !== 'live' || findOpenBroadcast(ctx.db, channel.userId)) return null;
   // A disabled channel's archive is not put in front of viewers automatically.
-  if (!channel.disabled && getChannel(ctx.db, channel.userId).replayOffline) {
+  if (!channel.disabled && getChannel(ctx.db, channel.userId)?.replayOffline) {
     for (const r of latestGoodRecordings(ctx.db, channel.userId, REPLAY_CANDIDATES)) {
       if (isPlayableFile(settings['recordings-root'], r.path)) return `${settings['vod-base']}+${r.id}`;
     }

@@ -5,9 +5,7 @@
 // Answer: the target to use; empty aborts the push (MistServer retries an auto-push every few s).
 // File pushes of channels are rewritten to <recordings-root>/<user id>/<UTC stamp>.<ext>, built
 // from database values only: $wildcard is the unsanitised text after "+" and never reaches a path.
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { isFileTarget, isUnderRoot, recordingPath, recordingsRootProblem, targetExtension } from '../recordings/recording-path';
+import { isFileTarget, isFreePath, isUnderRoot, prepareChannelFolder, recordingPath, recordingsRootProblem, targetExtension } from '../recordings/recording-path';
 import { getChannel } from '../store/channels';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
@@ -44,7 +42,12 @@ const pushOutStart: Trigger<PushOutStartEvent, typeof TRIGGER> = {
       ctx.log(`refused file push of "${stream.slice(0, 80)}": not a channel stream`);
       return DENY;
     }
-    if (!getChannel(ctx.db, channel.userId).record) {
+    const policy = getChannel(ctx.db, channel.userId);
+    if (!policy) {
+      ctx.log(`refused recording of ${channel.userName}: the channel has no policy row (damaged database)`);
+      return DENY;
+    }
+    if (!policy.record) {
       ctx.debug(`not recording ${channel.userName}: recording is off`);
       return DENY;
     }
@@ -59,17 +62,17 @@ const pushOutStart: Trigger<PushOutStartEvent, typeof TRIGGER> = {
       ctx.log(`refused recording of ${channel.userName}: the configured target must end in .mkv, .flv, .ts or .mp4`);
       return DENY;
     }
+    const prepared = prepareChannelFolder(root, channel.userId);
+    if ('problem' in prepared) {
+      ctx.log(`refused recording of ${channel.userName}: ${prepared.problem}`);
+      return DENY;
+    }
     let path = '';
     for (let i = 0; i < MAX_NAME_ATTEMPTS; i++) {
       path = recordingPath(root, channel.userId, ctx.eventTime + i, ext);
-      if (!existsSync(path)) break;
+      if (isFreePath(path)) break;
     }
     if (!isUnderRoot(root, path)) throw new Error('recording path escaped the recordings root'); // cannot happen: ids and digits only
-    try {
-      mkdirSync(dirname(path), { recursive: true, mode: 0o750 });
-    } catch (err) {
-      ctx.log(`could not create the folder for ${channel.userName}'s recording: ${(err as Error).message}`);
-    }
     ctx.debug(`recording ${channel.userName} to ${path}`);
     return value(path);
   },

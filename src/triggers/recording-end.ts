@@ -13,11 +13,12 @@
 //   line 12: exit reason text
 // Catalogues the file for its channel and the broadcast live at the time. Repeats of the same
 // path are ignored. Zero bytes or a non-clean exit: kept, marked failed. Files outside the
-// recordings root are never catalogued (so never served or deleted by streamctl).
+// channel's own folder under the recordings root (really: links resolved) are never catalogued, so
+// never served or deleted by streamctl.
 import { resolve } from 'node:path';
 import { PayloadError } from '../lib/errors';
 import { newRecordingId } from '../recordings/recording-id';
-import { isUnderRoot } from '../recordings/recording-path';
+import { isUnderRoot, recordingFileProblem } from '../recordings/recording-path';
 import { findBroadcastForRecording } from '../store/broadcasts';
 import { recordEvent } from '../store/events';
 import { insertRecording } from '../store/recordings';
@@ -80,6 +81,13 @@ const recordingEnd: Trigger<RecordingEndEvent, typeof TRIGGER> = {
     const channel = channelForStream(ctx.db, e.stream, settings['stream-base']);
     if (channel === null || channel.kind !== 'live') {
       ctx.log(`not cataloguing a recording of "${e.stream.slice(0, 80)}": not a channel stream`);
+      return SILENT;
+    }
+    // Only the channel's own folder, really inside the root: a file planted in another channel's
+    // folder, or reached through a link, would be catalogued (then served, then deleted) as this one.
+    const problem = recordingFileProblem(root, e.path, { userId: channel.userId, allowMissing: true });
+    if (problem !== null) {
+      ctx.log(`not cataloguing a recording of ${channel.userName}: ${problem}`);
       return SILENT;
     }
     const clean = e.exitCode.startsWith('CLEAN_');

@@ -6,7 +6,7 @@
 // VoD stream's configured source, which must therefore be a harmless placeholder clip.
 import { wildcardPart } from '../lib/names';
 import { parseRecordingId } from '../recordings/recording-id';
-import { isPlayableFile, isUnderRoot } from '../recordings/recording-path';
+import { recordingFileProblem } from '../recordings/recording-path';
 import { findServableRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
@@ -37,12 +37,10 @@ const streamSource: Trigger<StreamSourceEvent, typeof TRIGGER> = {
       ctx.debug(`no recording ${id}; keeping the placeholder source`);
       return UNCHANGED;
     }
-    if (!isUnderRoot(settings['recordings-root'], recording.path)) {
-      ctx.log(`recording ${id} is outside recordings-root; not serving it`);
-      return UNCHANGED;
-    }
-    if (!isPlayableFile(settings['recordings-root'], recording.path)) {
-      ctx.log(`recording ${id} is catalogued but its file is missing (see 'streamctl recordings scan')`);
+    // Links resolved: a linked folder or file inside the root must not serve a file from outside it.
+    const problem = recordingFileProblem(settings['recordings-root'], recording.path);
+    if (problem !== null) {
+      ctx.log(`recording ${id} is not served: ${problem} (see 'streamctl recordings scan')`);
       return UNCHANGED;
     }
     return value(recording.path);

@@ -77,7 +77,7 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     at: now,
   });
   // First a read (WAL readers never wait for a writer): the policy and the decision in one snapshot.
-  const read = db.transaction(() => ({ capped: getChannel(db, channel.userId).viewerCap !== null, decision: decideAccess(db, request) }))();
+  const read = db.transaction(() => ({ capped: (getChannel(db, channel.userId)?.viewerCap ?? null) !== null, decision: decideAccess(db, request) }))();
   let decision = read.decision;
   if (!read.capped && decision.allow) {
     // No cap to count against: the session row is for statistics and re-checks, not the answer.

@@ -19,7 +19,7 @@ const valid = (viewer: string, extra: Partial<Extract<TokenCheck, { state: 'vali
 
 describe('decideAccess', async () => {
   const db = memoryDb();
-  await addUser(db, 'alice');
+  await addUser(db, 'alice', '--external-id', 'alice'); // viewer ids are site ids: the owner is matched on the external id
   const alice = findUserByName(db, 'alice')!;
   const request = (over: Partial<AccessRequest> = {}): AccessRequest => ({
     channel: { userId: alice.id, userName: 'alice', disabled: false },

@@ -289,10 +289,10 @@ describe('policies', async () => {
     expect(await watch(db, { token: issued })).toBe('true');
   });
 
-  it('private: admits the owner (by name or external id) and the allow list only', async () => {
+  it('private: admits the owner (by external id: viewer ids are site ids) and the allow list only', async () => {
     await setAccess('--access', 'private');
     expect(await watch(db, { token: token('friend') })).toBe('false');
-    expect(await watch(db, { token: token('alice') })).toBe('true');
+    expect(await watch(db, { token: token('alice') })).toBe('false');
     expect(await watch(db, { token: token('site-42') })).toBe('true');
     expect((await cli(db, ['grant', 'add', 'alice', 'friend'])).status).toBe(0);
     expect(await watch(db, { token: token('friend') })).toBe('true');
@@ -317,7 +317,7 @@ describe('policies', async () => {
 
 describe('bans', async () => {
   const db = memoryDb();
-  await addUser(db, 'alice');
+  await addUser(db, 'alice', '--external-id', 'alice');
   await addUser(db, 'bob');
   const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
   expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);

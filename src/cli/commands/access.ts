@@ -49,7 +49,7 @@ export function accessCommand(ctx: CliContext): Command {
       if (opts.json) {
         return ctx.json({
           channel: user.name,
-          access: policy.access,
+          access: policy?.access ?? null,
           decision: d.allow ? 'admit' : 'refuse',
           rule: d.rule,
           reason: d.reason,
@@ -60,7 +60,7 @@ export function accessCommand(ctx: CliContext): Command {
       }
       ctx.out(
         [
-          `channel:  ${user.name} (access ${policy.access}${policy.viewerCap !== null ? `, viewer cap ${policy.viewerCap}` : ''})`,
+          `channel:  ${user.name} (${policy ? `access ${policy.access}${policy.viewerCap !== null ? `, viewer cap ${policy.viewerCap}` : ''}` : 'no policy row'})`,
           `address:  ${opts.ip}`,
           `token:    ${tokenNote}`,
           `decision: ${d.allow ? 'ADMIT' : 'REFUSE'}`,

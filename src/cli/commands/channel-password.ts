@@ -46,7 +46,7 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
       const db = ctx.db();
       const user = requireUser(db, name);
       const password = readSecretFromStdin('password');
-      const stored = getChannel(db, user.id).passwordHash;
+      const stored = getChannel(db, user.id)?.passwordHash ?? null;
       if (stored === null) throw new UserError(`${user.name} has no channel password`);
       const match = password.length <= MAX_PASSWORD_LENGTH && verifyPassword(password, stored);
       // A wrong password is an answer, not a failure: exit 1, and no error line in JSON mode.

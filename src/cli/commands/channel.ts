@@ -1,7 +1,7 @@
 // `streamctl channel ...`: per-channel policy (who may watch, viewer cap, recording, replay).
 import { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../lib/duration';
-import { UsageError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
 import type { CliContext } from '../context';
 import { channelJson } from '../shapes';
@@ -89,11 +89,17 @@ export function channelCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const channel = getChannel(db, user.id);
+      if (!channel) throw new UserError(missingPolicy(user.name));
       if (opts.json) return ctx.json(channelJson(user.name, channel));
       ctx.out(describeChannel(user.name, channel));
     });
 
   return cmd;
+}
+
+/** What a missing policy row means, and how an operator writes one. */
+export function missingPolicy(user: string): string {
+  return `${user}'s channel has no policy row (damaged database): every viewer is refused until one is written with 'streamctl channel set ${user} --access <policy>'`;
 }
 
 /** Human summary of a channel's settings. */

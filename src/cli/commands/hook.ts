@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { UsageError, UserError } from '../../lib/errors';
+import { hookRunner, trustedHookProgram } from '../../live/hook-trust';
 import { HOOK_TIMEOUT_MS } from '../../live/run-hook';
 import { HOOK_EVENTS, listHooks, setHook, unsetHook, type HookEvent } from '../../store/hooks';
 import type { CliContext } from '../context';
@@ -39,6 +40,11 @@ export function hookCommand(ctx: CliContext): Command {
     .action((event: string, program: string, opts: { json?: boolean }) => {
       const e = hookEvent(event);
       const path = executable(program);
+      // The same rules as at run time, so a hook that would be skipped is refused here, with why.
+      const runner = hookRunner(ctx.dbPath());
+      if (typeof runner === 'string') throw new UserError(`${path} would not run: ${runner}`);
+      const trusted = trustedHookProgram(path, runner);
+      if ('problem' in trusted) throw new UserError(`${path} would not run: ${trusted.problem} (see docs/live-status.md, "Hooks")`);
       const now = ctx.now();
       setHook(ctx.db(), e, path, now);
       if (opts.json) return ctx.json(hookJson({ event: e, program: path, updatedAt: now }));

@@ -151,6 +151,7 @@ export function recordingsCommand(ctx: CliContext): Command {
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
       if (outcome?.result === 'failed') throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
+      if (outcome?.result === 'outside-root') throw new UserError(`${r.id}: ${r.path}: ${outcome.error}`);
       if (opts.json) return ctx.json({ ...recordingJson(r, getSetting(db, 'vod-base')), result: outcome?.result === 'already-gone' ? 'already-gone' : 'deleted' });
       ctx.out(outcome?.result === 'already-gone' ? `${r.id} removed (its file was already gone)\n` : `${r.id} deleted\n`);
     });

@@ -1,0 +1,192 @@
+// Issue 10's access and database holes, each reproduced as filed and kept closed: owner confusion
+// between user names and site ids, a missing channel policy row read as public, a token issued in
+// the future, and databases created readable by every local user.
+import { spawnSync } from 'node:child_process';
+import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
+import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { addUser, BIN, baseEnv, cli, cliJson, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+const nowS = () => Math.floor(Date.now() / 1000);
+const hs256 = (secret: string, claims: object) => {
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+};
+const es256 = (key: KeyObject, claims: object) => {
+  const input = `${b64({ alg: 'ES256' })}.${b64(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+};
+const claims = (channel: string, viewer: string, extra: object = {}) => ({ sub: viewer, aud: channel, exp: nowS() + 600, ...extra });
+
+function watch(db: string, stream: string, token = '482388719'): { stdout: string; stderr: string } {
+  const payload = [stream, '127.0.0.1', token, 'HTTPTS', `http://127.0.0.1:8080/${stream}.ts`, randomBytes(32).toString('hex'), 'false'].join('\n');
+  return runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload, db });
+}
+
+function sql(db: string, statement: string, ...args: unknown[]): any {
+  const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+  try {
+    const s = d.prepare(statement);
+    return s.reader ? s.all(...args) : s.run(...args);
+  } finally {
+    d.close();
+  }
+}
+
+describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', () => {
+  const db = freshDb();
+  addUser(db, '1234', '--external-id', '77');
+  addUser(db, 'zed', '--external-id', '1234');
+  for (const u of ['1234', 'zed']) expect(cli(db, ['channel', 'set', u, '--access', 'private']).status).toBe(0);
+  const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
+  const as = (channel: string, viewer: string) => watch(db, `streams+${channel}`, hs256(secret, claims(channel, viewer))).stdout;
+
+  it('a user named 1234 with external id 77 is owned by viewer 77, not by viewer 1234', () => {
+    expect(as('1234', '77')).toBe('true');
+    expect(as('1234', '1234')).toBe('false');
+  });
+
+  it('a user whose external id is 1234 is owned by viewer 1234, who owns no other channel by name', () => {
+    expect(as('zed', '1234')).toBe('true');
+    expect(as('zed', 'zed')).toBe('false');
+    expect(as('zed', '77')).toBe('false');
+  });
+
+  it('access explain names the owner rule only for the external id', () => {
+    const explain = (viewer: string) => {
+      const token = hs256(secret, claims('1234', viewer));
+      return JSON.parse(cli(db, ['access', 'explain', '1234', '--token', token, '--json']).stdout).rule;
+    };
+    expect(explain('77')).toBe('owner');
+    expect(explain('1234')).not.toBe('owner');
+  });
+});
+
+describe('a missing channel policy row refuses (issue 10 #2)', () => {
+  it('every user gets its policy row when it is created', () => {
+    const db = freshDb();
+    addUser(db, 'alice');
+    expect(sql(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
+  });
+
+  it('with the row gone a private channel refuses anonymous viewers with one log line, and channel show does not say public', () => {
+    const db = freshDb();
+    addUser(db, 'alice');
+    expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
+    expect(watch(db, 'streams+alice').stdout).toBe('false');
+    sql(db, 'DELETE FROM channels');
+    const r = watch(db, 'streams+alice');
+    expect(r.stdout).toBe('false');
+    expect(r.stderr).toMatch(/no-policy/);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    const show = cli(db, ['channel', 'show', 'alice']);
+    expect(show.status).toBe(1);
+    expect(show.stdout).not.toMatch(/public/);
+    expect(show.stderr).toMatch(/no policy row/);
+    expect(cli(db, ['channel', 'show', 'alice', '--json']).stdout).not.toMatch(/public/);
+  });
+
+  it('migration 0007 writes the defaults for users made before it, so nothing changes for them', () => {
+    const db = join(tempDir(), 'old.db');
+    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    for (const file of readdirSync(join(ROOT, 'db')).filter((f) => /^000[1-6]_/.test(f)).sort()) d.exec(readFileSync(join(ROOT, 'db', file), 'utf8'));
+    d.pragma('user_version = 6');
+    d.prepare("INSERT INTO users (name, created_at) VALUES ('old', 1)").run();
+    d.close();
+    expect(cli(db, ['db', 'migrate']).stdout).toMatch(/applied 0007_channel_policy_rows/);
+    expect(sql(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'public', record: 0 }]);
+    expect(watch(db, 'streams+old').stdout).toBe('true');
+  });
+
+  it('doctor runs quick_check and names a damaged page and a missing policy row', () => {
+    const db = freshDb();
+    addUser(db, 'alice');
+    const doctorDb = () => {
+      const r = spawnSync(join(BIN, 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+      return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database');
+    };
+    expect(doctorDb().map((c) => c.status)).toEqual(['ok', 'ok']);
+    expect(doctorDb()[1]!.message).toMatch(/quick_check ok/);
+    sql(db, 'DELETE FROM channels');
+    expect(doctorDb()[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/no channel policy row for alice/) });
+
+    // Fill the events table over many pages, then overwrite one page in the middle with garbage.
+    sql(db, 'PRAGMA journal_mode = DELETE');
+    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    const insert = d.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (?, 'view', 'refused', ?)");
+    d.transaction(() => {
+      for (let i = 0; i < 3000; i++) insert.run(i, 'x'.repeat(100));
+    })();
+    const pageSize = d.pragma('page_size', { simple: true }) as number;
+    const pages = d.pragma('page_count', { simple: true }) as number;
+    d.close();
+    const fd = openSync(db, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, pageSize * Math.floor(pages / 2));
+    closeSync(fd);
+    expect(doctorDb()[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/quick_check/) });
+  });
+});
+
+describe('a token issued in the future is refused beyond the clock skew (issue 10 #7)', () => {
+  const db = freshDb();
+  addUser(db, 'alice');
+  expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
+  expect(cli(db, ['grant', 'add', 'alice', 'fan']).status).toBe(0);
+  const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = join(tempDir(), 'ec.pem');
+  require('node:fs').writeFileSync(pem, ec.publicKey.export({ type: 'spki', format: 'pem' }));
+  expect(cli(db, ['token', 'key', 'add', pem, '--label', 'site-ec']).status).toBe(0);
+
+  it.each([
+    ['HS256', (c: object) => hs256(secret, c)],
+    ['ES256', (c: object) => es256(ec.privateKey, c)],
+  ])('%s: iat an hour ahead is refused, iat a few seconds ahead or absent is admitted', (_, mint) => {
+    const ahead = watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 3600 })));
+    expect(ahead.stdout).toBe('false');
+    expect(ahead.stderr).toMatch(/issued in the future/);
+    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 5 }))).stdout).toBe('true');
+    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() - 60 }))).stdout).toBe('true');
+    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan'))).stdout).toBe('true');
+  });
+});
+
+describe('database files are private (issue 10 #8)', () => {
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  const migrateWithUmask = (db: string) =>
+    spawnSync('sh', ['-c', `umask 000; exec "${join(BIN, 'streamctl')}" db migrate`], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+
+  it('db migrate creates the database 0600 even under umask 000, and SQLite gives -wal and -shm the same mode', () => {
+    const db = join(tempDir(), 'data', 'streamctl.db');
+    expect(migrateWithUmask(db).status).toBe(0);
+    expect(mode(db)).toBe(0o600);
+    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    d.prepare("INSERT INTO users (name, created_at) VALUES ('x', 1)").run();
+    expect(mode(`${db}-wal`)).toBe(0o600);
+    expect(mode(`${db}-shm`)).toBe(0o600);
+    d.close();
+  });
+
+  it('is 0660 in a setgid folder shared with a group (install.sh shares it with MistServer)', () => {
+    const dir = join(tempDir(), 'state');
+    mkdirSync(dir);
+    chmodSync(dir, 0o2770);
+    const db = join(dir, 'streamctl.db');
+    expect(migrateWithUmask(db).status).toBe(0);
+    expect(mode(db)).toBe(0o660);
+  });
+
+  it('doctor fails a database others can read', () => {
+    const db = freshDb();
+    const check = () => {
+      const r = spawnSync(join(BIN, 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+      return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database')[1]!;
+    };
+    expect(check().status).toBe('ok');
+    chmodSync(db, 0o644);
+    expect(check()).toMatchObject({ status: 'fail', message: expect.stringMatching(/readable or writable by more than its owner/) });
+  });
+});
