@@ -5,8 +5,9 @@ import { stmt } from './statements';
 import { writeWithRetry } from './write-retry';
 
 /** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
- * live/offline; recording: RECORDING_END). `events --kind` accepts only these. */
-export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording'] as const;
+ * live/offline; recording: RECORDING_END; trigger: a trigger run that failed, outcome error,
+ * counted by `streamctl metrics`). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger'] as const;
 
 export interface EventInput {
   at: number;
