@@ -37,9 +37,18 @@ function readAllStdin(): string {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Longest stderr line: payload text quoted in a message (a 1 MB address, say) is cut here. */
+const MAX_LOG_LINE = 1000;
+
 function stderrLine(trigger: string, line: string): void {
+  // One line in MistServer's log, whatever a message quotes from the payload: control characters
+  // (line breaks, "\r", ANSI escapes) become spaces and the length is bounded (the fuzz campaign
+  // found a 1 MB client address echoed whole).
+  // eslint-disable-next-line no-control-regex
+  let text = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}... (${text.length - MAX_LOG_LINE} more characters)`;
   try {
-    writeSync(2, `streamctl ${trigger}: ${line}\n`);
+    writeSync(2, `streamctl ${trigger}: ${text}\n`);
   } catch {
     // stderr closed: nothing more to do; the answer still goes out.
   }
