@@ -49,6 +49,7 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   npm run --silent build
 fi
 [ -f dist/cli.js ] && [ -f dist/better_sqlite3.node ] || die "dist/ is incomplete; run without SKIP_BUILD=1"
+[ -f assets/placeholder.mkv ] || die "assets/placeholder.mkv is missing from $SRC (the VoD placeholder)"
 
 # --- install the programs ----------------------------------------------------------------------
 say "==> installing into $APP"
@@ -105,6 +106,19 @@ mkdir -p "$RECORDINGS"
 if [ "$("$APP/bin/streamctl" config get vod-placeholder)" = /var/lib/streamctl/placeholder.mkv ] && [ "$STATE_DIR" != /var/lib/streamctl ]; then
   "$APP/bin/streamctl" config set vod-placeholder "$STATE_DIR/placeholder.mkv" >/dev/null
 fi
+# The VoD stream's source (`mist apply` configures it): what MistServer plays for vod+<id> when
+# STREAM_SOURCE answers nothing. Ours is a 2 s black, silent clip (assets/placeholder.mkv, made
+# once with ffmpeg); an operator's own file at that path is kept.
+PLACEHOLDER=$("$APP/bin/streamctl" config get vod-placeholder)
+if [ ! -e "$PLACEHOLDER" ]; then
+  if [ -d "$(dirname "$PLACEHOLDER")" ]; then
+    cp "$SRC/assets/placeholder.mkv" "$PLACEHOLDER.new"
+    chmod 644 "$PLACEHOLDER.new"
+    mv "$PLACEHOLDER.new" "$PLACEHOLDER"
+  else
+    say "    NOTE: the folder of vod-placeholder $PLACEHOLDER does not exist; no placeholder installed"
+  fi
+fi
 
 if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
   MIST_GROUP=$(id -gn "$MIST_USER")
@@ -122,6 +136,7 @@ else
   say "    owned by $(id -un) (MistServer must run as this user, or set MIST_USER and re-run as root)"
 fi
 say "    recordings under $RECORDINGS"
+say "    VoD placeholder $PLACEHOLDER"
 
 # --- what to configure -------------------------------------------------------------------------
 say ""

@@ -1,7 +1,7 @@
 // install.sh into a temp PREFIX, as an operator without root would: the installed programs find
 // the installed database with an empty environment (MistServer passes none of ours).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers';
@@ -29,10 +29,30 @@ describe('install.sh', () => {
     expect(push.stdout).toBe('streams+alice');
   });
 
+  it('installs the VoD placeholder that mist apply configures, and doctor finds it', () => {
+    const placeholder = join(prefix, 'var', 'lib', 'streamctl', 'placeholder.mkv');
+    const get = spawnSync(join(prefix, 'bin', 'streamctl'), ['config', 'get', 'vod-placeholder'], { env: {}, encoding: 'utf8' });
+    expect(get.stdout.trim()).toBe(placeholder);
+    expect(readFileSync(placeholder).equals(readFileSync(join(ROOT, 'assets', 'placeholder.mkv')))).toBe(true);
+    // Matroska (EBML magic), small: MistServer opens it with its MKV input (proven on the real server).
+    expect(readFileSync(placeholder).subarray(0, 4).toString('hex')).toBe('1a45dfa3');
+    // MistServer is not running here: doctor fails that check, but the placeholder one is ok.
+    const doctor = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: {}, encoding: 'utf8' });
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
+    expect(checks.find((c) => c.check === 'vod placeholder')?.status).toBe('ok');
+  });
+
   it('is idempotent and keeps the data when run again', () => {
     const r = install();
     expect(r.status).toBe(0);
     const list = spawnSync(join(prefix, 'bin', 'streamctl'), ['user', 'list', '--json'], { env: {}, encoding: 'utf8' });
     expect(JSON.parse(list.stdout).map((u: { name: string }) => u.name)).toEqual(['alice']);
+  });
+
+  it("keeps an operator's own placeholder file", () => {
+    const placeholder = join(prefix, 'var', 'lib', 'streamctl', 'placeholder.mkv');
+    writeFileSync(placeholder, 'my own clip');
+    expect(install().status).toBe(0);
+    expect(readFileSync(placeholder, 'utf8')).toBe('my own clip');
   });
 });

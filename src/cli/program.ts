@@ -10,6 +10,7 @@ import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
 import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
+import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
     hookCommand,
     grantCommand,
     banCommand,
+    guardCommand,
     tokenCommand,
     accessCommand,
     recordingsCommand,

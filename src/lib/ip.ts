@@ -60,7 +60,8 @@ export function parseIp(text: string): Uint8Array | null {
   return t.includes(':') ? parseV6(t) : null;
 }
 
-const isMappedV4 = (b: Uint8Array) => b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+/** True for an IPv4-mapped IPv6 address (::ffff:a.b.c.d), i.e. an IPv4 address. */
+export const isMappedV4 = (b: Uint8Array) => b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
 
 /** An address or CIDR (`192.0.2.0/24`, `2001:db8::/32`, `198.51.100.7`); null when invalid. */
 export function parseRange(text: string): IpRange | null {

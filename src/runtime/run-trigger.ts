@@ -1,6 +1,6 @@
-// The only trigger I/O: stdin → parse → decide → exactly one answer on stdout, exit 0.
-// Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+// The only trigger I/O: stdin → parse → decide (every write committed) → exactly one answer on
+// stdout, exit 0. Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
+import { readSync, writeSync } from 'node:fs';
 import { databasePath } from '../config';
 import { oneLine } from '../lib/errors';
 import { openForTrigger, type Db } from '../store/open';
@@ -44,48 +44,33 @@ function stderrLine(trigger: string, line: string): void {
 }
 
 /**
- * Runs one trigger as MistServer does and returns the answer written (for the caller's tests/logs);
- * a promise of it only when the trigger's decision is asynchronous.
+ * Runs one trigger as MistServer does: writes exactly one answer and ends the process.
+ *
+ * Commit before answer: MistServer SIGKILLs a blocking handler as soon as it has read the answer
+ * (lib/triggers.cpp), so every write that matters (audit rows, key last use, guard counts) commits
+ * inside `decide`, before a byte of the answer is written. Nothing runs after the answer but exit.
  */
-export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
+export function runTrigger<E>(trigger: Trigger<E>): void | Promise<void> {
   const name = trigger.name;
   const env = process.env;
   const log = (line: string) => stderrLine(name, line);
   let answer: string = TRIGGERS[name].refusal;
-  let db: Db | undefined;
   const fail = (err: unknown) => {
     answer = TRIGGERS[name].refusal;
     log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
   };
-  const deferred: (() => void)[] = [];
-  const finish = (): string => {
+  const finish = (): never => {
     if (answer !== '') writeSync(1, answer);
-    // MistServer stops waiting when stdout closes, not when the process exits (capture 14): hand
-    // it the answer now, then do the bookkeeping and the database close (a WAL checkpoint).
-    try {
-      closeSync(1);
-      // Re-occupy fd 1 at once (the lowest free descriptor) so no file opened later can land on it.
-      openSync('/dev/null', 'w');
-    } catch {
-      // already closed, or no /dev/null: nothing more to do
-    }
-    for (const work of deferred) {
-      try {
-        work();
-      } catch (err) {
-        log(`after answering: ${oneLine(err)}`);
-      }
-    }
-    try {
-      db?.close();
-    } catch {
-      // closing is best effort; the answer is already out
-    }
-    return answer;
+    // Exit without closing the database: every write is committed, and a close would checkpoint
+    // the WAL (copy pages back, two fsyncs) on the answer's path, work SQLite's auto-checkpoint in
+    // a later commit or the CLI does anyway. A file left as a SIGKILL leaves it is safe by SQLite's
+    // design (MistServer kills us at this point anyway). process.exit also skips better-sqlite3's
+    // close-at-exit hook.
+    process.exit(0);
   };
   try {
     const event = trigger.parse(readAllStdin());
-    db = openForTrigger(databasePath());
+    const db: Db = openForTrigger(databasePath());
     const now = Date.now();
     const mistTime = Number(env.MIST_TIME);
     const ctx: TriggerContext = {
@@ -96,7 +81,6 @@ export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
       env,
       log,
       debug: env.STREAMCTL_DEBUG ? log : () => {},
-      afterAnswer: (work) => void deferred.push(work),
     };
     const decided = trigger.decide(event, ctx);
     if (typeof decided !== 'string') {
@@ -111,5 +95,5 @@ export function runTrigger<E>(trigger: Trigger<E>): string | Promise<string> {
   } catch (err) {
     fail(err);
   }
-  return finish();
+  finish();
 }

@@ -5,6 +5,7 @@ import { recordEvent } from '../store/events';
 import { getHook, type HookEvent } from '../store/hooks';
 import { latestBroadcast, latestBufferEvent, rebuildBroadcasts, recordBufferEvent, stateAfter, type BufferEventInput, type LiveState } from '../store/live-status';
 import type { Db } from '../store/open';
+import { linkWaitingRecordings } from '../store/recording-links';
 import { writeWithRetry } from '../store/write-retry';
 
 /** What storing a buffer event did to the channel's current state. */
@@ -17,13 +18,15 @@ export interface Transition {
 
 /**
  * Stores the event and re-derives broadcasts in one IMMEDIATE transaction (retried while busy);
- * a channel going live or offline is also written to the event log (kind "broadcast").
+ * a channel going live or offline is also written to the event log (kind "broadcast"), and a
+ * recording catalogued before its broadcast opened is linked to it.
  */
 export function applyBufferEvent(db: Db, e: BufferEventInput): Transition {
   return writeWithRetry(db, () => {
     const before = stateAfter(latestBufferEvent(db, e.userId)?.state);
     if (!recordBufferEvent(db, e)) return { stored: false, before, after: before };
     rebuildBroadcasts(db, e.userId, e.at);
+    if (e.state !== 'EMPTY' && e.state !== 'LOST') linkWaitingRecordings(db, e.userId, e.at);
     const t = { stored: true, before, after: stateAfter(latestBufferEvent(db, e.userId)?.state) };
     const went = hookEventFor(t);
     if (went) {

@@ -18,7 +18,7 @@ import { resolve } from 'node:path';
 import { PayloadError } from '../lib/errors';
 import { newRecordingId } from '../lib/recording-id';
 import { isUnderRoot } from '../lib/recording-path';
-import { findBroadcastAt } from '../store/broadcasts';
+import { findBroadcastForRecording } from '../store/broadcasts';
 import { recordEvent } from '../store/events';
 import { insertRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
@@ -80,10 +80,7 @@ const recordingEnd: Trigger<RecordingEndEvent> = {
     }
     const clean = e.exitCode.startsWith('CLEAN_');
     const status = e.bytes > 0 && clean ? 'ok' : 'failed';
-    // The recorder starts a few seconds before the broadcast opens (STREAM_BUFFER FULL) and stops
-    // just before it closes, so the middle of the recording is the moment to look up.
-    const middle = Math.floor((e.startedAt + e.stoppedAt) / 2);
-    const broadcast = findBroadcastAt(ctx.db, channel.userId, middle) ?? findBroadcastAt(ctx.db, channel.userId, e.stoppedAt);
+    const broadcast = findBroadcastForRecording(ctx.db, channel.userId, e.startedAt, e.stoppedAt);
     const { id, inserted } = ctx.db.transaction(() => {
       const result = insertRecording(ctx.db, {
         id: newRecordingId(),

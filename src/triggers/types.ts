@@ -2,7 +2,11 @@
 import type { Db } from '../store/open';
 import type { TriggerName } from './registry';
 
-/** What a decision may use besides the event: the open database, clocks, MistServer's env, logging. */
+/**
+ * What a decision may use besides the event: the open database, clocks, MistServer's env, logging.
+ * There is deliberately no way to run work after the answer: MistServer kills a blocking handler
+ * once it has read it, so every write that matters commits inside `decide`.
+ */
 export interface TriggerContext {
   db: Db;
   /** Wall clock, unix ms (expiry checks). */
@@ -16,12 +20,6 @@ export interface TriggerContext {
   log(line: string): void;
   /** Like log, only when STREAMCTL_DEBUG is set. */
   debug(line: string): void;
-  /**
-   * Work that must happen but must not delay the answer (audit rows, last-use stamps): it runs
-   * after the answer is written and stdout is closed, which is when MistServer stops waiting.
-   * Never for anything the decision depends on.
-   */
-  afterAnswer(work: () => void): void;
 }
 
 /**

@@ -37,8 +37,23 @@ function shown(stream: string): string {
   return JSON.stringify(stream.slice(0, 80));
 }
 
+/** The audit row of a refused viewer (the token itself is never written). */
+function refusedViewEvent(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, decision: AccessDecision) {
+  return {
+    at: ctx.now,
+    kind: 'view',
+    outcome: 'refused',
+    reason: `${decision.rule}: ${decision.reason}`,
+    userId: channel.userId,
+    ip: event.ip,
+    detail: `${event.connector} session ${event.sessionId.slice(0, 12)}${decision.viewer !== null ? ` viewer ${decision.viewer.slice(0, 64)}` : ''}`,
+  };
+}
+
 function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): string {
   const { db, now } = ctx;
+  // The decision and what it writes (the admitted session, or the refusal's audit row) commit
+  // together, before the answer: MistServer kills the handler once it has read it.
   const decision: AccessDecision = db
     .transaction(() => {
       const d = decideAccess(db, { channel, ip: event.ip, token, sessionId: event.sessionId, now });
@@ -53,6 +68,8 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
           connector: event.connector,
           at: now,
         });
+      } else {
+        recordEvent(db, refusedViewEvent(ctx, event, channel, d));
       }
       return d;
     })
@@ -64,17 +81,6 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     return 'true';
   }
   ctx.log(`refused ${who} on ${channel.userName} [${decision.rule}]: ${decision.reason}`);
-  ctx.afterAnswer(() =>
-    recordEvent(db, {
-      at: now,
-      kind: 'view',
-      outcome: 'refused',
-      reason: `${decision.rule}: ${decision.reason}`,
-      userId: channel.userId,
-      ip: event.ip,
-      detail: `${event.connector} session ${event.sessionId.slice(0, 12)}${decision.viewer !== null ? ` viewer ${decision.viewer.slice(0, 64)}` : ''}`,
-    }),
-  );
   return 'false';
 }
 
@@ -103,9 +109,8 @@ const userNew: Trigger<UserNewEvent> = {
         return 'true';
       }
       ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);
-      ctx.afterAnswer(() =>
-        recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) }),
-      );
+      // Audited before answering (MistServer kills the handler once it has the answer).
+      recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) });
       return 'false';
     }
     const found = playbackJwt(event.token);
