@@ -4,7 +4,7 @@
 // Everything runs inside ../shared/mistserver/isolated.sh (scripts/test-real.sh): one MistServer
 // per test file, on the namespace's own 127.0.0.1 with the default ports.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -54,7 +54,33 @@ export class RealMist {
   async start(): Promise<void> {
     const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ PREFIX: this.prefix, SKIP_BUILD: '1' }), encoding: 'utf8' });
     if (inst.status !== 0) throw new Error(`install.sh failed: ${inst.stderr}${inst.stdout}`);
-    // start.sh leaves a shell holding its stdout while MistServer runs: output goes to a file,
+    await this.startMist();
+  }
+
+  /** MistServer dies at once with everything it started (SIGKILL to its process group): a crash. */
+  crash(): void {
+    // mist.pid is start.sh's background shell; MistController below it leads its own session
+    // (setsid), whose process group holds every input and output.
+    const pid = spawnSync('cat', [join(this.mistDir, 'mist.pid')], { encoding: 'utf8' }).stdout.trim();
+    const children = spawnSync('cat', [`/proc/${pid}/task/${pid}/children`], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
+    for (const p of [pid, ...children].map(Number).filter((n) => n > 0)) {
+      for (const target of [-p, p]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // already gone, or not a group leader
+        }
+      }
+    }
+  }
+
+  /** Removes MistServer's shared-memory pages (this namespace's own /dev/shm, see isolated.sh). */
+  clearShm(): void {
+    for (const f of readdirSync('/dev/shm')) if (f.startsWith('Mst')) rmSync(join('/dev/shm', f), { force: true });
+  }
+
+  /** A blank MistServer (start.sh), set up by `streamctl mist apply` alone. */
+  async startMist(): Promise<void> {    // start.sh leaves a shell holding its stdout while MistServer runs: output goes to a file,
     // or spawnSync would wait for that pipe to close.
     const st = spawnSync('bash', ['-c', 'mkdir -p "$2" && "$1/start.sh" "$2" >"$2/start.out" 2>&1', 'start', MIST, this.mistDir], { stdio: 'ignore' });
     if (st.status !== 0) throw new Error(`start.sh failed: ${spawnSync('cat', [join(this.mistDir, 'start.out')], { encoding: 'utf8' }).stdout}`);
