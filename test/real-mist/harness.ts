@@ -101,7 +101,8 @@ export class RealMist {
 
   /** The installed CLI, as an operator runs it (no STREAMCTL_DB: it finds the installed database). */
   sc(args: string[], input?: string): Run {
-    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/' });
+    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/', timeout: 30_000 });
+    if (r.error) throw new Error(`streamctl ${args.join(' ')}: ${r.error.message}`);
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   }
 
