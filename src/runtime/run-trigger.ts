@@ -52,6 +52,11 @@ function stderrLine(trigger: string, line: string): void {
  */
 export function runTrigger<E>(trigger: Trigger<E>): void | Promise<void> {
   const name = trigger.name;
+  // An asynchronous handler is a child of the MistServer process that fired it (an output, a
+  // session), and that process SIGINTs its children when it exits: seen on the real server, the
+  // recorder's RECORDING_END handler got SIGINT about 1 s after it started and its row was lost.
+  // MistServer SIGKILLs only after 10 s, so an async trigger ignores SIGINT/SIGTERM and finishes.
+  if (!TRIGGERS[name].blocking) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
   const env = process.env;
   const log = (line: string) => stderrLine(name, line);
   let answer: string = TRIGGERS[name].refusal;
