@@ -34,7 +34,7 @@ describe('a recorded broadcast', () => {
     const files = filesUnder(mist.recordings);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(new RegExp(`^${mist.recordings}/\\d+/\\d{8}-\\d{6}-\\d{3}\\.mkv$`));
-    expect(statSync(files[0]).size).toBeGreaterThan(10_000);
+    expect(statSync(files[0]!).size).toBeGreaterThan(10_000);
   });
 
   // KNOWN DEFECT (not fixed here): the recorder (MistOutEBML) runs RECORDING_END and, as it exits,
