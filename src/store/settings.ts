@@ -26,7 +26,7 @@ export const SETTINGS = {
     check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
   },
   'push-guard-failures': {
-    description: 'refused pushes from one address within push-guard-window before it is refused without a lookup',
+    description: 'refused pushes from one source (IPv4 address or IPv6 /64) within push-guard-window before it is refused without a lookup',
     default: '10',
     check: positiveInteger,
   },
