@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 mist=${REAL_MIST_DIR:-$(cd .. && pwd)/shared/mistserver}
 export REAL_MIST_DIR=$mist
 if [ ! -x "$mist/isolated.sh" ]; then
-  echo "real-server tests skipped: no MistServer at ../shared/mistserver (put a MistServer 3.10 build with isolated.sh/start.sh there, run its setup.sh, then npm run test:real)"
+  echo "real-server tests skipped: no MistServer at $mist (put a MistServer 3.10 build with isolated.sh/start.sh there, run its setup.sh, then npm run test:real)"
   exit 0
 fi
 # MistServer logs through a FIFO in /tmp/mist (MstLog), which isolated.sh leaves shared: another
