@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The real-server test layer (test/real-mist): installs streamctl with install.sh, starts the real
+# MistServer from ../shared/mistserver and pushes and plays with ffmpeg and curl, all inside that
+# server's isolated.sh (own loopback and /dev/shm). `npm test` runs it after the unit suite.
+# Without ../shared/mistserver (a clone on its own) it prints one line and succeeds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# REAL_MIST_DIR overrides the place (e.g. a git worktree that does not sit next to shared/).
+mist=${REAL_MIST_DIR:-$(cd .. && pwd)/shared/mistserver}
+export REAL_MIST_DIR=$mist
+if [ ! -x "$mist/isolated.sh" ]; then
+  echo "real-server tests skipped: no MistServer at ../shared/mistserver (put a MistServer 3.10 build with isolated.sh/start.sh there, run its setup.sh, then npm run test:real)"
+  exit 0
+fi
+exec "$mist/isolated.sh" npx vitest run --config vitest.real.config.mts "$@"

@@ -1,0 +1,253 @@
+// The real-server layer's only contact with the project: install.sh into a temp PREFIX, the
+// installed `streamctl`, and what a broadcaster and a viewer see of MistServer (ffmpeg, curl, its
+// HTTP API). Nothing here imports src/, so the tests hold however src/ is arranged.
+// Everything runs inside ../shared/mistserver/isolated.sh (scripts/test-real.sh): one MistServer
+// per test file, on the namespace's own 127.0.0.1 with the default ports.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const REPO = resolve(__dirname, '..', '..');
+/** CI clones the repository next to shared/, so the server is found relative to the repo (REAL_MIST_DIR overrides). */
+export const MIST = process.env.REAL_MIST_DIR || resolve(REPO, '..', 'shared', 'mistserver');
+const API = 'http://127.0.0.1:4242/api';
+const HTTP = 'http://127.0.0.1:8080';
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a truthy value; throws with the last value after timeoutMs. */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 15_000, everyMs = 250): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    await sleep(everyMs);
+  }
+}
+
+/** Environment without the developer's STREAMCTL_* (the installed programs must find their own database). */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STREAMCTL_') && !k.startsWith('MIST_') && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
+  return { ...env, ...extra };
+}
+
+export interface Run {
+  stdout: string;
+  stderr: string;
+  status: number | null;
+}
+
+/** One MistServer started from a blank config, with streamctl installed and applied to it. */
+export class RealMist {
+  readonly work = mkdtempSync(join(tmpdir(), 'streamctl-real-'));
+  readonly prefix = join(this.work, 'prefix');
+  readonly mistDir = join(this.work, 'mist');
+  readonly state = join(this.prefix, 'var', 'lib', 'streamctl');
+  readonly recordings = join(this.state, 'recordings');
+  private procs = new Set<ChildProcess>();
+
+  /** install.sh (SKIP_BUILD: the layer's global setup built dist/ once), start.sh, mist apply. */
+  async start(): Promise<void> {
+    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ PREFIX: this.prefix, SKIP_BUILD: '1' }), encoding: 'utf8' });
+    if (inst.status !== 0) throw new Error(`install.sh failed: ${inst.stderr}${inst.stdout}`);
+    await this.startMist();
+  }
+
+  /** MistServer dies at once with everything it started (SIGKILL to its process group): a crash. */
+  crash(): void {
+    // mist.pid is start.sh's background shell; MistController below it leads its own session
+    // (setsid), whose process group holds every input and output.
+    const pid = spawnSync('cat', [join(this.mistDir, 'mist.pid')], { encoding: 'utf8' }).stdout.trim();
+    const children = spawnSync('cat', [`/proc/${pid}/task/${pid}/children`], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
+    for (const p of [pid, ...children].map(Number).filter((n) => n > 0)) {
+      for (const target of [-p, p]) {
+        try {
+          process.kill(target, 'SIGKILL');
+        } catch {
+          // already gone, or not a group leader
+        }
+      }
+    }
+  }
+
+  /** Removes MistServer's shared-memory pages (this namespace's own /dev/shm, see isolated.sh). */
+  clearShm(): void {
+    for (const f of readdirSync('/dev/shm')) if (f.startsWith('Mst')) rmSync(join('/dev/shm', f), { force: true });
+  }
+
+  /** A blank MistServer (start.sh), set up by `streamctl mist apply` alone. */
+  async startMist(): Promise<void> {    // start.sh leaves a shell holding its stdout while MistServer runs: output goes to a file,
+    // or spawnSync would wait for that pipe to close.
+    const st = spawnSync('bash', ['-c', 'mkdir -p "$2" && "$1/start.sh" "$2" >"$2/start.out" 2>&1', 'start', MIST, this.mistDir], { stdio: 'ignore' });
+    if (st.status !== 0) throw new Error(`start.sh failed: ${spawnSync('cat', [join(this.mistDir, 'start.out')], { encoding: 'utf8' }).stdout}`);
+    const apply = this.sc(['mist', 'apply']);
+    if (apply.status !== 0) throw new Error(`mist apply failed: ${apply.stderr}`);
+    // MistServer starts its connectors a few seconds after the config changes.
+    await waitFor('RTMP, HTTP, RTSP and SRT connectors', async () => {
+      const protocols = ((await this.api({})).config?.protocols ?? []) as { connector: string; online: unknown }[];
+      return ['RTMP', 'HTTP', 'RTSP', 'TSSRT'].every((c) => protocols.some((p) => p.connector === c && p.online === 1));
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const p of this.procs) p.kill('SIGKILL');
+    spawnSync('bash', [join(MIST, 'stop.sh'), this.mistDir]);
+    if (!process.env.KEEP_REAL_MIST) rmSync(this.work, { recursive: true, force: true });
+  }
+
+  /** The installed CLI, as an operator runs it (no STREAMCTL_DB: it finds the installed database). */
+  sc(args: string[], input?: string): Run {
+    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/' });
+    return { stdout: r.stdout, stderr: r.stderr, status: r.status };
+  }
+
+  /** The installed CLI with --json; throws with stderr on failure. */
+  scJson<T = any>(args: string[]): T {
+    const r = this.sc([...args, '--json']);
+    if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return JSON.parse(r.stdout) as T;
+  }
+
+  /** Runs the CLI and throws unless it succeeded. */
+  ok(args: string[], input?: string): string {
+    const r = this.sc(args, input);
+    if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Creates a user and returns its first stream key. */
+  user(name: string): string {
+    return this.scJson<{ key: string }>(['user', 'add', name]).key;
+  }
+
+  events(kind?: string): { at: string; kind: string; outcome: string; reason: string; user: string | null; ip: string | null; detail: string | null }[] {
+    return this.scJson(['events', '--limit', '1000', ...(kind ? ['--kind', kind] : [])]);
+  }
+
+  /** MistServer's own API (loopback needs no login). */
+  async api(body: Record<string, unknown>): Promise<any> {
+    const res = await fetch(API, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return res.json();
+  }
+
+  /** Streams MistServer has active right now. */
+  async active(): Promise<string[]> {
+    const a = (await this.api({ active_streams: true })).active_streams;
+    return Array.isArray(a) ? a : a && typeof a === 'object' ? Object.keys(a) : [];
+  }
+
+  /** MistServer's log so far (its own file, written by the controller). */
+  log(): string {
+    const r = spawnSync('cat', [join(this.mistDir, 'mist.log')], { encoding: 'utf8' });
+    return r.stdout;
+  }
+
+  track(p: ChildProcess): void {
+    this.procs.add(p);
+    p.on('exit', () => this.procs.delete(p));
+  }
+
+  /** A live push with ffmpeg (small test pattern and tone, real time) until `seconds` or kill(). */
+  push(proto: 'rtmp' | 'srt' | 'rtsp', key: string, seconds = 60): Pusher {
+    const input = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
+    const enc = ['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '32k'];
+    const out =
+      proto === 'rtmp'
+        ? ['-f', 'flv', `rtmp://127.0.0.1/live/${key}`]
+        : proto === 'srt'
+          ? ['-f', 'mpegts', `srt://127.0.0.1:8889?streamid=${key}`]
+          : ['-f', 'rtsp', '-rtsp_transport', 'tcp', `rtsp://127.0.0.1:5554/${key}`];
+    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, ...enc, ...out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.track(p);
+    return new Pusher(p);
+  }
+
+  /** A progressive MPEG-TS viewer (curl) of `stream`; ends at maxSeconds unless MistServer ends it first. */
+  viewTs(stream: string, query = '', maxSeconds = 3): Viewer {
+    const url = `${HTTP}/${encodeURIComponent(stream)}.ts${query}`;
+    const p = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', String(maxSeconds), url], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.track(p);
+    return new Viewer(p);
+  }
+
+  /** Fetches an HLS playlist the way a player does (curl); follows the master to the first media playlist and its first segment. */
+  hls(stream: string, query = ''): HlsResult {
+    const get = (url: string) => {
+      const r = spawnSync('curl', ['-s', '--max-time', '8', '-w', '\n%{http_code} %{size_download}', url], { encoding: 'latin1' });
+      const tail = r.stdout.lastIndexOf('\n');
+      const [code, bytes] = r.stdout.slice(tail + 1).split(' ').map(Number);
+      return { body: r.stdout.slice(0, tail), code, bytes };
+    };
+    const base = `${HTTP}/hls/${stream}/`;
+    const master = get(`${base}index.m3u8${query}`);
+    const result: HlsResult = { code: master.code, playlist: master.body, error: master.body.includes('#EXT-X-ERROR'), segmentBytes: 0 };
+    if (result.error || master.code !== 200) return result;
+    const next = (text: string) => text.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'))?.trim();
+    const abs = (u: string, dir: string) => (/^https?:/.test(u) ? u : u.startsWith('/') ? `${HTTP}${u}` : `${dir}${u}`);
+    const media = next(master.body);
+    if (!media) return result;
+    const mediaUrl = abs(media, base);
+    const list = get(mediaUrl);
+    result.error = list.body.includes('#EXT-X-ERROR');
+    const seg = next(list.body);
+    if (seg) result.segmentBytes = get(abs(seg, mediaUrl.slice(0, mediaUrl.lastIndexOf('/') + 1))).bytes;
+    return result;
+  }
+
+  /** Plays `url` with ffmpeg for up to `seconds` and returns the frames it decoded. */
+  async play(url: string, seconds = 2): Promise<number> {
+    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-rw_timeout', '8000000', '-i', url, '-t', String(seconds), '-map', '0:v:0?', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.track(p);
+    let err = '';
+    p.stderr!.on('data', (d) => (err += d));
+    await new Promise((r) => p.on('exit', r));
+    const frames = [...err.matchAll(/frame=\s*(\d+)/g)].map((m) => Number(m[1]));
+    return frames.length ? frames[frames.length - 1] : 0;
+  }
+}
+
+export interface HlsResult {
+  code: number;
+  playlist: string;
+  /** MistServer refuses an HLS viewer with 200 and #EXT-X-ERROR in the playlist. */
+  error: boolean;
+  segmentBytes: number;
+}
+
+export class Pusher {
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; at: number }>;
+  constructor(readonly proc: ChildProcess) {
+    proc.stderr!.on('data', (d) => (this.stderr += d));
+    this.exited = new Promise((r) => proc.on('exit', (code) => r({ code, at: Date.now() })));
+  }
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+  /** Ends the push the way an encoder stops (SIGINT: ffmpeg closes the connection cleanly). */
+  async end(): Promise<void> {
+    if (this.running) this.proc.kill('SIGINT');
+    await this.exited;
+  }
+}
+
+export class Viewer {
+  readonly done: Promise<{ code: number; bytes: number; at: number }>;
+  constructor(readonly proc: ChildProcess) {
+    let out = '';
+    proc.stdout!.on('data', (d) => (out += d));
+    this.done = new Promise((r) =>
+      proc.on('exit', () => {
+        const [code, bytes] = out.trim().split(' ').map(Number);
+        r({ code: code || 0, bytes: bytes || 0, at: Date.now() });
+      }),
+    );
+  }
+}
+
+/** True when the real server is there to test against. */
+export const haveMist = existsSync(join(MIST, 'isolated.sh'));
