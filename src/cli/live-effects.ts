@@ -2,10 +2,18 @@
 // session): stop a publisher whose key or account stopped working, re-check a channel's viewers.
 // Sent through MistServer's API when the `mist-api` setting names it; otherwise, or when it cannot
 // be reached, the command still succeeds and says what was not applied.
+// Every channel an effect names first gets its `open` tag set by its state now (the fast path,
+// docs/access-control.md): untagged BEFORE its viewers are re-checked, or invalidate_sessions
+// would re-admit them without running USER_NEW. Without a configured API the tag goes over
+// MistServer's local UDP API (loopback, unconfirmed), so a channel that stops being open is never
+// left tagged just because mist-api was not set.
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
+import { channelOpenness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
+import { sendUdpApi, tagRequest } from '../mist/stream-tags';
 import { getSetting } from '../store/settings';
+import { findUserByName } from '../store/users';
 import type { CliContext } from './context';
 
 export type LiveEffect =
@@ -42,12 +50,31 @@ export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): 
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
+    const tags = tagRequests(ctx, base, effects);
     if (url === '') {
+      for (const t of tags) {
+        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
+        ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${t.what} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
+      }
       for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
       return;
     }
     const creds = mistApiCredentials();
     if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
+    let httpDown = false;
+    for (const t of tags) {
+      try {
+        // Unreachable once is unreachable for the rest: do not wait on it again.
+        if (httpDown) throw new Error('MistServer API unreachable');
+        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, t.request);
+        ctx.err(`streamctl: MistServer: ${t.what}\n`);
+      } catch (err) {
+        // The HTTP API failed: the local UDP API may still reach MistServer (same host as the triggers).
+        httpDown = true;
+        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
+        ctx.err(`streamctl: MistServer API: ${oneLine(err)}; ${sent ? 'sent' : 'could not send'} ${t.what} over the local UDP API instead (unconfirmed)\n`);
+      }
+    }
     for (const [i, e] of effects.entries()) {
       try {
         await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));
@@ -66,4 +93,16 @@ export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): 
 function effectDone(effect: LiveEffect, base: string): string {
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
+}
+
+/** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
+function tagRequests(ctx: CliContext, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string }[] {
+  const db = ctx.db();
+  const now = ctx.now();
+  return [...new Set(effects.map((e) => e.user))].map((name) => {
+    const stream = `${base}+${name}`;
+    const user = findUserByName(db, name);
+    const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'user removed' };
+    return { request: tagRequest(stream, o.open), what: o.open ? `tagged ${stream} open (no viewer check needed)` : `untagged ${stream} (${o.why}: every viewer is checked)` };
+  });
 }
