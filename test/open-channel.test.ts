@@ -1,0 +1,83 @@
+// Which channels are open (their live stream is tagged and USER_NEW is skipped), how the tag
+// request reads, and that apply/doctor want USER_NEW filtered by !#open. Real SQLite, no MistServer
+// (the real server's behaviour is proven in test/real-mist/fast-path.test.ts).
+import { describe, expect, it } from 'vitest';
+import { channelOpenness, isChannelOpen } from '../src/access/open-channel';
+import { desiredEntry, entryDifference, readEntry, type Desired } from '../src/mist/plan';
+import { tagRequest, USER_NEW_STREAMS } from '../src/mist/stream-tags';
+import { insertBan } from '../src/store/bans';
+import { updateChannel } from '../src/store/channels';
+import { migrate } from '../src/store/migrate';
+import { openForCli } from '../src/store/open';
+import { insertUser, setUserDisabled } from '../src/store/users';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+function db() {
+  const d = openForCli(join(mkdtempSync(join(tmpdir(), 'open-channel-')), 't.db'));
+  migrate(d);
+  return d;
+}
+
+describe('channelOpenness', () => {
+  it('is open for a public channel with no cap, no ban and an enabled user, and closed by each of them', () => {
+    const d = db();
+    const now = Date.now();
+    const alice = insertUser(d, { name: 'alice', displayName: null, externalId: null, now }).id;
+    expect(channelOpenness(d, alice, now)).toEqual({ open: true, why: '' });
+
+    for (const access of ['password', 'paid', 'age', 'private'] as const) {
+      updateChannel(d, alice, { access }, now);
+      expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: `access is ${access}` });
+    }
+    updateChannel(d, alice, { access: 'public', viewerCap: 0 }, now);
+    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: 'viewer cap of 0' });
+    updateChannel(d, alice, { viewerCap: null }, now);
+    expect(isChannelOpen(d, alice, now)).toBe(true);
+
+    setUserDisabled(d, alice, true);
+    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: 'user is disabled' });
+    setUserDisabled(d, alice, false);
+    expect(channelOpenness(d, 999, now).open).toBe(false);
+  });
+
+  it('any ban in force that could apply closes it: channel or global, viewer or address; expired bans do not', () => {
+    const d = db();
+    const now = Date.now();
+    const alice = insertUser(d, { name: 'alice', displayName: null, externalId: null, now }).id;
+    const bob = insertUser(d, { name: 'bob', displayName: null, externalId: null, now }).id;
+    insertBan(d, { userId: bob, kind: 'ip', value: '203.0.113.0/24', reason: null, until: null, now });
+    insertBan(d, { userId: alice, kind: 'viewer', value: 'old', reason: null, until: now - 1, now: now - 1000 });
+    expect(isChannelOpen(d, alice, now)).toBe(true);
+    expect(channelOpenness(d, bob, now)).toEqual({ open: false, why: '1 ban(s) in force' });
+    insertBan(d, { userId: null, kind: 'viewer', value: 'troll', reason: null, until: now + 60_000, now });
+    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: '1 ban(s) in force (global included)' });
+    expect(isChannelOpen(d, alice, now + 60_001)).toBe(true);
+  });
+});
+
+describe('the open tag', () => {
+  it('tags and untags with the API requests MistServer takes', () => {
+    expect(tagRequest('streams+alice', true)).toEqual({ tag_stream: { 'streams+alice': 'open' } });
+    expect(tagRequest('streams+alice', false)).toEqual({ untag_stream: { 'streams+alice': 'open' } });
+  });
+
+  it('apply wants USER_NEW filtered by !#open, and a USER_NEW without the filter is a difference doctor reports', () => {
+    const desired: Desired = {
+      base: 'streams',
+      vodBase: 'vod',
+      vodSource: '/p.mkv',
+      recordingsRoot: '/r',
+      handlerFor: (spec) => `/bin/${spec.program}`,
+      isOurHandler: () => true,
+    };
+    const wanted = desiredEntry('USER_NEW', desired);
+    expect(wanted.streams).toEqual(USER_NEW_STREAMS);
+    expect(USER_NEW_STREAMS).toEqual(['!#open']);
+    const unfiltered = readEntry({ handler: '/bin/user-new', sync: true, streams: [], default: 'false' })!;
+    expect(entryDifference(unfiltered, wanted)).toBe('every stream → only for !#open');
+    expect(entryDifference(readEntry({ ...wanted })!, wanted)).toBe('');
+    expect(desiredEntry('STREAM_BUFFER', desired).streams).toEqual([]);
+  });
+});
