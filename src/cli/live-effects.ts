@@ -25,6 +25,9 @@ export type LiveEffect =
 /** Live effects must not hold up an admin command for long. */
 const LIVE_EFFECT_TIMEOUT_MS = 3000;
 
+/** How long an untag takes to reach MistServer's session re-checks (300 ms measured; margin for load). */
+const UNTAG_SETTLE_MS = 1000;
+
 /**
  * The API request for one effect. Only the plain-string forms: nuke_stream drops the push (and its
  * viewers); invalidate_sessions re-runs USER_NEW for every session of the stream. Never
@@ -56,13 +59,16 @@ export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): 
         const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
         ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${t.what} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
       }
+      // Sessions are not re-checked here (no API), but MistServer's own re-checks see the untag only after it settled.
       for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
       return;
     }
     const creds = mistApiCredentials();
     if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
     let httpDown = false;
+    let untagged = false;
     for (const t of tags) {
+      if (!t.open) untagged = true;
       try {
         // Unreachable once is unreachable for the rest: do not wait on it again.
         if (httpDown) throw new Error('MistServer API unreachable');
@@ -75,6 +81,10 @@ export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): 
         ctx.err(`streamctl: MistServer API: ${oneLine(err)}; ${sent ? 'sent' : 'could not send'} ${t.what} over the local UDP API instead (unconfirmed)\n`);
       }
     }
+    // Measured on MistServer 3.10: invalidate_sessions sent right after untag_stream still finds the
+    // stream tagged and re-admits its viewers without USER_NEW; 300 ms later USER_NEW runs. So the
+    // re-check waits for the untag to settle (only when something was untagged and viewers are re-checked).
+    if (untagged && effects.some((e) => e.kind === 'recheck-viewers')) await new Promise((r) => setTimeout(r, UNTAG_SETTLE_MS));
     for (const [i, e] of effects.entries()) {
       try {
         await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));
@@ -96,13 +106,13 @@ function effectDone(effect: LiveEffect, base: string): string {
 }
 
 /** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
-function tagRequests(ctx: CliContext, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string }[] {
+function tagRequests(ctx: CliContext, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
   const db = ctx.db();
   const now = ctx.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
     const stream = `${base}+${name}`;
     const user = findUserByName(db, name);
     const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'user removed' };
-    return { request: tagRequest(stream, o.open), what: o.open ? `tagged ${stream} open (no viewer check needed)` : `untagged ${stream} (${o.why}: every viewer is checked)` };
+    return { open: o.open, request: tagRequest(stream, o.open), what: o.open ? `tagged ${stream} open (no viewer check needed)` : `untagged ${stream} (${o.why}: every viewer is checked)` };
   });
 }
