@@ -11,6 +11,8 @@ import { migrate } from '../src/store/migrate';
 import { openForCli } from '../src/store/open';
 import { insertUser, setUserDisabled } from '../src/store/users';
 import { mkdtempSync } from 'node:fs';
+import { cliAsync, startFakeMist } from './fake-mist';
+import { addUser, cli, freshDb } from './helpers';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,5 +81,28 @@ describe('the open tag', () => {
     expect(entryDifference(unfiltered, wanted)).toBe('every stream → only for !#open');
     expect(entryDifference(readEntry({ ...wanted })!, wanted)).toBe('');
     expect(desiredEntry('STREAM_BUFFER', desired).streams).toEqual([]);
+  });
+});
+
+describe('admin changes keep the tag in step (fake MistServer API: the order of requests)', () => {
+  it('untags before re-checking viewers, waits for the untag to settle, and tags again when the channel is open again', async () => {
+    const db = freshDb();
+    addUser(db, 'bob');
+    const mist = await startFakeMist();
+    cli(db, ['config', 'set', 'mist-api', mist.url]);
+    const toPrivate = await cliAsync(db, ['channel', 'set', 'bob', '--access', 'private']);
+    expect(toPrivate.status).toBe(0);
+    expect(toPrivate.stderr).toContain('untagged streams+bob (access is private: every viewer is checked)');
+    const writes = mist.requests.filter((r) => 'untag_stream' in r || 'tag_stream' in r || 'invalidate_sessions' in r);
+    expect(writes).toEqual([{ untag_stream: { 'streams+bob': 'open' } }, { invalidate_sessions: 'streams+bob' }]);
+
+    mist.requests.length = 0;
+    expect((await cliAsync(db, ['channel', 'set', 'bob', '--access', 'public'])).status).toBe(0);
+    expect(mist.calls('tag_stream')).toEqual([{ tag_stream: { 'streams+bob': 'open' } }]);
+
+    // A global ban reaches every live channel; here none is live, and bob has no sessions: nothing to send.
+    mist.requests.length = 0;
+    expect((await cliAsync(db, ['ban', 'add', '--viewer', 'troll'])).status).toBe(0);
+    expect(mist.calls('tag_stream').concat(mist.calls('untag_stream'))).toEqual([]);
   });
 });
