@@ -9,7 +9,9 @@ cd "$(dirname "$0")/.."
 mist=${REAL_MIST_DIR:-$(cd .. && pwd)/shared/mistserver}
 export REAL_MIST_DIR=$mist
 if [ ! -x "$mist/isolated.sh" ]; then
-  echo "real-server tests skipped: no MistServer at ../shared/mistserver (put a MistServer 3.10 build with isolated.sh/start.sh there, run its setup.sh, then npm run test:real)"
+  echo "real-server tests skipped: no MistServer at $mist (put a MistServer 3.10 build with isolated.sh/start.sh there, run its setup.sh, then npm run test:real)"
   exit 0
 fi
-exec "$mist/isolated.sh" npx vitest run --config vitest.real.config.mts "$@"
+# MistServer logs through a FIFO in /tmp/mist (MstLog), which isolated.sh leaves shared: another
+# MistServer on the host would read our log lines and we theirs. A private tmpfs there keeps them apart.
+exec "$mist/isolated.sh" bash -c 'mkdir -p /tmp/mist && mount -t tmpfs -o size=16m tmpfs /tmp/mist && exec npx vitest run --config vitest.real.config.mts "$@"' test-real "$@"

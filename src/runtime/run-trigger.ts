@@ -5,7 +5,7 @@ import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
 import { openForTrigger, type Db } from '../store/open';
 import { DENY, render, type Answer } from '../triggers/answer';
-import type { TriggerName } from '../triggers/registry';
+import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { Trigger, TriggerContext } from '../triggers/types';
 
 /** Payloads are small; anything bigger than this is not MistServer talking. */
@@ -53,6 +53,11 @@ function stderrLine(trigger: string, line: string): void {
  */
 export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): void | Promise<void> {
   const name = trigger.name;
+  // An asynchronous handler is a child of the MistServer process that fired it (an output, a
+  // session), and that process SIGINTs its children when it exits: seen on the real server, the
+  // recorder's RECORDING_END handler got SIGINT about 1 s after it started and its row was lost.
+  // MistServer SIGKILLs only after 10 s, so an async trigger ignores SIGINT/SIGTERM and finishes.
+  if (!TRIGGERS[name].blocking) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
   const log = (line: string) => stderrLine(name, line);
   let answer: string = render(name, DENY);
   const fail = (err: unknown) => {

@@ -101,7 +101,8 @@ export class RealMist {
 
   /** The installed CLI, as an operator runs it (no STREAMCTL_DB: it finds the installed database). */
   sc(args: string[], input?: string): Run {
-    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/' });
+    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/', timeout: 30_000 });
+    if (r.error) throw new Error(`streamctl ${args.join(' ')}: ${r.error.message}`);
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   }
 
@@ -179,7 +180,7 @@ export class RealMist {
     const get = (url: string) => {
       const r = spawnSync('curl', ['-s', '--max-time', '8', '-w', '\n%{http_code} %{size_download}', url], { encoding: 'latin1' });
       const tail = r.stdout.lastIndexOf('\n');
-      const [code, bytes] = r.stdout.slice(tail + 1).split(' ').map(Number);
+      const [code = 0, bytes = 0] = r.stdout.slice(tail + 1).split(' ').map(Number);
       return { body: r.stdout.slice(0, tail), code, bytes };
     };
     const base = `${HTTP}/hls/${stream}/`;
@@ -206,7 +207,7 @@ export class RealMist {
     p.stderr!.on('data', (d) => (err += d));
     await new Promise((r) => p.on('exit', r));
     const frames = [...err.matchAll(/frame=\s*(\d+)/g)].map((m) => Number(m[1]));
-    return frames.length ? frames[frames.length - 1] : 0;
+    return frames.at(-1) ?? 0;
   }
 }
 

@@ -49,7 +49,7 @@ describe('pushes with a good key go live as streams+<user>', () => {
   });
 
   it('key list shows the last use and address', () => {
-    const [k] = mist.scJson<{ last_used_at: string | null; last_ip: string | null }[]>(['key', 'list', 'alice']);
+    const [k] = mist.scJson<{ last_used_at: string | null; last_ip: string | null }[]>(['key', 'list', 'alice']) as [{ last_used_at: string | null; last_ip: string | null }];
     expect(k.last_ip).toBe('127.0.0.1');
     expect(Date.now() - Date.parse(k.last_used_at ?? '')).toBeLessThan(120_000);
   });
@@ -105,10 +105,10 @@ describe('the brute-force guard', () => {
     const ends = await Promise.all(pushes.map((p) => p.exited));
     expect(ends.filter((e) => e.code === 0)).toEqual([]);
     expect((await mist.active()).filter((s) => !activeBefore.includes(s))).toEqual([]);
-    const fresh = await waitFor('40 push events', () => {
+    const fresh = (await waitFor('40 push events', () => {
       const ev = mist.events('push');
       return ev.length >= before + 40 ? ev.slice(0, ev.length - before) : null;
-    });
+    }))!;
     expect(fresh.every((e) => e.outcome === 'refused')).toBe(true);
     expect(fresh.filter((e) => e.reason === 'unknown key').length).toBeLessThanOrEqual(10);
     expect(fresh.filter((e) => e.reason === 'too many refused pushes from this address').length).toBeGreaterThanOrEqual(30);

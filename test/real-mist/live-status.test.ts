@@ -93,7 +93,7 @@ describe('status --reconcile', () => {
     expect(r).toEqual({ active_streams: 0, closed: [expect.objectContaining({ user: 'bob' })] });
     expect(mist.scJson(['status', 'bob']).state).toBe('offline');
     expect(broadcast('bob')).toMatchObject({ live: false, ended_cleanly: false });
-    expect(mist.events('broadcast').filter((e) => e.user === 'bob')[0].outcome).toBe('offline');
+    expect(mist.events('broadcast').filter((e) => e.user === 'bob')[0]?.outcome).toBe('offline');
     // Run again (cron): nothing left to close.
     expect(mist.scJson(['status', '--reconcile']).closed).toEqual([]);
   });
