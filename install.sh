@@ -11,7 +11,24 @@
 #                else $PREFIX/var/lib/streamctl)
 #   MIST_USER    the user MistServer runs as; it gets write access to the database
 #                (default: the owner of a running MistController, else a "mistserver" user if one exists)
+#   SITE_USER    the user the site's backend runs as (e.g. www-data); needs root. A group
+#                (STREAMCTL_GROUP, default streamctl) then holds MistServer's user and this one, and
+#                the database, its folder and the recordings folder are writable by that group.
+#                Without it, nothing changes.
 #   SKIP_BUILD=1 use the existing dist/ (e.g. when installing from a release tarball)
+#   SCHEDULE     how the scheduled jobs (status --reconcile, recordings prune, events prune) run:
+#                systemd (timers), cron (/etc/cron.d/streamctl), print (show crontab lines), none;
+#                default for a system install (root, PREFIX /usr or /usr/local): systemd when it
+#                runs this host, else cron; any other install: print
+#   SYSTEMD_DIR  where the unit files go (default /etc/systemd/system; given: units are written
+#                there but not enabled)
+#   CRON_DIR     where the cron file goes (default /etc/cron.d)
+#   EVENTS_RETENTION  how long `events prune` keeps the audit log (default 90d)
+#   METRICS_FILE also schedule `streamctl metrics -o METRICS_FILE` every minute (node_exporter's
+#                textfile collector folder, e.g. /var/lib/node_exporter/textfile_collector/streamctl.prom)
+#
+#   ./install.sh --uninstall              # removes the programs, scheduled jobs, man page and
+#                                         # completions of that PREFIX; keeps the database and recordings
 set -euo pipefail
 
 say() { printf '%s\n' "$*"; }
@@ -28,6 +45,85 @@ esac
 STATE_DIR=${STATE_DIR:-$DEFAULT_STATE}
 APP=$PREFIX/lib/streamctl
 DB=$STATE_DIR/streamctl.db
+SHARE=$PREFIX/share
+# Names of every scheduled job, its streamctl arguments and when it runs (systemd OnCalendar).
+ALL_JOBS=(reconcile recordings-prune events-prune metrics)
+JOBS=(reconcile recordings-prune events-prune)
+EVENTS_RETENTION=${EVENTS_RETENTION:-90d}
+METRICS_FILE=${METRICS_FILE:-}
+[ -z "$METRICS_FILE" ] || JOBS+=(metrics)
+job_args() {
+  case $1 in
+    reconcile) echo "status --reconcile" ;;
+    metrics) echo "metrics -o $METRICS_FILE" ;;
+    recordings-prune) echo "recordings prune" ;;
+    events-prune) echo "events prune --older-than $EVENTS_RETENTION" ;;
+  esac
+}
+job_what() {
+  case $1 in
+    reconcile) echo "close broadcasts MistServer no longer has" ;;
+    recordings-prune) echo "delete recordings past their retention or the size cap" ;;
+    events-prune) echo "delete audit events older than $EVENTS_RETENTION" ;;
+    metrics) echo "write metrics for node_exporter's textfile collector" ;;
+  esac
+}
+job_calendar() { # systemd OnCalendar
+  case $1 in
+    reconcile | metrics) echo "minutely" ;;
+    recordings-prune) echo "*-*-* 04:15:00" ;;
+    events-prune) echo "*-*-* 04:45:00" ;;
+  esac
+}
+job_cron() { # the same, as cron's five fields
+  case $1 in
+    reconcile | metrics) echo "*    *  *   *   *" ;;
+    recordings-prune) echo "15   4  *   *   *" ;;
+    events-prune) echo "45   4  *   *   *" ;;
+  esac
+}
+SYSTEMD_DIR_GIVEN=${SYSTEMD_DIR:+1}
+SYSTEMD_DIR=${SYSTEMD_DIR:-/etc/systemd/system}
+CRON_DIR_GIVEN=${CRON_DIR:+1}
+CRON_DIR=${CRON_DIR:-/etc/cron.d}
+CRON_FILE=$CRON_DIR/streamctl
+
+# Removes the scheduled jobs recorded in streamctl.conf (schedule=, schedule_dir=) and, for systemd,
+# stops their timers first. Also used on reinstall, when the kind of schedule changes.
+remove_schedule() {
+  local conf=$APP/streamctl.conf kind dir job
+  [ -f "$conf" ] || return 0
+  kind=$(sed -n 's/^schedule=//p' "$conf" | tail -n 1)
+  dir=$(sed -n 's/^schedule_dir=//p' "$conf" | tail -n 1)
+  case $kind in
+    systemd)
+      if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+        for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
+      fi
+      for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
+      if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
+      ;;
+    cron) rm -f "$dir/streamctl" ;;
+  esac
+}
+
+if [ "${1:-}" = --uninstall ]; then
+  [ -d "$APP" ] || die "nothing installed at $APP (give the PREFIX you installed with)"
+  say "==> removing scheduled jobs, programs, man page and completions from $PREFIX"
+  remove_schedule
+  [ "$(readlink "$PREFIX/bin/streamctl" 2>/dev/null)" = "$APP/bin/streamctl" ] && rm -f "$PREFIX/bin/streamctl"
+  rm -f "$SHARE/man/man1/streamctl.1" "$SHARE/bash-completion/completions/streamctl" \
+    "$SHARE/zsh/site-functions/_streamctl" "$SHARE/fish/vendor_completions.d/streamctl.fish"
+  rm -rf "$APP"
+  for d in man/man1 man bash-completion/completions bash-completion zsh/site-functions zsh fish/vendor_completions.d fish; do
+    rmdir "$SHARE/$d" 2>/dev/null || true # only when empty: other programs' files stay
+  done
+  say "removed. Kept: the database and recordings in $STATE_DIR (delete them yourself if you mean to)."
+  say "MistServer still has streamctl's triggers and streams configured: remove them in its interface,"
+  say "or it refuses every push and viewer (the triggers' refusing defaults)."
+  exit 0
+fi
+[ $# -eq 0 ] || die "unknown argument $1 (only --uninstall)"
 
 # --- prerequisites -----------------------------------------------------------------------------
 NODE_BIN=$(command -v node || true)
@@ -37,6 +133,12 @@ NODE_MAJOR=$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')
 [ "$NODE_MAJOR" -ge 20 ] || die "Node.js 20 or newer is needed (found $("$NODE_BIN" -v))"
 mkdir -p "$PREFIX" 2>/dev/null || true
 [ -w "$PREFIX" ] || die "cannot write to $PREFIX; run as root, or choose PREFIX=\$HOME/.local"
+SITE_GROUP=${STREAMCTL_GROUP:-streamctl}
+if [ -n "${SITE_USER:-}" ]; then
+  [ "$(id -u)" = 0 ] || die "SITE_USER needs root (it creates the $SITE_GROUP group and changes the database's group)"
+  id "$SITE_USER" >/dev/null 2>&1 || die "no user $SITE_USER (SITE_USER)"
+  case "$SITE_GROUP" in [a-z_][a-z0-9_-]*) ;; *) die "invalid STREAMCTL_GROUP $SITE_GROUP" ;; esac
+fi
 
 # --- build -------------------------------------------------------------------------------------
 cd "$SRC"
@@ -58,8 +160,12 @@ rm -rf "$APP/dist.new"
 cp -R dist "$APP/dist.new"
 rm -rf "$APP/dist"
 mv "$APP/dist.new" "$APP/dist"
-# A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM.
-printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
+# A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM. Its
+# main/types make the installed copy the Node entry too (require('/usr/local/lib/streamctl')).
+printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs","main":"dist/index.js","types":"dist/types/src/index.d.ts"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
+# The JSON Schemas of what the CLI reads and prints, for sites in any language.
+rm -rf "$APP/schemas"
+cp -R schemas "$APP/schemas"
 # Every program file in dist/ runs by itself. Its shebang is pinned to this node binary (MistServer
 # runs triggers with its own PATH, which may not contain node, and skipping /usr/bin/env saves an
 # exec per viewer), and bin/<program> is a link to it: one file for node to load per trigger run.
@@ -91,6 +197,15 @@ set_conf db "$DB"
 say "==> database $DB"
 mkdir -p "$STATE_DIR"
 "$APP/bin/streamctl" db migrate
+# The HS256 secret the site signs playback tokens with: made once, so `token issue` works at once.
+# Never printed here (install logs are not the place for secrets).
+if "$APP/bin/streamctl" token secret --show >/dev/null 2>&1; then
+  say "    token secret: kept the existing one"
+else
+  "$APP/bin/streamctl" token secret >/dev/null
+  say "    created the HS256 token secret playback tokens are signed with; the site reads it with:"
+  say "        $PREFIX/bin/streamctl token secret --show"
+fi
 
 if [ -z "${MIST_USER:-}" ]; then
   MIST_USER=$(ps -o user= -C MistController 2>/dev/null | head -n 1 | tr -d ' ' || true)
@@ -120,12 +235,39 @@ if [ ! -e "$PLACEHOLDER" ]; then
   fi
 fi
 
-if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
-  MIST_GROUP=$(id -gn "$MIST_USER")
-  # The group gets write access; setgid keeps the -wal/-shm files SQLite creates in that group.
-  chgrp "$MIST_GROUP" "$STATE_DIR" "$DB" "$RECORDINGS"
+# share_with GROUP: the database, its -wal/-shm, its folder and the recordings folder become
+# writable by GROUP; setgid on the folders keeps the -wal/-shm files SQLite creates in that group.
+share_with() {
+  local f
+  chgrp "$1" "$STATE_DIR" "$RECORDINGS"
   chmod 2770 "$STATE_DIR" "$RECORDINGS"
-  chmod 660 "$DB"
+  for f in "$DB" "$DB-wal" "$DB-shm"; do
+    [ -e "$f" ] || continue
+    chgrp "$1" "$f"
+    chmod 660 "$f"
+  done
+  # A database the CLI creates later (after a restore, say) gets mode 660 too, not 600.
+  set_conf db_group "$1"
+}
+if [ -n "${SITE_USER:-}" ]; then
+  getent group "$SITE_GROUP" >/dev/null || groupadd --system "$SITE_GROUP"
+  for member in ${MIST_USER:-} "$SITE_USER"; do
+    id "$member" >/dev/null 2>&1 || die "no user $member (MIST_USER)"
+    id -nG "$member" | tr ' ' '\n' | grep -qx "$SITE_GROUP" || usermod -a -G "$SITE_GROUP" "$member"
+  done
+  share_with "$SITE_GROUP"
+  set_conf site_user "$SITE_USER"
+  if [ -n "${MIST_USER:-}" ]; then
+    set_conf mist_user "$MIST_USER"
+    say "    writable by group $SITE_GROUP: MistServer's user $MIST_USER and the site's user $SITE_USER"
+  else
+    say "    writable by group $SITE_GROUP: the site's user $SITE_USER"
+    say "    NOTE: MistServer's user is not known; re-run with MIST_USER=<user> to add it to $SITE_GROUP"
+  fi
+  say "    restart MistServer and the site's backend so their processes run with the $SITE_GROUP group"
+elif [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then
+  MIST_GROUP=$(id -gn "$MIST_USER")
+  share_with "$MIST_GROUP"
   set_conf mist_user "$MIST_USER"
   say "    writable by MistServer's user $MIST_USER (group $MIST_GROUP)"
 elif [ -n "${MIST_USER:-}" ] && [ "$MIST_USER" != "$(id -un)" ]; then
@@ -137,6 +279,110 @@ else
 fi
 say "    recordings under $RECORDINGS"
 say "    VoD placeholder $PLACEHOLDER"
+
+# --- man page and shell completion (generated by the installed program: they match its commands) ---
+mkdir -p "$SHARE/man/man1" "$SHARE/bash-completion/completions" "$SHARE/zsh/site-functions" "$SHARE/fish/vendor_completions.d"
+"$APP/bin/streamctl" man >"$SHARE/man/man1/streamctl.1"
+"$APP/bin/streamctl" completion bash >"$SHARE/bash-completion/completions/streamctl"
+"$APP/bin/streamctl" completion zsh >"$SHARE/zsh/site-functions/_streamctl"
+"$APP/bin/streamctl" completion fish >"$SHARE/fish/vendor_completions.d/streamctl.fish"
+
+# --- scheduled jobs -----------------------------------------------------------------------------
+# They run as MistServer's user: it can write the database and the recordings folder, and the
+# `offline` hook then runs as the same user the triggers run it as.
+JOB_USER=$(id -un)
+if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ]; then JOB_USER=$MIST_USER; fi
+SYSTEMD_RUNNING=0
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then SYSTEMD_RUNNING=1; fi
+# Only a system install (PREFIX /usr or /usr/local, as root) touches the system's scheduler by
+# default; any other PREFIX prints the crontab lines unless SCHEDULE, SYSTEMD_DIR or CRON_DIR says otherwise.
+SYSTEM_INSTALL=0
+if [ "$(id -u)" = 0 ] && [ "$DEFAULT_STATE" = /var/lib/streamctl ]; then SYSTEM_INSTALL=1; fi
+if [ -z "${SCHEDULE:-}" ]; then
+  if [ -n "$SYSTEMD_DIR_GIVEN" ] || { [ "$SYSTEMD_RUNNING" = 1 ] && [ "$SYSTEM_INSTALL" = 1 ]; }; then SCHEDULE=systemd
+  elif [ -n "$CRON_DIR_GIVEN" ] || { [ "$SYSTEM_INSTALL" = 1 ] && [ -d "$CRON_DIR" ]; }; then SCHEDULE=cron
+  else SCHEDULE=print
+  fi
+fi
+remove_schedule
+STREAMCTL=$PREFIX/bin/streamctl
+case $SCHEDULE in
+  systemd)
+    say "==> scheduled jobs: systemd timers in $SYSTEMD_DIR, as $JOB_USER"
+    mkdir -p "$SYSTEMD_DIR"
+    for job in "${JOBS[@]}"; do
+      cat >"$SYSTEMD_DIR/streamctl-$job.service" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: $(job_what "$job")
+Documentation=man:streamctl(1)
+After=network-online.target
+
+[Service]
+Type=oneshot
+User=$JOB_USER
+ExecStart=$STREAMCTL $(job_args "$job")
+# No PrivateTmp: reconcile runs the site's offline hook, which must see the same /tmp as when
+# MistServer's trigger runs it.
+NoNewPrivileges=yes
+ProtectSystem=full
+UNIT
+      [ "$job" = reconcile ] && printf 'StandardOutput=null\n' >>"$SYSTEMD_DIR/streamctl-$job.service"
+      # ProtectSystem=full leaves /var writable, where textfile collectors live; a file elsewhere needs ReadWritePaths.
+      [ "$job" = metrics ] && printf 'ReadWritePaths=%s\n' "$(dirname "$METRICS_FILE")" >>"$SYSTEMD_DIR/streamctl-$job.service"
+      cat >"$SYSTEMD_DIR/streamctl-$job.timer" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: $(job_what "$job") ($(job_calendar "$job"))
+
+[Timer]
+OnCalendar=$(job_calendar "$job")
+Persistent=true
+
+[Install]
+WantedBy=timers.target
+UNIT
+    done
+    chmod 644 "$SYSTEMD_DIR"/streamctl-*.service "$SYSTEMD_DIR"/streamctl-*.timer
+    set_conf schedule systemd
+    set_conf schedule_dir "$SYSTEMD_DIR"
+    if [ -z "$SYSTEMD_DIR_GIVEN" ] && [ "$SYSTEMD_RUNNING" = 1 ]; then
+      systemctl daemon-reload
+      for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
+      say "    enabled: systemctl list-timers 'streamctl-*'"
+    else
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")"
+    fi
+    ;;
+  cron)
+    say "==> scheduled jobs: $CRON_FILE, as $JOB_USER"
+    mkdir -p "$CRON_DIR"
+    {
+      printf '# Installed by streamctl install.sh (removed by install.sh --uninstall); edits are overwritten.\n'
+      printf '# m  h  dom mon dow  user  command\n'
+      for job in "${JOBS[@]}"; do
+        out='>/dev/null'
+        [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
+        printf '%s  %s  %s %s %s\n' "$(job_cron "$job")" "$JOB_USER" "$STREAMCTL" "$(job_args "$job")" "$out"
+      done
+    } >"$CRON_FILE.new"
+    chmod 644 "$CRON_FILE.new"
+    mv "$CRON_FILE.new" "$CRON_FILE"
+    set_conf schedule cron
+    set_conf schedule_dir "$CRON_DIR"
+    ;;
+  print)
+    set_conf schedule none
+    say "==> scheduled jobs: add these lines to the crontab of $JOB_USER (crontab -e):"
+    for job in "${JOBS[@]}"; do
+      out='>/dev/null'
+      [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
+      say "    $(job_cron "$job")  $STREAMCTL $(job_args "$job") $out"
+    done
+    ;;
+  none) set_conf schedule none; say "==> scheduled jobs: none installed (SCHEDULE=none); see docs/operations.md" ;;
+  *) die "SCHEDULE must be systemd, cron, print or none (got $SCHEDULE)" ;;
+esac
 
 # --- what to configure -------------------------------------------------------------------------
 say ""

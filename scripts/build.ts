@@ -1,7 +1,9 @@
 // Bundles the programs into dist/ as plain CommonJS for `node`: one small file per trigger (so the
 // hot path parses only what it runs), mist-trigger, and the CLI. Migrations are embedded; the
 // better-sqlite3 addon is copied next to the bundles, so dist/ + bin/ are the whole runtime.
+// dist/index.js is the Node entry point (`require('streamctl')`), its declarations in dist/types/.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
+import ts from 'typescript';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readMigrationsFromDisk } from '../src/store/migrations';
@@ -45,7 +47,36 @@ const triggerOnlySqlite: Plugin = {
   },
 };
 
-export async function buildAll(): Promise<void> {
+/** Where the Node entry's declarations go; package.json "types" points at types/src/index.d.ts. */
+export const TYPES_DIR = join(dist, 'types');
+
+/** The .d.ts files of src/index.ts and what it exports (tsc's own emitter: they match the code). */
+export function emitDeclarations(): void {
+  const program = ts.createProgram([join(root, 'src/index.ts')], {
+    declaration: true,
+    emitDeclarationOnly: true,
+    rootDir: root,
+    outDir: TYPES_DIR,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    moduleResolution: ts.ModuleResolutionKind.Node10,
+    strict: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    resolveJsonModule: true,
+    types: ['node'],
+    lib: ['lib.es2022.d.ts'],
+  });
+  const result = program.emit();
+  const problems = [...ts.getPreEmitDiagnostics(program), ...result.diagnostics];
+  if (problems.length) throw new Error(`declarations: ${ts.flattenDiagnosticMessageText(problems[0]!.messageText, ' ')}`);
+}
+
+/**
+ * Builds dist/. The declarations take ~5 s of type checking, so the test suite's build leaves them
+ * out (`declarations: false`); `npm run build` and install.sh make them.
+ */
+export async function buildAll(opts: { declarations?: boolean } = {}): Promise<void> {
   const migrations = readMigrationsFromDisk(join(root, 'db'));
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   rmSync(dist, { recursive: true, force: true });
@@ -83,7 +114,10 @@ export async function buildAll(): Promise<void> {
   await Promise.all([
     build({ ...common, entryPoints: triggerEntries, plugins: [triggerEntryModules, triggerOnlySqlite] }),
     build({ ...common, entryPoints: cliEntries }),
+    // A library, not a program: no shebang, no main() footer.
+    build({ ...common, entryPoints: { index: join(root, 'src/index.ts') }, banner: {}, footer: {} }),
   ]);
+  if (opts.declarations !== false) emitDeclarations();
 
   for (const program of [...Object.keys(triggerEntries), 'cli']) chmodSync(join(dist, `${program}.js`), 0o755);
 

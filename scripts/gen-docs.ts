@@ -1,12 +1,14 @@
 // Writes the reference pages in docs/reference/ from the code itself, so they cannot drift from
 // it: settings from SETTING_DEFAULTS and SETTING_RULES, triggers from TRIGGERS, the CLI from commander's own --help of every
-// command. `npm run docs` writes them; test/docs.test.ts regenerates them in memory and fails when
+// command, and the man page (docs/reference/streamctl.1) from the same command tree. `npm run docs` writes them; test/docs.test.ts regenerates them in memory and fails when
 // a committed page is stale.
 //
 // Every import of project code is here, in one place (files move between folders; fix paths here).
 import type { Command } from 'commander';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { manPage } from '../src/cli/command-tree';
+import { MAN_HEADER } from '../src/cli/commands/completion';
 import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
 import { mistDefaultFor } from '../src/mist/plan';
@@ -136,12 +138,23 @@ function cliPage(): string {
   }
 }
 
+/** The man page, the same text `streamctl man` prints (install.sh installs it). */
+function manPageFile(): string {
+  const ctx = createContext({ out: () => undefined, err: () => undefined });
+  try {
+    return manPage(buildProgram(ctx), MAN_HEADER);
+  } finally {
+    ctx.close();
+  }
+}
+
 /** The generated pages, by path relative to the repository root. */
 export function generateDocs(): Record<string, string> {
   return {
     'docs/reference/settings.md': settingsPage(),
     'docs/reference/triggers.md': triggersPage(),
     'docs/reference/cli.md': cliPage(),
+    'docs/reference/streamctl.1': manPageFile(),
   };
 }
 

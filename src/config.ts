@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { UserError } from './lib/errors';
 
 /** Set by the standalone executable's entry: where it is and how it loads its embedded addon. */
 let packaged: { executable: string; loadAddon: () => object } | undefined;
@@ -55,13 +56,26 @@ export function readInstalledConfig(path = installedConfigPath()): Record<string
   return out;
 }
 
-/** STREAMCTL_DB, else the installed config's db=, else ./data/streamctl.db. */
+/**
+ * STREAMCTL_DB, else the installed config's db=, else ./data/streamctl.db (a source checkout only:
+ * the standalone executable has no such default and refuses, naming `streamctl init`).
+ */
 export function databasePath(): string {
   const fromEnv = process.env.STREAMCTL_DB;
   if (fromEnv) return resolve(fromEnv);
   const installed = readInstalledConfig().db;
   if (installed) return resolve(installed);
+  if (packaged) throw new UserError(`no database configured: ${installedConfigPath()} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)`);
   return resolve('data', 'streamctl.db');
+}
+
+/**
+ * The group the database is shared with (install.sh's db_group=: MistServer's user and, with
+ * SITE_USER, the site's), or undefined when only its owner may use it. Decides the mode of a
+ * database file the CLI creates.
+ */
+export function databaseGroup(): string | undefined {
+  return readInstalledConfig().db_group || undefined;
 }
 
 /** What better-sqlite3 gets as `nativeBinding`: the embedded addon when packaged, else the copied file. */

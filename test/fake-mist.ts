@@ -42,7 +42,9 @@ export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): P
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
       const answer = (value: Json) => {
-        res.writeHead(200, { 'content-type': 'text/javascript' });
+        // A new connection per request, as when every CLI run was its own process: in-process CLI
+        // runs share fetch's connection pool, and one test's idle socket should not meet the next.
+        res.writeHead(200, { 'content-type': 'text/javascript', connection: 'close' });
         res.end(JSON.stringify(value) + '\n\n');
       };
       if (req.url !== '/api' || req.method !== 'POST' || req.headers['content-type'] !== 'application/json') {

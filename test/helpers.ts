@@ -1,10 +1,12 @@
 // Running the built programs the way MistServer runs them: argv[1] = trigger name, payload on
 // stdin, MIST_* in the environment, a real SQLite file in a temp dir.
+import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll } from 'vitest';
+import { migrate } from '../src/store/migrate';
 
 export const ROOT = resolve(__dirname, '..');
 export const BIN = join(ROOT, 'bin');
@@ -52,12 +54,17 @@ export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Recor
   return JSON.parse(r.stdout) as T;
 }
 
-/** A migrated database in a fresh temp dir. */
+/** A migrated database file in a fresh temp dir (migrated in process, as `streamctl db migrate` does). */
 export function freshDb(): string {
-  const db = join(tempDir(), 'streamctl.db');
-  const r = cli(db, ['db', 'migrate']);
-  if (r.status !== 0) throw new Error(`migrate failed: ${r.stderr}`);
-  return db;
+  const path = join(tempDir(), 'streamctl.db');
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    migrate(db);
+  } finally {
+    db.close();
+  }
+  return path;
 }
 
 export interface TriggerCall {

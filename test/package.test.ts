@@ -3,7 +3,7 @@
 // same captured payloads as the node programs, with the same answers.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../scripts/package';
@@ -170,6 +170,14 @@ describe('the standalone executable', () => {
     expect(doctor.status).toBe(0);
   });
 
+  it('refuses a database that does not exist (issue 10 item 11): names it, exits 1, creates nothing', () => {
+    const typo = join(tempDir(), 'typo.db');
+    const r = run({ program: packaged(), args: ['user', 'list'], db: typo });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`database ${typo} does not exist`);
+    expect(existsSync(typo)).toBe(false);
+  });
+
   it('answers empty for a trigger name it does not handle', () => {
     const r = run({ program: packaged(), args: ['NO_SUCH_TRIGGER'], payload: 'x', db: '/nonexistent/streamctl.db' });
     expect(r.stdout).toBe('');
@@ -200,5 +208,54 @@ describe('the standalone executable', () => {
       }
     }
     expect(compared).toBeGreaterThanOrEqual(50);
+    // ~130 process starts of two kinds: 28 s on a loaded 2-core machine, past the 60 s default under more load.
+  }, 180_000);
+});
+
+describe('the standalone executable without a config (streamctl init)', () => {
+  // A copy in a folder of its own: its streamctl.conf is the one beside it.
+  const dir = tempDir();
+  const exe = join(dir, 'streamctl');
+  beforeAll(() => {
+    copyFileSync(PACKAGE_BIN, exe);
+    chmodSync(exe, 0o755);
+  });
+  const work = tempDir();
+  const bare = (args: string[], payload = '') => spawnSync(exe, args, { env: baseEnv(), cwd: work, input: payload, encoding: 'utf8' });
+
+  it('refuses to invent ./data/streamctl.db on first run, and names init', () => {
+    for (const args of [['user', 'list'], ['db', 'migrate']]) {
+      const r = bare(args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toBe(`streamctl: no database configured: ${join(dir, 'streamctl.conf')} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)\n`);
+    }
+    // A trigger run refuses too (MistServer's answer), with the same line in its log.
+    const t = bare(['USER_NEW'], fixture('01-basic-push-alice/USER_NEW-1'));
+    expect(t.stdout).toBe('false');
+    expect(t.stderr).toContain("run 'streamctl init --db <path>'");
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it('init writes db= beside the executable and creates the database; triggers and the CLI then use it', () => {
+    const db = join(tempDir(), 'state', 'streamctl.db');
+    const r = bare(['init', '--db', db]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'streamctl.conf'), 'utf8')).toContain(`\ndb=${db}\n`);
+    expect(existsSync(db)).toBe(true);
+    const add = bare(['user', 'add', 'alice', '--json']);
+    expect(add.status, add.stderr).toBe(0);
+    const key = (JSON.parse(add.stdout) as { key: string }).key;
+    expect(bare(['PUSH_REWRITE'], `rtmp://h/live/${key}\n127.0.0.1\n${key}`).stdout).toBe('streams+alice');
+    expect(readdirSync(work)).toEqual([]);
+  });
+
+  it('init keeps an existing db= unless --force', () => {
+    const other = join(tempDir(), 'other.db');
+    const r = bare(['init', '--db', other]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/already names the database .*; add --force to replace it\n$/);
+    expect(bare(['init', '--db', other, '--force']).status).toBe(0);
+    expect(readFileSync(join(dir, 'streamctl.conf'), 'utf8')).toContain(`\ndb=${other}\n`);
   });
 });

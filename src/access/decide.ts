@@ -103,7 +103,10 @@ export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
   const bans = activeBansFor(db, channel.userId, now);
   const address = parseIp(req.ip);
   for (const ban of bans) {
-    if (ban.kind !== 'ip' || !address) continue;
+    if (ban.kind !== 'ip') continue;
+    // An address that does not parse cannot be shown to be outside the banned range: while any
+    // address ban applies, such a viewer is refused (fail closed), not let past the check.
+    if (!address) return refuse('ban-ip', `the viewer address does not parse, and address bans apply (${banScope(ban)} ban #${ban.id})`);
     const range = parseRange(ban.value);
     if (range && inRange(address, range)) return refuse('ban-ip', `address is banned (${banScope(ban)} ban #${ban.id})`);
   }

@@ -10,9 +10,13 @@ type Jose = typeof import('./jose-entry');
 
 let jose: Jose | undefined;
 
+/** Run from source (tests call src/ in process, tsx): there is no bundle, the package is loaded. */
+const FROM_SOURCE = __filename.endsWith('.ts');
+const JOSE_PACKAGE = 'jose';
+
 /** The JWT library, from its own bundle next to this one (a computed path esbuild leaves alone). */
 export function loadJose(): Jose {
-  return (jose ??= require(join(__dirname, 'jose.js')) as Jose);
+  return (jose ??= require(FROM_SOURCE ? JOSE_PACKAGE : join(__dirname, 'jose.js')) as Jose);
 }
 
 /** Clock difference tolerated between the site and this host. */

@@ -1,5 +1,6 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
 import { databasePath } from '../config';
+import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
 import { openForCli, type Db } from '../store/open';
 
@@ -13,32 +14,58 @@ export interface CliContext extends CliIo {
   db(): Db;
   /** Path of the database in use. */
   dbPath(): string;
-  /** Prints a value as JSON (stable field names, snake_case). */
+  /** Prints a value as JSON (stable field names, snake_case; shapes in schemas/, docs/json.md). */
   json(value: unknown): void;
+  /** True once json() has printed (so a later failure does not print a second JSON document). */
+  printedJson(): boolean;
+  /** Ends the command with exit 1 without an error line: a negative answer already printed. */
+  answerNo(): void;
+  /** The exit code the command asked for (0 unless answerNo was called). */
+  exitCode(): number;
   now(): number;
   /** Closes the database if it was opened. */
   close(): void;
 }
 
+/** What a caller other than bin/streamctl may supply (tests run the program in process). */
+export interface ContextOptions {
+  /** Database file instead of STREAMCTL_DB / streamctl.conf. */
+  dbPath?: string;
+  /** An already open database (e.g. in memory): migrated on first use, never closed here. */
+  db?: Db;
+  /** The clock commands use. */
+  now?: () => number;
+}
+
 /** Builds the context; nothing is opened until a command asks for the database. */
-export function createContext(io: CliIo): CliContext {
+export function createContext(io: CliIo, options: ContextOptions = {}): CliContext {
+  const given = options.db;
+  const path = options.dbPath !== undefined ? () => options.dbPath! : databasePath;
   let db: Db | undefined;
+  let printed = false;
+  let code: number = EXIT.ok;
   return {
     ...io,
     db() {
       if (!db) {
-        db = openForCli(databasePath());
+        db = given ?? openForCli(path());
         migrate(db);
       }
       return db;
     },
-    dbPath: databasePath,
+    dbPath: given ? () => given.name : path,
     json(value) {
+      printed = true;
       io.out(JSON.stringify(value, null, 2) + '\n');
     },
-    now: () => Date.now(),
+    printedJson: () => printed,
+    answerNo() {
+      code = EXIT.no;
+    },
+    exitCode: () => code,
+    now: options.now ?? (() => Date.now()),
     close() {
-      db?.close();
+      if (db !== given) db?.close();
       db = undefined;
     },
   };

@@ -1,4 +1,5 @@
 // Plain-text output helpers shared by the commands.
+import { printable } from '../lib/names';
 
 /** Unix ms → ISO 8601 UTC without milliseconds (JSON and tables); null stays null. */
 export function isoTime(ms: number | null | undefined): string | null {
@@ -12,8 +13,10 @@ export function shortTime(ms: number | null | undefined): string {
   return iso ? iso.replace('T', ' ').replace('Z', 'Z') : '-';
 }
 
-/** Left-aligned columns with a header row; every cell is already a string. */
-export function table(headers: string[], rows: string[][]): string {
+/** Left-aligned columns with a header row; every cell is already a string. Control characters in
+ * stored text (names, notes, reasons from older versions or other writers) print as "?". */
+export function table(headers: string[], rawRows: string[][]): string {
+  const rows = rawRows.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -12,6 +12,7 @@ import { oneLine } from '../lib/errors';
 import { channelOpenness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
 import { sendUdpApi, tagRequest } from '../mist/stream-tags';
+import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { findUserByName } from '../store/users';
 import type { CliContext } from './context';
@@ -46,14 +47,14 @@ function describe(effect: LiveEffect, base: string): string {
 }
 
 /** Applies the effects if MistServer is reachable; never fails the command that caused them. */
-export async function applyLiveEffects(ctx: CliContext, effects: LiveEffect[]): Promise<void> {
+export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effects: LiveEffect[]): Promise<void> {
   if (effects.length === 0) return;
   let base = 'streams';
   try {
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
-    const tags = tagRequests(ctx, base, effects);
+    const tags = tagRequests(db, base, effects);
     if (url === '') {
       for (const t of tags) {
         const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
@@ -106,9 +107,8 @@ function effectDone(effect: LiveEffect, base: string): string {
 }
 
 /** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
-function tagRequests(ctx: CliContext, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
-  const db = ctx.db();
-  const now = ctx.now();
+function tagRequests(db: Db, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
+  const now = Date.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
     const stream = `${base}+${name}`;
     const user = findUserByName(db, name);

@@ -1,39 +1,55 @@
 // The streamctl entry: runs the program, turns expected failures into one line and an exit code.
 import { CommanderError } from 'commander';
 import { debugEnabled } from '../config';
-import { oneLine, UserError } from '../lib/errors';
-import { createContext } from './context';
+import { EXIT, oneLine, UserError } from '../lib/errors';
+import { MistApiError } from '../mist/api';
+import { createContext, type CliContext } from './context';
 import { buildProgram } from './program';
 
-/** Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code. */
-export async function run(argv: string[]): Promise<number> {
-  const ctx = createContext({
+/**
+ * Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code (EXIT).
+ * Tests pass their own context (captured output, their database, their clock).
+ */
+export async function run(
+  argv: string[],
+  ctx: CliContext = createContext({
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
-  });
+  }),
+): Promise<number> {
   const program = buildProgram(ctx);
   const exitOverride = (c: import('commander').Command) => {
     c.exitOverride();
     c.commands.forEach(exitOverride);
   };
   exitOverride(program);
+  // With --json a failure is also a JSON document on stdout ({"error": ..., "exit_code": ...},
+  // schemas/error.schema.json), unless the command already printed its own (doctor, prune).
+  const json = argv.slice(2).includes('--json');
+  const fail = (code: number, message: string): number => {
+    ctx.err(`streamctl: ${message}\n`);
+    if (json && !ctx.printedJson()) ctx.json({ error: message, exit_code: code });
+    return code;
+  };
   try {
     await program.parseAsync(argv);
-    return 0;
+    return ctx.exitCode();
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode; // commander has printed its message
-    if (err instanceof UserError) {
-      ctx.err(`streamctl: ${err.message}\n`);
-      return err.exitCode;
+    if (err instanceof CommanderError) {
+      // commander has printed its message (prefixed in program.ts); help and --version are not errors.
+      if (err.exitCode === 0) return EXIT.ok;
+      if (json) ctx.json({ error: err.message.replace(/^error: /, ''), exit_code: EXIT.usage });
+      return EXIT.usage;
     }
+    if (err instanceof UserError) return fail(err.exitCode, err.message);
+    if (err instanceof MistApiError) return fail(EXIT.mistUnavailable, err.message);
     const code = (err as { code?: string }).code;
     if (typeof code === 'string' && code.startsWith('SQLITE_')) {
-      ctx.err(`streamctl: database error (${code}): ${oneLine(err)} [${ctx.dbPath()}]\n`);
-      return 1;
+      return fail(EXIT.no, `database error (${code}): ${oneLine(err)} [${ctx.dbPath()}]`);
     }
-    ctx.err(`streamctl: unexpected error: ${oneLine(err)}\n`);
+    const exit = fail(EXIT.internal, `unexpected error: ${oneLine(err)}`);
     if (debugEnabled()) ctx.err(`${(err as Error).stack ?? ''}\n`);
-    return 70;
+    return exit;
   } finally {
     ctx.close();
   }

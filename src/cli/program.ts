@@ -6,6 +6,7 @@ import { banCommand } from './commands/ban';
 import { broadcastsCommand } from './commands/broadcasts';
 import { channelCommand } from './commands/channel';
 import { addChannelPasswordCommands } from './commands/channel-password';
+import { completionCommand, manCommand } from './commands/completion';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
@@ -13,11 +14,14 @@ import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
 import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
+import { initCommand } from './commands/init';
 import { keyCommand } from './commands/key';
 import { statusCommand } from './commands/status';
+import { syncCommand } from './commands/sync';
 import { triggersCommand } from './commands/triggers';
 import { tokenCommand } from './commands/token';
 import { recordingsCommand } from './commands/recordings';
+import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
 import type { CliContext } from './context';
@@ -27,9 +31,7 @@ declare const __VERSION__: string | undefined;
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('streamctl')
     .description('streamctl: users, stream keys and settings for a MistServer streaming site')
-    .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev')
-    .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: ctx.out, writeErr: ctx.err });
+    .version(typeof __VERSION__ !== 'undefined' ? __VERSION__ : 'dev');
   const commands = [
     userCommand,
     keyCommand,
@@ -44,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
     hookCommand,
     grantCommand,
     banCommand,
+    syncCommand,
     guardCommand,
     tokenCommand,
     accessCommand,
@@ -54,7 +57,28 @@ export function buildProgram(ctx: CliContext): Command {
     dbCommand,
     mistCommand,
     doctorCommand,
+    metricsCommand,
+    initCommand,
+    completionCommand,
+    manCommand,
   ];
   for (const sub of commands) program.addCommand(sub(ctx));
+  configureTree(program, ctx);
   return program;
+}
+
+/**
+ * Every message in streamctl's voice: commander's own usage errors ("error: unknown option")
+ * start with `streamctl:` like ours. addCommand() does not pass output settings down, so each
+ * command of the tree gets them.
+ */
+function configureTree(cmd: Command, ctx: CliContext): void {
+  cmd
+    .configureOutput({
+      writeOut: ctx.out,
+      writeErr: ctx.err,
+      outputError: (text, write) => write(text.replace(/^error: /, 'streamctl: ')),
+    })
+    .showHelpAfterError('(add --help for usage)');
+  for (const sub of cmd.commands) configureTree(sub, ctx);
 }

@@ -1,7 +1,8 @@
 // A broadcaster's stream keys over their life: made (the only moment a key exists in clear; only
 // its digest and hint are stored), added, rotated. Each change is one IMMEDIATE transaction.
-import { UserError } from '../lib/errors';
-import { hasCurrentLabel, insertKey, revokeUserKeys, type StreamKey } from '../store/keys';
+import { UsageError, UserError } from '../lib/errors';
+import { displayNameProblem, externalIdProblem } from '../lib/names';
+import { hasWorkingLabel, insertKey, revokeKeyNow, revokeUserKeys, workingKeysNamed, type StreamKey } from '../store/keys';
 import type { Db } from '../store/open';
 import { findUserByExternalId, findUserByName, insertUser, type User } from '../store/users';
 import { generateStreamKey } from './generate-key';
@@ -14,11 +15,11 @@ export function createKey(db: Db, userId: number, label: string, now: number): {
   return { key, stored };
 }
 
-/** A new key beside the user's working ones; a label already in use is a UserError. */
+/** A new key beside the user's working ones; a label held by a working key (grace included) is a UserError. */
 export function addKey(db: Db, user: { id: number; name: string }, label: string, now: number): { key: string; stored: StreamKey } {
   return db
     .transaction(() => {
-      if (hasCurrentLabel(db, user.id, label)) {
+      if (hasWorkingLabel(db, user.id, label, now)) {
         throw new UserError(`${user.name} already has a key labelled "${label}" (revoke it or pick another label)`);
       }
       return createKey(db, user.id, label, now);
@@ -26,12 +27,45 @@ export function addKey(db: Db, user: { id: number; name: string }, label: string
     .immediate();
 }
 
-/** A new key; the user's other keys stop working at now + graceMs. Returns how many were revoked. */
+/**
+ * A new key; the user's other keys stop working at now + graceMs. Returns how many were revoked.
+ * Labels are unique among a user's working keys, so `key revoke <user> <label>` means one key:
+ * while an old key in its grace still holds `label`, the new one gets `label-2` (or -3, ...).
+ */
 export function rotateKeys(db: Db, userId: number, label: string, now: number, graceMs: number): { key: string; stored: StreamKey; revoked: number } {
   return db
     .transaction(() => {
       const revoked = revokeUserKeys(db, userId, now + graceMs);
-      return { revoked, ...createKey(db, userId, label, now) };
+      return { revoked, ...createKey(db, userId, freeLabel(db, userId, label, now), now) };
+    })
+    .immediate();
+}
+
+/** `label`, or `label-N` with the smallest N no working key of the user holds. */
+function freeLabel(db: Db, userId: number, label: string, now: number): string {
+  if (!hasWorkingLabel(db, userId, label, now)) return label;
+  for (let n = 2; ; n++) {
+    const candidate = `${label.slice(0, 32 - `-${n}`.length)}-${n}`;
+    if (!hasWorkingLabel(db, userId, candidate, now)) return candidate;
+  }
+}
+
+/**
+ * Revokes, at once, the one working key (grace included) that `labelOrPrefix` names: its label,
+ * or else the prefix `key list` shows. Names that fit several keys (labels from before labels were
+ * unique) are refused: revoking more than the operator meant would cut off a broadcaster.
+ */
+export function revokeKey(db: Db, user: { id: number; name: string }, labelOrPrefix: string, now: number): StreamKey {
+  return db
+    .transaction(() => {
+      const keys = workingKeysNamed(db, user.id, labelOrPrefix, now);
+      if (keys.length === 0) {
+        throw new UserError(`${user.name} has no working key labelled or prefixed "${labelOrPrefix.slice(0, 40)}" (see 'streamctl key list ${user.name}')`);
+      }
+      if (keys.length > 1) {
+        throw new UserError(`${keys.length} working keys of ${user.name} are labelled "${labelOrPrefix}": revoke one by its prefix (${keys.map((k) => k.hint).join(', ')})`);
+      }
+      return revokeKeyNow(db, keys[0]!.id, now);
     })
     .immediate();
 }
@@ -44,6 +78,9 @@ export function createUserWithKey(
 ): { user: User; key: string; stored: StreamKey } {
   return db
     .transaction(() => {
+      // Checked here, not only in the command, so every way of creating a user refuses the same text.
+      const problem = (u.displayName !== null ? displayNameProblem(u.displayName) : null) ?? (u.externalId !== null ? externalIdProblem(u.externalId) : null);
+      if (problem) throw new UsageError(problem);
       if (findUserByName(db, u.name)) throw new UserError(`a user named "${u.name}" already exists`);
       if (u.externalId !== null && findUserByExternalId(db, u.externalId)) {
         throw new UserError(`external id "${u.externalId}" already belongs to another user`);

@@ -34,3 +34,34 @@ export function wildcardPart(streamName: string, base: string): string | null {
   if (streamName.slice(0, plus).toLowerCase() !== base) return null;
   return streamName.slice(plus + 1);
 }
+
+/**
+ * Characters that must never reach a terminal or a one-line log from stored text: C0 and C1
+ * controls (newlines, ESC of ANSI sequences), DEL, and the bidirectional overrides that make text
+ * display in another order than it is stored.
+ */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'g');
+
+/** Text for a terminal: each unprintable character shown as "?" (old rows may hold them). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE_ALL, '?');
+}
+
+/** Why a display name is refused (naming the field), or null. 1-100 printable characters. */
+export function displayNameProblem(text: string): string | null {
+  if (text.trim() === '') return 'invalid display name: it is empty';
+  if (text.length > 100) return 'invalid display name: longer than 100 characters';
+  if (UNPRINTABLE.test(text)) return 'invalid display name: it contains control characters (newlines, tabs, terminal escapes)';
+  if (text !== text.trim()) return 'invalid display name: it starts or ends with spaces';
+  return null;
+}
+
+/** Why an external id (the user's id on the site) is refused, or null. 1-200 printable characters. */
+export function externalIdProblem(text: string): string | null {
+  if (text === '') return 'invalid external id: it is empty (leave --external-id out instead)';
+  if (text.length > 200) return 'invalid external id: longer than 200 characters';
+  if (UNPRINTABLE.test(text)) return 'invalid external id: it contains control characters (newlines, tabs, terminal escapes)';
+  if (text !== text.trim()) return 'invalid external id: it starts or ends with spaces';
+  return null;
+}

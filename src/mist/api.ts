@@ -39,8 +39,7 @@ async function post(opts: MistApiOptions, body: Json): Promise<Json> {
       signal: AbortSignal.timeout(opts.timeoutMs ?? 8000),
     });
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
-    throw new MistApiError(`cannot reach MistServer at ${opts.url} (${cause})`);
+    throw new MistApiError(`cannot reach MistServer at ${opts.url}: ${networkCause(err, opts.timeoutMs ?? 8000)}`);
   }
   if (!res.ok) throw new MistApiError(`MistServer at ${opts.url} answered HTTP ${res.status}`);
   try {
@@ -48,6 +47,22 @@ async function post(opts: MistApiOptions, body: Json): Promise<Json> {
   } catch {
     throw new MistApiError(`MistServer at ${opts.url} did not answer JSON`);
   }
+}
+
+/**
+ * What went wrong under fetch's generic "fetch failed" TypeError, in the system's words:
+ * "connect ECONNREFUSED 127.0.0.1:4242", "getaddrinfo ENOTFOUND mist.example", "timed out after 8 s".
+ */
+export function networkCause(err: unknown, timeoutMs: number): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string; errors?: { message?: string }[] } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return `timed out after ${timeoutMs / 1000} s`;
+  const cause = e.cause;
+  // Happy eyeballs tries every address of a name and reports them together.
+  const each = cause?.errors?.map((x) => x.message).filter(Boolean);
+  if (each && each.length > 0) return each.join('; ');
+  if (cause?.message) return cause.message.replace(/\s+/g, ' ').trim();
+  if (cause?.code) return cause.code;
+  return (e.message ?? String(err)).replace(/\s+/g, ' ').trim();
 }
 
 function authStatus(answer: Json): { status?: string; challenge?: string } {

@@ -1,6 +1,6 @@
 // Reaching MistServer's API from the CLI: which URL and login, and its failures as user errors.
 import { mistApiCredentials } from '../config';
-import { UserError } from '../lib/errors';
+import { EXIT, UserError } from '../lib/errors';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { MistApiError, mistCall, type MistApiOptions } from './api';
@@ -23,12 +23,12 @@ export function mistConnection(db: Db, opts: MistConnectionOptions, warn: (line:
   return { url, username: creds.username, password: creds.password };
 }
 
-/** Sends one request; MistServer's failures become one-line user errors. */
+/** Sends one request; MistServer's failures become one-line user errors with the MistServer exit code. */
 export async function callMist(conn: MistApiOptions, body: Record<string, unknown>): Promise<Record<string, unknown>> {
   try {
     return await mistCall(conn, body);
   } catch (err) {
-    if (err instanceof MistApiError) throw new UserError(err.message);
+    if (err instanceof MistApiError) throw new UserError(err.message, EXIT.mistUnavailable);
     throw err;
   }
 }

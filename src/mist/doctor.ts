@@ -1,7 +1,8 @@
 // `streamctl doctor`: checks the install the way MistServer will meet it — database, programs,
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
 import { oneLine } from '../lib/errors';
@@ -72,8 +73,25 @@ function allowed(st: Stats, user: SystemUser | null, bits: number): boolean {
   return ((st.mode >> shift) & bits) === bits;
 }
 
+/**
+ * Whether the user may pass through every folder above `path` (search, x): a program or database
+ * under a 0700 folder of another user is out of reach whatever its own mode says.
+ */
+function canReach(path: string, user: SystemUser | null): boolean {
+  if (!user) return true; // this process: access() below walks the path itself
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    try {
+      if (!allowed(statSync(dir), user, 1)) return false;
+    } catch {
+      return false;
+    }
+    if (dir === dirname(dir)) return true;
+  }
+}
+
 /** Whether the user (else this process) may write `path`; for a directory also create files in it. */
 function canWrite(path: string, user: SystemUser | null): boolean {
+  if (!canReach(path, user)) return false;
   try {
     const st = statSync(path);
     if (!user) {
@@ -87,6 +105,7 @@ function canWrite(path: string, user: SystemUser | null): boolean {
 }
 
 function canExecute(path: string, user: SystemUser | null): boolean {
+  if (!canReach(path, user)) return false;
   try {
     const st = statSync(path);
     if (!st.isFile()) return false;
@@ -109,6 +128,66 @@ export interface DoctorInput {
   conn: MistApiOptions;
   /** False when neither --api nor the mist-api setting names MistServer. */
   apiConfigured: boolean;
+  /** The site's backend user install.sh gave the database to (SITE_USER), if any. */
+  siteUserName?: string;
+  /** The group the database is shared with (db_group=), if any. */
+  dbGroup?: string;
+}
+
+/** A group's id from /etc/group, or null when there is no such group. */
+export function findGroupId(name: string): number | null {
+  try {
+    const row = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    return row ? Number(row[2]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Running MistController processes (not root) that lack the group: started before install.sh
+ * added their user to it, they keep their old groups and their triggers cannot write.
+ */
+function staleMistProcesses(gid: number): number[] {
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return [];
+  }
+  const stale: number[] = [];
+  for (const pid of pids) {
+    try {
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'MistController') continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const uid = Number(/^Uid:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const groups = (/^Groups:(.*)$/m.exec(status)?.[1] ?? '').trim().split(/\s+/).map(Number);
+      const primary = Number(/^Gid:\s+(\d+)/m.exec(status)?.[1] ?? -1);
+      if (uid !== 0 && primary !== gid && !groups.includes(gid)) stale.push(Number(pid));
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return stale;
+}
+
+/** SITE_USER's access: the site's user can write the database, its folder keeps new files in the group. */
+function siteAccess(db: string, siteUserName: string, dbGroup: string | undefined): Finding {
+  const check = 'site access';
+  const fix = `re-run install.sh as root with SITE_USER=${siteUserName}`;
+  const site = findSystemUser(siteUserName);
+  if (!site) return { check, status: 'fail', message: `no system user ${siteUserName} (site_user= in streamctl.conf)`, fix };
+  const gid = dbGroup ? findGroupId(dbGroup) : null;
+  if (!dbGroup || gid === null) return { check, status: 'fail', message: `the database's group ${dbGroup ?? '(db_group= not set)'} does not exist`, fix };
+  const problems: string[] = [];
+  if (!site.gids.includes(gid)) problems.push(`${siteUserName} is not in group ${dbGroup}`);
+  const unwritable = [db, dirname(db), `${db}-wal`, `${db}-shm`].filter((p) => existsSync(p) && !canWrite(p, site));
+  if (unwritable.length) problems.push(`${siteUserName} cannot write ${unwritable.join(', ')}`);
+  const folder = statSync(dirname(db));
+  if (folder.gid !== gid || (folder.mode & 0o2000) === 0) problems.push(`${dirname(db)} is not setgid group ${dbGroup} (new -wal/-shm files would lock others out)`);
+  return problems.length
+    ? { check, status: 'fail', message: `${problems.join('; ')}: the site's calls fail`, fix }
+    : { check, status: 'ok', message: `the site's user ${siteUserName} can write the database (group ${dbGroup})` };
 }
 
 /** Runs every check; the order is the order of the report. */
@@ -144,6 +223,13 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     );
   }
 
+  if (input.siteUserName && existsSync(db)) add(siteAccess(db, input.siteUserName, input.dbGroup));
+  const groupId = input.dbGroup ? findGroupId(input.dbGroup) : null;
+  const stale = groupId === null ? [] : staleMistProcesses(groupId);
+  if (stale.length) {
+    add({ check: 'database writable', status: 'fail', message: `MistController (pid ${stale.join(', ')}) runs without the group ${input.dbGroup}: it was started before its user joined it, so its triggers cannot write the database`, fix: 'restart MistServer' });
+  }
+
   // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.
   const seen = triggerDatabase();
   if (!seen.path) {
@@ -167,17 +253,24 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   add(
     broken.length === 0
       ? { check: 'programs', status: 'ok', message: `${handlers.size} trigger program(s) installed and executable by ${who}` }
-      : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: 'run install.sh again (it installs and chmods every program)' },
+      : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: `make them and every folder above them executable by ${owner}, or run install.sh again (it installs and chmods every program)` },
   );
   if (broken.length === 0) {
+    const runner = runAs(input.mistUser);
     const wrong = installedTriggers()
-      .map((name) => ({ name, problem: answersRefusal(desiredEntry(name, input.desired).handler, name) }))
+      .map((name) => ({ name, problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name) }))
       .filter((r) => r.problem !== null);
     add(
       wrong.length === 0
-        ? { check: 'programs run', status: 'ok', message: 'every trigger program answers its refusal to a malformed payload' }
-        : { check: 'programs run', status: 'fail', message: wrong.map((w) => `${w.name}: ${w.problem}`).join('; '), fix: 'run install.sh again (npm run build, or npm run package for the executable)' },
+        ? { check: 'programs run', status: 'ok', message: `every trigger program, run as ${runner.who}, answers its refusal to a malformed payload` }
+        : {
+            check: 'programs run',
+            status: 'fail',
+            message: `run as ${runner.who}: ${wrong.map((w) => `${w.name}: ${w.problem}`).join('; ')}`,
+            fix: `make the programs and every folder above them readable and searchable by ${runner.who}, or run install.sh again`,
+          },
     );
+    if (runner.note) add({ check: 'programs run', status: 'warn', message: runner.note, fix: `run doctor as root (it then runs them as ${input.mistUser?.name})` });
   }
 
   // MistServer and its configuration.
@@ -197,7 +290,18 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   if (!input.apiConfigured) {
     add({ check: 'live effects', status: 'warn', message: 'the mist-api setting is empty: key revocations, bans and policy changes do not reach live sessions', fix: 'streamctl config set mist-api <url> (mist apply sets it)' });
   }
-  if (answer) for (const f of checkMistConfig(answer, input.desired)) add(f);
+  if (answer) {
+    for (const f of checkMistConfig(answer, input.desired)) add(f);
+  } else {
+    // Say what was not checked rather than drop it: a short report must not read as a clean one.
+    const skipped = installedTriggers().length + MIST_CONFIG_CHECKS;
+    add({
+      check: 'mistserver config',
+      status: 'warn',
+      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers().length} trigger entries, streams, recording push, jwks`,
+      fix: 'run doctor again once MistServer is reachable',
+    });
+  }
 
   // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing.
   const placeholder = input.desired.vodSource;
@@ -224,15 +328,57 @@ const APPLY = "run 'streamctl mist apply'";
 // No trigger takes 64 lines; every program must refuse this (and never reach a database).
 const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
 
+/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks. */
+const MIST_CONFIG_CHECKS = 3;
+
+/** How to start a program as MistServer's user, and who that turned out to be. */
+interface Runner {
+  who: string;
+  /** The command line that runs `argv` as that user. */
+  wrap(argv: string[]): string[];
+  /** Set when the programs could not be run as MistServer's user. */
+  note?: string;
+}
+
+const firstExisting = (paths: string[]) => paths.find((p) => existsSync(p));
+
+/**
+ * Runs the programs as MistServer's user for real (a mode-bit reading misses ACLs, mount options
+ * and the like): as root through setpriv (util-linux; sets the user's supplementary groups, as a
+ * service manager would) or runuser. Node's own uid/gid spawn options would drop the supplementary
+ * groups, so a group-based install would look broken.
+ */
+function runAs(user: SystemUser | null): Runner {
+  const me = userInfo();
+  if (!user || user.uid === me.uid) return { who: user?.name ?? me.username, wrap: (argv) => argv };
+  if (me.uid !== 0) {
+    return { who: me.username, wrap: (argv) => argv, note: `the programs ran as ${me.username}, not as MistServer's user ${user.name} (only root can switch); their modes were checked for ${user.name}` };
+  }
+  const setpriv = firstExisting(['/usr/bin/setpriv', '/bin/setpriv']);
+  // The program is exec'd by a shell already running as the user: exec'd by setpriv itself right
+  // after its setresuid, some kernels (seen on this project's CI VM) skip the folder permission
+  // checks of the interpreter's path, and a program MistServer could not run would pass.
+  if (setpriv) {
+    return { who: user.name, wrap: (argv) => [setpriv, `--reuid=${user.uid}`, `--regid=${user.gids[0]}`, '--init-groups', '--', '/bin/sh', '-c', 'exec "$0" "$@"', ...argv] };
+  }
+  const runuser = firstExisting(['/usr/sbin/runuser', '/sbin/runuser']);
+  if (runuser) return { who: user.name, wrap: (argv) => [runuser, '-u', user.name, '--', ...argv] };
+  return { who: me.username, wrap: (argv) => argv, note: `neither setpriv nor runuser is installed: the programs ran as ${me.username}, not as ${user.name}` };
+}
+
 /** Runs a handler as MistServer would on a malformed payload; null when it answers its refusal. */
-function answersRefusal(handler: string, trigger: TriggerName): string | null {
-  const r = spawnSync(handler, [trigger], {
+function answersRefusal(runner: Runner, handler: string, trigger: TriggerName): string | null {
+  const [cmd, ...args] = runner.wrap([handler, trigger]);
+  const r = spawnSync(cmd!, args, {
     input: MALFORMED_PAYLOAD,
     encoding: 'utf8',
     timeout: 5000,
     env: childEnv({ STREAMCTL_DB: '/nonexistent/streamctl-doctor.db', MIST_TRIGGER: trigger }),
   });
   if (r.error) return `did not run (${(r.error as NodeJS.ErrnoException).code ?? r.error.message})`;
+  // Every program exits 0 after its answer; anything else (126/127 from setpriv: cannot execute)
+  // means it never ran, even when the expected refusal is the empty answer.
+  if (r.status !== 0) return `did not run (exit ${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0] ?? ''}`;
   const want = TRIGGERS[trigger].refusal;
   if (r.stdout !== want) return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
   return null;

@@ -46,3 +46,22 @@ export function removeRecordings(db: Db, root: string, targets: readonly RemoveT
   unmarkRecordingsDeleting(db, outcomes.filter((o) => o.result === 'failed').map((o) => o.id));
   return outcomes;
 }
+
+/** Recordings per batch: each batch's transactions hold the write lock for a few ms. */
+export const REMOVE_BATCH = 500;
+
+/** removeRecordings, REMOVE_BATCH at a time (any number of targets); `onBatch` after each. */
+export function removeRecordingsInBatches(
+  db: Db,
+  root: string,
+  targets: readonly RemoveTarget[],
+  now: number,
+  onBatch: (done: number, total: number) => void = () => {},
+): RemoveOutcome[] {
+  const outcomes: RemoveOutcome[] = [];
+  for (let i = 0; i < targets.length; i += REMOVE_BATCH) {
+    outcomes.push(...removeRecordings(db, root, targets.slice(i, i + REMOVE_BATCH), now));
+    onBatch(Math.min(i + REMOVE_BATCH, targets.length), targets.length);
+  }
+  return outcomes;
+}

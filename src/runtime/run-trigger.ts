@@ -3,6 +3,7 @@
 import { readSync, writeSync } from 'node:fs';
 import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
+import { recordEvent } from '../store/events';
 import { openForTrigger, type Db } from '../store/open';
 import { DENY, render, type Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
@@ -60,9 +61,11 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   if (!TRIGGERS[name].blocking) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
   const log = (line: string) => stderrLine(name, line);
   let answer: string = render(name, DENY);
+  let db: Db | undefined;
   const fail = (err: unknown) => {
     answer = render(name, DENY);
     log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
+    countError(name, db, err);
   };
   const finish = (): never => {
     if (answer !== '') writeSync(1, answer);
@@ -75,7 +78,7 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   };
   try {
     const event = trigger.parse(readAllStdin());
-    const db: Db = openForTrigger(databasePath());
+    db = openForTrigger(databasePath());
     const now = Date.now();
     const mist = mistEventEnv();
     const ctx: TriggerContext = {
@@ -100,4 +103,26 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
     fail(err);
   }
   finish();
+}
+
+// How long recording an error may wait for the write lock: the refusal is already decided, and a
+// locked database is the usual reason for the error in the first place.
+const ERROR_RECORD_BUSY_MS = 200;
+
+/**
+ * Records a failed run as a `trigger`/`error` event (`streamctl metrics` counts them), before the
+ * answer like every write. Best effort: SQLite errors are not recorded (the database is the
+ * problem), and a failure before the database was opened (malformed payload, missing database)
+ * opens it only if it exists. What cannot be recorded is still in MistServer's log (stderr).
+ */
+function countError(trigger: TriggerName, db: Db | undefined, err: unknown): void {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return;
+  try {
+    const handle = db ?? openForTrigger(databasePath());
+    handle.pragma(`busy_timeout = ${ERROR_RECORD_BUSY_MS}`);
+    recordEvent(handle, { at: Date.now(), kind: 'trigger', outcome: 'error', reason: oneLine(err).slice(0, 200), detail: trigger });
+  } catch {
+    // nothing more to do: the line on stderr stands
+  }
 }

@@ -5,7 +5,7 @@ import { parseDuration } from '../lib/duration';
 import { parseSize } from '../lib/size';
 import { recordingsRootProblem } from '../recordings/recording-path';
 import type { Db } from '../store/open';
-import { putSetting, type SettingName } from '../store/settings';
+import { getSetting, putSetting, SETTING_DEFAULTS, type SettingName } from '../store/settings';
 
 /** What the CLI knows about a setting besides its default. */
 export interface SettingRule {
@@ -18,6 +18,7 @@ export interface SettingRule {
 const positiveInteger = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0');
 const absolutePath = (v: string) => (/^\/[^\n]*[^/\n]$/.test(v) && !v.split('/').includes('..') ? null : 'expected an absolute path without ".." or a trailing "/"');
 const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
+const positiveDuration = (v: string) => ((parseDuration(v) ?? 0) > 0 ? null : 'expected a duration above zero such as 90s, 10m, 1h, 7d');
 
 /** Meaning and check of every setting, in the order `config list` shows them. */
 export const SETTING_RULES: Record<SettingName, SettingRule> = {
@@ -31,7 +32,8 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
   },
   'push-guard-window': {
     description: 'how long refused pushes count against an address',
-    check: duration,
+    // Zero would count nothing and silently turn the guard off.
+    check: positiveDuration,
   },
   'viewer-session-stale': {
     description: 'an open viewer session not seen for this long no longer counts against a viewer cap (USER_END lost)',
@@ -71,7 +73,13 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
   },
   'mist-api': {
     description: "MistServer's API URL, for live effects of admin changes and 'doctor' (empty: not configured)",
-    check: (v: string) => (v === '' || /^https?:\/\/[^\s/?#]+\/?(api\/?)?$/.test(v) ? null : 'expected a URL such as http://127.0.0.1:4242'),
+    check: (v: string) => {
+      // The database is readable by MistServer's user: a login in it would be one more copy of a secret.
+      if (/^https?:\/\/[^\s/?#]*@/.test(v)) {
+        return 'a user or password does not go in the database: give the URL without it, and the login as STREAMCTL_MIST_USER and STREAMCTL_MIST_PASSWORD, or mist_api_user= and mist_api_password_file= in streamctl.conf (docs/mist-integration.md)';
+      }
+      return v === '' || /^https?:\/\/[^\s/?#@]+\/?(api\/?)?$/.test(v) ? null : 'expected a URL such as http://127.0.0.1:4242';
+    },
   },
   'vod-placeholder': {
     description: "the VoD stream's configured source: a harmless file MistServer plays when STREAM_SOURCE answers nothing",
@@ -79,10 +87,22 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
   },
 };
 
+/** Settings that must differ from each other: a stream name means a live channel or a recording, never both. */
+const MUST_DIFFER: Partial<Record<SettingName, SettingName>> = { 'stream-base': 'vod-base', 'vod-base': 'stream-base' };
+
 /** Stores a value after checking it; returns the problem instead of throwing. */
 export function setSetting(db: Db, name: SettingName, value: string): string | null {
   const problem = SETTING_RULES[name].check(value);
   if (problem) return problem;
+  const other = MUST_DIFFER[name];
+  if (other !== undefined && getSetting(db, other) === value) return `${other} is "${value}" too: the live and the VoD stream must have different names`;
   putSetting(db, name, value);
   return null;
+}
+
+/** Why returning a setting to its default is refused (the default would clash), or null. */
+export function unsetProblem(db: Db, name: SettingName): string | null {
+  const other = MUST_DIFFER[name];
+  const value = SETTING_DEFAULTS[name];
+  return other !== undefined && getSetting(db, other) === value ? `its default "${value}" is the value of ${other}: change ${other} first` : null;
 }

@@ -15,17 +15,21 @@ export interface Ban {
   reason: string | null;
   until: number | null;
   createdAt: number;
+  /** 'sync': owned by the site (`streamctl sync` replaces them); 'admin': added by an operator. */
+  origin: BanOrigin;
 }
 
-const COLUMNS = `b.id, b.user_id AS userId, u.name AS userName, b.kind, b.value, b.reason, b.until, b.created_at AS createdAt`;
+export type BanOrigin = 'admin' | 'sync';
+
+const COLUMNS = `b.id, b.user_id AS userId, u.name AS userName, b.kind, b.value, b.reason, b.until, b.created_at AS createdAt, b.origin`;
 
 /** Adds a ban; returns it. */
 export function insertBan(
   db: Db,
-  b: { userId: number | null; kind: BanKind; value: string; reason: string | null; until: number | null; now: number },
+  b: { userId: number | null; kind: BanKind; value: string; reason: string | null; until: number | null; now: number; origin?: BanOrigin },
 ): Ban {
-  const info = stmt(db, 'INSERT INTO bans (user_id, kind, value, reason, until, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(b.userId, b.kind, b.value, b.reason, b.until, b.now);
+  const info = stmt(db, 'INSERT INTO bans (user_id, kind, value, reason, until, created_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(b.userId, b.kind, b.value, b.reason, b.until, b.now, b.origin ?? 'admin');
   return findBan(db, Number(info.lastInsertRowid))!;
 }
 
@@ -53,4 +57,14 @@ export function listBans(db: Db, filter: { userId?: number; withGlobal: boolean;
 /** Bans in force at `now` that apply to a channel (its own and the global ones). */
 export function activeBansFor(db: Db, userId: number, now: number): Ban[] {
   return listBans(db, { userId, withGlobal: true, now, includeExpired: false });
+}
+
+/** Every ban a sync owns, expired ones included (the site's list is the whole truth for them). */
+export function listSyncBans(db: Db): Ban[] {
+  return stmt(db, `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id WHERE b.origin = 'sync' ORDER BY b.id`).all() as Ban[];
+}
+
+/** Changes a ban's end and note. */
+export function updateBan(db: Db, id: number, b: { until: number | null; reason: string | null }): void {
+  stmt(db, 'UPDATE bans SET until = ?, reason = ? WHERE id = ?').run(b.until, b.reason, id);
 }

@@ -74,3 +74,11 @@ export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: 
     return getChannel(db, userId);
   })();
 }
+
+/** Channels with a recording retention of their own (prune uses it over the default), by name. */
+export function channelsWithOwnRetention(db: Db): { userName: string; retentionMs: number }[] {
+  return stmt(db, 'SELECT u.name AS userName, c.retention_ms AS retentionMs FROM channels c JOIN users u ON u.id = c.user_id WHERE c.retention_ms IS NOT NULL ORDER BY u.name').all() as {
+    userName: string;
+    retentionMs: number;
+  }[];
+}

@@ -2,6 +2,11 @@
 // Never holds a secret: callers pass reasons and labels, not keys, tokens or passwords.
 import type { Db } from './open';
 import { stmt } from './statements';
+import { writeWithRetry } from './write-retry';
+
+/** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
+ * live/offline; recording: RECORDING_END). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording'] as const;
 
 export interface EventInput {
   at: number;
@@ -49,8 +54,17 @@ export function listEvents(db: Db, filter: { kind?: string; userId?: number; lim
     .all({ kind: filter.kind ?? null, userId: filter.userId ?? null, limit: filter.limit }) as EventRow[];
 }
 
-/** Deletes events older than `before`; returns how many (or would, with dryRun). */
+/** Events deleted per transaction: a long log is pruned without holding the write lock for long. */
+const PRUNE_BATCH = 5000;
+
+/** Deletes events older than `before`, in batches; returns how many (or would, with dryRun). */
 export function pruneEvents(db: Db, before: number, dryRun: boolean): number {
   if (dryRun) return (stmt(db, 'SELECT count(*) AS n FROM events WHERE at < ?').get(before) as { n: number }).n;
-  return stmt(db, 'DELETE FROM events WHERE at < ?').run(before).changes;
+  const batch = stmt(db, 'DELETE FROM events WHERE id IN (SELECT id FROM events WHERE at < ? LIMIT ?)');
+  let total = 0;
+  for (;;) {
+    const n = writeWithRetry(db, () => batch.run(before, PRUNE_BATCH).changes);
+    total += n;
+    if (n < PRUNE_BATCH) return total;
+  }
 }

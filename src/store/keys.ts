@@ -79,9 +79,23 @@ export function listKeys(db: Db, userId: number, now: number, includeRevoked: bo
   return rows.map(toKey);
 }
 
-/** True when the user has a current (unrevoked) key with this label. */
-export function hasCurrentLabel(db: Db, userId: number, label: string): boolean {
-  return stmt(db, 'SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND revoked_at IS NULL').get(userId, label) !== undefined;
+/** True when a key of the user with this label still works at `now` (current or in its rotation grace). */
+export function hasWorkingLabel(db: Db, userId: number, label: string, now: number): boolean {
+  return stmt(db, 'SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)').get(userId, label, now) !== undefined;
+}
+
+/** The user's keys still working at `now` whose label, or else whose prefix, is `text`. */
+export function workingKeysNamed(db: Db, userId: number, text: string, now: number): StreamKey[] {
+  const working = 'user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)';
+  const byLabel = stmt(db, `SELECT * FROM stream_keys WHERE ${working} AND label = ? ORDER BY id`).all(userId, now, text) as KeyRow[];
+  if (byLabel.length > 0) return byLabel.map(toKey);
+  return (stmt(db, `SELECT * FROM stream_keys WHERE ${working} AND prefix = ? ORDER BY id`).all(userId, now, text) as KeyRow[]).map(toKey);
+}
+
+/** Revokes one key at once; returns it as stored now. */
+export function revokeKeyNow(db: Db, keyId: number, now: number): StreamKey {
+  stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE id = ?').run(now, keyId);
+  return toKey(stmt(db, 'SELECT * FROM stream_keys WHERE id = ?').get(keyId) as KeyRow);
 }
 
 /**
@@ -91,12 +105,6 @@ export function hasCurrentLabel(db: Db, userId: number, label: string): boolean 
 export function revokeUserKeys(db: Db, userId: number, at: number): number {
   return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)')
     .run(at, userId, at).changes;
-}
-
-/** Revokes, at once, the still-working keys with this label. Returns how many. */
-export function revokeKeyLabel(db: Db, userId: number, label: string, now: number): number {
-  return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)')
-    .run(now, userId, label, now).changes;
 }
 
 /** Records a successful push with this key. */

@@ -1,9 +1,9 @@
 // Opening the database: pragmas, the trigger's fail-closed checks, the CLI's auto-migration.
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { nativeBinding } from '../config';
-import { SchemaError } from '../lib/errors';
+import { databaseGroup, nativeBinding } from '../config';
+import { oneLine, SchemaError, UserError } from '../lib/errors';
 import { requiredSchemaVersion } from './schema-version';
 
 export type Db = Database.Database;
@@ -40,10 +40,54 @@ export function openForTrigger(path: string): Db {
   return db;
 }
 
-/** For the CLI: creates the folder and file if needed; the caller migrates. */
-export function openForCli(path: string): Db {
-  mkdirSync(dirname(path), { recursive: true });
-  const db = open(path, false, CLI_BUSY_TIMEOUT_MS);
+/**
+ * Creates the folders of `dir` one level at a time. Node's recursive mkdir loops for ever where
+ * the kernel answers ENOENT to every mkdir (under /proc: issue 10, 77 % CPU for 10 minutes).
+ */
+function makeFolders(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const up = dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  if (existsSync(at) && !statSync(at).isDirectory()) throw new UserError(`cannot create the database folder ${dir}: ${at} is not a folder`);
+  for (const folder of missing) {
+    try {
+      mkdirSync(folder);
+    } catch (err) {
+      throw new UserError(`cannot create the database folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? oneLine(err)} at ${folder}`);
+    }
+  }
+}
+
+/**
+ * For the CLI; the caller migrates. Only set-up commands (`db migrate`, init) pass `create`:
+ * everywhere else a missing file is a mistyped path (issue 10: `STREAMCTL_DB=/tmp/typo.db
+ * streamctl user list` printed "no users yet" from a new empty database), so it is named and refused.
+ */
+export function openForCli(path: string, opts: { create?: boolean } = {}): Db {
+  if (path !== ':memory:') {
+    if (opts.create) makeFolders(dirname(path));
+    else if (!existsSync(path)) {
+      throw new UserError(`database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`);
+    }
+  }
+  // A new file is created private (umask 077, so no other user ever sees it readable) and then
+  // given its mode: 660 when the installed config shares the database with a group (db_group=;
+  // the folder's setgid bit, set by install.sh, gives it the group), else 600. SQLite creates
+  // -wal/-shm with the file's mode.
+  const creating = path !== ':memory:' && !existsSync(path);
+  const umask = creating ? process.umask(0o077) : undefined;
+  let db: Db;
+  try {
+    db = open(path, !opts.create && path !== ':memory:', CLI_BUSY_TIMEOUT_MS);
+  } finally {
+    if (umask !== undefined) process.umask(umask);
+  }
+  if (creating) chmodSync(path, databaseGroup() ? 0o660 : 0o600);
   db.pragma('journal_mode = WAL');
   return db;
 }

@@ -1,6 +1,7 @@
 // Users (channels): one row per broadcaster of the site.
 import type { Db } from './open';
 import { stmt } from './statements';
+import { writeWithRetry } from './write-retry';
 
 export interface User {
   id: number;
@@ -71,7 +72,47 @@ export function setUserDisabled(db: Db, id: number, disabled: boolean): void {
   stmt(db, 'UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, id);
 }
 
-/** Deletes a user; their keys go with them (ON DELETE CASCADE). */
-export function deleteUser(db: Db, id: number): void {
-  stmt(db, 'DELETE FROM users WHERE id = ?').run(id);
+/** Rows per transaction when removing a user's history: each batch holds the write lock briefly. */
+export const REMOVAL_BATCH = 2000;
+
+/**
+ * A user's history, most numerous first, as (table, what removal does). Removed before the user
+ * row in batches: one cascading DELETE held the write lock for as long as the history was long,
+ * while triggers waited (issue 10). Events keep their rows with the user cleared (ON DELETE SET NULL).
+ */
+const HISTORY: { table: string; clear?: boolean }[] = [
+  { table: 'viewer_sessions' },
+  { table: 'session_ends' },
+  { table: 'buffer_events' },
+  { table: 'stream_ends' },
+  { table: 'broadcasts' },
+  { table: 'events', clear: true },
+  { table: 'access_grants' },
+  { table: 'bans' },
+  { table: 'stream_keys' },
+];
+
+/**
+ * Deletes a user with their history, REMOVAL_BATCH rows per IMMEDIATE transaction (each retried
+ * while busy); `onBatch` is called after each. The user row goes last, in a transaction of its
+ * own (ON DELETE CASCADE takes whatever is left). Recordings must be removed first (their files).
+ */
+export function deleteUser(db: Db, id: number, onBatch: (rows: number) => void = () => {}): void {
+  for (const { table, clear } of HISTORY) {
+    const sql = clear
+      ? `UPDATE ${table} SET user_id = NULL WHERE rowid IN (SELECT rowid FROM ${table} WHERE user_id = ? LIMIT ?)`
+      : `DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE user_id = ? LIMIT ?)`;
+    for (;;) {
+      const n = writeWithRetry(db, () => stmt(db, sql).run(id, REMOVAL_BATCH).changes);
+      if (n === 0) break;
+      onBatch(n);
+    }
+  }
+  writeWithRetry(db, () => stmt(db, 'DELETE FROM users WHERE id = ?').run(id));
+  onBatch(1);
+}
+
+/** Sets the fields the site owns (display name, external id, disabled). */
+export function updateUserFields(db: Db, id: number, u: { displayName: string | null; externalId: string | null; disabled: boolean }): void {
+  stmt(db, 'UPDATE users SET display_name = ?, external_id = ?, disabled = ? WHERE id = ?').run(u.displayName, u.externalId, u.disabled ? 1 : 0, id);
 }

@@ -1,7 +1,7 @@
 // Writes that must not be lost when many trigger processes share the database file: an
 // IMMEDIATE transaction (the write lock is taken up front, so no deadlock on upgrade) retried
 // while another writer still holds the lock after busy_timeout.
-import type { Db } from './open';
+import { TRIGGER_BUSY_TIMEOUT_MS, type Db } from './open';
 
 /** How long in total a write keeps retrying; async triggers are not waited on by MistServer. */
 const RETRY_FOR_MS = 8000;
@@ -23,5 +23,22 @@ export function writeWithRetry<T>(db: Db, fn: () => T): T {
       // Jitter so that processes that collided do not collide again.
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.floor(Math.random() * 20 * Math.min(attempt, 5)));
     }
+  }
+}
+
+/**
+ * Runs fn in an IMMEDIATE transaction if the write lock can be had within waitMs; undefined when
+ * it cannot (a write that is nice to have, never worth a late answer). Triggers only: afterwards
+ * the connection waits TRIGGER_BUSY_TIMEOUT_MS again.
+ */
+export function writeIfFree<T>(db: Db, waitMs: number, fn: () => T): { done: true; value: T } | { done: false } {
+  db.pragma(`busy_timeout = ${waitMs}`);
+  try {
+    return { done: true, value: db.transaction(fn).immediate() };
+  } catch (err) {
+    if (!isBusy(err)) throw err;
+    return { done: false };
+  } finally {
+    db.pragma(`busy_timeout = ${TRIGGER_BUSY_TIMEOUT_MS}`);
   }
 }

@@ -34,9 +34,12 @@ export const ALLOW: Allow = { kind: 'allow' };
 export const DENY: Deny = { kind: 'deny' };
 export const UNCHANGED: Unchanged = { kind: 'unchanged' };
 
-/** A value answer; an empty text would read as a refusal to MistServer, so it is one. */
+/**
+ * A value answer; an empty text would read as a refusal to MistServer, so it is one, and so is a
+ * text with a line break or "\r" (no stream name, target or path has one; MistServer would use it raw).
+ */
 export function value(text: string): Value | Deny {
-  return text === '' ? DENY : { kind: 'value', value: text };
+  return text === '' || /[\r\n]/.test(text) ? DENY : { kind: 'value', value: text };
 }
 
 /** The exact stdout text for an answer of the trigger `name` (no trailing newline, ever). */

@@ -1,9 +1,17 @@
 // Splitting MistServer payloads: newline-separated fields, usually no trailing newline.
 import { PayloadError } from '../lib/errors';
 
+/**
+ * A payload's lines. A line's trailing "\r" (CRLF line ends, or a payload ending in "\r") is not
+ * part of the field: kept, it was echoed into answers (issue 10: PUSH_OUT_START, DEFAULT_STREAM).
+ */
+export function payloadLines(payload: string): string[] {
+  return payload.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
+}
+
 /** Splits a payload into exactly `min`..`max` lines, or throws a PayloadError naming the trigger. */
 export function expectLines(trigger: string, payload: string, min: number, max = min): string[] {
-  const lines = payload.split('\n');
+  const lines = payloadLines(payload);
   if (lines.length < min || lines.length > max) {
     const want = min === max ? `${min}` : `${min}-${max}`;
     throw new PayloadError(`${trigger} payload has ${lines.length} line(s), expected ${want}`);

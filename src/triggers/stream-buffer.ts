@@ -11,6 +11,7 @@ import { channelForStream } from '../live/stream-channel';
 import { syncOpenTag } from '../live/fast-path';
 import { parseStreamHealth } from '../live/stream-health';
 import { SILENT } from './answer';
+import { payloadLines } from './payload';
 import type { Trigger } from './types';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
@@ -31,7 +32,7 @@ export interface StreamBufferEvent {
 const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
   name: TRIGGER,
   parse(payload) {
-    const lines = payload.split('\n');
+    const lines = payloadLines(payload);
     if (lines.length < 2) throw new PayloadError(`${TRIGGER} payload has ${lines.length} line(s), expected 2-3`);
     const [stream, state] = lines as [string, string];
     if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`${TRIGGER} payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);

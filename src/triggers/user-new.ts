@@ -11,10 +11,12 @@
 import { decideAccess, type AccessDecision } from '../access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../access/token';
 import { PayloadError } from '../lib/errors';
+import { getChannel } from '../store/channels';
 import { recordEvent } from '../store/events';
 import { findOpenBroadcast } from '../store/broadcasts';
 import { getSettings } from '../store/settings';
 import { openViewerSession } from '../store/viewer-sessions';
+import { writeIfFree } from '../store/write-retry';
 import { expectLines, normaliseIp } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { ALLOW, DENY, type Allow, type Deny } from './answer';
@@ -54,30 +56,48 @@ function refusedViewEvent(ctx: TriggerContext, event: UserNewEvent, channel: Str
   };
 }
 
+/**
+ * How long an admission that needs no cap count waits for the write lock to record its session.
+ * Past this it admits without the row (USER_END records sessions USER_NEW never opened), so a long
+ * writer elsewhere never turns public viewers away (issue 10: they were refused after 2 s).
+ */
+const SESSION_WRITE_WAIT_MS = 250;
+
 function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): Allow | Deny {
   const { db, now } = ctx;
-  // The decision and what it writes (the admitted session, or the refusal's audit row) commit
-  // together, before the answer: MistServer kills the handler once it has read it.
-  const decision: AccessDecision = db
-    .transaction(() => {
-      const d = decideAccess(db, { channel, ip: event.ip, token, sessionId: event.sessionId, now });
-      if (d.allow) {
-        openViewerSession(db, {
-          sessionId: event.sessionId,
-          userId: channel.userId,
-          broadcastId: channel.kind === 'live' ? (findOpenBroadcast(db, channel.userId)?.id ?? null) : null,
-          stream: event.stream,
-          viewer: d.viewer,
-          ip: event.ip,
-          connector: event.connector,
-          at: now,
-        });
-      } else {
-        recordEvent(db, refusedViewEvent(ctx, event, channel, d));
-      }
-      return d;
-    })
-    .immediate();
+  const request = { channel, ip: event.ip, token, sessionId: event.sessionId, now };
+  const session = (d: AccessDecision) => ({
+    sessionId: event.sessionId,
+    userId: channel.userId,
+    broadcastId: channel.kind === 'live' ? (findOpenBroadcast(db, channel.userId)?.id ?? null) : null,
+    stream: event.stream,
+    viewer: d.viewer,
+    ip: event.ip,
+    connector: event.connector,
+    at: now,
+  });
+  // First a read (WAL readers never wait for a writer): the policy and the decision in one snapshot.
+  const read = db.transaction(() => ({ capped: getChannel(db, channel.userId).viewerCap !== null, decision: decideAccess(db, request) }))();
+  let decision = read.decision;
+  if (!read.capped && decision.allow) {
+    // No cap to count against: the session row is for statistics and re-checks, not the answer.
+    const d = decision;
+    if (!writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d))).done) {
+      ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
+    }
+  } else {
+    // A cap counts open sessions: the count and this session's row commit together (no two
+    // admissions both see the last free place), or the answer is a refusal. A refusal's audit row
+    // commits before the answer too: MistServer kills the handler once it has read it.
+    decision = db
+      .transaction(() => {
+        const d = decideAccess(db, request);
+        if (d.allow) openViewerSession(db, session(d));
+        else recordEvent(db, refusedViewEvent(ctx, event, channel, d));
+        return d;
+      })
+      .immediate();
+  }
 
   const who = `${event.ip || 'unknown address'}${decision.viewer !== null ? ` (viewer ${JSON.stringify(decision.viewer.slice(0, 64))})` : ''}`;
   if (decision.allow) {

@@ -3,7 +3,7 @@
 import { Command } from 'commander';
 import { decideAccess } from '../../access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../../access/token';
-import { UserError } from '../../lib/errors';
+import { UsageError } from '../../lib/errors';
 import { parseIp } from '../../lib/ip';
 import { getChannel } from '../../store/channels';
 import type { CliContext } from '../context';
@@ -16,14 +16,14 @@ export function accessCommand(ctx: CliContext): Command {
 
   cmd
     .command('explain <channel>')
-    .description('print the decision USER_NEW would make for a viewer, and the rule that made it')
+    .description('print the decision USER_NEW would make for a viewer, and the rule that made it; exit 1 when it refuses')
     .option('--token <jwt>', 'the playback token the viewer presents ("-" reads it from stdin)')
     .option('--ip <address>', 'the viewer address', '0.0.0.0')
     .option('--session <id>', "MistServer's 64-hex session id (an open session keeps its place under the cap)")
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { token?: string; ip: string; session?: string; json?: boolean }) => {
-      if (!parseIp(opts.ip)) throw new UserError(`invalid --ip "${opts.ip}": expected an IPv4 or IPv6 address`);
-      if (opts.session !== undefined && !/^[0-9a-f]{64}$/.test(opts.session)) throw new UserError('invalid --session: expected 64 hex characters');
+      if (!parseIp(opts.ip)) throw new UsageError(`invalid --ip "${opts.ip}": expected an IPv4 or IPv6 address`);
+      if (opts.session !== undefined && !/^[0-9a-f]{64}$/.test(opts.session)) throw new UsageError('invalid --session: expected 64 hex characters');
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
@@ -44,6 +44,8 @@ export function accessCommand(ctx: CliContext): Command {
       }
       const d = decideAccess(db, { channel: { userId: user.id, userName: user.name, disabled: user.disabled }, ip: opts.ip, token, sessionId: opts.session, now });
       const policy = getChannel(db, user.id);
+      // A refusal is the answer asked for, not a failure: exit 1 without an error line.
+      if (!d.allow) ctx.answerNo();
       if (opts.json) {
         return ctx.json({
           channel: user.name,

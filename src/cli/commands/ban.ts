@@ -1,7 +1,7 @@
 // `streamctl ban ...`: bans by viewer id or address/CIDR, on one channel or all. Bans win over any
 // token or grant.
 import { Command } from 'commander';
-import { UserError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { formatRange, parseRange } from '../../lib/ip';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteBan, findBan, insertBan, listBans, type Ban } from '../../store/bans';
@@ -11,23 +11,10 @@ import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { banJson } from '../shapes';
 import { parseUntil } from '../input';
 import { applyLiveEffects, type LiveEffect } from '../live-effects';
 import { requireUser } from '../resolve';
-
-function banJson(b: Ban, now: number) {
-  return {
-    id: b.id,
-    channel: b.userName,
-    scope: b.userId === null ? 'global' : 'channel',
-    kind: b.kind,
-    value: b.value,
-    reason: b.reason,
-    until: isoTime(b.until),
-    active: b.until === null || b.until > now,
-    created_at: isoTime(b.createdAt),
-  };
-}
 
 /** Re-check the viewers a ban affects: its channel, or every channel watched now for a global ban. */
 async function recheckFor(ctx: CliContext, db: Db, b: Ban, reason: string): Promise<void> {
@@ -51,14 +38,14 @@ export function banCommand(ctx: CliContext): Command {
     .option('--reason <text>', 'a note for operators')
     .option('--json', 'print JSON')
     .action(async (opts: { viewer?: string; ip?: string; channel?: string; until?: string; reason?: string; json?: boolean }) => {
-      if ((opts.viewer === undefined) === (opts.ip === undefined)) throw new UserError('give exactly one of --viewer <id> or --ip <address>');
+      if ((opts.viewer === undefined) === (opts.ip === undefined)) throw new UsageError('give exactly one of --viewer <id> or --ip <address>');
       let value: string;
       if (opts.viewer !== undefined) {
         checkViewerId(opts.viewer);
         value = opts.viewer;
       } else {
         const range = parseRange(opts.ip!);
-        if (!range) throw new UserError(`invalid --ip "${opts.ip}": expected an IPv4/IPv6 address or CIDR range`);
+        if (!range) throw new UsageError(`invalid --ip "${opts.ip}": expected an IPv4/IPv6 address or CIDR range`);
         value = formatRange(range);
       }
       const reason = opts.reason?.replace(/\s+/g, ' ').trim().slice(0, 200) || null;
@@ -97,12 +84,14 @@ export function banCommand(ctx: CliContext): Command {
   cmd
     .command('remove <id>')
     .description('lift a ban')
-    .action(async (idText: string) => {
-      if (!/^\d{1,9}$/.test(idText)) throw new UserError(`invalid ban id "${idText}" (see 'streamctl ban list')`);
+    .option('--json', 'print the lifted ban as JSON (as it was)')
+    .action(async (idText: string, opts: { json?: boolean }) => {
+      if (!/^\d{1,9}$/.test(idText)) throw new UsageError(`invalid ban id "${idText}" (see 'streamctl ban list')`);
       const db = ctx.db();
       const ban = findBan(db, Number(idText));
       if (!ban || !deleteBan(db, ban.id)) throw new UserError(`no ban #${idText} (see 'streamctl ban list')`);
-      ctx.out(`ban #${ban.id} lifted\n`);
+      if (opts.json) ctx.json(banJson(ban, ctx.now()));
+      else ctx.out(`ban #${ban.id} lifted\n`);
       // Lifting a ban admits no one by itself (refused sessions are cached by MistServer for ~10
       // minutes), but a re-check is harmless and keeps the rule simple: any change, re-check.
       await recheckFor(ctx, db, ban, 'ban removed');

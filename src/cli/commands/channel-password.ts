@@ -6,6 +6,7 @@ import { hashPassword, verifyPassword } from '../../access/password';
 import { getChannel, updateChannel } from '../../store/channels';
 import type { CliContext } from '../context';
 import { readSecretFromStdin } from '../input';
+import { channelJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
 
@@ -18,12 +19,14 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
     .command('password <user>')
     .description('set the channel password from stdin (e.g. printf %s "$PW" | streamctl channel password alice)')
     .option('--clear', 'remove the password (a password channel then admits nobody)')
-    .action(async (name: string, opts: { clear?: boolean }) => {
+    .option('--json', 'print the channel as JSON')
+    .action(async (name: string, opts: { clear?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
       if (opts.clear) {
         const channel = updateChannel(db, user.id, { passwordHash: null }, ctx.now());
-        ctx.out(`password of ${user.name} removed\n`);
+        if (opts.json) ctx.json(channelJson(user.name, channel));
+        else ctx.out(`password of ${user.name} removed\n`);
         if (channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
         return;
       }
@@ -31,19 +34,28 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
       if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
       if (password.length > MAX_PASSWORD_LENGTH) throw new UserError(`the password is too long (at most ${MAX_PASSWORD_LENGTH} characters)`);
       const channel = updateChannel(db, user.id, { passwordHash: hashPassword(password) }, ctx.now());
+      if (opts.json) return ctx.json(channelJson(user.name, channel));
       ctx.out(`password of ${user.name} set${channel.access === 'password' ? '' : ` (access is ${channel.access}: use --access password to require it)`}\n`);
     });
 
   cmd
     .command('check-password <user>')
     .description('check a password given on stdin: exit 0 when it matches, 1 when not (for sites that shell out)')
-    .action((name: string) => {
+    .option('--json', 'print {"user", "match"} as JSON (exit 1 still means no match)')
+    .action((name: string, opts: { json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
       const password = readSecretFromStdin('password');
       const stored = getChannel(db, user.id).passwordHash;
       if (stored === null) throw new UserError(`${user.name} has no channel password`);
-      if (password.length > MAX_PASSWORD_LENGTH || !verifyPassword(password, stored)) throw new UserError('wrong password');
+      const match = password.length <= MAX_PASSWORD_LENGTH && verifyPassword(password, stored);
+      // A wrong password is an answer, not a failure: exit 1, and no error line in JSON mode.
+      if (opts.json) {
+        ctx.json({ user: user.name, match });
+        if (!match) ctx.answerNo();
+        return;
+      }
+      if (!match) throw new UserError('wrong password');
       ctx.out('ok\n');
     });
 }

@@ -1,32 +1,17 @@
 // `streamctl channel ...`: per-channel policy (who may watch, viewer cap, recording, replay).
 import { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
+import { UsageError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
 import type { CliContext } from '../context';
-import { isoTime } from '../format';
+import { channelJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {
   if (value === 'on') return true;
   if (value === 'off') return false;
-  throw new UserError(`invalid ${flag} "${value}": expected on or off`);
-}
-
-/** The stable JSON form of a channel. */
-export function channelJson(user: string, c: Channel) {
-  return {
-    user,
-    access: c.access,
-    min_age: c.minAge,
-    viewer_cap: c.viewerCap,
-    has_password: c.passwordHash !== null,
-    record: c.record,
-    retention_ms: c.retentionMs,
-    replay_offline: c.replayOffline,
-    updated_at: isoTime(c.updatedAt),
-  };
+  throw new UsageError(`invalid ${flag} "${value}": expected on or off`);
 }
 
 export interface ChannelSetOptions {
@@ -36,6 +21,7 @@ export interface ChannelSetOptions {
   record?: string;
   retention?: string;
   replayOffline?: string;
+  json?: boolean;
 }
 
 /** Turns `channel set` flags into a patch, naming the first bad flag. */
@@ -43,25 +29,25 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
   const patch: ChannelPatch = {};
   if (opts.access !== undefined) {
     if (!(ACCESS_POLICIES as readonly string[]).includes(opts.access)) {
-      throw new UserError(`invalid --access "${opts.access}": expected one of ${ACCESS_POLICIES.join(', ')}`);
+      throw new UsageError(`invalid --access "${opts.access}": expected one of ${ACCESS_POLICIES.join(', ')}`);
     }
     patch.access = opts.access as AccessPolicy;
   }
   if (opts.minAge !== undefined) {
-    if (!/^\d{1,2}$/.test(opts.minAge) || Number(opts.minAge) < 1) throw new UserError(`invalid --min-age "${opts.minAge}": expected 1 to 99`);
+    if (!/^\d{1,2}$/.test(opts.minAge) || Number(opts.minAge) < 1) throw new UsageError(`invalid --min-age "${opts.minAge}": expected 1 to 99`);
     patch.minAge = Number(opts.minAge);
   }
   if (opts.viewerCap !== undefined) {
     if (opts.viewerCap === 'none') patch.viewerCap = null;
     else if (/^\d{1,9}$/.test(opts.viewerCap)) patch.viewerCap = Number(opts.viewerCap);
-    else throw new UserError(`invalid --viewer-cap "${opts.viewerCap}": expected a number or none`);
+    else throw new UsageError(`invalid --viewer-cap "${opts.viewerCap}": expected a number or none`);
   }
   if (opts.record !== undefined) patch.record = onOff('--record', opts.record);
   if (opts.retention !== undefined) {
     if (opts.retention === 'default') patch.retentionMs = null;
     else {
       const ms = parseDuration(opts.retention);
-      if (ms === null || ms === 0) throw new UserError(`invalid --retention "${opts.retention}": expected a duration such as 30d, or default`);
+      if (ms === null || ms === 0) throw new UsageError(`invalid --retention "${opts.retention}": expected a duration such as 30d, or default`);
       patch.retentionMs = ms;
     }
   }
@@ -81,13 +67,15 @@ export function channelCommand(ctx: CliContext): Command {
     .option('--record <on|off>', 'record broadcasts')
     .option('--retention <duration>', 'keep recordings this long (e.g. 30d), or default for the global setting')
     .option('--replay-offline <on|off>', 'play the latest recording while the channel is offline')
+    .option('--json', 'print the channel as JSON')
     .action(async (name: string, opts: ChannelSetOptions) => {
       const patch = channelPatchFromOptions(opts);
-      if (Object.keys(patch).length === 0) throw new UserError('nothing to change: give at least one option (see --help)');
+      if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option (see --help)');
       const db = ctx.db();
       const user = requireUser(db, name);
       const channel = updateChannel(db, user.id, patch, ctx.now());
-      ctx.out(describeChannel(user.name, channel));
+      if (opts.json) ctx.json(channelJson(user.name, channel));
+      else ctx.out(describeChannel(user.name, channel));
       if (patch.access !== undefined || patch.minAge !== undefined || patch.viewerCap !== undefined) {
         await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel access changed' }]);
       }

@@ -1,16 +1,22 @@
 // `streamctl config ...`: operator settings stored in the database (shared with the triggers).
 import { Command } from 'commander';
-import { UserError } from '../../lib/errors';
-import { SETTING_RULES, setSetting } from '../../settings/rules';
+import { UsageError, UserError } from '../../lib/errors';
+import type { Db } from '../../store/open';
+import { SETTING_RULES, setSetting, unsetProblem } from '../../settings/rules';
 import { getSetting, isSettingName, SETTING_DEFAULTS, unsetSetting, type SettingName } from '../../store/settings';
 import type { CliContext } from '../context';
 import { table } from '../format';
 
 function requireSettingName(name: string): SettingName {
   if (!isSettingName(name)) {
-    throw new UserError(`unknown setting "${name}"; known: ${Object.keys(SETTING_DEFAULTS).join(', ')}`);
+    throw new UsageError(`unknown setting "${name}"; known: ${Object.keys(SETTING_DEFAULTS).join(', ')}`);
   }
   return name;
+}
+
+/** The JSON form of a setting (config get, set, unset, and each item of config list). */
+function settingJson(db: Db, name: SettingName) {
+  return { name, value: getSetting(db, name), default: SETTING_DEFAULTS[name], description: SETTING_RULES[name].description };
 }
 
 export function configCommand(ctx: CliContext): Command {
@@ -19,10 +25,12 @@ export function configCommand(ctx: CliContext): Command {
   cmd
     .command('set <name> <value>')
     .description(`change a setting (${Object.keys(SETTING_DEFAULTS).join(', ')})`)
-    .action((name: string, value: string) => {
+    .option('--json', 'print the setting as JSON')
+    .action((name: string, value: string, opts: { json?: boolean }) => {
       const setting = requireSettingName(name);
       const problem = setSetting(ctx.db(), setting, value.trim());
-      if (problem) throw new UserError(`invalid value for ${setting}: ${problem}`);
+      if (problem) throw new UsageError(`invalid value for ${setting}: ${problem}`);
+      if (opts.json) return ctx.json(settingJson(ctx.db(), setting));
       ctx.out(`${setting} = ${value.trim()}\n`);
     });
 
@@ -32,17 +40,20 @@ export function configCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((name: string, opts: { json?: boolean }) => {
       const setting = requireSettingName(name);
-      const value = getSetting(ctx.db(), setting);
-      if (opts.json) return ctx.json({ name: setting, value, default: SETTING_DEFAULTS[setting] });
-      ctx.out(`${value}\n`);
+      if (opts.json) return ctx.json(settingJson(ctx.db(), setting));
+      ctx.out(`${getSetting(ctx.db(), setting)}\n`);
     });
 
   cmd
     .command('unset <name>')
     .description('return a setting to its default')
-    .action((name: string) => {
+    .option('--json', 'print the setting as JSON')
+    .action((name: string, opts: { json?: boolean }) => {
       const setting = requireSettingName(name);
+      const problem = unsetProblem(ctx.db(), setting);
+      if (problem) throw new UserError(`cannot unset ${setting}: ${problem}`);
       unsetSetting(ctx.db(), setting);
+      if (opts.json) return ctx.json(settingJson(ctx.db(), setting));
       ctx.out(`${setting} = ${SETTING_DEFAULTS[setting]} (default)\n`);
     });
 
@@ -53,7 +64,7 @@ export function configCommand(ctx: CliContext): Command {
     .action((opts: { json?: boolean }) => {
       const db = ctx.db();
       const names = Object.keys(SETTING_DEFAULTS) as SettingName[];
-      if (opts.json) return ctx.json(Object.fromEntries(names.map((n) => [n, getSetting(db, n)])));
+      if (opts.json) return ctx.json(names.map((n) => settingJson(db, n)));
       ctx.out(table(['NAME', 'VALUE', 'MEANING'], names.map((n) => [n, getSetting(db, n), SETTING_RULES[n].description])));
     });
 

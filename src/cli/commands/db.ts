@@ -1,10 +1,20 @@
 // `streamctl db ...`: the database file itself.
 import { Command } from 'commander';
+import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { databasePath } from '../../config';
+import { oneLine, UserError } from '../../lib/errors';
+import { backupDatabase, checkDatabase } from '../../store/maintenance';
 import { knownMigrations } from '../../store/migrations';
 import { migrate } from '../../store/migrate';
-import { openForCli, schemaVersion } from '../../store/open';
+import { openForCli, openReadOnly, schemaVersion } from '../../store/open';
 import type { CliContext } from '../context';
+
+/** The database's JSON form: where it is, its schema version and the one this build expects. */
+function dbJson(path: string, version: number) {
+  const all = knownMigrations();
+  return { path, schema_version: version, build_schema_version: all.length ? all[all.length - 1]!.version : 0 };
+}
 
 export function dbCommand(ctx: CliContext): Command {
   const cmd = new Command('db').description('the streamctl database');
@@ -12,11 +22,14 @@ export function dbCommand(ctx: CliContext): Command {
   cmd
     .command('migrate')
     .description('create the database if needed and apply pending migrations (idempotent)')
-    .action(() => {
-      const path = databasePath();
-      const db = openForCli(path);
+    .option('--json', 'print JSON: the database state and the migrations applied')
+    .action((opts: { json?: boolean }) => {
+      const path = ctx.dbPath();
+      const db = openForCli(path, { create: true });
       try {
         const applied = migrate(db);
+        const name = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
+        if (opts.json) return ctx.json({ ...dbJson(path, schemaVersion(db)), applied: applied.map(name) });
         for (const m of applied) ctx.out(`applied ${String(m.version).padStart(4, '0')}_${m.name}\n`);
         ctx.out(`${path}: schema version ${schemaVersion(db)}${applied.length ? '' : ' (up to date)'}\n`);
       } finally {
@@ -27,18 +40,77 @@ export function dbCommand(ctx: CliContext): Command {
   cmd
     .command('path')
     .description('print the database path in use (STREAMCTL_DB, the installed config, or ./data/streamctl.db)')
-    .action(() => ctx.out(`${databasePath()}\n`));
+    .option('--json', 'print {"path"} as JSON')
+    .action((opts: { json?: boolean }) => (opts.json ? ctx.json({ path: ctx.dbPath() }) : ctx.out(`${ctx.dbPath()}\n`)));
 
   cmd
     .command('status')
     .description('print the schema version of the database and of this build')
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
-      const all = knownMigrations();
-      const latest = all.length ? all[all.length - 1]!.version : 0;
-      const version = schemaVersion(ctx.db());
-      if (opts.json) return ctx.json({ path: ctx.dbPath(), schema_version: version, build_schema_version: latest });
-      ctx.out(`${ctx.dbPath()}: schema version ${version}, this build ${latest}\n`);
+      const state = dbJson(ctx.dbPath(), schemaVersion(ctx.db()));
+      if (opts.json) return ctx.json(state);
+      ctx.out(`${state.path}: schema version ${state.schema_version}, this build ${state.build_schema_version}\n`);
+    });
+
+  cmd
+    .command('backup')
+    .description('copy the database to a new file with SQLite\'s online backup (safe while triggers run); the copy is 0600')
+    .argument('<file>', 'the backup file to create (must not exist)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const target = resolve(file);
+      const source = ctx.dbPath();
+      if (target === source) throw new UserError(`${target} is the database itself`);
+      if (!existsSync(source)) throw new UserError(`no database at ${source}`);
+      // The copy holds the token secret: create it 0600 before a byte is written (O_EXCL: never
+      // clobber a file), and keep SQLite's own temporary journal beside it private too.
+      try {
+        closeSync(openSync(target, 'wx', 0o600));
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw new UserError(code === 'EEXIST' ? `${target} already exists; choose a new file` : `cannot create ${target}: ${oneLine(err)}`);
+      }
+      const umask = process.umask(0o077);
+      // Read-only and never migrated: a backup is the database as it is (e.g. before an upgrade).
+      const db = openReadOnly(source);
+      try {
+        const { pages } = await backupDatabase(db, target);
+        const bytes = statSync(target).size;
+        if (opts.json) return ctx.json({ database: source, backup: target, pages, bytes });
+        ctx.out(`${source} backed up to ${target} (${bytes} bytes)\n`);
+      } catch (err) {
+        rmSync(target, { force: true });
+        throw new UserError(`backup to ${target} failed: ${oneLine(err)}`);
+      } finally {
+        db.close();
+        process.umask(umask);
+      }
+    });
+
+  cmd
+    .command('check')
+    .description('check the database: integrity_check and foreign_key_check; exit 1 on any problem')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => {
+      const path = ctx.dbPath();
+      if (!existsSync(path)) throw new UserError(`no database at ${path}`);
+      const db = openReadOnly(path);
+      let report;
+      try {
+        report = checkDatabase(db);
+      } finally {
+        db.close();
+      }
+      const ok = report.integrity.length === 0 && report.foreignKeys.length === 0;
+      if (opts.json) {
+        ctx.json({ path, ok, integrity: report.integrity, foreign_keys: report.foreignKeys });
+      } else {
+        for (const line of report.integrity) ctx.out(`integrity: ${line}\n`);
+        for (const f of report.foreignKeys) ctx.out(`foreign key: ${f.table} row ${f.rowid ?? '?'} points at a missing ${f.parent} row\n`);
+        if (ok) ctx.out(`${path}: ok (integrity_check, foreign_key_check)\n`);
+      }
+      if (!ok) throw new UserError(`${path}: ${report.integrity.length} integrity problem(s), ${report.foreignKeys.length} dangling foreign key(s); restore from a backup (docs/operations.md)`);
     });
 
   return cmd;

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { databasePath, readInstalledConfig } from '../../config';
+import { readInstalledConfig } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
 import { mistConnection } from '../../mist/connection';
@@ -23,7 +23,7 @@ export function doctorCommand(ctx: CliContext): Command {
     .option('--mist-user <name>', "the system user MistServer runs as (default: the installed config's mist_user)")
     .option('--json', 'print JSON')
     .action(async (opts: { api?: string; user?: string; password?: string; mistUser?: string; json?: boolean }) => {
-      const path = databasePath();
+      const path = ctx.dbPath();
       // Never create or migrate here: a missing database is a finding. Settings fall back to defaults.
       let db: Db | undefined;
       try {
@@ -43,6 +43,8 @@ export function doctorCommand(ctx: CliContext): Command {
           mistUserName: mistUserName || userInfo().username,
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
+          siteUserName: readInstalledConfig().site_user,
+          dbGroup: readInstalledConfig().db_group,
         });
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;

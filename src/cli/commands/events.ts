@@ -1,8 +1,8 @@
 // `streamctl events`: the audit log (pushes accepted and refused, and later viewer decisions).
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
-import { listEvents, pruneEvents } from '../../store/events';
+import { UsageError } from '../../lib/errors';
+import { EVENT_KINDS, listEvents, pruneEvents } from '../../store/events';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { positiveInt } from '../input';
@@ -12,10 +12,13 @@ export function eventsCommand(ctx: CliContext): Command {
   const cmd = new Command('events')
     .description('show recent decisions (newest first); never contains keys or tokens')
     .option('--user <name>', 'only this user')
-    .option('--kind <kind>', 'only this kind (e.g. push)')
+    .option('--kind <kind>', `only this kind: ${EVENT_KINDS.join(', ')}`)
     .option('--limit <n>', 'how many', positiveInt, 50)
     .option('--json', 'print JSON')
     .action((opts: { user?: string; kind?: string; limit: number; json?: boolean }) => {
+      if (opts.kind !== undefined && !(EVENT_KINDS as readonly string[]).includes(opts.kind)) {
+        throw new UsageError(`invalid --kind "${opts.kind.slice(0, 40)}": expected one of ${EVENT_KINDS.join(', ')}`);
+      }
       const db = ctx.db();
       const userId = opts.user === undefined ? undefined : requireUser(db, opts.user).id;
       const rows = listEvents(db, { kind: opts.kind, userId, limit: opts.limit });
@@ -43,7 +46,7 @@ export function eventsCommand(ctx: CliContext): Command {
       // `events` itself has --json too, and commander gives a repeated option to the parent.
       const json = (command.optsWithGlobals() as { json?: boolean }).json === true;
       const age = parseDuration(opts.olderThan);
-      if (age === null || age === 0) throw new UserError(`invalid --older-than "${opts.olderThan}": expected a duration such as 90d`);
+      if (age === null || age === 0) throw new UsageError(`invalid --older-than "${opts.olderThan}": expected a duration such as 90d`);
       const before = ctx.now() - age;
       const n = pruneEvents(ctx.db(), before, opts.dryRun === true);
       if (json) return ctx.json({ deleted: opts.dryRun ? 0 : n, would_delete: opts.dryRun ? n : 0, before: isoTime(before) });

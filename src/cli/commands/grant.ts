@@ -1,17 +1,15 @@
 // `streamctl grant ...`: viewers entitled to a paid channel, or on a private channel's allow list.
 import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
+import { printable } from '../../lib/names';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteGrant, listGrants, upsertGrant, type Grant } from '../../store/grants';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { grantJson } from '../shapes';
 import { parseUntil } from '../input';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-
-function grantJson(user: string, g: Grant, now: number) {
-  return { user, viewer: g.viewer, until: isoTime(g.until), active: g.until === null || g.until > now, created_at: isoTime(g.createdAt) };
-}
 
 export function grantCommand(ctx: CliContext): Command {
   const cmd = new Command('grant').description('viewers allowed on paid and private channels');
@@ -20,7 +18,8 @@ export function grantCommand(ctx: CliContext): Command {
     .command('add <user> <viewer>')
     .description("let a viewer (the site's viewer id) watch the channel; adding again changes --until")
     .option('--until <time>', 'end of the grant: a duration (30d) or a time (2027-01-31T00:00:00Z)')
-    .action((name: string, viewer: string, opts: { until?: string }) => {
+    .option('--json', 'print the grant as JSON')
+    .action((name: string, viewer: string, opts: { until?: string; json?: boolean }) => {
       checkViewerId(viewer);
       const db = ctx.db();
       const user = requireUser(db, name);
@@ -28,6 +27,8 @@ export function grantCommand(ctx: CliContext): Command {
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
       if (until !== null && until <= now) throw new UserError('--until is in the past');
       upsertGrant(db, { userId: user.id, viewer, until, now });
+      const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
+      if (opts.json && grant) return ctx.json(grantJson(user.name, grant, now));
       ctx.out(`${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
     });
 
@@ -49,11 +50,15 @@ export function grantCommand(ctx: CliContext): Command {
   cmd
     .command('remove <user> <viewer>')
     .description('take a grant away (open sessions are re-checked)')
-    .action(async (name: string, viewer: string) => {
+    .option('--json', 'print the removed grant as JSON (as it was)')
+    .action(async (name: string, viewer: string, opts: { json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
-      if (!deleteGrant(db, user.id, viewer)) throw new UserError(`${user.name} has no grant for "${viewer.slice(0, 40)}" (see 'streamctl grant list ${user.name}')`);
-      ctx.out(`removed the grant of ${viewer} on ${user.name}\n`);
+      const now = ctx.now();
+      const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
+      if (!grant || !deleteGrant(db, user.id, viewer)) throw new UserError(`${user.name} has no grant for "${printable(viewer.slice(0, 40))}" (see 'streamctl grant list ${user.name}')`);
+      if (opts.json) ctx.json(grantJson(user.name, grant, now));
+      else ctx.out(`removed the grant of ${viewer} on ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'grant removed' }]);
     });
 

@@ -3,14 +3,15 @@
 import { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { UserError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { HOOK_TIMEOUT_MS } from '../../live/run-hook';
 import { HOOK_EVENTS, listHooks, setHook, unsetHook, type HookEvent } from '../../store/hooks';
 import type { CliContext } from '../context';
-import { isoTime, shortTime, table } from '../format';
+import { shortTime, table } from '../format';
+import { hookJson } from '../shapes';
 
 function hookEvent(value: string): HookEvent {
-  if (!(HOOK_EVENTS as readonly string[]).includes(value)) throw new UserError(`invalid hook event "${value}": expected ${HOOK_EVENTS.join(' or ')}`);
+  if (!(HOOK_EVENTS as readonly string[]).includes(value)) throw new UsageError(`invalid hook event "${value}": expected ${HOOK_EVENTS.join(' or ')}`);
   return value as HookEvent;
 }
 
@@ -34,19 +35,26 @@ export function hookCommand(ctx: CliContext): Command {
   cmd
     .command('set <event> <program>')
     .description('run <program> (no shell, no arguments) when a channel goes live or offline')
-    .action((event: string, program: string) => {
+    .option('--json', 'print the hook as JSON')
+    .action((event: string, program: string, opts: { json?: boolean }) => {
       const e = hookEvent(event);
       const path = executable(program);
-      setHook(ctx.db(), e, path, ctx.now());
+      const now = ctx.now();
+      setHook(ctx.db(), e, path, now);
+      if (opts.json) return ctx.json(hookJson({ event: e, program: path, updatedAt: now }));
       ctx.out(`${e} hook: ${path}\n`);
     });
 
   cmd
     .command('unset <event>')
     .description('stop running the hook of an event')
-    .action((event: string) => {
+    .option('--json', 'print the removed hook as JSON (as it was)')
+    .action((event: string, opts: { json?: boolean }) => {
       const e = hookEvent(event);
-      if (!unsetHook(ctx.db(), e)) throw new UserError(`no ${e} hook is set`);
+      const db = ctx.db();
+      const hook = listHooks(db).find((h) => h.event === e);
+      if (!hook || !unsetHook(db, e)) throw new UserError(`no ${e} hook is set`);
+      if (opts.json) return ctx.json(hookJson(hook));
       ctx.out(`${e} hook removed\n`);
     });
 
@@ -56,7 +64,7 @@ export function hookCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((opts: { json?: boolean }) => {
       const hooks = listHooks(ctx.db());
-      if (opts.json) return ctx.json(hooks.map((h) => ({ event: h.event, program: h.program, updated_at: isoTime(h.updatedAt) })));
+      if (opts.json) return ctx.json(hooks.map(hookJson));
       if (hooks.length === 0) return ctx.out('no hooks set\n');
       ctx.out(table(['EVENT', 'PROGRAM', 'SET'], hooks.map((h) => [h.event, h.program, shortTime(h.updatedAt)])));
     });

@@ -1,36 +1,25 @@
 // `streamctl key ...`: stream keys. A key is shown once, when made; only its digest is stored.
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
-import { addKey, rotateKeys } from '../../ingest/keys';
+import { UsageError } from '../../lib/errors';
+import { addKey, revokeKey, rotateKeys } from '../../ingest/keys';
 import { nameProblem } from '../../lib/names';
-import { keyWorksAt, listKeys, revokeKeyLabel, type StreamKey } from '../../store/keys';
+import { keyWorksAt, listKeys, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
+import { keyJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
 
 function checkLabel(label: string): void {
   const problem = nameProblem(label);
-  if (problem) throw new UserError(`invalid key label "${label}": ${problem.replace('name', 'label')}`);
+  if (problem) throw new UsageError(`invalid key label "${label}": ${problem.replace('name', 'label')}`);
 }
 
 /** State of a key at `now`, for people. */
 function keyState(k: StreamKey, now: number): string {
   if (k.revokedAt === null) return 'active';
   return keyWorksAt(k.revokedAt, now) ? `grace until ${shortTime(k.revokedAt)}` : 'revoked';
-}
-
-function keyJson(k: StreamKey, now: number) {
-  return {
-    label: k.label,
-    prefix: k.hint,
-    state: k.revokedAt === null ? 'active' : keyWorksAt(k.revokedAt, now) ? 'grace' : 'revoked',
-    created_at: isoTime(k.createdAt),
-    revoked_at: isoTime(k.revokedAt),
-    last_used_at: isoTime(k.lastUsedAt),
-    last_ip: k.lastIp,
-  };
 }
 
 export function keyCommand(ctx: CliContext): Command {
@@ -40,19 +29,19 @@ export function keyCommand(ctx: CliContext): Command {
     .command('rotate <name>')
     .description('make a new key and revoke the old ones (new key printed once)')
     .option('--grace <duration>', 'keep the old keys working this long (e.g. 10m, 1h, 2d)')
-    .option('--label <label>', 'label of the new key', 'default')
-    .option('--json', 'print JSON (includes "key")')
+    .option('--label <label>', 'label of the new key (label-2, -3, ... while an old key in its grace holds it)', 'default')
+    .option('--json', 'print the new key as JSON (with the key itself in "key")')
     .action(async (name: string, opts: { grace?: string; label: string; json?: boolean }) => {
       checkLabel(opts.label);
       const grace = opts.grace === undefined ? 0 : parseDuration(opts.grace);
-      if (grace === null) throw new UserError(`invalid --grace "${opts.grace}": expected a duration such as 10m, 1h, 2d`);
+      if (grace === null) throw new UsageError(`invalid --grace "${opts.grace}": expected a duration such as 10m, 1h, 2d`);
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
       const result = rotateKeys(db, user.id, opts.label, now, grace);
       const until = grace > 0 ? isoTime(now + grace) : null;
       if (opts.json) {
-        ctx.json({ user: user.name, label: result.stored.label, key: result.key, revoked_keys: result.revoked, old_keys_work_until: until });
+        ctx.json({ ...keyJson(user.name, result.stored, now, result.key), revoked_keys: result.revoked, old_keys_work_until: until });
       } else {
         ctx.out(newKeyMessage(result.key, result.stored.label));
         ctx.out(
@@ -72,13 +61,14 @@ export function keyCommand(ctx: CliContext): Command {
     .command('add <name>')
     .description('add another key (e.g. for a backup encoder); printed once')
     .requiredOption('--label <label>', 'name for this key, unique among the user\'s working keys')
-    .option('--json', 'print JSON (includes "key")')
+    .option('--json', 'print the new key as JSON (with the key itself in "key")')
     .action((name: string, opts: { label: string; json?: boolean }) => {
       checkLabel(opts.label);
       const db = ctx.db();
       const user = requireUser(db, name);
-      const result = addKey(db, user, opts.label, ctx.now());
-      if (opts.json) return ctx.json({ user: user.name, label: result.stored.label, key: result.key });
+      const now = ctx.now();
+      const result = addKey(db, user, opts.label, now);
+      if (opts.json) return ctx.json(keyJson(user.name, result.stored, now, result.key));
       ctx.out(newKeyMessage(result.key, result.stored.label));
     });
 
@@ -92,7 +82,7 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const keys = listKeys(db, user.id, now, opts.all === true);
-      if (opts.json) return ctx.json(keys.map((k) => keyJson(k, now)));
+      if (opts.json) return ctx.json(keys.map((k) => keyJson(user.name, k, now)));
       if (keys.length === 0) return ctx.out(`${user.name} has no working keys (make one with 'streamctl key rotate ${user.name}')\n`);
       ctx.out(
         table(
@@ -103,15 +93,17 @@ export function keyCommand(ctx: CliContext): Command {
     });
 
   cmd
-    .command('revoke <name> <label>')
-    .description('revoke a key at once (including one in its rotation grace)')
-    .action(async (name: string, label: string) => {
+    .command('revoke <name> <label-or-prefix>')
+    .description("revoke one key at once (including one in its rotation grace), named by its label or the prefix 'key list' shows")
+    .option('--json', 'print the revoked key as JSON')
+    .action(async (name: string, which: string, opts: { json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
-      const n = revokeKeyLabel(db, user.id, label, ctx.now());
-      if (n === 0) throw new UserError(`${user.name} has no working key labelled "${label}" (see 'streamctl key list ${user.name}')`);
-      ctx.out(`revoked key "${label}" of ${user.name}\n`);
-      await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${label}" revoked` }]);
+      const now = ctx.now();
+      const revoked = revokeKey(db, user, which, now);
+      if (opts.json) ctx.json(keyJson(user.name, revoked, now));
+      else ctx.out(`revoked key "${revoked.label}" (${revoked.hint}…) of ${user.name}\n`);
+      await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${revoked.label}" revoked` }]);
     });
 
   return cmd;

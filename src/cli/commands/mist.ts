@@ -44,8 +44,9 @@ export function mistCommand(ctx: CliContext): Command {
     .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .option('--user <name>', 'API account (not needed from the same host)')
     .option('--password <password>', 'API password (or set STREAMCTL_MIST_PASSWORD with STREAMCTL_MIST_USER)')
-    .option('--dry-run', 'print what would change and send nothing')
-    .action(async (opts: MistConnectionOptions & { dryRun?: boolean }) => {
+    .option('--dry-run', 'print what would change and send nothing; exit 1 when something would change')
+    .option('--json', 'print a JSON report: the changes, notes, whether they were applied')
+    .action(async (opts: MistConnectionOptions & { dryRun?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const conn = mistConnection(db, opts, (line) => ctx.err(`streamctl: ${line}\n`));
       const desired = desiredSetup(db);
@@ -53,14 +54,17 @@ export function mistCommand(ctx: CliContext): Command {
       if (problems.length > 0) throw new UserError(problems.join('; '));
 
       const plan = planSetup(await callMist(conn, READ_REQUEST), desired);
-      ctx.out(`MistServer at ${conn.url}:\n`);
-      for (const c of plan.changes) ctx.out(formatChange(c));
-      for (const n of plan.notes) ctx.out(`  ! ${n}\n`);
+      const out = (text: string) => opts.json || ctx.out(text);
+      out(`MistServer at ${conn.url}:\n`);
+      for (const c of plan.changes) out(formatChange(c));
+      for (const n of plan.notes) out(`  ! ${n}\n`);
+      let applied = 0;
       if (plan.changes.length === 0) {
-        ctx.out('  already set up: nothing to change\n');
+        out('  already set up: nothing to change\n');
       } else if (opts.dryRun) {
-        ctx.out(`dry run: ${plan.changes.length} change(s) would be made; nothing was sent\n`);
-        return;
+        out(`dry run: ${plan.changes.length} change(s) would be made; nothing was sent\n`);
+        // Pending changes are a negative answer to "is MistServer set up?", for scripts and cron.
+        ctx.answerNo();
       } else {
         // The answers are never printed: they echo the configuration (and key material for jwks).
         for (const body of plan.requests) await callMist(conn, body);
@@ -68,10 +72,24 @@ export function mistCommand(ctx: CliContext): Command {
         if (left.length > 0) {
           throw new UserError(`MistServer did not keep ${left.length} change(s): ${left.map((c) => `${c.area} ${c.name}`).join(', ')}`);
         }
-        ctx.out(`applied ${plan.changes.length} change(s)\n`);
+        applied = plan.changes.length;
+        out(`applied ${applied} change(s)\n`);
       }
+      let mistApiSet: string | null = null;
       if (!opts.dryRun && getSetting(db, 'mist-api') === '' && setSetting(db, 'mist-api', conn.url) === null) {
-        ctx.out(`mist-api = ${conn.url} (admin changes now reach live sessions)\n`);
+        mistApiSet = conn.url;
+        out(`mist-api = ${conn.url} (admin changes now reach live sessions)\n`);
+      }
+      if (opts.json) {
+        ctx.json({
+          api: conn.url,
+          dry_run: opts.dryRun === true,
+          changes: plan.changes.map((c) => ({ action: c.action, area: c.area, name: c.name, detail: c.detail })),
+          notes: plan.notes,
+          pending: opts.dryRun ? plan.changes.length : 0,
+          applied,
+          mist_api_set: mistApiSet,
+        });
       }
     });
 

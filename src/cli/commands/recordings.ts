@@ -6,6 +6,7 @@ import { UserError } from '../../lib/errors';
 import { parseRecordingId } from '../../recordings/recording-id';
 import { isUnderRoot } from '../../recordings/recording-path';
 import { formatSize, parseSize } from '../../lib/size';
+import { channelsWithOwnRetention } from '../../store/channels';
 import type { Db } from '../../store/open';
 import { findRecording, iterateRecordings, setRecordingPinned, type Recording } from '../../store/recordings';
 import { getSetting, getSettings } from '../../store/settings';
@@ -15,6 +16,7 @@ import { requireRecordingsRoot } from '../../recordings/root';
 import { scanRecordings } from '../../recordings/scan';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { recordingJson } from '../shapes';
 import { progressBar } from '../progress';
 import { requireUser } from '../resolve';
 
@@ -25,24 +27,6 @@ const OUT_CHUNK = 64 * 1024;
 function listLimit(value: string): number {
   if (!/^[1-9]\d{0,8}$/.test(value)) throw new InvalidArgumentError('expected a whole number above 0');
   return Number(value);
-}
-
-/** The stable JSON form of a recording. */
-export function recordingJson(r: Recording) {
-  return {
-    id: r.id,
-    user: r.userName,
-    path: r.path,
-    bytes: r.bytes,
-    duration_ms: r.durationMs,
-    started_at: isoTime(r.startedAt),
-    ended_at: isoTime(r.endedAt),
-    status: r.deletingAt !== null ? 'deleting' : r.status,
-    pinned: r.pinned,
-    format: r.format,
-    exit_code: r.exitCode,
-    broadcast_id: r.broadcastId,
-  };
 }
 
 function requireRecording(db: Db, idText: string): Recording {
@@ -96,8 +80,9 @@ export function recordingsCommand(ctx: CliContext): Command {
       let count = 0;
       let last: Recording | undefined;
       if (opts.json) {
+        const vodBase = getSetting(db, 'vod-base');
         write('[');
-        for (const r of rows) write(`${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(recordingJson(r))}`);
+        for (const r of rows) write(`${count++ === 0 ? '\n' : ',\n'}${JSON.stringify(recordingJson(r, vodBase))}`);
         write(count ? '\n]\n' : ']\n');
       } else {
         for (const r of rows) {
@@ -121,7 +106,7 @@ export function recordingsCommand(ctx: CliContext): Command {
       const r = requireRecording(db, idText);
       const stream = `${getSetting(db, 'vod-base')}+${r.id}`;
       const fileExists = existsSync(r.path);
-      if (opts.json) return ctx.json({ ...recordingJson(r), exit_reason: r.exitReason, stream, file_exists: fileExists });
+      if (opts.json) return ctx.json({ ...recordingJson(r, getSetting(db, 'vod-base')), file_exists: fileExists });
       ctx.out(
         [
           `id:        ${r.id}`,
@@ -143,24 +128,30 @@ export function recordingsCommand(ctx: CliContext): Command {
     cmd
       .command(`${name} <id>`)
       .description(pinned ? 'keep a recording whatever the retention (prune skips it)' : 'let prune remove a recording again')
-      .action((idText: string) => {
+      .option('--json', 'print the recording as JSON')
+      .action((idText: string, opts: { json?: boolean }) => {
         const db = ctx.db();
         const r = requireRecording(db, idText);
         setRecordingPinned(db, r.id, pinned);
+        if (opts.json) return ctx.json(recordingJson(requireRecording(db, r.id), getSetting(db, 'vod-base')));
         ctx.out(`${r.id} ${pinned ? 'pinned' : 'unpinned'}\n`);
       });
   }
 
   cmd
     .command('delete <id>')
-    .description('delete a recording: its file and its catalogue row together')
-    .action((idText: string) => {
+    .description('delete a recording: its file and its catalogue row together (a pinned one needs --force)')
+    .option('--force', 'delete it even when it is pinned')
+    .option('--json', 'print JSON: the recording as it was, and "result" (deleted, or already-gone when its file was missing)')
+    .action((idText: string, opts: { force?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const r = requireRecording(db, idText);
+      if (r.pinned && !opts.force) throw new UserError(`${r.id} is pinned; add --force to delete it anyway (or unpin it first)`);
       const root = requireRecordingsRoot(db);
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
       if (outcome?.result === 'failed') throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
+      if (opts.json) return ctx.json({ ...recordingJson(r, getSetting(db, 'vod-base')), result: outcome?.result === 'already-gone' ? 'already-gone' : 'deleted' });
       ctx.out(outcome?.result === 'already-gone' ? `${r.id} removed (its file was already gone)\n` : `${r.id} deleted\n`);
     });
 
@@ -183,7 +174,21 @@ export function recordingsCommand(ctx: CliContext): Command {
       if (opts.dryRun) {
         const items = plan.candidates.map((c) => ({ id: c.id, path: c.path, bytes: c.bytes, reason: c.reason, outside_root: !isUnderRoot(root, c.path) }));
         const bytes = items.reduce((s, i) => s + i.bytes, 0);
-        if (opts.json) return ctx.json({ dry_run: true, would_delete: items.length, would_free_bytes: bytes, cap_shortfall_bytes: plan.capShortfall, items });
+        // A channel's own retention wins over --older-than and the setting: say so, or the dry
+        // run reads as if --older-than applied to every channel.
+        const overrides = channelsWithOwnRetention(db).filter((c) => c.retentionMs !== defaultRetention);
+        const defaultText = opts.olderThan !== undefined ? `--older-than ${formatDuration(opts.olderThan)}` : `the recordings-retention setting (${settings['recordings-retention']})`;
+        if (opts.json) {
+          return ctx.json({
+            dry_run: true,
+            would_delete: items.length,
+            would_free_bytes: bytes,
+            cap_shortfall_bytes: plan.capShortfall,
+            items,
+            retention_overrides: overrides.map((c) => ({ channel: c.userName, retention: formatDuration(c.retentionMs), retention_ms: c.retentionMs })),
+          });
+        }
+        for (const c of overrides) ctx.out(`channel ${c.userName} keeps its own retention ${formatDuration(c.retentionMs)}, not ${defaultText}\n`);
         if (items.length) ctx.out(table(['ID', 'REASON', 'SIZE', 'PATH'], items.map((i) => [i.id, i.reason, formatSize(i.bytes), i.path + (i.outside_root ? ' (outside root: kept)' : '')])));
         ctx.out(`dry run: would delete ${items.length} recording(s), ${formatSize(bytes)}\n`);
         if (plan.capShortfall > 0) ctx.out(`pinned recordings alone exceed the size cap by ${formatSize(plan.capShortfall)}\n`);

@@ -1,9 +1,10 @@
 // `streamctl status`: which channels are live, how healthy, and `--reconcile` against MistServer.
 import { Command } from 'commander';
 import { formatDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
+import { EXIT, UserError } from '../../lib/errors';
 import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
+import { mistConnection } from '../../mist/connection';
 import { DEFAULT_MIST_API } from '../../mist/desired';
 import { OPEN_TAG } from '../../mist/stream-tags';
 import { channelOpenness } from '../../access/open-channel';
@@ -81,7 +82,8 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
   };
 }
 
-type ChannelStatus = ReturnType<typeof channelStatus> & { fast_path?: FastPath };
+/** fast_path: null for an offline channel; set by addFastPath for a live one. */
+type ChannelStatus = ReturnType<typeof channelStatus> & { fast_path: FastPath | null };
 
 /** Whether MistServer admits the channel's viewers without USER_NEW (live channels only). */
 interface FastPath {
@@ -119,7 +121,7 @@ async function addFastPath(db: Db, all: ChannelStatus[], now: number): Promise<v
 }
 
 /** The fast path in words: "yes", "no (why)", "pending", "unknown", or a warning. */
-function fastPathText(f: FastPath | undefined): string {
+function fastPathText(f: FastPath | null): string {
   if (!f) return '-';
   if (f.tagged === null) return f.open ? 'unknown (MistServer API unreachable)' : `no (${f.why_not})`;
   if (f.open) return f.tagged ? 'yes (no USER_NEW)' : 'not yet (open, not tagged: checked by USER_NEW)';
@@ -141,13 +143,15 @@ function describeStatus(s: ChannelStatus, now: number): string {
   return lines.join('\n') + '\n';
 }
 
-async function reconcile(ctx: CliContext, api: string, json: boolean): Promise<void> {
+async function reconcile(ctx: CliContext, api: string | undefined, json: boolean): Promise<void> {
   const askedAt = ctx.now();
+  // The same MistServer and login as mist apply and doctor: the scheduled job passes no --api.
+  const conn = mistConnection(ctx.db(), { api }, (line) => ctx.err(`streamctl: ${line}\n`));
   let answer: Record<string, unknown>;
   try {
-    answer = await mistCall({ url: api }, { active_streams: true });
+    answer = await mistCall(conn, { active_streams: true });
   } catch (err) {
-    if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`);
+    if (err instanceof MistApiError) throw new UserError(`cannot reconcile: ${err.message}`, EXIT.mistUnavailable);
     throw err;
   }
   const names = activeStreamNames(answer);
@@ -167,8 +171,8 @@ export function statusCommand(ctx: CliContext): Command {
     .argument('[user]', 'one channel, live or not')
     .option('--json', 'print JSON')
     .option('--reconcile', "close broadcasts MistServer no longer has (a crash loses EMPTY); safe from cron")
-    .option('--api <url>', "MistServer's API for --reconcile", DEFAULT_MIST_API)
-    .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api: string }) => {
+    .option('--api <url>', `MistServer's API for --reconcile (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
+    .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api?: string }) => {
       if (opts.reconcile) {
         if (name !== undefined) throw new UserError('--reconcile checks every channel: give no user');
         return reconcile(ctx, opts.api, opts.json === true);
@@ -177,11 +181,11 @@ export function statusCommand(ctx: CliContext): Command {
       const now = ctx.now();
       if (name !== undefined) {
         const user = requireUser(db, name);
-        const s: ChannelStatus = channelStatus(db, user.id, user.name, now);
+        const s: ChannelStatus = { ...channelStatus(db, user.id, user.name, now), fast_path: null };
         await addFastPath(db, [s], now);
         return opts.json ? ctx.json(s) : ctx.out(describeStatus(s, now));
       }
-      const all: ChannelStatus[] = liveChannels(db).map((c) => channelStatus(db, c.userId, c.userName, now));
+      const all: ChannelStatus[] = liveChannels(db).map((c) => ({ ...channelStatus(db, c.userId, c.userName, now), fast_path: null }));
       await addFastPath(db, all, now);
       if (opts.json) return ctx.json(all);
       if (all.length === 0) return ctx.out('no channel is live\n');

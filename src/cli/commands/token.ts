@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { loadJose } from '../../access/token';
 import { rotateTokenSecret } from '../../access/token-secrets';
 import { formatDuration, parseDuration } from '../../lib/duration';
-import { UserError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
 import type { Db } from '../../store/open';
 import { durationMs, getSetting } from '../../store/settings';
@@ -15,17 +15,9 @@ import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
+import { tokenKeyJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-
-function keyState(k: TokenKey, now: number): 'current' | 'grace' | 'retired' {
-  if (k.retiredAt === null) return 'current';
-  return k.retiredAt > now ? 'grace' : 'retired';
-}
-
-function keyJson(k: TokenKey, now: number) {
-  return { id: k.id, kind: k.kind, alg: k.alg, label: k.label, state: keyState(k, now), created_at: isoTime(k.createdAt), retired_at: isoTime(k.retiredAt) };
-}
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
 function algorithmOf(key: KeyObject): TokenAlg {
@@ -59,15 +51,16 @@ export function tokenCommand(ctx: CliContext): Command {
       if (opts.show) {
         const current = currentSecret(db);
         if (!current) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
-        if (opts.json) return ctx.json({ id: current.id, secret: current.material, created_at: isoTime(current.createdAt) });
+        if (opts.json) return ctx.json(tokenKeyJson(current, now, current.material));
         return ctx.out(`${current.material}\n`);
       }
       const graceText = opts.grace ?? getSetting(db, 'token-secret-grace');
       const grace = parseDuration(graceText);
-      if (grace === null) throw new UserError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
+      if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
       const { id, secret, retired } = rotateTokenSecret(db, now, grace);
       const oldUntil = retired > 0 ? isoTime(now + grace) : null;
-      if (opts.json) ctx.json({ id, alg: 'HS256', secret, retired_secrets: retired, old_secrets_work_until: oldUntil });
+      const made = listTokenKeys(db, now, true).find((k) => k.id === id)!;
+      if (opts.json) ctx.json({ ...tokenKeyJson(made, now, secret), retired_secrets: retired, old_secrets_work_until: oldUntil });
       else {
         ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${secret}\n`);
         if (retired > 0) ctx.out(grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n');
@@ -83,7 +76,7 @@ export function tokenCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action((file: string, opts: { label: string; json?: boolean }) => {
       const problem = nameProblem(opts.label);
-      if (problem) throw new UserError(`invalid --label "${opts.label}": ${problem.replace('name', 'label')}`);
+      if (problem) throw new UsageError(`invalid --label "${opts.label}": ${problem.replace('name', 'label')}`);
       let pem: string;
       try {
         pem = readFileSync(file, 'utf8');
@@ -102,17 +95,21 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const id = insertTokenKey(db, { kind: 'public', alg, material: spki, label: opts.label, now });
-      if (opts.json) return ctx.json({ id, kind: 'public', alg, label: opts.label, created_at: isoTime(now) });
+      if (opts.json) return ctx.json(tokenKeyJson({ id, kind: 'public', alg, label: opts.label, createdAt: now, retiredAt: null }, now));
       ctx.out(`added ${alg} public key #${id} "${opts.label}"\n`);
     });
   key
     .command('remove <id>')
     .description('stop accepting tokens verified by this key or secret, at once')
-    .action(async (idText: string) => {
-      if (!/^\d{1,9}$/.test(idText)) throw new UserError(`invalid key id "${idText}" (see 'streamctl token list')`);
+    .option('--json', 'print the retired key as JSON')
+    .action(async (idText: string, opts: { json?: boolean }) => {
+      if (!/^\d{1,9}$/.test(idText)) throw new UsageError(`invalid key id "${idText}" (see 'streamctl token list')`);
       const db = ctx.db();
-      if (!retireTokenKey(db, Number(idText), ctx.now())) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
-      ctx.out(`token key #${idText} retired\n`);
+      const now = ctx.now();
+      if (!retireTokenKey(db, Number(idText), now)) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
+      const retired = listTokenKeys(db, now, true).find((k) => k.id === Number(idText));
+      if (opts.json && retired) ctx.json(tokenKeyJson(retired, now));
+      else ctx.out(`token key #${idText} retired\n`);
       await recheckAll(ctx, db, 'token key removed');
     });
 
@@ -125,12 +122,12 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const keys = listTokenKeys(db, now, opts.all === true);
-      if (opts.json) return ctx.json(keys.map((k) => keyJson(k, now)));
+      if (opts.json) return ctx.json(keys.map((k) => tokenKeyJson(k, now)));
       if (keys.length === 0) return ctx.out("no token keys (create a secret with 'streamctl token secret')\n");
       ctx.out(
         table(
           ['ID', 'KIND', 'ALG', 'LABEL', 'STATE', 'CREATED', 'RETIRED'],
-          keys.map((k) => [String(k.id), k.kind, k.alg, k.label, keyState(k, now), shortTime(k.createdAt), shortTime(k.retiredAt)]),
+          keys.map((k) => [String(k.id), k.kind, k.alg, k.label, tokenKeyJson(k, now).state, shortTime(k.createdAt), shortTime(k.retiredAt)]),
         ),
       );
     });
@@ -148,11 +145,11 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, channel);
       const ttl = parseDuration(opts.ttl);
-      if (ttl === null || ttl < 1000) throw new UserError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
+      if (ttl === null || ttl < 1000) throw new UsageError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
       const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
       if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
-      if (opts.viewer === '' || opts.viewer.length > 200) throw new UserError('invalid --viewer: 1 to 200 characters');
-      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UserError('--age takes whole years and needs --age-verified');
+      if (opts.viewer === '' || opts.viewer.length > 200) throw new UsageError('invalid --viewer: 1 to 200 characters');
+      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UsageError('--age takes whole years and needs --age-verified');
       const secret = currentSecret(db);
       if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
       const claims: Record<string, unknown> = {};

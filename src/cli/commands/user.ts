@@ -1,29 +1,18 @@
 // `streamctl user ...`: the site's broadcasters. Adding a user creates its first stream key.
 import { Command } from 'commander';
-import { UserError } from '../../lib/errors';
-import { canonicalName, nameProblem } from '../../lib/names';
+import { UsageError, UserError } from '../../lib/errors';
+import { canonicalName, nameProblem, printable } from '../../lib/names';
 import { createUserWithKey } from '../../ingest/keys';
-import { removeRecordings } from '../../recordings/remove';
+import { removeRecordingsInBatches } from '../../recordings/remove';
 import { requireRecordingsRoot } from '../../recordings/root';
 import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
-import { deleteUser, listUsers, setUserDisabled, type User } from '../../store/users';
+import { deleteUser, listUsers, setUserDisabled } from '../../store/users';
 import type { CliContext } from '../context';
-import { isoTime, newKeyMessage, shortTime, table } from '../format';
+import { newKeyMessage, shortTime, table } from '../format';
+import { keyJson, userJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
-
-/** The stable JSON form of a user. */
-export function userJson(u: User) {
-  return {
-    id: u.id,
-    name: u.name,
-    display_name: u.displayName,
-    external_id: u.externalId,
-    disabled: u.disabled,
-    created_at: isoTime(u.createdAt),
-  };
-}
 
 export function userCommand(ctx: CliContext): Command {
   const cmd = new Command('user').description('manage broadcasters (one channel each)');
@@ -33,15 +22,16 @@ export function userCommand(ctx: CliContext): Command {
     .description('create a user and its first stream key (printed once)')
     .option('--display-name <text>', 'name shown on the site')
     .option('--external-id <id>', "the user's id in the site's own user table")
-    .option('--json', 'print JSON (includes "key")')
+    .option('--json', 'print the user as JSON, with the new key itself in "key" and its details in "new_key"')
     .action((rawName: string, opts: { displayName?: string; externalId?: string; json?: boolean }) => {
       const name = canonicalName(rawName);
       const problem = nameProblem(name);
-      if (problem) throw new UserError(`invalid user name "${rawName}": ${problem}`);
+      if (problem) throw new UsageError(`invalid user name "${printable(rawName)}": ${problem}`);
       const db = ctx.db();
-      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, ctx.now());
+      const now = ctx.now();
+      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
       if (opts.json) {
-        ctx.json({ user: userJson(created.user), key: created.key, label: created.stored.label });
+        ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
         return;
       }
       ctx.out(`created user ${created.user.name}\n`);
@@ -55,7 +45,8 @@ export function userCommand(ctx: CliContext): Command {
     .action((opts: { json?: boolean }) => {
       const db = ctx.db();
       const users = listUsers(db);
-      if (opts.json) return ctx.json(users.map(userJson));
+      const keyCount = (id: number) => listKeys(db, id, ctx.now(), false).length;
+      if (opts.json) return ctx.json(users.map((u) => userJson(u, keyCount(u.id))));
       if (users.length === 0) return ctx.out("no users yet (add one with 'streamctl user add <name>')\n");
       ctx.out(
         table(
@@ -65,7 +56,7 @@ export function userCommand(ctx: CliContext): Command {
             u.displayName ?? '-',
             u.externalId ?? '-',
             u.disabled ? 'disabled' : 'enabled',
-            String(listKeys(db, u.id, ctx.now(), false).length),
+            String(keyCount(u.id)),
             shortTime(u.createdAt),
           ]),
         ),
@@ -80,12 +71,12 @@ export function userCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const keys = listKeys(db, user.id, ctx.now(), false);
-      if (opts.json) return ctx.json({ ...userJson(user), active_keys: keys.length });
+      if (opts.json) return ctx.json(userJson(user, keys.length));
       ctx.out(
         [
           `name:         ${user.name}`,
-          `display name: ${user.displayName ?? '-'}`,
-          `external id:  ${user.externalId ?? '-'}`,
+          `display name: ${user.displayName === null ? '-' : printable(user.displayName)}`,
+          `external id:  ${user.externalId === null ? '-' : printable(user.externalId)}`,
           `state:        ${user.disabled ? 'disabled (pushes refused)' : 'enabled'}`,
           `created:      ${shortTime(user.createdAt)}`,
           `keys:         ${keys.length} working (${keys.map((k) => k.label).join(', ') || 'none'})`,
@@ -97,11 +88,13 @@ export function userCommand(ctx: CliContext): Command {
     cmd
       .command(`${disable ? 'disable' : 'enable'} <name>`)
       .description(disable ? 'refuse all pushes from this user (keys are kept)' : 'allow pushes from this user again')
-      .action(async (name: string) => {
+      .option('--json', 'print the user as JSON')
+      .action(async (name: string, opts: { json?: boolean }) => {
         const db = ctx.db();
         const user = requireUser(db, name);
         setUserDisabled(db, user.id, disable);
-        ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
+        if (opts.json) ctx.json(userJson(requireUser(db, user.name), listKeys(db, user.id, ctx.now(), false).length));
+        else ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
         if (disable) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
       });
   }
@@ -110,9 +103,11 @@ export function userCommand(ctx: CliContext): Command {
     .command('remove <name>')
     .description('delete a user with its keys, channel settings and history')
     .option('--delete-recordings', "also delete the user's recordings (files and catalogue)")
-    .action(async (name: string, opts: { deleteRecordings?: boolean }) => {
+    .option('--json', 'print the removed user as JSON (as it was)')
+    .action(async (name: string, opts: { deleteRecordings?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
+      const removed = userJson(user, listKeys(db, user.id, ctx.now(), false).length);
       // Recording rows go with the user (ON DELETE CASCADE): their files would be left behind,
       // unknown to prune. So they are deleted first, on request, or the removal is refused.
       const recordings = recordingTargetsOfUser(db, user.id);
@@ -120,15 +115,16 @@ export function userCommand(ctx: CliContext): Command {
         if (!opts.deleteRecordings) {
           throw new UserError(`${user.name} has ${recordings.length} recording(s); add --delete-recordings to delete them with the user`);
         }
-        const outcomes = removeRecordings(db, requireRecordingsRoot(db), recordings, ctx.now());
+        const outcomes = removeRecordingsInBatches(db, requireRecordingsRoot(db), recordings, ctx.now());
         const kept = outcomes.filter((o) => o.result === 'failed' || o.result === 'outside-root');
         if (kept.length > 0) {
           throw new UserError(`${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`);
         }
-        ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
+        if (!opts.json) ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
       }
       deleteUser(db, user.id);
-      ctx.out(`removed user ${user.name}\n`);
+      if (opts.json) ctx.json(removed);
+      else ctx.out(`removed user ${user.name}\n`);
       await applyLiveEffects(ctx, [
         { kind: 'stop-publisher', user: user.name, reason: 'user removed' },
         { kind: 'recheck-viewers', user: user.name, reason: 'user removed' },

@@ -1,0 +1,77 @@
+// `streamctl metrics`: the Prometheus text exposition format, for node_exporter's textfile
+// collector (a timer or cron writes it to <collector dir>/streamctl.prom every minute).
+import { Command } from 'commander';
+import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { GUARD_REFUSAL } from '../../ingest/admit-push';
+import { formatDuration, parseDuration } from '../../lib/duration';
+import { oneLine, UserError } from '../../lib/errors';
+import { renderExposition, type Family } from '../../lib/prometheus';
+import { readMetrics } from '../../store/metrics';
+import { durationMs, getSettings } from '../../store/settings';
+import type { CliContext } from '../context';
+
+export function metricsCommand(ctx: CliContext): Command {
+  return new Command('metrics')
+    .description("print metrics in Prometheus' text format (for node_exporter's textfile collector)")
+    .option('--window <duration>', 'what the event figures (pushes, guard blocks, trigger errors) count back over', '5m')
+    .option('-o, --output <file>', 'write to this file atomically (temp file + rename) instead of stdout')
+    .action((opts: { window: string; output?: string }) => {
+      const windowMs = parseDuration(opts.window);
+      if (windowMs === null || windowMs === 0) throw new UserError(`invalid --window "${opts.window}": expected a duration such as 5m`);
+      const text = renderExposition(families(ctx, windowMs));
+      if (!opts.output) return ctx.out(text);
+      // The collector may read at any moment: it must never see half a file.
+      const tmp = `${opts.output}.${process.pid}.tmp`;
+      try {
+        writeFileSync(tmp, text, { mode: 0o644 });
+        chmodSync(tmp, 0o644); // node_exporter runs as its own user
+        renameSync(tmp, opts.output);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw new UserError(`cannot write ${opts.output}: ${oneLine(err)}`);
+      }
+    });
+}
+
+function families(ctx: CliContext, windowMs: number): Family[] {
+  const db = ctx.db();
+  const now = ctx.now();
+  const s = getSettings(db, ['viewer-session-stale', 'push-guard-window', 'push-guard-failures']);
+  const m = readMetrics(db, {
+    now,
+    since: now - windowMs,
+    staleBefore: now - durationMs('viewer-session-stale', s['viewer-session-stale']),
+    guardReason: GUARD_REFUSAL,
+    guardWindowStart: now - durationMs('push-guard-window', s['push-guard-window']),
+    guardFailures: Number(s['push-guard-failures']),
+  });
+  const win = `in the last ${formatDuration(windowMs)}`;
+  return [
+    { name: 'streamctl_channels_live', type: 'gauge', help: 'Channels with an open broadcast.', samples: [{ value: m.channelsLive }] },
+    {
+      name: 'streamctl_viewers',
+      type: 'gauge',
+      help: 'Open viewer sessions streamctl recorded (USER_NEW without USER_END yet, not stale), per channel.',
+      samples: m.viewers.map((v) => ({ labels: { channel: v.channel }, value: v.viewers })),
+    },
+    { name: 'streamctl_viewers_total_open', type: 'gauge', help: 'Open viewer sessions streamctl recorded, all channels.', samples: [{ value: m.viewers.reduce((a, v) => a + v.viewers, 0) }] },
+    {
+      name: 'streamctl_push_attempts',
+      type: 'gauge',
+      help: `Push attempts (PUSH_REWRITE), by outcome, ${win}.`,
+      samples: Object.entries(m.pushes).map(([outcome, n]) => ({ labels: { outcome }, value: n })),
+    },
+    { name: 'streamctl_guard_blocks', type: 'gauge', help: `Pushes the brute-force guard refused without a key lookup, ${win}.`, samples: [{ value: m.guardBlocks }] },
+    { name: 'streamctl_guard_blocked_sources', type: 'gauge', help: 'Addresses (IPv4) or /64s (IPv6) over the push failure limit now.', samples: [{ value: m.guardBlockedSources }] },
+    { name: 'streamctl_recordings', type: 'gauge', help: 'Recordings in the catalogue.', samples: [{ value: m.recordings }] },
+    { name: 'streamctl_recordings_bytes', type: 'gauge', help: 'Total size of the catalogued recordings, in bytes.', samples: [{ value: m.recordingBytes }] },
+    {
+      name: 'streamctl_trigger_errors',
+      type: 'gauge',
+      help: `Trigger runs that answered their refusal because of an error (recorded when the database could be written), by trigger, ${win}.`,
+      samples: m.triggerErrors.map((e) => ({ labels: { trigger: e.trigger }, value: e.errors })),
+    },
+    { name: 'streamctl_metrics_window_seconds', type: 'gauge', help: 'The window the event figures count back over.', samples: [{ value: windowMs / 1000 }] },
+    { name: 'streamctl_metrics_generated_seconds', type: 'gauge', help: 'When these metrics were computed (unix time).', samples: [{ value: Math.floor(now / 1000) }] },
+  ];
+}

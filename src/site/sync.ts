@@ -1,0 +1,381 @@
+// `streamctl sync`: the state the site owns (users, channel policies, grants, its own bans), sent
+// whole from the site's database and made true in ONE transaction. Idempotent: the same input twice
+// changes nothing the second time, so a nightly cron is enough to keep streamctl right.
+import { parseDuration } from '../lib/duration';
+import { UserError } from '../lib/errors';
+import { formatRange, parseRange } from '../lib/ip';
+import { validateJson, type JsonSchema } from '../lib/json-schema';
+import { createKey } from '../ingest/keys';
+import { deleteBan, insertBan, listSyncBans, updateBan, type BanKind } from '../store/bans';
+import { getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../store/channels';
+import { deleteGrant, listGrants, upsertGrant } from '../store/grants';
+import type { Db } from '../store/open';
+import { findUserById, findUserByName, insertUser, listUsers, updateUserFields, type User } from '../store/users';
+import { channelsWithOpenSessions } from '../store/viewer-sessions';
+import schemaJson from '../../schemas/sync-input.schema.json';
+
+/** What `streamctl sync` reads; described by schemas/sync-input.schema.json. */
+export interface SyncInput {
+  users?: SyncUser[];
+  disable_unlisted_users?: boolean;
+  channels?: SyncChannel[];
+  bans?: SyncBan[];
+}
+
+export interface SyncUser {
+  name: string;
+  external_id?: string | null;
+  display_name?: string | null;
+  disabled?: boolean;
+}
+
+export interface SyncChannel {
+  user: string;
+  access?: AccessPolicy;
+  min_age?: number | null;
+  viewer_cap?: number | null;
+  record?: boolean;
+  retention?: string | null;
+  replay_offline?: boolean;
+  grants?: { viewer: string; until?: string | null }[];
+}
+
+export interface SyncBan {
+  channel?: string | null;
+  viewer?: string;
+  ip?: string;
+  until?: string | null;
+  reason?: string | null;
+}
+
+type FieldChanges = Record<string, { from: unknown; to: unknown }>;
+
+/** One change, in the JSON form the report prints (snake_case, ISO 8601 UTC times). */
+export type SyncChange =
+  /** `key` only when the change was made (not in a dry run): the only time the key exists in clear. */
+  | { object: 'user'; action: 'create'; user: string; fields: FieldChanges; key?: string; key_label?: string }
+  | { object: 'user'; action: 'update'; user: string; fields: FieldChanges }
+  | { object: 'channel'; action: 'update'; user: string; fields: FieldChanges }
+  | { object: 'grant'; action: 'add' | 'update' | 'remove'; user: string; viewer: string; until: string | null }
+  | { object: 'ban'; action: 'add' | 'update' | 'remove'; channel: string | null; kind: BanKind; value: string; until: string | null; reason: string | null };
+
+/** A change MistServer must apply to sessions already running (see src/cli/live-effects.ts). */
+export interface SyncLiveEffect {
+  kind: 'stop-publisher' | 'recheck-viewers';
+  user: string;
+  reason: string;
+}
+
+export interface SyncSummary {
+  users_created: number;
+  users_updated: number;
+  channels_updated: number;
+  grants_added: number;
+  grants_updated: number;
+  grants_removed: number;
+  bans_added: number;
+  bans_updated: number;
+  bans_removed: number;
+}
+
+export interface SyncReport {
+  dry_run: boolean;
+  changed: boolean;
+  summary: SyncSummary;
+  changes: SyncChange[];
+  /** What the changes need on MistServer; applied by the caller (the CLI does). */
+  live_effects: SyncLiveEffect[];
+}
+
+/** The input did not pass the schema or refers to something that cannot be; `problems` names each field. */
+export class SyncInputError extends UserError {
+  constructor(readonly problems: { path: string; message: string }[]) {
+    const shown = problems.slice(0, 5).map((p) => `${p.path}: ${p.message}`);
+    super(`invalid sync input: ${shown.join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`);
+    this.name = 'SyncInputError';
+  }
+}
+
+export const SYNC_INPUT_SCHEMA = schemaJson as JsonSchema;
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().replace(/\.000Z$/, 'Z'));
+
+/** null stays null; a bad time is NaN (the schema already checked the shape). */
+function parseTime(text: string | null | undefined): number | null {
+  if (text === null || text === undefined) return null;
+  return Date.parse(text.trim());
+}
+
+/** The checked input, with times in ms, canonical CIDRs and user names resolved. */
+interface Plan {
+  users: { at: string; name: string; externalId: string | null | undefined; displayName: string | null | undefined; disabled: boolean | undefined }[];
+  disableUnlisted: boolean;
+  channels: { at: string; user: string; patch: ChannelPatch; grants?: Map<string, number | null> }[];
+  bans?: Map<string, { userName: string | null; kind: BanKind; value: string; until: number | null; reason: string | null }>;
+}
+
+/** Checks the input against the schema and against the database; every problem names its field. */
+function checkInput(db: Db, raw: unknown): Plan {
+  const problems = validateJson(SYNC_INPUT_SCHEMA, raw);
+  if (problems.length) throw new SyncInputError(problems);
+  const input = raw as SyncInput;
+  const add = (path: string, message: string) => problems.push({ path, message });
+
+  const listed = new Map<string, string>();
+  const externalIds = new Map<string, string>();
+  const plan: Plan = { users: [], disableUnlisted: input.disable_unlisted_users === true, channels: [] };
+  if (plan.disableUnlisted && !input.users) add('disable_unlisted_users', 'needs the users list (every user the site has)');
+  (input.users ?? []).forEach((u, i) => {
+    const at = `users[${i}]`;
+    if (listed.has(u.name)) add(`${at}.name`, `"${u.name}" is listed twice (also at ${listed.get(u.name)})`);
+    listed.set(u.name, at);
+    if (typeof u.external_id === 'string') {
+      if (externalIds.has(u.external_id)) add(`${at}.external_id`, `"${u.external_id}" is listed twice (also at ${externalIds.get(u.external_id)})`);
+      externalIds.set(u.external_id, at);
+    }
+    plan.users.push({ at, name: u.name, externalId: u.external_id, displayName: u.display_name, disabled: u.disabled });
+  });
+  // An external id held by a user the input does not list would collide (they are unique).
+  for (const existing of listUsers(db)) {
+    if (existing.externalId === null || listed.has(existing.name)) continue;
+    const at = externalIds.get(existing.externalId);
+    if (at) add(`${at}.external_id`, `"${existing.externalId}" already belongs to user "${existing.name}", which is not in this sync`);
+  }
+  const known = (name: string) => listed.has(name) || findUserByName(db, name) !== undefined;
+
+  const channelSeen = new Map<string, string>();
+  (input.channels ?? []).forEach((c, i) => {
+    const at = `channels[${i}]`;
+    if (!known(c.user)) add(`${at}.user`, `no user "${c.user}" (add it to users, or with 'streamctl user add')`);
+    if (channelSeen.has(c.user)) add(`${at}.user`, `"${c.user}" is listed twice (also at ${channelSeen.get(c.user)})`);
+    channelSeen.set(c.user, at);
+    const patch: ChannelPatch = {};
+    if (c.access !== undefined) patch.access = c.access;
+    if (c.min_age !== undefined) patch.minAge = c.min_age;
+    if (c.viewer_cap !== undefined) patch.viewerCap = c.viewer_cap;
+    if (c.record !== undefined) patch.record = c.record;
+    if (c.replay_offline !== undefined) patch.replayOffline = c.replay_offline;
+    if (c.retention !== undefined) {
+      const ms = c.retention === null ? null : parseDuration(c.retention);
+      if (ms === 0) add(`${at}.retention`, 'must be longer than 0 (or null for the global setting)');
+      patch.retentionMs = ms;
+    }
+    let grants: Map<string, number | null> | undefined;
+    if (c.grants) {
+      grants = new Map();
+      c.grants.forEach((g, j) => {
+        const until = parseTime(g.until);
+        if (Number.isNaN(until)) add(`${at}.grants[${j}].until`, `"${g.until}" is not a valid time`);
+        if (grants!.has(g.viewer)) add(`${at}.grants[${j}].viewer`, `"${g.viewer.slice(0, 40)}" is listed twice`);
+        grants!.set(g.viewer, until);
+      });
+    }
+    plan.channels.push({ at, user: c.user, patch, grants });
+  });
+
+  if (input.bans) {
+    plan.bans = new Map();
+    input.bans.forEach((b, i) => {
+      const at = `bans[${i}]`;
+      const channel = b.channel ?? null;
+      if (channel !== null && !known(channel)) add(`${at}.channel`, `no user "${channel}"`);
+      if ((b.viewer === undefined) === (b.ip === undefined)) return add(at, 'give exactly one of "viewer" or "ip"');
+      let value = b.viewer;
+      if (b.ip !== undefined) {
+        const range = parseRange(b.ip);
+        if (!range) return add(`${at}.ip`, `"${b.ip}" is not an IPv4/IPv6 address or CIDR range`);
+        value = formatRange(range);
+      }
+      const until = parseTime(b.until);
+      if (Number.isNaN(until)) add(`${at}.until`, `"${b.until}" is not a valid time`);
+      const kind: BanKind = b.viewer !== undefined ? 'viewer' : 'ip';
+      const id = banIdentity(channel, kind, value!);
+      if (plan.bans!.has(id)) add(at, `the same ban is listed twice (${kind} ${value} on ${channel ?? 'every channel'})`);
+      const reason = b.reason?.replace(/\s+/g, ' ').trim() || null;
+      plan.bans!.set(id, { userName: channel, kind, value: value!, until, reason });
+    });
+  }
+  if (problems.length) throw new SyncInputError(problems);
+  return plan;
+}
+
+/** What a channel starts as (a user the dry run would create has no row yet to compare with). */
+const DEFAULT_CHANNEL: Omit<Channel, 'userId'> = {
+  access: 'public',
+  minAge: null,
+  viewerCap: null,
+  passwordHash: null,
+  record: false,
+  retentionMs: null,
+  replayOffline: false,
+  updatedAt: null,
+};
+
+const banIdentity = (channel: string | null, kind: BanKind, value: string) => JSON.stringify([channel, kind, value]);
+
+function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatch): FieldChanges {
+  const names: Record<keyof ChannelPatch, string> = {
+    access: 'access',
+    minAge: 'min_age',
+    viewerCap: 'viewer_cap',
+    passwordHash: 'password',
+    record: 'record',
+    retentionMs: 'retention_ms',
+    replayOffline: 'replay_offline',
+  };
+  const out: FieldChanges = {};
+  for (const [field, to] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {
+    const from = before[field];
+    if (to !== undefined && from !== to) out[names[field]] = { from, to };
+  }
+  return out;
+}
+
+/**
+ * Makes the database match `input` in one IMMEDIATE transaction (nothing changes when any part is
+ * invalid), or with `dryRun` only says what would change. Keys of created users are in the report,
+ * the only time they exist in clear; live effects are returned for the caller to apply.
+ */
+export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean }): SyncReport {
+  const dryRun = opts.dryRun === true;
+  const run = () => {
+    const plan = checkInput(db, input);
+    const changes: SyncChange[] = [];
+    const effects: SyncLiveEffect[] = [];
+    const effect = (e: SyncLiveEffect) => {
+      if (!effects.some((x) => x.kind === e.kind && x.user === e.user)) effects.push(e);
+    };
+    const ids = new Map<string, number>();
+
+    // Users. External ids move in two steps so two users may swap theirs (the column is UNIQUE).
+    const updates: { user: User; next: { displayName: string | null; externalId: string | null; disabled: boolean } }[] = [];
+    for (const u of plan.users) {
+      const existing = findUserByName(db, u.name);
+      if (!existing) {
+        const fields: FieldChanges = {};
+        if (u.externalId != null) fields.external_id = { from: null, to: u.externalId };
+        if (u.displayName != null) fields.display_name = { from: null, to: u.displayName };
+        if (u.disabled) fields.disabled = { from: null, to: true };
+        const change: SyncChange = { object: 'user', action: 'create', user: u.name, fields };
+        if (!dryRun) {
+          const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: u.externalId ?? null, now: opts.now });
+          if (u.disabled) updateUserFields(db, user.id, { displayName: user.displayName, externalId: user.externalId, disabled: true });
+          const { key, stored } = createKey(db, user.id, 'default', opts.now);
+          change.key = key;
+          change.key_label = stored.label;
+          ids.set(u.name, user.id);
+        }
+        changes.push(change);
+        continue;
+      }
+      ids.set(u.name, existing.id);
+      const next = {
+        displayName: u.displayName === undefined ? existing.displayName : u.displayName,
+        externalId: u.externalId === undefined ? existing.externalId : u.externalId,
+        disabled: u.disabled === undefined ? existing.disabled : u.disabled,
+      };
+      const fields: FieldChanges = {};
+      if (next.externalId !== existing.externalId) fields.external_id = { from: existing.externalId, to: next.externalId };
+      if (next.displayName !== existing.displayName) fields.display_name = { from: existing.displayName, to: next.displayName };
+      if (next.disabled !== existing.disabled) fields.disabled = { from: existing.disabled, to: next.disabled };
+      if (Object.keys(fields).length === 0) continue;
+      changes.push({ object: 'user', action: 'update', user: u.name, fields });
+      updates.push({ user: existing, next });
+      if (next.disabled && !existing.disabled) effect({ kind: 'stop-publisher', user: u.name, reason: 'user disabled by sync' });
+    }
+    if (plan.disableUnlisted) {
+      const names = new Set(plan.users.map((u) => u.name));
+      for (const existing of listUsers(db)) {
+        if (names.has(existing.name) || existing.disabled) continue;
+        changes.push({ object: 'user', action: 'update', user: existing.name, fields: { disabled: { from: false, to: true } } });
+        updates.push({ user: existing, next: { displayName: existing.displayName, externalId: existing.externalId, disabled: true } });
+        effect({ kind: 'stop-publisher', user: existing.name, reason: 'user not in sync' });
+      }
+    }
+    if (!dryRun) {
+      for (const { user, next } of updates) {
+        if (next.externalId !== user.externalId) updateUserFields(db, user.id, { ...next, externalId: null });
+      }
+      for (const { user, next } of updates) updateUserFields(db, user.id, next);
+    }
+
+    // Channel policies and grants. A user created by this dry run has no row yet: defaults.
+    for (const c of plan.channels) {
+      const userId = ids.get(c.user) ?? findUserByName(db, c.user)?.id;
+      const before = (userId === undefined ? undefined : getChannel(db, userId)) ?? DEFAULT_CHANNEL;
+      const fields = channelFieldChanges(before, c.patch);
+      if (Object.keys(fields).length > 0) {
+        changes.push({ object: 'channel', action: 'update', user: c.user, fields });
+        if (!dryRun) updateChannel(db, userId!, c.patch, opts.now);
+        if ('access' in fields || 'min_age' in fields || 'viewer_cap' in fields) effect({ kind: 'recheck-viewers', user: c.user, reason: 'channel access changed by sync' });
+      }
+      if (!c.grants) continue;
+      const current = new Map((userId === undefined ? [] : listGrants(db, userId, opts.now, true)).map((g) => [g.viewer, g.until]));
+      let narrowed = false;
+      for (const [viewer, until] of current) {
+        if (c.grants.has(viewer)) continue;
+        changes.push({ object: 'grant', action: 'remove', user: c.user, viewer, until: iso(until) });
+        if (!dryRun) deleteGrant(db, userId!, viewer);
+        narrowed = true;
+      }
+      for (const [viewer, until] of c.grants) {
+        if (!current.has(viewer)) {
+          changes.push({ object: 'grant', action: 'add', user: c.user, viewer, until: iso(until) });
+        } else if (current.get(viewer) !== until) {
+          changes.push({ object: 'grant', action: 'update', user: c.user, viewer, until: iso(until) });
+          narrowed = true;
+        } else continue;
+        if (!dryRun) upsertGrant(db, { userId: userId!, viewer, until, now: opts.now });
+      }
+      if (narrowed) effect({ kind: 'recheck-viewers', user: c.user, reason: 'grants changed by sync' });
+    }
+
+    // The site's own bans (origin 'sync'); an operator's bans are not the site's to lift.
+    if (plan.bans) {
+      const watched = () => channelsWithOpenSessions(db).map((id) => findUserById(db, id)?.name).filter((n): n is string => n !== undefined);
+      const recheck = (channel: string | null, reason: string) => {
+        for (const user of channel !== null ? [channel] : watched()) effect({ kind: 'recheck-viewers', user, reason });
+      };
+      const existing = new Map(listSyncBans(db).map((b) => [banIdentity(b.userName, b.kind, b.value), b]));
+      for (const [id, b] of existing) {
+        if (plan.bans.has(id)) continue;
+        changes.push({ object: 'ban', action: 'remove', channel: b.userName, kind: b.kind, value: b.value, until: iso(b.until), reason: b.reason });
+        if (!dryRun) deleteBan(db, b.id);
+        recheck(b.userName, 'ban lifted by sync');
+      }
+      for (const [id, b] of plan.bans) {
+        const old = existing.get(id);
+        const shown = { object: 'ban' as const, channel: b.userName, kind: b.kind, value: b.value, until: iso(b.until), reason: b.reason };
+        if (!old) {
+          changes.push({ ...shown, action: 'add' });
+          if (!dryRun) {
+            const userId = b.userName === null ? null : (ids.get(b.userName) ?? findUserByName(db, b.userName)!.id);
+            insertBan(db, { userId, kind: b.kind, value: b.value, reason: b.reason, until: b.until, now: opts.now, origin: 'sync' });
+          }
+        } else if (old.until !== b.until || old.reason !== b.reason) {
+          changes.push({ ...shown, action: 'update' });
+          if (!dryRun) updateBan(db, old.id, { until: b.until, reason: b.reason });
+        } else continue;
+        recheck(b.userName, 'ban added by sync');
+      }
+    }
+    return { changes, effects };
+  };
+  const { changes, effects } = dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
+  return { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+}
+
+function summarize(changes: SyncChange[]): SyncSummary {
+  const count = (object: SyncChange['object'], action: string) => changes.filter((c) => c.object === object && c.action === action).length;
+  return {
+    users_created: count('user', 'create'),
+    users_updated: count('user', 'update'),
+    channels_updated: count('channel', 'update'),
+    grants_added: count('grant', 'add'),
+    grants_updated: count('grant', 'update'),
+    grants_removed: count('grant', 'remove'),
+    bans_added: count('ban', 'add'),
+    bans_updated: count('ban', 'update'),
+    bans_removed: count('ban', 'remove'),
+  };
+}

@@ -1,0 +1,63 @@
+// The figures `streamctl metrics` exposes, each one query over what the triggers already record.
+import type { Db } from './open';
+import { stmt } from './statements';
+
+export interface MetricsSnapshot {
+  channelsLive: number;
+  /** Open, non-stale viewer sessions, per channel name. */
+  viewers: { channel: string; viewers: number }[];
+  /** Push attempts in the window, per outcome ('accepted' | 'refused'). */
+  pushes: Record<string, number>;
+  /** Push refusals in the window that the brute-force guard answered without a lookup. */
+  guardBlocks: number;
+  /** Guard sources over the failure limit right now. */
+  guardBlockedSources: number;
+  recordings: number;
+  recordingBytes: number;
+  /** Trigger runs in the window that answered their refusal because of an error, per trigger. */
+  triggerErrors: { trigger: string; errors: number }[];
+}
+
+export interface MetricsQuery {
+  now: number;
+  /** Start of the counting window (unix ms). */
+  since: number;
+  /** Open sessions last seen before this are stale (a lost USER_END). */
+  staleBefore: number;
+  guardReason: string;
+  guardWindowStart: number;
+  guardFailures: number;
+}
+
+/** Reads every figure in one read transaction, so they agree with each other. */
+export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
+  return db.transaction((): MetricsSnapshot => {
+    const one = (sql: string, ...args: unknown[]) => (stmt(db, sql).get(...args) as { n: number }).n;
+    const pushes: Record<string, number> = { accepted: 0, refused: 0 };
+    for (const r of stmt(db, "SELECT outcome, count(*) AS n FROM events WHERE kind = 'push' AND at >= ? GROUP BY outcome").all(q.since) as { outcome: string; n: number }[]) {
+      pushes[r.outcome] = r.n;
+    }
+    const totals = stmt(db, 'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as { count: number; bytes: number };
+    return {
+      channelsLive: one('SELECT count(*) AS n FROM broadcasts WHERE ended_at IS NULL'),
+      viewers: stmt(
+        db,
+        `SELECT u.name AS channel, count(*) AS viewers FROM viewer_sessions s JOIN users u ON u.id = s.user_id
+          WHERE s.closed_at IS NULL AND s.last_seen_at >= ? GROUP BY u.name ORDER BY u.name`,
+      ).all(q.staleBefore) as { channel: string; viewers: number }[],
+      pushes,
+      guardBlocks: one("SELECT count(*) AS n FROM events WHERE kind = 'push' AND outcome = 'refused' AND reason = ? AND at >= ?", q.guardReason, q.since),
+      guardBlockedSources: one(
+        'SELECT count(*) AS n FROM (SELECT source FROM push_failures WHERE at > ? GROUP BY source HAVING count(*) >= ?)',
+        q.guardWindowStart,
+        q.guardFailures,
+      ),
+      recordings: totals.count,
+      recordingBytes: totals.bytes,
+      triggerErrors: stmt(
+        db,
+        "SELECT coalesce(detail, '') AS trigger, count(*) AS errors FROM events WHERE kind = 'trigger' AND outcome = 'error' AND at >= ? GROUP BY detail ORDER BY detail",
+      ).all(q.since) as { trigger: string; errors: number }[],
+    };
+  })();
+}

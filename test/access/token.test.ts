@@ -1,0 +1,58 @@
+// Finding the playback JWT in MistServer's token line, and checking it against the keys in the
+// store (in process; the USER_NEW trigger's use of it is in test/triggers/user-new.test.ts).
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { checkToken, playbackJwt } from '../../src/access/token';
+import { cliJson } from '../support/cli';
+import { memoryDb } from '../support/db';
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+function hs256(secret: string, claims: object): string {
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+  return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+}
+
+describe('playbackJwt', () => {
+  const jwt = hs256('s', { sub: 'v', aud: 'alice', exp: 1 });
+
+  it('finds a JWT, and restores the first character MistServer drops from Bearer headers', () => {
+    expect(playbackJwt(jwt)).toEqual({ jwt, repaired: false });
+    expect(playbackJwt(jwt.slice(1))).toEqual({ jwt, repaired: true });
+  });
+
+  it.each([
+    ['a generated number (HTTP)', '482388719'],
+    ['a plain ?tkn= string', 'abc123'],
+    ['two parts', 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2In0'],
+    ['characters outside base64url', 'eyJh+bGc.eyJz.abc'],
+    ['a JWT-shaped text not starting like a header', 'xyJh.eyJz.abc'],
+    ['nothing', ''],
+  ])('treats %s as no token', (_, line) => {
+    expect(playbackJwt(line)).toBeNull();
+  });
+});
+
+describe('checkToken', async () => {
+  const db = memoryDb();
+  const now = Date.now();
+  const nowS = Math.floor(now / 1000);
+
+  it('says no key is configured before a secret exists', async () => {
+    expect(await checkToken(db, hs256('x', { sub: 'v', aud: 'alice', exp: nowS + 60 }), 'alice', now)).toEqual({ state: 'invalid', reason: expect.stringMatching(/no HS256 key is configured/) });
+  });
+
+  it('returns the claims of a valid token, and reasons without the token for invalid ones', async () => {
+    const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
+    const good = await checkToken(db, hs256(secret, { sub: 'fan', aud: 'alice', exp: nowS + 60, ent: ['paid'], age_verified: true, age: 30 }), 'alice', now);
+    expect(good).toMatchObject({ state: 'valid', claims: { viewer: 'fan', entitlements: ['paid'], ageVerified: true, age: 30, expiresAt: (nowS + 60) * 1000 } });
+    for (const [claims, reason] of [
+      [{ sub: 'fan', aud: 'bob', exp: nowS + 60 }, 'token is for another channel'],
+      [{ sub: 'fan', aud: 'alice', exp: nowS - 60 }, 'token expired'],
+      [{ sub: 'fan', aud: 'alice', exp: nowS + 60, ent: 'paid' }, 'token "ent" is not a list of strings'],
+      [{ sub: 'fan', aud: 'alice', exp: nowS + 60, age: -1 }, 'token "age" is not a whole number of years'],
+      [{ sub: 'fan', aud: 'alice', exp: nowS + 60, age_verified: 'yes' }, 'token "age_verified" is not a boolean'],
+    ] as const) {
+      expect(await checkToken(db, hs256(secret, claims), 'alice', now), reason).toEqual({ state: 'invalid', reason });
+    }
+  });
+});

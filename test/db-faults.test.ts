@@ -1,0 +1,225 @@
+// Issue 10, "Kept closed": the trigger programs on a database that is missing, read-only, locked,
+// corrupt or full, and killed (SIGKILL) in the middle of writes. Always: exit 0, the trigger's
+// refusal (or another safe answer), one stderr line, no stack trace; afterwards the database
+// passes integrity_check and nothing that was committed is lost.
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
+import { baseEnv, BIN, cli, ROOT, tempDir, type RunResult } from './helpers';
+import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from './property/harness';
+
+const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
+
+/** Runs a trigger program as MistServer does (optionally as another user); resolves when it exits. */
+function trigger(name: TriggerName, payload: string, db: string, opts: { uid?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(join(BIN, TRIGGERS[name].program), [name], {
+      env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false', ...opts.env }),
+      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (status) => resolvePromise({ stdout, stderr, status }));
+    child.stdin.end(payload);
+  });
+}
+
+/** A world database (public alice, capped bob, private carol) and the captured payloads. */
+function world() {
+  const dir = tempDir('streamctl-faults-');
+  const w = worldDb(dir);
+  w.db.close();
+  return { dir, path: join(dir, 'world.db'), key: w.key, payloads: basePayloads(w.key) };
+}
+
+/** Every trigger once, in parallel (each may wait out its busy timeout). */
+function everyTrigger(path: string, payloads: Record<TriggerName, string[]>, opts: { uid?: number } = {}) {
+  return Promise.all(NAMES.map(async (name) => ({ name, payload: payloads[name][0]!, r: await trigger(name, payloads[name][0]!, path, opts) })));
+}
+
+/** Exit 0, exactly the refusal, and (when anything went wrong) one stderr line without a stack. */
+function expectRefusedCleanly(runs: { name: TriggerName; r: RunResult }[], because: RegExp): void {
+  for (const { name, r } of runs) {
+    expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+    expect(r.stdout, name).toBe(TRIGGERS[name].refusal);
+    expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+    expect(r.stderr, name).toMatch(because);
+    expect(r.stderr, name).not.toMatch(/^\s+at /m);
+  }
+}
+
+const integrity = (path: string) => {
+  const db = new Database(path, { readonly: true, ...NATIVE });
+  try {
+    return db.pragma('integrity_check', { simple: true });
+  } finally {
+    db.close();
+  }
+};
+
+describe('trigger programs on a faulty database', () => {
+  it('missing: every trigger refuses, names the database, creates nothing', async () => {
+    const { dir, payloads } = world();
+    const missing = join(dir, 'nope', 'missing.db');
+    expectRefusedCleanly(await everyTrigger(missing, payloads), /does not exist/);
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
+  });
+
+  it('read-only (another user may read, not write): writers refuse, nothing crashes', async () => {
+    const { dir, path, payloads, key } = world();
+    chmodSync(dir, 0o755);
+    chmodSync(path, 0o644);
+    // As root, permissions do not stop us: run the programs as nobody instead.
+    const uid = process.getuid?.() === 0 ? 65534 : undefined;
+    if (uid === undefined) chmodSync(path, 0o444);
+    const runs = await everyTrigger(path, payloads, { uid });
+    for (const { name, payload, r } of runs) {
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stderr.trim().split('\n'), name).toHaveLength(1);
+      expect(r.stderr, name).not.toMatch(/^\s+at /m);
+      expect(answerProblem(name, payload, r.stdout, key), name).toBeNull();
+    }
+    const byName = Object.fromEntries(runs.map((x) => [x.name, x.r]));
+    // The push guard must count before a key is looked up: no write, no admission.
+    expect(byName.PUSH_REWRITE!.stdout).toBe('');
+    expect(byName.RTMP_PUSH_REWRITE!.stdout).toBe('');
+    expect(integrity(path)).toBe('ok');
+  });
+
+  it('locked (another connection holds an exclusive lock): every trigger refuses within its busy timeout', async () => {
+    const { path, payloads } = world();
+    const holder = new Database(path, NATIVE);
+    holder.pragma('locking_mode = EXCLUSIVE');
+    holder.prepare('BEGIN EXCLUSIVE').run();
+    holder.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (0, 'test', 'held', 'lock')").run();
+    try {
+      expectRefusedCleanly(await everyTrigger(path, payloads), /locked|busy/i);
+    } finally {
+      holder.prepare('ROLLBACK').run();
+      holder.close();
+    }
+    expect(integrity(path)).toBe('ok');
+  });
+
+  it('corrupt header (not a database): every trigger refuses with one line; the CLI names the problem', async () => {
+    const { path, payloads } = world();
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(100, 0x41), 0, 100, 0);
+    closeSync(fd);
+    expectRefusedCleanly(await everyTrigger(path, payloads), /not a database|malformed|corrupt/i);
+    const r = cli(path, ['user', 'list']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('corrupt pages: no crash and no unsafe answer', async () => {
+    const { path, payloads, key } = world();
+    const size = statSync(path).size;
+    const fd = openSync(path, 'r+');
+    // Every page after the first two gets garbage in its middle (the header still says SQLite).
+    for (let at = 8192 + 1000; at < size; at += 4096) writeSync(fd, Buffer.alloc(500, 0x5a), 0, 500, at);
+    closeSync(fd);
+    for (const { name, payload, r } of await everyTrigger(path, payloads)) {
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      expect(r.stderr, name).not.toMatch(/^\s+at /m);
+      expect(answerProblem(name, payload, r.stdout, key), name).toBeNull();
+    }
+  });
+
+  it('full (max_page_count reached): writes fail whole, the runner would refuse, integrity ok, nothing lost', async () => {
+    const { path, payloads } = world();
+    const db = new Database(path, NATIVE);
+    db.pragma('foreign_keys = ON');
+    const before = db.prepare('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM stream_keys) AS k').get();
+    db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+    let full = 0;
+    for (const name of ['USER_END', 'STREAM_BUFFER', 'RECORDING_END', 'STREAM_END', 'PUSH_REWRITE', 'USER_NEW'] as TriggerName[]) {
+      const t = await loadTrigger(name);
+      // Many writes, so a table needs a new page sooner or later.
+      for (let i = 0; i < 200; i++) {
+        const payload = payloads[name][0]!.replace(/[0-9a-f]{64}/, i.toString(16).padStart(64, '0'));
+        const o = await runInProcess(t, name, payload, db);
+        if (o.unexpected) {
+          expect((o.unexpected as { code?: string }).code, `${name}: ${String(o.unexpected)}`).toBe('SQLITE_FULL');
+          full++;
+        }
+        expect(o.answer === TRIGGERS[name].refusal || !o.unexpected).toBe(true);
+      }
+    }
+    expect(full).toBeGreaterThan(0);
+    expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(db.prepare('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM stream_keys) AS k').get()).toEqual(before);
+    db.close();
+  });
+
+  it('SIGKILL in the middle of writes: integrity ok, every write a finished program committed is there', async () => {
+    const { path, payloads } = world();
+    const N = 30;
+    const runs = Array.from({ length: N }, (_, i) => {
+      const session = i.toString(16).padStart(64, 'e');
+      const payload = payloads.USER_END[0]!.replace(/[0-9a-f]{64}$/, session);
+      const child = spawn(join(BIN, 'user-end'), ['USER_END'], {
+        env: baseEnv({ STREAMCTL_DB: path, MIST_TRIGGER: 'USER_END', MIST_TUUID: `kill-${i}`, MIST_TIME: String(Date.now() + i) }),
+        stdio: ['pipe', 'ignore', 'ignore'],
+      });
+      child.stdin.end(payload);
+      // Every other one is killed at some point of its run (start-up, open, transaction, exit).
+      if (i % 2 === 0) setTimeout(() => child.kill('SIGKILL'), 20 + ((i * 37) % 180));
+      return new Promise<{ session: string; finished: boolean }>((done) => child.on('close', (status) => done({ session, finished: status === 0 })));
+    });
+    const results = await Promise.all(runs);
+    expect(integrity(path)).toBe('ok');
+    const db = new Database(path, { readonly: true, ...NATIVE });
+    const stored = new Set((db.prepare('SELECT session_id FROM session_ends').all() as { session_id: string }[]).map((r) => r.session_id));
+    db.close();
+    const finished = results.filter((r) => r.finished);
+    expect(finished.length).toBeGreaterThan(N / 2 - 1);
+    for (const r of finished) expect(stored.has(r.session), r.session).toBe(true);
+  });
+
+  it('SIGKILL during a batched user removal: integrity ok, the user still there with part of its history, a rerun finishes', async () => {
+    const { path } = world();
+    const db = new Database(path, NATIVE);
+    const alice = (db.prepare("SELECT id FROM users WHERE name = 'alice'").get() as { id: number }).id;
+    const event = db.prepare('INSERT INTO buffer_events (user_id, at, state) VALUES (?, ?, ?)');
+    const EVENTS = 100_000;
+    db.transaction(() => {
+      for (let i = 0; i < EVENTS; i++) event.run(alice, i * 10, i % 2 ? 'EMPTY' : 'FULL');
+    })();
+    const left = db.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?');
+    const child = spawn(join(BIN, 'streamctl'), ['user', 'remove', 'alice'], { env: baseEnv({ STREAMCTL_DB: path }), stdio: 'ignore' });
+    let exited = false;
+    const closed = new Promise((done) => child.on('close', () => done((exited = true))));
+    // Killed once the first batches have committed, so surely in the middle of the removal.
+    await new Promise<void>((done) => {
+      const tick = () => {
+        if (exited) return done();
+        if ((left.get(alice) as { n: number }).n < EVENTS) {
+          child.kill('SIGKILL');
+          return done();
+        }
+        setTimeout(tick, 2);
+      };
+      tick();
+    });
+    await closed;
+    const remaining = (left.get(alice) as { n: number }).n;
+    db.close();
+    expect(integrity(path)).toBe('ok');
+    expect(remaining).toBeGreaterThan(0);
+    expect(remaining).toBeLessThan(EVENTS);
+    const again = cli(path, ['user', 'remove', 'alice']);
+    expect(again.status, again.stderr).toBe(0);
+    const check = new Database(path, { readonly: true, ...NATIVE });
+    expect(check.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?').get(alice)).toEqual({ n: 0 });
+    expect(check.prepare("SELECT count(*) AS n FROM users WHERE name = 'alice'").get()).toEqual({ n: 0 });
+    expect(check.pragma('foreign_key_check')).toEqual([]);
+    check.close();
+  });
+});

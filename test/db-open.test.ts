@@ -1,0 +1,43 @@
+// Issue 10 items 11 and 12: only set-up commands create a database. A mistyped path is named and
+// refused (it used to print "no users yet" from a new empty file), and a path the kernel will
+// never let us create (/proc) fails at once instead of spinning in Node's recursive mkdir.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, tempDir } from './helpers';
+
+describe('opening the database from the CLI', () => {
+  it('refuses a database that does not exist, naming the path, and creates nothing', () => {
+    const dir = tempDir();
+    const typo = join(dir, 'typo.db');
+    for (const args of [['user', 'list'], ['db', 'status'], ['config', 'get', 'stream-base'], ['status']]) {
+      const r = cli(typo, args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringContaining(`database ${typo} does not exist`)]);
+    }
+    expect(existsSync(typo)).toBe(false);
+  });
+
+  it('lets `db migrate` create the database and its missing folders', () => {
+    const path = join(tempDir(), 'a', 'b', 'streamctl.db');
+    const r = cli(path, ['db', 'migrate']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(cli(path, ['user', 'list']).status).toBe(0);
+  });
+
+  it('fails at once, with one line, for a folder that cannot be created (/proc) or is a file', () => {
+    for (const args of [['user', 'list'], ['db', 'migrate']]) {
+      const r = cli('/proc/nope/x.db', args);
+      // spawnSync would wait for ever on the old spin; a status (not a signal) means it ended by itself.
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toContain('/proc/nope');
+    }
+    const file = join(tempDir(), 'file');
+    writeFileSync(file, '');
+    const r = cli(join(file, 'x.db'), ['db', 'migrate']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('is not a folder');
+  });
+});

@@ -1,0 +1,64 @@
+// Issue 10, "Kept closed": every payload parser and trigger, fed hostile payloads (random bytes,
+// CRLF, NUL, invalid UTF-8, missing and extra lines, 1 MB lines), never throws anything but a
+// PayloadError, and answers safely: the trigger's refusal for a malformed payload, never a "\r" or
+// a trailing newline, never an admission or a stream it should not give. In process (fast, many
+// runs) and through the built programs (few runs here; `npm run fuzz` runs thousands).
+import fc from 'fast-check';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TRIGGERS } from '../src/triggers/registry';
+import type { Trigger } from '../src/triggers/types';
+import { baseEnv, BIN, tempDir } from './helpers';
+import { answerProblem, basePayloads, FUZZ, loadTrigger, NAMES, payloads, RUNS, runInProcess, Tally, worldDb } from './property/harness';
+
+const dir = tempDir('streamctl-property-');
+const world = worldDb(dir);
+const bases = basePayloads(world.key);
+const tally = new Tally();
+/** The campaign's thousands of runs per trigger take minutes on a shared machine. */
+const TIMEOUT = FUZZ ? 900_000 : undefined;
+const modules = new Map<string, Trigger<unknown>>();
+
+beforeAll(async () => {
+  for (const name of NAMES) modules.set(name, await loadTrigger(name));
+});
+afterAll(() => {
+  if (FUZZ) tally.print();
+  world.db.close();
+});
+
+describe.each(NAMES)('%s on hostile payloads', (name) => {
+  const refusal = TRIGGERS[name].refusal;
+
+  it('in process: only PayloadErrors, the refusal when malformed, a safe answer always', async () => {
+    const trigger = modules.get(name)!;
+    await fc.assert(
+      fc.asyncProperty(payloads(bases[name]), async (payload) => {
+        const outcome = await runInProcess(trigger, name, payload, world.db);
+        tally.add(name, outcome, refusal);
+        if (outcome.unexpected) throw outcome.unexpected;
+        if (outcome.malformed) expect(outcome.answer).toBe(refusal);
+        expect(answerProblem(name, payload, outcome.answer, world.key)).toBeNull();
+      }),
+      { numRuns: RUNS.inProcess },
+    );
+  }, TIMEOUT);
+
+  it('through the built program: exit 0, a safe answer, no stack trace', () => {
+    // Among the sampled payloads, always one of the nastiest: a 1 MB line, NUL, CRLF, invalid UTF-8.
+    const nasty = Buffer.concat([Buffer.from(`${'y'.repeat(1024 * 1024)}\r\n\0\r\n`), Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x0d, 0x0a])]);
+    const samples: Buffer[] = [nasty, ...fc.sample(payloads(bases[name]), { numRuns: RUNS.programs - 1, seed: 42 }).map((p) => Buffer.from(p))];
+    for (const input of samples) {
+      const r = spawnSync(join(BIN, TRIGGERS[name].program), [name], {
+        input,
+        env: baseEnv({ STREAMCTL_DB: join(dir, 'world.db'), MIST_TRIGGER: name, MIST_TRIG_DEF: 'false' }),
+        encoding: 'utf8',
+      });
+      tally.add(name, { malformed: false, answer: r.stdout }, refusal, true);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+      expect(answerProblem(name, input.toString('utf8'), r.stdout, world.key)).toBeNull();
+    }
+  }, TIMEOUT);
+});

@@ -1,0 +1,40 @@
+// The streamctl CLI run in process: the same `run` bin/streamctl calls (commander tree, exit codes,
+// one-line errors), with a context whose output is captured and whose database is the test's
+// (in memory or a temp file). No process start; commands that read stdin are covered by
+// test/programs.test.ts.
+import { run } from '../../src/cli/main';
+import { createContext, type ContextOptions } from '../../src/cli/context';
+import type { Db } from '../../src/store/open';
+
+export interface CliResult {
+  stdout: string;
+  stderr: string;
+  status: number;
+}
+
+/** Where the CLI's database is: an open database (usually memoryDb()) or a file path. */
+export type CliTarget = Db | string;
+
+/** Runs `streamctl ...args` against the target; resolves with what it printed and its exit code. */
+export async function cli(target: CliTarget, args: string[], options: Omit<ContextOptions, 'db' | 'dbPath'> = {}): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const ctx = createContext(
+    { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
+    { ...options, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
+  );
+  const status = await run(['node', 'streamctl', ...args], ctx);
+  return { stdout, stderr, status };
+}
+
+/** Runs the CLI with --json and parses its output; throws with stderr when it failed. */
+export async function cliJson<T = any>(target: CliTarget, args: string[], options: Omit<ContextOptions, 'db' | 'dbPath'> = {}): Promise<T> {
+  const r = await cli(target, [...args, '--json'], options);
+  if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+/** Creates a user and returns its first stream key. */
+export async function addUser(target: CliTarget, name: string, ...extra: string[]): Promise<string> {
+  return (await cliJson<{ key: string }>(target, ['user', 'add', name, ...extra])).key;
+}
