@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function db() {
-  const d = openForCli(join(mkdtempSync(join(tmpdir(), 'open-channel-')), 't.db'));
+  const d = openForCli(join(mkdtempSync(join(tmpdir(), 'open-channel-')), 't.db'), { create: true });
   migrate(d);
   return d;
 }

@@ -67,10 +67,11 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
     // Live again (FULL) or stable again (RECOVER): set the open tag by the channel as it is now (a
     // policy change since the push is caught here; asynchronous, so nothing waits for it).
     if (event.state === 'FULL' || event.state === 'RECOVER') {
-      return syncOpenTag(db, channel.userId, event.stream, ctx.now, STREAM_BUFFER_TAG_TIMEOUT_MS).then((r) => {
-        if (!r.sent) ctx.log(`could not send the open tag state of ${channel.userName} to MistServer's UDP API`);
-        return SILENT;
-      });
+      ctx.background?.(
+        syncOpenTag(db, channel.userId, event.stream, ctx.now, STREAM_BUFFER_TAG_TIMEOUT_MS).then((r) => {
+          if (!r.sent) ctx.log(`could not send the open tag state of ${channel.userName} to MistServer's UDP API`);
+        }),
+      );
     }
     return SILENT;
   },
