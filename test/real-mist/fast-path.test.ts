@@ -94,7 +94,7 @@ describe('an open channel', () => {
     const refused = await viewers('streams+carol', 1);
     expect(refused[0]!.code).toBe(404);
     // One run per viewer (their own addresses make them distinct sessions).
-    await waitFor('USER_NEW counted', async () => (await userNewRuns()) >= before + 6, 10_000);
+    await waitFor('USER_NEW counted', async () => (await userNewRuns()) >= before + 6, 30_000);
   });
 
   it('switched to private: untagged at once, current and new viewers without a token refused, token holders admitted', async () => {
