@@ -2,10 +2,19 @@
 // session): stop a publisher whose key or account stopped working, re-check a channel's viewers.
 // Sent through MistServer's API when the `mist-api` setting names it; otherwise, or when it cannot
 // be reached, the command still succeeds and says what was not applied.
+// Every channel an effect names first gets its `open` tag set by its state now (the fast path,
+// docs/access-control.md): untagged BEFORE its viewers are re-checked, or invalidate_sessions
+// would re-admit them without running USER_NEW. Without a configured API the tag goes over
+// MistServer's local UDP API (loopback, unconfirmed), so a channel that stops being open is never
+// left tagged just because mist-api was not set.
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
+import { channelOpenness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
+import { sendUdpApi, tagRequest } from '../mist/stream-tags';
+import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
+import { findUserByName } from '../store/users';
 import type { CliContext } from './context';
 
 export type LiveEffect =
@@ -16,6 +25,9 @@ export type LiveEffect =
 
 /** Live effects must not hold up an admin command for long. */
 const LIVE_EFFECT_TIMEOUT_MS = 3000;
+
+/** How long an untag takes to reach MistServer's session re-checks (300 ms measured; margin for load). */
+const UNTAG_SETTLE_MS = 1000;
 
 /**
  * The API request for one effect. Only the plain-string forms: nuke_stream drops the push (and its
@@ -42,12 +54,38 @@ export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effe
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
+    const tags = tagRequests(db, base, effects);
     if (url === '') {
+      for (const t of tags) {
+        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
+        ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${t.what} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
+      }
+      // Sessions are not re-checked here (no API), but MistServer's own re-checks see the untag only after it settled.
       for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
       return;
     }
     const creds = mistApiCredentials();
     if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
+    let httpDown = false;
+    let untagged = false;
+    for (const t of tags) {
+      if (!t.open) untagged = true;
+      try {
+        // Unreachable once is unreachable for the rest: do not wait on it again.
+        if (httpDown) throw new Error('MistServer API unreachable');
+        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, t.request);
+        ctx.err(`streamctl: MistServer: ${t.what}\n`);
+      } catch (err) {
+        // The HTTP API failed: the local UDP API may still reach MistServer (same host as the triggers).
+        httpDown = true;
+        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
+        ctx.err(`streamctl: MistServer API: ${oneLine(err)}; ${sent ? 'sent' : 'could not send'} ${t.what} over the local UDP API instead (unconfirmed)\n`);
+      }
+    }
+    // Measured on MistServer 3.10: invalidate_sessions sent right after untag_stream still finds the
+    // stream tagged and re-admits its viewers without USER_NEW; 300 ms later USER_NEW runs. So the
+    // re-check waits for the untag to settle (only when something was untagged and viewers are re-checked).
+    if (untagged && effects.some((e) => e.kind === 'recheck-viewers')) await new Promise((r) => setTimeout(r, UNTAG_SETTLE_MS));
     for (const [i, e] of effects.entries()) {
       try {
         await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));
@@ -66,4 +104,15 @@ export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effe
 function effectDone(effect: LiveEffect, base: string): string {
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
+}
+
+/** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
+function tagRequests(db: Db, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
+  const now = Date.now();
+  return [...new Set(effects.map((e) => e.user))].map((name) => {
+    const stream = `${base}+${name}`;
+    const user = findUserByName(db, name);
+    const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'user removed' };
+    return { open: o.open, request: tagRequest(stream, o.open), what: o.open ? `tagged ${stream} open (no viewer check needed)` : `untagged ${stream} (${o.why}: every viewer is checked)` };
+  });
 }

@@ -447,7 +447,9 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       out.push({ check, status: 'warn', message: `${foreign} other handler(s) also run on ${name}; MistServer refuses if any of them refuses`, fix: 'remove them unless you meant them' });
     }
     const note = spec.blocking && spec.refusal === '' ? ` (default "${REFUSING_DEFAULT}" stands for the empty refusal: MistServer would turn an empty default into true)` : '';
-    out.push({ check, status: 'ok', message: `${last.handler}${spec.blocking ? ', blocking' : ''}${note}` });
+    // USER_NEW's `!#open` filter: the fast path for open channels (entryDifference fails without it).
+    const filter = wanted.streams.length > 0 ? `, streams ${wanted.streams.join(',')}` : '';
+    out.push({ check, status: 'ok', message: `${last.handler}${spec.blocking ? ', blocking' : ''}${filter}${note}` });
   }
 
   // Trigger names apply does not install: streamctl handlers there are stale; both rewrites clash.

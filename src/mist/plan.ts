@@ -2,6 +2,7 @@
 // from it. Pure: takes MistServer's answers and our settings, returns the changes to make and the
 // request bodies that make them. Everything trigger-related is driven by the registry.
 import { TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
+import { USER_NEW_STREAMS } from './stream-tags';
 
 type Json = Record<string, unknown>;
 
@@ -79,10 +80,19 @@ export function mistDefaultFor(spec: TriggerSpec): string | undefined {
   return spec.refusal === '' ? REFUSING_DEFAULT : spec.refusal;
 }
 
+/**
+ * Triggers that run only for some streams. USER_NEW skips live streams tagged `open` (the fast
+ * path: their viewers need no check, docs/access-control.md); untagged streams, VoD included, are
+ * always checked, so a missing tag fails closed.
+ */
+export const STREAM_FILTERS: Partial<Record<TriggerName, readonly string[]>> = {
+  USER_NEW: USER_NEW_STREAMS,
+};
+
 /** The entry apply writes for one trigger. */
 export function desiredEntry(name: TriggerName, desired: Desired): TriggerEntry {
   const spec: TriggerSpec = TRIGGERS[name];
-  const entry: TriggerEntry = { handler: desired.handlerFor(spec), sync: spec.blocking, streams: [] };
+  const entry: TriggerEntry = { handler: desired.handlerFor(spec), sync: spec.blocking, streams: [...(STREAM_FILTERS[name] ?? [])] };
   const dflt = mistDefaultFor(spec);
   if (dflt !== undefined) entry.default = dflt;
   return entry;
@@ -131,7 +141,10 @@ export function entryDifference(seen: SeenEntry, wanted: TriggerEntry): string {
   const diffs: string[] = [];
   if (seen.handler !== wanted.handler) diffs.push(`handler ${seen.handler} → ${wanted.handler}`);
   if (seen.sync !== wanted.sync) diffs.push(wanted.sync ? 'not blocking → blocking' : 'blocking → not blocking');
-  if (seen.streams.length > 0) diffs.push(`only for ${seen.streams.join(',')} → every stream`);
+  if (seen.streams.join('\n') !== wanted.streams.join('\n')) {
+    const shown = (l: string[]) => (l.length === 0 ? 'every stream' : `only for ${l.join(',')}`);
+    diffs.push(`${shown(seen.streams)} → ${shown(wanted.streams)}`);
+  }
   const wantedDefault = wanted.default ?? '';
   if (seen.default !== wantedDefault) {
     const shown = (d: string) => (d === '' ? 'empty (MistServer uses true: fail-open)' : `"${d}"`);

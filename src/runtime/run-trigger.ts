@@ -76,6 +76,7 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
     log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
     countError(name, db, err);
   };
+  const background: Promise<unknown>[] = [];
   const finish = (): never => {
     if (answer !== '') writeSync(1, answer);
     // Exit without closing the database: every write is committed, and a close would checkpoint
@@ -98,6 +99,7 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
       log,
       debug: debugEnabled() ? log : () => {},
     };
+    if (!TRIGGERS[name].blocking) ctx.background = (work) => void background.push(work.catch(() => {}));
     const decided: Answer | Promise<Answer> = trigger.decide(event, ctx);
     if ('then' in decided) {
       return decided.then(
@@ -111,6 +113,8 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   } catch (err) {
     fail(err);
   }
+  // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
+  if (background.length > 0) return Promise.all(background).then(finish);
   finish();
 }
 

@@ -8,6 +8,7 @@ import { PayloadError } from '../lib/errors';
 import { getSetting } from '../store/settings';
 import { applyBufferEvent, notifyTransition } from '../live/live-transition';
 import { channelForStream } from '../live/stream-channel';
+import { syncOpenTag } from '../live/fast-path';
 import { parseStreamHealth } from '../live/stream-health';
 import { SILENT } from './answer';
 import { payloadLines } from './payload';
@@ -15,6 +16,9 @@ import type { Trigger } from './types';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'STREAM_BUFFER';
+
+/** Asynchronous: MistServer does not wait, so the datagram may take its time. */
+const STREAM_BUFFER_TAG_TIMEOUT_MS = 500;
 
 const STATES = ['FULL', 'DRY', 'RECOVER', 'EMPTY'] as const;
 
@@ -60,6 +64,15 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
     }
     ctx.debug(`${channel.userName}: ${t.before} -> ${t.after} (${event.state})`);
     notifyTransition(db, t, { userId: channel.userId, userName: channel.userName, stream: event.stream, at: ctx.eventTime }, ctx.log);
+    // Live again (FULL) or stable again (RECOVER): set the open tag by the channel as it is now (a
+    // policy change since the push is caught here; asynchronous, so nothing waits for it).
+    if (event.state === 'FULL' || event.state === 'RECOVER') {
+      ctx.background?.(
+        syncOpenTag(db, channel.userId, event.stream, ctx.now, STREAM_BUFFER_TAG_TIMEOUT_MS).then((r) => {
+          if (!r.sent) ctx.log(`could not send the open tag state of ${channel.userName} to MistServer's UDP API`);
+        }),
+      );
+    }
     return SILENT;
   },
 };

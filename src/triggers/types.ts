@@ -20,6 +20,13 @@ export interface TriggerContext {
   log(line: string): void;
   /** Like log, only when STREAMCTL_DEBUG is set. */
   debug(line: string): void;
+  /**
+   * Asynchronous triggers only (MistServer neither waits for nor kills their handlers): work the
+   * runner lets finish before the process exits, e.g. the open tag's datagram from STREAM_BUFFER.
+   * Never for blocking triggers, and never a write the answer depends on. Absent in tests that
+   * decide in-process (the work is then simply not done).
+   */
+  background?(work: Promise<unknown>): void;
 }
 
 /**

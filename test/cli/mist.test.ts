@@ -40,7 +40,8 @@ describe('mist apply', () => {
     for (const [name, spec] of INSTALLED) {
       expect(mist.state.triggers[name], name).toEqual([
         spec.blocking
-          ? { handler: join(BIN, spec.program), sync: true, streams: [], default: spec.refusal === '' ? REFUSING_DEFAULT : spec.refusal }
+          ? // USER_NEW skips streams tagged open (the fast path); the other triggers run for every stream.
+            { handler: join(BIN, spec.program), sync: true, streams: name === 'USER_NEW' ? ['!#open'] : [], default: spec.refusal === '' ? REFUSING_DEFAULT : spec.refusal }
           : { handler: join(BIN, spec.program), sync: false, streams: [] },
       ]);
     }

@@ -6,6 +6,7 @@ import { formatRange, parseRange } from '../../lib/ip';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteBan, findBan, insertBan, listBans, type Ban } from '../../store/bans';
 import type { Db } from '../../store/open';
+import { liveChannels } from '../../store/broadcasts';
 import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
@@ -17,7 +18,9 @@ import { requireUser } from '../resolve';
 
 /** Re-check the viewers a ban affects: its channel, or every channel watched now for a global ban. */
 async function recheckFor(ctx: CliContext, db: Db, b: Ban, reason: string): Promise<void> {
-  const names = b.userName !== null ? [b.userName] : channelsWithOpenSessions(db).map((id) => findUserById(db, id)?.name);
+  // A global ban also reaches live channels without recorded sessions: open channels admit viewers without USER_NEW.
+  const ids = b.userName !== null ? [] : [...new Set([...channelsWithOpenSessions(db), ...liveChannels(db).map((c) => c.userId)])];
+  const names = b.userName !== null ? [b.userName] : ids.map((id) => findUserById(db, id)?.name);
   const effects: LiveEffect[] = names.filter((n): n is string => n !== undefined).map((user) => ({ kind: 'recheck-viewers', user, reason }));
   if (effects.length) await applyLiveEffects(ctx, effects);
 }

@@ -6,10 +6,13 @@ import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
 import { mistConnection } from '../../mist/connection';
 import { DEFAULT_MIST_API } from '../../mist/desired';
+import { OPEN_TAG } from '../../mist/stream-tags';
+import { channelOpenness } from '../../access/open-channel';
 import { broadcastHistory, latestBroadcast, liveChannels } from '../../store/broadcasts';
 import { latestBufferEvent, latestHealth, stateAfter } from '../../store/buffer-events';
 import type { Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
+import { findUserByName } from '../../store/users';
 import { closeVanishedBroadcasts } from '../../live/reconcile';
 import type { StreamHealth, TrackHealth } from '../../live/stream-health';
 import type { CliContext } from '../context';
@@ -79,7 +82,51 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
   };
 }
 
-type ChannelStatus = ReturnType<typeof channelStatus>;
+/** fast_path: null for an offline channel; set by addFastPath for a live one. */
+type ChannelStatus = ReturnType<typeof channelStatus> & { fast_path: FastPath | null };
+
+/** Whether MistServer admits the channel's viewers without USER_NEW (live channels only). */
+interface FastPath {
+  /** The channel is open (public, no cap, no ban, user enabled). */
+  open: boolean;
+  why_not: string | null;
+  /** MistServer's stream carries the `open` tag; null when its API could not be asked. */
+  tagged: boolean | null;
+}
+
+/** Reads the live streams' tags (stream_tags) from MistServer; null when its API is unreachable. */
+async function readStreamTags(db: Db, streams: string[]): Promise<Map<string, string[]> | null> {
+  try {
+    const url = getSetting(db, 'mist-api') || DEFAULT_MIST_API;
+    const answer = await mistCall({ url, timeoutMs: 1500 }, { stream_tags: streams });
+    const tags = (answer.stream_tags ?? {}) as Record<string, unknown>;
+    return new Map(streams.map((s) => [s, Array.isArray(tags[s]) ? (tags[s] as unknown[]).map(String) : []]));
+  } catch {
+    return null;
+  }
+}
+
+/** Adds the fast-path state to every live channel (one API request for all). */
+async function addFastPath(db: Db, all: ChannelStatus[], now: number): Promise<void> {
+  const live = all.filter((s) => s.state !== 'offline');
+  if (live.length === 0) return;
+  const base = getSetting(db, 'stream-base');
+  const tags = await readStreamTags(db, live.map((s) => `${base}+${s.user}`));
+  for (const s of live) {
+    const user = findUserByName(db, s.user);
+    const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'no such user' };
+    const t = tags?.get(`${base}+${s.user}`);
+    s.fast_path = { open: o.open, why_not: o.open ? null : o.why, tagged: t ? t.includes(OPEN_TAG) : null };
+  }
+}
+
+/** The fast path in words: "yes", "no (why)", "pending", "unknown", or a warning. */
+function fastPathText(f: FastPath | null): string {
+  if (!f) return '-';
+  if (f.tagged === null) return f.open ? 'unknown (MistServer API unreachable)' : `no (${f.why_not})`;
+  if (f.open) return f.tagged ? 'yes (no USER_NEW)' : 'not yet (open, not tagged: checked by USER_NEW)';
+  return f.tagged ? `TAGGED BUT NOT OPEN (${f.why_not}): run any change on the channel or restart the push` : `no (${f.why_not})`;
+}
 
 function describeStatus(s: ChannelStatus, now: number): string {
   const lines = [`channel:  ${s.user}`, `state:    ${s.state}${s.issues ? ` (${s.issues})` : ''}`];
@@ -88,6 +135,7 @@ function describeStatus(s: ChannelStatus, now: number): string {
     lines.push(`${s.state === 'offline' ? 'offline since' : 'live since'}: ${shortTime(since)} (${formatDuration(Math.max(0, now - since))})`);
   }
   if (s.state !== 'offline') lines.push(`viewers:  ${s.viewers} now, ${s.peak_viewers} at most`);
+  if (s.fast_path) lines.push(`fast path: ${fastPathText(s.fast_path)}`);
   if (s.health) {
     lines.push(`health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`);
     for (const t of mediaTracks(s)) lines.push(`  ${trackLine(t)}, buffer ${t.buffer_ms ?? '?'} ms, jitter ${t.jitter_ms ?? '?'} ms`);
@@ -133,20 +181,23 @@ export function statusCommand(ctx: CliContext): Command {
       const now = ctx.now();
       if (name !== undefined) {
         const user = requireUser(db, name);
-        const s = channelStatus(db, user.id, user.name, now);
+        const s: ChannelStatus = { ...channelStatus(db, user.id, user.name, now), fast_path: null };
+        await addFastPath(db, [s], now);
         return opts.json ? ctx.json(s) : ctx.out(describeStatus(s, now));
       }
-      const all = liveChannels(db).map((c) => channelStatus(db, c.userId, c.userName, now));
+      const all: ChannelStatus[] = liveChannels(db).map((c) => ({ ...channelStatus(db, c.userId, c.userName, now), fast_path: null }));
+      await addFastPath(db, all, now);
       if (opts.json) return ctx.json(all);
       if (all.length === 0) return ctx.out('no channel is live\n');
       ctx.out(
         table(
-          ['CHANNEL', 'STATE', 'SINCE', 'VIEWERS', 'TRACKS', 'ISSUES'],
+          ['CHANNEL', 'STATE', 'SINCE', 'VIEWERS', 'FAST PATH', 'TRACKS', 'ISSUES'],
           all.map((s) => [
             s.user,
             s.state,
             s.since ? `${shortTime(Date.parse(s.since))} (${formatDuration(Math.max(0, now - Date.parse(s.since)))})` : '-',
             String(s.viewers),
+            fastPathText(s.fast_path).split(' (')[0]!,
             mediaTracks(s).map(trackLine).join(', ') || '-',
             s.issues ?? '-',
           ]),
