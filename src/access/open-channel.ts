@@ -20,6 +20,8 @@ export function channelOpenness(db: Db, userId: number, now: number): Openness {
   if (!user) return { open: false, why: 'no such user' };
   if (user.disabled) return { open: false, why: 'user is disabled' };
   const channel = getChannel(db, userId);
+  // No policy row: USER_NEW refuses (no-policy), so the channel must never skip it.
+  if (!channel) return { open: false, why: 'no channel policy row' };
   if (channel.access !== 'public') return { open: false, why: `access is ${channel.access}` };
   if (channel.viewerCap !== null) return { open: false, why: `viewer cap of ${channel.viewerCap}` };
   const bans = activeBansFor(db, userId, now);
