@@ -60,7 +60,7 @@ describe('refused pushes', () => {
     const before = mist.events('push').length;
     await expectRefused('rtmp', 'stc_' + 'x'.repeat(32));
     // MistServer's log reaches mist.log through its controller, a moment later under load.
-    await waitFor('the refusal in mist.log', () => /rejected - PUSH_REWRITE trigger blanked the URL/.test(mist.log()), 10_000);
+    await waitFor('the refusal in mist.log', () => /rejected - PUSH_REWRITE trigger blanked the URL/.test(mist.log()), 30_000);
     const pushes = mist.events('push');
     expect(pushes.length).toBe(before + 1);
     expect(pushes[0]).toMatchObject({ outcome: 'refused', reason: 'unknown key', ip: '127.0.0.1' });
