@@ -64,9 +64,10 @@ function stderrLine(trigger: string, line: string): void {
 export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): void | Promise<void> {
   const name = trigger.name;
   // An asynchronous handler is a child of the MistServer process that fired it (an output, a
-  // session), and that process SIGINTs its children when it exits: seen on the real server, the
-  // recorder's RECORDING_END handler got SIGINT about 1 s after it started and its row was lost.
-  // MistServer SIGKILLs only after 10 s, so an async trigger ignores SIGINT/SIGTERM and finishes.
+  // session), and that process SIGINTs its children when it exits (lib/procs.cpp exit_handler,
+  // SIGKILL after 10 s). Installed, the program runs detached behind dist/<program>.sh and never
+  // gets that signal; run any other way (mist-trigger, the standalone executable) it at least
+  // ignores SIGINT/SIGTERM once node is up, and finishes.
   if (!TRIGGERS[name].blocking) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
   const log = (line: string) => stderrLine(name, line);
   let answer: string = render(name, DENY);
