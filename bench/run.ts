@@ -22,6 +22,8 @@ interface Case {
   command: string;
   args: string[];
   input?: string;
+  /** A detaching wrapper: also print when the spawned process itself exited. */
+  wrapper?: boolean;
 }
 
 function median(xs: number[]): number {
@@ -35,6 +37,8 @@ interface Timing {
   answer: number;
   /** Until the process exited. */
   exit: number;
+  /** Until the spawned process itself exited (a detaching wrapper exits before its program). */
+  proc: number;
 }
 
 /** A program that closes stdout this much earlier than it exits is doing work MistServer may kill. */
@@ -47,14 +51,16 @@ function timeOnce(c: Case, env: NodeJS.ProcessEnv): Promise<Timing> {
     const since = () => Number(process.hrtime.bigint() - start) / 1e6;
     const child = spawn(c.command, c.args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let answer = 0;
+    let proc = 0;
     let stderr = '';
+    child.on('exit', () => (proc = since()));
     child.stdout.on('data', () => {});
     child.stdout.on('end', () => (answer = since()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (status) => {
       if (status !== 0) reject(new Error(`${c.label} exited ${status}: ${stderr}`));
-      else resolvePromise({ answer: answer || since(), exit: since() });
+      else resolvePromise({ answer: answer || since(), exit: since(), proc: proc || since() });
     });
     child.stdin.end(c.input ?? '');
   });
@@ -98,6 +104,8 @@ async function main(): Promise<void> {
     // the key up (the guard's own early refusal is cheaper than this).
     const wrong = `stc_${'W'.repeat(32)}`;
     const wrongPayload = `rtmp://127.0.0.1/live/${wrong}\n192.0.2.66\n${wrong}`;
+    // Captured shape (01-basic-push-alice/USER_END-1), for a session streamctl never saw.
+    const userEnd = `abc123\nstreams+user${Math.floor(USERS / 2)}\nHLS\n127.0.0.1\n6\n2316\n0\n[UA:curl/7.88.1]\n6\n6`;
 
     // Measure the programs as installed (what MistServer runs): install.sh into a temp prefix.
     const prefix = join(dir, 'prefix');
@@ -111,10 +119,15 @@ async function main(): Promise<void> {
       { label: 'push-rewrite (refuse, wrong key)', command: installed('push-rewrite'), args: ['PUSH_REWRITE'], input: wrongPayload },
       { label: 'mist-trigger PUSH_REWRITE', command: installed('mist-trigger'), args: ['PUSH_REWRITE'], input: payload },
       ...viewerCases(dbPath, env, installed),
+      // An asynchronous trigger as installed (bin/user-end → dist/user-end.sh, detached) and its
+      // program run directly: what the wrapper costs. Its "answer" is its program's end (the
+      // program holds stdout); MistServer's child itself is gone much earlier (printed below).
+      { label: 'user-end (installed: detaching wrapper)', command: installed('user-end'), args: ['USER_END'], input: userEnd, wrapper: true },
+      { label: 'user-end (program run directly)', command: join(prefix, 'lib/streamctl/dist/user-end.js'), args: ['USER_END'], input: userEnd },
       { label: 'push-rewrite, repo bin/ shim (dev)', command: join(ROOT, 'bin/push-rewrite'), args: ['PUSH_REWRITE'], input: payload },
     ];
     const user = `streams+user${Math.floor(USERS / 2)}`;
-    const expected = [undefined, user, '', user, 'true', 'true', 'false', user];
+    const expected = [undefined, user, '', user, 'true', 'true', 'false', '', '', user];
     cases.forEach((c, i) => {
       if (expected[i] === undefined) return;
       const r = spawnSync(c.command, c.args, { input: c.input, env, encoding: 'utf8' });
@@ -148,6 +161,7 @@ async function main(): Promise<void> {
       const answer = median(times.get(c.label)!.map((t) => t.answer));
       const exit = median(times.get(c.label)!.map((t) => t.exit));
       console.log(`  ${c.label.padEnd(40)} ${exit.toFixed(1).padStart(7)} ms  ${(exit / base).toFixed(2)}`);
+      if (c.wrapper) console.log(`  ${''.padEnd(40)} ${median(times.get(c.label)!.map((t) => t.proc)).toFixed(1).padStart(7)} ms  until MistServer's child (the wrapper) exited`);
       if (exit - answer > EARLY_ANSWER_MS) early.push(`${c.label} answers ${(exit - answer).toFixed(1)} ms before it exits (${answer.toFixed(1)} ms)`);
     }
     for (const line of early) console.log(`  DEFECT: ${line}: work after the answer is lost when MistServer kills it`);
