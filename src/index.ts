@@ -1,7 +1,6 @@
 // The Node entry point (`require('streamctl')` / `import ... from 'streamctl'`): the same typed
 // functions the CLI commands call, for a Node site that would rather not spawn the CLI. Built by
 // scripts/build.ts into dist/index.js with its declarations in dist/types/.
-import { existsSync } from 'node:fs';
 import { databasePath } from './config';
 import { UserError } from './lib/errors';
 import { applyLiveEffects as applyEffects, type LiveEffect } from './cli/live-effects';
@@ -40,10 +39,8 @@ export type { LiveEffect } from './cli/live-effects';
  * empty database) unless `create` is given. Close it with `db.close()`.
  */
 export function openDatabase(path: string = databasePath(), opts: { create?: boolean } = {}): Db {
-  if (path !== ':memory:' && !opts.create && !existsSync(path)) {
-    throw new UserError(`database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`);
-  }
-  const db = openForCli(path);
+  // openForCli names a missing file unless create is given (the same rule as the CLI).
+  const db = openForCli(path, { create: opts.create });
   try {
     migrate(db);
   } catch (err) {

@@ -4,7 +4,7 @@
 // passes integrity_check and nothing that was committed is lost.
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
@@ -14,9 +14,11 @@ import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb 
 const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
 
 /** Runs a trigger program as MistServer does (optionally as another user); resolves when it exits. */
-function trigger(name: TriggerName, payload: string, db: string, opts: { uid?: number; env?: Record<string, string> } = {}): Promise<RunResult> {
+function trigger(name: TriggerName, payload: string, db: string, opts: { uid?: number; env?: Record<string, string>; dist?: string } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(BIN, TRIGGERS[name].program), [name], {
+    // From a copy of dist/ when given (see readableDist), else the repo's own program.
+    const [command, args] = opts.dist ? [process.execPath, [join(opts.dist, `${TRIGGERS[name].program}.js`), name]] : [join(BIN, TRIGGERS[name].program), [name]];
+    const child = spawn(command, args, {
       env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false', ...opts.env }),
       ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
     });
@@ -38,8 +40,20 @@ function world() {
   return { dir, path: join(dir, 'world.db'), key: w.key, payloads: basePayloads(w.key) };
 }
 
+/**
+ * A copy of the built programs another user can read: the checkout itself may sit in a folder
+ * only its owner can enter (a CI clone under a 0700 mktemp folder), and nobody could run it there.
+ */
+function readableDist(): string {
+  const dir = tempDir('streamctl-dist-');
+  chmodSync(dir, 0o755);
+  const dist = join(dir, 'dist');
+  cpSync(join(ROOT, 'dist'), dist, { recursive: true });
+  return dist;
+}
+
 /** Every trigger once, in parallel (each may wait out its busy timeout). */
-function everyTrigger(path: string, payloads: Record<TriggerName, string[]>, opts: { uid?: number } = {}) {
+function everyTrigger(path: string, payloads: Record<TriggerName, string[]>, opts: { uid?: number; dist?: string } = {}) {
   return Promise.all(NAMES.map(async (name) => ({ name, payload: payloads[name][0]!, r: await trigger(name, payloads[name][0]!, path, opts) })));
 }
 
@@ -78,7 +92,7 @@ describe('trigger programs on a faulty database', () => {
     // As root, permissions do not stop us: run the programs as nobody instead.
     const uid = process.getuid?.() === 0 ? 65534 : undefined;
     if (uid === undefined) chmodSync(path, 0o444);
-    const runs = await everyTrigger(path, payloads, { uid });
+    const runs = await everyTrigger(path, payloads, uid === undefined ? {} : { uid, dist: readableDist() });
     for (const { name, payload, r } of runs) {
       expect(r.status, `${name}: ${r.stderr}`).toBe(0);
       expect(r.stderr.trim().split('\n'), name).toHaveLength(1);

@@ -316,7 +316,7 @@ describe('CLI commands that read stdin', async () => {
     const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'fan', aud: 'alice', exp: Math.floor(Date.now() / 1000) - 100 })}`;
     const expired = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
     const fromStdin = streamctl(['access', 'explain', 'alice', '--token', '-', '--json'], expired + '\n');
-    expect(fromStdin.status).toBe(0);
+    expect(fromStdin.status).toBe(1); // a refusal is a negative answer (docs/json.md)
     expect(JSON.parse(fromStdin.stdout)).toMatchObject({ rule: 'token-invalid', token_problem: 'token expired' });
   });
 });
