@@ -178,6 +178,9 @@ for shim in bin/*; do
   name=$(basename "$shim")
   target=$(sed -n "s|^require('../dist/\(.*\)').*|\1|p" "$shim")
   [ -n "$target" ] && [ -x "$APP/dist/$target" ] || die "unexpected program $shim (run the build again)"
+  # An asynchronous trigger's program runs behind its wrapper (dist/<program>.sh: detached, so the
+  # MistServer process that fired it cannot SIGINT it as it exits; see scripts/build.ts).
+  if [ -x "$APP/dist/${target%.js}.sh" ]; then target=${target%.js}.sh; fi
   ln -sfn "../dist/$target" "$APP/bin/$name"
 done
 ln -sfn "$APP/bin/streamctl" "$PREFIX/bin/streamctl"

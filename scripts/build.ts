@@ -4,7 +4,7 @@
 // dist/index.js is the Node entry point (`require('streamctl')`), its declarations in dist/types/.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import ts from 'typescript';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readMigrationsFromDisk } from '../src/store/migrations';
 import { TRIGGERS } from '../src/triggers/registry';
@@ -121,9 +121,45 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
 
   for (const program of [...Object.keys(triggerEntries), 'cli']) chmodSync(join(dist, `${program}.js`), 0o755);
 
+  for (const spec of Object.values(TRIGGERS)) {
+    if (spec.blocking) continue;
+    writeFileSync(join(dist, `${spec.program}.sh`), detachWrapper(spec.program), { mode: 0o755 });
+  }
+
   const addon = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   copyFileSync(addon, join(dist, 'better_sqlite3.node'));
   chmodSync(join(dist, 'better_sqlite3.node'), 0o755);
+}
+
+/**
+ * dist/<program>.sh, what install.sh links bin/<program> to for an asynchronous trigger: it starts
+ * the program in the background, in its own session, and exits at once.
+ *
+ * Why: the MistServer process that fires an asynchronous trigger (the recorder for RECORDING_END,
+ * the input for STREAM_BUFFER/STREAM_END, the session for USER_END) spawns the handler as its child
+ * and, when it exits, SIGINTs every child still running 0.5 s later, once a second, then SIGKILLs
+ * after 10 s (lib/procs.cpp exit_handler, by pid). Node cannot catch a signal during its start-up
+ * and resets an inherited "ignore", so the handler was usually killed before its first write. This
+ * shell ignores those signals itself and has exited before they come; node runs as its child, a
+ * pid MistServer never signals, and setsid also keeps it out of the process group (a Ctrl-C or a
+ * stop script that signals MistServer's group). `&` gives the child /dev/null as stdin unless
+ * redirected, hence fd 3. `${0%/*}` is bin/ (or dist/): both sit beside dist/.
+ */
+export function detachWrapper(program: string): string {
+  const js = `"\${0%/*}/../dist/${program}.js"`;
+  return [
+    '#!/bin/sh',
+    `# streamctl: runs ${program}.js detached, so the MistServer process that fired this asynchronous`,
+    '# trigger cannot interrupt it as it exits (see scripts/build.ts, detachWrapper).',
+    "trap '' INT TERM HUP",
+    'exec 3<&0',
+    'if command -v setsid >/dev/null 2>&1; then',
+    `  setsid ${js} "$@" <&3 3<&- &`,
+    'else',
+    `  ${js} "$@" <&3 3<&- &`,
+    'fi',
+    '',
+  ].join('\n');
 }
 
 if (require.main === module) {

@@ -64,6 +64,22 @@ describe.runIf(isRoot && hasNobody)('doctor --mist-user, run as root', () => {
       writeFileSync(file, text);
     }
   });
+
+  it('also runs the program behind an asynchronous trigger\'s wrapper (the wrapper exits 0 regardless)', () => {
+    const hidden = join(tempDir(), 'node-home');
+    mkdirSync(hidden);
+    symlinkSync(process.execPath, join(hidden, 'node'));
+    const file = join(prefix, 'lib', 'streamctl', 'dist', 'stream-end.js');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace(/^#!.*\n/, `#!${join(hidden, 'node')}\n`));
+    try {
+      const run = find(doctor(), 'programs run')[0]!;
+      expect(run.status).toBe('fail');
+      expect(run.message).toMatch(/^run as nobody: STREAM_END: did not run/);
+    } finally {
+      writeFileSync(file, text);
+    }
+  });
 });
 
 describe('doctor without MistServer', () => {

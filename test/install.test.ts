@@ -1,7 +1,7 @@
 // install.sh into a temp PREFIX, as an operator without root would: the installed programs find
 // the installed database with an empty environment (MistServer passes none of ours).
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers';
@@ -19,6 +19,9 @@ describe('install.sh', () => {
     expect(r.stdout).toContain(join(app, 'bin', 'push-rewrite'));
     expect(existsSync(join(prefix, 'var', 'lib', 'streamctl', 'streamctl.db'))).toBe(true);
     expect(readFileSync(join(app, 'bin', 'push-rewrite'), 'utf8')).toMatch(/^#!\/\S+node\n/);
+    // Asynchronous triggers run behind their detaching wrapper (test/async-detach.test.ts).
+    expect(readlinkSync(join(app, 'bin', 'recording-end'))).toBe('../dist/recording-end.sh');
+    expect(readlinkSync(join(app, 'bin', 'user-new'))).toBe('../dist/user-new.js');
   });
 
   it('runs the installed programs with an empty environment against the installed database', () => {

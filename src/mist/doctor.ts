@@ -1,7 +1,7 @@
 // `streamctl doctor`: checks the install the way MistServer will meet it — database, programs,
 // MistServer's configuration, recordings folder — and says how to fix each problem found.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { childEnv, triggerDatabase } from '../config';
@@ -396,8 +396,30 @@ function runAs(user: SystemUser | null): Runner {
   return { who: me.username, wrap: (argv) => argv, note: `neither setpriv nor runuser is installed: the programs ran as ${me.username}, not as ${user.name}` };
 }
 
+/**
+ * The program behind an asynchronous trigger's detaching wrapper (dist/<program>.sh, see
+ * scripts/build.ts), or null. The wrapper exits 0 whether or not its program could start, so the
+ * program is run on its own too.
+ */
+function programBehindWrapper(handler: string): string | null {
+  let real: string;
+  try {
+    real = realpathSync(handler);
+  } catch {
+    return null;
+  }
+  const js = `${real.slice(0, -'.sh'.length)}.js`;
+  return real.endsWith('.sh') && existsSync(js) ? js : null;
+}
+
 /** Runs a handler as MistServer would on a malformed payload; null when it answers its refusal. */
 function answersRefusal(runner: Runner, handler: string, trigger: TriggerName): string | null {
+  const problem = runsAndRefuses(runner, handler, trigger);
+  const program = problem === null ? programBehindWrapper(handler) : null;
+  return program === null ? problem : runsAndRefuses(runner, program, trigger);
+}
+
+function runsAndRefuses(runner: Runner, handler: string, trigger: TriggerName): string | null {
   const [cmd, ...args] = runner.wrap([handler, trigger]);
   const r = spawnSync(cmd!, args, {
     input: MALFORMED_PAYLOAD,

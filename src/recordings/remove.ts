@@ -27,14 +27,24 @@ function unlinkRecording(root: string, path: string): { result: RemoveResult; er
   // Never through a link: a linked folder inside the root would make this unlink a file outside it.
   const problem = recordingFileProblem(root, path, { allowMissing: true, allowNonRegular: true });
   if (problem !== null) return { result: 'outside-root', error: `${problem}; left alone` };
+  let result: RemoveResult;
   try {
     unlinkSync(path);
-    return { result: 'deleted' };
+    result = 'deleted';
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ENOENT') return { result: 'already-gone' };
-    return { result: 'failed', error: e.code ?? e.message };
+    if (e.code !== 'ENOENT') return { result: 'failed', error: e.code ?? e.message };
+    result = 'already-gone';
   }
+  // MistServer writes its header cache beside a file it has played as VoD (<file>.dtsh, seen on
+  // the real server after vod+<id>); without its recording it is litter. Same folder, already
+  // checked for links above; an unlink of a link removes the link only. Best effort.
+  try {
+    unlinkSync(`${path}.dtsh`);
+  } catch {
+    // none, or not ours to worry about: the recording itself is gone
+  }
+  return { result };
 }
 
 /**

@@ -40,6 +40,9 @@ export function scanRecordings(db: Db, root: string, now: number): ScanReport {
     const st = lstatSync(p);
     files.set(p, { bytes: st.size, modifiedAt: Math.round(st.mtimeMs) });
   }
+  // MistServer's header cache beside a file it played (<file>.dtsh) belongs to that file, not to
+  // the catalogue: reported only when its file is gone.
+  for (const p of files.keys()) if (p.endsWith('.dtsh') && files.has(p.slice(0, -'.dtsh'.length))) files.delete(p);
   const report: ScanReport = { filesWithoutRow: [], filesInProgress: [], rowsWithoutFile: [], filesSeen: files.size, rowsSeen: 0 };
   for (const row of iterateRecordingPaths(db)) {
     report.rowsSeen++;

@@ -1,6 +1,6 @@
 // The only trigger I/O: stdin → parse → decide (every write committed) → exactly one answer on
 // stdout, exit 0. Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
-import { readSync, writeSync } from 'node:fs';
+import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
 import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
 import { recordEvent } from '../store/events';
@@ -64,10 +64,14 @@ function stderrLine(trigger: string, line: string): void {
 export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): void | Promise<void> {
   const name = trigger.name;
   // An asynchronous handler is a child of the MistServer process that fired it (an output, a
-  // session), and that process SIGINTs its children when it exits: seen on the real server, the
-  // recorder's RECORDING_END handler got SIGINT about 1 s after it started and its row was lost.
-  // MistServer SIGKILLs only after 10 s, so an async trigger ignores SIGINT/SIGTERM and finishes.
-  if (!TRIGGERS[name].blocking) for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
+  // session), and that process SIGINTs its children when it exits (lib/procs.cpp exit_handler,
+  // SIGKILL after 10 s). Installed, the program runs detached behind dist/<program>.sh and never
+  // gets that signal; run any other way (mist-trigger, the standalone executable) it at least
+  // ignores SIGINT/SIGTERM once node is up, and finishes.
+  if (!TRIGGERS[name].blocking) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => {});
+    closeInheritedSockets();
+  }
   const log = (line: string) => stderrLine(name, line);
   let answer: string = render(name, DENY);
   let db: Db | undefined;
@@ -116,6 +120,35 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
   if (background.length > 0) return Promise.all(background).then(finish);
   finish();
+}
+
+/**
+ * Closes every socket above stderr this process inherited. MistServer spawns handlers without
+ * closing its own descriptors (lib/procs.cpp StartPiped closes only its socket list), so a handler
+ * holds copies of listening sockets and of a pusher's or viewer's connection. Detached
+ * (dist/<program>.sh), nothing kills it when MistServer goes: seen on the real server, after a
+ * crash a pusher never saw its connection close and the restarted MistServer's port queued pushes
+ * into such a copy. Node opens no socket while it starts, so every socket here is inherited (and
+ * node marks inherited descriptors close-on-exec, so that flag cannot tell them apart). MistServer
+ * gives handlers pipes for stdin/stdout, never sockets. Asynchronous triggers only: off the
+ * blocking hot path.
+ */
+function closeInheritedSockets(): void {
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return; // no /proc: nothing to go by
+  }
+  for (const entry of fds) {
+    const fd = Number(entry);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) closeSync(fd);
+    } catch {
+      // gone already (the listing's own descriptor): nothing to close
+    }
+  }
 }
 
 // How long recording an error may wait for the write lock: the refusal is already decided, and a

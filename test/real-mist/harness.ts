@@ -120,9 +120,12 @@ export class RealMist {
     return r.stdout;
   }
 
-  /** Creates a user and returns its first stream key. */
+  /**
+   * Creates a user and returns its first stream key. Its external id (the site's id, the only
+   * namespace viewer ids are matched in) is its name, so a token for viewer <name> is the owner's.
+   */
   user(name: string): string {
-    return this.scJson<{ key: string }>(['user', 'add', name]).key;
+    return this.scJson<{ key: string }>(['user', 'add', name, '--external-id', name]).key;
   }
 
   events(kind?: string): { at: string; kind: string; outcome: string; reason: string; user: string | null; ip: string | null; detail: string | null }[] {

@@ -29,7 +29,9 @@ export function triggersCommand(ctx: CliContext): Command {
           rows.map((r) => [r.trigger, r.blocking ? 'yes' : 'no', r.default ?? '(none)', r.handler, r.summary]),
         ),
       );
-      ctx.out(`\nAlternatively point every trigger at ${join(appRoot(), 'bin', 'mist-trigger')} (it dispatches on the trigger name).\n`);
+      ctx.out(`\nAlternatively point every trigger at ${join(appRoot(), 'bin', 'mist-trigger')} (it dispatches on the trigger name),\n`);
+      // The per-program paths of asynchronous triggers are detaching wrappers once installed.
+      ctx.out('but asynchronous triggers then run undetached and MistServer may interrupt them (docs/mist-integration.md).\n');
       ctx.out('Configure PUSH_REWRITE or RTMP_PUSH_REWRITE, not both (PUSH_REWRITE preferred).\n');
       ctx.out("Set each blocking trigger's default as shown: an empty default makes MistServer answer true (fail-open).\n");
     });

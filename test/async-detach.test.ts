@@ -1,0 +1,92 @@
+// Asynchronous trigger programs run behind dist/<program>.sh (install.sh links bin/<program> to
+// it): the MistServer process that fired the trigger SIGINTs its child as it exits (lib/procs.cpp
+// exit_handler, by pid, from 0.5 s on), and node, still starting, dies of it. Here the signals are
+// sent at once and repeatedly, harder than MistServer does; the bare program is the control.
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { TRIGGERS } from '../src/triggers/registry';
+import { addUser, baseEnv, cliJson, fixture, freshDb, ROOT } from './helpers';
+
+const DIST = join(ROOT, 'dist');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HEALTH = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
+
+/**
+ * Runs `file` as MistServer would, SIGINTs (and SIGTERMs) its pid every 2 ms from `firstAfterMs` on
+ * until it exits. MistServer's first SIGINT comes 0.5 s after the firing process began to exit.
+ */
+async function runUnderFire(file: string, db: string, firstAfterMs: number): Promise<{ signal: NodeJS.Signals | null; ms: number }> {
+  const t0 = Date.now();
+  const child = spawn(file, ['STREAM_BUFFER'], { env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: 'STREAM_BUFFER' }), stdio: ['pipe', 'ignore', 'ignore'] });
+  child.stdin.end(`streams+alice\nFULL\n${HEALTH}`);
+  const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
+  let done = false;
+  void exited.then(() => (done = true));
+  await sleep(firstAfterMs);
+  while (!done) {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      try {
+        process.kill(child.pid!, sig);
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(2);
+  }
+  return { signal: await exited, ms: Date.now() - t0 };
+}
+
+async function liveWithin(db: string, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (cliJson(db, ['status', 'alice']).state === 'live') return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+describe('asynchronous trigger programs', () => {
+  it('have a detaching wrapper each; blocking programs have none (they are waited for)', () => {
+    for (const spec of Object.values(TRIGGERS)) {
+      const wrapper = join(DIST, `${spec.program}.sh`);
+      expect(existsSync(wrapper), spec.program).toBe(!spec.blocking);
+      if (!spec.blocking) expect(statSync(wrapper).mode & 0o111).toBe(0o111);
+    }
+  });
+
+  it('finish their writes behind the wrapper although the pid MistServer started is signalled until it exits', async () => {
+    const db = freshDb();
+    addUser(db, 'alice');
+    // 20 ms: sh has set its trap by then (a few ms), long before MistServer's first signal.
+    const r = await runUnderFire(join(DIST, 'stream-buffer.sh'), db, 20);
+    expect(r.signal).toBeNull(); // the wrapper ignored the signals and exited by itself
+    expect(await liveWithin(db, 10_000)).toBe(true);
+  });
+
+  it('(control) the bare program dies of the same signals before it writes', async () => {
+    const db = freshDb();
+    addUser(db, 'alice');
+    const r = await runUnderFire(join(DIST, 'stream-buffer.js'), db, 0);
+    expect(r.signal).toBe('SIGINT');
+    expect(await liveWithin(db, 1000)).toBe(false);
+  });
+
+  it('close the sockets they inherited before reading the payload; blocking programs do not bother', async () => {
+    // fd 3 stands for what MistServer leaks into its children (listening sockets, connections).
+    const closedWhileRunning = async (file: string, trigger: string) => {
+      // fd 7 (a socket: node's 'pipe' is a socketpair), passed on by sh as MistServer passes its own.
+      const child = spawn('/bin/sh', ['-c', 'exec "$0" "$1" 7>&3 3>&-', file, trigger], { env: baseEnv({ STREAMCTL_DB: '/nonexistent/x.db' }), stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+      const extra = child.stdio[3] as NodeJS.ReadableStream;
+      extra.on('data', () => {});
+      const closed = await Promise.race([new Promise((r) => extra.on('end', () => r(true))), sleep(5000).then(() => false)]);
+      const running = child.exitCode === null;
+      child.stdin!.end('x');
+      await new Promise((r) => child.on('exit', r));
+      return closed && running;
+    };
+    expect(await closedWhileRunning(join(DIST, 'user-end.js'), 'USER_END')).toBe(true);
+    expect(await closedWhileRunning(join(DIST, 'push-rewrite.js'), 'PUSH_REWRITE')).toBe(false);
+  });
+});
