@@ -1,8 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // The real-server layer (test/real-mist): a real MistServer per test file, so the files run one
-// after another (one MistServer per isolated.sh namespace). Run it with `npm run test:real`
-// (scripts/test-real.sh), which wraps it in ../shared/mistserver/isolated.sh.
+// after another. Run it with `npm run test:real` (scripts/test-real.sh), which gives each file its
+// own ../shared/mistserver/isolated.sh namespace.
 export default defineConfig({
   test: {
     include: ['test/real-mist/**/*.test.ts'],

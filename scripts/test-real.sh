@@ -14,4 +14,22 @@ if [ ! -x "$mist/isolated.sh" ]; then
 fi
 # MistServer logs through a FIFO in /tmp/mist (MstLog), which isolated.sh leaves shared: another
 # MistServer on the host would read our log lines and we theirs. A private tmpfs there keeps them apart.
-exec "$mist/isolated.sh" bash -c 'mkdir -p /tmp/mist && mount -t tmpfs -o size=16m tmpfs /tmp/mist && exec npx vitest run --config vitest.real.config.mts "$@"' test-real "$@"
+run_isolated() {
+  "$mist/isolated.sh" bash -c 'mkdir -p /tmp/mist && mount -t tmpfs -o size=16m tmpfs /tmp/mist && exec npx vitest run --config vitest.real.config.mts "$@"' test-real "$@"
+}
+# Arguments (a file, -t NAME ...) go to one vitest run as given.
+if [ $# -gt 0 ]; then run_isolated "$@"; exit; fi
+# Otherwise each file gets its own isolated.sh call: its own /dev/shm, loopback and PID namespace,
+# so nothing a file's MistServer leaves behind (a stream's input still running, its shared-memory
+# pages) can reach the next file's server (seen: another file's streams in active_streams after a
+# restart). dist/ is built once here, not once per file.
+npm run --silent build
+export REAL_MIST_BUILT=1
+failed=()
+for file in test/real-mist/*.test.ts; do
+  run_isolated "$file" || failed+=("$file")
+done
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "real-server tests failed in: ${failed[*]}" >&2
+  exit 1
+fi
