@@ -127,7 +127,7 @@ export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
   if (policy.viewerCap !== null) {
     const staleAfter = durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale'));
     const open = req.sessionId ? findOpenSession(db, req.sessionId) : undefined;
-    const self = open && open.userId === channel.userId && req.sessionId ? { sessionId: req.sessionId, openedAt: open.openedAt } : undefined;
+    const self = open && open.userId === channel.userId && req.sessionId ? { sessionId: req.sessionId, openedAt: open.openedAt, seq: open.seq } : undefined;
     const ahead = countSessionsAhead(db, channel.userId, now - staleAfter, self);
     if (ahead >= policy.viewerCap) return refuse('viewer-cap', `viewer cap of ${policy.viewerCap} reached`);
   }

@@ -41,26 +41,33 @@ export function countOpenSessions(db: Db, userId: number, since: number): number
   ).n;
 }
 
+/** `seq` is the row's insertion order: it breaks ties between sessions opened in the same millisecond. */
+export interface OpenSession {
+  userId: number;
+  openedAt: number;
+  seq: number;
+}
+
 /** An open session's channel and start, if MistServer already admitted it (a re-check). */
-export function findOpenSession(db: Db, sessionId: string): { userId: number; openedAt: number } | undefined {
-  return stmt(db, 'SELECT user_id AS userId, opened_at AS openedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(sessionId) as
-    | { userId: number; openedAt: number }
-    | undefined;
+export function findOpenSession(db: Db, sessionId: string): OpenSession | undefined {
+  return stmt(db, 'SELECT user_id AS userId, opened_at AS openedAt, rowid AS seq FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(
+    sessionId,
+  ) as OpenSession | undefined;
 }
 
 /**
  * Open, non-stale sessions of a channel that come before a session in admission order (all of them
  * when `before` is undefined): a re-check keeps its place, so lowering a cap drops the newest.
  */
-export function countSessionsAhead(db: Db, userId: number, since: number, before?: { sessionId: string; openedAt: number }): number {
+export function countSessionsAhead(db: Db, userId: number, since: number, before?: { sessionId: string; openedAt: number; seq: number }): number {
   if (!before) return countOpenSessions(db, userId, since);
   return (
     stmt(db, 
         `SELECT count(*) AS n FROM viewer_sessions
           WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ? AND session_id <> ?
-            AND (opened_at < ? OR (opened_at = ? AND session_id < ?))`,
+            AND (opened_at < ? OR (opened_at = ? AND rowid < ?))`,
       )
-      .get(userId, since, before.sessionId, before.openedAt, before.openedAt, before.sessionId) as { n: number }
+      .get(userId, since, before.sessionId, before.openedAt, before.openedAt, before.seq) as { n: number }
   ).n;
 }
 

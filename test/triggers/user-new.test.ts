@@ -387,6 +387,19 @@ describe('viewer cap', async () => {
     expect(await watch(db, { sid: b, lines: 6 })).toBe('false');
   });
 
+  it('orders sessions opened in the same millisecond by admission, not by their random ids', async () => {
+    const capped = memoryDb();
+    await addUser(capped, 'alice');
+    expect((await cli(capped, ['channel', 'set', 'alice', '--viewer-cap', '2'])).status).toBe(0);
+    const now = Date.now();
+    const first = 'f'.repeat(64);
+    const second = '0'.repeat(64);
+    for (const sid of [first, second]) expect((await check(capped, payload({ sid }), { now })).answer).toBe('true');
+    expect((await cli(capped, ['channel', 'set', 'alice', '--viewer-cap', '1'])).status).toBe(0);
+    expect((await check(capped, payload({ sid: first, lines: 6 }), { now })).answer).toBe('true');
+    expect((await check(capped, payload({ sid: second, lines: 6 }), { now })).answer).toBe('false');
+  });
+
   it('frees a place when a session closes (USER_END) or goes stale', async () => {
     db.prepare('UPDATE viewer_sessions SET closed_at = ? WHERE session_id = ?').run(Date.now(), a);
     expect(await watch(db, { sid: b, lines: 6 })).toBe('true');
