@@ -1,0 +1,73 @@
+// What the origin replicates to every edge through Redis, and how it is laid out there. Both sides
+// import this file only: the origin's relay and `edge resync` write these keys from SQLite (the
+// system of record), the edge's USER_NEW reads them from its local replica. Values are JSON so one
+// pipelined read fetches everything a viewer admission needs. Everything lives under one prefix, so
+// `edge resync` can find and delete keys whose entity no longer exists.
+
+/** Every replicated key starts with this. */
+export const PREFIX = 'sc:';
+
+/** Settings an edge's admission reads (the rest stay on the origin). */
+export const REPLICATED_SETTINGS = ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access', 'viewer-session-stale', 'token-max-ttl'] as const;
+export type ReplicatedSetting = (typeof REPLICATED_SETTINGS)[number];
+
+/** `sc:settings` → JSON of every replicated setting's effective value (defaults included). */
+export type SettingsValue = Record<ReplicatedSetting, string>;
+
+/** `sc:chan:<user name>` → the user and its channel policy (user names never change). */
+export interface ChannelValue {
+  id: number;
+  name: string;
+  disabled: boolean;
+  /** The site's user id (owner tokens match on it), or null. */
+  externalId: string | null;
+  /** null: the channel row is missing (the edge refuses, like the origin: no-policy). */
+  access: 'public' | 'password' | 'paid' | 'age' | 'private' | null;
+  minAge: number | null;
+  viewerCap: number | null;
+  /** A password channel admits token holders only once a password is set. */
+  passwordSet: boolean;
+}
+
+/** `sc:vod:<recording id>` → the user name of the channel a playable recording belongs to. */
+
+/** Hash `sc:bans:global` and `sc:bans:<user name>`: field = ban id, value = JSON BanValue. */
+export interface BanValue {
+  kind: 'viewer' | 'ip';
+  /** A viewer id, or a canonical CIDR. */
+  value: string;
+  /** Unix ms the ban ends, or null. */
+  until: number | null;
+}
+
+/** Hash `sc:grants:<user name>`: field = viewer id, value = `until` in unix ms, or '' for none. */
+
+/** `sc:keys` → JSON array of the token keys that verify now or later (retired ones past their grace are left out). */
+export interface KeyValue {
+  id: number;
+  kind: 'secret' | 'public';
+  alg: 'HS256' | 'ES256' | 'EdDSA';
+  material: string;
+  label: string;
+  retiredAt: number | null;
+}
+
+/** `sc:meta` hash: `synced_at` (unix ms of the last resync), `outbox` (id of the last outbox row applied). */
+
+/**
+ * The viewer cap lives on the origin's primary only (never read from a replica): a hash
+ * `sc:cap:<user name>`, field = MistServer's session id, value = last seen (unix ms), counted and
+ * claimed by one Lua call so two edges never both take the last place. USER_END deletes the field.
+ */
+
+export const keys = {
+  settings: `${PREFIX}settings`,
+  meta: `${PREFIX}meta`,
+  tokenKeys: `${PREFIX}keys`,
+  channel: (name: string) => `${PREFIX}chan:${name}`,
+  vod: (recordingId: string) => `${PREFIX}vod:${recordingId}`,
+  globalBans: `${PREFIX}bans:global`,
+  channelBans: (name: string) => `${PREFIX}bans:${name}`,
+  grants: (name: string) => `${PREFIX}grants:${name}`,
+  cap: (name: string) => `${PREFIX}cap:${name}`,
+} as const;
