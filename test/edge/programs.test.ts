@@ -282,3 +282,35 @@ describe('the edge bundles', () => {
     expect(readFileSync(join(ROOT, 'dist', 'user-new.js'), 'utf8')).toMatch(/better[-_]sqlite3/);
   });
 });
+
+describe.skipIf(!REDIS_SERVER)('mist-trigger on an edge', () => {
+  it('dispatches to the edge program when role=edge, and refuses when the role is unknown', async () => {
+    const pair = await startReplicaPair();
+    try {
+      await putSettings(pair.writer);
+      await putChannel(pair.writer, 'alice', { access: 'private' });
+      await pair.synced();
+      const dispatch = (role: string) =>
+        new Promise<RunResult>((resolve) => {
+          const child = spawn(join(BIN, 'mist-trigger'), ['USER_NEW'], {
+            env: baseEnv({ STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'), STREAMCTL_ROLE: role, STREAMCTL_REDIS_REPLICA: pair.replica.socket, STREAMCTL_DB: join(ROOT, 'no-such.db') }),
+          });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('close', (status) => resolve({ stdout, stderr, status }));
+          child.stdin.end(userNewPayload());
+        });
+      // The edge program read the replica (no database exists): refused by the private policy.
+      expectRefused(await dispatch('edge'), /refused 127\.0\.0\.1 on alice \[no-token\]/);
+      // The one-box program looked for the database.
+      expectRefused(await dispatch('single'), /no-such\.db/);
+      const bad = await dispatch('edgy');
+      expect(bad.stdout).toBe('false');
+      expect(bad.stderr).toMatch(/^streamctl mist-trigger: unknown role "edgy" in STREAMCTL_ROLE/);
+    } finally {
+      await pair.stop();
+    }
+  });
+});

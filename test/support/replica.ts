@@ -49,7 +49,8 @@ async function linked(replica: TestRedis): Promise<void> {
 /** Starts a primary and a replica of it, as on an origin and an edge. */
 export async function startReplicaPair(): Promise<ReplicaPair> {
   const port = await freePort();
-  const primary = await startRedis(['--port', String(port), '--bind', '127.0.0.1']);
+  // No 5 s wait for more replicas before the first full sync (the default): tests start them one by one.
+  const primary = await startRedis(['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
   const replica = await startRedis(['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no', '--replica-read-only', 'yes']);
   const writer = await connectRedis(primary.socket, { timeoutMs: 5000 });
   await linked(replica);
