@@ -6,7 +6,6 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { UDP_API_PORT } from '../../src/mist/stream-tags';
 import { keys } from '../../src/replica/schema';
 import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry';
 import { baseEnv, BIN, fixture, fixtureEnv, ROOT, type RunResult } from '../helpers';
@@ -214,22 +213,16 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
   });
 
   it('tags an open channel\'s stream at FULL and untags others, over the local UDP API', async () => {
+    // Its own port (STREAMCTL_UDP_API_PORT), so datagrams of tests running beside it never mix in;
+    // the one-box test (open-channel.test.ts) proves the real 4242.
     const socket = createSocket('udp4');
-    // open-channel.test.ts binds the same port: wait for it rather than fail beside it.
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const bound = await new Promise<boolean>((resolve) => {
-        socket.once('error', () => resolve(false));
-        socket.bind(UDP_API_PORT, '127.0.0.1', () => resolve(true));
-      });
-      if (bound) break;
-      if (Date.now() > deadline) throw new Error(`127.0.0.1:${UDP_API_PORT}/udp is taken on this host; cannot observe the datagrams`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+    const port = String(socket.address().port);
     const got: unknown[] = [];
     socket.on('message', (m) => got.push(JSON.parse(m.toString())));
     try {
-      const full = (stream: string, edge = edge1) => run('STREAM_BUFFER', fixture('23-stream-buffer-dry-recover/STREAM_BUFFER-1').replace(/^buf/, stream), edge);
+      const full = (stream: string, edge = edge1) =>
+        run('STREAM_BUFFER', fixture('23-stream-buffer-dry-recover/STREAM_BUFFER-1').replace(/^buf/, stream), edge, { STREAMCTL_UDP_API_PORT: port });
       for (const stream of ['streams+alice', 'streams+bob', 'streams+nobody']) expect((await full(stream)).status).toBe(0);
       await putBan(pair.writer, 'alice', 5, { kind: 'ip', value: '192.0.2.1', until: null });
       await pair.synced();
