@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { readInstalledConfig } from '../../config';
+import { databaseGroup, readInstalledConfig } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
 import { mistConnection } from '../../mist/connection';
@@ -44,7 +44,7 @@ export function doctorCommand(ctx: CliContext): Command {
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
           siteUserName: readInstalledConfig().site_user,
-          dbGroup: readInstalledConfig().db_group,
+          dbGroup: databaseGroup(),
         });
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;
