@@ -1,17 +1,15 @@
-// USER_END on an edge: the session is over. Two writes on the origin's primary, in one round trip:
-// its totals appended to `sc:ends` (the origin's relay stores them in viewer_sessions, as the
-// one-box USER_END does: watch time and viewers per broadcast), and its viewer-cap places freed.
-// Without stream-base (USER_END need not read the replica), every plausible channel name is freed:
-// deleting a field a session never held is a no-op.
+// USER_END on an edge: which channels a finished session may hold a viewer-cap place on, and
+// freeing them on the origin's primary. Without stream-base (USER_END need not read the replica),
+// every plausible channel name is freed: deleting a field a session never held is a no-op.
 import { canonicalName, nameProblem } from '../lib/names';
 import { parseRecordingId } from '../recordings/recording-id';
-import { keys, type SessionEndValue } from '../replica/schema';
+import { keys } from '../replica/schema';
 import type { EdgeRedis } from './admit';
 import { stringOrNil } from './replicated';
-import { withinBudget } from './viewer-cap';
+import { releasePlaces, withinBudget } from './viewer-cap';
 
-/** Channel names a stream may belong to, and the recording ids among them (looked up via sc:vod). */
-function candidates(streams: readonly string[]): { names: Set<string>; recordings: string[] } {
+/** Frees the session's places for the streams it watched; resolves to how many were freed. */
+export async function releaseSessionPlaces(redis: EdgeRedis, streams: readonly string[], sessionId: string, timeoutMs: number): Promise<number> {
   const names = new Set<string>();
   const recordings = new Set<string>();
   for (const stream of streams) {
@@ -23,34 +21,20 @@ function candidates(streams: readonly string[]): { names: Set<string>; recording
     const id = parseRecordingId(rest);
     if (id !== null) recordings.add(id);
   }
-  return { names, recordings: [...recordings] };
-}
-
-/**
- * Hands the ended session to the origin and frees its places; resolves to how many places were
- * freed. Throws on any Redis error or past `timeoutMs` (the caller logs it: USER_END is informative).
- */
-export async function endSessionOnPrimary(redis: EdgeRedis, end: SessionEndValue, timeoutMs: number): Promise<number> {
-  const { names, recordings } = candidates(end.streams);
+  if (names.size === 0 && recordings.size === 0) return 0;
   return withinBudget(
     (async () => {
       const primary = await redis.primary(timeoutMs);
       // The primary holds the replicated keys too: a recording's channel is looked up there.
-      const owners = recordings.length ? await primary.pipeline(recordings.map((id) => ['GET', keys.vod(id)])) : [];
+      const ids = [...recordings];
+      const owners = ids.length ? await primary.pipeline(ids.map((id) => ['GET', keys.vod(id)])) : [];
       owners.forEach((reply, i) => {
-        const owner = stringOrNil(keys.vod(recordings[i]!), reply);
+        const owner = stringOrNil(keys.vod(ids[i]!), reply);
         if (owner !== null) names.add(owner);
       });
-      const channels = [...names];
-      const replies = await primary.pipeline([['RPUSH', keys.sessionEnds, JSON.stringify(end)], ...channels.map((c) => ['HDEL', keys.cap(c), end.sessionId])]);
-      let freed = 0;
-      for (const r of replies) {
-        if (r instanceof Error) throw r;
-      }
-      for (const r of replies.slice(1)) freed += typeof r === 'number' ? r : 0;
-      return freed;
+      return releasePlaces(primary, [...names], sessionId);
     })(),
     timeoutMs,
-    'ending the session on the primary',
+    'freeing the viewer-cap place on the primary',
   );
 }

@@ -51,3 +51,15 @@ export async function claimPlace(primary: RedisClient, channel: string, sessionI
   if (reply !== 0 && reply !== 1) throw new Error(`the cap script answered ${JSON.stringify(reply)}`);
   return reply === 1;
 }
+
+/** Frees the session's place on each channel it may hold one on (a no-op where it holds none). */
+export async function releasePlaces(primary: RedisClient, channels: readonly string[], sessionId: string): Promise<number> {
+  if (channels.length === 0) return 0;
+  const replies = await primary.pipeline(channels.map((c) => ['HDEL', keys.cap(c), sessionId]));
+  let freed = 0;
+  for (const r of replies) {
+    if (r instanceof Error) throw r;
+    freed += typeof r === 'number' ? r : 0;
+  }
+  return freed;
+}
