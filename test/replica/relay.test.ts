@@ -28,8 +28,17 @@ class Server {
     this.proc = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    // The socket file appears at bind(), a moment before listen(): wait for an answer, not the file.
     const deadline = Date.now() + 10_000;
-    while (!existsSync(this.socket)) {
+    for (;;) {
+      if (existsSync(this.socket)) {
+        const c = await connectRedis(this.socket).catch(() => undefined);
+        if (c) {
+          const pong = await c.call('PING').catch(() => undefined);
+          c.close();
+          if (pong === 'PONG') return;
+        }
+      }
       if (Date.now() > deadline) throw new Error('redis-server did not start');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -147,6 +156,23 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     const tokenKeys = JSON.parse((await client.call('GET', keys.tokenKeys)) as string) as { id: number }[];
     expect(tokenKeys.map((k) => k.id)).toEqual([2]);
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
+  });
+
+  it('bans and grants that ended are left out; once ended in Redis too they are no difference, and resync drops them', async () => {
+    await populated();
+    const soon = Date.now() + 300;
+    const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
+    db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'brief', ?, 0)").run(alice, soon);
+    db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'over', ?, 0)").run(alice, Date.now() - 1);
+    db.prepare("INSERT INTO access_grants (user_id, viewer, until, created_at) VALUES (?, 'gone', ?, 0)").run(alice, Date.now() - 1);
+    await ok(db, 'edge', 'relay', '--once');
+    expect(Object.values(await hgetall(client, keys.channelBans('alice'))).map((v) => JSON.parse(v).value)).toEqual(['brief']);
+    expect(Object.keys(await hgetall(client, keys.grants('alice')))).toEqual(['v1']);
+    await new Promise((r) => setTimeout(r, soon - Date.now() + 20));
+    expect(await client.call('HLEN', keys.channelBans('alice'))).toBe(1);
+    expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
+    await resync(db, client, Date.now);
+    expect(await client.call('EXISTS', keys.channelBans('alice'))).toBe(0);
   });
 
   it('resync is idempotent (same digest twice) and removes keys of entities gone, never the cap hashes', async () => {
