@@ -14,6 +14,7 @@ import type { Db } from '../store/open';
 import { deleteOutboxThrough, outboxStats, pendingOutbox, type OutboxRow } from '../store/replication';
 import { writeWithRetry } from '../store/write-retry';
 import { scanKeys } from './compare';
+import { drainSessionEnds } from './ends';
 import { commandsFor, entityState, fullState, isReplicatedKey, type RedisCommand } from './publish';
 import { keys } from './schema';
 
@@ -189,6 +190,11 @@ export interface RelayOptions {
   log: (line: string) => void;
   /** Called after each publish, in order; its failures are the caller's (logged, never fatal). */
   published?: (p: Published) => Promise<void> | void;
+  /**
+   * Stores the edges' session ends read from sc:ends (idempotent; throws when it could not store:
+   * they stay in Redis). Without it the list is left alone.
+   */
+  storeEnds?: (entries: string[]) => void;
   /** Stop when aborted (SIGTERM/SIGINT); an idle wait ends at once. */
   signal: AbortSignal;
   /** Publish what is pending, then return (a failure throws instead of retrying). */
@@ -217,6 +223,8 @@ export interface RelayTotals {
   batches: number;
   rows: number;
   entities: number;
+  /** Edge session ends stored. */
+  ends: number;
   failures: number;
 }
 
@@ -226,7 +234,7 @@ export interface RelayTotals {
  * and catches up; one log line when it starts failing, one when it recovers.
  */
 export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
-  const totals: RelayTotals = { batches: 0, rows: 0, entities: 0, failures: 0 };
+  const totals: RelayTotals = { batches: 0, rows: 0, entities: 0, ends: 0, failures: 0 };
   let client: RedisClient | undefined;
   let backoff = BACKOFF_MIN_MS;
   let failing: string | undefined;
@@ -235,9 +243,12 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
       try {
         client ??= await o.connect();
         const p = await publishPending(o.db, client, o.now, o.liveChannels);
+        const ends = o.storeEnds ? await drainSessionEnds(client, o.storeEnds) : 0;
+        totals.ends += ends;
         if (failing !== undefined) o.log(`Redis reachable again; publishing what was queued`);
         failing = undefined;
         backoff = BACKOFF_MIN_MS;
+        if (!p && ends > 0) continue;
         if (!p) {
           if (o.once) break;
           await sleep(o.pollMs ?? RELAY_POLL_MS, o.signal);

@@ -4,7 +4,10 @@ import { Command } from 'commander';
 import { redisPassword, redisPrimary } from '../../config';
 import { UserError } from '../../lib/errors';
 import { checkReplication, openPrimary, replicationStatus } from '../../replica/check';
+import { readSessionEnd } from '../../replica/ends';
 import { resync, runRelay, type Published } from '../../replica/relay';
+import type { Db } from '../../store/open';
+import userEnd from '../../triggers/user-end';
 import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
@@ -26,6 +29,27 @@ function primary(ctx: CliContext, opts: RedisOpts): { target: string; password?:
   const pw = redisPassword();
   if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
   return { target, ...(pw.password !== undefined ? { password: pw.password } : {}) };
+}
+
+/**
+ * Stores the edges' session ends as the one-box USER_END does (same code: deduplicated by event id
+ * and session, so a replay after a crash stores nothing twice). A malformed entry is skipped with a
+ * line (it would block the list for ever); a failed write throws and leaves the batch in Redis.
+ */
+function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[]) => void {
+  return (entries) => {
+    let malformed = 0;
+    for (const text of entries) {
+      const end = readSessionEnd(text);
+      if (!end) {
+        malformed++;
+        continue;
+      }
+      const { time, eventId, ...event } = end;
+      userEnd.decide(event, { db, now: Date.now(), eventTime: time, eventId, log, debug: () => {} });
+    }
+    if (malformed > 0) log(`skipped ${malformed} malformed session end(s) from the edges`);
+  };
 }
 
 const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
@@ -63,12 +87,14 @@ export function edgeCommand(ctx: CliContext): Command {
           liveChannels: () => liveChannels(db).map((c) => c.userName),
           log,
           published,
+          storeEnds: sessionEndStore(db, log),
           signal: stop.signal,
           once: opts.once === true,
         });
         await effects;
-        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, failures: totals.failures });
-        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s)\n`);
+        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, session_ends: totals.ends, failures: totals.failures });
+        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s); stored ${totals.ends} session end(s) from the edges\n`);
+        else log(`stopped: published ${totals.entities} change(s) from ${totals.rows} outbox row(s), stored ${totals.ends} session end(s)`);
       } catch (err) {
         await effects;
         throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
