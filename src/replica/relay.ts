@@ -15,7 +15,7 @@ import { deleteOutboxThrough, outboxStats, pendingOutbox, type OutboxRow } from 
 import { writeWithRetry } from '../store/write-retry';
 import { scanKeys } from './compare';
 import { drainSessionEnds } from './ends';
-import { commandsFor, entityState, fullState, isReplicatedKey, type RedisCommand } from './publish';
+import { commandsFor, entityState, fullState, isReplicatedKey, type Desired, type RedisCommand } from './publish';
 import { keys } from './schema';
 
 /** Rows published per MULTI: bounded, so one EXEC never holds Redis long. */
@@ -67,11 +67,58 @@ export interface Published {
   effects: EdgeEffect[];
 }
 
+/** What Redis held before a publish, for the entities whose change matters only one way. */
+interface Before {
+  /** Ids in sc:keys (undefined: not read). */
+  keyIds?: Set<number>;
+  /** sc:grants:<name> fields by channel name (absent: not read). */
+  grants: Map<string, Record<string, string>>;
+}
+
+/** Reads what a publish of `rows` may take away (token keys, grants), after WATCH. */
+async function readBefore(client: RedisClient, rows: OutboxRow[]): Promise<Before> {
+  const grantNames = [...new Set(rows.filter((r) => r.entity === 'grants').map((r) => r.ref))];
+  const wantKeys = rows.some((r) => r.entity === 'keys');
+  const cmds: RedisCommand[] = [...(wantKeys ? [['GET', keys.tokenKeys]] : []), ...grantNames.map((n) => ['HGETALL', keys.grants(n)])];
+  const replies = cmds.length ? await client.pipeline(cmds) : [];
+  const before: Before = { grants: new Map() };
+  if (wantKeys) {
+    try {
+      const list = JSON.parse((replies[0] as string | null) ?? '[]') as { id: number }[];
+      before.keyIds = new Set(list.map((k) => k.id));
+    } catch {
+      before.keyIds = undefined; // unreadable: treated as "may have lost a key"
+    }
+  }
+  grantNames.forEach((name, i) => {
+    const flat = replies[i + (wantKeys ? 1 : 0)];
+    if (!Array.isArray(flat)) return;
+    const fields: Record<string, string> = {};
+    for (let j = 0; j + 1 < flat.length; j += 2) fields[String(flat[j])] = String(flat[j + 1]);
+    before.grants.set(name, fields);
+  });
+  return before;
+}
+
+/** True when a grant that worked before no longer does, or now ends sooner. */
+function grantLost(before: Record<string, string> | undefined, after: Desired | undefined): boolean {
+  if (before === undefined) return true;
+  const now = after?.type === 'hash' ? after.fields : {};
+  return Object.entries(before).some(([viewer, until]) => {
+    const next = now[viewer];
+    if (next === undefined) return true;
+    // '' is "no end": a new end where there was none, or an earlier one, shortens the grant.
+    return next !== '' && (until === '' || Number(next) < Number(until));
+  });
+}
+
 /**
- * The admission-relevant changes among `rows`: a channel's policy or state, its bans and grants; a
- * global ban or a token key change reaches every channel live now (edges pull only those).
+ * The admission-relevant changes among `rows`: a channel's policy or state and its bans (any
+ * change: as on one box), a grant removed or shortened, a token key that stopped verifying (every
+ * channel live now, as does a global ban: edges pull only those). A new grant or key admits no one
+ * by itself (MistServer keeps a refusal ~10 minutes either way) and re-checks nothing.
  */
-function effectsOf(rows: OutboxRow[], live: () => string[]): EdgeEffect[] {
+function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, after: Map<string, Desired>): EdgeEffect[] {
   const out = new Map<string, EdgeEffect>();
   const add = (user: string, reason: string, retag: boolean) => {
     const had = out.get(user);
@@ -81,8 +128,13 @@ function effectsOf(rows: OutboxRow[], live: () => string[]): EdgeEffect[] {
     if (r.entity === 'channel') add(r.ref, 'channel changed', true);
     else if (r.entity === 'bans' && r.ref !== '') add(r.ref, 'bans changed', true);
     else if (r.entity === 'bans') for (const u of live()) add(u, 'global bans changed', true);
-    else if (r.entity === 'grants') add(r.ref, 'grants changed', false);
-    else if (r.entity === 'keys') for (const u of live()) add(u, 'token keys changed', false);
+    else if (r.entity === 'grants' && grantLost(before.grants.get(r.ref), after.get(keys.grants(r.ref)))) add(r.ref, 'grant removed', false);
+    else if (r.entity === 'keys') {
+      const d = after.get(keys.tokenKeys);
+      const nowIds = new Set(d?.type === 'string' ? (JSON.parse(d.value) as { id: number }[]).map((k) => k.id) : []);
+      const lost = before.keyIds === undefined || [...before.keyIds].some((id) => !nowIds.has(id));
+      if (lost) for (const u of live()) add(u, 'token key retired', false);
+    }
   }
   return [...out.values()];
 }
@@ -106,6 +158,8 @@ export async function publishPending(
     return { rows: r.rows, entities: r.written, lastId: r.lastId, oldestAt: peek[0]!.at, full: true, effects: [] };
   }
   await client.call('WATCH', keys.meta);
+  // Read after WATCH: if another publisher changes these before our EXEC, the EXEC is refused.
+  const before = await readBefore(client, peek);
   const snap = db.transaction(() => {
     const rows = pendingOutbox(db, limit);
     // An `all` row committed since the peek: the next round resyncs.
@@ -114,13 +168,17 @@ export async function publishPending(
     const at = now();
     const seen = new Set<string>();
     const commands: RedisCommand[] = [];
+    const after = new Map<string, Desired>();
     for (const r of covered) {
       const id = `${r.entity}/${r.ref}`;
       if (seen.has(id) || r.entity === 'all') continue;
       seen.add(id);
-      for (const d of entityState(db, r.entity, r.ref, at)) commands.push(...commandsFor(d));
+      for (const d of entityState(db, r.entity, r.ref, at)) {
+        after.set(d.key, d);
+        commands.push(...commandsFor(d));
+      }
     }
-    return { rows: covered, entities: seen.size, commands, effects: effectsOf(covered, liveChannels) };
+    return { rows: covered, entities: seen.size, commands, effects: effectsOf(covered, liveChannels, before, after) };
   })();
   if (snap.rows.length === 0) {
     await client.call('UNWATCH');

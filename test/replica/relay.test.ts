@@ -350,11 +350,25 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     // The untag settles before the re-check (as on one box).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(r.stderr).toMatch(/edge http:\/\/127\.0\.0\.1:9\/api: not applied to live sessions of streams\+bob/);
-    // A grant changes no openness: a re-check only, no tag and no wait.
+    // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
+    // no one by itself: nothing is sent.
+    const sent = () => edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
     edge.requests.length = 0;
+    await ok(db, 'grant', 'add', 'alice', 'v9');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'edge', 'relay', '--once');
-    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['invalidate_sessions']]);
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
+    // Token keys reach every channel live now, and only when one stopped verifying.
+    db.prepare("INSERT INTO broadcasts (user_id, started_at) SELECT id, ? FROM users WHERE name = 'alice'").run(Date.now());
+    edge.requests.length = 0;
+    await ok(db, 'token', 'secret', '--grace', '1h');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
+    await ok(db, 'token', 'secret', '--grace', '0s');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
   });
 });
 
