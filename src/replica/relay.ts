@@ -150,12 +150,19 @@ export async function publishPending(
   now: () => number,
   liveChannels: () => string[],
   limit = RELAY_BATCH,
+  resyncClient?: () => Promise<RedisClient>,
 ): Promise<Published | null> {
   const peek = pendingOutbox(db, limit);
   if (peek.length === 0) return null;
   if (peek.some((r) => r.entity === 'all')) {
-    const r = await resync(db, client, now);
-    return { rows: r.rows, entities: r.written, lastId: r.lastId, oldestAt: peek[0]!.at, full: true, effects: [] };
+    // A full resync is one large MULTI: on a connection that may wait longer for its answer.
+    const c = resyncClient ? await resyncClient() : client;
+    try {
+      const r = await resync(db, c, now);
+      return { rows: r.rows, entities: r.written, lastId: r.lastId, oldestAt: peek[0]!.at, full: true, effects: [] };
+    } finally {
+      if (c !== client) c.close();
+    }
   }
   await client.call('WATCH', keys.meta);
   // Read after WATCH: if another publisher changes these before our EXEC, the EXEC is refused.
@@ -242,6 +249,8 @@ export interface RelayOptions {
   db: Db;
   /** Opens a connection to the primary (called again after any failure). */
   connect: () => Promise<RedisClient>;
+  /** A connection for a full resync (one large MULTI: a longer answer timeout); default: the same one. */
+  connectForResync?: () => Promise<RedisClient>;
   now: () => number;
   liveChannels: () => string[];
   /** One line for the operator (no secrets: keys and tokens never appear in these). */
@@ -300,7 +309,7 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
     while (!o.signal.aborted) {
       try {
         client ??= await o.connect();
-        const p = await publishPending(o.db, client, o.now, o.liveChannels);
+        const p = await publishPending(o.db, client, o.now, o.liveChannels, RELAY_BATCH, o.connectForResync);
         const ends = o.storeEnds ? await drainSessionEnds(client, o.storeEnds) : 0;
         totals.ends += ends;
         if (failing !== undefined) o.log(`Redis reachable again; publishing what was queued`);
