@@ -50,6 +50,11 @@ export interface EdgeEffect {
   reason: string;
   /** The change can alter whether the channel is open (its `open` tag on the edges follows it first). */
   retag: boolean;
+  /**
+   * The user or its policy row changed (not only its bans): the channel may have been open before
+   * whatever its policy is now, so an untag is waited for before the re-check.
+   */
+  policyChanged: boolean;
 }
 
 /** What one publish did. */
@@ -120,12 +125,17 @@ function grantLost(before: Record<string, string> | undefined, after: Desired | 
  */
 function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, after: Map<string, Desired>): EdgeEffect[] {
   const out = new Map<string, EdgeEffect>();
-  const add = (user: string, reason: string, retag: boolean) => {
+  const add = (user: string, reason: string, retag: boolean, policyChanged = false) => {
     const had = out.get(user);
-    out.set(user, had ? { user, reason: had.reason === reason ? reason : `${had.reason}, ${reason}`, retag: had.retag || retag } : { user, reason, retag });
+    out.set(
+      user,
+      had
+        ? { user, reason: had.reason === reason ? reason : `${had.reason}, ${reason}`, retag: had.retag || retag, policyChanged: had.policyChanged || policyChanged }
+        : { user, reason, retag, policyChanged },
+    );
   };
   for (const r of rows) {
-    if (r.entity === 'channel') add(r.ref, 'channel changed', true);
+    if (r.entity === 'channel') add(r.ref, 'channel changed', true, true);
     else if (r.entity === 'bans' && r.ref !== '') add(r.ref, 'bans changed', true);
     else if (r.entity === 'bans') for (const u of live()) add(u, 'global bans changed', true);
     else if (r.entity === 'grants' && grantLost(before.grants.get(r.ref), after.get(keys.grants(r.ref)))) add(r.ref, 'grant removed', false);
