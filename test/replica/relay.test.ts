@@ -350,6 +350,11 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     // The untag settles before the re-check (as on one box).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(r.stderr).toMatch(/edge http:\/\/127\.0\.0\.1:9\/api: not applied to live sessions of streams\+bob/);
+    // A policy change untags too (the channel may have been open whatever it is now).
+    edge.requests.length = 0;
+    await ok(db, 'channel', 'set', 'bob', '--access', 'private');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['untag_stream'], ['invalidate_sessions']]);
     // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
     // no one by itself: nothing is sent.
     const sent = () => edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
