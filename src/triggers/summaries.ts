@@ -19,6 +19,6 @@ export const TRIGGER_SUMMARIES: Record<TriggerName, string> = {
 /** What an edge's program does with each trigger it handles (registry EDGE_TRIGGERS), in one line. */
 export const EDGE_TRIGGER_SUMMARIES: Record<EdgeTriggerName, string> = {
   USER_NEW: "the same admission rules as the origin, over the origin's data in the edge's Redis replica; the viewer cap claimed on the origin's Redis primary (300 ms, else refused)",
-  USER_END: "frees the session's place under the viewer cap on the origin's Redis primary",
+  USER_END: "frees the session's place under the viewer cap on the origin's Redis primary and hands its totals to the origin (sc:ends, stored by the relay)",
   STREAM_BUFFER: "tags the edge's live stream `open` when the replicated channel is open (FULL/RECOVER), untags it otherwise",
 };
