@@ -61,6 +61,9 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
     replica,
     writer,
     async synced() {
+      // WAIT covers this connection's own writes only; one write here comes after every write other
+      // clients (the relay) made before it, so its acknowledgement covers theirs too.
+      await writer.call('INCR', 'test:synced');
       const acked = await writer.call('WAIT', replicas.length, 5000);
       if (acked !== replicas.length) throw new Error(`${String(acked)} of ${replicas.length} replicas acknowledged`);
     },
