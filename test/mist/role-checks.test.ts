@@ -28,13 +28,22 @@ afterAll(async () => {
 async function redis(args: string[]): Promise<TestRedis> {
   const r = await startRedis(args);
   started.push(r);
-  return r;
+  // The socket file appears a moment before Redis accepts on it.
+  for (let i = 0; ; i++) {
+    try {
+      (await connectRedis(r.socket)).close();
+      return r;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
 }
 
 async function waitForLink(socket: string): Promise<void> {
   const c = await connectRedis(socket);
   try {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       if (/master_link_status:up/.test(String(await c.call('INFO', 'replication')))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -49,7 +58,8 @@ const base = { base: 'streams', vodBase: 'vod' };
 describe.skipIf(!REDIS_SERVER)('redis checks', () => {
   it('passes an edge whose replica refuses stale data and notices a cut link within seconds', async () => {
     const port = await freePort();
-    const primary = await redis(['--port', String(port), '--bind', '127.0.0.1']);
+    // No 5 s wait before the first full sync (Redis's default diskless-sync delay).
+    const primary = await redis(['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
     const c = await connectRedis(primary.socket);
     await c.call('SET', keys.settings, JSON.stringify({ 'stream-base': 'streams', 'vod-base': 'vod' }));
     c.close();
