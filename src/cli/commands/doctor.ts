@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
+import { databaseGroup, originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
 import { mistConnection } from '../../mist/connection';
@@ -50,7 +50,7 @@ export function doctorCommand(ctx: CliContext): Command {
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
           siteUserName: readInstalledConfig().site_user,
-          dbGroup: readInstalledConfig().db_group,
+          dbGroup: databaseGroup(),
         });
         const pw = redisPassword();
         findings.push(
