@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { baseEnv, BIN, cli as cliProcess, freshDb } from '../helpers';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { compareWithRedis } from '../../src/replica/compare';
 import { publishPending, PublishConflict, resync, runRelay } from '../../src/replica/relay';
@@ -298,6 +299,30 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
   });
 
+  it('the built relay runs until SIGTERM, publishes a change made by another process, and exits 0', async () => {
+    const file = freshDb();
+    const env = { STREAMCTL_REDIS_PRIMARY: server.socket };
+    expect(cliProcess(file, ['user', 'add', 'alice'], env).status).toBe(0);
+    expect(cliProcess(file, ['edge', 'resync'], env).status).toBe(0);
+    const relay = spawn(join(BIN, 'streamctl'), ['edge', 'relay'], { env: baseEnv({ STREAMCTL_DB: file, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => relay.once('exit', (code) => r(code)));
+    try {
+      expect(cliProcess(file, ['user', 'disable', 'alice'], env).status).toBe(0);
+      const deadline = Date.now() + 10_000;
+      while (!JSON.parse(((await client.call('GET', keys.channel('alice'))) as string) || '{}').disabled) {
+        expect(Date.now(), `relay did not publish: ${stderr}`).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      relay.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/published 1 change\(s\) from 1 outbox row\(s\)/);
+    expect(stderr).toMatch(/stopped: published 1 change/);
+  });
+
   it('edge status reports the queue and sc:meta', async () => {
     await populated();
     await ok(db, 'user', 'disable', 'alice');
@@ -325,11 +350,30 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     // The untag settles before the re-check (as on one box).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(r.stderr).toMatch(/edge http:\/\/127\.0\.0\.1:9\/api: not applied to live sessions of streams\+bob/);
-    // A grant changes no openness: a re-check only, no tag and no wait.
+    // A policy change untags too (the channel may have been open whatever it is now).
     edge.requests.length = 0;
+    await ok(db, 'channel', 'set', 'bob', '--access', 'private');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['untag_stream'], ['invalidate_sessions']]);
+    // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
+    // no one by itself: nothing is sent.
+    const sent = () => edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
+    edge.requests.length = 0;
+    await ok(db, 'grant', 'add', 'alice', 'v9');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'edge', 'relay', '--once');
-    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['invalidate_sessions']]);
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
+    // Token keys reach every channel live now, and only when one stopped verifying.
+    db.prepare("INSERT INTO broadcasts (user_id, started_at) SELECT id, ? FROM users WHERE name = 'alice'").run(Date.now());
+    edge.requests.length = 0;
+    await ok(db, 'token', 'secret', '--grace', '1h');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
+    await ok(db, 'token', 'secret', '--grace', '0s');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
   });
 });
 
