@@ -396,8 +396,9 @@ else
   else
     say "    add this line at the end of your redis.conf, then restart Redis: include $REDIS_CONF"
   fi
-  # The edge's programs run as MistServer's user and read the replica's socket (mode 770, group redis).
-  if [ "$ROLE" = edge ] && [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then
+  # The edge's programs (and the origin's relay) run as MistServer's user and use the local Redis
+  # socket (mode 770, group redis).
+  if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then
     id -nG "$MIST_USER" | tr ' ' '\n' | grep -qx redis || usermod -a -G redis "$MIST_USER"
     say "    MistServer's user $MIST_USER is in group redis (restart MistServer so its triggers get it)"
   fi
