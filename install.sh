@@ -413,7 +413,7 @@ else
   fi
   # The edge's programs (and the origin's relay) run as MistServer's user and use the local Redis
   # socket (mode 770, group redis).
-  if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then
+  if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && id "$MIST_USER" >/dev/null 2>&1 && getent group redis >/dev/null; then
     id -nG "$MIST_USER" | tr ' ' '\n' | grep -qx redis || usermod -a -G redis "$MIST_USER"
     say "    MistServer's user $MIST_USER is in group redis (restart MistServer so its triggers get it)"
   fi

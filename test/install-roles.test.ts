@@ -20,6 +20,8 @@ function conf(prefix: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => /^[a-z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
+const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
 const streamctl = (prefix: string, args: string[]) => spawnSync(join(prefix, 'bin', 'streamctl'), args, { env: {}, encoding: 'utf8' });
 
 describe('install.sh refuses a role it cannot set up, before installing anything', () => {
@@ -76,6 +78,12 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(relay).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge relay\n`);
     expect(relay).toContain('Restart=always\n');
     expect(r.stdout).toContain('streamctl-relay.service');
+    if (hasSystemdAnalyze) {
+      // --man=no: the man page is in the temp PREFIX, not on man's path.
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], { encoding: 'utf8', cwd: units });
+      expect(verify.stderr).toBe('');
+      expect(verify.status).toBe(0);
+    }
     // The origin signs nothing itself but keeps the token secret the site signs with.
     expect(streamctl(prefix, ['token', 'secret', '--show']).status).toBe(0);
     // Re-running adds no second include line and keeps the password.
