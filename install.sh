@@ -36,8 +36,9 @@
 #   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
 #                address the edges reach)
 #   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass; masterauth on an edge).
-#                Redis refuses other hosts without one (protected mode). An origin makes one in
-#                STATE_DIR/redis-password when none is given; an edge needs a copy of it
+#                Redis refuses other hosts without one (protected mode). An origin whose Redis
+#                config is included from redis.conf makes one in STATE_DIR/redis-password when
+#                none is given; give every edge a copy
 #   REDIS_CONF_DIR  where the rendered Redis config goes (default /etc/redis for a system install,
 #                else $PREFIX/lib/streamctl/etc/redis); an `include` line is appended to the
 #                redis.conf there (a system install), else printed
@@ -201,9 +202,10 @@ if [ "$ROLE" != single ]; then
   case $REDIS_REPLICA in /*) ;; *) die "REDIS_REPLICA must be a unix socket path (got $REDIS_REPLICA)" ;; esac
   if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then [ -r "$REDIS_PASSWORD_FILE" ] || die "cannot read REDIS_PASSWORD_FILE $REDIS_PASSWORD_FILE"; fi
   # Redis 7 in protected mode answers other hosts only when a password is set: the edge's replica
-  # and its viewer-cap calls reach the origin's Redis from another host.
+  # and its viewer-cap calls reach the origin's Redis from another host. Said, not enforced: an
+  # operator may run the origin's Redis with protected mode off on a private network.
   if [ "$ROLE" = edge ] && [ -z "${REDIS_PASSWORD_FILE:-}" ]; then
-    die "ROLE=edge needs REDIS_PASSWORD_FILE=<a copy of the origin's Redis password file> (the origin's install.sh printed where it is)"
+    say "NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off (docs/deployment.md)"
   fi
 fi
 
@@ -379,7 +381,9 @@ else
   say "==> Redis $KIND config $REDIS_CONF"
   remove_redis_conf # a previous role's file (and its include line)
   mkdir -p "$REDIS_CONF_DIR"
-  if [ "$ROLE" = origin ] && [ -z "${REDIS_PASSWORD_FILE:-}" ]; then
+  # Only when Redis will read it (included from redis.conf below): a password Redis does not have
+  # would make every AUTH fail.
+  if [ "$ROLE" = origin ] && [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$REDIS_CONF_DIR/redis.conf" ]; then
     # Made once and kept: the edges hold copies. Readable by MistServer's group (the relay runs as it).
     REDIS_PASSWORD_FILE=$STATE_DIR/redis-password
     (umask 027 && head -c 30 /dev/urandom | base64 | tr -d '/+=\n' >"$REDIS_PASSWORD_FILE")
@@ -410,6 +414,9 @@ else
     say "    included from $REDIS_CONF_DIR/redis.conf; restart Redis: systemctl restart redis-server"
   else
     say "    add this line at the end of your redis.conf, then restart Redis: include $REDIS_CONF"
+    if [ -z "${REDIS_PASSWORD_FILE:-}" ]; then
+      say "    NOTE: no Redis password: Redis refuses the edges (protected mode); re-run with REDIS_PASSWORD_FILE=<file>"
+    fi
   fi
   # The edge's programs (and the origin's relay) run as MistServer's user and use the local Redis
   # socket (mode 770, group redis).
