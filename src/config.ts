@@ -201,6 +201,11 @@ export function redisPassword(): { password?: string; problem?: string } {
   }
 }
 
+/** An edge's origin (host, or host:port of its DTSC output): the installed config's origin= (install.sh ORIGIN=). */
+export function originHost(): string | undefined {
+  return readInstalledConfig().origin || undefined;
+}
+
 /**
  * STREAMCTL_UDP_API_PORT: another port for the datagrams meant for MistServer's local UDP API
  * (fixed at 4242 in MistServer's build). For tests that run side by side, each listening on its
