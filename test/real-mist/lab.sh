@@ -4,51 +4,62 @@
 # the two edges. Run it inside ONE ../shared/mistserver/isolated.sh call (needs root); everything
 # it starts ends with that call.
 #
-#   lab.sh up DIR                 build the lab, state in DIR (node pids, configs, logs)
+#   lab.sh up DIR                 build the lab, state in DIR (node pids, configs, logs);
+#                                 LAB_ORIGIN_MIST=0: no origin MistServer (the caller starts it)
 #   lab.sh exec DIR NODE CMD...   run CMD inside NODE (origin|edge1|edge2): its network and its /dev/shm
 #   lab.sh link DIR EDGE up|down  cut or restore EDGE's link to the origin (Redis replication, the cap)
 #   lab.sh down DIR               stop everything the lab started
 #   lab.sh smoke DIR              up + a push to the origin played from both edges and through the LB
 #
-# Two networks, so that cutting an edge off the origin's Redis leaves its viewers able to reach it:
-#   lan  bridge sc14lan in the isolated namespace, 10.14.0.0/24: origin .1, edge1 .2, edge2 .3, and
-#        this (the runner's) namespace .254, where viewers, the tests and MistUtilLoad (:8042) live.
-#        DTSC pulls (origin:4200), HTTP/HLS (8080), MistServer's API (4242) travel here.
-#   repl one veth pair per edge, origin <-> edge: 10.14.1.1 <-> 10.14.1.2 (edge1),
-#        10.14.2.1 <-> 10.14.2.2 (edge2). Redis replication and the edge's cap calls to the primary
-#        travel here only, so `link EDGE down` is the edge losing the origin's Redis (`ip link set
-#        down`; tc netem does not work here) while media and viewers still reach it.
+# The origin is the namespace lab.sh runs in (isolated.sh's own): whatever runs the lab (a test,
+# streamctl, ffmpeg) is on the origin, reaches its MistServer on 127.0.0.1 as on a one-box install
+# (start.sh, loopback API without login) and plays the part of the viewers. Each edge is a namespace
+# of its own. Two networks, so that cutting an edge off the origin's Redis leaves viewers able to
+# reach it:
+#   lan  bridge sc14lan, 10.14.0.0/24: origin .1, edge1 .2, edge2 .3. DTSC pulls (origin:4200),
+#        viewers' HTTP/HLS (edge:8080), MistServer's API (edge:4242, read by MistUtilLoad on the
+#        origin's :8042) travel here.
+#   repl one veth pair per edge: origin 10.14.1.1 <-> edge1 10.14.1.2, origin 10.14.2.1 <-> edge2
+#        10.14.2.2. Redis replication and the edge's cap calls to the primary travel here only, so
+#        `link EDGE down` is the edge losing the origin's Redis (`ip link set down`; tc netem does
+#        not work here) while media and viewers still reach it.
 #
 # Why not `ip netns add` + `ip netns exec`: each `ip netns exec` makes a fresh mount namespace, so a
 # private /dev/shm mounted in one is gone in the next; MistServer keeps its state in /dev/shm/Mst*
-# with fixed names, and two MistServers sharing one /dev/shm collide. Each node is instead a holder
+# with fixed names, and two MistServers sharing one /dev/shm collide. Each edge is instead a holder
 # process made by `unshare --net --mount` with a private tmpfs on /dev/shm and /tmp/mist (MistServer's
 # log FIFO), and `nsenter -t PID -n -m` runs commands in it. (`ip netns add` also works in isolated.sh
 # once /run/netns is a private tmpfs, but would not keep the mounts.)
 #
-# MistServer per node: the blank config of ../shared/mistserver/start.sh, except that the
-# controller's API (4242) and the RTMP, HTTP and DTSC (4200) connectors listen on every interface
-# (start.sh binds 127.0.0.1, which neither the edges' DTSC pull nor MistUtilLoad could reach), and
-# `prometheus` is set to $LAB_PROM (MistUtilLoad reads http://<edge>:4242/<passphrase>.json).
-# MistServer's API still authorises without a login only requests from the server's own addresses.
+# MistServer on an edge: the blank config of ../shared/mistserver/start.sh, except that the
+# controller's API (4242) and the HTTP connector listen on every interface (start.sh binds
+# 127.0.0.1, which neither viewers nor MistUtilLoad could reach) and `prometheus` is $LAB_PROM
+# (MistUtilLoad reads http://<edge>:4242/<passphrase>.json every 5 s). The origin's MistServer is
+# start.sh's plus a DTSC connector (4200) on every interface, for the edges' pulls. MistServer's API
+# authorises without a login only requests from the server's own addresses.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MIST=${REAL_MIST_DIR:-$(cd "$here/../../.." && pwd)/shared/mistserver}
 LAB_PROM=${LAB_PROM:-koekjes}
 NODES=(origin edge1 edge2)
+EDGES=(edge1 edge2)
 declare -A LAN=([origin]=10.14.0.1 [edge1]=10.14.0.2 [edge2]=10.14.0.3)
 declare -A REPL_EDGE=([edge1]=10.14.1.2 [edge2]=10.14.2.2)
 declare -A REPL_ORIGIN=([edge1]=10.14.1.1 [edge2]=10.14.2.1)
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 pid_of() { cat "$1/$2/holder.pid" 2>/dev/null || die "no node $2 in $1 (lab.sh up first)"; }
-in_node() { local dir=$1 node=$2; shift 2; nsenter -t "$(pid_of "$dir" "$node")" -n -m -- "$@"; }
+in_node() {
+  local dir=$1 node=$2; shift 2
+  if [ "$node" = origin ]; then "$@"; else nsenter -t "$(pid_of "$dir" "$node")" -n -m -- "$@"; fi
+}
 # Starts CMD in NODE as the leader of its own session (stop it with a signal to -PID), stdin from
 # /dev/null; prints nothing, writes the PID to PIDFILE. nsenter and setsid exec in place, so $! is CMD.
 spawn_in() {
   local dir=$1 node=$2 pidfile=$3 cwd=$4; shift 4
-  local holder; holder=$(pid_of "$dir" "$node")
-  ( cd "$cwd" && exec nsenter -t "$holder" -n -m -- setsid "$@" </dev/null >/dev/null 2>&1 ) &
+  local enter=()
+  [ "$node" = origin ] || enter=(nsenter -t "$(pid_of "$dir" "$node")" -n -m --)
+  ( cd "$cwd" && exec "${enter[@]}" setsid "$@" </dev/null >/dev/null 2>&1 ) &
   echo $! >"$pidfile"
 }
 
@@ -70,25 +81,20 @@ make_node() {
 network() {
   local dir=$1
   ip link add sc14lan type bridge
-  ip addr add 10.14.0.254/24 dev sc14lan
+  ip addr add "${LAN[origin]}/24" dev sc14lan
   ip link set sc14lan up
-  for node in "${NODES[@]}"; do
-    local pid; pid=$(pid_of "$dir" "$node")
-    ip link add "l-$node" type veth peer name lan0 netns "$pid"
-    ip link set "l-$node" master sc14lan up
-    in_node "$dir" "$node" ip addr add "${LAN[$node]}/24" dev lan0
-    in_node "$dir" "$node" ip link set lan0 up
-  done
-  local opid; opid=$(pid_of "$dir" origin)
-  for edge in edge1 edge2; do
-    # Created in the origin, its peer moved into the edge: the pair never touches this namespace.
-    in_node "$dir" origin ip link add "r-$edge" type veth peer name repl0 netns "$(pid_of "$dir" "$edge")"
-    in_node "$dir" origin ip addr add "${REPL_ORIGIN[$edge]}/24" dev "r-$edge"
-    in_node "$dir" origin ip link set "r-$edge" up
+  for edge in "${EDGES[@]}"; do
+    local pid; pid=$(pid_of "$dir" "$edge")
+    ip link add "l-$edge" type veth peer name lan0 netns "$pid"
+    ip link set "l-$edge" master sc14lan up
+    in_node "$dir" "$edge" ip addr add "${LAN[$edge]}/24" dev lan0
+    in_node "$dir" "$edge" ip link set lan0 up
+    ip link add "r-$edge" type veth peer name repl0 netns "$pid"
+    ip addr add "${REPL_ORIGIN[$edge]}/24" dev "r-$edge"
+    ip link set "r-$edge" up
     in_node "$dir" "$edge" ip addr add "${REPL_EDGE[$edge]}/24" dev repl0
     in_node "$dir" "$edge" ip link set repl0 up
   done
-  : "$opid"
 }
 
 # Redis: a primary on the origin (repl addresses + loopback), a replica on each edge that reads
@@ -126,6 +132,19 @@ start_redis() {
   die "redis-server did not start in $node: $(tail -3 "$dir/$node/redis.log" 2>/dev/null)"
 }
 
+start_origin_mist() {
+  local dir=$1 md=$1/origin/mist
+  mkdir -p "$md"
+  "$MIST/start.sh" "$md" >"$md/start.out" 2>&1 || die "start.sh failed: $(cat "$md/start.out")"
+  add_dtsc
+}
+
+# The edges pull from the origin's DTSC output: a connector on every interface (start.sh has none).
+add_dtsc() {
+  curl -s -o /dev/null -H 'Content-Type: application/json' \
+    -d '{"addprotocol":{"connector":"DTSC","port":4200}}' http://127.0.0.1:4242/api
+}
+
 start_mist() {
   local dir=$1 node=$2 md=$1/$2/mist
   mkdir -p "$md"
@@ -139,9 +158,8 @@ config = {
     "controller": {"interface": "0.0.0.0", "port": 4242, "username": None},
     "debug": 4, "accesslog": "LOG", "prometheus": prom, "trustedproxy": [],
     "protocols": [
-      {"connector": "RTMP", "port": 1935},
+      {"connector": "RTMP", "interface": lo, "port": 1935},
       {"connector": "HTTP", "port": 8080},
-      {"connector": "DTSC", "port": 4200},
       {"connector": "RTSP", "interface": lo, "port": 5554},
       {"connector": "TSSRT", "interface": lo, "port": 8889},
       *({"connector": c} for c in ["HLS", "HTTPTS", "FLV", "EBML", "CMAF", "JSON", "MP4"]),
@@ -167,12 +185,13 @@ wait_mist() {
   die "no MistServer API in $node; log: $(tail -5 "$dir/$node/mist/mist.log" 2>/dev/null)"
 }
 
-# Waits until NODE's MistServer has its RTMP, HTTP and DTSC connectors online.
+# Waits until NODE's MistServer has its HTTP connector (and the origin its RTMP and DTSC) online.
 wait_connectors() {
-  local dir=$1 node=$2
+  local dir=$1 node=$2 want='{"HTTP"}'
+  [ "$node" = origin ] && want='{"RTMP","HTTP","DTSC"}'
   for _ in $(seq 60); do
     if in_node "$dir" "$node" curl -s -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:4242/api |
-      python3 -c 'import json,sys; p=json.load(sys.stdin)["config"]["protocols"]; on={x["connector"] for x in p if x.get("online")==1}; sys.exit(0 if {"RTMP","HTTP","DTSC"}<=on else 1)'; then
+      python3 -c 'import json,sys; p=json.load(sys.stdin)["config"]["protocols"]; on={x["connector"] for x in p if x.get("online")==1}; sys.exit(0 if '"$want"'<=on else 1)'; then
       return 0
     fi
     sleep 0.5
@@ -204,11 +223,17 @@ cmd_up() {
   [[ $(ip -o addr show dev lo) == *198.18.0.1* ]] || die "run inside ../shared/mistserver/isolated.sh"
   command -v redis-server >/dev/null || die "redis-server is not installed"
   mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
-  for node in "${NODES[@]}"; do make_node "$dir" "$node"; done
+  mkdir -p "$dir/origin"
+  # MistServer logs through a FIFO in /tmp/mist: a private one, as scripts/test-real.sh does.
+  mountpoint -q /tmp/mist || { mkdir -p /tmp/mist && mount -t tmpfs -o size=16m tmpfs /tmp/mist; }
+  for edge in "${EDGES[@]}"; do make_node "$dir" "$edge"; done
   network "$dir"
-  for node in "${NODES[@]}"; do start_redis "$dir" "$node"; start_mist "$dir" "$node"; done
-  for node in "${NODES[@]}"; do wait_mist "$dir" "$node"; done
-  for node in "${NODES[@]}"; do wait_connectors "$dir" "$node"; done
+  for node in "${NODES[@]}"; do start_redis "$dir" "$node"; done
+  for edge in "${EDGES[@]}"; do start_mist "$dir" "$edge"; done
+  [ "${LAB_ORIGIN_MIST:-1}" = 0 ] || start_origin_mist "$dir"
+  for edge in "${EDGES[@]}"; do wait_mist "$dir" "$edge"; done
+  for edge in "${EDGES[@]}"; do wait_connectors "$dir" "$edge"; done
+  [ "${LAB_ORIGIN_MIST:-1}" = 0 ] || wait_connectors "$dir" origin
   start_lb "$dir"
   wait_lb
   echo "$dir"
@@ -217,18 +242,20 @@ cmd_up() {
 cmd_down() {
   local dir=${1:?usage: lab.sh down DIR}
   [ -f "$dir/lb/lb.pid" ] && kill "$(cat "$dir/lb/lb.pid")" 2>/dev/null || true
+  [ -f "$dir/origin/mist/mist.pid" ] && "$MIST/stop.sh" "$dir/origin/mist"
   for node in "${NODES[@]}"; do
     local pid
     pid=$(cat "$dir/$node/mist/mist.pid" 2>/dev/null) && kill -TERM -- "-$pid" 2>/dev/null || true
     pid=$(cat "$dir/$node/redis.pid" 2>/dev/null) && kill -TERM -- "-$pid" 2>/dev/null || true
   done
   sleep 3
-  for node in "${NODES[@]}"; do
+  for edge in "${EDGES[@]}"; do
     local pid
-    pid=$(cat "$dir/$node/mist/mist.pid" 2>/dev/null) && kill -KILL -- "-$pid" 2>/dev/null || true
-    pid=$(cat "$dir/$node/holder.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
+    pid=$(cat "$dir/$edge/mist/mist.pid" 2>/dev/null) && kill -KILL -- "-$pid" 2>/dev/null || true
+    pid=$(cat "$dir/$edge/holder.pid" 2>/dev/null) && kill "$pid" 2>/dev/null || true
   done
   ip link del sc14lan 2>/dev/null || true
+  for edge in "${EDGES[@]}"; do ip link del "r-$edge" 2>/dev/null || true; done
 }
 
 cmd_link() {
@@ -246,14 +273,22 @@ api() { local dir=$1 node=$2 body=$3; in_node "$dir" "$node" curl -s -H 'Content
 cmd_smoke() {
   local dir=${1:?usage: lab.sh smoke DIR}
   cmd_up "$dir" >/dev/null; dir=$(cd "$dir" && pwd)
+  local mark=$RANDOM$RANDOM
+  redis-cli -s "$dir/origin/redis.sock" set sc:lab:smoke "$mark" >/dev/null
+  for e in "${EDGES[@]}"; do
+    local v=""
+    for _ in $(seq 50); do v=$(redis-cli -s "$dir/$e/redis.sock" get sc:lab:smoke 2>/dev/null || true); [ "$v" = "$mark" ] && break; sleep 0.1; done
+    echo "$e: replica reads ${v:-nothing} ($(redis-cli -s "$dir/$e/redis.sock" info replication | tr -d '\r' | grep master_link_status))"
+    [ "$v" = "$mark" ] || die "$e's replica does not follow the origin"
+  done
   api "$dir" origin '{"addstream":{"live":{"name":"live","source":"push://"}}}' >/dev/null
-  for e in edge1 edge2; do api "$dir" "$e" "{\"addstream\":{\"live\":{\"name\":\"live\",\"source\":\"dtsc://${LAN[origin]}:4200\"}}}" >/dev/null; done
+  for e in "${EDGES[@]}"; do api "$dir" "$e" "{\"addstream\":{\"live\":{\"name\":\"live\",\"source\":\"dtsc://${LAN[origin]}:4200\"}}}" >/dev/null; done
   ffmpeg -hide_banner -nostdin -loglevel error -re -f lavfi -i testsrc=size=160x120:rate=15 -f lavfi -i sine=frequency=440 \
     -t 60 -c:v libx264 -preset ultrafast -tune zerolatency -g 15 -pix_fmt yuv420p -c:a aac -b:a 32k \
-    -f flv "rtmp://${LAN[origin]}/live/live" </dev/null >"$dir/push.log" 2>&1 &
+    -f flv "rtmp://127.0.0.1/live/live" </dev/null >"$dir/push.log" 2>&1 &
   local ff=$!
   local ok=0
-  for e in edge1 edge2; do
+  for e in "${EDGES[@]}"; do
     local url="http://${LAN[$e]}:8080/hls/live/index.m3u8?tkn=abc123" got=""
     for _ in $(seq 40); do
       got=$(curl -s --max-time 8 "$url" | tr -d '\r' || true)
@@ -292,5 +327,5 @@ case "${1:-}" in
   exec) shift; d=${1:?}; n=${2:?}; shift 2; in_node "$d" "$n" "$@" ;;
   link) shift; cmd_link "$@" ;;
   smoke) shift; cmd_smoke "$@" ;;
-  *) sed -n '2,14p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,12p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac
