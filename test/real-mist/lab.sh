@@ -113,6 +113,9 @@ redis_conf() {
     if [ "$node" = origin ]; then
       echo "bind 127.0.0.1 ${REPL_ORIGIN[edge1]} ${REPL_ORIGIN[edge2]}"
       echo "port 6379"
+      # A replica's repl-timeout counts from the last thing its primary sent: with the default
+      # 10 s ping period an idle link would look cut every 5 s.
+      echo "repl-ping-replica-period 1"
     else
       echo "bind 127.0.0.1"
       echo "port 6379"

@@ -1,0 +1,227 @@
+// Origin + edges on real MistServers (issue 14, "Proof on one machine"): lab.sh's three network
+// namespaces — the origin (this process's own, a RealMist taking pushes and running every admin
+// command), edge1 and edge2 (each its own MistServer pulling from the origin over DTSC and its own
+// Redis replica) — with MistUtilLoad in front of the edges. Viewers are curl and ffmpeg here on the
+// origin's side of the LAN; each edge's replication link to the origin's Redis can be cut alone.
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
+import { Edge, EDGES, Lab, LAN, setConf, type EdgeName } from './lab';
+
+const lab = new Lab();
+const origin = new RealMist();
+const edges = Object.fromEntries(EDGES.map((n) => [n, new Edge(lab, n)])) as Record<EdgeName, Edge>;
+const pushes: Pusher[] = [];
+let secret = '';
+
+/** A site token (HS256, as the site signs them with the secret `token secret` made). */
+function mint(channel: string, viewer: string, opts: { ent?: string[]; expIn?: number; key?: string } = {}): string {
+  const now = Math.floor(Date.now() / 1000);
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...(opts.ent ? { ent: opts.ent } : {}), sub: viewer, aud: channel, iat: now, exp: now + (opts.expIn ?? 600) })}`;
+  return `${body}.${createHmac('sha256', opts.key ?? secret).update(body).digest('base64url')}`;
+}
+
+let probes = 0;
+/** A fresh viewer of a paid channel (its own token, so its own session: MistServer caches answers per tkn). */
+const paidViewer = (channel: string) => mint(channel, `probe${++probes}`, { ent: ['paid'] });
+
+/** True when `edge` admits an HLS viewer with this query (a refusal is 200 + #EXT-X-ERROR). */
+function admits(edge: Edge, stream: string, query: string): boolean {
+  const r = origin.hls(stream, query, edge.http);
+  return r.code === 200 && !r.error && r.segmentBytes > 0;
+}
+
+/** The playlist alone, fast: refused (#EXT-X-ERROR) or not, and how long the edge took to say so. */
+async function ask(edge: Edge, stream: string, query: string): Promise<{ refused: boolean; ms: number }> {
+  const t = Date.now();
+  const res = await fetch(`${edge.http}/hls/${stream}/index.m3u8${query}`, { signal: AbortSignal.timeout(8000) });
+  const body = await res.text();
+  return { refused: res.status !== 200 || body.includes('#EXT-X-ERROR'), ms: Date.now() - t };
+}
+
+/** A channel live on the origin from a real RTMP push, with the given policy. */
+async function liveChannel(user: string, ...policy: string[]): Promise<Pusher> {
+  const key = origin.user(user);
+  if (policy.length) origin.ok(['channel', 'set', user, ...policy]);
+  const p = origin.push('rtmp', key, 300);
+  pushes.push(p);
+  await waitFor(`streams+${user} live on the origin`, async () => (await origin.active()).includes(`streams+${user}`) && origin.scJson(['status', user]).state === 'live', 20_000);
+  return p;
+}
+
+/** Waits until an edge serves `stream` to an admitted viewer (its first viewer starts the DTSC pull). */
+const playing = (edge: Edge, stream: string, query = () => '') => waitFor(`${stream} playing on ${edge.name}`, () => admits(edge, stream, query()), 30_000, 500);
+
+beforeAll(async () => {
+  lab.up();
+  origin.install({ ROLE: 'origin' });
+  // The relay calls each edge's MistServer API from the origin: not its own address, so it logs in.
+  const pw = join(lab.dir, 'mist-api-password');
+  writeFileSync(pw, 'mistpw\n', { mode: 0o600 });
+  setConf(origin.prefix, { role: 'origin', redis_primary: lab.redisSocket('origin'), mist_api_user: 'admin', mist_api_password_file: pw });
+  await origin.startMist();
+  // The edges pull over DTSC: `mist apply --role origin` adds it; older branches did not.
+  const protocols = ((await origin.api({})).config?.protocols ?? []) as { connector: string }[];
+  if (!protocols.some((p) => p.connector === 'DTSC')) await origin.api({ addprotocol: { connector: 'DTSC', port: 4200 } });
+  origin.ok(['token', 'secret']);
+  secret = origin.scJson<{ secret: string }>(['token', 'secret', '--show']).secret;
+  origin.ok(['config', 'set', 'edges', EDGES.map((n) => edges[n].api).join(',')]);
+  origin.ok(['config', 'set', 'replication', 'redis']);
+  const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  relay.stderr!.on('data', (d) => process.stderr.write(`relay: ${d}`));
+  origin.track(relay);
+  for (const n of EDGES) {
+    edges[n].install();
+    edges[n].ok(['mist', 'apply', '--role', 'edge', '--origin', LAN.origin]);
+  }
+  // Everything the origin holds has reached both replicas.
+  await waitFor('both replicas synced', () => EDGES.every((n) => lab.redis(n, 'EXISTS', 'sc:settings') === '1'), 15_000);
+}, 300_000);
+
+afterAll(async () => {
+  for (const p of pushes) await p.end();
+  await origin.stop();
+  lab.down();
+});
+
+describe('a push to the origin', () => {
+  it('plays from both edges, and through MistUtilLoad, whose 307 keeps ?tkn=', async () => {
+    await liveChannel('pub');
+    for (const n of EDGES) await playing(edges[n], 'streams+pub');
+    // MistUtilLoad's proto= is MistServer's connector name (HLS); `hls` matches nothing.
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const b = lab.balance('streams+pub', '?proto=HLS&tkn=site-session-1');
+      expect(b.code).toBe(307);
+      expect(b.location).toMatch(/^http:\/\/10\.14\.0\.[23]:8080\/hls\/streams\+pub\/index\.m3u8\?.*tkn=site-session-1/);
+      seen.add(new URL(b.location).host);
+      const r = origin.hls('streams+pub', new URL(b.location).search, new URL(b.location).origin);
+      expect(r).toMatchObject({ code: 200, error: false });
+      expect(r.segmentBytes).toBeGreaterThan(1000);
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(1);
+  });
+
+  it('plays as VoD from an edge once recorded', async () => {
+    const key = origin.user('rec');
+    origin.ok(['channel', 'set', 'rec', '--record', 'on']);
+    const p = origin.push('rtmp', key, 8);
+    await waitFor('rec live', () => origin.scJson(['status', 'rec']).state === 'live', 20_000);
+    await p.exited;
+    const rec = await waitFor('RECORDING_END catalogued it', () => origin.scJson<any[]>(['recordings', 'list', 'rec'])[0], 20_000, 500);
+    const ts = await origin.viewTs(`vod+${rec.id}`, '', 5, edges.edge2.http).done;
+    expect(ts.code).toBe(200);
+    expect(ts.bytes).toBeGreaterThan(10_000);
+  });
+});
+
+describe('admission data reaches every edge', () => {
+  it('a ban reaches both edges in under a second and drops the banned viewer', async () => {
+    await liveChannel('paidban', '--access', 'paid');
+    const bob = mint('paidban', 'bob', { ent: ['paid'] });
+    const carol = mint('paidban', 'carol', { ent: ['paid'] });
+    for (const n of EDGES) await playing(edges[n], 'streams+paidban', () => `?tkn=${paidViewer('paidban')}`);
+    const watchers = EDGES.map((n) => origin.viewTs('streams+paidban', `?tkn=${bob}`, 40, edges[n].http));
+    const other = origin.viewTs('streams+paidban', `?tkn=${carol}`, 40, edges.edge1.http);
+    await sleep(3000);
+    expect([...watchers, other].every((v) => v.proc.exitCode === null)).toBe(true);
+
+    const t0 = Date.now();
+    const ban = origin.sc(['ban', 'add', '--viewer', 'bob', '--channel', 'paidban', '--reason', 'lab']);
+    const cliMs = Date.now() - t0;
+    expect(ban.status).toBe(0);
+    const arrived: Record<string, number> = {};
+    await waitFor('the ban in both replicas', () => {
+      for (const n of EDGES) if (!arrived[n] && lab.redis(n, 'HGETALL', 'sc:bans:paidban').includes('bob')) arrived[n] = Date.now() - t0;
+      return EDGES.every((n) => arrived[n]);
+    }, 5000, 10);
+    console.log(`ban propagation: CLI ${cliMs} ms; in the replicas after ${arrived.edge1} ms (edge1), ${arrived.edge2} ms (edge2), counted from the CLI's start`);
+    expect(Math.max(...Object.values(arrived))).toBeLessThan(1000);
+
+    // The relay asked each edge to re-check its sessions: bob's end, carol's does not.
+    const ended = await Promise.all(watchers.map((v) => v.done));
+    for (const e of ended) expect(e.at - t0).toBeLessThan(10_000);
+    console.log(`banned viewer dropped after ${ended.map((e) => e.at - t0).join(' ms, ')} ms`);
+    expect(other.proc.exitCode).toBe(null);
+    for (const n of EDGES) expect((await ask(edges[n], 'streams+paidban', `?tkn=${mint('paidban', 'bob', { ent: ['paid'], expIn: 500 })}`)).refused).toBe(true);
+    other.proc.kill();
+  });
+
+  it('a viewer cap of 2 holds across edges; USER_END frees a slot', async () => {
+    await liveChannel('capped', '--viewer-cap', '2');
+    // Let the edges pull the stream before counting (the probe's own slot is freed by its USER_END).
+    for (const n of EDGES) await playing(edges[n], 'streams+capped', () => `?tkn=warm-${n}-${Date.now()}`);
+    await waitFor('warm-up slots freed', () => lab.redis('origin', 'HLEN', 'sc:cap:capped') === '0', 30_000, 500);
+    const a = origin.viewTs('streams+capped', '?tkn=cap-a', 60, edges.edge1.http);
+    const b = origin.viewTs('streams+capped', '?tkn=cap-b', 60, edges.edge1.http);
+    await sleep(3000);
+    expect([a, b].every((v) => v.proc.exitCode === null)).toBe(true);
+    const third = await origin.viewTs('streams+capped', '?tkn=cap-c', 3, edges.edge2.http).done;
+    expect(third.code).toBe(404);
+    a.proc.kill('SIGKILL');
+    // USER_END fires once MistServer notices the session is gone; then edge2 admits a new viewer.
+    const freedAt = Date.now();
+    let n = 0;
+    await waitFor('a slot freed by USER_END', async () => !(await ask(edges.edge2, 'streams+capped', `?tkn=cap-d${++n}`)).refused, 60_000, 1000);
+    console.log(`cap slot freed ${Date.now() - freedAt} ms after the viewer left`);
+    b.proc.kill();
+  });
+});
+
+describe('failures refuse', () => {
+  it("edge1 cut off from the origin's Redis refuses non-public channels within ~6 s; public ones still play; edge2 is unaffected; relinked it admits again", async () => {
+    await liveChannel('openchan');
+    await liveChannel('paidchan', '--access', 'paid');
+    for (const n of EDGES) {
+      await playing(edges[n], 'streams+openchan');
+      await playing(edges[n], 'streams+paidchan', () => `?tkn=${paidViewer('paidchan')}`);
+    }
+    const t0 = Date.now();
+    lab.link('edge1', 'down');
+    try {
+      await waitFor('edge1 refusing the paid channel', async () => (await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 20_000, 200);
+      const refusedAfter = Date.now() - t0;
+      console.log(`edge1 cut off: refuses the paid channel after ${refusedAfter} ms`);
+      expect(refusedAfter).toBeLessThan(9000);
+      expect(admits(edges.edge1, 'streams+openchan', '')).toBe(true);
+      expect(admits(edges.edge2, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).toBe(true);
+    } finally {
+      lab.link('edge1', 'up');
+    }
+    const t1 = Date.now();
+    await waitFor('edge1 admitting again', async () => !(await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 30_000, 250);
+    console.log(`edge1 relinked: admits again after ${Date.now() - t1} ms`);
+  });
+
+  it("with the origin's Redis stopped (SIGSTOP), capped channels refuse within 300 ms", async () => {
+    await liveChannel('capstop', '--viewer-cap', '5');
+    await playing(edges.edge2, 'streams+capstop', () => `?tkn=warm-stop-${Date.now()}`);
+    const pid = lab.redisPid('origin');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await ask(edges.edge2, 'streams+capstop', `?tkn=stopped-${i}`));
+      console.log(`origin Redis stopped: capped viewer refused in ${answers.map((a) => a.ms).join(', ')} ms (request to answer)`);
+      expect(answers.every((a) => a.refused)).toBe(true);
+      // The handler's budget is 300 ms; the rest is MistServer starting it and HLS around it.
+      expect(Math.min(...answers.map((a) => a.ms))).toBeLessThan(1500);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+  });
+
+  it('forged and expired tokens refuse on an edge', async () => {
+    await liveChannel('paidtok', '--access', 'paid');
+    await playing(edges.edge1, 'streams+paidtok', () => `?tkn=${paidViewer('paidtok')}`);
+    const forged = mint('paidtok', 'mallory', { ent: ['paid'], key: 'not-the-site-secret' });
+    const expired = mint('paidtok', 'eve', { ent: ['paid'], expIn: -600 });
+    for (const tkn of [forged, expired]) expect((await ask(edges.edge1, 'streams+paidtok', `?tkn=${tkn}`)).refused).toBe(true);
+    expect(admits(edges.edge1, 'streams+paidtok', `?tkn=${paidViewer('paidtok')}`)).toBe(true);
+  });
+
+  it.todo('a crashing handler refuses (edge-user-new made to crash: MistServer answers its default, false)');
+});
