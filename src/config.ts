@@ -156,3 +156,47 @@ export function debugEnabled(): boolean {
 export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
+
+/** What this server is in a deployment (issue 14): one box, the origin of edges, or an edge. */
+export type ServerRole = 'single' | 'origin' | 'edge';
+const ROLES: readonly ServerRole[] = ['single', 'origin', 'edge'];
+
+/** STREAMCTL_ROLE, else the installed config's role=, else `single`; an unknown value is refused, naming it. */
+export function role(): ServerRole {
+  const fromEnv = process.env.STREAMCTL_ROLE;
+  const value = fromEnv || readInstalledConfig().role || 'single';
+  if (!(ROLES as readonly string[]).includes(value)) {
+    throw new UserError(`unknown role "${value.slice(0, 32)}" in ${fromEnv ? 'STREAMCTL_ROLE' : `${installedConfigPath()} (role=)`}: expected single, origin or edge`);
+  }
+  return value as ServerRole;
+}
+
+/** An edge's local Redis replica (a unix socket path): STREAMCTL_REDIS_REPLICA, else redis_replica=. */
+export function redisReplica(): string | undefined {
+  return process.env.STREAMCTL_REDIS_REPLICA || readInstalledConfig().redis_replica || undefined;
+}
+
+/**
+ * The origin's Redis primary (host:port or a socket path): STREAMCTL_REDIS_PRIMARY, else
+ * redis_primary=. The origin's relay writes there; an edge uses it only for the viewer cap.
+ */
+export function redisPrimary(): string | undefined {
+  return process.env.STREAMCTL_REDIS_PRIMARY || readInstalledConfig().redis_primary || undefined;
+}
+
+/**
+ * The Redis password (AUTH, the same on the primary and the replicas), from the file named by
+ * STREAMCTL_REDIS_PASSWORD_FILE or redis_password_file=; none configured → {}. A file everyone may
+ * read is not used (problem says why), like the MistServer API password.
+ */
+export function redisPassword(): { password?: string; problem?: string } {
+  const file = process.env.STREAMCTL_REDIS_PASSWORD_FILE || readInstalledConfig().redis_password_file;
+  if (!file) return {};
+  try {
+    // Group-readable is expected (MistServer's user runs the edge triggers); world-readable is not.
+    if ((statSync(file).mode & 0o007) !== 0) return { problem: `${file} is readable by everyone (chmod o-rwx it); Redis password not used` };
+    return { password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
+  } catch (err) {
+    return { problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); Redis password not used` };
+  }
+}

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
 import { cliAsync, startFakeMist } from './fake-mist';
+import { REDIS_SERVER, startRedis } from './support/redis';
 import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir, type RunResult } from './helpers';
 
 const SCHEMAS = join(ROOT, 'schemas');
@@ -222,6 +223,20 @@ describe('--json on every command', () => {
     // MistServer unreachable: the checks it would answer are one "skipped" warning, in the same shape.
     const unreachable = await runAsync(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1 });
     expect(unreachable.checks.find((c: { check: string }) => c.check === 'mistserver config').message).toMatch(/check\(s\) skipped/);
+
+    // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.
+    const redis = REDIS_SERVER ? await startRedis() : undefined;
+    try {
+      const env = { STREAMCTL_REDIS_PRIMARY: redis?.socket ?? join(tempDir(), 'no-redis.sock') };
+      const needsRedis = (schema: string) => (redis ? { schema } : { schema: 'error', status: 1 });
+      const resynced = j({ command: 'edge resync', args: ['edge', 'resync'], env, ...needsRedis('edge-resync') });
+      if (redis) expect(resynced.replication_turned_on).toBe(true);
+      j({ command: 'edge relay', args: ['edge', 'relay', '--once'], env, ...needsRedis('edge-relay') });
+      expect(j({ command: 'edge status', args: ['edge', 'status'], env, schema: 'edge-status' }).redis.reachable).toBe(redis !== undefined);
+      j({ command: 'edge check', args: ['edge', 'check'], env, ...needsRedis('edge-check') });
+    } finally {
+      await redis?.stop();
+    }
 
     j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
 

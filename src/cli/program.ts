@@ -10,6 +10,7 @@ import { completionCommand, manCommand } from './commands/completion';
 import { configCommand } from './commands/config';
 import { dbCommand } from './commands/db';
 import { doctorCommand } from './commands/doctor';
+import { edgeCommand } from './commands/edge';
 import { eventsCommand } from './commands/events';
 import { grantCommand } from './commands/grant';
 import { guardCommand } from './commands/guard';
@@ -56,6 +57,7 @@ export function buildProgram(ctx: CliContext): Command {
     triggersCommand,
     dbCommand,
     mistCommand,
+    edgeCommand,
     doctorCommand,
     metricsCommand,
     initCommand,

@@ -20,6 +20,16 @@ const absolutePath = (v: string) => (/^\/[^\n]*[^/\n]$/.test(v) && !v.split('/')
 const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
 const positiveDuration = (v: string) => ((parseDuration(v) ?? 0) > 0 ? null : 'expected a duration above zero such as 90s, 10m, 1h, 7d');
 
+/** Comma-separated API URLs, each like the mist-api setting (no login in the database either). */
+function edgeList(v: string): string | null {
+  if (v === '') return null;
+  for (const url of v.split(',').map((u) => u.trim())) {
+    if (/^https?:\/\/[^\s/?#]*@/.test(url)) return `a user or password does not go in the database (STREAMCTL_MIST_USER or mist_api_user= in streamctl.conf serve the edges too)`;
+    if (!/^https?:\/\/[^\s/?#@,]+\/?(api\/?)?$/.test(url)) return `"${url}": expected URLs such as http://10.0.0.2:4242/api, separated by commas`;
+  }
+  return null;
+}
+
 /** Meaning and check of every setting, in the order `config list` shows them. */
 export const SETTING_RULES: Record<SettingName, SettingRule> = {
   'stream-base': {
@@ -84,6 +94,14 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
   'vod-placeholder': {
     description: "the VoD stream's configured source: a harmless file MistServer plays when STREAM_SOURCE answers nothing",
     check: absolutePath,
+  },
+  replication: {
+    description: "redis: every change edges need is queued for `streamctl edge relay` (turn on with `streamctl edge resync`); off: one box, nothing queued",
+    check: (v: string) => (v === 'off' || v === 'redis' ? null : 'expected off or redis'),
+  },
+  edges: {
+    description: "comma-separated MistServer API URLs of the edges, whose viewers `edge relay` re-checks after a ban or policy change (empty: none)",
+    check: edgeList,
   },
 };
 

@@ -21,6 +21,8 @@ export const SETTING_DEFAULTS = {
   'recordings-max-total-size': 'none',
   'mist-api': '',
   'vod-placeholder': '/var/lib/streamctl/placeholder.mkv',
+  replication: 'off',
+  edges: '',
 } as const satisfies Record<string, string>;
 
 export type SettingName = keyof typeof SETTING_DEFAULTS;

@@ -1,0 +1,180 @@
+// `streamctl edge ...`: the origin's side of replication to the edges (issue 14, docs/deployment.md):
+// the relay that publishes queued changes to the Redis primary, a full resync, and checks.
+import { Command } from 'commander';
+import { redisPassword, redisPrimary } from '../../config';
+import { UserError } from '../../lib/errors';
+import { checkReplication, openPrimary, replicationStatus } from '../../replica/check';
+import { resync, runRelay, type Published } from '../../replica/relay';
+import { liveChannels } from '../../store/broadcasts';
+import { getSetting, putSetting } from '../../store/settings';
+import type { CliContext } from '../context';
+import { isoTime } from '../format';
+import { applyEdgeEffects } from '../edge-effects';
+
+/** A large resync is one MULTI: give Redis time to answer it. */
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+interface RedisOpts {
+  redis?: string;
+}
+
+/** --redis, else STREAMCTL_REDIS_PRIMARY / redis_primary=; the password from redis_password_file=. */
+function primary(ctx: CliContext, opts: RedisOpts): { target: string; password?: string } {
+  const target = opts.redis ?? redisPrimary();
+  if (!target) throw new UserError('no Redis primary configured: set redis_primary= in streamctl.conf (or STREAMCTL_REDIS_PRIMARY, or give --redis <host:port|socket>)');
+  if (!target.startsWith('/') && !/^[^\s/]+:\d{1,5}$/.test(target)) throw new UserError(`invalid Redis target "${target.slice(0, 80)}": expected host:port or a unix socket path`);
+  const pw = redisPassword();
+  if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
+  return { target, ...(pw.password !== undefined ? { password: pw.password } : {}) };
+}
+
+const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
+
+export function edgeCommand(ctx: CliContext): Command {
+  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (origin side)');
+
+  cmd
+    .command('relay')
+    .description('publish queued changes to Redis (every ~100 ms) until stopped; re-check affected viewers on the edges')
+    .option('--once', 'publish what is queued, then exit (exit 1 if Redis cannot take it)')
+    .option(...redisOption)
+    .option('--json', 'print the totals as JSON when it ends')
+    .action(async (opts: RedisOpts & { once?: boolean; json?: boolean }) => {
+      const db = ctx.db();
+      const { target, password } = primary(ctx, opts);
+      if (getSetting(db, 'replication') !== 'redis') ctx.err("streamctl: replication is off, so nothing is queued; 'streamctl edge resync' turns it on\n");
+      const log = (line: string) => ctx.err(`streamctl relay: ${line}\n`);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      // Edge re-checks run one round after another, off the publishing path: a slow edge delays
+      // only the re-checks, never what reaches Redis.
+      let effects: Promise<void> = Promise.resolve();
+      const published = (p: Published) => {
+        if (p.effects.length === 0) return;
+        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+      };
+      try {
+        const totals = await runRelay({
+          db,
+          connect: () => openPrimary(target, password, PUBLISH_TIMEOUT_MS),
+          now: () => ctx.now(),
+          liveChannels: () => liveChannels(db).map((c) => c.userName),
+          log,
+          published,
+          signal: stop.signal,
+          once: opts.once === true,
+        });
+        await effects;
+        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, failures: totals.failures });
+        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s)\n`);
+      } catch (err) {
+        await effects;
+        throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    });
+
+  cmd
+    .command('resync')
+    .description('rewrite everything under sc: in Redis from the database (idempotent); turns replication on')
+    .option(...redisOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: RedisOpts & { json?: boolean }) => {
+      const db = ctx.db();
+      const { target, password } = primary(ctx, opts);
+      const client = await openPrimary(target, password, PUBLISH_TIMEOUT_MS).catch((err: Error) => {
+        throw new UserError(`cannot reach the Redis primary: ${err.message}`);
+      });
+      try {
+        // On first: changes from now on are queued; the resync below covers everything before.
+        const turnedOn = getSetting(db, 'replication') !== 'redis';
+        if (turnedOn) putSetting(db, 'replication', 'redis');
+        const r = await resync(db, client, () => ctx.now()).catch((err: Error) => {
+          throw new UserError(`resync failed: ${err.message}`);
+        });
+        if (opts.json) {
+          return ctx.json({
+            redis: target,
+            replication_turned_on: turnedOn,
+            written: r.written,
+            deleted: r.deleted,
+            outbox_rows: r.rows,
+            outbox_id: r.lastId,
+            keys: r.byKind,
+            synced_at: isoTime(r.syncedAt),
+          });
+        }
+        if (turnedOn) ctx.out('replication was off: turned on (setting replication=redis); run `streamctl edge relay` to publish changes from now on\n');
+        const kinds = Object.entries(r.byKind).map(([k, n]) => `${n} ${k}`).join(', ');
+        ctx.out(`resynced ${target}: wrote ${r.written} key(s) (${kinds}), deleted ${r.deleted} stale key(s), covered ${r.rows} queued change(s)\n`);
+      } finally {
+        client.close();
+      }
+    });
+
+  cmd
+    .command('status')
+    .description('replication state: queued changes, oldest age, whether Redis answers, its sc:meta')
+    .option(...redisOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: RedisOpts & { json?: boolean }) => {
+      const db = ctx.db();
+      const { target, password } = primary(ctx, opts);
+      const s = await replicationStatus(db, target, password);
+      const now = ctx.now();
+      const age = s.outbox.oldestAt === null ? null : Math.max(0, now - s.outbox.oldestAt);
+      const meta = s.meta === null ? null : {
+        synced_at: s.meta.synced_at ? isoTime(Number(s.meta.synced_at)) : null,
+        outbox_id: s.meta.outbox ? Number(s.meta.outbox) : null,
+      };
+      if (opts.json) {
+        return ctx.json({
+          replication: s.replication,
+          redis: s.redis,
+          outbox: { pending: s.outbox.pending, oldest_at: isoTime(s.outbox.oldestAt), oldest_age_ms: age, last_id: s.outbox.lastId },
+          meta,
+          edges: getSetting(db, 'edges').split(',').map((u) => u.trim()).filter(Boolean),
+        });
+      }
+      ctx.out(`replication: ${s.replication}\n`);
+      ctx.out(`redis:       ${target} ${s.redis.reachable ? 'reachable' : `UNREACHABLE (${s.redis.error})`}\n`);
+      ctx.out(`outbox:      ${s.outbox.pending} queued${age === null ? '' : `, oldest ${age} ms ago`}, last id ${s.outbox.lastId}\n`);
+      if (meta) ctx.out(`sc:meta:     last resync ${meta.synced_at ?? 'never'}, last published id ${meta.outbox_id ?? 'none'}\n`);
+    });
+
+  cmd
+    .command('check')
+    .description('compare Redis with the database (counts, digests, differing keys); exit 1 on a difference')
+    .option(...redisOption)
+    .option('--json', 'print JSON')
+    .action(async (opts: RedisOpts & { json?: boolean }) => {
+      const db = ctx.db();
+      const { target, password } = primary(ctx, opts);
+      const c = await checkReplication(db, target, password, ctx.now());
+      if (!c.comparison) throw new UserError(c.message);
+      const cmp = c.comparison;
+      if (opts.json) {
+        ctx.json({
+          redis: target,
+          same: cmp.same,
+          pending: c.pending,
+          sqlite: cmp.sqlite,
+          redis_copy: cmp.redis,
+          differences: cmp.differences,
+          difference_count: cmp.differenceCount,
+        });
+      } else {
+        ctx.out(`${cmp.same ? 'same' : 'DIFFERENT'}: ${c.message}\n`);
+        for (const d of cmp.differences) ctx.out(`  ${d.key}: ${d.problem}\n`);
+        if (cmp.differenceCount > cmp.differences.length) ctx.out(`  ... and ${cmp.differenceCount - cmp.differences.length} more\n`);
+        if (!cmp.same && c.fix) ctx.out(`fix: ${c.fix}\n`);
+      }
+      if (!cmp.same) ctx.answerNo();
+    });
+
+  return cmd;
+}

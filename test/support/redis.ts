@@ -1,0 +1,62 @@
+// A real redis-server for tests: started on a unix socket in a temp dir (no TCP port, nothing
+// persisted), stopped after the test file. Tests that need it skip with one line when the
+// binary is absent (CI installs it: .ci/run).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The redis-server binary, or undefined when it is not installed. */
+export const REDIS_SERVER: string | undefined = (() => {
+  const r = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const path = r.stdout.trim();
+  return r.status === 0 && path ? path : undefined;
+})();
+
+/** The one line a skipped suite shows. */
+export const NO_REDIS = 'redis-server is not installed: Redis tests skipped (apt-get install redis-server)';
+
+export interface TestRedis {
+  /** The unix socket path to connect to. */
+  socket: string;
+  dir: string;
+  proc: ChildProcess;
+  /** SIGSTOP / SIGCONT the server (an unresponsive primary). */
+  pause(): void;
+  resume(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server with extra args (e.g. ['--requirepass', 'x']) and waits until the socket exists. */
+export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
+  if (!REDIS_SERVER) throw new Error(NO_REDIS);
+  const dir = mkdtempSync(join(tmpdir(), 'streamctl-redis-'));
+  const socket = join(dir, 'r.sock');
+  const proc = spawn(
+    REDIS_SERVER,
+    ['--port', '0', '--unixsocket', socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, ...extraArgs],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(socket)) {
+    if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+    if (Date.now() > deadline) throw new Error('redis-server did not create its socket within 10 s');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return {
+    socket,
+    dir,
+    proc,
+    pause: () => void proc.kill('SIGSTOP'),
+    resume: () => void proc.kill('SIGCONT'),
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill('SIGCONT');
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
