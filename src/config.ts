@@ -200,3 +200,8 @@ export function redisPassword(): { password?: string; problem?: string } {
     return { problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); Redis password not used` };
   }
 }
+
+/** An edge's origin (host, or host:port of its DTSC output): the installed config's origin= (install.sh ORIGIN=). */
+export function originHost(): string | undefined {
+  return readInstalledConfig().origin || undefined;
+}

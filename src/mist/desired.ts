@@ -1,15 +1,17 @@
 // The MistServer setup this install wants, from the settings and where the programs are installed.
 import { basename } from 'node:path';
-import { packagedExecutable, triggerHandlerPath } from '../config';
+import { packagedExecutable, triggerHandlerPath, type ServerRole } from '../config';
 import type { Db } from '../store/open';
 import { getSettings } from '../store/settings';
 import { TRIGGERS } from '../triggers/registry';
 import type { Desired } from './plan';
+import { EDGE_TRIGGERS, pullSource } from './roles';
 
 /** Program names that are ours wherever they are installed (a moved install is still ours). */
 function ourProgramNames(): Set<string> {
   const names = new Set<string>(['mist-trigger', 'streamctl']);
-  for (const spec of Object.values(TRIGGERS)) names.add(spec.program);
+  // The edge's programs too: a server moved between roles gets the other role's handlers removed.
+  for (const spec of [...Object.values(TRIGGERS), ...Object.values(EDGE_TRIGGERS)]) names.add(spec.program);
   const exe = packagedExecutable();
   if (exe) names.add(basename(exe));
   return names;
@@ -18,11 +20,19 @@ function ourProgramNames(): Set<string> {
 /** Default API URL: MistServer's own default, on loopback (authorised without login). */
 export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
 
-/** What `mist apply` sets and `doctor` expects. */
-export function desiredSetup(db: Db): Desired {
+/** The server's role and, for an edge, its origin (host or host:port), as `mist apply` and doctor were given them. */
+export interface RoleChoice {
+  role: ServerRole;
+  origin?: string;
+}
+
+/** What `mist apply` sets and `doctor` expects (one box unless `choice` says otherwise). */
+export function desiredSetup(db: Db, choice: RoleChoice = { role: 'single' }): Desired {
   const s = getSettings(db, ['stream-base', 'vod-base', 'vod-placeholder', 'recordings-root']);
   const programs = ourProgramNames();
   return {
+    role: choice.role,
+    pullSource: choice.role === 'edge' && choice.origin ? pullSource(choice.origin) : '',
     base: s['stream-base'],
     vodBase: s['vod-base'],
     vodSource: s['vod-placeholder'],

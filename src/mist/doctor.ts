@@ -18,14 +18,18 @@ import {
   entriesOf,
   entryDifference,
   installedTriggers,
+  isOurEntry,
   jwksCount,
   NOT_INSTALLED,
+  planProtocols,
   planRecordingPush,
   planStreams,
   readEntry,
   REFUSING_DEFAULT,
+  specFor,
   type Desired,
 } from './plan';
+import { describeDtsc, dtscEntries, isLoopbackInterface, PUSH_GUARD_REASON } from './roles';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
@@ -261,22 +265,27 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   }
 
   // The database MistServer's triggers open: found through streamctl.conf, not this shell's environment.
+  // An edge's triggers open none (they read the Redis replica).
+  const role = input.desired.role ?? 'single';
   const seen = triggerDatabase();
-  if (!seen.path) {
+  if (role === 'edge') {
+    // nothing: the edge's programs never open SQLite
+  } else if (!seen.path) {
     add({ check: 'trigger database', status: 'fail', message: `${seen.configFile} names no db=: triggers run by MistServer would look for ./data/streamctl.db in its working folder`, fix: `add db=${db} to ${seen.configFile} (install.sh writes it)` });
   } else if (seen.path !== db) {
     add({ check: 'trigger database', status: 'fail', message: `this command uses ${db} but MistServer's triggers use ${seen.path} (${seen.configFile})`, fix: 'unset STREAMCTL_DB, or set db= in the config file to the same path' });
   } else {
     add({ check: 'trigger database', status: 'ok', message: `MistServer's triggers use the same database (${seen.configFile})` });
   }
-  if (seen.configFromEnv) {
+  if (seen.configFromEnv && role !== 'edge') {
     add({ check: 'trigger database', status: 'warn', message: `STREAMCTL_CONF points at ${seen.configFile}; MistServer's triggers read the config beside the programs unless their environment sets it too`, fix: 'install the config file beside the programs' });
   }
 
   // Programs: every handler apply configures.
   const handlers = new Map<string, string[]>();
-  for (const name of installedTriggers()) {
+  for (const name of installedTriggers(role)) {
     const h = desiredEntry(name, input.desired).handler;
+    if (h === '') continue; // the edge's push guard runs no program
     handlers.set(h, [...(handlers.get(h) ?? []), name]);
   }
   const broken = [...handlers.keys()].filter((h) => !canExecute(h, input.mistUser));
@@ -287,8 +296,9 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
   );
   if (broken.length === 0) {
     const runner = runAs(input.mistUser);
-    const wrong = installedTriggers()
-      .map((name) => ({ name, problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name) }))
+    const wrong = installedTriggers(role)
+      .filter((name) => specFor(name, role) !== null)
+      .map((name) => ({ name, problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name, specFor(name, role)!.refusal) }))
       .filter((r) => r.problem !== null);
     add(
       wrong.length === 0
@@ -324,14 +334,17 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     for (const f of checkMistConfig(answer, input.desired)) add(f);
   } else {
     // Say what was not checked rather than drop it: a short report must not read as a clean one.
-    const skipped = installedTriggers().length + MIST_CONFIG_CHECKS;
+    const skipped = installedTriggers(role).length + MIST_CONFIG_CHECKS;
     add({
       check: 'mistserver config',
       status: 'warn',
-      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers().length} trigger entries, streams, recording push, jwks`,
+      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers(role).length} trigger entries, streams, recording push, jwks, DTSC`,
       fix: 'run doctor again once MistServer is reachable',
     });
   }
+
+  // An edge plays nothing of its own and records nothing: the origin does both.
+  if (role === 'edge') return findings;
 
   // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing.
   const placeholder = input.desired.vodSource;
@@ -358,8 +371,8 @@ const APPLY = "run 'streamctl mist apply'";
 // No trigger takes 64 lines; every program must refuse this (and never reach a database).
 const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
 
-/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks. */
-const MIST_CONFIG_CHECKS = 3;
+/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks, DTSC. */
+const MIST_CONFIG_CHECKS = 4;
 
 /** How to start a program as MistServer's user, and who that turned out to be. */
 interface Runner {
@@ -413,13 +426,13 @@ function programBehindWrapper(handler: string): string | null {
 }
 
 /** Runs a handler as MistServer would on a malformed payload; null when it answers its refusal. */
-function answersRefusal(runner: Runner, handler: string, trigger: TriggerName): string | null {
-  const problem = runsAndRefuses(runner, handler, trigger);
+function answersRefusal(runner: Runner, handler: string, trigger: TriggerName, want: string): string | null {
+  const problem = runsAndRefuses(runner, handler, trigger, want);
   const program = problem === null ? programBehindWrapper(handler) : null;
-  return program === null ? problem : runsAndRefuses(runner, program, trigger);
+  return program === null ? problem : runsAndRefuses(runner, program, trigger, want);
 }
 
-function runsAndRefuses(runner: Runner, handler: string, trigger: TriggerName): string | null {
+function runsAndRefuses(runner: Runner, handler: string, trigger: TriggerName, want: string): string | null {
   const [cmd, ...args] = runner.wrap([handler, trigger]);
   const r = spawnSync(cmd!, args, {
     input: MALFORMED_PAYLOAD,
@@ -431,7 +444,6 @@ function runsAndRefuses(runner: Runner, handler: string, trigger: TriggerName): 
   // Every program exits 0 after its answer; anything else (126/127 from setpriv: cannot execute)
   // means it never ran, even when the expected refusal is the empty answer.
   if (r.status !== 0) return `did not run (exit ${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0] ?? ''}`;
-  const want = TRIGGERS[trigger].refusal;
   if (r.stdout !== want) return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
   return null;
 }
@@ -441,9 +453,10 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
   const out: Finding[] = [];
   const config = (answer.config ?? {}) as Record<string, unknown>;
   const triggers = config.triggers;
-  const isOurs = (raw: unknown) => desired.isOurHandler(readEntry(raw)?.handler ?? '');
+  const isOurs = (raw: unknown) => isOurEntry(raw, desired);
+  const role = desired.role ?? 'single';
 
-  for (const name of installedTriggers()) {
+  for (const name of installedTriggers(role)) {
     const check = `trigger ${name}`;
     const list = entriesOf(triggers, name);
     const ours = list.filter(isOurs);
@@ -458,12 +471,17 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
     if (diff) problems.push(diff);
     if (ours.length > 1) problems.push(`${ours.length} streamctl handlers`);
     if (list[list.length - 1] !== ours[ours.length - 1]) problems.push("another handler runs after streamctl's and its answer wins");
-    if (!canExecute(last.handler, null)) problems.push(`handler ${last.handler} is missing`);
+    if (last.handler !== '' && !canExecute(last.handler, null)) problems.push(`handler ${last.handler} is missing`);
     if (problems.length > 0) {
       out.push({ check, status: 'fail', message: problems.join('; '), fix: APPLY });
       continue;
     }
-    const spec = TRIGGERS[name];
+    const spec = specFor(name, role);
+    if (spec === null) {
+      // The edge's push guard: foreign PUSH_REWRITE handlers run before it, but its answer wins.
+      out.push({ check, status: 'ok', message: `no handler, default "${REFUSING_DEFAULT}": ${PUSH_GUARD_REASON}` });
+      continue;
+    }
     const foreign = list.length - ours.length;
     if (foreign > 0 && spec.blocking) {
       out.push({ check, status: 'warn', message: `${foreign} other handler(s) also run on ${name}; MistServer refuses if any of them refuses`, fix: 'remove them unless you meant them' });
@@ -477,14 +495,17 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
   // Trigger names apply does not install: streamctl handlers there are stale; both rewrites clash.
   const names = triggers && typeof triggers === 'object' ? Object.keys(triggers) : [];
   for (const name of names) {
-    if ((installedTriggers() as string[]).includes(name)) continue;
+    if ((installedTriggers(role) as string[]).includes(name)) continue;
     const list = entriesOf(triggers, name);
     const ours = list.filter(isOurs);
     if (name === 'RTMP_PUSH_REWRITE' && list.length > 0) {
       out.push({ check: `trigger ${name}`, status: 'fail', message: `both rewrite triggers are set: ${NOT_INSTALLED.RTMP_PUSH_REWRITE}`, fix: ours.length === list.length ? APPLY : 'remove the RTMP_PUSH_REWRITE handlers in MistServer' });
       continue;
     }
-    if (ours.length > 0) out.push({ check: `trigger ${name}`, status: 'fail', message: 'a streamctl handler is set on a trigger streamctl does not handle', fix: APPLY });
+    if (ours.length > 0) {
+      const why = role === 'edge' && name in TRIGGERS ? `a one-box handler is set on this edge (${readEntry(ours[0])?.handler ?? ''}): an edge runs only the viewer-side triggers` : 'a streamctl handler is set on a trigger streamctl does not handle';
+      out.push({ check: `trigger ${name}`, status: 'fail', message: why, fix: APPLY });
+    }
     for (const raw of list.filter((e) => !isOurs(e))) {
       const seen = readEntry(raw);
       if (!seen) continue;
@@ -500,13 +521,17 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
   const streams = planStreams(answer.streams, desired).changes;
   out.push(
     streams.length === 0
-      ? { check: 'streams', status: 'ok', message: `${desired.base} (push://) and vod (${desired.vodSource})` }
+      ? {
+          check: 'streams',
+          status: 'ok',
+          message: role === 'edge' ? `${desired.base} and ${desired.vodBase} pull from ${desired.pullSource ?? ''}` : `${desired.base} (push://) and ${desired.vodBase} (${desired.vodSource})`,
+        }
       : { check: 'streams', status: 'fail', message: streams.map((c) => `${c.name}: ${c.action === 'add' ? 'missing' : c.detail}`).join('; '), fix: APPLY },
   );
   const push = planRecordingPush(answer, desired).changes;
   out.push(
     push.length === 0
-      ? { check: 'recording push', status: 'ok', message: `${desired.base}+ → ${desired.recordingsRoot}` }
+      ? { check: 'recording push', status: 'ok', message: role === 'edge' ? 'none (the origin records)' : `${desired.base}+ → ${desired.recordingsRoot}` }
       : { check: 'recording push', status: 'fail', message: push.map((c) => `${c.action === 'add' ? 'missing' : 'extra'}: ${c.detail}`).join('; '), fix: APPLY },
   );
   const keys = jwksCount(answer);
@@ -515,5 +540,37 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       ? { check: 'jwks', status: 'ok', message: 'no keys registered in MistServer (streamctl checks tokens itself)' }
       : { check: 'jwks', status: 'fail', message: `${keys} key(s) registered in MistServer's jwks: their token holders skip USER_NEW (no bans, caps or revocation)`, fix: `${APPLY}, then restart MistServer` },
   );
+  out.push(...dtscChecks(answer, desired));
+  return out;
+}
+
+/**
+ * MistServer's DTSC output: the origin needs it where edges reach it; anywhere else it is a way
+ * around USER_NEW (a DTSC pull is an output session: MistServer runs no USER_NEW for it). Streams
+ * an edge could take pushes for are named too (the push guard refuses them anyway).
+ */
+function dtscChecks(answer: Record<string, unknown>, desired: Desired): Finding[] {
+  const out: Finding[] = [];
+  const config = (answer.config ?? {}) as Record<string, unknown>;
+  const role = desired.role ?? 'single';
+  const open = dtscEntries(config.protocols).filter((p) => !isLoopbackInterface(p.interface));
+  const where = open.map(describeDtsc).join(', ');
+  if (role === 'origin') {
+    const planned = planProtocols(config.protocols, desired).changes;
+    out.push(
+      planned.length > 0
+        ? { check: 'dtsc', status: 'fail', message: `edges cannot pull: ${planned.map((c) => c.detail).join('; ')}`, fix: APPLY }
+        : { check: 'dtsc', status: 'warn', message: `DTSC on ${where} serves every stream without USER_NEW: only the edges may reach it`, fix: 'firewall the DTSC port to the edges\' addresses (docs/deployment.md)' },
+    );
+  } else if (open.length > 0) {
+    out.push({ check: 'dtsc', status: 'warn', message: `DTSC listens on ${where}: anyone who reaches it plays every stream without USER_NEW`, fix: 'bind MistServer\'s DTSC protocol to 127.0.0.1 (or remove it), or firewall the port' });
+  } else {
+    out.push({ check: 'dtsc', status: 'ok', message: 'DTSC not reachable from other hosts' });
+  }
+  if (role === 'edge') {
+    const streams = (answer.streams ?? {}) as Record<string, { source?: unknown }>;
+    const pushable = Object.entries(streams).filter(([, v]) => typeof v?.source === 'string' && v.source.startsWith('push://')).map(([k]) => k);
+    if (pushable.length > 0) out.push({ check: 'pushes', status: 'warn', message: `stream(s) ${pushable.join(', ')} take pushes on this edge (the PUSH_REWRITE guard refuses them while it is set)`, fix: 'remove them: an edge takes no pushes' });
+  }
   return out;
 }

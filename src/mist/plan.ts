@@ -1,7 +1,9 @@
 // What `streamctl mist apply` wants MistServer to hold, and how far MistServer's configuration is
 // from it. Pure: takes MistServer's answers and our settings, returns the changes to make and the
 // request bodies that make them. Everything trigger-related is driven by the registry.
+import type { ServerRole } from '../config';
 import { TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
+import { describeDtsc, dtscEntries, DTSC_PORT, EDGE_TRIGGERS, isLoopbackInterface, PUSH_GUARD_REASON, roleTriggers } from './roles';
 import { USER_NEW_STREAMS } from './stream-tags';
 
 type Json = Record<string, unknown>;
@@ -42,7 +44,7 @@ export interface TriggerEntry {
 
 /** One planned change, for people. */
 export interface Change {
-  area: 'trigger' | 'stream' | 'recording push' | 'jwks';
+  area: 'trigger' | 'stream' | 'recording push' | 'jwks' | 'protocol';
   action: 'add' | 'update' | 'remove';
   name: string;
   detail: string;
@@ -50,6 +52,10 @@ export interface Change {
 
 /** What apply wants, from settings and the install location. */
 export interface Desired {
+  /** What this server is (absent: one box): one box and the origin get today's setup, an edge its own (roles.ts). */
+  role?: ServerRole;
+  /** An edge's pull source for both of its streams (`dtsc://<origin>:4200`). */
+  pullSource?: string;
   base: string;
   /** The VoD stream (`vod-base` setting) whose wildcard children play recordings. */
   vodBase: string;
@@ -69,9 +75,19 @@ export interface Plan {
   notes: string[];
 }
 
-/** The registry triggers apply installs. */
-export function installedTriggers(): TriggerName[] {
+/** The triggers apply installs on a server of this role (one box and origin: the registry's). */
+export function installedTriggers(role: ServerRole = 'single'): TriggerName[] {
+  if (role === 'edge') return roleTriggers('edge');
   return (Object.keys(TRIGGERS) as TriggerName[]).filter((name) => NOT_INSTALLED[name] === undefined);
+}
+
+/**
+ * The program spec behind a trigger on a server of this role; null for the edge's push guard,
+ * which runs no program (MistServer answers its default without spawning anything).
+ */
+export function specFor(name: TriggerName, role: ServerRole): TriggerSpec | null {
+  if (role !== 'edge') return TRIGGERS[name];
+  return EDGE_TRIGGERS[name as keyof typeof EDGE_TRIGGERS] ?? null;
 }
 
 /** The `default` apply configures for a trigger: its refusal, never empty; none for asynchronous ones. */
@@ -89,9 +105,23 @@ export const STREAM_FILTERS: Partial<Record<TriggerName, readonly string[]>> = {
   USER_NEW: USER_NEW_STREAMS,
 };
 
+/**
+ * The edge's PUSH_REWRITE: no handler, so MistServer answers the default at once, and the default
+ * names no stream (see REFUSING_DEFAULT): every push to an edge is refused before it is read.
+ */
+export function pushGuardEntry(): TriggerEntry {
+  return { handler: '', sync: true, streams: [], default: REFUSING_DEFAULT };
+}
+
+/** True for the push guard as read back (no handler, our refusing default). */
+export function isPushGuard(seen: SeenEntry | null): boolean {
+  return seen !== null && seen.handler === '' && seen.default === REFUSING_DEFAULT;
+}
+
 /** The entry apply writes for one trigger. */
 export function desiredEntry(name: TriggerName, desired: Desired): TriggerEntry {
-  const spec: TriggerSpec = TRIGGERS[name];
+  const spec = specFor(name, desired.role ?? 'single');
+  if (spec === null) return pushGuardEntry();
   const entry: TriggerEntry = { handler: desired.handlerFor(spec), sync: spec.blocking, streams: [...(STREAM_FILTERS[name] ?? [])] };
   const dflt = mistDefaultFor(spec);
   if (dflt !== undefined) entry.default = dflt;
@@ -136,6 +166,12 @@ export function entriesOf(triggers: unknown, name: string): unknown[] {
   return Array.isArray(list) ? list : [];
 }
 
+/** True for an entry apply put there: a handler running one of our programs, or the edge's push guard. */
+export function isOurEntry(raw: unknown, desired: Desired): boolean {
+  const seen = readEntry(raw);
+  return seen !== null && (desired.isOurHandler(seen.handler) || isPushGuard(seen));
+}
+
 /** What differs between a stored entry of ours and the wanted one, in words ('' when equal). */
 export function entryDifference(seen: SeenEntry, wanted: TriggerEntry): string {
   const diffs: string[] = [];
@@ -155,6 +191,7 @@ export function entryDifference(seen: SeenEntry, wanted: TriggerEntry): string {
 }
 
 function describeEntry(e: TriggerEntry): string {
+  if (e.handler === '') return `no handler, default "${e.default ?? ''}": ${PUSH_GUARD_REASON}`;
   return `${e.handler} (${e.sync ? 'blocking' : 'async'}${e.default !== undefined ? `, default "${e.default}"` : ''})`;
 }
 
@@ -163,12 +200,10 @@ export function planTriggers(current: unknown, desired: Desired): { triggers: Js
   const triggers: Json = isObject(current) ? { ...current } : {};
   const changes: Change[] = [];
   let unchanged = 0;
-  const isOurs = (raw: unknown) => {
-    const seen = readEntry(raw);
-    return seen !== null && desired.isOurHandler(seen.handler);
-  };
+  const isOurs = (raw: unknown) => isOurEntry(raw, desired);
+  const role = desired.role ?? 'single';
 
-  for (const name of installedTriggers()) {
+  for (const name of installedTriggers(role)) {
     const list = entriesOf(current, name);
     const ours = list.filter(isOurs);
     const foreign = list.filter((e) => !isOurs(e));
@@ -187,8 +222,9 @@ export function planTriggers(current: unknown, desired: Desired): { triggers: Js
     }
   }
 
-  // Ours on triggers we do not install (RTMP_PUSH_REWRITE, or ones the registry no longer has): removed.
-  const installed = new Set<string>(installedTriggers());
+  // Ours on triggers we do not install (RTMP_PUSH_REWRITE, the one-box triggers on an edge, or ones the
+  // registry no longer has): removed.
+  const installed = new Set<string>(installedTriggers(role));
   for (const name of Object.keys(triggers)) {
     if (installed.has(name)) continue;
     const list = entriesOf(current, name);
@@ -197,7 +233,7 @@ export function planTriggers(current: unknown, desired: Desired): { triggers: Js
     const foreign = list.filter((e) => !isOurs(e));
     if (foreign.length > 0) triggers[name] = foreign;
     else delete triggers[name];
-    const why = NOT_INSTALLED[name as TriggerName] ?? 'not a trigger this version handles';
+    const why = NOT_INSTALLED[name as TriggerName] ?? (role === 'edge' && name in TRIGGERS ? 'an edge runs only the viewer-side triggers' : 'not a trigger this version handles');
     changes.push({ area: 'trigger', action: 'remove', name, detail: `${readEntry(ours[0])?.handler ?? ''}: ${why}` });
   }
   return { triggers, changes, unchanged };
@@ -211,9 +247,11 @@ export function planStreams(current: unknown, desired: Desired): { addstream: Js
   const streams = isObject(current) ? current : {};
   const addstream: Json = {};
   const changes: Change[] = [];
+  // An edge pulls both from the origin: live `<base>+<user>` and `vod+<id>` by their own names.
+  const edge = desired.role === 'edge';
   for (const [name, source] of [
-    [desired.base, 'push://'],
-    [desired.vodBase, desired.vodSource],
+    [desired.base, edge ? (desired.pullSource ?? '') : 'push://'],
+    [desired.vodBase, edge ? (desired.pullSource ?? '') : desired.vodSource],
   ] as const) {
     const cur = streams[name];
     if (!isObject(cur)) {
@@ -257,11 +295,12 @@ export function recordingTarget(recordingsRoot: string): string {
  */
 export function planRecordingPush(answer: Json, desired: Desired): { requests: Json[]; changes: Change[] } {
   const stream = `${desired.base}+`;
-  const target = recordingTarget(desired.recordingsRoot);
+  // An edge records nothing: the origin has every broadcast already.
+  const target = desired.role === 'edge' ? null : recordingTarget(desired.recordingsRoot);
   const ours = readAutoPushes(answer).filter((p) => p.stream === stream && p.target.startsWith('/'));
   const requests: Json[] = [];
   const changes: Change[] = [];
-  if (!ours.some((p) => p.target === target)) {
+  if (target !== null && !ours.some((p) => p.target === target)) {
     requests.push({ push_auto_add: { stream, target } });
     changes.push({ area: 'recording push', action: 'add', name: stream, detail: target });
   }
@@ -278,6 +317,41 @@ export function planRecordingPush(answer: Json, desired: Desired): { requests: J
   return { requests, changes };
 }
 
+/**
+ * MistServer's DTSC output (the protocol an edge pulls with) on the origin: it must listen where the
+ * edges reach it. MistServer's stock configuration has it on every interface, port 4200; a
+ * configuration whose DTSC is missing or on loopback only gets one on every interface. A DTSC pull
+ * is an output session, never a viewer: USER_NEW does not run for it, so anyone who reaches the port
+ * plays every stream: a note says so on the origin (firewall it to the edges) and on any other role.
+ */
+export function planProtocols(protocols: unknown, desired: Desired): { requests: Json[]; changes: Change[]; notes: string[] } {
+  const dtsc = dtscEntries(protocols);
+  const open = dtsc.filter((p) => !isLoopbackInterface(p.interface));
+  const requests: Json[] = [];
+  const changes: Change[] = [];
+  const notes: string[] = [];
+  if (desired.role === 'origin') {
+    if (dtsc.length === 0) {
+      requests.push({ addprotocol: { connector: 'DTSC', port: DTSC_PORT } });
+      changes.push({ area: 'protocol', action: 'add', name: 'DTSC', detail: `every interface port ${DTSC_PORT} (edges pull from it)` });
+    } else if (open.length === 0) {
+      const { online: _online, interface: _iface, ...kept } = dtsc[0]!;
+      requests.push({ updateprotocol: [withoutRuntime(dtsc[0]!), kept] });
+      changes.push({ area: 'protocol', action: 'update', name: 'DTSC', detail: `${describeDtsc(dtsc[0]!)} → every interface (edges cannot reach loopback)` });
+    }
+    notes.push(`DTSC (${open.length > 0 ? open.map(describeDtsc).join(', ') : `every interface port ${DTSC_PORT}`}) serves every stream without USER_NEW: let only the edges reach it (firewall)`);
+  } else if (open.length > 0) {
+    notes.push(`DTSC listens on ${open.map(describeDtsc).join(', ')}: anyone who reaches it plays every stream without USER_NEW; bind it to 127.0.0.1 or firewall it`);
+  }
+  return { requests, changes, notes };
+}
+
+/** A protocol entry without the fields MistServer adds at run time (updateprotocol matches on the rest). */
+function withoutRuntime(p: Record<string, unknown>): Record<string, unknown> {
+  const { online: _online, ...rest } = p;
+  return rest;
+}
+
 /** Number of keys registered in MistServer's jwks (answer of {"jwks": true}). */
 export function jwksCount(answer: Json): number {
   return Array.isArray(answer.jwks) ? answer.jwks.length : 0;
@@ -289,8 +363,9 @@ export function planSetup(answer: Json, desired: Desired): Plan {
   const t = planTriggers(config.triggers, desired);
   const s = planStreams(answer.streams, desired);
   const r = planRecordingPush(answer, desired);
+  const p = planProtocols(config.protocols, desired);
   const keys = jwksCount(answer);
-  const changes = [...t.changes, ...s.changes, ...r.changes];
+  const changes = [...t.changes, ...s.changes, ...r.changes, ...p.changes];
   const main: Json = {};
   if (t.changes.length > 0) main.config = { triggers: t.triggers };
   if (s.changes.length > 0) main.addstream = s.addstream;
@@ -301,16 +376,17 @@ export function planSetup(answer: Json, desired: Desired): Plan {
   }
   const requests: Json[] = [];
   if (Object.keys(main).length > 0) requests.push(main);
-  requests.push(...r.requests);
+  requests.push(...r.requests, ...p.requests);
   if (requests.length > 0) requests.push({ save: true });
 
   const notes: string[] = [];
   const rtmp = entriesOf(t.triggers, 'RTMP_PUSH_REWRITE');
   if (rtmp.length > 0) notes.push(`RTMP_PUSH_REWRITE has ${rtmp.length} handler(s) that are not streamctl's; with PUSH_REWRITE also set, RTMP pushes are refused: remove them`);
-  for (const name of installedTriggers()) {
-    if (!TRIGGERS[name].blocking) continue;
+  for (const name of installedTriggers(desired.role)) {
+    if (!(specFor(name, desired.role ?? 'single')?.blocking ?? true)) continue;
     const foreign = entriesOf(t.triggers, name).length - 1;
     if (foreign > 0) notes.push(`${name} also runs ${foreign} handler(s) that are not streamctl's (kept, before ours)`);
   }
+  notes.push(...p.notes);
   return { changes, requests, notes };
 }

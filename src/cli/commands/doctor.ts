@@ -2,11 +2,12 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { readInstalledConfig } from '../../config';
+import { originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
 import { mistConnection } from '../../mist/connection';
 import { findSystemUser, runDoctor, type Finding } from '../../mist/doctor';
+import { redisChecks } from '../../mist/role-checks';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, type Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
@@ -16,7 +17,7 @@ const LABEL = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
 export function doctorCommand(ctx: CliContext): Command {
   return new Command('doctor')
-    .description('check the database, programs, MistServer setup and recordings folder; exit 1 on any problem')
+    .description("check the database, programs, MistServer setup and recordings folder, and an origin's or edge's Redis; exit 1 on any problem")
     .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .option('--user <name>', 'API account (not needed from the same host)')
     .option('--password <password>', 'API password')
@@ -36,9 +37,12 @@ export function doctorCommand(ctx: CliContext): Command {
         const mistUser = mistUserName ? findSystemUser(mistUserName) : null;
         if (mistUserName && !mistUser) throw new UserError(`no system user "${mistUserName}" (give the user MistServer runs as with --mist-user)`);
         const settingsDb = db ?? (db = defaultsOnly());
+        // The role and origin install.sh wrote (role=, origin=): what this server should be.
+        const role = configuredRole();
+        const desired = desiredSetup(settingsDb, { role, origin: role === 'edge' ? (originHost() ?? '') : undefined });
         const findings = await runDoctor({
           dbPath: path,
-          desired: desiredSetup(settingsDb),
+          desired,
           mistUser,
           mistUserName: mistUserName || userInfo().username,
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
@@ -46,6 +50,21 @@ export function doctorCommand(ctx: CliContext): Command {
           siteUserName: readInstalledConfig().site_user,
           dbGroup: readInstalledConfig().db_group,
         });
+        const pw = redisPassword();
+        findings.push(
+          ...(await redisChecks({
+            role,
+            replica: redisReplica(),
+            primary: redisPrimary(),
+            password: pw.password,
+            passwordProblem: pw.problem,
+            base: desired.base,
+            vodBase: desired.vodBase,
+          })),
+        );
+        if (role === 'edge' && !originHost()) findings.push({ check: 'origin', status: 'fail', message: 'no origin= in streamctl.conf: the edge does not know where to pull from', fix: 'install.sh ROLE=edge ORIGIN=<origin host> (or add origin= to streamctl.conf)' });
+        // The origin's replication checks (outbox not stuck, SQLite and Redis agree) come from the
+        // relay's side (src/replica/, branch repl14): add them here once merged.
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;
         if (failed > 0) throw new UserError(`${failed} problem(s) found`);
