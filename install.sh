@@ -26,6 +26,19 @@
 #   EVENTS_RETENTION  how long `events prune` keeps the audit log (default 90d)
 #   METRICS_FILE also schedule `streamctl metrics -o METRICS_FILE` every minute (node_exporter's
 #                textfile collector folder, e.g. /var/lib/node_exporter/textfile_collector/streamctl.prom)
+#   ROLE         single (default: one box), origin (takes the pushes, records, publishes admission
+#                data to Redis) or edge (pulls the origin's streams, admits viewers from a Redis
+#                replica); see docs/deployment.md. Written to streamctl.conf (role=), which
+#                `mist apply` and `doctor` read.
+#   ORIGIN       an edge's origin: host (or host:port of its DTSC output); needed for ROLE=edge
+#   REDIS_REPLICA  an edge's replica socket (default /run/redis/redis-server.sock)
+#   REDIS_PRIMARY  the origin's Redis (default: the socket above on the origin, ORIGIN's host:6379 on an edge)
+#   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
+#                address the edges reach)
+#   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass, masterauth); optional
+#   REDIS_CONF_DIR  where the rendered Redis config goes (default /etc/redis for a system install,
+#                else $PREFIX/lib/streamctl/etc/redis); an `include` line is appended to the
+#                redis.conf there (a system install), else printed
 #
 #   ./install.sh --uninstall              # removes the programs, scheduled jobs, man page and
 #                                         # completions of that PREFIX; keeps the database and recordings
@@ -99,18 +112,35 @@ remove_schedule() {
     systemd)
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
         for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
+        systemctl disable --now streamctl-relay.service >/dev/null 2>&1 || true
       fi
       for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
+      rm -f "$dir/streamctl-relay.service"
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
       ;;
     cron) rm -f "$dir/streamctl" ;;
   esac
 }
 
+# Removes the rendered Redis config recorded in streamctl.conf (redis_conf=) and its include line.
+remove_redis_conf() {
+  local conf=$APP/streamctl.conf file main
+  [ -f "$conf" ] || return 0
+  file=$(sed -n 's/^redis_conf=//p' "$conf" | tail -n 1)
+  [ -n "$file" ] || return 0
+  main=$(dirname "$file")/redis.conf
+  if [ -f "$main" ] && grep -qxF "include $file" "$main"; then
+    grep -vxF "include $file" "$main" | grep -vxF '# streamctl (install.sh): its role'"'"'s settings, last so they win' >"$main.new" || true
+    cat "$main.new" >"$main" && rm -f "$main.new"
+  fi
+  rm -f "$file"
+}
+
 if [ "${1:-}" = --uninstall ]; then
   [ -d "$APP" ] || die "nothing installed at $APP (give the PREFIX you installed with)"
   say "==> removing scheduled jobs, programs, man page and completions from $PREFIX"
   remove_schedule
+  remove_redis_conf
   [ "$(readlink "$PREFIX/bin/streamctl" 2>/dev/null)" = "$APP/bin/streamctl" ] && rm -f "$PREFIX/bin/streamctl"
   rm -f "$SHARE/man/man1/streamctl.1" "$SHARE/bash-completion/completions/streamctl" \
     "$SHARE/zsh/site-functions/_streamctl" "$SHARE/fish/vendor_completions.d/streamctl.fish"
@@ -138,6 +168,36 @@ if [ -n "${SITE_USER:-}" ]; then
   [ "$(id -u)" = 0 ] || die "SITE_USER needs root (it creates the $SITE_GROUP group and changes the database's group)"
   id "$SITE_USER" >/dev/null 2>&1 || die "no user $SITE_USER (SITE_USER)"
   case "$SITE_GROUP" in [a-z_][a-z0-9_-]*) ;; *) die "invalid STREAMCTL_GROUP $SITE_GROUP" ;; esac
+fi
+
+# The server's role (docs/deployment.md): checked before anything is built or written.
+ROLE=${ROLE:-single}
+ORIGIN=${ORIGIN:-}
+case $ROLE in
+  single | origin) [ -z "$ORIGIN" ] || die "ORIGIN is for ROLE=edge (this is ROLE=$ROLE)" ;;
+  edge)
+    [ -n "$ORIGIN" ] || die "ROLE=edge needs ORIGIN=<origin host> (where the edge pulls streams and replicates from)"
+    # It goes into MistServer's and Redis's config: a host name or address, optionally :port.
+    printf '%s' "$ORIGIN" | grep -Eqx '(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:[0-9]{1,5})?' || die "invalid ORIGIN $ORIGIN (a host name or address, optionally :port)"
+    ;;
+  *) die "ROLE must be single, origin or edge (got $ROLE)" ;;
+esac
+REDIS_SOCKET=/run/redis/redis-server.sock
+if [ "$ROLE" != single ]; then
+  REDIS_REPLICA=${REDIS_REPLICA:-$REDIS_SOCKET}
+  # The Redis host of an edge's origin: ORIGIN without a DTSC port (brackets kept for IPv6).
+  ORIGIN_HOST=$ORIGIN
+  case $ORIGIN in
+    \[*\]:*) ORIGIN_HOST=${ORIGIN%:*} ;;
+    *:*:*) ;;
+    *:*) ORIGIN_HOST=${ORIGIN%:*} ;;
+  esac
+  if [ "$ROLE" = origin ]; then REDIS_PRIMARY=${REDIS_PRIMARY:-$REDIS_SOCKET}; else REDIS_PRIMARY=${REDIS_PRIMARY:-$ORIGIN_HOST:6379}; fi
+  REDIS_BIND=${REDIS_BIND:-127.0.0.1 -::1}
+  # A re-install keeps the password file an earlier one (or the operator) named.
+  if [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$APP/streamctl.conf" ]; then REDIS_PASSWORD_FILE=$(sed -n 's/^redis_password_file=//p' "$APP/streamctl.conf" | tail -n 1); fi
+  case $REDIS_REPLICA in /*) ;; *) die "REDIS_REPLICA must be a unix socket path (got $REDIS_REPLICA)" ;; esac
+  if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then [ -r "$REDIS_PASSWORD_FILE" ] || die "cannot read REDIS_PASSWORD_FILE $REDIS_PASSWORD_FILE"; fi
 fi
 
 # --- build -------------------------------------------------------------------------------------
@@ -194,7 +254,19 @@ set_conf() { # key value
   printf '%s=%s\n' "$1" "$2" >>"$conf.new"
   mv "$conf.new" "$conf"
 }
+unset_conf() { # key: the line goes (a key of another role)
+  local conf=$APP/streamctl.conf
+  [ -f "$conf" ] || return 0
+  grep -v "^$1=" "$conf" >"$conf.new" || true
+  mv "$conf.new" "$conf"
+}
 set_conf db "$DB"
+# The role and how it reaches Redis: keys of another role are removed, so a re-install changes roles.
+set_conf role "$ROLE"
+if [ "$ROLE" = edge ]; then set_conf origin "$ORIGIN"; else unset_conf origin; fi
+if [ "$ROLE" = edge ]; then set_conf redis_replica "$REDIS_REPLICA"; else unset_conf redis_replica; fi
+if [ "$ROLE" = single ]; then unset_conf redis_primary; else set_conf redis_primary "$REDIS_PRIMARY"; fi
+if [ "$ROLE" = single ]; then unset_conf redis_password_file; elif [ -n "${REDIS_PASSWORD_FILE:-}" ]; then set_conf redis_password_file "$REDIS_PASSWORD_FILE"; fi
 
 # --- database ----------------------------------------------------------------------------------
 say "==> database $DB"
@@ -202,7 +274,10 @@ mkdir -p "$STATE_DIR"
 "$APP/bin/streamctl" db migrate
 # The HS256 secret the site signs playback tokens with: made once, so `token issue` works at once.
 # Never printed here (install logs are not the place for secrets).
-if "$APP/bin/streamctl" token secret --show >/dev/null 2>&1; then
+if [ "$ROLE" = edge ]; then
+  # The site signs with the origin's secret; an edge verifies with the keys its replica holds.
+  say "    token secret: none on an edge (the origin's keys reach it through Redis)"
+elif "$APP/bin/streamctl" token secret --show >/dev/null 2>&1; then
   say "    token secret: kept the existing one"
 else
   "$APP/bin/streamctl" token secret >/dev/null
@@ -283,6 +358,51 @@ fi
 say "    recordings under $RECORDINGS"
 say "    VoD placeholder $PLACEHOLDER"
 
+# --- Redis (origin: the primary; edge: a replica of it) -------------------------------------------
+if [ "$ROLE" = single ]; then
+  remove_redis_conf # a previous origin's or edge's
+  unset_conf redis_conf
+else
+  if [ -z "${REDIS_CONF_DIR:-}" ]; then
+    if [ "$(id -u)" = 0 ] && [ "$DEFAULT_STATE" = /var/lib/streamctl ]; then REDIS_CONF_DIR=/etc/redis; else REDIS_CONF_DIR=$APP/etc/redis; fi
+  fi
+  if [ "$ROLE" = origin ]; then KIND=primary; else KIND=replica; fi
+  REDIS_CONF=$REDIS_CONF_DIR/streamctl-$KIND.conf
+  say "==> Redis $KIND config $REDIS_CONF"
+  remove_redis_conf # a previous role's file (and its include line)
+  mkdir -p "$REDIS_CONF_DIR"
+  if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
+    PW=$(head -n 1 "$REDIS_PASSWORD_FILE")
+    if [ "$KIND" = primary ]; then AUTH="requirepass $PW"; else AUTH="masterauth $PW"$'\n'"requirepass $PW"; fi
+  else
+    AUTH="# No password (REDIS_PASSWORD_FILE not given): keep 6379 reachable by the edges only.
+# With one: requirepass here (and masterauth on the replicas), redis_password_file= in streamctl.conf."
+  fi
+  # Rendered with awk, not sed: the password may hold any character sed treats specially.
+  awk -v conf="$REDIS_CONF" -v bind="$REDIS_BIND" -v socket="$REDIS_REPLICA" -v origin="${ORIGIN_HOST:-}" -v auth="$AUTH" '
+    { gsub(/@CONF@/, conf); gsub(/@BIND@/, bind); gsub(/@SOCKET@/, socket); gsub(/@ORIGIN@/, origin) }
+    $0 == "@AUTH@" { print auth; next }
+    { print }' "$SRC/etc/redis/$KIND.conf" >"$REDIS_CONF.new"
+  # It may hold the password: readable by root and the redis group only.
+  chmod 640 "$REDIS_CONF.new"
+  if [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then chgrp redis "$REDIS_CONF.new"; fi
+  mv "$REDIS_CONF.new" "$REDIS_CONF"
+  set_conf redis_conf "$REDIS_CONF"
+  if [ -f "$REDIS_CONF_DIR/redis.conf" ]; then
+    if ! grep -qxF "include $REDIS_CONF" "$REDIS_CONF_DIR/redis.conf"; then
+      printf '# streamctl (install.sh): its role'"'"'s settings, last so they win\ninclude %s\n' "$REDIS_CONF" >>"$REDIS_CONF_DIR/redis.conf"
+    fi
+    say "    included from $REDIS_CONF_DIR/redis.conf; restart Redis: systemctl restart redis-server"
+  else
+    say "    add this line at the end of your redis.conf, then restart Redis: include $REDIS_CONF"
+  fi
+  # The edge's programs run as MistServer's user and read the replica's socket (mode 770, group redis).
+  if [ "$ROLE" = edge ] && [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then
+    id -nG "$MIST_USER" | tr ' ' '\n' | grep -qx redis || usermod -a -G redis "$MIST_USER"
+    say "    MistServer's user $MIST_USER is in group redis (restart MistServer so its triggers get it)"
+  fi
+fi
+
 # --- man page and shell completion (generated by the installed program: they match its commands) ---
 mkdir -p "$SHARE/man/man1" "$SHARE/bash-completion/completions" "$SHARE/zsh/site-functions" "$SHARE/fish/vendor_completions.d"
 "$APP/bin/streamctl" man >"$SHARE/man/man1/streamctl.1"
@@ -346,6 +466,29 @@ Persistent=true
 WantedBy=timers.target
 UNIT
     done
+    if [ "$ROLE" = origin ]; then
+      # The relay publishes every SQLite change to Redis: long-running, restarted when it stops.
+      cat >"$SYSTEMD_DIR/streamctl-relay.service" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: publish admission changes to Redis for the edges (edge relay)
+Documentation=man:streamctl(1)
+After=network-online.target redis-server.service
+Wants=redis-server.service
+
+[Service]
+Type=simple
+User=$JOB_USER
+ExecStart=$STREAMCTL edge relay
+Restart=always
+RestartSec=1
+NoNewPrivileges=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    fi
     chmod 644 "$SYSTEMD_DIR"/streamctl-*.service "$SYSTEMD_DIR"/streamctl-*.timer
     set_conf schedule systemd
     set_conf schedule_dir "$SYSTEMD_DIR"
@@ -353,8 +496,12 @@ UNIT
       systemctl daemon-reload
       for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
       say "    enabled: systemctl list-timers 'streamctl-*'"
+      if [ "$ROLE" = origin ]; then
+        systemctl enable --now streamctl-relay.service >/dev/null
+        say "    enabled: streamctl-relay.service (streamctl edge relay)"
+      fi
     else
-      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")"
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")$([ "$ROLE" = origin ] && printf 'streamctl-relay.service')"
     fi
     ;;
   cron)
@@ -387,13 +534,18 @@ UNIT
   *) die "SCHEDULE must be systemd, cron, print or none (got $SCHEDULE)" ;;
 esac
 
+if [ "$ROLE" = origin ] && [ "$SCHEDULE" != systemd ]; then
+  say "==> the relay: run '$STREAMCTL edge relay' as $JOB_USER under your service manager (it runs until stopped;"
+  say "    without it no change reaches the edges). 'streamctl edge relay --once' publishes what is pending and exits."
+fi
+
 # --- what to configure -------------------------------------------------------------------------
 say ""
 say "streamctl is installed: $PREFIX/bin/streamctl (database $DB)"
 case ":$PATH:" in *":$PREFIX/bin:"*) ;; *) say "    add $PREFIX/bin to PATH to run 'streamctl' by name" ;; esac
 say ""
 say "Next: set MistServer up (streams, triggers with refusing defaults, recording push) and check it:"
-say "    $PREFIX/bin/streamctl mist apply --dry-run    # then without --dry-run"
+say "    $PREFIX/bin/streamctl mist apply --dry-run    # then without --dry-run (role $ROLE, from streamctl.conf)"
 say "    $PREFIX/bin/streamctl doctor"
 say ""
 say "MistServer trigger handlers (absolute paths), for configuring it by hand instead:"

@@ -7,25 +7,33 @@ import ts from 'typescript';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readMigrationsFromDisk } from '../src/store/migrations';
-import { TRIGGERS } from '../src/triggers/registry';
+import { EDGE_TRIGGERS, TRIGGERS } from '../src/triggers/registry';
 
 const root = resolve(__dirname, '..');
 const dist = join(root, 'dist');
 
-/** `virtual:trigger/<program>` → an entry exporting main() for that trigger module. */
+/**
+ * `virtual:trigger/<program>` → an entry exporting main() for that trigger module;
+ * `virtual:edge-trigger/<program>` → the same for an edge program, on the edge runner (no SQLite).
+ */
 const triggerEntryModules: Plugin = {
   name: 'trigger-entries',
   setup(b) {
-    b.onResolve({ filter: /^virtual:trigger\// }, (args) => ({ path: args.path.slice('virtual:trigger/'.length), namespace: 'trigger-entry' }));
-    b.onLoad({ filter: /.*/, namespace: 'trigger-entry' }, (args) => ({
+    b.onResolve({ filter: /^virtual:(edge-)?trigger\// }, (args) => {
+      const edge = args.path.startsWith('virtual:edge-');
+      return { path: args.path.slice(args.path.indexOf('/') + 1), namespace: edge ? 'edge-trigger-entry' : 'trigger-entry' };
+    });
+    const entry = (runner: string, run: string) => (args: { path: string }) => ({
       resolveDir: root,
-      loader: 'ts',
+      loader: 'ts' as const,
       contents: [
-        `import { runTrigger } from './src/runtime/run-trigger';`,
+        `import { ${run} } from './src/runtime/${runner}';`,
         `import trigger from './src/triggers/${args.path}';`,
-        `export function main(): void { runTrigger(trigger); }`,
+        `export function main(): void { ${run}(trigger); }`,
       ].join('\n'),
-    }));
+    });
+    b.onLoad({ filter: /.*/, namespace: 'trigger-entry' }, entry('run-trigger', 'runTrigger'));
+    b.onLoad({ filter: /.*/, namespace: 'edge-trigger-entry' }, entry('run-edge-trigger', 'runEdgeTrigger'));
   },
 };
 
@@ -84,6 +92,7 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
 
   const triggerEntries: Record<string, string> = { 'mist-trigger': join(root, 'src/runtime/mist-trigger.ts') };
   for (const spec of Object.values(TRIGGERS)) triggerEntries[spec.program] = `virtual:trigger/${spec.program}`;
+  for (const spec of Object.values(EDGE_TRIGGERS)) triggerEntries[spec.program] = `virtual:edge-trigger/${spec.program}`;
   const cliEntries = {
     cli: join(root, 'src/cli/main.ts'),
     // The JWT library on its own, required lazily by path only when a viewer presents a token.
@@ -121,7 +130,7 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
 
   for (const program of [...Object.keys(triggerEntries), 'cli']) chmodSync(join(dist, `${program}.js`), 0o755);
 
-  for (const spec of Object.values(TRIGGERS)) {
+  for (const spec of [...Object.values(TRIGGERS), ...Object.values(EDGE_TRIGGERS)]) {
     if (spec.blocking) continue;
     writeFileSync(join(dist, `${spec.program}.sh`), detachWrapper(spec.program), { mode: 0o755 });
   }

@@ -28,7 +28,7 @@ function violations(applies: (file: string) => boolean, allowed: (target: string
   return imports.flatMap(({ file, targets }) => (applies(file) ? targets.filter((t) => !allowed(t, file)).map((t) => `${file} -> ${t}`) : []));
 }
 
-const DOMAIN = ['access', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site'];
+const DOMAIN = ['access', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site'];
 
 describe('src/ layering', () => {
   it('lib/ imports only lib/', () => {

@@ -6,6 +6,9 @@ import type { Db } from '../store/open';
 import { durationMs, getSetting } from '../store/settings';
 import { activeTokenKeys, type TokenAlg, type TokenKey } from '../store/token-keys';
 
+/** A key as verification needs it (SQLite's TokenKey and the edge's replicated key both fit). */
+export type VerificationKey = Pick<TokenKey, 'kind' | 'alg' | 'material' | 'label'>;
+
 type Jose = typeof import('./jose-entry');
 
 let jose: Jose | undefined;
@@ -56,7 +59,7 @@ export function playbackJwt(tokenLine: string): { jwt: string; repaired: boolean
   return null;
 }
 
-async function verificationKey(j: Jose, k: TokenKey): Promise<Uint8Array | Awaited<ReturnType<Jose['importSPKI']>>> {
+async function verificationKey(j: Jose, k: VerificationKey): Promise<Uint8Array | Awaited<ReturnType<Jose['importSPKI']>>> {
   return k.kind === 'secret' ? new TextEncoder().encode(k.material) : j.importSPKI(k.material, k.alg);
 }
 
@@ -73,8 +76,18 @@ function claimProblem(j: Jose, err: unknown): string {
   return 'token is malformed';
 }
 
-/** Verifies a playback token for a channel (async: jose uses WebCrypto). Never throws for bad tokens. */
-export async function checkToken(db: Db, jwt: string, channelName: string, now: number): Promise<TokenCheck> {
+/** Verifies a playback token for a channel with the keys and token-max-ttl in the database. */
+export function checkToken(db: Db, jwt: string, channelName: string, now: number): Promise<TokenCheck> {
+  return verifyToken(jwt, channelName, now, activeTokenKeys(db, now), () => durationMs('token-max-ttl', getSetting(db, 'token-max-ttl')));
+}
+
+/**
+ * Verifies a playback token for a channel (async: jose uses WebCrypto). Never throws for bad tokens.
+ * `keys`: those that verify at `now`, newest first; `maxTtlMs`: token-max-ttl in ms (a function
+ * when reading it costs something: it is needed only once a signature matched). The one-box reads
+ * both from SQLite, an edge from its Redis replica.
+ */
+export async function verifyToken(jwt: string, channelName: string, now: number, activeKeys: readonly VerificationKey[], maxTtlMs: number | (() => number)): Promise<TokenCheck> {
   const j = loadJose();
   let alg: unknown;
   try {
@@ -83,7 +96,7 @@ export async function checkToken(db: Db, jwt: string, channelName: string, now: 
     return { state: 'invalid', reason: 'token header is malformed' };
   }
   if (typeof alg !== 'string' || !ACCEPTED_ALGS.includes(alg)) return { state: 'invalid', reason: `token algorithm "${String(alg).slice(0, 16)}" is not accepted` };
-  const keys = activeTokenKeys(db, now).filter((k) => k.alg === alg);
+  const keys = activeKeys.filter((k) => k.alg === alg);
   if (keys.length === 0) return { state: 'invalid', reason: `no ${alg} key is configured (see 'streamctl token')` };
 
   const claimOptions = { audience: channelName, requiredClaims: ['exp', 'sub'], clockTolerance: CLOCK_SKEW_S, currentDate: new Date(now) };
@@ -100,7 +113,7 @@ export async function checkToken(db: Db, jwt: string, channelName: string, now: 
       if (err instanceof j.errors.JWSSignatureVerificationFailed) continue; // another key may match
       return { state: 'invalid', reason: claimProblem(j, err) };
     }
-    return claimsFrom(db, payload, now, key);
+    return claimsFrom(payload, now, key, typeof maxTtlMs === 'number' ? maxTtlMs : maxTtlMs());
   }
   return { state: 'invalid', reason: 'token signature does not verify' };
 }
@@ -140,8 +153,7 @@ function asUnsecured(jwt: string): string {
 
 const UNSECURED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
 
-function claimsFrom(db: Db, p: Record<string, unknown>, now: number, key: TokenKey): TokenCheck {
-  const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
+function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKey, maxTtl: number): TokenCheck {
   const exp = p.exp as number;
   if (exp * 1000 > now + maxTtl + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token lifetime is longer than token-max-ttl' };
   // jose checks a future `iat` only together with maxTokenAge, which also makes `iat` required; ours

@@ -1,7 +1,6 @@
 // What each kind of server runs (issue 14, docs/deployment.md): one box and the origin take pushes,
 // record and run every trigger of the registry; an edge pulls the origin's streams over DTSC and
 // runs only the viewer-side triggers, answered from its Redis replica. Pure: no I/O.
-import type { ServerRole } from '../config';
 import type { TriggerName, TriggerSpec } from '../triggers/registry';
 
 /**
@@ -70,10 +69,3 @@ export function describeDtsc(p: ProtocolEntry): string {
   const iface = typeof p.interface === 'string' && p.interface !== '' ? p.interface : 'every interface';
   return `${iface} port ${typeof p.port === 'number' || typeof p.port === 'string' ? String(p.port) : DTSC_PORT}`;
 }
-
-/** What each role is, for `mist apply` and doctor. */
-export const ROLE_SUMMARY: Record<ServerRole, string> = {
-  single: 'one box: pushes, recording, viewers',
-  origin: 'the origin: pushes, recording, every admin command; edges pull its streams over DTSC',
-  edge: 'an edge: pulls the origin\'s streams, admits viewers from its Redis replica, takes no pushes',
-};

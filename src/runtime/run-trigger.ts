@@ -1,6 +1,6 @@
 // The only trigger I/O: stdin → parse → decide (every write committed) → exactly one answer on
 // stdout, exit 0. Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
-import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
 import { recordEvent } from '../store/events';
@@ -8,51 +8,7 @@ import { openForTrigger, type Db } from '../store/open';
 import { DENY, render, type Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { Trigger, TriggerContext } from '../triggers/types';
-
-/** Payloads are small; anything bigger than this is not MistServer talking. */
-const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
-
-function readAllStdin(): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.allocUnsafe(64 * 1024);
-  let total = 0;
-  for (;;) {
-    let n: number;
-    try {
-      n = readSync(0, buf, 0, buf.length, null);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EAGAIN') {
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); // non-blocking stdin: wait, retry
-        continue;
-      }
-      if (code === 'EOF') break;
-      throw err;
-    }
-    if (n === 0) break;
-    total += n;
-    if (total > MAX_PAYLOAD_BYTES) throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
-    chunks.push(Buffer.from(buf.subarray(0, n)));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Longest stderr line: payload text quoted in a message (a 1 MB address, say) is cut here. */
-const MAX_LOG_LINE = 1000;
-
-function stderrLine(trigger: string, line: string): void {
-  // One line in MistServer's log, whatever a message quotes from the payload: control characters
-  // (line breaks, "\r", ANSI escapes) become spaces and the length is bounded (the fuzz campaign
-  // found a 1 MB client address echoed whole).
-  // eslint-disable-next-line no-control-regex
-  let text = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
-  if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}... (${text.length - MAX_LOG_LINE} more characters)`;
-  try {
-    writeSync(2, `streamctl ${trigger}: ${text}\n`);
-  } catch {
-    // stderr closed: nothing more to do; the answer still goes out.
-  }
-}
+import { closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
 
 /**
  * Runs one trigger as MistServer does: writes exactly one answer and ends the process.
@@ -120,35 +76,6 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
   // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
   if (background.length > 0) return Promise.all(background).then(finish);
   finish();
-}
-
-/**
- * Closes every socket above stderr this process inherited. MistServer spawns handlers without
- * closing its own descriptors (lib/procs.cpp StartPiped closes only its socket list), so a handler
- * holds copies of listening sockets and of a pusher's or viewer's connection. Detached
- * (dist/<program>.sh), nothing kills it when MistServer goes: seen on the real server, after a
- * crash a pusher never saw its connection close and the restarted MistServer's port queued pushes
- * into such a copy. Node opens no socket while it starts, so every socket here is inherited (and
- * node marks inherited descriptors close-on-exec, so that flag cannot tell them apart). MistServer
- * gives handlers pipes for stdin/stdout, never sockets. Asynchronous triggers only: off the
- * blocking hot path.
- */
-function closeInheritedSockets(): void {
-  let fds: string[];
-  try {
-    fds = readdirSync('/proc/self/fd');
-  } catch {
-    return; // no /proc: nothing to go by
-  }
-  for (const entry of fds) {
-    const fd = Number(entry);
-    if (!Number.isInteger(fd) || fd <= 2) continue;
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) closeSync(fd);
-    } catch {
-      // gone already (the listing's own descriptor): nothing to close
-    }
-  }
 }
 
 // How long recording an error may wait for the write lock: the refusal is already decided, and a

@@ -90,6 +90,34 @@ export const TRIGGERS = {
 
 export type TriggerName = keyof typeof TRIGGERS;
 
+/**
+ * The programs an edge runs instead (issue 14: origin + edges). An edge has no database: these read
+ * the origin's replicated data from the edge's local Redis replica (src/edge). Same trigger names,
+ * blocking flags, kinds and refusals as above; `mist apply --role edge` points MistServer at them.
+ */
+export const EDGE_TRIGGERS = {
+  USER_NEW: {
+    program: 'edge-user-new',
+    blocking: true,
+    kind: 'allow-deny',
+    refusal: 'false',
+  },
+  USER_END: {
+    program: 'edge-user-end',
+    blocking: false,
+    kind: 'informative',
+    refusal: '',
+  },
+  STREAM_BUFFER: {
+    program: 'edge-stream-buffer',
+    blocking: false,
+    kind: 'informative',
+    refusal: '',
+  },
+} as const satisfies { [N in TriggerName]?: TriggerSpec & Omit<(typeof TRIGGERS)[N], 'program'> };
+
+export type EdgeTriggerName = keyof typeof EDGE_TRIGGERS;
+
 /** The kind of the trigger named N. */
 export type KindOf<N extends TriggerName> = (typeof TRIGGERS)[N]['kind'];
 

@@ -4,15 +4,16 @@
 //   line 3: health JSON on one line: per track codec, size, rate, kbits, buffer, jitter, and
 //           "issues" when DRY (absent for EMPTY)
 // Answer: ignored by MistServer; we print nothing.
-import { PayloadError } from '../lib/errors';
 import { getSetting } from '../store/settings';
 import { applyBufferEvent, notifyTransition } from '../live/live-transition';
 import { channelForStream } from '../live/stream-channel';
 import { syncOpenTag } from '../live/fast-path';
 import { parseStreamHealth } from '../live/stream-health';
 import { SILENT } from './answer';
-import { payloadLines } from './payload';
 import type { Trigger } from './types';
+import { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
+
+export { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'STREAM_BUFFER';
@@ -20,25 +21,9 @@ const TRIGGER = 'STREAM_BUFFER';
 /** Asynchronous: MistServer does not wait, so the datagram may take its time. */
 const STREAM_BUFFER_TAG_TIMEOUT_MS = 500;
 
-const STATES = ['FULL', 'DRY', 'RECOVER', 'EMPTY'] as const;
-
-export interface StreamBufferEvent {
-  stream: string;
-  state: (typeof STATES)[number];
-  /** The health JSON as sent, or null when absent. */
-  healthText: string | null;
-}
-
 const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
   name: TRIGGER,
-  parse(payload) {
-    const lines = payloadLines(payload);
-    if (lines.length < 2) throw new PayloadError(`${TRIGGER} payload has ${lines.length} line(s), expected 2-3`);
-    const [stream, state] = lines as [string, string];
-    if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`${TRIGGER} payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
-    const rest = lines.slice(2).join('\n').trim();
-    return { stream, state: state as StreamBufferEvent['state'], healthText: state === 'EMPTY' || rest === '' ? null : rest };
-  },
+  parse: parseStreamBuffer,
   decide(event, ctx) {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));

@@ -1,4 +1,5 @@
 // The shape every trigger module has: parse the payload, decide from the store, answer.
+import type { EdgeRedis } from '../edge/admit';
 import type { Db } from '../store/open';
 import type { AnswerFor } from './answer';
 import type { KindOf, TriggerName } from './registry';
@@ -38,4 +39,20 @@ export interface Trigger<Event, N extends TriggerName = TriggerName> {
   name: N;
   parse(payload: string): Event;
   decide(event: Event, ctx: TriggerContext): AnswerFor<KindOf<N>> | Promise<AnswerFor<KindOf<N>>>;
+}
+
+/**
+ * What an edge trigger's decision may use: like TriggerContext, but Redis instead of a database
+ * (an edge has none). The runner connects lazily, from streamctl.conf's redis_replica= and
+ * redis_primary=.
+ */
+export interface EdgeTriggerContext extends Omit<TriggerContext, 'db'> {
+  redis: EdgeRedis;
+}
+
+/** An edge trigger module (registry EDGE_TRIGGERS): the same contract as Trigger, on Redis. */
+export interface EdgeTrigger<Event, N extends TriggerName = TriggerName> {
+  name: N;
+  parse(payload: string): Event;
+  decide(event: Event, ctx: EdgeTriggerContext): AnswerFor<KindOf<N>> | Promise<AnswerFor<KindOf<N>>>;
 }

@@ -13,32 +13,20 @@
 //   line 11: seconds per stream, comma-separated, in the order of line 2
 //   line 12: session id (64 hex)
 // Answer: ignored by MistServer; we print nothing.
-import { PayloadError } from '../lib/errors';
 import { recordSessionEnd } from '../store/viewer-sessions';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
-import { expectLines, normaliseIp, payloadCount } from './payload';
+import { normaliseIp } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { SILENT } from './answer';
 import type { Trigger } from './types';
+import { parseUserEnd, type UserEndEvent } from './user-end-payload';
+
+export { parseUserEnd, type UserEndEvent } from './user-end-payload';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_END';
-
-export interface UserEndEvent {
-  streams: string[];
-  /** Seconds per stream, same order as streams (0 when MistServer left it out). */
-  streamSeconds: number[];
-  connector: string | null;
-  host: string | null;
-  seconds: number;
-  bytesUp: number;
-  bytesDown: number;
-  sessionId: string;
-}
-
-const firstOf = (list: string) => list.split(',')[0]?.trim() || null;
 
 /** The channel stream the session spent most time on (a session is normally one stream). */
 function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; stream: string } | null {
@@ -55,24 +43,7 @@ function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; 
 
 const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
   name: TRIGGER,
-  parse(payload) {
-    const lines = expectLines(TRIGGER, payload, 12);
-    const [, streams, connectors, hosts, seconds, up, down, , , , streamTimes, sessionId] = lines as [
-      string, string, string, string, string, string, string, string, string, string, string, string,
-    ];
-    if (!/^[0-9A-Za-z]{1,128}$/.test(sessionId)) throw new PayloadError(`${TRIGGER} payload has a malformed session id`);
-    const count = (field: string, text: string) => payloadCount(TRIGGER, field, text);
-    return {
-      streams: streams.split(',').filter((s) => s !== ''),
-      streamSeconds: streamTimes.split(',').map((t) => (/^\d{1,12}$/.test(t) ? Number(t) : 0)),
-      connector: firstOf(connectors)?.slice(0, 64) ?? null,
-      host: firstOf(hosts),
-      seconds: count('seconds', seconds),
-      bytesUp: count('bytes up', up),
-      bytesDown: count('bytes down', down),
-      sessionId,
-    };
-  },
+  parse: parseUserEnd,
   decide(event, ctx) {
     const { db } = ctx;
     const watched = watchedChannel(db, event);

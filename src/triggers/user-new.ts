@@ -10,33 +10,21 @@
 // Answer: exactly `true` or `false`. MistServer caches it for the session (a refusal ~10 minutes).
 import { decideAccess, type AccessDecision } from '../access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../access/token';
-import { PayloadError } from '../lib/errors';
 import { getChannel } from '../store/channels';
 import { recordEvent } from '../store/events';
 import { findOpenBroadcast } from '../store/broadcasts';
 import { getSettings } from '../store/settings';
 import { openViewerSession } from '../store/viewer-sessions';
 import { writeIfFree } from '../store/write-retry';
-import { expectLines, normaliseIp } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { ALLOW, DENY, type Allow, type Deny } from './answer';
 import type { Trigger, TriggerContext } from './types';
+import { parseUserNew, type UserNewEvent } from './user-new-payload';
+
+export { parseUserNew, type UserNewEvent } from './user-new-payload';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_NEW';
-
-export interface UserNewEvent {
-  stream: string;
-  ip: string;
-  token: string;
-  connector: string;
-  url: string;
-  sessionId: string;
-  /** False for a 6-line re-check of a session MistServer already admitted. */
-  firstCheck: boolean;
-}
-
-const SESSION_ID = /^[0-9a-f]{64}$/;
 
 /** A stream name as it may appear in a log line: quoted, escaped, cut short. */
 function shown(stream: string): string {
@@ -110,16 +98,7 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
 
 const userNew: Trigger<UserNewEvent, typeof TRIGGER> = {
   name: TRIGGER,
-  parse(payload) {
-    const lines = expectLines(TRIGGER, payload, 6, 7);
-    const [stream, host, token, connector, url, sessionId, jwtChecked] = lines as [string, string, string, string, string, string, string?];
-    if (stream === '') throw new PayloadError(`${TRIGGER} payload has an empty stream name`);
-    if (!SESSION_ID.test(sessionId)) throw new PayloadError(`${TRIGGER} payload line 6 is not a 64-hex session id`);
-    if (jwtChecked !== undefined && jwtChecked !== 'true' && jwtChecked !== 'false') {
-      throw new PayloadError(`${TRIGGER} payload line 7 is neither true nor false`);
-    }
-    return { stream, ip: normaliseIp(host), token, connector, url, sessionId, firstCheck: jwtChecked !== undefined };
-  },
+  parse: parseUserNew,
   decide(event, ctx) {
     const { db } = ctx;
     const settings = getSettings(db, ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access']);

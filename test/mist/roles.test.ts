@@ -9,7 +9,8 @@ import { desiredSetup } from '../../src/mist/desired';
 import { planSetup, REFUSING_DEFAULT, type Desired } from '../../src/mist/plan';
 import { EDGE_TRIGGERS, originProblem, pullSource } from '../../src/mist/roles';
 import { TRIGGERS } from '../../src/triggers/registry';
-import { tempDir } from '../helpers';
+import { freshDb, tempDir } from '../helpers';
+import { cli } from '../support/cli';
 import { memoryDb } from '../support/db';
 
 type Json = Record<string, any>;
@@ -182,5 +183,16 @@ describe('origin addresses', () => {
     expect(originProblem('')).toMatch(/--origin/);
     for (const bad of ['a b', 'x/y', 'host:port', 'dtsc://x', 'a;rm', 'h\nx']) expect(originProblem(bad), bad).toMatch(/invalid origin/);
     for (const good of ['origin', 'origin.example', '10.0.0.1', '10.0.0.1:4200', 'fd00::1', '[fd00::1]:4200']) expect(originProblem(good), good).toBeNull();
+  });
+});
+
+describe('mist apply --role', () => {
+  it('names a bad role, a missing or malformed origin, and --origin off an edge', async () => {
+    const file = freshDb();
+    const run = (...args: string[]) => cli(file, ['mist', 'apply', '--api', 'http://127.0.0.1:9', ...args]);
+    expect(await run('--role', 'relay')).toMatchObject({ status: 1, stderr: 'streamctl: invalid --role "relay": expected single, origin or edge\n' });
+    expect((await run('--role', 'edge')).stderr).toBe('streamctl: no origin given: use --origin <host> or set origin= in streamctl.conf\n');
+    expect((await run('--role', 'edge', '--origin', 'x y')).stderr).toContain('invalid origin "x y"');
+    expect((await run('--role', 'origin', '--origin', 'x')).stderr).toBe('streamctl: --origin is for an edge; this server\'s role is origin\n');
   });
 });

@@ -7,7 +7,7 @@ import { UserError } from '../../lib/errors';
 import { callMist, mistConnection, type MistConnectionOptions } from '../../mist/connection';
 import { DEFAULT_MIST_API, desiredSetup, READ_REQUEST } from '../../mist/desired';
 import { desiredEntry, installedTriggers, MIST_FIELD_MAX, planSetup, type Change, type Desired } from '../../mist/plan';
-import { originProblem, ROLE_SUMMARY } from '../../mist/roles';
+import { originProblem } from '../../mist/roles';
 import { setSetting } from '../../settings/rules';
 import { getSetting } from '../../store/settings';
 import type { CliContext } from '../context';
@@ -63,7 +63,7 @@ export function mistCommand(ctx: CliContext): Command {
   cmd
     .command('apply')
     .description('create the streams, triggers and recording push streamctl needs for this server\'s role (idempotent; other triggers are kept)')
-    .option('--role <role>', `single, origin or edge (default: role= in streamctl.conf, else single): ${Object.entries(ROLE_SUMMARY).map(([r, what]) => `${r} = ${what}`).join('; ')}`)
+    .option('--role <role>', 'single (one box), origin (takes pushes; edges pull from it) or edge (pulls from the origin, admits from Redis); default: role= in streamctl.conf, else single')
     .option('--origin <host>', "an edge's origin, host or host:port of its DTSC output (default: origin= in streamctl.conf)")
     .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .option('--user <name>', 'API account (not needed from the same host)')

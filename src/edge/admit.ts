@@ -1,0 +1,149 @@
+// USER_NEW on an edge: the same admission rules as the origin (access/admission.ts), over facts
+// read from the edge's local Redis replica in one pipelined read, and the viewer cap claimed on the
+// origin's primary. The edge has no database. Every error refuses: a replica cut off from the
+// primary answers errors (replica-serve-stale-data no), never stale policies.
+import { decideAdmission, capRefusal, type AccessDecision, type BanFact } from '../access/admission';
+import { playbackJwt, verifyToken, type TokenCheck } from '../access/token';
+import { canonicalName, nameProblem } from '../lib/names';
+import type { RedisClient } from '../lib/resp';
+import { parseRecordingId } from '../recordings/recording-id';
+import { keys } from '../replica/schema';
+import { grantWorks, policyOf, readBans, readChannel, readKeys, readSettings, settingMs, stringOrNil } from './replicated';
+import { CAP_BUDGET_MS, claimPlace, withinBudget } from './viewer-cap';
+
+/** How the edge reaches Redis: its local replica, and the origin's primary (for the cap only). */
+export interface EdgeRedis {
+  replica(): Promise<RedisClient>;
+  /** Connects (or reuses a connection) within `timeoutMs`. */
+  primary(timeoutMs: number): Promise<RedisClient>;
+}
+
+/** What USER_NEW says about the session (see triggers/user-new.ts for the payload). */
+export interface EdgeViewer {
+  stream: string;
+  ip: string;
+  /** MistServer's token line (a JWT, or a generated number / PID without one). */
+  token: string;
+  sessionId: string;
+}
+
+/** The edge's verdict: on a channel by the shared rules, or on a stream that is not a channel. */
+export type EdgeVerdict =
+  | { allow: boolean; channel: string; decision: AccessDecision }
+  | { allow: boolean; channel: null; why: string };
+
+/** A stream name split at its first "+": the base (lower-cased, as MistServer does) and the rest as sent. */
+function splitStream(stream: string): { base: string; rest: string } | null {
+  const plus = stream.indexOf('+');
+  return plus < 0 ? null : { base: stream.slice(0, plus).toLowerCase(), rest: stream.slice(plus + 1) };
+}
+
+/**
+ * The token's `sub` read WITHOUT verifying it: only to fetch that viewer's grant in the same
+ * pipelined read. The decision uses the verified claims (a forged `sub` just fetches a grant that
+ * is then not used).
+ */
+export function unverifiedSubject(jwt: string): string | null {
+  try {
+    const sub = (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
+    return typeof sub === 'string' && sub !== '' && sub.length <= 200 ? sub : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The commands of one read, with their replies picked back out by name. */
+class Batch {
+  private readonly cmds: (string | number)[][] = [];
+  private readonly index = new Map<string, number>();
+  add(name: string, cmd: (string | number)[]): this {
+    this.index.set(name, this.cmds.length);
+    this.cmds.push(cmd);
+    return this;
+  }
+  async run(client: RedisClient): Promise<(name: string) => unknown> {
+    const replies = await client.pipeline(this.cmds);
+    return (name) => {
+      const i = this.index.get(name);
+      return i === undefined ? undefined : replies[i];
+    };
+  }
+}
+
+/** Decides a viewer session on an edge. Throws on any Redis or data error (the caller refuses). */
+export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: number): Promise<EdgeVerdict> {
+  const parts = splitStream(viewer.stream);
+  const liveName = parts && nameProblem(canonicalName(parts.rest)) === null ? canonicalName(parts.rest) : null;
+  const recordingId = parts ? parseRecordingId(parts.rest) : null;
+  const found = playbackJwt(viewer.token);
+  const claimedSub = found ? unverifiedSubject(found.jwt) : null;
+
+  // One round trip for everything a live channel needs; the base is checked once settings arrive.
+  const replica = await redis.replica();
+  const first = new Batch().add('settings', ['GET', keys.settings]).add('globalBans', ['HGETALL', keys.globalBans]);
+  if (found) first.add('keys', ['GET', keys.tokenKeys]);
+  if (liveName) addChannelReads(first, liveName, claimedSub);
+  if (recordingId) first.add('vod', ['GET', keys.vod(recordingId)]);
+  let reply = await first.run(replica);
+  const settings = readSettings(keys.settings, reply('settings'));
+
+  let name: string | null = null;
+  if (parts && liveName && parts.base === settings['stream-base']) name = liveName;
+  else if (parts && recordingId && parts.base === settings['vod-base']) {
+    // A recording: its channel is known only now, so its policy takes a second round trip.
+    const owner = stringOrNil(keys.vod(recordingId), reply('vod'));
+    if (owner !== null) {
+      name = owner;
+      const second = addChannelReads(new Batch(), owner, claimedSub);
+      const channelReplies = await second.run(replica);
+      const firstReplies = reply;
+      reply = (n) => (n.startsWith('chan.') ? channelReplies(n) : firstReplies(n));
+    }
+  }
+  const channel = name === null ? null : readChannel(keys.channel(name), reply('chan.channel'));
+  if (name === null || channel === null) {
+    // Not a channel: the placeholders streamctl sends viewers to are for everyone, the rest follow
+    // unknown-stream-access (as on the origin).
+    const placeholder = [settings['vod-base'], settings['offline-stream']].includes(viewer.stream.toLowerCase());
+    const allow = placeholder || settings['unknown-stream-access'] === 'allow';
+    return { allow, channel: null, why: placeholder ? 'a placeholder stream' : `not a channel (unknown-stream-access is ${settings['unknown-stream-access']})` };
+  }
+
+  const bans: BanFact[] = [...readBans(keys.globalBans, reply('globalBans'), true), ...readBans(keys.channelBans(name), reply('chan.bans'), false)].sort((a, b) => a.id - b.id);
+  const channelName = name;
+  let token: TokenCheck = { state: 'none' };
+  if (found) {
+    const tokenKeys = readKeys(keys.tokenKeys, reply('keys'), now);
+    token = await verifyToken(found.jwt, channelName, now, tokenKeys, () => settingMs(settings, 'token-max-ttl'));
+  }
+  // The grant fetched for the unverified `sub` serves only if the verified viewer is the same.
+  let grant: boolean | undefined;
+  const verified = token.state === 'valid' ? token.claims.viewer : null;
+  if (verified !== null) {
+    grant = verified === claimedSub ? grantWorks(keys.grants(channelName), reply('chan.grant'), now) : grantWorks(keys.grants(channelName), await replica.call('HGET', keys.grants(channelName), verified), now);
+  }
+
+  const policy = policyOf(channel);
+  const decision = decideAdmission(
+    { disabled: channel.disabled, bans, policy, ownerExternalId: () => channel.externalId, hasGrant: (v) => v === verified && grant === true },
+    { ip: viewer.ip, token, now },
+  );
+  if (!decision.allow || !policy || policy.viewerCap === null) return { allow: decision.allow, channel: channelName, decision };
+
+  // Admitted and capped: claim a place on the primary, or refuse (any error or a slow primary included).
+  const cap = policy.viewerCap;
+  const staleMs = settingMs(settings, 'viewer-session-stale');
+  const claimed = await withinBudget(
+    (async () => claimPlace(await redis.primary(CAP_BUDGET_MS), channelName, viewer.sessionId, cap, staleMs))(),
+    CAP_BUDGET_MS,
+    'claiming a place under the viewer cap on the primary',
+  );
+  return claimed ? { allow: true, channel: channelName, decision } : { allow: false, channel: channelName, decision: capRefusal(cap, decision.viewer) };
+}
+
+/** The reads of one channel: its value, its bans and (when a token names one) the viewer's grant. */
+function addChannelReads(batch: Batch, name: string, sub: string | null): Batch {
+  batch.add('chan.channel', ['GET', keys.channel(name)]).add('chan.bans', ['HGETALL', keys.channelBans(name)]);
+  if (sub !== null) batch.add('chan.grant', ['HGET', keys.grants(name), sub]);
+  return batch;
+}

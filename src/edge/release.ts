@@ -1,0 +1,40 @@
+// USER_END on an edge: which channels a finished session may hold a viewer-cap place on, and
+// freeing them on the origin's primary. Without stream-base (USER_END need not read the replica),
+// every plausible channel name is freed: deleting a field a session never held is a no-op.
+import { canonicalName, nameProblem } from '../lib/names';
+import { parseRecordingId } from '../recordings/recording-id';
+import { keys } from '../replica/schema';
+import type { EdgeRedis } from './admit';
+import { stringOrNil } from './replicated';
+import { releasePlaces, withinBudget } from './viewer-cap';
+
+/** Frees the session's places for the streams it watched; resolves to how many were freed. */
+export async function releaseSessionPlaces(redis: EdgeRedis, streams: readonly string[], sessionId: string, timeoutMs: number): Promise<number> {
+  const names = new Set<string>();
+  const recordings = new Set<string>();
+  for (const stream of streams) {
+    const plus = stream.indexOf('+');
+    if (plus < 0) continue;
+    const rest = stream.slice(plus + 1);
+    const live = canonicalName(rest);
+    if (nameProblem(live) === null) names.add(live);
+    const id = parseRecordingId(rest);
+    if (id !== null) recordings.add(id);
+  }
+  if (names.size === 0 && recordings.size === 0) return 0;
+  return withinBudget(
+    (async () => {
+      const primary = await redis.primary(timeoutMs);
+      // The primary holds the replicated keys too: a recording's channel is looked up there.
+      const ids = [...recordings];
+      const owners = ids.length ? await primary.pipeline(ids.map((id) => ['GET', keys.vod(id)])) : [];
+      owners.forEach((reply, i) => {
+        const owner = stringOrNil(keys.vod(ids[i]!), reply);
+        if (owner !== null) names.add(owner);
+      });
+      return releasePlaces(primary, [...names], sessionId);
+    })(),
+    timeoutMs,
+    'freeing the viewer-cap place on the primary',
+  );
+}

@@ -1,0 +1,77 @@
+// The I/O every trigger runner shares (the one-box runner run-trigger.ts and the edge runner
+// run-edge-trigger.ts): reading the payload, one-line stderr messages, dropping inherited sockets.
+import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
+
+/** Payloads are small; anything bigger than this is not MistServer talking. */
+const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+
+export function readAllStdin(): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let total = 0;
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2); // non-blocking stdin: wait, retry
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw err;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_PAYLOAD_BYTES) throw new Error(`payload larger than ${MAX_PAYLOAD_BYTES} bytes`);
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Longest stderr line: payload text quoted in a message (a 1 MB address, say) is cut here. */
+const MAX_LOG_LINE = 1000;
+
+export function stderrLine(trigger: string, line: string): void {
+  // One line in MistServer's log, whatever a message quotes from the payload: control characters
+  // (line breaks, "\r", ANSI escapes) become spaces and the length is bounded (the fuzz campaign
+  // found a 1 MB client address echoed whole).
+  // eslint-disable-next-line no-control-regex
+  let text = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}... (${text.length - MAX_LOG_LINE} more characters)`;
+  try {
+    writeSync(2, `streamctl ${trigger}: ${text}\n`);
+  } catch {
+    // stderr closed: nothing more to do; the answer still goes out.
+  }
+}
+
+/**
+ * Closes every socket above stderr this process inherited. MistServer spawns handlers without
+ * closing its own descriptors (lib/procs.cpp StartPiped closes only its socket list), so a handler
+ * holds copies of listening sockets and of a pusher's or viewer's connection. Detached
+ * (dist/<program>.sh), nothing kills it when MistServer goes: seen on the real server, after a
+ * crash a pusher never saw its connection close and the restarted MistServer's port queued pushes
+ * into such a copy. Node opens no socket while it starts, so every socket here is inherited (and
+ * node marks inherited descriptors close-on-exec, so that flag cannot tell them apart). MistServer
+ * gives handlers pipes for stdin/stdout, never sockets. Asynchronous triggers only: off the
+ * blocking hot path.
+ */
+export function closeInheritedSockets(): void {
+  let fds: string[];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return; // no /proc: nothing to go by
+  }
+  for (const entry of fds) {
+    const fd = Number(entry);
+    if (!Number.isInteger(fd) || fd <= 2) continue;
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) closeSync(fd);
+    } catch {
+      // gone already (the listing's own descriptor): nothing to close
+    }
+  }
+}

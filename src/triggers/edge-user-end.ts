@@ -1,0 +1,28 @@
+// USER_END on an edge (asynchronous; registry EDGE_TRIGGERS): frees the session's place under the
+// viewer cap on the origin's Redis primary (src/edge/viewer-cap.ts). Session statistics stay on the
+// edge's MistServer; nothing else is written. Answer: none.
+import { releaseSessionPlaces } from '../edge/release';
+import { SILENT } from './answer';
+import type { EdgeTrigger } from './types';
+import { parseUserEnd, type UserEndEvent } from './user-end-payload';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'USER_END';
+
+/** Asynchronous: nobody waits, but a stuck primary must not keep the process forever. */
+const USER_END_PRIMARY_TIMEOUT_MS = 2000;
+
+const edgeUserEnd: EdgeTrigger<UserEndEvent, typeof TRIGGER> = {
+  name: TRIGGER,
+  parse: parseUserEnd,
+  decide(event, ctx) {
+    ctx.background?.(
+      releaseSessionPlaces(ctx.redis, event.streams, event.sessionId, USER_END_PRIMARY_TIMEOUT_MS).then((freed) =>
+        ctx.debug(freed > 0 ? `freed the viewer-cap place of session ${event.sessionId.slice(0, 12)}` : `session ${event.sessionId.slice(0, 12)} held no viewer-cap place`),
+      ),
+    );
+    return SILENT;
+  },
+};
+
+export default edgeUserEnd;

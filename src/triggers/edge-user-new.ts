@@ -1,0 +1,45 @@
+// USER_NEW on an edge (blocking; registry EDGE_TRIGGERS): the payload and answer of user-new.ts,
+// decided by the same rules over the origin's data replicated to this edge's Redis replica
+// (src/edge/admit.ts), the viewer cap claimed on the origin's primary. No database, no audit row:
+// refusals are logged to stderr (MistServer's log). Any error refuses.
+import { admitOnEdge } from '../edge/admit';
+import { oneLine } from '../lib/errors';
+import { ALLOW, DENY } from './answer';
+import type { EdgeTrigger } from './types';
+import { parseUserNew, type UserNewEvent } from './user-new-payload';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'USER_NEW';
+
+/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
+const shown = (stream: string) => JSON.stringify(stream.slice(0, 80));
+
+const edgeUserNew: EdgeTrigger<UserNewEvent, typeof TRIGGER> = {
+  name: TRIGGER,
+  parse: parseUserNew,
+  async decide(event, ctx) {
+    const where = event.ip || 'unknown address';
+    let verdict;
+    try {
+      verdict = await admitOnEdge(ctx.redis, event, ctx.now);
+    } catch (err) {
+      ctx.log(`refused ${where} on ${shown(event.stream)}: ${oneLine(err)}`);
+      return DENY;
+    }
+    if (verdict.channel === null) {
+      if (verdict.allow) ctx.debug(`admitted ${where} to ${shown(event.stream)}: ${verdict.why}`);
+      else ctx.log(`refused ${where} on ${shown(event.stream)}: ${verdict.why}`);
+      return verdict.allow ? ALLOW : DENY;
+    }
+    const d = verdict.decision;
+    const who = `${where}${d.viewer !== null ? ` (viewer ${JSON.stringify(d.viewer.slice(0, 64))})` : ''}`;
+    if (verdict.allow) {
+      ctx.debug(`admitted ${who} to ${verdict.channel} [${d.rule}]: ${d.reason}`);
+      return ALLOW;
+    }
+    ctx.log(`refused ${who} on ${verdict.channel} [${d.rule}]: ${d.reason}`);
+    return DENY;
+  },
+};
+
+export default edgeUserNew;

@@ -1,0 +1,154 @@
+// install.sh ROLE=single|origin|edge (docs/deployment.md): the role and its Redis wiring in
+// streamctl.conf, the rendered Redis config (proven by starting a real redis-server from it), the
+// relay's systemd unit on the origin, and a re-install changing roles cleanly. Into a temp PREFIX,
+// with SYSTEMD_DIR and REDIS_CONF_DIR pointing at temp folders so nothing on this host changes.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectRedis } from '../src/lib/resp';
+import { baseEnv, ROOT, tempDir } from './helpers';
+import { REDIS_SERVER } from './support/redis';
+
+function install(prefix: string, env: Record<string, string>, args: string[] = []) {
+  return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
+}
+
+/** streamctl.conf as key → value. */
+function conf(prefix: string): Record<string, string> {
+  const text = readFileSync(join(prefix, 'lib', 'streamctl', 'streamctl.conf'), 'utf8');
+  return Object.fromEntries(text.split('\n').filter((l) => /^[a-z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
+const streamctl = (prefix: string, args: string[]) => spawnSync(join(prefix, 'bin', 'streamctl'), args, { env: {}, encoding: 'utf8' });
+
+describe('install.sh refuses a role it cannot set up, before installing anything', () => {
+  const prefix = join(tempDir(), 'prefix');
+  it.each([
+    [{ ROLE: 'edge' }, 'ROLE=edge needs ORIGIN=<origin host>'],
+    [{ ROLE: 'relay' }, 'ROLE must be single, origin or edge (got relay)'],
+    [{ ROLE: 'origin', ORIGIN: 'x' }, 'ORIGIN is for ROLE=edge (this is ROLE=origin)'],
+    [{ ROLE: 'edge', ORIGIN: 'a;reboot' }, 'invalid ORIGIN a;reboot'],
+    [{ ROLE: 'edge', ORIGIN: 'o', REDIS_REPLICA: 'localhost:6379' }, 'REDIS_REPLICA must be a unix socket path'],
+  ])('%o', (env, message) => {
+    const r = install(prefix, env);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(join(prefix, 'lib', 'streamctl'))).toBe(false);
+  });
+});
+
+describe('install.sh ROLE=origin, then edge, then single', () => {
+  const dir = tempDir();
+  const prefix = join(dir, 'prefix');
+  const units = join(dir, 'systemd');
+  const redisDir = join(dir, 'redis');
+  const redisConf = join(redisDir, 'redis.conf');
+  const env = { SYSTEMD_DIR: units, REDIS_CONF_DIR: redisDir };
+
+  it('origin: role and primary in streamctl.conf, the primary config included once, the relay unit', () => {
+    spawnSync('mkdir', ['-p', redisDir]);
+    writeFileSync(redisConf, 'port 6379\n');
+    const r = install(prefix, { ...env, ROLE: 'origin', REDIS_BIND: '127.0.0.1 10.0.0.1' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(conf(prefix)).toMatchObject({ role: 'origin', redis_primary: '/run/redis/redis-server.sock', redis_conf: join(redisDir, 'streamctl-primary.conf') });
+    expect(conf(prefix).origin).toBeUndefined();
+    expect(conf(prefix).redis_replica).toBeUndefined();
+    const primary = readFileSync(join(redisDir, 'streamctl-primary.conf'), 'utf8');
+    expect(primary).toContain('\nbind 127.0.0.1 10.0.0.1\n');
+    expect(primary).toContain('\nunixsocket /run/redis/redis-server.sock\n');
+    expect(primary).not.toMatch(/@[A-Z]+@/);
+    expect(statSync(join(redisDir, 'streamctl-primary.conf')).mode & 0o777).toBe(0o640);
+    // The relay: long-running, restarted, the installed streamctl.
+    const relay = readFileSync(join(units, 'streamctl-relay.service'), 'utf8');
+    expect(relay).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge relay\n`);
+    expect(relay).toContain('Restart=always\n');
+    expect(r.stdout).toContain('streamctl-relay.service');
+    // The origin signs nothing itself but keeps the token secret the site signs with.
+    expect(streamctl(prefix, ['token', 'secret', '--show']).status).toBe(0);
+    // Re-running adds no second include line.
+    expect(install(prefix, { ...env, ROLE: 'origin' }).status).toBe(0);
+    expect(readFileSync(redisConf, 'utf8').split('\n').filter((l) => l.startsWith('include ')).length).toBe(1);
+    expect(readFileSync(redisConf, 'utf8')).toContain(`include ${join(redisDir, 'streamctl-primary.conf')}\n`);
+  });
+
+  it('edge: origin, replica and primary in streamctl.conf, the replica config instead of the primary one, no relay', () => {
+    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(conf(prefix)).toMatchObject({ role: 'edge', origin: '10.0.0.1:4300', redis_replica: '/run/redis/redis-server.sock', redis_primary: '10.0.0.1:6379' });
+    expect(existsSync(join(redisDir, 'streamctl-primary.conf'))).toBe(false);
+    const replica = readFileSync(join(redisDir, 'streamctl-replica.conf'), 'utf8');
+    // Redis's port for replication, not the DTSC port.
+    expect(replica).toContain('\nreplicaof 10.0.0.1 6379\n');
+    expect(replica).toContain('\nreplica-serve-stale-data no\n');
+    expect(replica).toContain('\nrepl-timeout 5\n');
+    expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
+    expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    // doctor on the edge: the role's checks (no replica runs here), no trigger-database check.
+    const doctor = streamctl(prefix, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
+    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
+    expect(checks.find((c) => c.check === 'redis replica')).toMatchObject({ status: 'fail' });
+    expect(checks.find((c) => c.check === 'redis primary')).toMatchObject({ status: 'fail' });
+    expect(checks.some((c) => c.check === 'trigger database' || c.check === 'recordings root')).toBe(false);
+  });
+
+  it('single: the role keys, the Redis config and its include line, and the relay are gone', () => {
+    const r = install(prefix, env);
+    expect(r.status).toBe(0);
+    const c = conf(prefix);
+    expect(c.role).toBe('single');
+    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf']) expect(c[key], key).toBeUndefined();
+    expect(readdirSync(redisDir)).toEqual(['redis.conf']);
+    expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
+    expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+  });
+
+  it('uninstall removes an edge\'s Redis config and include line', () => {
+    expect(install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example' }).status).toBe(0);
+    expect(conf(prefix).redis_primary).toBe('origin.example:6379');
+    expect(install(prefix, env, ['--uninstall']).status).toBe(0);
+    expect(readdirSync(redisDir)).toEqual(['redis.conf']);
+    expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
+  const dir = tempDir();
+  const prefix = join(dir, 'prefix');
+  const socket = join(dir, 'replica.sock');
+  const pwFile = join(dir, 'redis.pw');
+  let proc: ReturnType<typeof spawn> | undefined;
+  afterAll(() => void proc?.kill('SIGKILL'));
+
+  it('starts a real redis-server that is a stale-refusing replica with a 5 s timeout and the password', async () => {
+    writeFileSync(pwFile, 'pw-with-&-and-/\n', { mode: 0o600 });
+    const r = install(prefix, { ROLE: 'edge', ORIGIN: '127.0.0.1', REDIS_REPLICA: socket, REDIS_PASSWORD_FILE: pwFile, SCHEDULE: 'none' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const file = conf(prefix).redis_conf!;
+    expect(file).toBe(join(prefix, 'lib', 'streamctl', 'etc', 'redis', 'streamctl-replica.conf'));
+    expect(conf(prefix).redis_password_file).toBe(pwFile);
+    expect(readFileSync(file, 'utf8')).toContain('\nmasterauth pw-with-&-and-/\nrequirepass pw-with-&-and-/\n');
+    proc = spawn(REDIS_SERVER!, [file, '--dir', dir, '--save', ''], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((res) => setTimeout(res, 25));
+    const c = await connectRedis(socket, { password: 'pw-with-&-and-/' });
+    try {
+      const [stale, timeout, port, info] = await c.pipeline([
+        ['CONFIG', 'GET', 'replica-serve-stale-data'],
+        ['CONFIG', 'GET', 'repl-timeout'],
+        ['CONFIG', 'GET', 'port'],
+        ['INFO', 'replication'],
+      ]);
+      expect(stale).toEqual(['replica-serve-stale-data', 'no']);
+      expect(timeout).toEqual(['repl-timeout', '5']);
+      expect(port).toEqual(['port', '0']);
+      expect(String(info)).toContain('role:slave');
+      // Not linked (nothing at 127.0.0.1:6379 answers as this primary): reads are refused, not stale.
+      await expect(c.call('GET', 'sc:settings')).rejects.toThrow(/MASTERDOWN/);
+    } finally {
+      c.close();
+    }
+  });
+});
