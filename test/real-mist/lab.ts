@@ -2,7 +2,7 @@
 // Redis replicas and MistServers, MistUtilLoad in front. The origin is this process's own namespace
 // (isolated.sh's), so the origin is a plain RealMist; an edge is a streamctl install whose CLI and
 // MistServer API are reached inside its namespace (nsenter, through lab.sh exec).
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,11 @@ export class Lab {
     return (r.stdout ?? '').trim();
   }
 
+  /** redis-cli without blocking this process (for polling while something else runs). */
+  redisAsync(node: 'origin' | EdgeName, ...args: string[]): Promise<string> {
+    return new Promise((resolve) => execFile('redis-cli', ['-s', this.redisSocket(node), ...args], { timeout: 10_000 }, (_err, stdout) => resolve(String(stdout ?? '').trim())));
+  }
+
   /** MistUtilLoad's answer for a stream: status and Location (not followed). */
   balance(stream: string, query: string): { code: number; location: string } {
     const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${LB}/${encodeURIComponent(stream)}${query}`], { encoding: 'utf8', timeout: 10_000 });
@@ -92,15 +97,11 @@ export class Edge {
     this.api = `http://${LAN[name]}:4242/api`;
   }
 
+  /** install.sh ROLE=edge: streamctl.conf names the origin, this edge's replica and the origin's primary. */
   install(): void {
-    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ PREFIX: this.prefix, SKIP_BUILD: '1', ROLE: 'edge' }), encoding: 'utf8' });
+    const env = { PREFIX: this.prefix, SKIP_BUILD: '1', ROLE: 'edge', ORIGIN: LAN.origin, REDIS_REPLICA: this.lab.redisSocket(this.name), REDIS_PRIMARY: `${REPL_ORIGIN[this.name]}:6379` };
+    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv(env), encoding: 'utf8' });
     if (inst.status !== 0) throw new Error(`install.sh (${this.name}) failed: ${inst.stderr}${inst.stdout}`);
-    setConf(this.prefix, {
-      role: 'edge',
-      origin: LAN.origin,
-      redis_replica: this.lab.redisSocket(this.name),
-      redis_primary: `${REPL_ORIGIN[this.name]}:6379`,
-    });
   }
 
   /** The edge's installed CLI, run inside its namespace (its MistServer API is its own 127.0.0.1). */
