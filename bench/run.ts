@@ -5,6 +5,9 @@
 // 100,000 open viewer sessions and 100,000 broadcasts): the same latencies are expected of both.
 // Peak memory (max RSS) per program comes from /usr/bin/time. NODE_EXTRA_CA_CERTS is removed from
 // the children's environment (it adds ~80 ms to every node start on this machine).
+// An edge's USER_NEW (issue 14: no database; one pipelined read from a local Redis replica over a
+// unix socket, the cap claimed on the primary) is measured in the same run, against a primary +
+// replica pair the bench starts (skipped when redis-server is missing).
 // The flash crowd against the real MistServer is bench/flash-crowd.ts (run inside isolated.sh).
 // One figure per case: the time until the process is gone. MistServer kills a blocking handler as
 // soon as it has read the answer, so everything that matters happens before the answer and the
@@ -12,10 +15,14 @@
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildAll } from '../scripts/build';
+import { connectRedis } from '../src/lib/resp';
+import { keys, REPLICATED_SETTINGS } from '../src/replica/schema';
+import { SETTING_DEFAULTS } from '../src/store/settings';
 
 const ROOT = resolve(__dirname, '..');
 const USERS = Number(process.env.BENCH_USERS ?? 1_000_000);
@@ -26,8 +33,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 
 interface Case {
   label: string;
-  /** Which database (small or large), or '' for the baselines. */
-  db: 'small' | 'large' | '';
+  /** Which database (small or large), 'edge' for an edge's program (Redis), or '' for the baselines. */
+  db: 'small' | 'large' | 'edge' | '';
   command: string;
   args: string[];
   input?: string;
@@ -183,6 +190,71 @@ function phpCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>): Case[
   ];
 }
 
+/** A started redis-server: its socket and a stop function. */
+interface BenchRedis {
+  socket: string;
+  stop(): void;
+}
+
+async function startRedisServer(dir: string, name: string, args: string[]): Promise<BenchRedis> {
+  const socket = join(dir, `${name}.sock`);
+  const proc = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (!existsSync(socket)) {
+    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server (${name}) did not start`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { socket, stop: () => void proc.kill('SIGKILL') };
+}
+
+/**
+ * The edge's USER_NEW cases: a primary (TCP on loopback, as an edge reaches the origin) and a
+ * replica on a unix socket (replica-serve-stale-data no), holding a public, a private and a capped
+ * channel by src/replica/schema.ts. Empty when redis-server is not installed.
+ */
+async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (program: string) => string, stops: (() => void)[]): Promise<Case[]> {
+  if (spawnSync('redis-server', ['--version']).status !== 0) return [];
+  const port = await new Promise<number>((res) => {
+    const srv = createServer().listen(0, '127.0.0.1', () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => res(p));
+    });
+  });
+  const primary = await startRedisServer(dir, 'primary', ['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
+  stops.push(primary.stop);
+  const replica = await startRedisServer(dir, 'replica', ['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no']);
+  stops.push(replica.stop);
+  const w = await connectRedis(primary.socket, { timeoutMs: 5000 });
+  const secret = 'bench-edge-secret-0123456789abcdef';
+  const settings = Object.fromEntries(REPLICATED_SETTINGS.map((n) => [n, SETTING_DEFAULTS[n]]));
+  const chan = (id: number, name: string, access: string, viewerCap: number | null) =>
+    JSON.stringify({ id, name, disabled: false, externalId: null, access, minAge: null, viewerCap, passwordSet: false });
+  await w.pipeline([
+    ['SET', keys.settings, JSON.stringify(settings)],
+    ['SET', keys.tokenKeys, JSON.stringify([{ id: 1, kind: 'secret', alg: 'HS256', material: secret, label: 'secret-1', retiredAt: null }])],
+    ['SET', keys.channel('edgepub'), chan(1, 'edgepub', 'public', null)],
+    ['SET', keys.channel('edgepriv'), chan(2, 'edgepriv', 'private', null)],
+    ['SET', keys.channel('edgecap'), chan(3, 'edgecap', 'public', 1_000_000)],
+    ['HSET', keys.grants('edgepriv'), 'v1', ''],
+    ['HSET', keys.globalBans, '1', JSON.stringify({ kind: 'ip', value: '203.0.113.0/24', until: null })],
+  ]);
+  if ((await w.call('WAIT', 1, 10_000)) !== 1) throw new Error('the bench replica did not catch up');
+  w.close();
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: 'edgepriv', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  const { createHmac } = await import('node:crypto');
+  const jwt = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  const env = { ...baseEnv, STREAMCTL_REDIS_REPLICA: replica.socket, STREAMCTL_REDIS_PRIMARY: `127.0.0.1:${port}`, MIST_TRIGGER: 'USER_NEW' };
+  const session = () => (++sessionCounter).toString(16).padStart(64, '0');
+  const view = (s: string, tkn: string) => `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
+  const c = (label: string, stream: string, tkn: string): Case => ({ label, db: 'edge', command: installed('edge-user-new'), args: ['USER_NEW'], input: view(stream, tkn), env, expect: 'true' });
+  return [
+    c('edge-user-new (public channel)', 'streams+edgepub', '1684129823'),
+    c('edge-user-new (private, JWT + grant)', 'streams+edgepriv', jwt),
+    c('edge-user-new (capped, Lua on primary)', 'streams+edgecap', '1684129823'),
+  ];
+}
+
 /** Peak resident memory (kB) of one run, from GNU time; null when /usr/bin/time is missing. */
 function peakRssKb(c: Case): number | null {
   const r = spawnSync('/usr/bin/time', ['-f', '%M', c.command, ...c.args], { input: c.input ?? '', env: c.env, encoding: 'utf8' });
@@ -195,6 +267,7 @@ function peakRssKb(c: Case): number | null {
 async function main(): Promise<void> {
   await buildAll();
   const dir = mkdtempSync(join(tmpdir(), 'streamctl-bench-'));
+  const stops: (() => void)[] = [];
   try {
     const baseEnv: NodeJS.ProcessEnv = { ...process.env, MIST_TRIGGER: 'PUSH_REWRITE', MIST_TRIG_DEF: 'x', MIST_TIME: String(Date.now()) };
     const hadCaCerts = baseEnv.NODE_EXTRA_CA_CERTS !== undefined;
@@ -205,7 +278,12 @@ async function main(): Promise<void> {
     const prefix = join(dir, 'prefix');
     const install = spawnSync('bash', [join(ROOT, 'install.sh')], { env: { ...baseEnv, PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }, encoding: 'utf8' });
     if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
-    const installed = (program: string) => join(prefix, 'lib/streamctl/bin', program);
+    // An asynchronous trigger's bin/<program> is a detaching sh wrapper that exits at once; what
+    // costs CPU and memory is the program it starts, so that is what is measured.
+    const installed = (program: string) => {
+      const target = realpathSync(join(prefix, 'lib/streamctl/bin', program));
+      return target.endsWith('.sh') ? target.replace(/\.sh$/, '.js') : target;
+    };
 
     const seedStart = Date.now();
     const small = prepareDb(dir, 'small', SMALL_USERS, 0, 0, baseEnv);
@@ -213,11 +291,13 @@ async function main(): Promise<void> {
     const seedSeconds = (Date.now() - seedStart) / 1000;
 
     const baselines: Case[] = [{ label: 'node -e 0', db: '', command: process.execPath, args: ['-e', '0'], env: baseEnv }];
+    const edge = await edgeCases(dir, baseEnv, installed, stops);
     const php = phpCases('small', small);
     const cases: Case[] = [
       ...baselines,
       ...triggerCases('small', small, installed),
       ...triggerCases('large', large, installed),
+      ...edge,
       ...php,
       ...phpCases('large', large),
     ];
@@ -258,7 +338,7 @@ async function main(): Promise<void> {
     console.log(`node -e 0: ${base.toFixed(1)} ms, ${fmtRss(baseRss)}`);
     console.log(`  ${'program'.padEnd(36)} ${'small db'.padStart(9)}  ×node  ${'large db'.padStart(9)}  ×node  large/small  peak RSS  ×node`);
     const early: string[] = [];
-    const labels = [...new Set(cases.filter((c) => c.db !== '').map((c) => c.label))];
+    const labels = [...new Set(cases.filter((c) => c.db === 'small' || c.db === 'large').map((c) => c.label))];
     for (const label of labels) {
       const s = cases.find((c) => c.label === label && c.db === 'small');
       const l = cases.find((c) => c.label === label && c.db === 'large');
@@ -277,6 +357,27 @@ async function main(): Promise<void> {
         if (gap > EARLY_ANSWER_MS) early.push(`${c.label} (${c.db}) answers ${gap.toFixed(1)} ms before it exits (median per run)`);
       }
     }
+    if (edge.length === 0) console.log('  edge USER_NEW: skipped (redis-server is not installed)');
+    else {
+      // Side by side with the one-box program on the same kind of channel (small db: the edge has none).
+      const oneBox = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
+      const peers: Record<string, string> = {
+        'edge-user-new (public channel)': 'user-new (public channel)',
+        'edge-user-new (private, JWT + grant)': 'user-new (age channel, JWT)',
+        'edge-user-new (capped, Lua on primary)': 'user-new (public channel)',
+      };
+      console.log(`  ${'edge program (Redis replica, no db)'.padEnd(36)} ${'time'.padStart(9)}  ×node  ×one-box user-new (small db)  peak RSS  ×node`);
+      for (const c of edge) {
+        const e = exit(c);
+        const r = rss.get(id(c)) ?? null;
+        const peer = peers[c.label]!;
+        console.log(
+          `  ${c.label.padEnd(36)} ${e.toFixed(1).padStart(6)} ms  ${(e / base).toFixed(2)}  ${(e / oneBox(peer)).toFixed(2)} (${peer})  ${fmtRss(r)}  ${r && baseRss ? (r / baseRss).toFixed(2) : '-'}`,
+        );
+        const gap = median(times.get(id(c))!.map((t) => t.exit - t.answer));
+        if (gap > EARLY_ANSWER_MS) early.push(`${c.label} answers ${gap.toFixed(1)} ms before it exits (median per run)`);
+      }
+    }
     if (php.length === 0) console.log('  PHP peer: skipped (php with pdo_sqlite is not installed)');
     else {
       const ours = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
@@ -287,6 +388,7 @@ async function main(): Promise<void> {
     console.log('targets: every program <= 1.2x node -e 0 (writes committed before the answer); large db within 10 % of small');
     console.log('open channels skip USER_NEW entirely (tagged `open` on MistServer): see bench/flash-crowd.ts for the real-server count');
   } finally {
+    for (const stop of stops) stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

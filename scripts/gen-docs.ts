@@ -14,8 +14,8 @@ import { buildProgram } from '../src/cli/program';
 import { mistDefaultFor } from '../src/mist/plan';
 import { SETTING_RULES } from '../src/settings/rules';
 import { SETTING_DEFAULTS, type SettingName } from '../src/store/settings';
-import { TRIGGER_SUMMARIES } from '../src/triggers/summaries';
-import { TRIGGERS } from '../src/triggers/registry';
+import { EDGE_TRIGGER_SUMMARIES, TRIGGER_SUMMARIES } from '../src/triggers/summaries';
+import { EDGE_TRIGGERS, TRIGGERS } from '../src/triggers/registry';
 
 const root = resolve(__dirname, '..');
 
@@ -66,6 +66,10 @@ function triggersPage(): string {
     const dflt = mistDefaultFor(spec);
     return `| \`${name}\` | \`bin/${spec.program}\` | ${spec.blocking ? 'yes' : 'no'} | ${dflt === undefined ? 'none' : code(dflt)} | ${cell(TRIGGER_SUMMARIES[name as keyof typeof TRIGGER_SUMMARIES])} |`;
   });
+  const edgeRows = Object.entries(EDGE_TRIGGERS).map(([name, spec]) => {
+    const dflt = mistDefaultFor(spec);
+    return `| \`${name}\` | \`bin/${spec.program}\` | ${spec.blocking ? 'yes' : 'no'} | ${dflt === undefined ? 'none' : code(dflt)} | ${cell(EDGE_TRIGGER_SUMMARIES[name as keyof typeof EDGE_TRIGGER_SUMMARIES])} |`;
+  });
   return [
     GENERATED_MARK,
     '',
@@ -84,6 +88,17 @@ function triggersPage(): string {
     '| trigger | handler | blocking | default | what streamctl does |',
     '|---|---|---|---|---|',
     ...rows,
+    '',
+    '## On an edge',
+    '',
+    'An edge (origin + edges: `role=edge` in streamctl.conf) has no database. These programs',
+    '(`EDGE_TRIGGERS`) handle its viewer-side triggers from the origin\'s data replicated to the',
+    'edge\'s Redis replica (`redis_replica=`), and claim viewer-cap places on the origin\'s Redis',
+    'primary (`redis_primary=`). Every error refuses.',
+    '',
+    '| trigger | handler | blocking | default | what streamctl does |',
+    '|---|---|---|---|---|',
+    ...edgeRows,
     '',
   ].join('\n');
 }

@@ -205,3 +205,13 @@ export function redisPassword(): { password?: string; problem?: string } {
 export function originHost(): string | undefined {
   return readInstalledConfig().origin || undefined;
 }
+
+/**
+ * STREAMCTL_UDP_API_PORT: another port for the datagrams meant for MistServer's local UDP API
+ * (fixed at 4242 in MistServer's build). For tests that run side by side, each listening on its
+ * own port; never set in an installation.
+ */
+export function udpApiPortOverride(): number | undefined {
+  const port = Number(process.env.STREAMCTL_UDP_API_PORT);
+  return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}

@@ -1,5 +1,5 @@
 // The layering of src/ (see README "Where things live"): layers only point down,
-// cli → domain (access, ingest, live, mist, recordings, replica, settings) → store → lib, and the trigger
+// cli → domain (access, edge, ingest, live, mist, recordings, replica, settings) → store → lib, and the trigger
 // runner depends on nothing above it. Checked on the import statements themselves.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';

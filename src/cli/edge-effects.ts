@@ -47,7 +47,7 @@ function plan(db: Db, base: string, effects: EdgeEffect[], now: number): Planned
     // Bans alone decide only for a public, uncapped, enabled channel: otherwise it was never open
     // on any edge and no untag is waited for.
     const policy = user ? getChannel(db, user.id) : undefined;
-    const couldHaveBeenOpen = effect.reason.includes('channel changed') || (!!user && !user.disabled && policy?.access === 'public' && policy.viewerCap === null);
+    const couldHaveBeenOpen = effect.policyChanged || (!!user && !user.disabled && policy?.access === 'public' && policy.viewerCap === null);
     return { stream, open, mustSettle: effect.retag && !open && couldHaveBeenOpen, effect };
   });
 }

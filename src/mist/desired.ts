@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { packagedExecutable, triggerHandlerPath, type ServerRole } from '../config';
 import type { Db } from '../store/open';
 import { getSettings } from '../store/settings';
-import { TRIGGERS } from '../triggers/registry';
+import { EDGE_TRIGGERS, TRIGGERS } from '../triggers/registry';
 import type { Desired } from './plan';
-import { EDGE_TRIGGERS, pullSource } from './roles';
+import { pullSource } from './roles';
 
 /** Program names that are ours wherever they are installed (a moved install is still ours). */
 function ourProgramNames(): Set<string> {

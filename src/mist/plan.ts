@@ -2,8 +2,8 @@
 // from it. Pure: takes MistServer's answers and our settings, returns the changes to make and the
 // request bodies that make them. Everything trigger-related is driven by the registry.
 import type { ServerRole } from '../config';
-import { TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
-import { describeDtsc, dtscEntries, DTSC_PORT, EDGE_TRIGGERS, isLoopbackInterface, PUSH_GUARD_REASON, roleTriggers } from './roles';
+import { EDGE_TRIGGERS, TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
+import { describeDtsc, dtscEntries, DTSC_PORT, isLoopbackInterface, PUSH_GUARD_REASON, edgeTriggerNames } from './roles';
 import { USER_NEW_STREAMS } from './stream-tags';
 
 type Json = Record<string, unknown>;
@@ -77,7 +77,7 @@ export interface Plan {
 
 /** The triggers apply installs on a server of this role (one box and origin: the registry's). */
 export function installedTriggers(role: ServerRole = 'single'): TriggerName[] {
-  if (role === 'edge') return roleTriggers('edge');
+  if (role === 'edge') return edgeTriggerNames();
   return (Object.keys(TRIGGERS) as TriggerName[]).filter((name) => NOT_INSTALLED[name] === undefined);
 }
 

@@ -1,24 +1,13 @@
 // What each kind of server runs (issue 14, docs/deployment.md): one box and the origin take pushes,
 // record and run every trigger of the registry; an edge pulls the origin's streams over DTSC and
 // runs only the viewer-side triggers, answered from its Redis replica. Pure: no I/O.
-import type { TriggerName, TriggerSpec } from '../triggers/registry';
-
-/**
- * The edge's trigger programs (built from src/edge/, they read Redis, never SQLite). USER_NEW
- * refuses by default like the one-box program; the other two are asynchronous.
- */
-export const EDGE_TRIGGERS = {
-  USER_NEW: { program: 'edge-user-new', blocking: true, kind: 'allow-deny', refusal: 'false' },
-  USER_END: { program: 'edge-user-end', blocking: false, kind: 'informative', refusal: '' },
-  STREAM_BUFFER: { program: 'edge-stream-buffer', blocking: false, kind: 'informative', refusal: '' },
-} as const satisfies Partial<Record<TriggerName, TriggerSpec>>;
+import { EDGE_TRIGGERS, type TriggerName } from '../triggers/registry';
 
 /** Why the edge has a PUSH_REWRITE entry at all (for people). */
 export const PUSH_GUARD_REASON = 'an edge takes no pushes: no handler, and a default that names no stream, so MistServer refuses every push without running anything';
 
 /** The triggers an edge sets: its programs, then the push guard (PUSH_REWRITE, no program). */
-export function roleTriggers(role: 'edge'): TriggerName[] {
-  void role;
+export function edgeTriggerNames(): TriggerName[] {
   return [...(Object.keys(EDGE_TRIGGERS) as TriggerName[]), 'PUSH_REWRITE'];
 }
 

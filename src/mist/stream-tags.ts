@@ -5,6 +5,7 @@
 // host, so the triggers need no setting to reach it. UDP gives no answer: a lost datagram leaves
 // the stream untagged, i.e. checked by USER_NEW as before (fails closed).
 import { createSocket } from 'node:dgram';
+import { udpApiPortOverride } from '../config';
 
 /** The tag MistServer's USER_NEW filter (`!#open`) skips. */
 export const OPEN_TAG = 'open';
@@ -47,7 +48,7 @@ export function sendUdpApi(body: Record<string, unknown>, timeoutMs: number): Pr
     socket.on('error', () => finish(false));
     timer = setTimeout(() => finish(false), timeoutMs);
     try {
-      socket.send(JSON.stringify(body), UDP_API_PORT, UDP_API_HOST, (err) => finish(!err));
+      socket.send(JSON.stringify(body), udpApiPortOverride() ?? UDP_API_PORT, UDP_API_HOST, (err) => finish(!err));
     } catch {
       finish(false);
     }

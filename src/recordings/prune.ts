@@ -8,7 +8,7 @@ import {
   recordingTotals,
   type PruneRow,
 } from '../store/recordings';
-import { removeRecordings, type RemoveResult } from './remove';
+import { removeRecordingsInBatches, type RemoveResult } from './remove';
 
 /** Why a recording was chosen. */
 export type PruneReason = 'interrupted' | 'retention' | 'size';
@@ -54,10 +54,7 @@ export interface PruneItem {
   error?: string;
 }
 
-/** Removing files is the slow part; rows are marked and removed per batch so progress is steady. */
-const BATCH = 500;
-
-/** Removes the planned recordings; `onProgress` is called after each batch. */
+/** Removes the planned recordings, a batch at a time; `onProgress` is called after each batch. */
 export function executePrune(
   db: Db,
   root: string,
@@ -65,15 +62,9 @@ export function executePrune(
   now: number,
   onProgress: (done: number, total: number) => void = () => {},
 ): PruneItem[] {
-  const items: PruneItem[] = [];
-  for (let i = 0; i < candidates.length; i += BATCH) {
-    const batch = candidates.slice(i, i + BATCH);
-    const outcomes = removeRecordings(db, root, batch, now);
-    outcomes.forEach((o, j) => {
-      const c = batch[j]!;
-      items.push({ id: c.id, path: c.path, bytes: c.bytes, reason: c.reason, result: o.result, ...(o.error ? { error: o.error } : {}) });
-    });
-    onProgress(Math.min(i + BATCH, candidates.length), candidates.length);
-  }
-  return items;
+  // Outcomes come back in the order of the candidates.
+  return removeRecordingsInBatches(db, root, candidates, now, onProgress).map((o, i) => {
+    const c = candidates[i]!;
+    return { id: c.id, path: c.path, bytes: c.bytes, reason: c.reason, result: o.result, ...(o.error ? { error: o.error } : {}) };
+  });
 }

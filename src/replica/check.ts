@@ -22,6 +22,16 @@ export async function openPrimary(target: string, password: string | undefined, 
   return connectRedis(target, { timeoutMs, ...(password !== undefined ? { password } : {}) });
 }
 
+/**
+ * A connection for one large MULTI (a resync): answers may take minutes, but an unreachable
+ * primary is still reported within `connectMs` (the client has one timeout for both, so a short
+ * probe connects first).
+ */
+export async function openPrimaryForResync(target: string, password: string | undefined, answerMs: number, connectMs = 5000): Promise<RedisClient> {
+  (await openPrimary(target, password, connectMs)).close();
+  return openPrimary(target, password, answerMs);
+}
+
 async function readMeta(client: RedisClient): Promise<Record<string, string>> {
   const flat = (await client.call('HGETALL', keys.meta)) as string[];
   const out: Record<string, string> = {};

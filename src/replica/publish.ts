@@ -141,9 +141,10 @@ export function commandsFor(d: Desired): RedisCommand[] {
 }
 
 /**
- * Keys under sc: that `edge resync` owns: everything but sc:meta (its own bookkeeping) and the
- * viewer-cap hashes (live counts the edges keep on the primary; SQLite knows nothing of them).
+ * Keys under sc: that `edge resync` owns: everything but sc:meta (its own bookkeeping), the
+ * viewer-cap hashes (live counts the edges keep on the primary; SQLite knows nothing of them) and
+ * the edges' session ends on their way to SQLite (sc:ends).
  */
 export function isReplicatedKey(key: string): boolean {
-  return key.startsWith(PREFIX) && key !== keys.meta && !key.startsWith(`${PREFIX}cap:`);
+  return key.startsWith(PREFIX) && key !== keys.meta && key !== keys.sessionEnds && !key.startsWith(`${PREFIX}cap:`);
 }

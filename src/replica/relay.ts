@@ -14,7 +14,8 @@ import type { Db } from '../store/open';
 import { deleteOutboxThrough, outboxStats, pendingOutbox, type OutboxRow } from '../store/replication';
 import { writeWithRetry } from '../store/write-retry';
 import { scanKeys } from './compare';
-import { commandsFor, entityState, fullState, isReplicatedKey, type RedisCommand } from './publish';
+import { drainSessionEnds } from './ends';
+import { commandsFor, entityState, fullState, isReplicatedKey, type Desired, type RedisCommand } from './publish';
 import { keys } from './schema';
 
 /** Rows published per MULTI: bounded, so one EXEC never holds Redis long. */
@@ -49,6 +50,11 @@ export interface EdgeEffect {
   reason: string;
   /** The change can alter whether the channel is open (its `open` tag on the edges follows it first). */
   retag: boolean;
+  /**
+   * The user or its policy row changed (not only its bans): the channel may have been open before
+   * whatever its policy is now, so an untag is waited for before the re-check.
+   */
+  policyChanged: boolean;
 }
 
 /** What one publish did. */
@@ -66,22 +72,79 @@ export interface Published {
   effects: EdgeEffect[];
 }
 
+/** What Redis held before a publish, for the entities whose change matters only one way. */
+interface Before {
+  /** Ids in sc:keys (undefined: not read). */
+  keyIds?: Set<number>;
+  /** sc:grants:<name> fields by channel name (absent: not read). */
+  grants: Map<string, Record<string, string>>;
+}
+
+/** Reads what a publish of `rows` may take away (token keys, grants), after WATCH. */
+async function readBefore(client: RedisClient, rows: OutboxRow[]): Promise<Before> {
+  const grantNames = [...new Set(rows.filter((r) => r.entity === 'grants').map((r) => r.ref))];
+  const wantKeys = rows.some((r) => r.entity === 'keys');
+  const cmds: RedisCommand[] = [...(wantKeys ? [['GET', keys.tokenKeys]] : []), ...grantNames.map((n) => ['HGETALL', keys.grants(n)])];
+  const replies = cmds.length ? await client.pipeline(cmds) : [];
+  const before: Before = { grants: new Map() };
+  if (wantKeys) {
+    try {
+      const list = JSON.parse((replies[0] as string | null) ?? '[]') as { id: number }[];
+      before.keyIds = new Set(list.map((k) => k.id));
+    } catch {
+      before.keyIds = undefined; // unreadable: treated as "may have lost a key"
+    }
+  }
+  grantNames.forEach((name, i) => {
+    const flat = replies[i + (wantKeys ? 1 : 0)];
+    if (!Array.isArray(flat)) return;
+    const fields: Record<string, string> = {};
+    for (let j = 0; j + 1 < flat.length; j += 2) fields[String(flat[j])] = String(flat[j + 1]);
+    before.grants.set(name, fields);
+  });
+  return before;
+}
+
+/** True when a grant that worked before no longer does, or now ends sooner. */
+function grantLost(before: Record<string, string> | undefined, after: Desired | undefined): boolean {
+  if (before === undefined) return true;
+  const now = after?.type === 'hash' ? after.fields : {};
+  return Object.entries(before).some(([viewer, until]) => {
+    const next = now[viewer];
+    if (next === undefined) return true;
+    // '' is "no end": a new end where there was none, or an earlier one, shortens the grant.
+    return next !== '' && (until === '' || Number(next) < Number(until));
+  });
+}
+
 /**
- * The admission-relevant changes among `rows`: a channel's policy or state, its bans and grants; a
- * global ban or a token key change reaches every channel live now (edges pull only those).
+ * The admission-relevant changes among `rows`: a channel's policy or state and its bans (any
+ * change: as on one box), a grant removed or shortened, a token key that stopped verifying (every
+ * channel live now, as does a global ban: edges pull only those). A new grant or key admits no one
+ * by itself (MistServer keeps a refusal ~10 minutes either way) and re-checks nothing.
  */
-function effectsOf(rows: OutboxRow[], live: () => string[]): EdgeEffect[] {
+function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, after: Map<string, Desired>): EdgeEffect[] {
   const out = new Map<string, EdgeEffect>();
-  const add = (user: string, reason: string, retag: boolean) => {
+  const add = (user: string, reason: string, retag: boolean, policyChanged = false) => {
     const had = out.get(user);
-    out.set(user, had ? { user, reason: had.reason === reason ? reason : `${had.reason}, ${reason}`, retag: had.retag || retag } : { user, reason, retag });
+    out.set(
+      user,
+      had
+        ? { user, reason: had.reason === reason ? reason : `${had.reason}, ${reason}`, retag: had.retag || retag, policyChanged: had.policyChanged || policyChanged }
+        : { user, reason, retag, policyChanged },
+    );
   };
   for (const r of rows) {
-    if (r.entity === 'channel') add(r.ref, 'channel changed', true);
+    if (r.entity === 'channel') add(r.ref, 'channel changed', true, true);
     else if (r.entity === 'bans' && r.ref !== '') add(r.ref, 'bans changed', true);
     else if (r.entity === 'bans') for (const u of live()) add(u, 'global bans changed', true);
-    else if (r.entity === 'grants') add(r.ref, 'grants changed', false);
-    else if (r.entity === 'keys') for (const u of live()) add(u, 'token keys changed', false);
+    else if (r.entity === 'grants' && grantLost(before.grants.get(r.ref), after.get(keys.grants(r.ref)))) add(r.ref, 'grant removed', false);
+    else if (r.entity === 'keys') {
+      const d = after.get(keys.tokenKeys);
+      const nowIds = new Set(d?.type === 'string' ? (JSON.parse(d.value) as { id: number }[]).map((k) => k.id) : []);
+      const lost = before.keyIds === undefined || [...before.keyIds].some((id) => !nowIds.has(id));
+      if (lost) for (const u of live()) add(u, 'token key retired', false);
+    }
   }
   return [...out.values()];
 }
@@ -97,14 +160,23 @@ export async function publishPending(
   now: () => number,
   liveChannels: () => string[],
   limit = RELAY_BATCH,
+  resyncClient?: () => Promise<RedisClient>,
 ): Promise<Published | null> {
   const peek = pendingOutbox(db, limit);
   if (peek.length === 0) return null;
   if (peek.some((r) => r.entity === 'all')) {
-    const r = await resync(db, client, now);
-    return { rows: r.rows, entities: r.written, lastId: r.lastId, oldestAt: peek[0]!.at, full: true, effects: [] };
+    // A full resync is one large MULTI: on a connection that may wait longer for its answer.
+    const c = resyncClient ? await resyncClient() : client;
+    try {
+      const r = await resync(db, c, now);
+      return { rows: r.rows, entities: r.written, lastId: r.lastId, oldestAt: peek[0]!.at, full: true, effects: [] };
+    } finally {
+      if (c !== client) c.close();
+    }
   }
   await client.call('WATCH', keys.meta);
+  // Read after WATCH: if another publisher changes these before our EXEC, the EXEC is refused.
+  const before = await readBefore(client, peek);
   const snap = db.transaction(() => {
     const rows = pendingOutbox(db, limit);
     // An `all` row committed since the peek: the next round resyncs.
@@ -113,13 +185,17 @@ export async function publishPending(
     const at = now();
     const seen = new Set<string>();
     const commands: RedisCommand[] = [];
+    const after = new Map<string, Desired>();
     for (const r of covered) {
       const id = `${r.entity}/${r.ref}`;
       if (seen.has(id) || r.entity === 'all') continue;
       seen.add(id);
-      for (const d of entityState(db, r.entity, r.ref, at)) commands.push(...commandsFor(d));
+      for (const d of entityState(db, r.entity, r.ref, at)) {
+        after.set(d.key, d);
+        commands.push(...commandsFor(d));
+      }
     }
-    return { rows: covered, entities: seen.size, commands, effects: effectsOf(covered, liveChannels) };
+    return { rows: covered, entities: seen.size, commands, effects: effectsOf(covered, liveChannels, before, after) };
   })();
   if (snap.rows.length === 0) {
     await client.call('UNWATCH');
@@ -183,12 +259,19 @@ export interface RelayOptions {
   db: Db;
   /** Opens a connection to the primary (called again after any failure). */
   connect: () => Promise<RedisClient>;
+  /** A connection for a full resync (one large MULTI: a longer answer timeout); default: the same one. */
+  connectForResync?: () => Promise<RedisClient>;
   now: () => number;
   liveChannels: () => string[];
   /** One line for the operator (no secrets: keys and tokens never appear in these). */
   log: (line: string) => void;
   /** Called after each publish, in order; its failures are the caller's (logged, never fatal). */
   published?: (p: Published) => Promise<void> | void;
+  /**
+   * Stores the edges' session ends read from sc:ends (idempotent; throws when it could not store:
+   * they stay in Redis). Without it the list is left alone.
+   */
+  storeEnds?: (entries: string[]) => void;
   /** Stop when aborted (SIGTERM/SIGINT); an idle wait ends at once. */
   signal: AbortSignal;
   /** Publish what is pending, then return (a failure throws instead of retrying). */
@@ -217,6 +300,8 @@ export interface RelayTotals {
   batches: number;
   rows: number;
   entities: number;
+  /** Edge session ends stored. */
+  ends: number;
   failures: number;
 }
 
@@ -226,7 +311,7 @@ export interface RelayTotals {
  * and catches up; one log line when it starts failing, one when it recovers.
  */
 export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
-  const totals: RelayTotals = { batches: 0, rows: 0, entities: 0, failures: 0 };
+  const totals: RelayTotals = { batches: 0, rows: 0, entities: 0, ends: 0, failures: 0 };
   let client: RedisClient | undefined;
   let backoff = BACKOFF_MIN_MS;
   let failing: string | undefined;
@@ -234,10 +319,13 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
     while (!o.signal.aborted) {
       try {
         client ??= await o.connect();
-        const p = await publishPending(o.db, client, o.now, o.liveChannels);
+        const p = await publishPending(o.db, client, o.now, o.liveChannels, RELAY_BATCH, o.connectForResync);
+        const ends = o.storeEnds ? await drainSessionEnds(client, o.storeEnds) : 0;
+        totals.ends += ends;
         if (failing !== undefined) o.log(`Redis reachable again; publishing what was queued`);
         failing = undefined;
         backoff = BACKOFF_MIN_MS;
+        if (!p && ends > 0) continue;
         if (!p) {
           if (o.once) break;
           await sleep(o.pollMs ?? RELAY_POLL_MS, o.signal);

@@ -60,6 +60,29 @@ export interface KeyValue {
  * claimed by one Lua call so two edges never both take the last place. USER_END deletes the field.
  */
 
+/**
+ * List `sc:ends` on the primary only (edges write it, the origin drains it): each edge's USER_END
+ * appends (RPUSH) one JSON SessionEndValue, the origin's relay folds them into viewer_sessions as
+ * the one-box USER_END does and trims what it stored. Not written from SQLite: resync leaves it.
+ * The viewer's token (USER_END line 1) is never in it.
+ */
+export interface SessionEndValue {
+  /** Streams watched, and seconds on each (same order). */
+  streams: string[];
+  streamSeconds: number[];
+  connector: string | null;
+  host: string | null;
+  seconds: number;
+  bytesUp: number;
+  bytesDown: number;
+  /** MistServer's session id. */
+  sessionId: string;
+  /** MIST_TIME of the USER_END, unix ms. */
+  time: number;
+  /** MIST_TUUID ('' when absent): a redelivered end is stored once. */
+  eventId: string;
+}
+
 export const keys = {
   settings: `${PREFIX}settings`,
   meta: `${PREFIX}meta`,
@@ -70,4 +93,5 @@ export const keys = {
   channelBans: (name: string) => `${PREFIX}bans:${name}`,
   grants: (name: string) => `${PREFIX}grants:${name}`,
   cap: (name: string) => `${PREFIX}cap:${name}`,
+  sessionEnds: `${PREFIX}ends`,
 } as const;

@@ -5,6 +5,7 @@ import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:
 /** Payloads are small; anything bigger than this is not MistServer talking. */
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
+/** The whole payload from stdin (blocking reads; MistServer closes stdin after writing it). */
 export function readAllStdin(): string {
   const chunks: Buffer[] = [];
   const buf = Buffer.allocUnsafe(64 * 1024);
@@ -33,6 +34,7 @@ export function readAllStdin(): string {
 /** Longest stderr line: payload text quoted in a message (a 1 MB address, say) is cut here. */
 const MAX_LOG_LINE = 1000;
 
+/** One line on stderr, prefixed with the trigger's name: what MistServer's log shows. */
 export function stderrLine(trigger: string, line: string): void {
   // One line in MistServer's log, whatever a message quotes from the payload: control characters
   // (line breaks, "\r", ANSI escapes) become spaces and the length is bounded (the fuzz campaign

@@ -1,7 +1,9 @@
 // USER_END on an edge (asynchronous; registry EDGE_TRIGGERS): frees the session's place under the
-// viewer cap on the origin's Redis primary (src/edge/viewer-cap.ts). Session statistics stay on the
-// edge's MistServer; nothing else is written. Answer: none.
+// viewer cap on the origin's Redis primary (src/edge/viewer-cap.ts), and appends the session's
+// totals to sc:ends there, which the origin's relay stores in viewer_sessions (src/replica/ends.ts).
+// Answer: none.
 import { releaseSessionPlaces } from '../edge/release';
+import { sessionEndCommand } from '../replica/ends';
 import { SILENT } from './answer';
 import type { EdgeTrigger } from './types';
 import { parseUserEnd, type UserEndEvent } from './user-end-payload';
@@ -20,6 +22,12 @@ const edgeUserEnd: EdgeTrigger<UserEndEvent, typeof TRIGGER> = {
       releaseSessionPlaces(ctx.redis, event.streams, event.sessionId, USER_END_PRIMARY_TIMEOUT_MS).then((freed) =>
         ctx.debug(freed > 0 ? `freed the viewer-cap place of session ${event.sessionId.slice(0, 12)}` : `session ${event.sessionId.slice(0, 12)} held no viewer-cap place`),
       ),
+    );
+    ctx.background?.(
+      ctx.redis
+        .primary(USER_END_PRIMARY_TIMEOUT_MS)
+        .then((primary) => primary.call(...sessionEndCommand({ ...event, time: ctx.eventTime, eventId: ctx.eventId })))
+        .catch((err: Error) => ctx.log(`session ${event.sessionId.slice(0, 12)}'s totals not sent to the origin: ${err.message}`)),
     );
     return SILENT;
   },

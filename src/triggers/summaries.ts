@@ -1,6 +1,6 @@
 // One line per trigger for docs, `streamctl triggers` and `mist apply --dry-run`. Kept out of the
 // registry so trigger programs, which load the registry, do not carry these texts.
-import type { TriggerName } from './registry';
+import type { EdgeTriggerName, TriggerName } from './registry';
 
 /** What streamctl does with each trigger, in one line. */
 export const TRIGGER_SUMMARIES: Record<TriggerName, string> = {
@@ -14,4 +14,11 @@ export const TRIGGER_SUMMARIES: Record<TriggerName, string> = {
   STREAM_BUFFER: 'live status: FULL/RECOVER live, DRY unstable, EMPTY offline; opens and closes broadcasts, keeps track health',
   STREAM_END: "keeps MistServer's totals (bytes, viewers) for the broadcast that just ended",
   USER_END: 'closes a viewer session with its duration and bytes (watch time and viewers per broadcast)',
+};
+
+/** What an edge's program does with each trigger it handles (registry EDGE_TRIGGERS), in one line. */
+export const EDGE_TRIGGER_SUMMARIES: Record<EdgeTriggerName, string> = {
+  USER_NEW: "the same admission rules as the origin, over the origin's data in the edge's Redis replica; the viewer cap claimed on the origin's Redis primary (300 ms, else refused)",
+  USER_END: "frees the session's place under the viewer cap on the origin's Redis primary",
+  STREAM_BUFFER: "tags the edge's live stream `open` when the replicated channel is open (FULL/RECOVER), untags it otherwise",
 };

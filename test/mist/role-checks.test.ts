@@ -1,10 +1,12 @@
 // doctor's Redis checks against real redis-servers: a primary on loopback TCP (replicaof takes
 // host:port) and an edge's replica on a unix socket, set up as install.sh's replica.conf sets it, or not.
 import { createServer } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { redisChecks, type RedisCheckInput } from '../../src/mist/role-checks';
 import { connectRedis } from '../../src/lib/resp';
+import { freshDb } from '../helpers';
+import { cli } from '../support/cli';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 
 if (!REDIS_SERVER) console.log(NO_REDIS);
@@ -28,13 +30,22 @@ afterAll(async () => {
 async function redis(args: string[]): Promise<TestRedis> {
   const r = await startRedis(args);
   started.push(r);
-  return r;
+  // The socket file appears a moment before Redis accepts on it.
+  for (let i = 0; ; i++) {
+    try {
+      (await connectRedis(r.socket)).close();
+      return r;
+    } catch (err) {
+      if (i > 100) throw err;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
 }
 
 async function waitForLink(socket: string): Promise<void> {
   const c = await connectRedis(socket);
   try {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       if (/master_link_status:up/.test(String(await c.call('INFO', 'replication')))) return;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -49,7 +60,8 @@ const base = { base: 'streams', vodBase: 'vod' };
 describe.skipIf(!REDIS_SERVER)('redis checks', () => {
   it('passes an edge whose replica refuses stale data and notices a cut link within seconds', async () => {
     const port = await freePort();
-    const primary = await redis(['--port', String(port), '--bind', '127.0.0.1']);
+    // No 5 s wait before the first full sync (Redis's default diskless-sync delay).
+    const primary = await redis(['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
     const c = await connectRedis(primary.socket);
     await c.call('SET', keys.settings, JSON.stringify({ 'stream-base': 'streams', 'vod-base': 'vod' }));
     c.close();
@@ -95,5 +107,35 @@ describe.skipIf(!REDIS_SERVER)('redis checks', () => {
     const gone = await redisChecks({ role: 'edge', replica: `${lone.dir}/nothing.sock`, primary: lone.socket, ...base });
     expect(gone[0]).toMatchObject({ check: 'redis replica', status: 'fail', message: expect.stringContaining('refuses every non-public viewer') });
     expect((await redisChecks({ role: 'origin', ...base }))[0]).toMatchObject({ check: 'redis primary', status: 'fail', message: expect.stringContaining('no redis_primary=') });
+  });
+});
+
+describe.skipIf(!REDIS_SERVER)('doctor on an origin', () => {
+  afterEach(() => void vi.unstubAllEnvs());
+
+  it('checks the primary, that the outbox drains and that Redis matches SQLite', async () => {
+    const primary = await redis([]);
+    const file = freshDb();
+    vi.stubEnv('STREAMCTL_ROLE', 'origin');
+    vi.stubEnv('STREAMCTL_REDIS_PRIMARY', primary.socket);
+    const doctor = async (now = Date.now()) => {
+      const r = await cli(file, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { now: () => now });
+      const checks = (JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
+      return (name: string) => checks.find((c) => c.check === name);
+    };
+    let by = await doctor();
+    expect(by('redis primary')).toMatchObject({ status: 'ok' });
+    expect(by('replication')).toMatchObject({ status: 'warn', message: expect.stringContaining('replication is off') });
+
+    expect((await cli(file, ['edge', 'resync'])).status).toBe(0);
+    by = await doctor();
+    expect(by('outbox')).toMatchObject({ status: 'ok' });
+    expect(by('replication')).toMatchObject({ status: 'ok', message: expect.stringContaining('Redis matches SQLite') });
+
+    // A change the relay never published: queued, and after a minute the outbox counts as stuck.
+    expect((await cli(file, ['user', 'add', 'alice'])).status).toBe(0);
+    by = await doctor(Date.now() + 120_000);
+    expect(by('outbox')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^1 change\(s\) queued, the oldest 1[12]\d s ago/) });
+    expect(by('replication')!.status).toBe('warn');
   });
 });

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { baseEnv, BIN, cli as cliProcess, freshDb } from '../helpers';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { compareWithRedis } from '../../src/replica/compare';
 import { publishPending, PublishConflict, resync, runRelay } from '../../src/replica/relay';
@@ -28,8 +29,17 @@ class Server {
     this.proc = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
+    // The socket file appears at bind(), a moment before listen(): wait for an answer, not the file.
     const deadline = Date.now() + 10_000;
-    while (!existsSync(this.socket)) {
+    for (;;) {
+      if (existsSync(this.socket)) {
+        const c = await connectRedis(this.socket).catch(() => undefined);
+        if (c) {
+          const pong = await c.call('PING').catch(() => undefined);
+          c.close();
+          if (pong === 'PONG') return;
+        }
+      }
       if (Date.now() > deadline) throw new Error('redis-server did not start');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -147,6 +157,23 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     const tokenKeys = JSON.parse((await client.call('GET', keys.tokenKeys)) as string) as { id: number }[];
     expect(tokenKeys.map((k) => k.id)).toEqual([2]);
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
+  });
+
+  it('bans and grants that ended are left out; once ended in Redis too they are no difference, and resync drops them', async () => {
+    await populated();
+    const soon = Date.now() + 300;
+    const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
+    db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'brief', ?, 0)").run(alice, soon);
+    db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'over', ?, 0)").run(alice, Date.now() - 1);
+    db.prepare("INSERT INTO access_grants (user_id, viewer, until, created_at) VALUES (?, 'gone', ?, 0)").run(alice, Date.now() - 1);
+    await ok(db, 'edge', 'relay', '--once');
+    expect(Object.values(await hgetall(client, keys.channelBans('alice'))).map((v) => JSON.parse(v).value)).toEqual(['brief']);
+    expect(Object.keys(await hgetall(client, keys.grants('alice')))).toEqual(['v1']);
+    await new Promise((r) => setTimeout(r, soon - Date.now() + 20));
+    expect(await client.call('HLEN', keys.channelBans('alice'))).toBe(1);
+    expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
+    await resync(db, client, Date.now);
+    expect(await client.call('EXISTS', keys.channelBans('alice'))).toBe(0);
   });
 
   it('resync is idempotent (same digest twice) and removes keys of entities gone, never the cap hashes', async () => {
@@ -272,6 +299,30 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
   });
 
+  it('the built relay runs until SIGTERM, publishes a change made by another process, and exits 0', async () => {
+    const file = freshDb();
+    const env = { STREAMCTL_REDIS_PRIMARY: server.socket };
+    expect(cliProcess(file, ['user', 'add', 'alice'], env).status).toBe(0);
+    expect(cliProcess(file, ['edge', 'resync'], env).status).toBe(0);
+    const relay = spawn(join(BIN, 'streamctl'), ['edge', 'relay'], { env: baseEnv({ STREAMCTL_DB: file, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((r) => relay.once('exit', (code) => r(code)));
+    try {
+      expect(cliProcess(file, ['user', 'disable', 'alice'], env).status).toBe(0);
+      const deadline = Date.now() + 10_000;
+      while (!JSON.parse(((await client.call('GET', keys.channel('alice'))) as string) || '{}').disabled) {
+        expect(Date.now(), `relay did not publish: ${stderr}`).toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } finally {
+      relay.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/published 1 change\(s\) from 1 outbox row\(s\)/);
+    expect(stderr).toMatch(/stopped: published 1 change/);
+  });
+
   it('edge status reports the queue and sc:meta', async () => {
     await populated();
     await ok(db, 'user', 'disable', 'alice');
@@ -299,11 +350,30 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     // The untag settles before the re-check (as on one box).
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
     expect(r.stderr).toMatch(/edge http:\/\/127\.0\.0\.1:9\/api: not applied to live sessions of streams\+bob/);
-    // A grant changes no openness: a re-check only, no tag and no wait.
+    // A policy change untags too (the channel may have been open whatever it is now).
     edge.requests.length = 0;
+    await ok(db, 'channel', 'set', 'bob', '--access', 'private');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['untag_stream'], ['invalidate_sessions']]);
+    // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
+    // no one by itself: nothing is sent.
+    const sent = () => edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
+    edge.requests.length = 0;
+    await ok(db, 'grant', 'add', 'alice', 'v9');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'edge', 'relay', '--once');
-    expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['invalidate_sessions']]);
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
+    // Token keys reach every channel live now, and only when one stopped verifying.
+    db.prepare("INSERT INTO broadcasts (user_id, started_at) SELECT id, ? FROM users WHERE name = 'alice'").run(Date.now());
+    edge.requests.length = 0;
+    await ok(db, 'token', 'secret', '--grace', '1h');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual([]);
+    await ok(db, 'token', 'secret', '--grace', '0s');
+    await ok(db, 'edge', 'relay', '--once');
+    expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
   });
 });
 

@@ -25,38 +25,54 @@ export interface ReplicaPair {
   replica: TestRedis;
   /** A client on the primary for writing test data. */
   writer: RedisClient;
-  /** Waits until the replica has every write made so far. */
+  /** Waits until every replica has every write made so far. */
   synced(): Promise<void>;
+  /** Starts another replica of the primary (a second edge); stopped with the pair. */
+  addReplica(): Promise<TestRedis>;
   stop(): Promise<void>;
+}
+
+/** Waits until a replica reports its link to the primary up. */
+async function linked(replica: TestRedis): Promise<void> {
+  const probe = await connectRedis(replica.socket, { timeoutMs: 5000 });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (!/master_link_status:up/.test(String(await probe.call('INFO', 'replication')))) {
+      if (Date.now() > deadline) throw new Error('the replica did not link to the primary within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    probe.close();
+  }
 }
 
 /** Starts a primary and a replica of it, as on an origin and an edge. */
 export async function startReplicaPair(): Promise<ReplicaPair> {
   const port = await freePort();
-  const primary = await startRedis(['--port', String(port), '--bind', '127.0.0.1']);
+  // No 5 s wait for more replicas before the first full sync (the default): tests start them one by one.
+  const primary = await startRedis(['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
   const replica = await startRedis(['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no', '--replica-read-only', 'yes']);
   const writer = await connectRedis(primary.socket, { timeoutMs: 5000 });
-  const probe = await connectRedis(replica.socket, { timeoutMs: 5000 });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const info = String(await probe.call('INFO', 'replication'));
-    if (/master_link_status:up/.test(info)) break;
-    if (Date.now() > deadline) throw new Error('the replica did not link to the primary within 10 s');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  probe.close();
+  await linked(replica);
+  const replicas = [replica];
   return {
     primary,
     primaryTarget: `127.0.0.1:${port}`,
     replica,
     writer,
     async synced() {
-      const acked = await writer.call('WAIT', 1, 5000);
-      if (acked !== 1) throw new Error(`the replica acknowledged ${String(acked)} of 1`);
+      const acked = await writer.call('WAIT', replicas.length, 5000);
+      if (acked !== replicas.length) throw new Error(`${String(acked)} of ${replicas.length} replicas acknowledged`);
+    },
+    async addReplica() {
+      const another = await startRedis(['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no', '--replica-read-only', 'yes']);
+      await linked(another);
+      replicas.push(another);
+      return another;
     },
     async stop() {
       writer.close();
-      await replica.stop();
+      for (const r of replicas) await r.stop();
       await primary.stop();
     },
   };

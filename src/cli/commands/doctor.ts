@@ -2,12 +2,14 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
+import { databaseGroup, originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../mist/desired';
 import { mistConnection } from '../../mist/connection';
 import { findSystemUser, runDoctor, type Finding } from '../../mist/doctor';
 import { redisChecks } from '../../mist/role-checks';
+import { checkReplication } from '../../replica/check';
+import { outboxStats } from '../../store/replication';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, type Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
@@ -48,7 +50,7 @@ export function doctorCommand(ctx: CliContext): Command {
           conn: mistConnection(settingsDb, opts, (line) => ctx.err(`streamctl: ${line}\n`)),
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
           siteUserName: readInstalledConfig().site_user,
-          dbGroup: readInstalledConfig().db_group,
+          dbGroup: databaseGroup(),
         });
         const pw = redisPassword();
         findings.push(
@@ -63,8 +65,7 @@ export function doctorCommand(ctx: CliContext): Command {
           })),
         );
         if (role === 'edge' && !originHost()) findings.push({ check: 'origin', status: 'fail', message: 'no origin= in streamctl.conf: the edge does not know where to pull from', fix: 'install.sh ROLE=edge ORIGIN=<origin host> (or add origin= to streamctl.conf)' });
-        // The origin's replication checks (outbox not stuck, SQLite and Redis agree) come from the
-        // relay's side (src/replica/, branch repl14): add them here once merged.
+        if (role === 'origin') findings.push(...(await originReplication(db, findings, redisPrimary(), pw.password, ctx.now())));
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;
         if (failed > 0) throw new UserError(`${failed} problem(s) found`);
@@ -72,6 +73,27 @@ export function doctorCommand(ctx: CliContext): Command {
         db?.close();
       }
     });
+}
+
+/** Changes older than this still queued: the relay is not running (it polls every ~100 ms). */
+const STUCK_MS = 60_000;
+
+/**
+ * The origin's replication: the outbox drains (the relay runs) and Redis matches SQLite. Skipped
+ * when the database or the primary already failed (their findings say why).
+ */
+async function originReplication(db: Db, findings: Finding[], primary: string | undefined, password: string | undefined, now: number): Promise<Finding[]> {
+  if (findings.some((f) => (f.check === 'database' || f.check === 'redis primary') && f.status === 'fail') || !primary) return [];
+  const out: Finding[] = [];
+  const stats = outboxStats(db);
+  if (stats.pending > 0 && stats.oldestAt !== null && now - stats.oldestAt > STUCK_MS) {
+    out.push({ check: 'outbox', status: 'fail', message: `${stats.pending} change(s) queued, the oldest ${Math.round((now - stats.oldestAt) / 1000)} s ago: edges are not getting bans, revocations or policy changes`, fix: 'start the relay: systemctl enable --now streamctl-relay (or streamctl edge relay)' });
+  } else {
+    out.push({ check: 'outbox', status: 'ok', message: `${stats.pending} change(s) queued` });
+  }
+  const r = await checkReplication(db, primary, password, now);
+  out.push({ check: 'replication', status: r.status, message: r.message, ...(r.fix ? { fix: r.fix } : {}) });
+  return out;
 }
 
 /** An empty in-memory database, so every setting reads as its default. */

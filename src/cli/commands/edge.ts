@@ -3,16 +3,22 @@
 import { Command } from 'commander';
 import { redisPassword, redisPrimary } from '../../config';
 import { UserError } from '../../lib/errors';
-import { checkReplication, openPrimary, replicationStatus } from '../../replica/check';
+import { checkReplication, openPrimary, openPrimaryForResync, replicationStatus } from '../../replica/check';
+import { readSessionEnd } from '../../replica/ends';
 import { resync, runRelay, type Published } from '../../replica/relay';
+import type { Db } from '../../store/open';
+import userEnd from '../../triggers/user-end';
 import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
 import { applyEdgeEffects } from '../edge-effects';
 
-/** A large resync is one MULTI: give Redis time to answer it. */
-const PUBLISH_TIMEOUT_MS = 10_000;
+/** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
+const PUBLISH_TIMEOUT_MS = 5000;
+
+/** A resync is one MULTI over everything: 200,000 keys took ~10 s on a loaded 2-core machine. */
+const RESYNC_TIMEOUT_MS = 300_000;
 
 interface RedisOpts {
   redis?: string;
@@ -26,6 +32,27 @@ function primary(ctx: CliContext, opts: RedisOpts): { target: string; password?:
   const pw = redisPassword();
   if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
   return { target, ...(pw.password !== undefined ? { password: pw.password } : {}) };
+}
+
+/**
+ * Stores the edges' session ends as the one-box USER_END does (same code: deduplicated by event id
+ * and session, so a replay after a crash stores nothing twice). A malformed entry is skipped with a
+ * line (it would block the list for ever); a failed write throws and leaves the batch in Redis.
+ */
+function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[]) => void {
+  return (entries) => {
+    let malformed = 0;
+    for (const text of entries) {
+      const end = readSessionEnd(text);
+      if (!end) {
+        malformed++;
+        continue;
+      }
+      const { time, eventId, ...event } = end;
+      userEnd.decide(event, { db, now: Date.now(), eventTime: time, eventId, log, debug: () => {} });
+    }
+    if (malformed > 0) log(`skipped ${malformed} malformed session end(s) from the edges`);
+  };
 }
 
 const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
@@ -59,16 +86,19 @@ export function edgeCommand(ctx: CliContext): Command {
         const totals = await runRelay({
           db,
           connect: () => openPrimary(target, password, PUBLISH_TIMEOUT_MS),
+          connectForResync: () => openPrimaryForResync(target, password, RESYNC_TIMEOUT_MS),
           now: () => ctx.now(),
           liveChannels: () => liveChannels(db).map((c) => c.userName),
           log,
           published,
+          storeEnds: sessionEndStore(db, log),
           signal: stop.signal,
           once: opts.once === true,
         });
         await effects;
-        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, failures: totals.failures });
-        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s)\n`);
+        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, session_ends: totals.ends, failures: totals.failures });
+        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s); stored ${totals.ends} session end(s) from the edges\n`);
+        else log(`stopped: published ${totals.entities} change(s) from ${totals.rows} outbox row(s), stored ${totals.ends} session end(s)`);
       } catch (err) {
         await effects;
         throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
@@ -86,7 +116,7 @@ export function edgeCommand(ctx: CliContext): Command {
     .action(async (opts: RedisOpts & { json?: boolean }) => {
       const db = ctx.db();
       const { target, password } = primary(ctx, opts);
-      const client = await openPrimary(target, password, PUBLISH_TIMEOUT_MS).catch((err: Error) => {
+      const client = await openPrimaryForResync(target, password, RESYNC_TIMEOUT_MS).catch((err: Error) => {
         throw new UserError(`cannot reach the Redis primary: ${err.message}`);
       });
       try {

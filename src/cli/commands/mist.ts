@@ -2,7 +2,7 @@
 // streams, one handler per registry trigger, the recording push — and checks that it kept it.
 import { Command } from 'commander';
 import { accessSync, constants } from 'node:fs';
-import { originHost, role as configuredRole, type ServerRole } from '../../config';
+import { originHost, packagedExecutable, role as configuredRole, type ServerRole } from '../../config';
 import { UserError } from '../../lib/errors';
 import { callMist, mistConnection, type MistConnectionOptions } from '../../mist/connection';
 import { DEFAULT_MIST_API, desiredSetup, READ_REQUEST } from '../../mist/desired';
@@ -22,6 +22,10 @@ export function formatChange(c: Change): string {
 /** Problems that make the planned handlers unusable; apply refuses to point MistServer at them. */
 function handlerProblems(desired: Desired): string[] {
   const problems: string[] = [];
+  // The standalone executable dispatches on the trigger name alone, i.e. to the one-box programs.
+  if (desired.role === 'edge' && packagedExecutable()) {
+    problems.push('the standalone executable runs the one-box programs only: install an edge from the source tree (install.sh ROLE=edge)');
+  }
   if (desired.recordingsRoot === '' && desired.role !== 'edge') {
     problems.push("no recordings root is set: run 'streamctl config set recordings-root <absolute folder MistServer can write>' first");
   }
