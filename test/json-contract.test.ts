@@ -14,6 +14,7 @@ import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
 import { cliAsync, startFakeMist } from './fake-mist';
 import { REDIS_SERVER, startRedis } from './support/redis';
+import { connectRedis } from '../src/lib/resp';
 import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir, type RunResult } from './helpers';
 
 const SCHEMAS = join(ROOT, 'schemas');
@@ -227,13 +228,21 @@ describe('--json on every command', () => {
     // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.
     const redis = REDIS_SERVER ? await startRedis() : undefined;
     try {
-      const env = { STREAMCTL_REDIS_PRIMARY: redis?.socket ?? join(tempDir(), 'no-redis.sock') };
+      // redis-server creates its socket file a moment before it listens: wait for an answer.
+      for (let tries = 0; redis && tries < 250; tries++) {
+        const c = await connectRedis(redis.socket).catch(() => undefined);
+        const pong = await c?.call('PING').catch(() => undefined);
+        c?.close();
+        if (pong === 'PONG') break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const target = ['--redis', redis?.socket ?? join(tempDir(), 'no-redis.sock')];
       const needsRedis = (schema: string) => (redis ? { schema } : { schema: 'error', status: 1 });
-      const resynced = j({ command: 'edge resync', args: ['edge', 'resync'], env, ...needsRedis('edge-resync') });
+      const resynced = await j({ command: 'edge resync', args: ['edge', 'resync', ...target], ...needsRedis('edge-resync') });
       if (redis) expect(resynced.replication_turned_on).toBe(true);
-      j({ command: 'edge relay', args: ['edge', 'relay', '--once'], env, ...needsRedis('edge-relay') });
-      expect(j({ command: 'edge status', args: ['edge', 'status'], env, schema: 'edge-status' }).redis.reachable).toBe(redis !== undefined);
-      j({ command: 'edge check', args: ['edge', 'check'], env, ...needsRedis('edge-check') });
+      await j({ command: 'edge relay', args: ['edge', 'relay', '--once', ...target], ...needsRedis('edge-relay') });
+      expect((await j({ command: 'edge status', args: ['edge', 'status', ...target], schema: 'edge-status' })).redis.reachable).toBe(redis !== undefined);
+      await j({ command: 'edge check', args: ['edge', 'check', ...target], ...needsRedis('edge-check') });
     } finally {
       await redis?.stop();
     }
