@@ -209,7 +209,8 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
         await waitFor('edge1 refusing the paid channel', async () => (await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 20_000, 200);
         const refusedAfter = Date.now() - t0;
         console.log(`edge1 cut off: refuses the paid channel after ${refusedAfter} ms`);
-        expect(refusedAfter).toBeLessThan(9000);
+        // Redis itself errors ~6 s after the cut (repl-timeout 5, measured 6.04 s); the rest is polling under load.
+        expect(refusedAfter).toBeLessThan(10_000);
         expect(admits(edges.edge1, 'streams+openchan', '')).toBe(true);
         expect(admits(edges.edge2, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).toBe(true);
       } finally {
