@@ -35,7 +35,10 @@
 #   REDIS_PRIMARY  the origin's Redis (default: the socket above on the origin, ORIGIN's host:6379 on an edge)
 #   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
 #                address the edges reach)
-#   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass, masterauth); optional
+#   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass; masterauth on an edge).
+#                Redis refuses other hosts without one (protected mode). An origin whose Redis
+#                config is included from redis.conf makes one in STATE_DIR/redis-password when
+#                none is given; give every edge a copy
 #   REDIS_CONF_DIR  where the rendered Redis config goes (default /etc/redis for a system install,
 #                else $PREFIX/lib/streamctl/etc/redis); an `include` line is appended to the
 #                redis.conf there (a system install), else printed
@@ -198,6 +201,12 @@ if [ "$ROLE" != single ]; then
   if [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$APP/streamctl.conf" ]; then REDIS_PASSWORD_FILE=$(sed -n 's/^redis_password_file=//p' "$APP/streamctl.conf" | tail -n 1); fi
   case $REDIS_REPLICA in /*) ;; *) die "REDIS_REPLICA must be a unix socket path (got $REDIS_REPLICA)" ;; esac
   if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then [ -r "$REDIS_PASSWORD_FILE" ] || die "cannot read REDIS_PASSWORD_FILE $REDIS_PASSWORD_FILE"; fi
+  # Redis 7 in protected mode answers other hosts only when a password is set: the edge's replica
+  # and its viewer-cap calls reach the origin's Redis from another host. Said, not enforced: an
+  # operator may run the origin's Redis with protected mode off on a private network.
+  if [ "$ROLE" = edge ] && [ -z "${REDIS_PASSWORD_FILE:-}" ]; then
+    say "NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off (docs/deployment.md)"
+  fi
 fi
 
 # --- build -------------------------------------------------------------------------------------
@@ -326,6 +335,7 @@ share_with() {
   done
   # A database the CLI creates later (after a restore, say) gets mode 660 too, not 600.
   set_conf db_group "$1"
+  SHARED_GROUP=$1
 }
 if [ -n "${SITE_USER:-}" ]; then
   getent group "$SITE_GROUP" >/dev/null || groupadd --system "$SITE_GROUP"
@@ -371,12 +381,21 @@ else
   say "==> Redis $KIND config $REDIS_CONF"
   remove_redis_conf # a previous role's file (and its include line)
   mkdir -p "$REDIS_CONF_DIR"
+  # Only when Redis will read it (included from redis.conf below): a password Redis does not have
+  # would make every AUTH fail.
+  if [ "$ROLE" = origin ] && [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$REDIS_CONF_DIR/redis.conf" ]; then
+    # Made once and kept: the edges hold copies. Readable by MistServer's group (the relay runs as it).
+    REDIS_PASSWORD_FILE=$STATE_DIR/redis-password
+    (umask 027 && head -c 30 /dev/urandom | base64 | tr -d '/+=\n' >"$REDIS_PASSWORD_FILE")
+    if [ -n "${SHARED_GROUP:-}" ]; then chgrp "$SHARED_GROUP" "$REDIS_PASSWORD_FILE"; fi
+    set_conf redis_password_file "$REDIS_PASSWORD_FILE"
+    say "    made the Redis password $REDIS_PASSWORD_FILE: copy it to every edge (REDIS_PASSWORD_FILE=<copy>)"
+  fi
   if [ -n "${REDIS_PASSWORD_FILE:-}" ]; then
     PW=$(head -n 1 "$REDIS_PASSWORD_FILE")
     if [ "$KIND" = primary ]; then AUTH="requirepass $PW"; else AUTH="masterauth $PW"$'\n'"requirepass $PW"; fi
   else
-    AUTH="# No password (REDIS_PASSWORD_FILE not given): keep 6379 reachable by the edges only.
-# With one: requirepass here (and masterauth on the replicas), redis_password_file= in streamctl.conf."
+    AUTH="# No password: in protected mode Redis then answers this host only."
   fi
   # Rendered with awk, not sed: the password may hold any character sed treats specially.
   awk -v conf="$REDIS_CONF" -v bind="$REDIS_BIND" -v socket="$REDIS_REPLICA" -v origin="${ORIGIN_HOST:-}" -v auth="$AUTH" '
@@ -395,9 +414,13 @@ else
     say "    included from $REDIS_CONF_DIR/redis.conf; restart Redis: systemctl restart redis-server"
   else
     say "    add this line at the end of your redis.conf, then restart Redis: include $REDIS_CONF"
+    if [ -z "${REDIS_PASSWORD_FILE:-}" ]; then
+      say "    NOTE: no Redis password: Redis refuses the edges (protected mode); re-run with REDIS_PASSWORD_FILE=<file>"
+    fi
   fi
-  # The edge's programs run as MistServer's user and read the replica's socket (mode 770, group redis).
-  if [ "$ROLE" = edge ] && [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && getent group redis >/dev/null; then
+  # The edge's programs (and the origin's relay) run as MistServer's user and use the local Redis
+  # socket (mode 770, group redis).
+  if [ -n "${MIST_USER:-}" ] && [ "$(id -u)" = 0 ] && id "$MIST_USER" >/dev/null 2>&1 && getent group redis >/dev/null; then
     id -nG "$MIST_USER" | tr ' ' '\n' | grep -qx redis || usermod -a -G redis "$MIST_USER"
     say "    MistServer's user $MIST_USER is in group redis (restart MistServer so its triggers get it)"
   fi

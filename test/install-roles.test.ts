@@ -20,6 +20,8 @@ function conf(prefix: string): Record<string, string> {
   return Object.fromEntries(text.split('\n').filter((l) => /^[a-z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
+const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
+
 const streamctl = (prefix: string, args: string[]) => spawnSync(join(prefix, 'bin', 'streamctl'), args, { env: {}, encoding: 'utf8' });
 
 describe('install.sh refuses a role it cannot set up, before installing anything', () => {
@@ -38,6 +40,17 @@ describe('install.sh refuses a role it cannot set up, before installing anything
   });
 });
 
+describe('install.sh ROLE=edge without a Redis password', () => {
+  it("installs, and says the origin's Redis refuses it unless protected mode is off", () => {
+    const dir = tempDir();
+    const r = install(join(dir, 'prefix'), { ROLE: 'edge', ORIGIN: 'o', SCHEDULE: 'none', REDIS_CONF_DIR: join(dir, 'redis') });
+    expect(r.status).toBe(0);
+    // Redis 7's protected mode answers other hosts only when a password is set.
+    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
+    expect(conf(join(dir, 'prefix')).redis_password_file).toBeUndefined();
+  });
+});
+
 describe('install.sh ROLE=origin, then edge, then single', () => {
   const dir = tempDir();
   const prefix = join(dir, 'prefix');
@@ -45,6 +58,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
   const redisDir = join(dir, 'redis');
   const redisConf = join(redisDir, 'redis.conf');
   const env = { SYSTEMD_DIR: units, REDIS_CONF_DIR: redisDir };
+  const state = join(prefix, 'var', 'lib', 'streamctl');
 
   it('origin: role and primary in streamctl.conf, the primary config included once, the relay unit', () => {
     spawnSync('mkdir', ['-p', redisDir]);
@@ -60,21 +74,36 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(primary).toContain('\nunixsocket /run/redis/redis-server.sock\n');
     expect(primary).not.toMatch(/@[A-Z]+@/);
     expect(statSync(join(redisDir, 'streamctl-primary.conf')).mode & 0o777).toBe(0o640);
+    // A password made once (edges get a copy): Redis refuses other hosts without one.
+    const pwFile = join(state, 'redis-password');
+    expect(conf(prefix).redis_password_file).toBe(pwFile);
+    const pw = readFileSync(pwFile, 'utf8');
+    expect(pw).toMatch(/^[A-Za-z0-9]{30,}$/);
+    expect(statSync(pwFile).mode & 0o777).toBe(0o640);
+    expect(primary).toContain(`\nrequirepass ${pw}\n`);
+    expect(r.stdout).toContain(`copy it to every edge`);
     // The relay: long-running, restarted, the installed streamctl.
     const relay = readFileSync(join(units, 'streamctl-relay.service'), 'utf8');
     expect(relay).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge relay\n`);
     expect(relay).toContain('Restart=always\n');
     expect(r.stdout).toContain('streamctl-relay.service');
+    if (hasSystemdAnalyze) {
+      // --man=no: the man page is in the temp PREFIX, not on man's path.
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], { encoding: 'utf8', cwd: units });
+      expect(verify.stderr).toBe('');
+      expect(verify.status).toBe(0);
+    }
     // The origin signs nothing itself but keeps the token secret the site signs with.
     expect(streamctl(prefix, ['token', 'secret', '--show']).status).toBe(0);
-    // Re-running adds no second include line.
+    // Re-running adds no second include line and keeps the password.
     expect(install(prefix, { ...env, ROLE: 'origin' }).status).toBe(0);
+    expect(readFileSync(pwFile, 'utf8')).toBe(pw);
     expect(readFileSync(redisConf, 'utf8').split('\n').filter((l) => l.startsWith('include ')).length).toBe(1);
     expect(readFileSync(redisConf, 'utf8')).toContain(`include ${join(redisDir, 'streamctl-primary.conf')}\n`);
   });
 
   it('edge: origin, replica and primary in streamctl.conf, the replica config instead of the primary one, no relay', () => {
-    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300' });
+    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300', REDIS_PASSWORD_FILE: join(state, 'redis-password') });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(conf(prefix)).toMatchObject({ role: 'edge', origin: '10.0.0.1:4300', redis_replica: '/run/redis/redis-server.sock', redis_primary: '10.0.0.1:6379' });
@@ -84,6 +113,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(replica).toContain('\nreplicaof 10.0.0.1 6379\n');
     expect(replica).toContain('\nreplica-serve-stale-data no\n');
     expect(replica).toContain('\nrepl-timeout 5\n');
+    expect(replica).toContain(`\nmasterauth ${readFileSync(join(state, 'redis-password'), 'utf8')}\n`);
     expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
     // doctor on the edge: the role's checks (no replica runs here), no trigger-database check.
@@ -99,14 +129,14 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(r.status).toBe(0);
     const c = conf(prefix);
     expect(c.role).toBe('single');
-    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf']) expect(c[key], key).toBeUndefined();
+    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf', 'redis_password_file']) expect(c[key], key).toBeUndefined();
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
   });
 
   it('uninstall removes an edge\'s Redis config and include line', () => {
-    expect(install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example' }).status).toBe(0);
+    expect(install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example', REDIS_PASSWORD_FILE: join(state, 'redis-password') }).status).toBe(0);
     expect(conf(prefix).redis_primary).toBe('origin.example:6379');
     expect(install(prefix, env, ['--uninstall']).status).toBe(0);
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { redisChecks, type RedisCheckInput } from '../../src/mist/role-checks';
 import { connectRedis } from '../../src/lib/resp';
+import { startFakeMist } from '../fake-mist';
 import { freshDb } from '../helpers';
 import { cli } from '../support/cli';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
@@ -137,5 +138,13 @@ describe.skipIf(!REDIS_SERVER)('doctor on an origin', () => {
     by = await doctor(Date.now() + 120_000);
     expect(by('outbox')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^1 change\(s\) queued, the oldest 1[12]\d s ago/) });
     expect(by('replication')!.status).toBe('warn');
+
+    // The edges the relay re-checks viewers on: none listed, one answering, one not.
+    expect(by('edges')).toMatchObject({ status: 'warn', message: expect.stringContaining('edges setting is empty') });
+    const edge = await startFakeMist();
+    expect((await cli(file, ['config', 'set', 'edges', `${edge.url}/api`])).status).toBe(0);
+    expect((await doctor())('edges')).toMatchObject({ status: 'ok', message: '1 edge API(s) answer' });
+    expect((await cli(file, ['config', 'set', 'edges', `${edge.url}/api,http://127.0.0.1:9/api`])).status).toBe(0);
+    expect((await doctor())('edges')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/api: .*not re-checked/) });
   });
 });

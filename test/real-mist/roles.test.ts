@@ -93,10 +93,14 @@ afterAll(async () => {
 });
 
 describe('origin', () => {
-  it('gets a DTSC output on every interface; an edge-side DTSC pull from another address plays without USER_NEW', async () => {
+  it('gets its loopback DTSC output moved to every interface; an edge-side DTSC pull from another address plays without USER_NEW', async () => {
+    // A DTSC output on loopback only (as start.sh binds every protocol) is moved, not duplicated.
+    await mist.api({ addprotocol: { connector: 'DTSC', interface: '127.0.0.1' } });
     const apply = mist.sc(['mist', 'apply', '--role', 'origin']);
     expect(apply.stderr).toBe('');
-    expect(apply.stdout).toContain('+ protocol DTSC: every interface port 4200');
+    expect(apply.stdout).toContain('~ protocol DTSC: 127.0.0.1 port 4200 → every interface (edges cannot reach loopback)');
+    const dtsc = ((await mist.api({ config: true })).config.protocols as { connector: string }[]).filter((p) => p.connector === 'DTSC');
+    expect(dtsc.map(({ online: _o, ...p }: Record<string, unknown>) => p)).toEqual([{ connector: 'DTSC' }]);
     expect(apply.stdout).toMatch(/! DTSC .* without USER_NEW: let only the edges reach it \(firewall\)/);
     expect(mist.sc(['mist', 'apply', '--role', 'origin', '--dry-run']).status).toBe(0);
     await waitFor('DTSC connector online', async () => ((await mist.api({ config: true })).config.protocols as { connector: string; online: unknown }[]).some((p) => p.connector === 'DTSC' && p.online === 1), 20_000);
