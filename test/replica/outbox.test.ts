@@ -6,7 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { syncSite } from '../../src/site/sync';
 import { updateChannel } from '../../src/store/channels';
-import { insertBan } from '../../src/store/bans';
+import { insertBan, updateBan } from '../../src/store/bans';
+import { markRecordingsDeleting, unmarkRecordingsDeleting } from '../../src/store/recordings';
 import type { Db } from '../../src/store/open';
 import { tempDir } from '../helpers';
 import { addUser, cli } from '../support/cli';
@@ -79,6 +80,9 @@ describe('replication outbox', () => {
     await ok(db, 'ban', 'remove', '1');
     expect(pending(db)).toEqual(['bans/']);
     clear(db);
+    updateBan(db, 2, { until: Date.now() + 60_000, reason: 'cooling off' });
+    expect(pending(db)).toEqual(['bans/alice']);
+    clear(db);
     await ok(db, 'grant', 'add', 'alice', 'v1', '--until', '7d');
     expect(pending(db)).toEqual(['grants/alice']);
     clear(db);
@@ -116,8 +120,17 @@ describe('replication outbox', () => {
     clear(db);
     const rec = record(db, root, userId(db, 'alice'), Math.floor(Date.now() / 1000) - 60);
     expect(pending(db)).toEqual([`vod/${rec.id}`]);
+    // A prune marks rows before unlinking their files (no longer playable), and unmarks on failure.
     clear(db);
-    await ok(db, 'recordings', 'delete', rec.id);
+    markRecordingsDeleting(db, [rec.id], Date.now());
+    expect(pending(db)).toEqual([`vod/${rec.id}`]);
+    clear(db);
+    unmarkRecordingsDeleting(db, [rec.id]);
+    expect(pending(db)).toEqual([`vod/${rec.id}`]);
+    clear(db);
+    await ok(db, 'recordings', 'pin', rec.id);
+    expect(pending(db)).toEqual([]);
+    await ok(db, 'recordings', 'delete', rec.id, '--force');
     expect(pending(db)).toEqual([`vod/${rec.id}`]);
   });
 
