@@ -29,7 +29,7 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 }
 
 /** Environment without the developer's STREAMCTL_* (the installed programs must find their own database). */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STREAMCTL_') && !k.startsWith('MIST_') && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
   return { ...env, ...extra };
@@ -52,9 +52,14 @@ export class RealMist {
 
   /** install.sh (SKIP_BUILD: the layer's global setup built dist/ once), start.sh, mist apply. */
   async start(): Promise<void> {
-    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ PREFIX: this.prefix, SKIP_BUILD: '1' }), encoding: 'utf8' });
-    if (inst.status !== 0) throw new Error(`install.sh failed: ${inst.stderr}${inst.stdout}`);
+    this.install();
     await this.startMist();
+  }
+
+  /** install.sh into this server's PREFIX; `env` adds install.sh's options (e.g. ROLE). */
+  install(env: Record<string, string> = {}): void {
+    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ ...env, PREFIX: this.prefix, SKIP_BUILD: '1' }), encoding: 'utf8' });
+    if (inst.status !== 0) throw new Error(`install.sh failed: ${inst.stderr}${inst.stdout}`);
   }
 
   /** MistServer dies at once with everything it started (SIGKILL to its process group): a crash. */
@@ -171,27 +176,28 @@ export class RealMist {
   }
 
   /** A progressive MPEG-TS viewer (curl) of `stream`; ends at maxSeconds unless MistServer ends it first. */
-  viewTs(stream: string, query = '', maxSeconds = 3): Viewer {
-    const url = `${HTTP}/${encodeURIComponent(stream)}.ts${query}`;
+  /** `http`: another server's HTTP output (an edge of issue 14's lab). */
+  viewTs(stream: string, query = '', maxSeconds = 3, http = HTTP): Viewer {
+    const url = `${http}/${encodeURIComponent(stream)}.ts${query}`;
     const p = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', String(maxSeconds), url], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.track(p);
     return new Viewer(p);
   }
 
   /** Fetches an HLS playlist the way a player does (curl); follows the master to the first media playlist and its first segment. */
-  hls(stream: string, query = ''): HlsResult {
+  hls(stream: string, query = '', http = HTTP): HlsResult {
     const get = (url: string) => {
       const r = spawnSync('curl', ['-s', '--max-time', '8', '-w', '\n%{http_code} %{size_download}', url], { encoding: 'latin1' });
       const tail = r.stdout.lastIndexOf('\n');
       const [code = 0, bytes = 0] = r.stdout.slice(tail + 1).split(' ').map(Number);
       return { body: r.stdout.slice(0, tail), code, bytes };
     };
-    const base = `${HTTP}/hls/${stream}/`;
+    const base = `${http}/hls/${stream}/`;
     const master = get(`${base}index.m3u8${query}`);
     const result: HlsResult = { code: master.code, playlist: master.body, error: master.body.includes('#EXT-X-ERROR'), segmentBytes: 0 };
     if (result.error || master.code !== 200) return result;
     const next = (text: string) => text.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'))?.trim();
-    const abs = (u: string, dir: string) => (/^https?:/.test(u) ? u : u.startsWith('/') ? `${HTTP}${u}` : `${dir}${u}`);
+    const abs = (u: string, dir: string) => (/^https?:/.test(u) ? u : u.startsWith('/') ? `${http}${u}` : `${dir}${u}`);
     const media = next(master.body);
     if (!media) return result;
     const mediaUrl = abs(media, base);
