@@ -76,16 +76,7 @@ async function run(db: string, r: Run): Promise<any> {
     const out = spawnSync(join(BIN, 'streamctl'), [...r.args, '--json'], { env: baseEnv({ STREAMCTL_DB: db, ...r.env }), input: r.stdin, encoding: 'utf8' });
     return validate(r, { stdout: out.stdout, stderr: out.stderr, status: out.status });
   }
-  const saved = Object.fromEntries(Object.keys(r.env ?? {}).map((k) => [k, process.env[k]]));
-  Object.assign(process.env, r.env);
-  try {
-    return validate(r, await cli(db, [...r.args, '--json']));
-  } finally {
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-  }
+  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env }));
 }
 
 describe('--json on every command', () => {

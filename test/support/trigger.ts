@@ -5,7 +5,7 @@
 import { DENY, render } from '../../src/triggers/answer';
 import type { TriggerName } from '../../src/triggers/registry';
 import type { Trigger, TriggerContext } from '../../src/triggers/types';
-import type { Db } from '../../src/store/open';
+import { openForTrigger, type Db } from '../../src/store/open';
 
 export interface FakeContextOptions {
   /** Wall clock (unix ms); default Date.now() at the call. */
@@ -77,5 +77,18 @@ export async function runnerAnswer<E, N extends TriggerName>(trigger: Trigger<E,
     return (await answer(trigger, db, payload, opts)).answer;
   } catch {
     return render(trigger.name, DENY);
+  }
+}
+
+/**
+ * parse → decide → render against a database file, opened for this one answer as a program run
+ * opens it (openForTrigger: busy timeout, schema check) and closed after.
+ */
+export async function answerOnFile<E, N extends TriggerName>(trigger: Trigger<E, N>, path: string, payload: string, opts: FakeContextOptions = {}): Promise<Answered> {
+  const db = openForTrigger(path);
+  try {
+    return await answer(trigger, db, payload, opts);
+  } finally {
+    db.close();
   }
 }
