@@ -3,7 +3,7 @@
 // the runner renders it. What the runner itself does with a throw (refusal + one stderr line) is
 // checked by the process-spawning layer (test/programs.test.ts).
 import { DENY, render } from '../../src/triggers/answer';
-import type { TriggerName } from '../../src/triggers/registry';
+import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import type { Trigger, TriggerContext } from '../../src/triggers/types';
 import { openForTrigger, type Db } from '../../src/store/open';
 
@@ -91,4 +91,32 @@ export async function answerOnFile<E, N extends TriggerName>(trigger: Trigger<E,
   } finally {
     db.close();
   }
+}
+
+/** Loads a trigger module from src/ (the same code the bundles are built from). */
+export async function loadTrigger(name: TriggerName): Promise<Trigger<unknown>> {
+  return ((await import(`../../src/triggers/${TRIGGERS[name].program}.ts`)) as { default: Trigger<unknown> }).default;
+}
+
+export interface InProcessCall {
+  trigger: TriggerName;
+  payload: string;
+  /** The database file. */
+  db: string;
+  /** MIST_TIME / MIST_TUUID as MistServer sets them; STREAMCTL_DEBUG=1 for debug lines. */
+  env?: Record<string, string>;
+}
+
+/**
+ * A program run in process, in runTrigger's shape: the answer as stdout, the lines as stderr
+ * ("streamctl TRIGGER: ..."). For tests of what a trigger decides. A throw is thrown, not turned
+ * into the refusal: what the runner does then (the refusal, its one line, the trigger/error event)
+ * is the process layer's to prove (test/programs.test.ts, test/db-faults.test.ts).
+ */
+export async function runInProcess(call: InProcessCall): Promise<{ stdout: string; stderr: string }> {
+  const { STREAMCTL_DEBUG, ...mist } = call.env ?? {};
+  const other = Object.keys(mist).filter((k) => !k.startsWith('MIST_'));
+  if (other.length > 0) throw new Error(`runInProcess: ${other.join(', ')} not supported in process; run the program`);
+  const r = await answerOnFile(await loadTrigger(call.trigger), call.db, call.payload, { ...fromMistEnv(mist), debug: Boolean(STREAMCTL_DEBUG) });
+  return { stdout: r.answer, stderr: r.lines.map((l) => `streamctl ${call.trigger}: ${l}\n`).join('') };
 }
