@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { BIN, baseEnv, freshDb, ROOT, tempDir } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
+import { sqlOnFile } from './support/db';
 import { runInProcess } from './support/trigger';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
@@ -29,15 +30,6 @@ function watch(db: string, stream: string, token = '482388719'): Promise<{ stdou
   return runInProcess({ trigger: 'USER_NEW', payload, db });
 }
 
-function sql(db: string, statement: string, ...args: unknown[]): any {
-  const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
-  try {
-    const s = d.prepare(statement);
-    return s.reader ? s.all(...args) : s.run(...args);
-  } finally {
-    d.close();
-  }
-}
 
 describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', async () => {
   const db = freshDb();
@@ -72,7 +64,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
   it('every user gets its policy row when it is created', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
-    expect(sql(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
+    expect(sqlOnFile(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
   });
 
   it('with the row gone a private channel refuses anonymous viewers with one log line, and channel show does not say public', async () => {
@@ -80,7 +72,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     await addUser(db, 'alice');
     expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
     expect((await watch(db, 'streams+alice')).stdout).toBe('false');
-    sql(db, 'DELETE FROM channels');
+    sqlOnFile(db, 'DELETE FROM channels');
     const r = await watch(db, 'streams+alice');
     expect(r.stdout).toBe('false');
     expect(r.stderr).toMatch(/no-policy/);
@@ -100,7 +92,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     d.prepare("INSERT INTO users (name, created_at) VALUES ('old', 1)").run();
     d.close();
     expect((await cli(db, ['db', 'migrate'])).stdout).toMatch(/applied 0007_channel_policy_rows/);
-    expect(sql(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'public', record: 0 }]);
+    expect(sqlOnFile(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'public', record: 0 }]);
     expect((await watch(db, 'streams+old')).stdout).toBe('true');
   });
 
@@ -114,11 +106,11 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     const before = await doctorDb();
     expect(before.map((c) => c.status)).toEqual(['ok', 'ok']);
     expect(before[1]!.message).toMatch(/quick_check ok/);
-    sql(db, 'DELETE FROM channels');
+    sqlOnFile(db, 'DELETE FROM channels');
     expect((await doctorDb())[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/no channel policy row for alice/) });
 
     // Fill the events table over many pages, then overwrite one page in the middle with garbage.
-    sql(db, 'PRAGMA journal_mode = DELETE');
+    sqlOnFile(db, 'PRAGMA journal_mode = DELETE');
     const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
     const insert = d.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (?, 'view', 'refused', ?)");
     d.transaction(() => {

@@ -7,17 +7,9 @@ import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, tempDir, freshDb } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
+import { sqlOnFile } from './support/db';
 import { runInProcess } from './support/trigger';
 
-function sql(db: string, statement: string, ...args: unknown[]): any {
-  const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
-  try {
-    const s = d.prepare(statement);
-    return s.reader ? s.all(...args) : s.run(...args);
-  } finally {
-    d.close();
-  }
-}
 
 /** A database with alice and bob recording into a fresh root, and a folder outside the root. */
 async function setup() {
@@ -31,7 +23,7 @@ async function setup() {
   await addUser(db, 'bob');
   expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
   for (const u of ['alice', 'bob']) expect((await cli(db, ['channel', 'set', u, '--record', 'on'])).status).toBe(0);
-  const id = (name: string) => (sql(db, 'SELECT id FROM users WHERE name = ?', name) as { id: number }[])[0]!.id;
+  const id = (name: string) => (sqlOnFile(db, 'SELECT id FROM users WHERE name = ?', name) as { id: number }[])[0]!.id;
   return { db, root, outside, alice: id('alice'), bob: id('bob') };
 }
 
@@ -40,7 +32,7 @@ const startSec = Math.floor(Date.now() / 1000) - 100;
 const recordingEnd = (stream: string, path: string) =>
   [stream, path, 'EBML', 1024, 20, startSec, startSec + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
 const end = (db: string, stream: string, path: string) => runInProcess({ trigger: 'RECORDING_END', payload: recordingEnd(stream, path), db });
-const catalogued = (db: string) => sql(db, 'SELECT id, path, user_id AS userId FROM recordings') as { id: string; path: string; userId: number }[];
+const catalogued = (db: string) => sqlOnFile(db, 'SELECT id, path, user_id AS userId FROM recordings') as { id: string; path: string; userId: number }[];
 const pushOut = (db: string, time: number) =>
   runInProcess({ trigger: 'PUSH_OUT_START', payload: 'streams+alice\n/x/$wildcard/$datetime.mkv', db, env: { MIST_TIME: String(time) } });
 
@@ -151,7 +143,7 @@ describe('recordings delete and prune never unlink through a link', async () => 
 
   it('prune reports it outside the root and leaves the file in place', async () => {
     const { db, outside } = await cataloguedThenSwapped('folder');
-    sql(db, 'UPDATE recordings SET started_at = 0, ended_at = 1');
+    sqlOnFile(db, 'UPDATE recordings SET started_at = 0, ended_at = 1');
     const r = await cliJson(db, ['recordings', 'prune', '--older-than', '1d']);
     expect(r).toMatchObject({ deleted: 0, outside_root: 1 });
     expect(existsSync(join(outside, 'rec.mkv'))).toBe(true);
