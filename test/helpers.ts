@@ -5,7 +5,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll } from 'vitest';
 import { migrate } from '../src/store/migrate';
 
 export const ROOT = resolve(__dirname, '..');
@@ -29,10 +28,11 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 const createdDirs: string[] = [];
-// Registered once per test file (at import), so folders made inside a test are removed too.
-afterAll(() => {
+
+/** Removes every folder tempDir made; test/support/setup.ts runs it after each test file. */
+export function removeTempDirs(): void {
   for (const dir of createdDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** A temp folder removed after the test file. */
 export function tempDir(prefix = 'streamctl-test-'): string {
