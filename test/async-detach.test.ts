@@ -70,7 +70,9 @@ describe('asynchronous trigger programs', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     const r = await runUnderFire(join(DIST, 'stream-buffer.js'), db, 0);
-    expect(r.signal).toBe('SIGINT');
+    // Mostly SIGINT (sent first); SIGTERM when a pair lands between node installing the program's
+    // SIGINT and SIGTERM handlers (seen once in a full run on a loaded machine). Either way a signal.
+    expect(['SIGINT', 'SIGTERM']).toContain(r.signal);
     expect(await liveWithin(db, 1000)).toBe(false);
   });
 
