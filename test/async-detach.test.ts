@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS } from '../src/triggers/registry';
-import { addUser, baseEnv, cliJson, fixture, freshDb, ROOT } from './helpers';
+import { baseEnv, fixture, freshDb, ROOT } from './helpers';
+import { addUser, cliJson } from './support/cli';
 
 const DIST = join(ROOT, 'dist');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -41,14 +42,14 @@ async function runUnderFire(file: string, db: string, firstAfterMs: number): Pro
 async function liveWithin(db: string, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    if (cliJson(db, ['status', 'alice']).state === 'live') return true;
+    if ((await cliJson(db, ['status', 'alice'])).state === 'live') return true;
     await sleep(100);
   }
   return false;
 }
 
-describe('asynchronous trigger programs', () => {
-  it('have a detaching wrapper each; blocking programs have none (they are waited for)', () => {
+describe('asynchronous trigger programs', async () => {
+  it('have a detaching wrapper each; blocking programs have none (they are waited for)', async () => {
     for (const spec of Object.values(TRIGGERS)) {
       const wrapper = join(DIST, `${spec.program}.sh`);
       expect(existsSync(wrapper), spec.program).toBe(!spec.blocking);
@@ -58,7 +59,7 @@ describe('asynchronous trigger programs', () => {
 
   it('finish their writes behind the wrapper although the pid MistServer started is signalled until it exits', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     // 20 ms: sh has set its trap by then (a few ms), long before MistServer's first signal.
     const r = await runUnderFire(join(DIST, 'stream-buffer.sh'), db, 20);
     expect(r.signal).toBeNull(); // the wrapper ignored the signals and exited by itself
@@ -67,9 +68,11 @@ describe('asynchronous trigger programs', () => {
 
   it('(control) the bare program dies of the same signals before it writes', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const r = await runUnderFire(join(DIST, 'stream-buffer.js'), db, 0);
-    expect(r.signal).toBe('SIGINT');
+    // Mostly SIGINT (sent first); SIGTERM when a pair lands between node installing the program's
+    // SIGINT and SIGTERM handlers (seen once in a full run on a loaded machine). Either way a signal.
+    expect(['SIGINT', 'SIGTERM']).toContain(r.signal);
     expect(await liveWithin(db, 1000)).toBe(false);
   });
 

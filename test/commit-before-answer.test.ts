@@ -5,7 +5,8 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addUser, baseEnv, BIN, cli, freshDb, ROOT } from './helpers';
+import { baseEnv, BIN, freshDb, ROOT } from './helpers';
+import { addUser, cli } from './support/cli';
 
 /** Runs a program like MistServer: payload on stdin, read stdout to EOF, then SIGKILL at once. */
 function runAndKillAtAnswer(program: string, trigger: string, payload: string, db: string): Promise<string> {
@@ -34,10 +35,10 @@ function query<T>(dbPath: string, sql: string, ...args: unknown[]): T[] {
 
 const ROUNDS = 5;
 
-describe('commit before answer: a handler killed right after its answer lost nothing', () => {
+describe('commit before answer: a handler killed right after its answer lost nothing', async () => {
   it('keeps every accepted and refused push in the audit log, and the key last use', async () => {
     const db = freshDb();
-    const key = addUser(db, 'alice');
+    const key = await addUser(db, 'alice');
     for (let i = 0; i < ROUNDS; i++) {
       expect(await runAndKillAtAnswer('push-rewrite', 'PUSH_REWRITE', `u\n192.0.2.${i + 1}\n${key}`, db)).toBe('streams+alice');
       expect(await runAndKillAtAnswer('push-rewrite', 'PUSH_REWRITE', `u\n198.51.100.${i + 1}\nstc_${'Q'.repeat(32)}`, db)).toBe('');
@@ -53,16 +54,16 @@ describe('commit before answer: a handler killed right after its answer lost not
 
   it('counts guard failures so that the limit engages even though every handler is killed', async () => {
     const db = freshDb();
-    const key = addUser(db, 'alice');
-    expect(cli(db, ['config', 'set', 'push-guard-failures', '3']).status).toBe(0);
+    const key = await addUser(db, 'alice');
+    expect((await cli(db, ['config', 'set', 'push-guard-failures', '3'])).status).toBe(0);
     for (let i = 0; i < 3; i++) await runAndKillAtAnswer('rtmp-push-rewrite', 'RTMP_PUSH_REWRITE', `rtmp://h/live/stc_${'Z'.repeat(32)}\n203.0.113.9`, db);
     expect(await runAndKillAtAnswer('rtmp-push-rewrite', 'RTMP_PUSH_REWRITE', `rtmp://h/live/${key}\n203.0.113.9`, db)).toBe('');
   });
 
   it('keeps every refused viewer in the audit log', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
-    expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
+    await addUser(db, 'alice');
+    expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
     const session = (n: number) => n.toString(16).padStart(64, '0');
     for (let i = 0; i < ROUNDS; i++) {
       const privateChannel = `streams+alice\n192.0.2.7\n123\nHLS\nhttp://h/hls/streams+alice/index.m3u8\n${session(i + 1)}\nfalse`;

@@ -7,40 +7,41 @@ import { describe, expect, it } from 'vitest';
 import { commandTree } from '../src/cli/command-tree';
 import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
-import { cli, freshDb, tempDir } from './helpers';
+import { freshDb, tempDir } from './helpers';
+import { cli } from './support/cli';
 
 const db = freshDb();
 const ctx = createContext({ out: () => undefined, err: () => undefined });
 const paths = commandTree(buildProgram(ctx)).map((n) => n.path);
 ctx.close();
 
-const script = (shell: string) => {
-  const r = cli(db, ['completion', shell]);
+const script = async (shell: string) => {
+  const r = await cli(db, ['completion', shell]);
   expect(r.status).toBe(0);
   return r.stdout;
 };
 
-describe('streamctl completion', () => {
-  it('walks the whole tree (a walk that found nothing would pass the checks below)', () => {
+describe('streamctl completion', async () => {
+  it('walks the whole tree (a walk that found nothing would pass the checks below)', async () => {
     expect(paths).toContain('streamctl token key add');
     expect(paths).toContain('streamctl db backup');
     expect(paths.length).toBeGreaterThan(60);
   });
 
-  it.each(['bash', 'zsh', 'fish'])('%s: every command appears', (shell) => {
-    const text = script(shell);
+  it.each(['bash', 'zsh', 'fish'])('%s: every command appears', async (shell) => {
+    const text = await script(shell);
     for (const path of paths) expect(text, path).toContain(shell === 'fish' ? `"${path}"` : `'${path}'`);
   });
 
-  it('rejects an unknown shell as a usage error', () => {
-    const r = cli(db, ['completion', 'tcsh']);
+  it('rejects an unknown shell as a usage error', async () => {
+    const r = await cli(db, ['completion', 'tcsh']);
     expect(r.status).toBe(2);
     expect(r.stderr).toBe('streamctl: unknown shell "tcsh": expected bash, zsh or fish\n');
   });
 
-  describe('bash, with the script sourced', () => {
+  describe('bash, with the script sourced', async () => {
     const file = join(tempDir(), 'streamctl.bash');
-    writeFileSync(file, script('bash'));
+    writeFileSync(file, await script('bash'));
     /** What bash offers for the words typed so far (the last one is being completed). */
     const complete = (...words: string[]): string[] => {
       const r = spawnSync(
@@ -52,19 +53,19 @@ describe('streamctl completion', () => {
       return r.stdout.split('\n').filter(Boolean);
     };
 
-    it('registers itself for streamctl', () => {
+    it('registers itself for streamctl', async () => {
       const r = spawnSync('bash', ['--norc', '-c', 'source "$1"; complete -p streamctl', 'bash', file], { encoding: 'utf8' });
       expect(r.stdout).toBe('complete -o default -F _streamctl_complete streamctl\n');
     });
 
-    it('completes a command, a subcommand and an option', () => {
+    it('completes a command, a subcommand and an option', async () => {
       expect(complete('rec')).toEqual(['recordings']);
       expect(complete('recordings', 'p')).toEqual(['pin', 'prune']);
       expect(complete('db', '')).toEqual(expect.arrayContaining(['backup', 'check', 'migrate', '--help']));
       expect(complete('recordings', 'prune', '--d')).toEqual(['--dry-run']);
     });
 
-    it("skips an option's value and does not take it for a subcommand", () => {
+    it("skips an option's value and does not take it for a subcommand", async () => {
       // `--api user` must not descend into `user`: the options of `doctor` are offered again.
       expect(complete('doctor', '--api', 'user', '--mist')).toEqual(['--mist-user']);
       expect(complete('events', '--kind', 'prune', '--li')).toEqual(['--limit']);
@@ -74,9 +75,9 @@ describe('streamctl completion', () => {
 
 const has = (shell: string) => spawnSync('sh', ['-c', `command -v ${shell}`]).status === 0;
 
-describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions stubbed to print)', () => {
+describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions stubbed to print)', async () => {
   const file = join(tempDir(), '_streamctl');
-  writeFileSync(file, script('zsh'));
+  writeFileSync(file, await script('zsh'));
   const complete = (...words: string[]): string[] => {
     const r = spawnSync(
       'zsh',
@@ -97,17 +98,17 @@ describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions s
     return r.stdout.split('\n').filter(Boolean);
   };
 
-  it('registers itself with compdef when sourced', () => {
+  it('registers itself with compdef when sourced', async () => {
     expect(complete('')[0]).toBe('compdef _streamctl streamctl');
   });
 
-  it('offers the subcommands of the command typed so far, with descriptions', () => {
+  it('offers the subcommands of the command typed so far, with descriptions', async () => {
     expect(complete('recordings', '')).toContain('prune:remove recordings past their retention and above the size cap (pinned ones are kept); for cron');
     expect(complete('recordings', '').some((l) => l.startsWith('user:'))).toBe(false);
     expect(complete('').some((l) => l.startsWith('user:'))).toBe(true);
   });
 
-  it("skips an option's value, and completes files for it", () => {
+  it("skips an option's value, and completes files for it", async () => {
     const afterValue = complete('doctor', '--api', 'user', '--');
     expect(afterValue.some((l) => l.startsWith('--mist-user:'))).toBe(true);
     expect(afterValue.some((l) => l.startsWith('add:'))).toBe(false); // not `user`'s subcommands
@@ -115,35 +116,35 @@ describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions s
   });
 });
 
-describe.runIf(has('fish'))('fish, with the script sourced', () => {
+describe.runIf(has('fish'))('fish, with the script sourced', async () => {
   const file = join(tempDir(), 'streamctl.fish');
-  writeFileSync(file, script('fish'));
+  writeFileSync(file, await script('fish'));
   const complete = (line: string): string[] => {
     const r = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
   };
 
-  it('completes a command, a subcommand and an option', () => {
+  it('completes a command, a subcommand and an option', async () => {
     expect(complete('streamctl rec')).toEqual(['recordings']);
     expect(complete('streamctl recordings p')).toEqual(['pin', 'prune']);
     expect(complete('streamctl doctor --api user --mist')).toEqual(['--mist-user']);
   });
 });
 
-describe('streamctl man', () => {
-  it('has a section for every command, and matches docs/reference/streamctl.1', () => {
-    const r = cli(db, ['man']);
+describe('streamctl man', async () => {
+  it('has a section for every command, and matches docs/reference/streamctl.1', async () => {
+    const r = await cli(db, ['man']);
     expect(r.status).toBe(0);
     expect(r.stdout.startsWith('.\\" generated')).toBe(true);
     for (const path of paths.slice(1)) expect(r.stdout, path).toMatch(new RegExp(`^\\.SS "${path.replace(/-/g, '\\\\-')} `, 'm'));
   });
 
-  it('renders with man (no roff warnings)', () => {
+  it('renders with man (no roff warnings)', async () => {
     const which = spawnSync('sh', ['-c', 'command -v man']);
     if (which.status !== 0) return; // man is not installed here; the section check above stands
     const page = join(tempDir(), 'streamctl.1');
-    writeFileSync(page, cli(db, ['man']).stdout);
+    writeFileSync(page, (await cli(db, ['man'])).stdout);
     const r = spawnSync('man', ['--warnings', '-l', page], { encoding: 'utf8', env: { ...process.env, MANPAGER: 'cat', MANWIDTH: '100' } });
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('streamctl recordings prune');

@@ -8,7 +8,8 @@ import { chmodSync, closeSync, cpSync, existsSync, openSync, statSync, writeSync
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
-import { baseEnv, BIN, cli, ROOT, tempDir, type RunResult } from './helpers';
+import { baseEnv, BIN, ROOT, tempDir, type RunResult } from './helpers';
+import { cli } from './support/cli';
 import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from './property/harness';
 
 const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
@@ -77,7 +78,7 @@ const integrity = (path: string) => {
   }
 };
 
-describe('trigger programs on a faulty database', () => {
+describe('trigger programs on a faulty database', async () => {
   it('missing: every trigger refuses, names the database, creates nothing', async () => {
     const { dir, payloads } = world();
     const missing = join(dir, 'nope', 'missing.db');
@@ -127,7 +128,7 @@ describe('trigger programs on a faulty database', () => {
     writeSync(fd, Buffer.alloc(100, 0x41), 0, 100, 0);
     closeSync(fd);
     expectRefusedCleanly(await everyTrigger(path, payloads), /not a database|malformed|corrupt/i);
-    const r = cli(path, ['user', 'list']);
+    const r = await cli(path, ['user', 'list']);
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
@@ -228,7 +229,7 @@ describe('trigger programs on a faulty database', () => {
     expect(integrity(path)).toBe('ok');
     expect(remaining).toBeGreaterThan(0);
     expect(remaining).toBeLessThan(EVENTS);
-    const again = cli(path, ['user', 'remove', 'alice']);
+    const again = await cli(path, ['user', 'remove', 'alice']);
     expect(again.status, again.stderr).toBe(0);
     const check = new Database(path, { readonly: true, ...NATIVE });
     expect(check.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?').get(alice)).toEqual({ n: 0 });

@@ -4,14 +4,15 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, tempDir } from './helpers';
+import { cliProcess, tempDir } from './helpers';
+import { cli } from './support/cli';
 
-describe('opening the database from the CLI', () => {
-  it('refuses a database that does not exist, naming the path, and creates nothing', () => {
+describe('opening the database from the CLI', async () => {
+  it('refuses a database that does not exist, naming the path, and creates nothing', async () => {
     const dir = tempDir();
     const typo = join(dir, 'typo.db');
     for (const args of [['user', 'list'], ['db', 'status'], ['config', 'get', 'stream-base'], ['status']]) {
-      const r = cli(typo, args);
+      const r = await cli(typo, args);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stdout, args.join(' ')).toBe('');
       expect(r.stderr.trim().split('\n'), args.join(' ')).toEqual([expect.stringContaining(`database ${typo} does not exist`)]);
@@ -19,24 +20,25 @@ describe('opening the database from the CLI', () => {
     expect(existsSync(typo)).toBe(false);
   });
 
-  it('lets `db migrate` create the database and its missing folders', () => {
+  it('lets `db migrate` create the database and its missing folders', async () => {
     const path = join(tempDir(), 'a', 'b', 'streamctl.db');
-    const r = cli(path, ['db', 'migrate']);
+    const r = await cli(path, ['db', 'migrate']);
     expect(r.status, r.stderr).toBe(0);
-    expect(cli(path, ['user', 'list']).status).toBe(0);
+    expect((await cli(path, ['user', 'list'])).status).toBe(0);
   });
 
-  it('fails at once, with one line, for a folder that cannot be created (/proc) or is a file', () => {
+  it('fails at once, with one line, for a folder that cannot be created (/proc) or is a file', async () => {
     for (const args of [['user', 'list'], ['db', 'migrate']]) {
-      const r = cli('/proc/nope/x.db', args);
-      // spawnSync would wait for ever on the old spin; a status (not a signal) means it ended by itself.
+      // A process: in process the old spin would hang the test worker instead of failing the test;
+      // spawnSync would wait for ever on it, and a status (not a signal) means it ended by itself.
+      const r = cliProcess('/proc/nope/x.db', args);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toContain('/proc/nope');
     }
     const file = join(tempDir(), 'file');
     writeFileSync(file, '');
-    const r = cli(join(file, 'x.db'), ['db', 'migrate']);
+    const r = await cli(join(file, 'x.db'), ['db', 'migrate']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('is not a folder');
   });

@@ -5,7 +5,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll } from 'vitest';
 import { migrate } from '../src/store/migrate';
 
 export const ROOT = resolve(__dirname, '..');
@@ -29,10 +28,11 @@ export function baseEnv(extra: Record<string, string | undefined> = {}): NodeJS.
 }
 
 const createdDirs: string[] = [];
-// Registered once per test file (at import), so folders made inside a test are removed too.
-afterAll(() => {
+
+/** Removes every folder tempDir made; test/support/setup.ts runs it after each test file. */
+export function removeTempDirs(): void {
   for (const dir of createdDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** A temp folder removed after the test file. */
 export function tempDir(prefix = 'streamctl-test-'): string {
@@ -41,17 +41,13 @@ export function tempDir(prefix = 'streamctl-test-'): string {
   return dir;
 }
 
-/** Runs `bin/streamctl args...` against a database. */
-export function cli(dbPath: string, args: string[], extraEnv: Record<string, string> = {}): RunResult {
+/**
+ * Runs `bin/streamctl args...` as a process, for what only a process shows (a hang, fd 0, umask).
+ * Everything else runs the CLI in process: test/support/cli.ts.
+ */
+export function cliProcess(dbPath: string, args: string[], extraEnv: Record<string, string> = {}): RunResult {
   const r = spawnSync(join(BIN, 'streamctl'), args, { env: baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }), encoding: 'utf8' });
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
-
-/** Runs the CLI and parses its --json output; throws with stderr when it failed. */
-export function cliJson<T = any>(dbPath: string, args: string[], extraEnv: Record<string, string> = {}): T {
-  const r = cli(dbPath, [...args, '--json'], extraEnv);
-  if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return JSON.parse(r.stdout) as T;
 }
 
 /** A migrated database file in a fresh temp dir (migrated in process, as `streamctl db migrate` does). */
@@ -125,9 +121,4 @@ export function fixtureEnv(name: string): Record<string, string> {
     if (m) env[m[1]!] = m[2]!;
   }
   return env;
-}
-
-/** Creates a user and returns its first stream key. */
-export function addUser(db: string, name: string, ...extra: string[]): string {
-  return cliJson<{ key: string }>(db, ['user', 'add', name, ...extra]).key;
 }

@@ -12,10 +12,11 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
-import { cliAsync, startFakeMist } from './fake-mist';
+import { startFakeMist } from './fake-mist';
 import { REDIS_SERVER, startRedis } from './support/redis';
 import { connectRedis } from '../src/lib/resp';
 import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir, type RunResult } from './helpers';
+import { cli } from './support/cli';
 
 const SCHEMAS = join(ROOT, 'schemas');
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
@@ -68,13 +69,16 @@ function validate(run: Run, r: RunResult): any {
   return value;
 }
 
-function run(db: string, r: Run): any {
-  const out = spawnSync(join(BIN, 'streamctl'), [...r.args, '--json'], { env: baseEnv({ STREAMCTL_DB: db, ...r.env }), input: r.stdin ?? '', encoding: 'utf8' });
-  return validate(r, { stdout: out.stdout, stderr: out.stderr, status: out.status });
-}
-
-async function runAsync(db: string, r: Run): Promise<any> {
-  return validate(r, await cliAsync(db, [...r.args, '--json']));
+/**
+ * Runs `streamctl <args> --json` in process (the same `run` bin/streamctl calls) and validates what
+ * it printed. A command that reads stdin runs as a process: the CLI reads fd 0 itself.
+ */
+async function run(db: string, r: Run): Promise<any> {
+  if (r.stdin !== undefined) {
+    const out = spawnSync(join(BIN, 'streamctl'), [...r.args, '--json'], { env: baseEnv({ STREAMCTL_DB: db, ...r.env }), input: r.stdin, encoding: 'utf8' });
+    return validate(r, { stdout: out.stdout, stderr: out.stderr, status: out.status });
+  }
+  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env }));
 }
 
 describe('--json on every command', () => {
@@ -98,131 +102,131 @@ describe('--json on every command', () => {
     const mist = await startFakeMist();
     const j = (r: Run) => run(db, r);
 
-    j({ command: 'db migrate', args: ['db', 'migrate'], schema: 'db' });
-    j({ command: 'db path', args: ['db', 'path'], schema: 'db' });
-    j({ command: 'db status', args: ['db', 'status'], schema: 'db' });
-    expect(j({ command: 'db check', args: ['db', 'check'], schema: 'db-check' })).toEqual({ path: db, ok: true, integrity: [], foreign_keys: [] });
+    await j({ command: 'db migrate', args: ['db', 'migrate'], schema: 'db' });
+    await j({ command: 'db path', args: ['db', 'path'], schema: 'db' });
+    await j({ command: 'db status', args: ['db', 'status'], schema: 'db' });
+    expect(await j({ command: 'db check', args: ['db', 'check'], schema: 'db-check' })).toEqual({ path: db, ok: true, integrity: [], foreign_keys: [] });
     const backupFile = join(tempDir(), 'backup.db');
-    const backup = j({ command: 'db backup', args: ['db', 'backup', backupFile], schema: 'db-backup' });
+    const backup = await j({ command: 'db backup', args: ['db', 'backup', backupFile], schema: 'db-backup' });
     expect(backup).toMatchObject({ database: db, backup: backupFile, bytes: statSync(backupFile).size });
     // init writes db= into the config file: STREAMCTL_CONF keeps it in a temp folder (without it,
     // init would write streamctl.conf beside the program, i.e. into this checkout).
     const initDir = tempDir();
     const conf = join(initDir, 'streamctl.conf');
-    const initialised = j({ command: 'init', args: ['init', '--db', join(initDir, 'init.db')], schema: 'init', env: { STREAMCTL_CONF: conf } });
+    const initialised = await j({ command: 'init', args: ['init', '--db', join(initDir, 'init.db')], schema: 'init', env: { STREAMCTL_CONF: conf } });
     expect(initialised).toMatchObject({ config: conf, path: join(initDir, 'init.db') });
     expect(readFileSync(conf, 'utf8')).toContain(`db=${join(initDir, 'init.db')}\n`);
-    j({ command: 'config set', args: ['config', 'set', 'recordings-root', root], schema: 'setting' });
-    j({ command: 'config set', args: ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')], schema: 'setting' });
-    j({ command: 'config get', args: ['config', 'get', 'recordings-root'], schema: 'setting' });
-    j({ command: 'config unset', args: ['config', 'unset', 'token-max-ttl'], schema: 'setting' });
-    j({ command: 'config list', args: ['config', 'list'], schema: 'setting', array: true });
+    await j({ command: 'config set', args: ['config', 'set', 'recordings-root', root], schema: 'setting' });
+    await j({ command: 'config set', args: ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')], schema: 'setting' });
+    await j({ command: 'config get', args: ['config', 'get', 'recordings-root'], schema: 'setting' });
+    await j({ command: 'config unset', args: ['config', 'unset', 'token-max-ttl'], schema: 'setting' });
+    await j({ command: 'config list', args: ['config', 'list'], schema: 'setting', array: true });
 
     // One shape per noun: user add, show, list, disable, enable print the same user object.
-    const added = j({ command: 'user add', args: ['user', 'add', 'alice', '--display-name', 'Alice A.', '--external-id', 'site-1'], schema: 'user' });
+    const added = await j({ command: 'user add', args: ['user', 'add', 'alice', '--display-name', 'Alice A.', '--external-id', 'site-1'], schema: 'user' });
     expect(added.key).toMatch(/^stc_/);
-    const shown = j({ command: 'user show', args: ['user', 'show', 'alice'], schema: 'user' });
+    const shown = await j({ command: 'user show', args: ['user', 'show', 'alice'], schema: 'user' });
     const { key, new_key, ...userPart } = added;
     expect(shown).toEqual(userPart);
     expect(new_key.label).toBe('default');
-    expect(j({ command: 'user list', args: ['user', 'list'], schema: 'user', array: true })).toEqual([shown]);
-    expect(j({ command: 'user disable', args: ['user', 'disable', 'alice'], schema: 'user' }).disabled).toBe(true);
-    expect(j({ command: 'user enable', args: ['user', 'enable', 'alice'], schema: 'user' })).toEqual(shown);
-    j({ command: 'user add', args: ['user', 'add', 'bob'], schema: 'user' });
+    expect(await j({ command: 'user list', args: ['user', 'list'], schema: 'user', array: true })).toEqual([shown]);
+    expect((await j({ command: 'user disable', args: ['user', 'disable', 'alice'], schema: 'user' })).disabled).toBe(true);
+    expect(await j({ command: 'user enable', args: ['user', 'enable', 'alice'], schema: 'user' })).toEqual(shown);
+    await j({ command: 'user add', args: ['user', 'add', 'bob'], schema: 'user' });
 
-    const synced = j({ command: 'sync', args: ['sync', '-'], schema: 'sync-report', stdin: JSON.stringify({ users: [{ name: 'carol', external_id: 'site-3' }], channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'viewer-9' }] }] }) });
+    const synced = await j({ command: 'sync', args: ['sync', '-'], schema: 'sync-report', stdin: JSON.stringify({ users: [{ name: 'carol', external_id: 'site-3' }], channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'viewer-9' }] }] }) });
     expect(synced.changed).toBe(true);
-    j({ command: 'key add', args: ['key', 'add', 'alice', '--label', 'backup'], schema: 'key' });
-    const rotated = j({ command: 'key rotate', args: ['key', 'rotate', 'alice', '--grace', '1h'], schema: 'key' });
+    await j({ command: 'key add', args: ['key', 'add', 'alice', '--label', 'backup'], schema: 'key' });
+    const rotated = await j({ command: 'key rotate', args: ['key', 'rotate', 'alice', '--grace', '1h'], schema: 'key' });
     expect(rotated.revoked_keys).toBe(2);
-    j({ command: 'key list', args: ['key', 'list', 'alice', '--all'], schema: 'key', array: true });
-    j({ command: 'key revoke', args: ['key', 'revoke', 'alice', 'backup'], schema: 'key' });
+    await j({ command: 'key list', args: ['key', 'list', 'alice', '--all'], schema: 'key', array: true });
+    await j({ command: 'key revoke', args: ['key', 'revoke', 'alice', 'backup'], schema: 'key' });
 
-    j({ command: 'channel set', args: ['channel', 'set', 'alice', '--access', 'paid', '--record', 'on'], schema: 'channel' });
-    const channel = j({ command: 'channel show', args: ['channel', 'show', 'alice'], schema: 'channel' });
+    await j({ command: 'channel set', args: ['channel', 'set', 'alice', '--access', 'paid', '--record', 'on'], schema: 'channel' });
+    const channel = await j({ command: 'channel show', args: ['channel', 'show', 'alice'], schema: 'channel' });
     expect(channel.access).toBe('paid');
-    j({ command: 'channel password', args: ['channel', 'password', 'bob'], schema: 'channel', stdin: 'correct horse' });
-    expect(j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'correct horse' }).match).toBe(true);
-    expect(j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'wrong', status: 1 }).match).toBe(false);
+    await j({ command: 'channel password', args: ['channel', 'password', 'bob'], schema: 'channel', stdin: 'correct horse' });
+    expect((await j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'correct horse' })).match).toBe(true);
+    expect((await j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'wrong', status: 1 })).match).toBe(false);
 
-    j({ command: 'grant add', args: ['grant', 'add', 'alice', 'viewer-1', '--until', '30d'], schema: 'grant' });
-    j({ command: 'grant list', args: ['grant', 'list', 'alice'], schema: 'grant', array: true });
-    j({ command: 'grant remove', args: ['grant', 'remove', 'alice', 'viewer-1'], schema: 'grant' });
-    const ban = j({ command: 'ban add', args: ['ban', 'add', '--ip', '203.0.113.0/24', '--reason', 'spam'], schema: 'ban' });
-    j({ command: 'ban list', args: ['ban', 'list'], schema: 'ban', array: true });
-    j({ command: 'ban remove', args: ['ban', 'remove', String(ban.id)], schema: 'ban' });
-    j({ command: 'guard list', args: ['guard', 'list'], schema: 'guard' });
-    j({ command: 'guard clear', args: ['guard', 'clear', '--all'], schema: 'guard-clear' });
-    j({ command: 'guard allow', args: ['guard', 'allow', '198.51.100.0/24', '--note', 'restreamer'], schema: 'guard-allow' });
+    await j({ command: 'grant add', args: ['grant', 'add', 'alice', 'viewer-1', '--until', '30d'], schema: 'grant' });
+    await j({ command: 'grant list', args: ['grant', 'list', 'alice'], schema: 'grant', array: true });
+    await j({ command: 'grant remove', args: ['grant', 'remove', 'alice', 'viewer-1'], schema: 'grant' });
+    const ban = await j({ command: 'ban add', args: ['ban', 'add', '--ip', '203.0.113.0/24', '--reason', 'spam'], schema: 'ban' });
+    await j({ command: 'ban list', args: ['ban', 'list'], schema: 'ban', array: true });
+    await j({ command: 'ban remove', args: ['ban', 'remove', String(ban.id)], schema: 'ban' });
+    await j({ command: 'guard list', args: ['guard', 'list'], schema: 'guard' });
+    await j({ command: 'guard clear', args: ['guard', 'clear', '--all'], schema: 'guard-clear' });
+    await j({ command: 'guard allow', args: ['guard', 'allow', '198.51.100.0/24', '--note', 'restreamer'], schema: 'guard-allow' });
 
-    j({ command: 'token secret', args: ['token', 'secret'], schema: 'token-key' });
-    expect(j({ command: 'token secret', args: ['token', 'secret', '--show'], schema: 'token-key' }).secret).toMatch(/./);
+    await j({ command: 'token secret', args: ['token', 'secret'], schema: 'token-key' });
+    expect((await j({ command: 'token secret', args: ['token', 'secret', '--show'], schema: 'token-key' })).secret).toMatch(/./);
     const pem = join(tempDir(), 'site.pem');
     writeFileSync(pem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }));
-    const publicKey = j({ command: 'token key add', args: ['token', 'key', 'add', pem], schema: 'token-key' });
-    j({ command: 'token list', args: ['token', 'list'], schema: 'token-key', array: true });
-    j({ command: 'token key remove', args: ['token', 'key', 'remove', String(publicKey.id)], schema: 'token-key' });
-    j({ command: 'token issue', args: ['token', 'issue', 'alice', '--viewer', 'viewer-2'], schema: 'token' });
+    const publicKey = await j({ command: 'token key add', args: ['token', 'key', 'add', pem], schema: 'token-key' });
+    await j({ command: 'token list', args: ['token', 'list'], schema: 'token-key', array: true });
+    await j({ command: 'token key remove', args: ['token', 'key', 'remove', String(publicKey.id)], schema: 'token-key' });
+    await j({ command: 'token issue', args: ['token', 'issue', 'alice', '--viewer', 'viewer-2'], schema: 'token' });
     // A paid channel without a token: a refusal is an answer, exit 1.
-    expect(j({ command: 'access explain', args: ['access', 'explain', 'alice'], schema: 'access-decision', status: 1 }).decision).toBe('refuse');
-    expect(j({ command: 'access explain', args: ['access', 'explain', 'bob', '--ip', '192.0.2.1'], schema: 'access-decision' }).decision).toBe('admit');
+    expect((await j({ command: 'access explain', args: ['access', 'explain', 'alice'], schema: 'access-decision', status: 1 })).decision).toBe('refuse');
+    expect((await j({ command: 'access explain', args: ['access', 'explain', 'bob', '--ip', '192.0.2.1'], schema: 'access-decision' })).decision).toBe('admit');
 
     // Live state from real STREAM_BUFFER runs, a recording from a real RECORDING_END.
     const health = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
     const now = Math.floor(Date.now() / 1000);
     runTrigger({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${health}`, db, env: { MIST_TIME: String(now - 60), MIST_TUUID: 'json-1' } });
-    expect(j({ command: 'status', args: ['status'], schema: 'status', array: true })).toHaveLength(1);
-    expect(j({ command: 'status', args: ['status', 'alice'], schema: 'status' }).health).not.toBeNull();
-    j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
+    expect(await j({ command: 'status', args: ['status'], schema: 'status', array: true })).toHaveLength(1);
+    expect((await j({ command: 'status', args: ['status', 'alice'], schema: 'status' })).health).not.toBeNull();
+    await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
     // MistServer no longer has the stream: reconcile closes the broadcast.
     const server = createServer((_req, res) => res.end(JSON.stringify({ active_streams: [] })));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      expect((await runAsync(db, { command: 'status', args: ['status', '--reconcile', '--api', api], schema: 'reconcile' })).closed).toHaveLength(1);
+      expect((await run(db, { command: 'status', args: ['status', '--reconcile', '--api', api], schema: 'reconcile' })).closed).toHaveLength(1);
     } finally {
       server.close();
     }
-    j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
+    await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
 
     const file = join(root, String(added.id), 'a.mkv');
     mkdirSync(join(root, String(added.id)));
     writeFileSync(file, Buffer.alloc(1024, 7));
     const end = ['streams+alice', file, 'EBML', 1024, 20, now - 40, now - 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
     expect(runTrigger({ trigger: 'RECORDING_END', payload: end, db }).stdout).toBe('');
-    const [rec] = j({ command: 'recordings list', args: ['recordings', 'list'], schema: 'recording', array: true });
+    const [rec] = await j({ command: 'recordings list', args: ['recordings', 'list'], schema: 'recording', array: true });
     expect(rec.stream).toBe(`vod+${rec.id}`);
-    j({ command: 'recordings show', args: ['recordings', 'show', rec.id], schema: 'recording' });
-    j({ command: 'recordings pin', args: ['recordings', 'pin', rec.id], schema: 'recording' });
-    j({ command: 'recordings unpin', args: ['recordings', 'unpin', rec.id], schema: 'recording' });
-    j({ command: 'recordings scan', args: ['recordings', 'scan'], schema: 'recordings-scan' });
+    await j({ command: 'recordings show', args: ['recordings', 'show', rec.id], schema: 'recording' });
+    await j({ command: 'recordings pin', args: ['recordings', 'pin', rec.id], schema: 'recording' });
+    await j({ command: 'recordings unpin', args: ['recordings', 'unpin', rec.id], schema: 'recording' });
+    await j({ command: 'recordings scan', args: ['recordings', 'scan'], schema: 'recordings-scan' });
     // bob's own retention wins over --older-than: the dry run lists it (and alice's recording).
-    j({ command: 'channel set', args: ['channel', 'set', 'bob', '--retention', '30d'], schema: 'channel' });
-    const pruneDry = j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '1s', '--dry-run'], schema: 'recordings-prune' });
+    await j({ command: 'channel set', args: ['channel', 'set', 'bob', '--retention', '30d'], schema: 'channel' });
+    const pruneDry = await j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '1s', '--dry-run'], schema: 'recordings-prune' });
     expect(pruneDry.items).toHaveLength(1);
     expect(pruneDry.retention_overrides).toEqual([{ channel: 'bob', retention: '30d', retention_ms: 30 * 86_400_000 }]);
-    j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '3650d'], schema: 'recordings-prune' });
-    expect(j({ command: 'recordings delete', args: ['recordings', 'delete', rec.id], schema: 'recording' }).result).toBe('deleted');
+    await j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '3650d'], schema: 'recordings-prune' });
+    expect((await j({ command: 'recordings delete', args: ['recordings', 'delete', rec.id], schema: 'recording' })).result).toBe('deleted');
 
-    j({ command: 'hook set', args: ['hook', 'set', 'live', '/bin/true'], schema: 'hook' });
-    j({ command: 'hook list', args: ['hook', 'list'], schema: 'hook', array: true });
-    j({ command: 'hook unset', args: ['hook', 'unset', 'live'], schema: 'hook' });
+    await j({ command: 'hook set', args: ['hook', 'set', 'live', '/bin/true'], schema: 'hook' });
+    await j({ command: 'hook list', args: ['hook', 'list'], schema: 'hook', array: true });
+    await j({ command: 'hook unset', args: ['hook', 'unset', 'live'], schema: 'hook' });
     // A failed trigger run is a trigger/error event (streamctl metrics counts them).
     expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: 'garbage', db }).stdout).toBe('false');
-    expect(j({ command: 'events', args: ['events', '--kind', 'trigger'], schema: 'event', array: true })).toMatchObject([{ kind: 'trigger', outcome: 'error', detail: 'USER_NEW' }]);
-    j({ command: 'events', args: ['events'], schema: 'event', array: true });
-    j({ command: 'events prune', args: ['events', 'prune', '--older-than', '90d'], schema: 'events-prune' });
-    j({ command: 'triggers', args: ['triggers'], schema: 'trigger', array: true });
+    expect(await j({ command: 'events', args: ['events', '--kind', 'trigger'], schema: 'event', array: true })).toMatchObject([{ kind: 'trigger', outcome: 'error', detail: 'USER_NEW' }]);
+    await j({ command: 'events', args: ['events'], schema: 'event', array: true });
+    await j({ command: 'events prune', args: ['events', 'prune', '--older-than', '90d'], schema: 'events-prune' });
+    await j({ command: 'triggers', args: ['triggers'], schema: 'trigger', array: true });
 
     // Pending changes make --dry-run answer no (exit 1); applying them exits 0.
-    const dry = await runAsync(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply', status: 1 });
+    const dry = await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply', status: 1 });
     expect(dry.pending).toBeGreaterThan(0);
-    expect((await runAsync(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url], schema: 'mist-apply' })).applied).toBe(dry.pending);
-    expect((await runAsync(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply' })).pending).toBe(0);
-    const doctor = await cliAsync(db, ['doctor', '--api', mist.url, '--json']);
-    await runAsync(db, { command: 'doctor', args: ['doctor', '--api', mist.url], schema: 'doctor', status: doctor.status ?? 0 });
+    expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url], schema: 'mist-apply' })).applied).toBe(dry.pending);
+    expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply' })).pending).toBe(0);
+    const doctor = await cli(db, ['doctor', '--api', mist.url, '--json']);
+    await run(db, { command: 'doctor', args: ['doctor', '--api', mist.url], schema: 'doctor', status: doctor.status ?? 0 });
     // MistServer unreachable: the checks it would answer are one "skipped" warning, in the same shape.
-    const unreachable = await runAsync(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1 });
+    const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1 });
     expect(unreachable.checks.find((c: { check: string }) => c.check === 'mistserver config').message).toMatch(/check\(s\) skipped/);
 
     // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.
@@ -247,16 +251,16 @@ describe('--json on every command', () => {
       await redis?.stop();
     }
 
-    j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
+    await j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
 
     expect(leafCommands().filter((c) => !covered.has(c) && !(c in NOT_JSON))).toEqual([]);
   }, 120_000);
 
-  it('a failure with --json is an error object on stdout, with the exit code', () => {
+  it('a failure with --json is an error object on stdout, with the exit code', async () => {
     const db = freshDb();
-    const missing = run(db, { command: 'user show', args: ['user', 'show', 'nobody'], schema: 'error', status: 1 });
+    const missing = await run(db, { command: 'user show', args: ['user', 'show', 'nobody'], schema: 'error', status: 1 });
     expect(missing).toEqual({ error: `no user named "nobody" (see 'streamctl user list')`, exit_code: 1 });
-    expect(run(db, { command: 'broadcasts', args: ['broadcasts', 'x', '--limit', '0'], schema: 'error', status: 2 }).exit_code).toBe(2);
-    expect(run(db, { command: 'events', args: ['events', '--kind', 'bogus'], schema: 'error', status: 2 }).error).toMatch(/--kind/);
+    expect((await run(db, { command: 'broadcasts', args: ['broadcasts', 'x', '--limit', '0'], schema: 'error', status: 2 })).exit_code).toBe(2);
+    expect((await run(db, { command: 'events', args: ['events', '--kind', 'bogus'], schema: 'error', status: 2 })).error).toMatch(/--kind/);
   });
 });

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { emitDeclarations, TYPES_DIR } from '../scripts/build';
-import { baseEnv, cliJson, ROOT, tempDir } from './helpers';
+import { baseEnv, ROOT, tempDir } from './helpers';
+import { cliJson } from './support/cli';
 
 /** A site's folder with streamctl installed as a dependency (a link to this build). */
 function siteDir(): string {
@@ -22,8 +23,8 @@ function runNode(dir: string, file: string, code: string) {
   return spawnSync(process.execPath, [file], { cwd: dir, env: baseEnv(), encoding: 'utf8' });
 }
 
-describe("require('streamctl')", () => {
-  it('opens a database and runs the same functions as the CLI: user, policy, grant, sync', () => {
+describe("require('streamctl')", async () => {
+  it('opens a database and runs the same functions as the CLI: user, policy, grant, sync', async () => {
     const dir = siteDir();
     const db = join(dir, 'data', 'streamctl.db');
     const r = runNode(
@@ -53,12 +54,12 @@ describe("require('streamctl')", () => {
     expect(out.report.summary).toMatchObject({ users_created: 1, grants_added: 1, grants_removed: 0 });
     expect(out.refused).toEqual({ name: 'SyncInputError', problems: [{ path: 'users[0].name', message: expect.stringContaining('"Nope" is invalid') }] });
     // The CLI sees what the library wrote: one database, one schema.
-    expect(cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 10 });
-    expect(cliJson(db, ['grant', 'list', 'alice']).map((g: { viewer: string }) => g.viewer)).toEqual(['v1', 'v2']);
-    expect(cliJson(db, ['user', 'list']).map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
+    expect(await cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 10 });
+    expect((await cliJson(db, ['grant', 'list', 'alice'])).map((g: { viewer: string }) => g.viewer)).toEqual(['v1', 'v2']);
+    expect((await cliJson(db, ['user', 'list'])).map((u: { name: string }) => u.name)).toEqual(['alice', 'bob']);
   });
 
-  it('works from an ES module with named imports', () => {
+  it('works from an ES module with named imports', async () => {
     const dir = siteDir();
     const db = join(dir, 'esm.db');
     const r = runNode(
@@ -77,7 +78,7 @@ describe("require('streamctl')", () => {
   });
 });
 
-describe('the declarations (package.json "types")', () => {
+describe('the declarations (package.json "types")', async () => {
   it('type-check a TypeScript site that uses them, and reject a wrong call', { timeout: 120_000 }, () => {
     emitDeclarations();
     const dir = tempDir();

@@ -11,8 +11,9 @@ import { migrate } from '../src/store/migrate';
 import { openForCli } from '../src/store/open';
 import { insertUser, setUserDisabled } from '../src/store/users';
 import { mkdtempSync } from 'node:fs';
-import { cliAsync, startFakeMist } from './fake-mist';
-import { addUser, cli, freshDb, runTriggerAsync } from './helpers';
+import { startFakeMist } from './fake-mist';
+import { freshDb, runTriggerAsync } from './helpers';
+import { addUser, cli } from './support/cli';
 import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,8 +24,8 @@ function db() {
   return d;
 }
 
-describe('channelOpenness', () => {
-  it('is open for a public channel with no cap, no ban and an enabled user, and closed by each of them', () => {
+describe('channelOpenness', async () => {
+  it('is open for a public channel with no cap, no ban and an enabled user, and closed by each of them', async () => {
     const d = db();
     const now = Date.now();
     const alice = insertUser(d, { name: 'alice', displayName: null, externalId: null, now }).id;
@@ -45,7 +46,7 @@ describe('channelOpenness', () => {
     expect(channelOpenness(d, 999, now).open).toBe(false);
   });
 
-  it('any ban in force that could apply closes it: channel or global, viewer or address; expired bans do not', () => {
+  it('any ban in force that could apply closes it: channel or global, viewer or address; expired bans do not', async () => {
     const d = db();
     const now = Date.now();
     const alice = insertUser(d, { name: 'alice', displayName: null, externalId: null, now }).id;
@@ -60,13 +61,13 @@ describe('channelOpenness', () => {
   });
 });
 
-describe('the open tag', () => {
-  it('tags and untags with the API requests MistServer takes', () => {
+describe('the open tag', async () => {
+  it('tags and untags with the API requests MistServer takes', async () => {
     expect(tagRequest('streams+alice', true)).toEqual({ tag_stream: { 'streams+alice': 'open' } });
     expect(tagRequest('streams+alice', false)).toEqual({ untag_stream: { 'streams+alice': 'open' } });
   });
 
-  it('apply wants USER_NEW filtered by !#open, and a USER_NEW without the filter is a difference doctor reports', () => {
+  it('apply wants USER_NEW filtered by !#open, and a USER_NEW without the filter is a difference doctor reports', async () => {
     const desired: Desired = {
       base: 'streams',
       vodBase: 'vod',
@@ -85,30 +86,30 @@ describe('the open tag', () => {
   });
 });
 
-describe('admin changes keep the tag in step (fake MistServer API: the order of requests)', () => {
+describe('admin changes keep the tag in step (fake MistServer API: the order of requests)', async () => {
   it('untags before re-checking viewers, waits for the untag to settle, and tags again when the channel is open again', async () => {
     const db = freshDb();
-    addUser(db, 'bob');
+    await addUser(db, 'bob');
     const mist = await startFakeMist();
-    cli(db, ['config', 'set', 'mist-api', mist.url]);
-    const toPrivate = await cliAsync(db, ['channel', 'set', 'bob', '--access', 'private']);
+    await cli(db, ['config', 'set', 'mist-api', mist.url]);
+    const toPrivate = await cli(db, ['channel', 'set', 'bob', '--access', 'private']);
     expect(toPrivate.status).toBe(0);
     expect(toPrivate.stderr).toContain('untagged streams+bob (access is private: every viewer is checked)');
     const writes = mist.requests.filter((r) => 'untag_stream' in r || 'tag_stream' in r || 'invalidate_sessions' in r);
     expect(writes).toEqual([{ untag_stream: { 'streams+bob': 'open' } }, { invalidate_sessions: 'streams+bob' }]);
 
     mist.requests.length = 0;
-    expect((await cliAsync(db, ['channel', 'set', 'bob', '--access', 'public'])).status).toBe(0);
+    expect((await cli(db, ['channel', 'set', 'bob', '--access', 'public'])).status).toBe(0);
     expect(mist.calls('tag_stream')).toEqual([{ tag_stream: { 'streams+bob': 'open' } }]);
 
     // A global ban reaches every live channel; here none is live, and bob has no sessions: nothing to send.
     mist.requests.length = 0;
-    expect((await cliAsync(db, ['ban', 'add', '--viewer', 'troll'])).status).toBe(0);
+    expect((await cli(db, ['ban', 'add', '--viewer', 'troll'])).status).toBe(0);
     expect(mist.calls('tag_stream').concat(mist.calls('untag_stream'))).toEqual([]);
   });
 });
 
-describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (the built program)', () => {
+describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (the built program)', async () => {
   it('tags an open channel at FULL and untags a private one, as datagrams to 127.0.0.1:4242', async () => {
     const socket = createSocket('udp4');
     const bound = await new Promise<boolean>((resolve) => {
@@ -121,10 +122,10 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
     socket.on('message', (m) => got.push(JSON.parse(m.toString())));
     try {
       const db = freshDb();
-      addUser(db, 'alice');
-      addUser(db, 'carol');
+      await addUser(db, 'alice');
+      await addUser(db, 'carol');
       // Without mist-api the CLI's own untag goes over the same UDP API (the fallback).
-      cli(db, ['channel', 'set', 'carol', '--access', 'private']);
+      await cli(db, ['channel', 'set', 'carol', '--access', 'private']);
       await new Promise((r) => setTimeout(r, 200));
       expect(got).toEqual([{ untag_stream: { 'streams+carol': 'open' } }]);
       got.length = 0;

@@ -5,7 +5,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addUser, baseEnv, BIN, cli, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { baseEnv, BIN, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { addUser, cli } from './support/cli';
 import { parsePrometheusText } from './prometheus-text';
 
 const ADDON = join(ROOT, 'dist', 'better_sqlite3.node');
@@ -24,8 +25,8 @@ function value(text: string, name: string, labels: Record<string, string> = {}):
   return f?.samples.find((s) => JSON.stringify(s.labels) === JSON.stringify(labels))?.value;
 }
 
-describe('the exposition parser used below', () => {
-  it('rejects what node_exporter rejects (a parser that accepted anything would prove nothing)', () => {
+describe('the exposition parser used below', async () => {
+  it('rejects what node_exporter rejects (a parser that accepted anything would prove nothing)', async () => {
     expect(() => parsePrometheusText('a 1')).toThrow(/newline/);
     expect(() => parsePrometheusText('a 1\nb 2\na 3\n')).toThrow(/appears again/);
     expect(() => parsePrometheusText('a{x="1"} 1\na{x="1"} 2\n')).toThrow(/duplicate/);
@@ -42,11 +43,11 @@ describe('the exposition parser used below', () => {
   });
 });
 
-describe('streamctl metrics', () => {
+describe('streamctl metrics', async () => {
   const db = freshDb();
-  const key = addUser(db, 'alice');
-  addUser(db, 'bob');
-  cli(db, ['config', 'set', 'push-guard-failures', '2']);
+  const key = await addUser(db, 'alice');
+  await addUser(db, 'bob');
+  await cli(db, ['config', 'set', 'push-guard-failures', '2']);
   const push = (payload: string) => runTrigger({ program: 'push-rewrite', trigger: 'PUSH_REWRITE', payload, db });
   expect(push(`rtmp://h/live/${key}\n198.51.100.1\n${key}`).stdout).toBe('streams+alice');
   for (let i = 0; i < 3; i++) push('rtmp://h/live/x\n203.0.113.9\nnot-a-key-at-all');
@@ -66,8 +67,8 @@ describe('streamctl metrics', () => {
     );
   }
 
-  it('prints every figure in the text format, each family with HELP and TYPE', () => {
-    const r = cli(db, ['metrics']);
+  it('prints every figure in the text format, each family with HELP and TYPE', async () => {
+    const r = await cli(db, ['metrics']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const families = parsePrometheusText(r.stdout);
@@ -90,34 +91,34 @@ describe('streamctl metrics', () => {
     expect(value(r.stdout, 'streamctl_metrics_window_seconds')).toBe(300);
   });
 
-  it('counts events only inside --window', () => {
+  it('counts events only inside --window', async () => {
     write(db, 'UPDATE events SET at = at - 7200000');
-    const r = cli(db, ['metrics', '--window', '1h']);
+    const r = await cli(db, ['metrics', '--window', '1h']);
     expect(value(r.stdout, 'streamctl_push_attempts', { outcome: 'refused' })).toBe(0);
     expect(value(r.stdout, 'streamctl_trigger_errors', { trigger: 'USER_NEW' })).toBeUndefined();
     expect(value(r.stdout, 'streamctl_metrics_window_seconds')).toBe(3600);
-    expect(value(cli(db, ['metrics', '--window', '3h']).stdout, 'streamctl_push_attempts', { outcome: 'refused' })).toBe(3);
-    const bad = cli(db, ['metrics', '--window', 'soon']);
+    expect(value((await cli(db, ['metrics', '--window', '3h'])).stdout, 'streamctl_push_attempts', { outcome: 'refused' })).toBe(3);
+    const bad = await cli(db, ['metrics', '--window', 'soon']);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toBe('streamctl: invalid --window "soon": expected a duration such as 5m\n');
   });
 
-  it('-o writes the file the collector reads (0644, complete, no temp file left)', () => {
+  it('-o writes the file the collector reads (0644, complete, no temp file left)', async () => {
     const dir = tempDir();
     const out = join(dir, 'streamctl.prom');
-    const r = cli(db, ['metrics', '-o', out]);
+    const r = await cli(db, ['metrics', '-o', out]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('');
     expect(statSync(out).mode & 0o777).toBe(0o644);
     expect(parsePrometheusText(readFileSync(out, 'utf8')).has('streamctl_recordings_bytes')).toBe(true);
     expect(spawnSync('ls', [dir], { encoding: 'utf8' }).stdout).toBe('streamctl.prom\n');
-    const missing = cli(db, ['metrics', '-o', join(dir, 'no', 'such', 'x.prom')]);
+    const missing = await cli(db, ['metrics', '-o', join(dir, 'no', 'such', 'x.prom')]);
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/^streamctl: cannot write .*x\.prom: ENOENT/);
   });
 });
 
-describe('streamctl db backup', () => {
+describe('streamctl db backup', async () => {
   it('copies a consistent database while another process keeps writing; the copy is 0600', async () => {
     const db = freshDb();
     // Enough rows that the copy takes a while.
@@ -186,53 +187,53 @@ describe('streamctl db backup', () => {
     expect(inCopy).toBeLessThanOrEqual(after);
 
     // The copy is a working database: db check (and any command) runs on it.
-    expect(cli(target, ['db', 'check']).status).toBe(0);
+    expect((await cli(target, ['db', 'check'])).status).toBe(0);
   }, 60_000);
 
-  it('never overwrites a file, and names the problem', () => {
+  it('never overwrites a file, and names the problem', async () => {
     const db = freshDb();
     const target = join(tempDir(), 'exists.db');
     writeFileSync(target, 'keep me');
-    const r = cli(db, ['db', 'backup', target]);
+    const r = await cli(db, ['db', 'backup', target]);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe(`streamctl: ${target} already exists; choose a new file\n`);
     expect(readFileSync(target, 'utf8')).toBe('keep me');
-    expect(cli(db, ['db', 'backup', db]).stderr).toBe(`streamctl: ${db} is the database itself\n`);
+    expect((await cli(db, ['db', 'backup', db])).stderr).toBe(`streamctl: ${db} is the database itself\n`);
   });
 });
 
-describe('streamctl db check', () => {
-  it('says ok on a sound database', () => {
+describe('streamctl db check', async () => {
+  it('says ok on a sound database', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
-    const r = cli(db, ['db', 'check']);
+    await addUser(db, 'alice');
+    const r = await cli(db, ['db', 'check']);
     expect(r.stdout).toBe(`${db}: ok (integrity_check, foreign_key_check)\n`);
     expect(r.status).toBe(0);
   });
 
-  it('exits 1 on a dangling foreign key and names the row', () => {
+  it('exits 1 on a dangling foreign key and names the row', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const h = new Database(db, { nativeBinding: ADDON });
     h.pragma('foreign_keys = OFF');
     h.prepare("INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (99, 'x', 'p', 'd', 1)").run();
     h.close();
-    const r = cli(db, ['db', 'check', '--json']);
+    const r = await cli(db, ['db', 'check', '--json']);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, integrity: [], foreign_keys: [{ table: 'stream_keys', parent: 'users' }] });
     expect(r.stderr).toMatch(/^streamctl: .*0 integrity problem\(s\), 1 dangling foreign key\(s\)/);
   });
 
-  it('exits non-zero on a damaged file, with one line and no stack trace', () => {
+  it('exits non-zero on a damaged file, with one line and no stack trace', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const h = new Database(db, { nativeBinding: ADDON });
     h.pragma('wal_checkpoint(TRUNCATE)');
     h.close();
     const bytes = readFileSync(db);
     bytes.fill(0x55, 4096 * 2, 4096 * 6); // overwrite pages 3-6 (schema tables' b-trees)
     writeFileSync(db, bytes);
-    const r = cli(db, ['db', 'check']);
+    const r = await cli(db, ['db', 'check']);
     expect(r.status).not.toBe(0);
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(r.stderr).toMatch(/^streamctl: /);

@@ -4,14 +4,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addUser, cli, cliJson, freshDb, runTrigger, tempDir } from './helpers';
+import { freshDb, runTrigger, tempDir } from './helpers';
+import { addUser, cli, cliJson } from './support/cli';
 
-describe('MistServer header cache (.dtsh) beside a recording', () => {
-  it('is ignored by scan while its recording exists, reported once orphaned, and removed by prune', () => {
+describe('MistServer header cache (.dtsh) beside a recording', async () => {
+  it('is ignored by scan while its recording exists, reported once orphaned, and removed by prune', async () => {
     const db = freshDb();
     const root = join(tempDir('streamctl-dtsh-'), 'recordings');
-    addUser(db, 'alice');
-    expect(cli(db, ['config', 'set', 'recordings-root', root]).status).toBe(0);
+    await addUser(db, 'alice');
+    expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
     const start = Math.floor(Date.now() / 1000) - 3600;
     const path = join(root, '1', `${start}.mkv`);
     mkdirSync(join(root, '1'), { recursive: true });
@@ -22,12 +23,12 @@ describe('MistServer header cache (.dtsh) beside a recording', () => {
     const other = join(root, '1', 'orphan.mkv.dtsh');
     writeFileSync(other, 'DTSH');
 
-    const scan = cliJson(db, ['recordings', 'scan']);
+    const scan = await cliJson(db, ['recordings', 'scan']);
     const listed = JSON.stringify(scan);
     expect(listed).not.toContain(`${path}.dtsh`);
     expect(listed).toContain(other);
 
-    expect(cliJson(db, ['recordings', 'prune', '--older-than', '1s'])).toMatchObject({ deleted: 1, failed: 0 });
+    expect(await cliJson(db, ['recordings', 'prune', '--older-than', '1s'])).toMatchObject({ deleted: 1, failed: 0 });
     expect(existsSync(path)).toBe(false);
     expect(existsSync(`${path}.dtsh`)).toBe(false);
     expect(existsSync(other)).toBe(true); // not a pruned recording's: left alone

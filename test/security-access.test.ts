@@ -7,7 +7,10 @@ import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, s
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { addUser, BIN, baseEnv, cli, cliJson, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { BIN, baseEnv, freshDb, ROOT, tempDir } from './helpers';
+import { addUser, cli, cliJson } from './support/cli';
+import { sqlOnFile } from './support/db';
+import { runInProcess } from './support/trigger';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const nowS = () => Math.floor(Date.now() / 1000);
@@ -21,100 +24,93 @@ const es256 = (key: KeyObject, claims: object) => {
 };
 const claims = (channel: string, viewer: string, extra: object = {}) => ({ sub: viewer, aud: channel, exp: nowS() + 600, ...extra });
 
-function watch(db: string, stream: string, token = '482388719'): { stdout: string; stderr: string } {
+/** A viewer's USER_NEW, decided in process against the file (the program's own part: test/programs.test.ts). */
+function watch(db: string, stream: string, token = '482388719'): Promise<{ stdout: string; stderr: string }> {
   const payload = [stream, '127.0.0.1', token, 'HTTPTS', `http://127.0.0.1:8080/${stream}.ts`, randomBytes(32).toString('hex'), 'false'].join('\n');
-  return runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload, db });
+  return runInProcess({ trigger: 'USER_NEW', payload, db });
 }
 
-function sql(db: string, statement: string, ...args: unknown[]): any {
-  const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
-  try {
-    const s = d.prepare(statement);
-    return s.reader ? s.all(...args) : s.run(...args);
-  } finally {
-    d.close();
-  }
-}
 
-describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', () => {
+describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', async () => {
   const db = freshDb();
-  addUser(db, '1234', '--external-id', '77');
-  addUser(db, 'zed', '--external-id', '1234');
-  for (const u of ['1234', 'zed']) expect(cli(db, ['channel', 'set', u, '--access', 'private']).status).toBe(0);
-  const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
-  const as = (channel: string, viewer: string) => watch(db, `streams+${channel}`, hs256(secret, claims(channel, viewer))).stdout;
+  await addUser(db, '1234', '--external-id', '77');
+  await addUser(db, 'zed', '--external-id', '1234');
+  for (const u of ['1234', 'zed']) expect((await cli(db, ['channel', 'set', u, '--access', 'private'])).status).toBe(0);
+  const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
+  const as = async (channel: string, viewer: string) => (await watch(db, `streams+${channel}`, hs256(secret, claims(channel, viewer)))).stdout;
 
-  it('a user named 1234 with external id 77 is owned by viewer 77, not by viewer 1234', () => {
-    expect(as('1234', '77')).toBe('true');
-    expect(as('1234', '1234')).toBe('false');
+  it('a user named 1234 with external id 77 is owned by viewer 77, not by viewer 1234', async () => {
+    expect(await as('1234', '77')).toBe('true');
+    expect(await as('1234', '1234')).toBe('false');
   });
 
-  it('a user whose external id is 1234 is owned by viewer 1234, who owns no other channel by name', () => {
-    expect(as('zed', '1234')).toBe('true');
-    expect(as('zed', 'zed')).toBe('false');
-    expect(as('zed', '77')).toBe('false');
+  it('a user whose external id is 1234 is owned by viewer 1234, who owns no other channel by name', async () => {
+    expect(await as('zed', '1234')).toBe('true');
+    expect(await as('zed', 'zed')).toBe('false');
+    expect(await as('zed', '77')).toBe('false');
   });
 
-  it('access explain names the owner rule only for the external id', () => {
-    const explain = (viewer: string) => {
+  it('access explain names the owner rule only for the external id', async () => {
+    const explain = async (viewer: string) => {
       const token = hs256(secret, claims('1234', viewer));
-      return JSON.parse(cli(db, ['access', 'explain', '1234', '--token', token, '--json']).stdout).rule;
+      return JSON.parse((await cli(db, ['access', 'explain', '1234', '--token', token, '--json'])).stdout).rule;
     };
-    expect(explain('77')).toBe('owner');
-    expect(explain('1234')).not.toBe('owner');
+    expect(await explain('77')).toBe('owner');
+    expect(await explain('1234')).not.toBe('owner');
   });
 });
 
-describe('a missing channel policy row refuses (issue 10 #2)', () => {
-  it('every user gets its policy row when it is created', () => {
+describe('a missing channel policy row refuses (issue 10 #2)', async () => {
+  it('every user gets its policy row when it is created', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
-    expect(sql(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
+    await addUser(db, 'alice');
+    expect(sqlOnFile(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
   });
 
-  it('with the row gone a private channel refuses anonymous viewers with one log line, and channel show does not say public', () => {
+  it('with the row gone a private channel refuses anonymous viewers with one log line, and channel show does not say public', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
-    expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
-    expect(watch(db, 'streams+alice').stdout).toBe('false');
-    sql(db, 'DELETE FROM channels');
-    const r = watch(db, 'streams+alice');
+    await addUser(db, 'alice');
+    expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
+    expect((await watch(db, 'streams+alice')).stdout).toBe('false');
+    sqlOnFile(db, 'DELETE FROM channels');
+    const r = await watch(db, 'streams+alice');
     expect(r.stdout).toBe('false');
     expect(r.stderr).toMatch(/no-policy/);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    const show = cli(db, ['channel', 'show', 'alice']);
+    const show = await cli(db, ['channel', 'show', 'alice']);
     expect(show.status).toBe(1);
     expect(show.stdout).not.toMatch(/public/);
     expect(show.stderr).toMatch(/no policy row/);
-    expect(cli(db, ['channel', 'show', 'alice', '--json']).stdout).not.toMatch(/public/);
+    expect((await cli(db, ['channel', 'show', 'alice', '--json'])).stdout).not.toMatch(/public/);
   });
 
-  it('migration 0007 writes the defaults for users made before it, so nothing changes for them', () => {
+  it('migration 0007 writes the defaults for users made before it, so nothing changes for them', async () => {
     const db = join(tempDir(), 'old.db');
     const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
     for (const file of readdirSync(join(ROOT, 'db')).filter((f) => /^000[1-6]_/.test(f)).sort()) d.exec(readFileSync(join(ROOT, 'db', file), 'utf8'));
     d.pragma('user_version = 6');
     d.prepare("INSERT INTO users (name, created_at) VALUES ('old', 1)").run();
     d.close();
-    expect(cli(db, ['db', 'migrate']).stdout).toMatch(/applied 0007_channel_policy_rows/);
-    expect(sql(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'public', record: 0 }]);
-    expect(watch(db, 'streams+old').stdout).toBe('true');
+    expect((await cli(db, ['db', 'migrate'])).stdout).toMatch(/applied 0007_channel_policy_rows/);
+    expect(sqlOnFile(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'public', record: 0 }]);
+    expect((await watch(db, 'streams+old')).stdout).toBe('true');
   });
 
-  it('doctor runs quick_check and names a damaged page and a missing policy row', () => {
+  it('doctor runs quick_check and names a damaged page and a missing policy row', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
-    const doctorDb = () => {
-      const r = spawnSync(join(BIN, 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+    await addUser(db, 'alice');
+    const doctorDb = async () => {
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database');
     };
-    expect(doctorDb().map((c) => c.status)).toEqual(['ok', 'ok']);
-    expect(doctorDb()[1]!.message).toMatch(/quick_check ok/);
-    sql(db, 'DELETE FROM channels');
-    expect(doctorDb()[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/no channel policy row for alice/) });
+    const before = await doctorDb();
+    expect(before.map((c) => c.status)).toEqual(['ok', 'ok']);
+    expect(before[1]!.message).toMatch(/quick_check ok/);
+    sqlOnFile(db, 'DELETE FROM channels');
+    expect((await doctorDb())[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/no channel policy row for alice/) });
 
     // Fill the events table over many pages, then overwrite one page in the middle with garbage.
-    sql(db, 'PRAGMA journal_mode = DELETE');
+    sqlOnFile(db, 'PRAGMA journal_mode = DELETE');
     const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
     const insert = d.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (?, 'view', 'refused', ?)");
     d.transaction(() => {
@@ -126,40 +122,40 @@ describe('a missing channel policy row refuses (issue 10 #2)', () => {
     const fd = openSync(db, 'r+');
     writeSync(fd, Buffer.alloc(pageSize, 0xa5), 0, pageSize, pageSize * Math.floor(pages / 2));
     closeSync(fd);
-    expect(doctorDb()[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/quick_check/) });
+    expect((await doctorDb())[1]).toMatchObject({ status: 'fail', message: expect.stringMatching(/quick_check/) });
   });
 });
 
-describe('a token issued in the future is refused beyond the clock skew (issue 10 #7)', () => {
+describe('a token issued in the future is refused beyond the clock skew (issue 10 #7)', async () => {
   const db = freshDb();
-  addUser(db, 'alice');
-  expect(cli(db, ['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
-  expect(cli(db, ['grant', 'add', 'alice', 'fan']).status).toBe(0);
-  const secret = cliJson<{ secret: string }>(db, ['token', 'secret']).secret;
+  await addUser(db, 'alice');
+  expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
+  expect((await cli(db, ['grant', 'add', 'alice', 'fan'])).status).toBe(0);
+  const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = join(tempDir(), 'ec.pem');
   require('node:fs').writeFileSync(pem, ec.publicKey.export({ type: 'spki', format: 'pem' }));
-  expect(cli(db, ['token', 'key', 'add', pem, '--label', 'site-ec']).status).toBe(0);
+  expect((await cli(db, ['token', 'key', 'add', pem, '--label', 'site-ec'])).status).toBe(0);
 
   it.each([
     ['HS256', (c: object) => hs256(secret, c)],
     ['ES256', (c: object) => es256(ec.privateKey, c)],
-  ])('%s: iat an hour ahead is refused, iat a few seconds ahead or absent is admitted', (_, mint) => {
-    const ahead = watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 3600 })));
+  ])('%s: iat an hour ahead is refused, iat a few seconds ahead or absent is admitted', async (_, mint) => {
+    const ahead = await watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 3600 })));
     expect(ahead.stdout).toBe('false');
     expect(ahead.stderr).toMatch(/issued in the future/);
-    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 5 }))).stdout).toBe('true');
-    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() - 60 }))).stdout).toBe('true');
-    expect(watch(db, 'streams+alice', mint(claims('alice', 'fan'))).stdout).toBe('true');
+    expect((await watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() + 5 })))).stdout).toBe('true');
+    expect((await watch(db, 'streams+alice', mint(claims('alice', 'fan', { iat: nowS() - 60 })))).stdout).toBe('true');
+    expect((await watch(db, 'streams+alice', mint(claims('alice', 'fan')))).stdout).toBe('true');
   });
 });
 
-describe('database files are private (issue 10 #8)', () => {
+describe('database files are private (issue 10 #8)', async () => {
   const mode = (p: string) => statSync(p).mode & 0o777;
   const migrateWithUmask = (db: string) =>
     spawnSync('sh', ['-c', `umask 000; exec "${join(BIN, 'streamctl')}" db migrate`], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
 
-  it('db migrate creates the database 0600 even under umask 000, and SQLite gives -wal and -shm the same mode', () => {
+  it('db migrate creates the database 0600 even under umask 000, and SQLite gives -wal and -shm the same mode', async () => {
     const db = join(tempDir(), 'data', 'streamctl.db');
     expect(migrateWithUmask(db).status).toBe(0);
     expect(mode(db)).toBe(0o600);
@@ -170,7 +166,7 @@ describe('database files are private (issue 10 #8)', () => {
     d.close();
   });
 
-  it('is 0660 in a setgid folder shared with a group (install.sh shares it with MistServer)', () => {
+  it('is 0660 in a setgid folder shared with a group (install.sh shares it with MistServer)', async () => {
     const dir = join(tempDir(), 'state');
     mkdirSync(dir);
     chmodSync(dir, 0o2770);
@@ -179,14 +175,14 @@ describe('database files are private (issue 10 #8)', () => {
     expect(mode(db)).toBe(0o660);
   });
 
-  it('doctor fails a database others can read', () => {
+  it('doctor fails a database others can read', async () => {
     const db = freshDb();
-    const check = () => {
-      const r = spawnSync(join(BIN, 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+    const check = async () => {
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database')[1]!;
     };
-    expect(check().status).toBe('ok');
+    expect((await check()).status).toBe('ok');
     chmodSync(db, 0o644);
-    expect(check()).toMatchObject({ status: 'fail', message: expect.stringMatching(/readable or writable by more than its owner/) });
+    expect(await check()).toMatchObject({ status: 'fail', message: expect.stringMatching(/readable or writable by more than its owner/) });
   });
 });

@@ -9,7 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { addUser, baseEnv, BIN, cli, fixture, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { addUser, cli } from './support/cli';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;
@@ -39,7 +40,7 @@ function markerHook(dir: string, name: string, marker: string): string {
   return program;
 }
 
-describe.skipIf(!asRoot)('hooks planted in the database (run as root)', () => {
+describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async () => {
   const base = tempDir('streamctl-hooks-');
   chmodSync(base, 0o755);
   const out = join(base, 'out');
@@ -47,9 +48,9 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', () => {
   chmodSync(out, 0o1777);
   const marker = join(out, 'ran');
 
-  it('a hook owned by another user (nobody) does not run, and the trigger says why', () => {
+  it('a hook owned by another user (nobody) does not run, and the trigger says why', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const dir = join(base, 'nobody-owned');
     mkdirSync(dir);
     const evil = markerHook(dir, 'evil.sh', marker);
@@ -62,9 +63,9 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', () => {
   it.each([
     ['a group- or world-writable program', (dir: string) => chmodSync(markerHook(dir, 'h.sh', marker), 0o777)],
     ['a program in a folder others may write (not sticky)', (dir: string) => (markerHook(dir, 'h.sh', marker), chmodSync(dir, 0o777))],
-  ])('%s does not run', (_, make) => {
+  ])('%s does not run', async (_, make) => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const dir = join(base, `d-${Math.random().toString(36).slice(2)}`);
     mkdirSync(dir);
     make(dir);
@@ -73,16 +74,16 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', () => {
     expect(existsSync(marker)).toBe(false);
   });
 
-  it('a relative path does not run', () => {
+  it('a relative path does not run', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     plant(db, 'evil.sh');
     expect(goLive(db)).toMatch(/not run: not an absolute path/);
   });
 
-  it('on a database MistServer\'s user owns, even its own hook runs as that user, never as root', () => {
+  it('on a database MistServer\'s user owns, even its own hook runs as that user, never as root', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     chownSync(db, NOBODY, NOBODY);
     const dir = join(base, 'mist-owned');
     mkdirSync(dir);
@@ -94,22 +95,22 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', () => {
     rmSync(marker);
   });
 
-  it('hook set refuses a program that would not run, with the reason', () => {
+  it('hook set refuses a program that would not run, with the reason', async () => {
     const db = freshDb();
     const dir = join(base, 'set');
     mkdirSync(dir);
     const program = markerHook(dir, 'h.sh', marker);
     chmodSync(program, 0o777);
-    const r = cli(db, ['hook', 'set', 'live', program]);
+    const r = await cli(db, ['hook', 'set', 'live', program]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/would not run: .*writable by its group or by others/);
     chmodSync(program, 0o755);
-    expect(cli(db, ['hook', 'set', 'live', program]).status).toBe(0);
+    expect((await cli(db, ['hook', 'set', 'live', program])).status).toBe(0);
   });
 
   it("the issue's case: root runs status --reconcile on an installed (root-owned, group-writable) database", async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     chmodSync(db, 0o660);
     const dir = join(base, 'reconcile');
     mkdirSync(dir);

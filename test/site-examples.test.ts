@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, cli, freshDb, ROOT, tempDir } from './helpers';
+import { baseEnv, BIN, cliProcess, freshDb, ROOT, tempDir } from './helpers';
 
 const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
 
@@ -23,7 +23,7 @@ function runExample(program: string, ext: string, lang: string) {
   writeFileSync(file, example(lang));
   const db = freshDb();
   // As after install.sh, which makes the token secret.
-  expect(cli(db, ['token', 'secret']).status).toBe(0);
+  expect(cliProcess(db, ['token', 'secret']).status).toBe(0);
   const r = spawnSync(program, [file], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
   return { ...r, db };
 }

@@ -5,8 +5,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateJson } from '../src/lib/json-schema';
-import { cliAsync, startFakeMist } from './fake-mist';
-import { baseEnv, BIN, cli, cliJson, freshDb, ROOT, tempDir, runTrigger } from './helpers';
+import { startFakeMist } from './fake-mist';
+import { baseEnv, BIN, freshDb, ROOT, tempDir } from './helpers';
+import { cli, cliJson } from './support/cli';
+import { runInProcess } from './support/trigger';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-input.schema.json'), 'utf8'));
 const reportSchema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-report.schema.json'), 'utf8'));
@@ -28,10 +30,10 @@ const SITE = {
   bans: [{ ip: '203.0.113.7/24', reason: 'spam' }, { channel: 'alice', viewer: 'troll' }],
 };
 
-describe('streamctl sync', () => {
-  it('creates users (keys shown once), sets policies, grants and bans; the same input again changes nothing', () => {
+describe('streamctl sync', async () => {
+  it('creates users (keys shown once), sets policies, grants and bans; the same input again changes nothing', async () => {
     const db = freshDb();
-    const first = cliJson(db, ['sync', inputFile(SITE)]);
+    const first = await cliJson(db, ['sync', inputFile(SITE)]);
     expect(first.dry_run).toBe(false);
     expect(first.summary).toMatchObject({ users_created: 2, channels_updated: 1, grants_added: 2, bans_added: 2 });
     const created = first.changes.filter((c: any) => c.object === 'user' && c.action === 'create');
@@ -39,16 +41,16 @@ describe('streamctl sync', () => {
     // The key printed is the one that works: a push with it is admitted.
     const alice = created[0];
     expect(alice.key).toMatch(/^stc_/);
-    const push = runTrigger({ program: 'push-rewrite', trigger: 'PUSH_REWRITE', payload: `rtmp://h/live/${alice.key}\n127.0.0.1\n${alice.key}`, db });
+    const push = await runInProcess({ trigger: 'PUSH_REWRITE', payload: `rtmp://h/live/${alice.key}\n127.0.0.1\n${alice.key}`, db });
     expect(push.stdout).toBe('streams+alice');
 
-    expect(cliJson(db, ['user', 'show', 'bob'])).toMatchObject({ external_id: 'site-2', disabled: true });
-    expect(cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 50, retention_ms: 30 * 86_400_000 });
-    expect(cliJson(db, ['grant', 'list', 'alice']).map((g: any) => [g.viewer, g.until])).toEqual([
+    expect(await cliJson(db, ['user', 'show', 'bob'])).toMatchObject({ external_id: 'site-2', disabled: true });
+    expect(await cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 50, retention_ms: 30 * 86_400_000 });
+    expect((await cliJson(db, ['grant', 'list', 'alice'])).map((g: any) => [g.viewer, g.until])).toEqual([
       ['v1', null],
       ['v2', '2030-01-01T00:00:00Z'],
     ]);
-    expect(cliJson(db, ['ban', 'list']).map((b: any) => [b.channel, b.kind, b.value])).toEqual([
+    expect((await cliJson(db, ['ban', 'list'])).map((b: any) => [b.channel, b.kind, b.value])).toEqual([
       [null, 'ip', '203.0.113.0/24'],
       ['alice', 'viewer', 'troll'],
     ]);
@@ -59,84 +61,84 @@ describe('streamctl sync', () => {
       { path: 'changes[0].user', message: 'expected string, got integer' },
     ]);
 
-    const again = cliJson(db, ['sync', inputFile(SITE)]);
+    const again = await cliJson(db, ['sync', inputFile(SITE)]);
     expect(again.changed).toBe(false);
     expect(again.changes).toEqual([]);
     // No key is printed for a user that already exists.
     expect(JSON.stringify(again)).not.toContain('stc_');
   });
 
-  it('replaces the whole grant set of a channel and only the bans the site owns', () => {
+  it('replaces the whole grant set of a channel and only the bans the site owns', async () => {
     const db = freshDb();
-    cliJson(db, ['sync', inputFile(SITE)]);
-    expect(cli(db, ['grant', 'add', 'alice', 'by-hand']).status).toBe(0);
-    expect(cli(db, ['ban', 'add', '--viewer', 'operator-ban']).status).toBe(0);
+    await cliJson(db, ['sync', inputFile(SITE)]);
+    expect((await cli(db, ['grant', 'add', 'alice', 'by-hand'])).status).toBe(0);
+    expect((await cli(db, ['ban', 'add', '--viewer', 'operator-ban'])).status).toBe(0);
     const next = {
       channels: [{ user: 'alice', grants: [{ viewer: 'v2', until: '2031-01-01T00:00:00Z' }, { viewer: 'v3' }] }],
       bans: [{ channel: 'alice', viewer: 'troll', reason: 'still' }],
     };
-    const report = cliJson(db, ['sync', inputFile(next)]);
+    const report = await cliJson(db, ['sync', inputFile(next)]);
     const grants = report.changes.filter((c: any) => c.object === 'grant').map((c: any) => `${c.action} ${c.viewer}`);
     expect(grants.sort()).toEqual(['add v3', 'remove by-hand', 'remove v1', 'update v2']);
-    expect(cliJson(db, ['grant', 'list', 'alice']).map((g: any) => g.viewer)).toEqual(['v2', 'v3']);
+    expect((await cliJson(db, ['grant', 'list', 'alice'])).map((g: any) => g.viewer)).toEqual(['v2', 'v3']);
     expect(validateJson(reportSchema, report)).toEqual([]);
     const bans = report.changes.filter((c: any) => c.object === 'ban').map((c: any) => `${c.action} ${c.value}`);
     expect(bans.sort()).toEqual(['remove 203.0.113.0/24', 'update troll']);
     // The operator's ban is not the site's to lift.
-    expect(cliJson(db, ['ban', 'list']).map((b: any) => b.value)).toEqual(['troll', 'operator-ban']);
+    expect((await cliJson(db, ['ban', 'list'])).map((b: any) => b.value)).toEqual(['troll', 'operator-ban']);
     // Policies not named are left alone.
-    expect(cliJson(db, ['channel', 'show', 'alice']).access).toBe('paid');
+    expect((await cliJson(db, ['channel', 'show', 'alice'])).access).toBe('paid');
   });
 
-  it('--dry-run reports the changes and makes none (no keys)', () => {
+  it('--dry-run reports the changes and makes none (no keys)', async () => {
     const db = freshDb();
-    const report = cliJson(db, ['sync', '--dry-run', inputFile(SITE)]);
+    const report = await cliJson(db, ['sync', '--dry-run', inputFile(SITE)]);
     expect(report.dry_run).toBe(true);
     expect(report.summary.users_created).toBe(2);
     expect(JSON.stringify(report)).not.toContain('stc_');
-    expect(cliJson(db, ['user', 'list'])).toEqual([]);
-    expect(cliJson(db, ['ban', 'list'])).toEqual([]);
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+    expect(await cliJson(db, ['ban', 'list'])).toEqual([]);
   });
 
-  it('disable_unlisted_users disables users the site no longer has, never deletes them', () => {
+  it('disable_unlisted_users disables users the site no longer has, never deletes them', async () => {
     const db = freshDb();
-    cliJson(db, ['user', 'add', 'carol']);
-    const report = cliJson(db, ['sync', inputFile({ users: [{ name: 'alice' }], disable_unlisted_users: true })]);
+    await cliJson(db, ['user', 'add', 'carol']);
+    const report = await cliJson(db, ['sync', inputFile({ users: [{ name: 'alice' }], disable_unlisted_users: true })]);
     expect(report.changes.find((c: any) => c.user === 'carol')).toMatchObject({ action: 'update', fields: { disabled: { from: false, to: true } } });
-    expect(cliJson(db, ['user', 'show', 'carol']).disabled).toBe(true);
+    expect((await cliJson(db, ['user', 'show', 'carol'])).disabled).toBe(true);
   });
 
-  it('lets two users swap their external ids in one sync', () => {
+  it('lets two users swap their external ids in one sync', async () => {
     const db = freshDb();
-    cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '1' }, { name: 'b', external_id: '2' }] })]);
-    cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '2' }, { name: 'b', external_id: '1' }] })]);
-    expect(cliJson(db, ['user', 'show', 'a']).external_id).toBe('2');
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '1' }, { name: 'b', external_id: '2' }] })]);
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '2' }, { name: 'b', external_id: '1' }] })]);
+    expect((await cliJson(db, ['user', 'show', 'a'])).external_id).toBe('2');
   });
 
-  it('refuses invalid input as a whole, naming each field path, and changes nothing', () => {
+  it('refuses invalid input as a whole, naming each field path, and changes nothing', async () => {
     const db = freshDb();
     const bad = {
       users: [{ name: 'alice' }, { name: 'Bad Name', extra: 1 }],
       channels: [{ user: 'alice', access: 'paywall', grants: [{ viewer: 'x', until: 'tomorrow' }] }],
       bans: [{ viewer: 'a', ip: '192.0.2.1' }],
     };
-    const r = cli(db, ['sync', inputFile(bad)]);
+    const r = await cli(db, ['sync', inputFile(bad)]);
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     for (const path of ['users[1].name', 'users[1].extra: unknown field', 'channels[0].access', 'channels[0].grants[0].until']) expect(r.stderr).toContain(path);
     // Checks against the database too: an unknown channel, a bad address, a double.
-    const r2 = cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'zed' }], bans: [{ ip: '999.1.1.1' }, {}] })]);
+    const r2 = await cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'zed' }], bans: [{ ip: '999.1.1.1' }, {}] })]);
     expect(r2.status).toBe(1);
     expect(r2.stderr).toContain('channels[0].user: no user "zed"');
     expect(r2.stderr).toContain('bans[0].ip: "999.1.1.1" is not');
     expect(r2.stderr).toContain('bans[1]: give exactly one of "viewer" or "ip"');
-    expect(cliJson(db, ['user', 'list'])).toEqual([]);
-    const notObject = cli(db, ['sync', inputFile('x')]);
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+    const notObject = await cli(db, ['sync', inputFile('x')]);
     expect(notObject.stderr).toBe('streamctl: invalid sync input: (root): expected object, got string\n');
   });
 
-  it('reads stdin, and reports a document that is not JSON in one line', () => {
+  it('reads stdin, and reports a document that is not JSON in one line', async () => {
     const db = freshDb();
     const run = (input: string) => spawnSync(join(BIN, 'streamctl'), ['sync', '-', '--json'], { env: baseEnv({ STREAMCTL_DB: db }), input, encoding: 'utf8' });
     const ok = run(JSON.stringify({ users: [{ name: 'dora' }] }));
@@ -149,27 +151,27 @@ describe('streamctl sync', () => {
 
   it('sends the live effects the changes need to MistServer', async () => {
     const db = freshDb();
-    cliJson(db, ['sync', inputFile(SITE)]);
+    await cliJson(db, ['sync', inputFile(SITE)]);
     const mist = await startFakeMist();
-    expect(cli(db, ['config', 'set', 'mist-api', mist.url]).status).toBe(0);
-    const r = await cliAsync(db, ['sync', inputFile({ users: [{ name: 'alice', disabled: true }], channels: [{ user: 'alice', access: 'public', grants: [] }] })]);
+    expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
+    const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice', disabled: true }], channels: [{ user: 'alice', access: 'public', grants: [] }] })]);
     expect(r.status).toBe(0);
     expect(mist.calls('nuke_stream').map((c) => c.nuke_stream)).toEqual(['streams+alice']);
     expect(mist.calls('invalidate_sessions').map((c) => c.invalidate_sessions)).toEqual(['streams+alice']);
     // A dry run sends nothing.
-    await cliAsync(db, ['sync', '--dry-run', inputFile({ users: [{ name: 'bob', disabled: false }] })]);
+    await cli(db, ['sync', '--dry-run', inputFile({ users: [{ name: 'bob', disabled: false }] })]);
     expect(mist.calls('nuke_stream')).toHaveLength(1);
   });
 });
 
-describe('schemas/sync-input.schema.json', () => {
-  it('accepts the documented example and names the path of each problem', () => {
+describe('schemas/sync-input.schema.json', async () => {
+  it('accepts the documented example and names the path of each problem', async () => {
     expect(validateJson(schema, SITE)).toEqual([]);
     expect(validateJson(schema, { users: [{ name: 'ok' }, { name: 7 }] })).toEqual([{ path: 'users[1].name', message: 'expected string, got integer' }]);
     expect(validateJson(schema, [])).toEqual([{ path: '(root)', message: 'expected object, got array' }]);
   });
 
-  it('refuses a schema keyword the validator does not implement, rather than ignoring the rule', () => {
+  it('refuses a schema keyword the validator does not implement, rather than ignoring the rule', async () => {
     expect(() => validateJson({ type: 'object', oneOf: [] }, {})).toThrow(/oneOf/);
   });
 });

@@ -5,7 +5,8 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { addUser, cli, fixture, freshDb, ROOT, runTrigger } from './helpers';
+import { fixture, freshDb, ROOT, runTrigger } from './helpers';
+import { addUser, cli } from './support/cli';
 
 const userNew = (stream: string, session: string) =>
   fixture('01-basic-push-alice/USER_NEW-1')
@@ -39,10 +40,10 @@ function sessions(db: string): { session_id: string; closed_at: number | null }[
   }
 }
 
-describe('USER_NEW while another connection holds the write lock', () => {
-  it('admits a viewer of a public, uncapped channel; USER_END records the session afterwards', () => {
+describe('USER_NEW while another connection holds the write lock', async () => {
+  it('admits a viewer of a public, uncapped channel; USER_END records the session afterwards', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const id = 'a'.repeat(64);
     const r = whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+alice', id) }));
     expect(r.stdout, r.stderr).toBe('true');
@@ -52,20 +53,20 @@ describe('USER_NEW while another connection holds the write lock', () => {
     expect(sessions(db)).toEqual([{ session_id: id, closed_at: expect.any(Number) }]);
   });
 
-  it('still records the session when the lock is free', () => {
+  it('still records the session when the lock is free', async () => {
     const db = freshDb();
-    addUser(db, 'alice');
+    await addUser(db, 'alice');
     const id = 'b'.repeat(64);
     expect(runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+alice', id) }).stdout).toBe('true');
     expect(sessions(db)).toEqual([{ session_id: id, closed_at: null }]);
   });
 
-  it('refuses on a capped channel (the count needs the lock) and on a private one: fails closed', () => {
+  it('refuses on a capped channel (the count needs the lock) and on a private one: fails closed', async () => {
     const db = freshDb();
-    addUser(db, 'bob');
-    addUser(db, 'carol');
-    expect(cli(db, ['channel', 'set', 'bob', '--viewer-cap', '100']).status).toBe(0);
-    expect(cli(db, ['channel', 'set', 'carol', '--access', 'private']).status).toBe(0);
+    await addUser(db, 'bob');
+    await addUser(db, 'carol');
+    expect((await cli(db, ['channel', 'set', 'bob', '--viewer-cap', '100'])).status).toBe(0);
+    expect((await cli(db, ['channel', 'set', 'carol', '--access', 'private'])).status).toBe(0);
     const capped = whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+bob', 'c'.repeat(64)) }));
     expect(capped.stdout).toBe('false');
     expect(capped.stderr).toMatch(/busy|locked/i);

@@ -23,10 +23,7 @@ export const RUNS = FUZZ ? { inProcess: 3000, programs: 60 } : { inProcess: 60, 
 
 export const NAMES = Object.keys(TRIGGERS) as TriggerName[];
 
-/** Loads a trigger module from src/ (the same code the bundles are built from). */
-export async function loadTrigger(name: TriggerName): Promise<Trigger<unknown>> {
-  return ((await import(`../../src/triggers/${TRIGGERS[name].program}.ts`)) as { default: Trigger<unknown> }).default;
-}
+export { loadTrigger } from '../support/trigger';
 
 /** A database with a public channel (alice, recorded), a capped one (bob) and a private one (carol). */
 export function worldDb(dir: string): { db: Database.Database; key: string; root: string } {

@@ -15,20 +15,38 @@ export interface CliResult {
 /** Where the CLI's database is: an open database (usually memoryDb()) or a file path. */
 export type CliTarget = Db | string;
 
+export interface CliOptions extends Omit<ContextOptions, 'db' | 'dbPath'> {
+  /**
+   * Environment for this run only (STREAMCTL_CONF, STREAMCTL_DEBUG, ...): set in this process while
+   * the command runs, then restored. Tests of one file run one at a time, so nothing else sees it.
+   */
+  env?: Record<string, string>;
+}
+
 /** Runs `streamctl ...args` against the target; resolves with what it printed and its exit code. */
-export async function cli(target: CliTarget, args: string[], options: Omit<ContextOptions, 'db' | 'dbPath'> = {}): Promise<CliResult> {
+export async function cli(target: CliTarget, args: string[], options: CliOptions = {}): Promise<CliResult> {
+  const { env = {}, ...contextOptions } = options;
   let stdout = '';
   let stderr = '';
   const ctx = createContext(
     { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
-    { ...options, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
+    { ...contextOptions, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
   );
-  const status = await run(['node', 'streamctl', ...args], ctx);
-  return { stdout, stderr, status };
+  const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
+  Object.assign(process.env, env);
+  try {
+    const status = await run(['node', 'streamctl', ...args], ctx);
+    return { stdout, stderr, status };
+  } finally {
+    for (const [k, v] of saved) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
 }
 
 /** Runs the CLI with --json and parses its output; throws with stderr when it failed. */
-export async function cliJson<T = any>(target: CliTarget, args: string[], options: Omit<ContextOptions, 'db' | 'dbPath'> = {}): Promise<T> {
+export async function cliJson<T = any>(target: CliTarget, args: string[], options: CliOptions = {}): Promise<T> {
   const r = await cli(target, [...args, '--json'], options);
   if (r.status !== 0) throw new Error(`streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;

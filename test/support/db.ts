@@ -2,6 +2,7 @@
 // decisions directly (no process, no file). Same pragmas the store sets on a real file that matter
 // for behaviour (foreign keys); WAL and synchronous have no meaning in memory.
 import Database from 'better-sqlite3';
+import { join } from 'node:path';
 import { migrate } from '../../src/store/migrate';
 import type { Db } from '../../src/store/open';
 
@@ -21,4 +22,19 @@ export function rows<T = Record<string, unknown>>(db: Db, sql: string, ...args: 
 /** The first row of a statement, or undefined. */
 export function row<T = Record<string, unknown>>(db: Db, sql: string, ...args: unknown[]): T | undefined {
   return db.prepare(sql).get(...args) as T | undefined;
+}
+
+/**
+ * One statement on a database file, on its own connection (closed after), through the addon the
+ * built programs load: rows for a query, the run result otherwise. For planting what the CLI
+ * refuses to write (a missing policy row, a damaged page) and reading what a program stored.
+ */
+export function sqlOnFile(path: string, statement: string, ...args: unknown[]): any {
+  const d = new Database(path, { nativeBinding: join(__dirname, '..', '..', 'dist', 'better_sqlite3.node') });
+  try {
+    const s = d.prepare(statement);
+    return s.reader ? s.all(...args) : s.run(...args);
+  } finally {
+    d.close();
+  }
 }

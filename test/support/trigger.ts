@@ -2,10 +2,10 @@
 // a fake context (fixed clock, event id, collected log lines), and the answer rendered exactly as
 // the runner renders it. What the runner itself does with a throw (refusal + one stderr line) is
 // checked by the process-spawning layer (test/programs.test.ts).
-import { render } from '../../src/triggers/answer';
-import type { TriggerName } from '../../src/triggers/registry';
+import { DENY, render } from '../../src/triggers/answer';
+import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import type { Trigger, TriggerContext } from '../../src/triggers/types';
-import type { Db } from '../../src/store/open';
+import { openForTrigger, type Db } from '../../src/store/open';
 
 export interface FakeContextOptions {
   /** Wall clock (unix ms); default Date.now() at the call. */
@@ -66,4 +66,57 @@ export function fromMistEnv(env: Record<string, string>): FakeContextOptions {
     ...(Number.isSafeInteger(time) && time > 0 ? { eventTime: time } : {}),
     ...(env.MIST_TUUID !== undefined ? { eventId: env.MIST_TUUID } : {}),
   };
+}
+
+/**
+ * What the runner prints for a payload: parse → decide → render, and the trigger's refusal for
+ * anything thrown (src/runtime/run-trigger.ts, without its stdin, stderr and process exit).
+ */
+export async function runnerAnswer<E, N extends TriggerName>(trigger: Trigger<E, N>, db: Db, payload: string, opts: FakeContextOptions = {}): Promise<string> {
+  try {
+    return (await answer(trigger, db, payload, opts)).answer;
+  } catch {
+    return render(trigger.name, DENY);
+  }
+}
+
+/**
+ * parse → decide → render against a database file, opened for this one answer as a program run
+ * opens it (openForTrigger: busy timeout, schema check) and closed after.
+ */
+export async function answerOnFile<E, N extends TriggerName>(trigger: Trigger<E, N>, path: string, payload: string, opts: FakeContextOptions = {}): Promise<Answered> {
+  const db = openForTrigger(path);
+  try {
+    return await answer(trigger, db, payload, opts);
+  } finally {
+    db.close();
+  }
+}
+
+/** Loads a trigger module from src/ (the same code the bundles are built from). */
+export async function loadTrigger(name: TriggerName): Promise<Trigger<unknown>> {
+  return ((await import(`../../src/triggers/${TRIGGERS[name].program}.ts`)) as { default: Trigger<unknown> }).default;
+}
+
+export interface InProcessCall {
+  trigger: TriggerName;
+  payload: string;
+  /** The database file. */
+  db: string;
+  /** MIST_TIME / MIST_TUUID as MistServer sets them; STREAMCTL_DEBUG=1 for debug lines. */
+  env?: Record<string, string>;
+}
+
+/**
+ * A program run in process, in runTrigger's shape: the answer as stdout, the lines as stderr
+ * ("streamctl TRIGGER: ..."). For tests of what a trigger decides. A throw is thrown, not turned
+ * into the refusal: what the runner does then (the refusal, its one line, the trigger/error event)
+ * is the process layer's to prove (test/programs.test.ts, test/db-faults.test.ts).
+ */
+export async function runInProcess(call: InProcessCall): Promise<{ stdout: string; stderr: string }> {
+  const { STREAMCTL_DEBUG, ...mist } = call.env ?? {};
+  const other = Object.keys(mist).filter((k) => !k.startsWith('MIST_'));
+  if (other.length > 0) throw new Error(`runInProcess: ${other.join(', ')} not supported in process; run the program`);
+  const r = await answerOnFile(await loadTrigger(call.trigger), call.db, call.payload, { ...fromMistEnv(mist), debug: Boolean(STREAMCTL_DEBUG) });
+  return { stdout: r.answer, stderr: r.lines.map((l) => `streamctl ${call.trigger}: ${l}\n`).join('') };
 }
