@@ -65,7 +65,9 @@ function problemOf(e: ErrorObject): SchemaProblem {
 export function validateJson(schema: JsonSchema, value: unknown): SchemaProblem[] {
   let validate = compiled.get(schema);
   if (!validate) {
-    validate = ajv.compile(schema);
+    // ajv registers a schema under its $id: the same file parsed again is the schema already known.
+    const known = typeof schema.$id === 'string' ? ajv.getSchema(schema.$id) : undefined;
+    validate = known ?? ajv.compile(schema);
     compiled.set(schema, validate);
   }
   if (validate(value)) return [];
