@@ -119,21 +119,26 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
     // Another process holds the port on this host (a MistServer outside isolated.sh): say so, do not pass silently.
     if (!bound) throw new Error(`127.0.0.1:${UDP_API_PORT}/udp is taken on this host; cannot observe the datagrams`);
     const got: unknown[] = [];
-    socket.on('message', (m) => got.push(JSON.parse(m.toString())));
+    // Other test files run at the same time and send their own datagrams here: keep only this test's channels.
+    const ours = (d: unknown) => /streams\+udp(alice|carol)"/.test(JSON.stringify(d));
+    socket.on('message', (m) => {
+      const d: unknown = JSON.parse(m.toString());
+      if (ours(d)) got.push(d);
+    });
     try {
       const db = freshDb();
-      await addUser(db, 'alice');
-      await addUser(db, 'carol');
+      await addUser(db, 'udpalice');
+      await addUser(db, 'udpcarol');
       // Without mist-api the CLI's own untag goes over the same UDP API (the fallback).
-      await cli(db, ['channel', 'set', 'carol', '--access', 'private']);
+      await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
       await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ untag_stream: { 'streams+carol': 'open' } }]);
+      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
       got.length = 0;
       const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
-      expect((await full('alice')).status).toBe(0);
-      expect((await full('carol')).status).toBe(0);
+      expect((await full('udpalice')).status).toBe(0);
+      expect((await full('udpcarol')).status).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ tag_stream: { 'streams+alice': 'open' } }, { untag_stream: { 'streams+carol': 'open' } }]);
+      expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
     } finally {
       socket.close();
     }

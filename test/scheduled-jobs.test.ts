@@ -123,7 +123,7 @@ describe('install.sh with cron', async () => {
   it('another PREFIX without SCHEDULE touches no system folder: it prints the crontab lines', async () => {
     const prefix = join(tempDir(), 'prefix');
     const r = install(prefix, {});
-    expect(r.status).toBe(0);
+    expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('add these lines to the crontab');
     expect(r.stdout).toContain(`${join(prefix, 'bin', 'streamctl')} status --reconcile`);
     expect(readFileSync(join(prefix, 'lib', 'streamctl', 'streamctl.conf'), 'utf8')).toContain('schedule=none\n');
