@@ -72,6 +72,8 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     const primary = readFileSync(join(redisDir, 'streamctl-primary.conf'), 'utf8');
     expect(primary).toContain('\nbind 127.0.0.1 10.0.0.1\n');
     expect(primary).toContain('\nunixsocket /run/redis/redis-server.sock\n');
+    // Pings faster than the replicas' repl-timeout 5, or an idle link is declared dead every 10 s.
+    expect(primary).toContain('\nrepl-ping-replica-period 1\n');
     expect(primary).not.toMatch(/@[A-Z]+@/);
     expect(statSync(join(redisDir, 'streamctl-primary.conf')).mode & 0o777).toBe(0o640);
     // A password made once (edges get a copy): Redis refuses other hosts without one.
