@@ -215,7 +215,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await cliJson(db, ['edge', 'resync']);
     const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
     const rec = record(db, root, alice, Math.floor(Date.now() / 1000) - 60);
-    await publishPending(db, client, () => Date.now());
+    await publishPending(db, client, Date.now, () => []);
     expect(await client.call('GET', keys.vod(rec.id))).toBe('alice');
     expect(await client.call('GET', keys.vodFile(rec.id))).toBe(`${alice}/${rec.path.split('/').at(-1)}`);
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
@@ -225,7 +225,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect(await cliJson(db, ['edge', 'resync'])).toMatchObject({ keys: expect.objectContaining({ vod: 1, vodfile: 1 }) });
     expect(await client.call('GET', keys.vodFile(rec.id))).toBe(`${alice}/${rec.path.split('/').at(-1)}`);
     await ok(db, 'recordings', 'delete', rec.id, '--force');
-    await publishPending(db, client, () => Date.now());
+    await publishPending(db, client, Date.now, () => []);
     expect(await client.pipeline([['EXISTS', keys.vod(rec.id)], ['EXISTS', keys.vodFile(rec.id)]])).toEqual([0, 0]);
   });
 
