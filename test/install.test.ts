@@ -12,8 +12,10 @@ describe('install.sh', () => {
     spawnSync('bash', [join(ROOT, 'install.sh')], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }), encoding: 'utf8' });
   const app = join(prefix, 'lib', 'streamctl');
 
+  let first: ReturnType<typeof install> | undefined;
+
   it('installs programs, creates the database and prints the trigger paths', () => {
-    const r = install();
+    const r = (first = install());
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(join(app, 'bin', 'push-rewrite'));
@@ -22,6 +24,14 @@ describe('install.sh', () => {
     // Asynchronous triggers run behind their detaching wrapper (test/async-detach.test.ts).
     expect(readlinkSync(join(app, 'bin', 'recording-end'))).toBe('../dist/recording-end.sh');
     expect(readlinkSync(join(app, 'bin', 'user-new'))).toBe('../dist/user-new.js');
+  });
+
+  // Another PREFIX without SCHEDULE (nor SYSTEMD_DIR / CRON_DIR): nothing is scheduled.
+  it('touches no system folder for the scheduled jobs: it prints the crontab lines', () => {
+    expect(first?.status).toBe(0);
+    expect(first!.stdout).toContain('add these lines to the crontab');
+    expect(first!.stdout).toContain(`${join(prefix, 'bin', 'streamctl')} status --reconcile`);
+    expect(readFileSync(join(app, 'streamctl.conf'), 'utf8')).toContain('schedule=none\n');
   });
 
   it('runs the installed programs with an empty environment against the installed database', () => {

@@ -17,6 +17,17 @@ function install(prefix: string, env: Record<string, string>, args: string[] = [
   return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
 }
 
+/** The cron file install.sh wrote, as docs/operations.md shows it (paths and user substituted back). */
+function expectCronAsDocumented(prefix: string, cron: string): void {
+  const written = readFileSync(join(cron, 'streamctl'), 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.replaceAll(`${prefix}/var/lib/streamctl`, '/var/lib/streamctl').replaceAll(prefix, '/usr/local').replace(/^((?:\S+\s+){5})\S+/, '$1mistserver'));
+  const docs = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
+  const block = docs.slice(docs.indexOf('<!-- cron.d example -->')).split('```')[1]!;
+  expect(block.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(written);
+}
+
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
 describe('install.sh with systemd timers', async () => {
@@ -69,11 +80,11 @@ describe('install.sh with systemd timers', async () => {
     }
   });
 
-  it('switching to cron removes the timers; --uninstall removes the cron file and everything installed, and keeps the data', async () => {
+  it('switching to cron removes the timers and writes the cron file docs/operations.md shows; --uninstall removes it and everything installed, and keeps the data', async () => {
     const cron = join(dir, 'cron.d');
     expect(install(prefix, { CRON_DIR: cron }).status).toBe(0);
     expect(readdirSync(units)).toEqual([]);
-    expect(existsSync(join(cron, 'streamctl'))).toBe(true);
+    expectCronAsDocumented(prefix, cron);
 
     const r = install(prefix, {}, ['--uninstall']);
     expect(r.stderr).toBe('');
@@ -110,32 +121,6 @@ describe('install.sh with METRICS_FILE', async () => {
     }
     expect(install(prefix, {}, ['--uninstall']).status).toBe(0); // without METRICS_FILE now
     expect(readdirSync(units)).toEqual([]);
-  });
-});
-
-describe('install.sh with cron', async () => {
-  it('writes the cron file docs/operations.md shows (paths and user substituted)', async () => {
-    const dir = tempDir();
-    const prefix = join(dir, 'prefix');
-    const cron = join(dir, 'cron.d');
-    const r = install(prefix, { CRON_DIR: cron });
-    expect(r.status).toBe(0);
-    const written = readFileSync(join(cron, 'streamctl'), 'utf8')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'))
-      .map((l) => l.replaceAll(`${prefix}/var/lib/streamctl`, '/var/lib/streamctl').replaceAll(prefix, '/usr/local').replace(/^((?:\S+\s+){5})\S+/, '$1mistserver'));
-    const docs = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
-    const block = docs.slice(docs.indexOf('<!-- cron.d example -->')).split('```')[1]!;
-    expect(block.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(written);
-  });
-
-  it('another PREFIX without SCHEDULE touches no system folder: it prints the crontab lines', async () => {
-    const prefix = join(tempDir(), 'prefix');
-    const r = install(prefix, {});
-    expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('add these lines to the crontab');
-    expect(r.stdout).toContain(`${join(prefix, 'bin', 'streamctl')} status --reconcile`);
-    expect(readFileSync(join(prefix, 'lib', 'streamctl', 'streamctl.conf'), 'utf8')).toContain('schedule=none\n');
   });
 });
 
