@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TRIGGERS } from '../src/triggers/registry';
 import { baseEnv, ROOT, tempDir } from './helpers';
 
 describe('install.sh', () => {
@@ -13,6 +14,8 @@ describe('install.sh', () => {
   const app = join(prefix, 'lib', 'streamctl');
 
   let first: ReturnType<typeof install> | undefined;
+  /** What doctor said about the installed copy, MistServer not running. */
+  let checks: { check: string; status: string; message: string }[] = [];
 
   it('installs programs, creates the database and prints the trigger paths', () => {
     const r = (first = install());
@@ -51,8 +54,17 @@ describe('install.sh', () => {
     expect(readFileSync(placeholder).subarray(0, 4).toString('hex')).toBe('1a45dfa3');
     // MistServer is not running here: doctor fails that check, but the placeholder one is ok.
     const doctor = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: {}, encoding: 'utf8' });
-    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
+    checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
     expect(checks.find((c) => c.check === 'vod placeholder')?.status).toBe('ok');
+  });
+
+  it('doctor without MistServer says how many checks it skipped instead of dropping them', () => {
+    expect(checks.filter((c) => /^trigger [A-Z_]+$/.test(c.check))).toEqual([]);
+    const skipped = checks.find((c) => c.check === 'mistserver config')!;
+    expect(skipped.status).toBe('warn');
+    // One per trigger mist apply installs (all but RTMP_PUSH_REWRITE), plus streams, recording push, jwks, DTSC.
+    const installed = Object.keys(TRIGGERS).length - 1;
+    expect(skipped.message).toBe(`${installed + 4} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, DTSC`);
   });
 
   it('is idempotent and keeps the data when run again', () => {
