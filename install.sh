@@ -305,13 +305,14 @@ if [ -z "$RECORDINGS" ]; then
   "$APP/bin/streamctl" config set recordings-root "$RECORDINGS" >/dev/null
 fi
 mkdir -p "$RECORDINGS"
-if [ "$("$APP/bin/streamctl" config get vod-placeholder)" = /var/lib/streamctl/placeholder.mkv ] && [ "$STATE_DIR" != /var/lib/streamctl ]; then
-  "$APP/bin/streamctl" config set vod-placeholder "$STATE_DIR/placeholder.mkv" >/dev/null
-fi
 # The VoD stream's source (`mist apply` configures it): what MistServer plays for vod+<id> when
 # STREAM_SOURCE answers nothing. Ours is a 2 s black, silent clip (assets/placeholder.mkv, made
 # once with ffmpeg); an operator's own file at that path is kept.
 PLACEHOLDER=$("$APP/bin/streamctl" config get vod-placeholder)
+if [ "$PLACEHOLDER" = /var/lib/streamctl/placeholder.mkv ] && [ "$STATE_DIR" != /var/lib/streamctl ]; then
+  PLACEHOLDER=$STATE_DIR/placeholder.mkv
+  "$APP/bin/streamctl" config set vod-placeholder "$PLACEHOLDER" >/dev/null
+fi
 if [ ! -e "$PLACEHOLDER" ]; then
   if [ -d "$(dirname "$PLACEHOLDER")" ]; then
     cp "$SRC/assets/placeholder.mkv" "$PLACEHOLDER.new"
