@@ -97,21 +97,11 @@ describe('install.sh with systemd timers', async () => {
     expect(existsSync(join(prefix, 'var', 'lib', 'streamctl', 'streamctl.db'))).toBe(true);
   });
 
-  it('--uninstall of the systemd variant removes the units', async () => {
-    expect(install(prefix, { SYSTEMD_DIR: units }).status).toBe(0);
-    expect(readdirSync(units)).toHaveLength(6);
-    expect(install(prefix, {}, ['--uninstall']).status).toBe(0);
-    expect(readdirSync(units)).toEqual([]);
-  });
-});
-
-describe('install.sh with METRICS_FILE', async () => {
-  it('adds a minutely metrics job writing that file, and --uninstall removes it too', async () => {
-    const dir = tempDir();
-    const prefix = join(dir, 'prefix');
-    const units = join(dir, 'systemd');
+  // Installed again with METRICS_FILE (the units of the first test are the variant without it).
+  it('METRICS_FILE adds a minutely metrics job writing that file; --uninstall of the systemd variant removes every unit, the metrics one too', async () => {
     const metrics = join(dir, 'textfile', 'streamctl.prom');
     expect(install(prefix, { SYSTEMD_DIR: units, METRICS_FILE: metrics }).status).toBe(0);
+    expect(readdirSync(units)).toHaveLength(8);
     const service = readFileSync(join(units, 'streamctl-metrics.service'), 'utf8');
     expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} metrics -o ${metrics}\n`);
     expect(readFileSync(join(units, 'streamctl-metrics.timer'), 'utf8')).toContain('OnCalendar=minutely\n');
