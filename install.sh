@@ -31,6 +31,10 @@
 #                replica); see docs/deployment.md. Written to streamctl.conf (role=), which
 #                `mist apply` and `doctor` read.
 #   ORIGIN       an edge's origin: host (or host:port of its DTSC output); needed for ROLE=edge
+#   RECORDINGS_ROOT  an edge's view of the origin's recordings folder (shared storage: NFS, or object
+#                storage through a mount, at this path on the edge); the edge plays recordings from
+#                it (streamctl.conf recordings_root=). Without it the edge plays the placeholder
+#                for every recording. ROLE=edge only (one box and the origin: `config set recordings-root`)
 #   REDIS_REPLICA  an edge's replica socket (default /run/redis/redis-server.sock)
 #   REDIS_PRIMARY  the origin's Redis (default: the socket above on the origin, ORIGIN's host:6379 on an edge)
 #   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
@@ -185,6 +189,10 @@ case $ROLE in
     ;;
   *) die "ROLE must be single, origin or edge (got $ROLE)" ;;
 esac
+if [ -n "${RECORDINGS_ROOT:-}" ]; then
+  [ "$ROLE" = edge ] || die "RECORDINGS_ROOT is for ROLE=edge (this is ROLE=$ROLE: streamctl config set recordings-root <folder>)"
+  case $RECORDINGS_ROOT in /*) ;; *) die "RECORDINGS_ROOT must be an absolute folder (got $RECORDINGS_ROOT)" ;; esac
+fi
 REDIS_SOCKET=/run/redis/redis-server.sock
 if [ "$ROLE" != single ]; then
   REDIS_REPLICA=${REDIS_REPLICA:-$REDIS_SOCKET}
@@ -275,6 +283,18 @@ set_conf role "$ROLE"
 if [ "$ROLE" = edge ]; then set_conf origin "$ORIGIN"; else unset_conf origin; fi
 if [ "$ROLE" = edge ]; then set_conf redis_replica "$REDIS_REPLICA"; else unset_conf redis_replica; fi
 if [ "$ROLE" = single ]; then unset_conf redis_primary; else set_conf redis_primary "$REDIS_PRIMARY"; fi
+# An edge plays recordings from the origin's folder, mounted here; a re-install keeps the one set before.
+if [ "$ROLE" = edge ]; then
+  if [ -z "${RECORDINGS_ROOT:-}" ] && [ -f "$APP/streamctl.conf" ]; then RECORDINGS_ROOT=$(sed -n 's/^recordings_root=//p' "$APP/streamctl.conf" | tail -n 1); fi
+  if [ -n "${RECORDINGS_ROOT:-}" ]; then
+    set_conf recordings_root "$RECORDINGS_ROOT"
+    [ -d "$RECORDINGS_ROOT" ] || say "NOTE: RECORDINGS_ROOT $RECORDINGS_ROOT does not exist (yet): mount the origin's recordings folder there"
+  else
+    say "NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording (docs/deployment.md, VoD on edges)"
+  fi
+else
+  unset_conf recordings_root
+fi
 if [ "$ROLE" = single ]; then unset_conf redis_password_file; elif [ -n "${REDIS_PASSWORD_FILE:-}" ]; then set_conf redis_password_file "$REDIS_PASSWORD_FILE"; fi
 
 # --- database ----------------------------------------------------------------------------------

@@ -201,6 +201,16 @@ export function redisPassword(): { password?: string; problem?: string } {
   }
 }
 
+/**
+ * Where an edge finds the origin's recordings (shared storage: the origin's recordings folder
+ * mounted here): STREAMCTL_RECORDINGS_ROOT, else streamctl.conf's recordings_root= (install.sh
+ * RECORDINGS_ROOT). The edge's STREAM_SOURCE joins each recording's replicated relative path to it.
+ * An edge has no database to hold a setting, hence the config file.
+ */
+export function edgeRecordingsRoot(): string | undefined {
+  return process.env.STREAMCTL_RECORDINGS_ROOT || readInstalledConfig().recordings_root || undefined;
+}
+
 /** An edge's origin (host, or host:port of its DTSC output): the installed config's origin= (install.sh ORIGIN=). */
 export function originHost(): string | undefined {
   return readInstalledConfig().origin || undefined;

@@ -3,7 +3,7 @@
 // relay's systemd unit on the origin, and a re-install changing roles cleanly. Into a temp PREFIX,
 // with SYSTEMD_DIR and REDIS_CONF_DIR pointing at temp folders so nothing on this host changes.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../src/lib/resp';
@@ -32,6 +32,8 @@ describe('install.sh refuses a role it cannot set up, before installing anything
     [{ ROLE: 'origin', ORIGIN: 'x' }, 'ORIGIN is for ROLE=edge (this is ROLE=origin)'],
     [{ ROLE: 'edge', ORIGIN: 'a;reboot' }, 'invalid ORIGIN a;reboot'],
     [{ ROLE: 'edge', ORIGIN: 'o', REDIS_REPLICA: 'localhost:6379' }, 'REDIS_REPLICA must be a unix socket path'],
+    [{ ROLE: 'origin', RECORDINGS_ROOT: '/srv/recordings' }, 'RECORDINGS_ROOT is for ROLE=edge (this is ROLE=origin'],
+    [{ ROLE: 'edge', ORIGIN: 'o', RECORDINGS_ROOT: 'mnt/recordings' }, 'RECORDINGS_ROOT must be an absolute folder'],
   ])('%o', (env, message) => {
     const r = install(prefix, env);
     expect(r.status).toBe(1);
@@ -48,6 +50,9 @@ describe('install.sh ROLE=edge without a Redis password', () => {
     // Redis 7's protected mode answers other hosts only when a password is set.
     expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
     expect(conf(join(dir, 'prefix')).redis_password_file).toBeUndefined();
+    // No shared recordings folder named: said, and every recording plays the placeholder there.
+    expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');
+    expect(conf(join(dir, 'prefix')).recordings_root).toBeUndefined();
   });
 });
 
@@ -105,10 +110,13 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
   });
 
   it('edge: origin, replica and primary in streamctl.conf, the replica config instead of the primary one, no relay', () => {
-    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300', REDIS_PASSWORD_FILE: join(state, 'redis-password') });
+    // The origin's recordings folder as mounted on this edge (shared storage).
+    const shared = join(dir, 'mnt-recordings');
+    mkdirSync(shared);
+    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300', REDIS_PASSWORD_FILE: join(state, 'redis-password'), RECORDINGS_ROOT: shared });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(conf(prefix)).toMatchObject({ role: 'edge', origin: '10.0.0.1:4300', redis_replica: '/run/redis/redis-server.sock', redis_primary: '10.0.0.1:6379' });
+    expect(conf(prefix)).toMatchObject({ role: 'edge', origin: '10.0.0.1:4300', redis_replica: '/run/redis/redis-server.sock', redis_primary: '10.0.0.1:6379', recordings_root: shared });
     expect(existsSync(join(redisDir, 'streamctl-primary.conf'))).toBe(false);
     const replica = readFileSync(join(redisDir, 'streamctl-replica.conf'), 'utf8');
     // Redis's port for replication, not the DTSC port.
@@ -123,7 +131,10 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
     expect(checks.find((c) => c.check === 'redis replica')).toMatchObject({ status: 'fail' });
     expect(checks.find((c) => c.check === 'redis primary')).toMatchObject({ status: 'fail' });
-    expect(checks.some((c) => c.check === 'trigger database' || c.check === 'recordings root')).toBe(false);
+    expect(checks.some((c) => c.check === 'trigger database')).toBe(false);
+    // The edge's recordings root is the shared folder it reads (it records nothing itself).
+    expect(checks.find((c) => c.check === 'recordings root')).toMatchObject({ status: 'ok', message: expect.stringContaining(`${shared} (the origin's recordings, shared storage)`) });
+    expect(checks.find((c) => c.check === 'vod placeholder')).toMatchObject({ status: 'ok' });
   });
 
   it('single: the role keys, the Redis config and its include line, and the relay are gone', () => {
@@ -131,7 +142,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(r.status).toBe(0);
     const c = conf(prefix);
     expect(c.role).toBe('single');
-    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf', 'redis_password_file']) expect(c[key], key).toBeUndefined();
+    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf', 'redis_password_file', 'recordings_root']) expect(c[key], key).toBeUndefined();
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import { childEnv, triggerDatabase } from '../config';
+import { childEnv, edgeRecordingsRoot, triggerDatabase } from '../config';
+import { recordingsRootProblem } from '../recordings/recording-path';
 import { oneLine } from '../lib/errors';
 import { usersWithoutPolicy } from '../store/channels';
 import { databaseFileMode, excessDatabaseModeBits } from '../store/db-file';
@@ -105,6 +106,21 @@ function canWrite(path: string, user: SystemUser | null): boolean {
       return true;
     }
     return allowed(st, user, st.isDirectory() ? 3 : 2);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether the user (else this process) may list and enter the folder `path` (read + search). */
+function canRead(path: string, user: SystemUser | null): boolean {
+  if (!canReach(path, user)) return false;
+  try {
+    const st = statSync(path);
+    if (!user) {
+      accessSync(path, constants.R_OK | constants.X_OK);
+      return true;
+    }
+    return allowed(st, user, 5);
   } catch {
     return false;
   }
@@ -348,16 +364,19 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     });
   }
 
-  // An edge plays nothing of its own and records nothing: the origin does both.
-  if (role === 'edge') return findings;
-
-  // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing.
+  // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing (an edge too).
   const placeholder = input.desired.vodSource;
   add(
     existsSync(placeholder) && statSync(placeholder).isFile()
       ? { check: 'vod placeholder', status: 'ok', message: placeholder }
       : { check: 'vod placeholder', status: 'warn', message: `${placeholder} does not exist: unknown or deleted recordings play nothing`, fix: `put a short harmless video at ${placeholder} (or streamctl config set vod-placeholder <file>, then mist apply)` },
   );
+
+  // An edge records nothing (the origin does); it plays recordings from the origin's folder, mounted here.
+  if (role === 'edge') {
+    add(edgeRecordingsCheck(edgeRecordingsRoot(), input.mistUser, who));
+    return findings;
+  }
 
   // Recordings root: MistServer's recorder writes there.
   const root = input.desired.recordingsRoot;
@@ -372,6 +391,18 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
 }
 
 const APPLY = "run 'streamctl mist apply'";
+
+/** An edge's recordings_root=: the origin's recordings folder on shared storage, readable by MistServer's user. */
+function edgeRecordingsCheck(root: string | undefined, mistUser: DoctorInput['mistUser'], who: string): Finding {
+  const check = 'recordings root';
+  const fix = "mount the origin's recordings folder on this edge (NFS, or object storage through a mount) and set recordings_root=<that folder> in streamctl.conf (install.sh ROLE=edge RECORDINGS_ROOT=...)";
+  if (!root) return { check, status: 'warn', message: 'no recordings_root= in streamctl.conf: recordings play the placeholder on this edge', fix };
+  const problem = recordingsRootProblem(root);
+  if (problem !== null) return { check, status: 'fail', message: `recordings_root=${root}: ${problem}`, fix };
+  if (!existsSync(root) || !statSync(root).isDirectory()) return { check, status: 'fail', message: `${root} does not exist: recordings play the placeholder on this edge`, fix };
+  if (!canRead(root, mistUser)) return { check, status: 'fail', message: `${who} cannot read ${root}: recordings play the placeholder on this edge`, fix: `let ${who} read ${root}` };
+  return { check, status: 'ok', message: `${root} (the origin's recordings, shared storage): ${who} can read it` };
+}
 
 // No trigger takes 64 lines; every program must refuse this (and never reach a database).
 const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
@@ -529,7 +560,7 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       ? {
           check: 'streams',
           status: 'ok',
-          message: role === 'edge' ? `${desired.base} and ${desired.vodBase} pull from ${desired.pullSource ?? ''}` : `${desired.base} (push://) and ${desired.vodBase} (${desired.vodSource})`,
+          message: role === 'edge' ? `${desired.base} pulls from ${desired.pullSource ?? ''}, ${desired.vodBase} (${desired.vodSource})` : `${desired.base} (push://) and ${desired.vodBase} (${desired.vodSource})`,
         }
       : { check: 'streams', status: 'fail', message: streams.map((c) => `${c.name}: ${c.action === 'add' ? 'missing' : c.detail}`).join('; '), fix: APPLY },
   );

@@ -54,7 +54,7 @@ export interface Change {
 export interface Desired {
   /** What this server is (absent: one box): one box and the origin get today's setup, an edge its own (roles.ts). */
   role?: ServerRole;
-  /** An edge's pull source for both of its streams (`dtsc://<origin>:4200`). */
+  /** An edge's pull source for its live stream (`dtsc://<origin>:4200`). */
   pullSource?: string;
   base: string;
   /** The VoD stream (`vod-base` setting) whose wildcard children play recordings. */
@@ -247,11 +247,13 @@ export function planStreams(current: unknown, desired: Desired): { addstream: Js
   const streams = isObject(current) ? current : {};
   const addstream: Json = {};
   const changes: Change[] = [];
-  // An edge pulls both from the origin: live `<base>+<user>` and `vod+<id>` by their own names.
+  // An edge pulls live `<base>+<user>` from the origin by its own name. Recordings are not pulled
+  // (MistServer 3.10's edge drops a VoD stream pulled over DTSC at once): the VoD stream has the
+  // placeholder as on one box, and the edge's STREAM_SOURCE answers the file on shared storage.
   const edge = desired.role === 'edge';
   for (const [name, source] of [
     [desired.base, edge ? (desired.pullSource ?? '') : 'push://'],
-    [desired.vodBase, edge ? (desired.pullSource ?? '') : desired.vodSource],
+    [desired.vodBase, desired.vodSource],
   ] as const) {
     const cur = streams[name];
     if (!isObject(cur)) {

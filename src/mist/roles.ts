@@ -1,6 +1,7 @@
 // What each kind of server runs (issue 14, docs/deployment.md): one box and the origin take pushes,
-// record and run every trigger of the registry; an edge pulls the origin's streams over DTSC and
-// runs only the viewer-side triggers, answered from its Redis replica. Pure: no I/O.
+// record and run every trigger of the registry; an edge pulls the origin's live streams over DTSC,
+// plays recordings from shared storage (the origin's recordings folder mounted on it) and runs only
+// the viewer-side triggers, answered from its Redis replica. Pure: no I/O.
 import { EDGE_TRIGGERS, type TriggerName } from '../triggers/registry';
 
 /** Why the edge has a PUSH_REWRITE entry at all (for people). */
@@ -15,9 +16,9 @@ export function edgeTriggerNames(): TriggerName[] {
 export const DTSC_PORT = 4200;
 
 /**
- * The source of an edge's two streams: `dtsc://<origin>:<port>` with no stream name, so MistServer
- * asks the origin for the edge's own stream name (`streams+alice`, `vod+42`; seen on MistServer 3.10:
- * its DTSC input sends `play` with that name). `origin` is a host, `host:port`, or `[v6]:port`.
+ * The source of an edge's live stream: `dtsc://<origin>:<port>` with no stream name, so MistServer
+ * asks the origin for the edge's own stream name (`streams+alice`; seen on MistServer 3.10: its DTSC
+ * input sends `play` with that name). `origin` is a host, `host:port`, or `[v6]:port`.
  */
 export function pullSource(origin: string): string {
   const host = origin.trim();

@@ -147,3 +147,29 @@ export function isFreePath(path: string): boolean {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
+
+/**
+ * A recording's path relative to the root, '/'-separated ("3/20261123-192357-090.mkv"), or null when
+ * it is not under the root: what the origin replicates, so an edge that mounts the same folder
+ * elsewhere finds the file under its own root (docs/deployment.md, VoD on edges).
+ */
+export function relativeRecordingPath(root: string, path: string): string | null {
+  if (!isUnderRoot(root, path)) return null;
+  return resolve(path).slice(resolve(root).length + 1).split(sep).join('/');
+}
+
+/**
+ * The absolute path of a replicated relative path under `root`, or a problem. Only plain segments
+ * are accepted (no absolute path, `.`/`..`, empty segment, backslash or control character): the
+ * value comes from Redis, so it is checked before it reaches a path; recordingFileProblem then
+ * checks the file itself (links, under the root's real path).
+ */
+export function pathUnderRoot(root: string, relative: string): { path: string } | { problem: string } {
+  if (recordingsRootProblem(root) !== null) return { problem: `the recordings root ${root.slice(0, 80)} is not usable: ${recordingsRootProblem(root)}` };
+  const segments = relative.split('/');
+  if (relative === '' || relative.length > 1024 || /[\\\u0000-\u001f\u007f]/.test(relative) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+    return { problem: 'the replicated path is not a plain relative path' };
+  }
+  const path = join(resolve(root), ...segments);
+  return isUnderRoot(root, path) ? { path } : { problem: 'the replicated path leads outside the recordings root' };
+}

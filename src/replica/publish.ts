@@ -13,13 +13,15 @@ import {
   replicaChannel,
   replicaChannels,
   replicaGrants,
-  replicaRecordingOwner,
+  replicaRecording,
   replicaRecordings,
   type OutboxEntity,
   type ReplicaBanRow,
   type ReplicaChannelRow,
   type ReplicaGrantRow,
+  type ReplicaRecordingRow,
 } from '../store/replication';
+import { relativeRecordingPath } from '../recordings/recording-path';
 import { getSettings } from '../store/settings';
 import { keys, PREFIX, REPLICATED_SETTINGS, type BanValue, type ChannelValue, type KeyValue, type SettingsValue } from './schema';
 
@@ -74,6 +76,19 @@ function keysDesired(db: Db, now: number): Desired {
   return { key: keys.tokenKeys, type: 'string', value: JSON.stringify(list) };
 }
 
+function recordingsRoot(db: Db): string {
+  return getSettings(db, ['recordings-root'])['recordings-root'];
+}
+
+/** A recording's owner (admission) and its file relative to recordings-root (an edge's STREAM_SOURCE). */
+function recordingDesired(r: ReplicaRecordingRow, root: string): Desired[] {
+  const relative = relativeRecordingPath(root, r.path);
+  return [
+    { key: keys.vod(r.id), type: 'string', value: r.userName },
+    relative === null ? { key: keys.vodFile(r.id), type: 'none' } : { key: keys.vodFile(r.id), type: 'string', value: relative },
+  ];
+}
+
 const banKey = (scope: string) => (scope === '' ? keys.globalBans : keys.channelBans(scope));
 
 /** The keys one outbox entity names, as they must be now ('all' is the caller's: see fullState). */
@@ -94,8 +109,9 @@ export function entityState(db: Db, entity: Exclude<OutboxEntity, 'all'>, ref: s
     case 'grants':
       return [hash(keys.grants(ref), Object.fromEntries(replicaGrants(db, ref, now).map((g) => [g.viewer, grantValue(g)])))];
     case 'vod': {
-      const owner = replicaRecordingOwner(db, ref);
-      return [owner === undefined ? { key: keys.vod(ref), type: 'none' } : { key: keys.vod(ref), type: 'string', value: owner }];
+      const r = replicaRecording(db, ref);
+      if (r === undefined) return [keys.vod(ref), keys.vodFile(ref)].map((key) => ({ key, type: 'none' }));
+      return recordingDesired(r, recordingsRoot(db));
     }
   }
 }
@@ -123,7 +139,8 @@ export function fullState(db: Db, now: number): Map<string, Desired> {
     grants.get(key)![g.viewer] = grantValue(g);
   }
   for (const [key, fields] of grants) put(hash(key, fields));
-  for (const r of replicaRecordings(db)) put({ key: keys.vod(r.id), type: 'string', value: r.userName });
+  const root = recordingsRoot(db);
+  for (const r of replicaRecordings(db)) recordingDesired(r, root).forEach(put);
   return out;
 }
 

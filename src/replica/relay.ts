@@ -216,7 +216,7 @@ export interface ResyncResult {
   /** Outbox rows the resync covered (deleted after it). */
   rows: number;
   lastId: number;
-  /** Keys written by prefix: settings, keys, chan, bans, grants, vod. */
+  /** Keys written by prefix: settings, keys, chan, bans, grants, vod, vodfile. */
   byKind: Record<string, number>;
   syncedAt: number;
 }
@@ -237,7 +237,7 @@ export async function resync(db: Db, client: RedisClient, now: () => number): Pr
     const snap = db.transaction(() => ({ state: fullState(db, at), lastId: outboxStats(db).lastId, rows: outboxStats(db).pending }))();
     const stale = existing.filter((k) => !snap.state.has(k)).sort();
     const commands: RedisCommand[] = stale.map((k) => ['DEL', k]);
-    const byKind: Record<string, number> = { settings: 0, keys: 0, chan: 0, bans: 0, grants: 0, vod: 0 };
+    const byKind: Record<string, number> = { settings: 0, keys: 0, chan: 0, bans: 0, grants: 0, vod: 0, vodfile: 0 };
     for (const d of snap.state.values()) {
       commands.push(...commandsFor(d));
       const kind = d.key.slice(3).split(':')[0]!;

@@ -31,6 +31,14 @@ export interface ChannelValue {
 
 /** `sc:vod:<recording id>` → the user name of the channel a playable recording belongs to. */
 
+/**
+ * `sc:vodfile:<recording id>` → the recording's file relative to the origin's recordings-root,
+ * '/'-separated (`3/20261123-192357-090.mkv`). An edge plays recordings from shared storage (the
+ * origin's recordings folder mounted on every edge): its STREAM_SOURCE joins this to its own
+ * recordings root (streamctl.conf recordings_root=). Absent when the file is not under the
+ * origin's recordings-root (the origin does not serve it either).
+ */
+
 /** Hash `sc:bans:global` and `sc:bans:<user name>`: field = ban id, value = JSON BanValue. */
 export interface BanValue {
   kind: 'viewer' | 'ip';
@@ -89,6 +97,7 @@ export const keys = {
   tokenKeys: `${PREFIX}keys`,
   channel: (name: string) => `${PREFIX}chan:${name}`,
   vod: (recordingId: string) => `${PREFIX}vod:${recordingId}`,
+  vodFile: (recordingId: string) => `${PREFIX}vodfile:${recordingId}`,
   globalBans: `${PREFIX}bans:global`,
   channelBans: (name: string) => `${PREFIX}bans:${name}`,
   grants: (name: string) => `${PREFIX}grants:${name}`,

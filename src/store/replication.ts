@@ -111,18 +111,21 @@ export function allReplicaGrants(db: Db, now: number): ReplicaGrantRow[] {
   return stmt(db, `${GRANT_SELECT} WHERE g.until IS NULL OR g.until > ? ORDER BY u.name, g.viewer`).all(now) as ReplicaGrantRow[];
 }
 
-/** The channel (user name) a playable recording belongs to; undefined when gone or being deleted. */
-export function replicaRecordingOwner(db: Db, id: string): string | undefined {
-  const r = stmt(db, 'SELECT u.name FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleting_at IS NULL').get(id) as
-    | { name: string }
-    | undefined;
-  return r?.name;
+/** A playable recording as replicated: its channel (user name) and its file's absolute path. */
+export interface ReplicaRecordingRow {
+  id: string;
+  userName: string;
+  path: string;
 }
 
-/** Every playable recording with its channel. */
-export function replicaRecordings(db: Db): { id: string; userName: string }[] {
-  return stmt(db, 'SELECT r.id, u.name AS userName FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.deleting_at IS NULL ORDER BY r.id').all() as {
-    id: string;
-    userName: string;
-  }[];
+const RECORDING_SELECT = 'SELECT r.id, u.name AS userName, r.path FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.deleting_at IS NULL';
+
+/** A playable recording; undefined when gone or being deleted. */
+export function replicaRecording(db: Db, id: string): ReplicaRecordingRow | undefined {
+  return stmt(db, `${RECORDING_SELECT} AND r.id = ?`).get(id) as ReplicaRecordingRow | undefined;
+}
+
+/** Every playable recording with its channel and file. */
+export function replicaRecordings(db: Db): ReplicaRecordingRow[] {
+  return stmt(db, `${RECORDING_SELECT} ORDER BY r.id`).all() as ReplicaRecordingRow[];
 }

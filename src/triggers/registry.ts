@@ -114,6 +114,12 @@ export const EDGE_TRIGGERS = {
     kind: 'informative',
     refusal: '',
   },
+  STREAM_SOURCE: {
+    program: 'edge-stream-source',
+    blocking: true,
+    kind: 'value',
+    refusal: '',
+  },
 } as const satisfies { [N in TriggerName]?: TriggerSpec & Omit<(typeof TRIGGERS)[N], 'program'> };
 
 export type EdgeTriggerName = keyof typeof EDGE_TRIGGERS;

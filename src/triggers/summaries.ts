@@ -21,4 +21,5 @@ export const EDGE_TRIGGER_SUMMARIES: Record<EdgeTriggerName, string> = {
   USER_NEW: "the same admission rules as the origin, over the origin's data in the edge's Redis replica; the viewer cap claimed on the origin's Redis primary (300 ms, else refused)",
   USER_END: "frees the session's place under the viewer cap on the origin's Redis primary and hands its totals to the origin (sc:ends, stored by the relay)",
   STREAM_BUFFER: "tags the edge's live stream `open` when the replicated channel is open (FULL/RECOVER), untags it otherwise",
+  STREAM_SOURCE: "for a recording's stream (`vod+` and its id), the recording's file on the shared storage the edge mounts (recordings_root= in streamctl.conf, path from the replica); otherwise the placeholder",
 };

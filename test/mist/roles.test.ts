@@ -67,20 +67,25 @@ function converge(state: Json, desired: Desired) {
 }
 
 describe('edge', () => {
-  it('pulls both streams from the origin over DTSC and runs only the viewer-side programs, with a refusing push guard', () => {
+  it('pulls live streams from the origin over DTSC, plays recordings from shared storage, runs only the viewer-side programs, with a refusing push guard', () => {
     const state = blank();
     converge(state, edge);
+    // Recordings are not pulled (MistServer 3.10's edge drops a VoD stream pulled over DTSC): the
+    // placeholder, and the edge's STREAM_SOURCE answers the file on shared storage.
     expect(state.streams).toEqual({
       streams: { name: 'streams', source: 'dtsc://10.0.0.1:4200' },
-      vod: { name: 'vod', source: 'dtsc://10.0.0.1:4200' },
+      vod: { name: 'vod', source: edge.vodSource },
     });
-    expect(Object.keys(state.triggers).sort()).toEqual(['PUSH_REWRITE', 'STREAM_BUFFER', 'USER_END', 'USER_NEW']);
+    expect(edge.vodSource).toBe(single.vodSource);
+    expect(Object.keys(state.triggers).sort()).toEqual(['PUSH_REWRITE', 'STREAM_BUFFER', 'STREAM_SOURCE', 'USER_END', 'USER_NEW']);
     const handler = (t: string) => state.triggers[t][0].handler as string;
     expect(handler('USER_NEW')).toMatch(/\/bin\/edge-user-new$/);
     expect(state.triggers.USER_NEW[0]).toMatchObject({ sync: true, default: 'false', streams: ['!#open'] });
     expect(handler('USER_END')).toMatch(/\/bin\/edge-user-end$/);
     expect(state.triggers.USER_END[0].sync).toBe(false);
     expect(handler('STREAM_BUFFER')).toMatch(/\/bin\/edge-stream-buffer$/);
+    // Blocking, with a default no input accepts: a slow handler never plays something else.
+    expect(state.triggers.STREAM_SOURCE).toEqual([{ handler: join(bin, 'edge-stream-source'), sync: true, streams: [], default: REFUSING_DEFAULT }]);
     // No program: MistServer answers the default, which names no stream, so every push is refused.
     expect(state.triggers.PUSH_REWRITE).toEqual([{ handler: '', sync: true, streams: [], default: REFUSING_DEFAULT }]);
     expect(state.pushes).toEqual([]);
@@ -93,15 +98,21 @@ describe('edge', () => {
     state.triggers.PUSH_REWRITE.unshift({ handler: '/opt/other/hook', sync: true, streams: [], default: 'x' });
     const plan = converge(state, edge);
     expect(plan.changes.filter((c) => c.action === 'remove').map((c) => `${c.area} ${c.name}`).sort()).toEqual(
-      ['recording push streams+', 'trigger DEFAULT_STREAM', 'trigger PUSH_OUT_START', 'trigger RECORDING_END', 'trigger STREAM_END', 'trigger STREAM_SOURCE'].sort(),
+      ['recording push streams+', 'trigger DEFAULT_STREAM', 'trigger PUSH_OUT_START', 'trigger RECORDING_END', 'trigger STREAM_END'].sort(),
     );
+    // STREAM_SOURCE stays, now the edge's program; the VoD stream keeps the placeholder.
+    expect(plan.changes.find((c) => c.name === 'STREAM_SOURCE')).toMatchObject({ action: 'update', detail: expect.stringContaining('edge-stream-source') });
+    expect(state.streams.vod.source).toBe(edge.vodSource);
     // The foreign handler runs first; the guard's answer is the one MistServer uses.
     expect(state.triggers.PUSH_REWRITE.map((e: Json) => e.handler)).toEqual(['/opt/other/hook', '']);
     expect(state.streams.streams.source).toBe('dtsc://10.0.0.1:4200');
     // doctor on the edge: a one-box handler left behind is named.
     const back = structuredClone(state);
+    back.triggers.STREAM_END = [{ handler: join(bin, 'stream-end'), sync: false, streams: [] }];
+    expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_END')).toMatchObject({ status: 'fail', message: expect.stringContaining('one-box handler') });
+    // The one-box STREAM_SOURCE (it would open a database the edge does not have) is not the edge's.
     back.triggers.STREAM_SOURCE = [{ handler: join(bin, 'stream-source'), sync: true, streams: [], default: REFUSING_DEFAULT }];
-    expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_SOURCE')).toMatchObject({ status: 'fail', message: expect.stringContaining('one-box handler') });
+    expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_SOURCE')).toMatchObject({ status: 'fail' });
   });
 
   it('turns an edge back into one box: the push guard is removed, pushes reach push-rewrite again', () => {
@@ -119,7 +130,8 @@ describe('edge', () => {
     const broken = structuredClone(state);
     delete broken.triggers.PUSH_REWRITE;
     broken.triggers.USER_NEW[0].default = '';
-    broken.streams.vod.source = 'dtsc://10.9.9.9:4200';
+    // The old edge plan (a VoD pull over DTSC, which MistServer 3.10's edge cannot play) is corrected.
+    broken.streams.vod.source = 'dtsc://10.0.0.1:4200';
     const fails = checkMistConfig(answerOf(broken), edge).filter((f) => f.status === 'fail');
     expect(fails.map((f) => f.check).sort()).toEqual(['streams', 'trigger PUSH_REWRITE', 'trigger USER_NEW']);
     expect(fails.find((f) => f.check === 'trigger USER_NEW')!.message).toContain('fail-open');

@@ -97,9 +97,21 @@ export class Edge {
     this.api = `http://${LAN[name]}:4242/api`;
   }
 
-  /** install.sh ROLE=edge: streamctl.conf names the origin, this edge's replica and the origin's primary. */
-  install(): void {
-    const env = { PREFIX: this.prefix, SKIP_BUILD: '1', ROLE: 'edge', ORIGIN: LAN.origin, REDIS_REPLICA: this.lab.redisSocket(this.name), REDIS_PRIMARY: `${REPL_ORIGIN[this.name]}:6379` };
+  /**
+   * install.sh ROLE=edge: streamctl.conf names the origin, this edge's replica and the origin's
+   * primary, and where the origin's recordings are (the namespaces share the filesystem, as a real
+   * site's edges mount the origin's recordings folder).
+   */
+  install(recordingsRoot: string): void {
+    const env = {
+      PREFIX: this.prefix,
+      SKIP_BUILD: '1',
+      ROLE: 'edge',
+      ORIGIN: LAN.origin,
+      REDIS_REPLICA: this.lab.redisSocket(this.name),
+      REDIS_PRIMARY: `${REPL_ORIGIN[this.name]}:6379`,
+      RECORDINGS_ROOT: recordingsRoot,
+    };
     const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv(env), encoding: 'utf8' });
     if (inst.status !== 0) throw new Error(`install.sh (${this.name}) failed: ${inst.stderr}${inst.stdout}`);
   }

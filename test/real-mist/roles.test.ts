@@ -130,30 +130,33 @@ describe('edge', () => {
   });
   afterAll(() => origin.server.close());
 
-  it('keeps the viewer-side programs, the push guard and the pull sources; the one-box setup is gone', async () => {
+  it('keeps the viewer-side programs, the push guard, the live pull source and the VoD placeholder; the one-box setup is gone', async () => {
     const apply = mist.sc(['mist', 'apply', '--role', 'edge', '--origin', `${REMOTE}:4201`]);
     expect(apply.stderr).toBe('');
     expect(apply.status).toBe(0);
     const t = await triggers();
-    expect(Object.keys(t).sort()).toEqual(['PUSH_REWRITE', 'STREAM_BUFFER', 'USER_END', 'USER_NEW']);
+    expect(Object.keys(t).sort()).toEqual(['PUSH_REWRITE', 'STREAM_BUFFER', 'STREAM_SOURCE', 'USER_END', 'USER_NEW']);
     expect(t.USER_NEW).toEqual([{ handler: `${mist.prefix}/lib/streamctl/bin/edge-user-new`, sync: true, default: 'false', streams: ['!#open'] }]);
     expect(t.USER_END![0]).toMatchObject({ handler: `${mist.prefix}/lib/streamctl/bin/edge-user-end`, sync: false });
     expect(t.STREAM_BUFFER![0]).toMatchObject({ handler: `${mist.prefix}/lib/streamctl/bin/edge-stream-buffer`, sync: false });
+    expect(t.STREAM_SOURCE).toEqual([{ handler: `${mist.prefix}/lib/streamctl/bin/edge-stream-source`, sync: true, default: '?streamctl-refused', streams: [] }]);
     expect(t.PUSH_REWRITE).toEqual([{ handler: '', sync: true, default: '?streamctl-refused', streams: [] }]);
     const streams = (await mist.api({ streams: true })).streams as Record<string, { source: string }>;
     expect(streams.streams!.source).toBe(`dtsc://${REMOTE}:4201`);
-    expect(streams.vod!.source).toBe(`dtsc://${REMOTE}:4201`);
+    // Recordings play from shared storage (the edge's STREAM_SOURCE), not over DTSC: the placeholder.
+    expect(streams.vod!.source).toBe(mist.ok(['config', 'get', 'vod-placeholder']).trim());
     const pushes = await mist.api({ push_auto_list: true });
     expect(Object.keys(pushes.auto_push ?? {}).length + (pushes.push_auto_list ?? []).length).toBe(0);
     expect((await mist.api({ jwks: true })).jwks ?? []).toEqual([]);
     expect(mist.sc(['mist', 'apply', '--role', 'edge', '--origin', `${REMOTE}:4201`, '--dry-run']).status).toBe(0);
   });
 
-  it('asks the origin for the very stream a viewer asked for, live and VoD', async () => {
+  it('asks the origin for the very live stream a viewer asked for, and never for a recording', async () => {
     // Whatever USER_NEW answers here (there is no replica), MistServer starts the pull to show the stream.
-    mist.hls('streams+carol');
     mist.hls('vod+42');
-    await waitFor('the origin asked for both', () => origin.asked.includes('streams+carol') && origin.asked.includes('vod+42'), 20_000);
+    mist.hls('streams+carol');
+    await waitFor('the origin asked for streams+carol', () => origin.asked.includes('streams+carol'), 20_000);
+    expect(origin.asked).not.toContain('vod+42');
   });
 
   it('refuses every push, with a stream key or a stream name', async () => {

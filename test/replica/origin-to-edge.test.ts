@@ -2,12 +2,19 @@
 // publishing to a real Redis primary, a real replica of it (as on an edge), and the edge's
 // admission (src/edge/admit.ts) reading that replica. For every case the edge must decide what the
 // origin decides (`access explain`): the relay writes exactly the shapes the edge reads.
+import { mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admitOnEdge, type EdgeRedis } from '../../src/edge/admit';
+import { edgeVodSource } from '../../src/edge/vod-source';
+import streamSourceTrigger from '../../src/triggers/stream-source';
+import { tempDir } from '../helpers';
+import { record } from '../recordings/support';
+import { answerSync } from '../support/trigger';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import type { Db } from '../../src/store/open';
 import { addUser, cli, cliJson } from '../support/cli';
-import { memoryDb } from '../support/db';
+import { memoryDb, row } from '../support/db';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
 import { startReplicaPair, type ReplicaPair } from '../support/replica';
 
@@ -115,5 +122,27 @@ describe.skipIf(!REDIS_SERVER)('origin → relay → replica → edge admission'
     const gone = await admitOnEdge(edge, { stream: 'streams+bob', ip: '198.51.100.7', token: '1', sessionId: SESSION }, Date.now());
     expect(gone.allow).toBe(false);
     expect((await cli(db, ['edge', 'check'])).status).toBe(0);
+  });
+
+  it("plays the origin's recording file on the edge, from the edge's own mount of the folder", async () => {
+    // The origin's recordings folder, and the edge's view of it at another path (as an NFS mount is).
+    const dir = tempDir('streamctl-o2e-');
+    const root = join(dir, 'recordings');
+    mkdirSync(root);
+    const mount = join(dir, 'mnt');
+    symlinkSync(root, mount);
+    await ok('config', 'set', 'recordings-root', root);
+    const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
+    const rec = record(db, root, alice, Math.floor(Date.now() / 1000) - 60);
+    await relay();
+    expect(answerSync(streamSourceTrigger, db, `vod+${rec.id}`).answer).toBe(rec.path);
+    const file = rec.path.slice(root.length + 1);
+    expect(await edgeVodSource(async () => replica, `vod+${rec.id}`, mount)).toEqual({ path: join(mount, file) });
+    expect((await admitOnEdge(edge, { stream: `vod+${rec.id}`, ip: '198.51.100.7', token: '1', sessionId: SESSION }, Date.now())).channel).toBe('alice');
+    await ok('recordings', 'delete', rec.id, '--force');
+    await relay();
+    // Gone on both sides: the origin and the edge keep the placeholder.
+    expect(answerSync(streamSourceTrigger, db, `vod+${rec.id}`).answer).toBe('');
+    expect(await edgeVodSource(async () => replica, `vod+${rec.id}`, mount)).toEqual({ why: `no recording ${rec.id} in the replica` });
   });
 });

@@ -15,6 +15,7 @@ import { publishPending, PublishConflict, resync, runRelay } from '../../src/rep
 import { keys } from '../../src/replica/schema';
 import type { Db } from '../../src/store/open';
 import { startFakeMist } from '../fake-mist';
+import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
@@ -205,6 +206,27 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     const third = await cliJson(db, ['edge', 'resync']);
     expect(third).toMatchObject({ deleted: 0, written: again.written });
     expect((await compareWithRedis(db, client, Date.now())).redis.digest).toBe(first.redis.digest);
+  });
+
+  it('a recording reaches Redis as its channel (sc:vod) and its file relative to recordings-root (sc:vodfile), and leaves with it', async () => {
+    await addUser(db, 'alice');
+    const root = join(server.dir, 'recordings');
+    await ok(db, 'config', 'set', 'recordings-root', root);
+    await cliJson(db, ['edge', 'resync']);
+    const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
+    const rec = record(db, root, alice, Math.floor(Date.now() / 1000) - 60);
+    await publishPending(db, client, Date.now, () => []);
+    expect(await client.call('GET', keys.vod(rec.id))).toBe('alice');
+    expect(await client.call('GET', keys.vodFile(rec.id))).toBe(`${alice}/${rec.path.split('/').at(-1)}`);
+    expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
+    // The same from a resync (an edge that missed the relay's write).
+    await client.call('DEL', keys.vodFile(rec.id));
+    expect((await compareWithRedis(db, client, Date.now())).differences).toEqual([{ key: keys.vodFile(rec.id), problem: 'missing in Redis' }]);
+    expect(await cliJson(db, ['edge', 'resync'])).toMatchObject({ keys: expect.objectContaining({ vod: 1, vodfile: 1 }) });
+    expect(await client.call('GET', keys.vodFile(rec.id))).toBe(`${alice}/${rec.path.split('/').at(-1)}`);
+    await ok(db, 'recordings', 'delete', rec.id, '--force');
+    await publishPending(db, client, Date.now, () => []);
+    expect(await client.pipeline([['EXISTS', keys.vod(rec.id)], ['EXISTS', keys.vodFile(rec.id)]])).toEqual([0, 0]);
   });
 
   it('a crash between EXEC and the outbox delete: publishing the same rows again changes nothing', async () => {

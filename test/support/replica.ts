@@ -115,6 +115,11 @@ export async function putVod(c: RedisClient, recordingId: string, channel: strin
   await c.call('SET', keys.vod(recordingId), channel);
 }
 
+/** `sc:vodfile:<recording id>` → the recording's file relative to the recordings root. */
+export async function putVodFile(c: RedisClient, recordingId: string, relative: string): Promise<void> {
+  await c.call('SET', keys.vodFile(recordingId), relative);
+}
+
 /** Deletes every replicated key (a fresh origin). */
 export async function clearReplicated(c: RedisClient): Promise<void> {
   await c.call('EVAL', "for _, k in ipairs(redis.call('KEYS', 'sc:*')) do redis.call('DEL', k) end return 1", 0);

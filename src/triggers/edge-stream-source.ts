@@ -1,0 +1,44 @@
+// STREAM_SOURCE on an edge (blocking; registry EDGE_TRIGGERS): the payload and answer of
+// stream-source.ts. For `<vod-base>+<recording id>` the answer is the recording's file on the
+// shared storage this edge mounts (src/edge/vod-source.ts), read from the replica; otherwise, and on
+// any error, empty: MistServer then uses the VoD stream's configured source, the placeholder clip
+// (`mist apply --role edge` sets it), never something else.
+import { edgeRecordingsRoot } from '../config';
+import { edgeVodSource } from '../edge/vod-source';
+import { oneLine } from '../lib/errors';
+import { UNCHANGED, value } from './answer';
+import { expectLines } from './payload';
+import type { EdgeTrigger } from './types';
+
+/** MistServer's name for this trigger: every message and lookup uses it. */
+const TRIGGER = 'STREAM_SOURCE';
+
+export interface StreamSourceEvent {
+  stream: string;
+}
+
+/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
+const shown = (stream: string) => JSON.stringify(stream.slice(0, 80));
+
+const edgeStreamSource: EdgeTrigger<StreamSourceEvent, typeof TRIGGER> = {
+  name: TRIGGER,
+  parse(payload) {
+    const [stream] = expectLines(TRIGGER, payload, 1) as [string];
+    return { stream };
+  },
+  async decide({ stream }, ctx) {
+    // Live streams keep their pull source without a replica read.
+    if (!stream.includes('+')) return UNCHANGED;
+    try {
+      const found = await edgeVodSource(() => ctx.redis.replica(), stream, edgeRecordingsRoot());
+      if ('path' in found) return value(found.path);
+      if (found.quiet) ctx.debug(`${shown(stream)}: ${found.why}; keeping the configured source`);
+      else ctx.log(`${shown(stream)}: ${found.why}; playing the placeholder`);
+    } catch (err) {
+      ctx.log(`${shown(stream)}: ${oneLine(err)}; playing the placeholder`);
+    }
+    return UNCHANGED;
+  },
+};
+
+export default edgeStreamSource;
