@@ -4,6 +4,7 @@
 // dist/index.js is the Node entry point (`require('streamctl')`), its declarations in dist/types/.
 import { build, type BuildOptions, type Plugin } from 'esbuild';
 import ts from 'typescript';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readMigrationsFromDisk } from '../src/store/migrations';
@@ -138,6 +139,27 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
   const addon = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
   copyFileSync(addon, join(dist, 'better_sqlite3.node'));
   chmodSync(join(dist, 'better_sqlite3.node'), 0o755);
+  writeManAndCompletions();
+}
+
+/** What install.sh installs as the man page and the shell completions, by the file name it reads in dist/. */
+export const GENERATED_DOCS: Record<string, string[]> = {
+  'streamctl.1': ['man'],
+  'completion.bash': ['completion', 'bash'],
+  'completion.zsh': ['completion', 'zsh'],
+  'completion.fish': ['completion', 'fish'],
+};
+
+/**
+ * dist/streamctl.1 and dist/completion.<shell>: printed by the CLI just built, so they match its
+ * commands. Made once here instead of by every install.sh run (four node starts each, ~0.5 s).
+ */
+function writeManAndCompletions(): void {
+  for (const [file, args] of Object.entries(GENERATED_DOCS)) {
+    const r = spawnSync(process.execPath, [join(dist, 'cli.js'), ...args], { encoding: 'utf8' });
+    if (r.status !== 0 || !r.stdout) throw new Error(`streamctl ${args.join(' ')} failed: ${(r.stderr || String(r.error)).trim()}`);
+    writeFileSync(join(dist, file), r.stdout);
+  }
 }
 
 /**

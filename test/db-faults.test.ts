@@ -4,7 +4,7 @@
 // passes integrity_check and nothing that was committed is lost.
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
@@ -79,12 +79,7 @@ const integrity = (path: string) => {
 };
 
 describe('trigger programs on a faulty database', async () => {
-  it('missing: every trigger refuses, names the database, creates nothing', async () => {
-    const { dir, payloads } = world();
-    const missing = join(dir, 'nope', 'missing.db');
-    expectRefusedCleanly(await everyTrigger(missing, payloads), /does not exist/);
-    expect(existsSync(join(dir, 'nope'))).toBe(false);
-  });
+  // A missing database (and folder): test/programs.test.ts, "failing closed".
 
   it('read-only (another user may read, not write): writers refuse, nothing crashes', async () => {
     const { dir, path, payloads, key } = world();

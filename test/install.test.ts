@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { TRIGGERS } from '../src/triggers/registry';
 import { baseEnv, ROOT, tempDir } from './helpers';
 
 describe('install.sh', () => {
@@ -12,8 +13,12 @@ describe('install.sh', () => {
     spawnSync('bash', [join(ROOT, 'install.sh')], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }), encoding: 'utf8' });
   const app = join(prefix, 'lib', 'streamctl');
 
+  let first: ReturnType<typeof install> | undefined;
+  /** What doctor said about the installed copy, MistServer not running. */
+  let checks: { check: string; status: string; message: string }[] = [];
+
   it('installs programs, creates the database and prints the trigger paths', () => {
-    const r = install();
+    const r = (first = install());
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(join(app, 'bin', 'push-rewrite'));
@@ -22,6 +27,14 @@ describe('install.sh', () => {
     // Asynchronous triggers run behind their detaching wrapper (test/async-detach.test.ts).
     expect(readlinkSync(join(app, 'bin', 'recording-end'))).toBe('../dist/recording-end.sh');
     expect(readlinkSync(join(app, 'bin', 'user-new'))).toBe('../dist/user-new.js');
+  });
+
+  // Another PREFIX without SCHEDULE (nor SYSTEMD_DIR / CRON_DIR): nothing is scheduled.
+  it('touches no system folder for the scheduled jobs: it prints the crontab lines', () => {
+    expect(first?.status).toBe(0);
+    expect(first!.stdout).toContain('add these lines to the crontab');
+    expect(first!.stdout).toContain(`${join(prefix, 'bin', 'streamctl')} status --reconcile`);
+    expect(readFileSync(join(app, 'streamctl.conf'), 'utf8')).toContain('schedule=none\n');
   });
 
   it('runs the installed programs with an empty environment against the installed database', () => {
@@ -41,8 +54,17 @@ describe('install.sh', () => {
     expect(readFileSync(placeholder).subarray(0, 4).toString('hex')).toBe('1a45dfa3');
     // MistServer is not running here: doctor fails that check, but the placeholder one is ok.
     const doctor = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: {}, encoding: 'utf8' });
-    const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string }[] }).checks;
+    checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
     expect(checks.find((c) => c.check === 'vod placeholder')?.status).toBe('ok');
+  });
+
+  it('doctor without MistServer says how many checks it skipped instead of dropping them', () => {
+    expect(checks.filter((c) => /^trigger [A-Z_]+$/.test(c.check))).toEqual([]);
+    const skipped = checks.find((c) => c.check === 'mistserver config')!;
+    expect(skipped.status).toBe('warn');
+    // One per trigger mist apply installs (all but RTMP_PUSH_REWRITE), plus streams, recording push, jwks, DTSC.
+    const installed = Object.keys(TRIGGERS).length - 1;
+    expect(skipped.message).toBe(`${installed + 4} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, DTSC`);
   });
 
   it('is idempotent and keeps the data when run again', () => {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GUARD_REFUSAL } from '../src/ingest/admit-push';
@@ -154,8 +154,10 @@ describe('failing closed', async () => {
   await addUser(db, 'alice');
   const names = Object.keys(TRIGGERS) as TriggerName[];
 
-  it('every trigger program answers its refusal with one stderr line when the database is missing', () => {
-    const missing = join(tempDir(), 'none.db');
+  it('every trigger program answers its refusal with one stderr line when the database is missing, and creates nothing', () => {
+    // In a folder that does not exist either: opening must not create it (nor the file).
+    const dir = tempDir();
+    const missing = join(dir, 'nope', 'none.db');
     // Payloads that parse (the runner parses before it opens the database), so the failure is the database's.
     const parses: Record<TriggerName, string> = {
       PUSH_REWRITE: 'u\n1.2.3.4\nstc_x',
@@ -171,6 +173,7 @@ describe('failing closed', async () => {
     };
     expect(Object.keys(parses).sort()).toEqual([...names].sort());
     for (const name of names) expectRefusal(runTrigger({ program: program(name), trigger: name, payload: parses[name], db: missing }), name, /does not exist/);
+    expect(existsSync(join(dir, 'nope'))).toBe(false);
     // Through the dispatcher, and with a folder that does not exist either.
     expectRefusal(runTrigger({ trigger: 'PUSH_REWRITE', payload: parses.PUSH_REWRITE, db: '/nonexistent/streamctl.db' }), 'PUSH_REWRITE', /does not exist/);
   });

@@ -100,7 +100,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     const doctorDb = async () => {
-      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { runTriggerPrograms: false });
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database');
     };
     const before = await doctorDb();
@@ -178,7 +178,7 @@ describe('database files are private (issue 10 #8)', async () => {
   it('doctor fails a database others can read', async () => {
     const db = freshDb();
     const check = async () => {
-      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { runTriggerPrograms: false });
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database')[1]!;
     };
     expect((await check()).status).toBe('ok');

@@ -23,6 +23,8 @@ export interface CliContext extends CliIo {
   /** The exit code the command asked for (0 unless answerNo was called). */
   exitCode(): number;
   now(): number;
+  /** False when a test in process asked doctor not to start the trigger programs (ContextOptions). */
+  runTriggerPrograms: boolean;
   /** Closes the database if it was opened. */
   close(): void;
 }
@@ -35,6 +37,11 @@ export interface ContextOptions {
   db?: Db;
   /** The clock commands use. */
   now?: () => number;
+  /**
+   * False: doctor skips its "programs run" check, which starts every trigger program (~1 s per
+   * doctor run). For tests about doctor's other checks; bin/streamctl never sets it.
+   */
+  runTriggerPrograms?: boolean;
 }
 
 /** Builds the context; nothing is opened until a command asks for the database. */
@@ -64,6 +71,7 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
     },
     exitCode: () => code,
     now: options.now ?? (() => Date.now()),
+    runTriggerPrograms: options.runTriggerPrograms ?? true,
     close() {
       if (db !== given) db?.close();
       db = undefined;

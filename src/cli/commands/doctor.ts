@@ -53,6 +53,7 @@ export function doctorCommand(ctx: CliContext): Command {
           apiConfigured: opts.api !== undefined || getSetting(settingsDb, 'mist-api') !== '',
           siteUserName: readInstalledConfig().site_user,
           dbGroup: databaseGroup(),
+          runPrograms: ctx.runTriggerPrograms,
         });
         const pw = redisPassword();
         findings.push(
