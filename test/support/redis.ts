@@ -5,6 +5,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connectRedis } from '../../src/lib/resp';
 
 /** The redis-server binary, or undefined when it is not installed. */
 export const REDIS_SERVER: string | undefined = (() => {
@@ -27,7 +28,27 @@ export interface TestRedis {
   stop(): Promise<void>;
 }
 
-/** Starts redis-server with extra args (e.g. ['--requirepass', 'x']) and waits until the socket exists. */
+/**
+ * True once the server answers on its socket. The socket file appears a moment before redis-server
+ * listens (ECONNREFUSED seen under load); any reply counts, NOAUTH included (--requirepass).
+ */
+async function answers(socket: string): Promise<boolean> {
+  try {
+    const c = await connectRedis(socket, { timeoutMs: 1000 });
+    try {
+      await c.call('PING');
+    } catch {
+      // an error reply (NOAUTH) is an answer too
+    } finally {
+      c.close();
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts redis-server with extra args (e.g. ['--requirepass', 'x']) and waits until it answers on its socket. */
 export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error(NO_REDIS);
   const dir = mkdtempSync(join(tmpdir(), 'streamctl-redis-'));
@@ -38,9 +59,9 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const deadline = Date.now() + 10_000;
-  while (!existsSync(socket)) {
+  while (!existsSync(socket) || !(await answers(socket))) {
     if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error('redis-server did not create its socket within 10 s');
+    if (Date.now() > deadline) throw new Error('redis-server did not answer on its socket within 10 s');
     await new Promise((r) => setTimeout(r, 20));
   }
   return {
