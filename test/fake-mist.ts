@@ -2,13 +2,12 @@
 // streamctl makes), on 127.0.0.1 with a random port. It keeps the configuration the way
 // MistServer does — `{"config":{"triggers":...}}` replaces the whole triggers object — and records
 // every request so tests can assert what streamctl sent.
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
-import { baseEnv, BIN, type RunResult } from './helpers';
+import { baseEnv, BIN, spawnCollect, type RunResult } from './helpers';
 
 type Json = Record<string, any>;
 
@@ -100,13 +99,5 @@ function handle(fake: FakeMist, request: Json): Json {
 
 /** Runs bin/streamctl without blocking the event loop (the fake server lives in this process). */
 export function cliAsync(dbPath: string, args: string[], extraEnv: Record<string, string> = {}, program = join(BIN, 'streamctl')): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { env: baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }) });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ stdout, stderr, status }));
-  });
+  return spawnCollect(program, args, baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }));
 }

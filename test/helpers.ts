@@ -94,18 +94,26 @@ export function runTrigger(call: TriggerCall): RunResult {
   return { stdout: r.stdout, stderr: r.stderr, status: r.status };
 }
 
-/** Runs a trigger program without waiting (for concurrent deliveries). */
-export function runTriggerAsync(call: TriggerCall): Promise<RunResult> {
+/**
+ * Runs a program without blocking the event loop (a fake server or a test Redis may live in this
+ * process), feeds it `input` (stdin closed at once without one), and collects what it printed.
+ */
+export function spawnCollect(program: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(join(BIN, call.program ?? 'mist-trigger'), [call.trigger], { env: triggerEnv(call) });
+    const child = spawn(program, args, { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (status) => resolvePromise({ stdout, stderr, status }));
-    child.stdin.end(call.payload);
+    child.stdin.end(input);
   });
+}
+
+/** Runs a trigger program without waiting (for concurrent deliveries). */
+export function runTriggerAsync(call: TriggerCall): Promise<RunResult> {
+  return spawnCollect(join(BIN, call.program ?? 'mist-trigger'), [call.trigger], triggerEnv(call), call.payload);
 }
 
 /** A captured payload, byte for byte: fixture('01-basic-push-alice/PUSH_REWRITE-1'). */

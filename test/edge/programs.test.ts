@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry';
-import { baseEnv, BIN, fixture, fixtureEnv, ROOT, type RunResult } from '../helpers';
+import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, type RunResult } from '../helpers';
 import { NO_REDIS, REDIS_SERVER, type TestRedis } from '../support/redis';
 import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, startReplicaPair, type ReplicaPair } from '../support/replica';
 
@@ -43,28 +43,19 @@ interface Edge {
 }
 
 /** Runs bin/<edge program> as MistServer does, on one edge. */
-function run(trigger: EdgeTriggerName, payload: string, edge: Edge, env: Record<string, string> = {}): Promise<RunResult & { ms: number }> {
+async function run(trigger: EdgeTriggerName, payload: string, edge: Edge, env: Record<string, string> = {}): Promise<RunResult & { ms: number }> {
   const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(BIN, EDGE_TRIGGERS[trigger].program), [trigger], {
-      env: baseEnv({
-        // No installed config is read: everything comes from here.
-        STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
-        STREAMCTL_REDIS_REPLICA: edge.replica,
-        STREAMCTL_REDIS_PRIMARY: edge.primary,
-        ...fixtureEnv(trigger === 'USER_END' ? '36-controller-shutdown/USER_END-1' : '20b-hls-tkn/USER_NEW-1'),
-        MIST_TRIGGER: trigger,
-        ...env,
-      }),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ stdout, stderr, status, ms: Date.now() - started }));
-    child.stdin.end(payload);
+  const programEnv = baseEnv({
+    // No installed config is read: everything comes from here.
+    STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
+    STREAMCTL_REDIS_REPLICA: edge.replica,
+    STREAMCTL_REDIS_PRIMARY: edge.primary,
+    ...fixtureEnv(trigger === 'USER_END' ? '36-controller-shutdown/USER_END-1' : '20b-hls-tkn/USER_NEW-1'),
+    MIST_TRIGGER: trigger,
+    ...env,
   });
+  const r = await spawnCollect(join(BIN, EDGE_TRIGGERS[trigger].program), [trigger], programEnv, payload);
+  return { ...r, ms: Date.now() - started };
 }
 
 /** An admission: `true`, nothing on stderr, exit 0. */

@@ -3,7 +3,6 @@
 // sc:vodfile:<id>, checked like the one-box STREAM_SOURCE (under the root, no links). Anything
 // else keeps the placeholder (empty answer). In process against a real primary + replica pair,
 // then the built program as MistServer runs it.
-import { spawn } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +10,7 @@ import { edgeVodSource } from '../../src/edge/vod-source';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import edgeStreamSource from '../../src/triggers/edge-stream-source';
 import type { EdgeTriggerContext } from '../../src/triggers/types';
-import { baseEnv, BIN, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from '../helpers';
+import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
 import { clearReplicated, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
 
@@ -118,24 +117,14 @@ describe.skipIf(!REDIS_SERVER)('STREAM_SOURCE on an edge (shared storage)', () =
 
   /** bin/edge-stream-source as MistServer runs it, on this edge. */
   function run(payload: string, env: Record<string, string> = {}): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(join(BIN, 'edge-stream-source'), ['STREAM_SOURCE'], {
-        env: baseEnv({
-          STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
-          STREAMCTL_REDIS_REPLICA: pair.replica.socket,
-          STREAMCTL_RECORDINGS_ROOT: root,
-          ...fixtureEnv('20i-vod-wildcard/STREAM_SOURCE-1'),
-          ...env,
-        }),
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('error', reject);
-      child.on('close', (status) => resolve({ stdout, stderr, status }));
-      child.stdin.end(payload);
+    const programEnv = baseEnv({
+      STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
+      STREAMCTL_REDIS_REPLICA: pair.replica.socket,
+      STREAMCTL_RECORDINGS_ROOT: root,
+      ...fixtureEnv('20i-vod-wildcard/STREAM_SOURCE-1'),
+      ...env,
     });
+    return spawnCollect(join(BIN, 'edge-stream-source'), ['STREAM_SOURCE'], programEnv, payload);
   }
 
   it('the built program: the file for a recording, empty (the placeholder) for the rest, no trailing newline', async () => {
