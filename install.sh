@@ -10,7 +10,8 @@
 #   STATE_DIR    where the database lives (default /var/lib/streamctl for /usr and /usr/local,
 #                else $PREFIX/var/lib/streamctl)
 #   MIST_USER    the user MistServer runs as; it gets write access to the database
-#                (default: the owner of a running MistController, else a "mistserver" user if one exists)
+#                (unset: the owner of a running MistController, else a "mistserver" user if one
+#                exists; set but empty: none, nothing is detected)
 #   SITE_USER    the user the site's backend runs as (e.g. www-data); needs root. A group
 #                (STREAMCTL_GROUP, default streamctl) then holds MistServer's user and this one, and
 #                the database, its folder and the recordings folder are writable by that group.
@@ -314,7 +315,9 @@ else
   say "        $PREFIX/bin/streamctl token secret --show"
 fi
 
-if [ -z "${MIST_USER:-}" ]; then
+# Detected only when not given at all: MIST_USER= (empty) says there is none, so an install never
+# depends on whatever MistController happens to run on the host (scripted installs, the tests).
+if [ -z "${MIST_USER+given}" ]; then
   MIST_USER=$(ps -o user= -C MistController 2>/dev/null | head -n 1 | tr -d ' ' || true)
   if [ -z "$MIST_USER" ] && id mistserver >/dev/null 2>&1; then MIST_USER=mistserver; fi
 fi

@@ -131,6 +131,19 @@ describe.skipIf(!isRoot || !hasUserTools)('install.sh with SITE_USER (needs root
       );
       expect(stale).toMatchObject({ check: 'database writable', status: 'fail', fix: 'restart MistServer' });
       expect(stale!.message).toContain(`without the group ${group}`);
+
+      // MIST_USER unset: install.sh takes a running MistController's user; set but empty: none at all,
+      // whatever runs on the host (a scripted install, or another test's install right now).
+      const mistUserAfter = (name: string, mist: Record<string, string>) => {
+        const env = baseEnv({ PREFIX: join(top, name), SKIP_BUILD: '1', ...mist });
+        const r = spawnSync('bash', [join(ROOT, 'install.sh')], { env, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        return /^mist_user=(.*)$/m.exec(readFileSync(join(top, name, 'lib', 'streamctl', 'streamctl.conf'), 'utf8'))?.[1];
+      };
+      const running = sh('ps', ['-o', 'user=', '-C', 'MistController']).stdout.split('\n').map((u) => u.trim());
+      expect(running).toContain(mistUser);
+      expect(running).toContain(mistUserAfter('detected', {}));
+      expect(mistUserAfter('none', { MIST_USER: '' })).toBeUndefined();
     } finally {
       child.kill();
     }
