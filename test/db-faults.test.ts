@@ -8,7 +8,7 @@ import { chmodSync, closeSync, cpSync, openSync, statSync, writeSync } from 'nod
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
-import { baseEnv, BIN, ROOT, tempDir, type RunResult } from './helpers';
+import { baseEnv, BIN, ROOT, spawnCollect, tempDir, type RunResult } from './helpers';
 import { cli } from './support/cli';
 import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from './property/harness';
 
@@ -16,21 +16,10 @@ const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
 
 /** Runs a trigger program as MistServer does (optionally as another user); resolves when it exits. */
 function trigger(name: TriggerName, payload: string, db: string, opts: { uid?: number; env?: Record<string, string>; dist?: string } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    // From a copy of dist/ when given (see readableDist), else the repo's own program.
-    const [command, args] = opts.dist ? [process.execPath, [join(opts.dist, `${TRIGGERS[name].program}.js`), name]] : [join(BIN, TRIGGERS[name].program), [name]];
-    const child = spawn(command, args, {
-      env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false', ...opts.env }),
-      ...(opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolvePromise({ stdout, stderr, status }));
-    child.stdin.end(payload);
-  });
+  // From a copy of dist/ when given (see readableDist), else the repo's own program.
+  const [command, args] = opts.dist ? [process.execPath, [join(opts.dist, `${TRIGGERS[name].program}.js`), name]] : [join(BIN, TRIGGERS[name].program), [name]];
+  const env = baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false', ...opts.env });
+  return spawnCollect(command, args, env, payload, opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : undefined);
 }
 
 /** A world database (public alice, capped bob, private carol) and the captured payloads. */

@@ -1,30 +1,18 @@
 // `streamctl doctor` in process against a fake MistServer API (in this process too: the CLI's
 // requests are asynchronous). Its "programs run" check starts every trigger program (~1 s): the first
 // test runs it, the others are about other checks and skip it.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REFUSING_DEFAULT } from '../../src/mist/plan';
-import { TRIGGERS } from '../../src/triggers/registry';
 import { startFakeMist, type FakeMist } from '../fake-mist';
-import { freshDb, tempDir } from '../helpers';
+import { tempDir } from '../helpers';
 import { cli } from '../support/cli';
-
-const INSTALLED = Object.entries(TRIGGERS).filter(([name]) => name !== 'RTMP_PUSH_REWRITE');
+import { INSTALLED, setupDb } from '../support/mist';
 
 afterEach(() => {
   vi.unstubAllEnvs();
 });
-
-/** A migrated database whose recordings root and placeholder are in a temp dir. */
-async function setupDb(): Promise<{ db: string; root: string }> {
-  const db = freshDb();
-  const root = join(tempDir(), 'recordings');
-  mkdirSync(root);
-  expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
-  expect((await cli(db, ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')])).status).toBe(0);
-  return { db, root };
-}
 
 const apply = (db: string, mist: FakeMist) => cli(db, ['mist', 'apply', '--api', mist.url]);
 

@@ -1,29 +1,16 @@
 // `mist apply` and the live effects of admin commands, in process against a fake
 // MistServer API (in this process too: the CLI's requests are asynchronous).
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REFUSING_DEFAULT } from '../../src/mist/plan';
-import { TRIGGERS } from '../../src/triggers/registry';
 import { startFakeMist, type FakeMist } from '../fake-mist';
-import { BIN, freshDb, tempDir } from '../helpers';
+import { BIN } from '../helpers';
 import { addUser, cli } from '../support/cli';
-
-const INSTALLED = Object.entries(TRIGGERS).filter(([name]) => name !== 'RTMP_PUSH_REWRITE');
+import { INSTALLED, setupDb } from '../support/mist';
 
 afterEach(() => {
   vi.unstubAllEnvs();
 });
-
-/** A migrated database whose recordings root and placeholder are in a temp dir. */
-async function setupDb(): Promise<{ db: string; root: string }> {
-  const db = freshDb();
-  const root = join(tempDir(), 'recordings');
-  mkdirSync(root);
-  expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
-  expect((await cli(db, ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')])).status).toBe(0);
-  return { db, root };
-}
 
 const apply = (db: string, mist: FakeMist, ...extra: string[]) => cli(db, ['mist', 'apply', '--api', mist.url, ...extra]);
 const writes = (mist: FakeMist) => mist.requests.filter((r) => !('push_auto_list' in r && 'jwks' in r && r.config === true));
