@@ -1,12 +1,18 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+// Two of the three test layers (docs/development.md, "Tests"); the third, the real server, has its
+// own config (vitest.real.config.mts) and runs inside isolated.sh.
+//   unit     everything in process, from src/: parse → decide per trigger on an in-memory
+//            database, the CLI through run(argv, ctx) with captured output, the store, the
+//            replica against a real redis-server. No build, no node program started.
+//            `npm run test:unit` (or `vitest --project unit` while editing).
+//   process  test/process/: the built programs, install.sh and the packaged executable run as
+//            MistServer and operators run them (argv, stdin, env, exit, signals, file modes).
+//            Its global setup builds dist/ first.
+// `npm test` runs both (vitest shares its workers between them), then the real-server layer.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // The real-server layer has its own config (vitest.real.config.mts) and runs inside isolated.sh.
-    exclude: ['test/real-mist/**', '**/node_modules/**'],
-    globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/support/setup.ts'],
     // Files run one after another in a worker and share its module cache: src/ and the test
     // support load once per worker, not once per file (import time, measured on the in-process
@@ -19,5 +25,23 @@ export default defineConfig({
     maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/process/**', 'test/real-mist/**', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'process',
+          include: ['test/process/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

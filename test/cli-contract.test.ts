@@ -2,20 +2,16 @@
 // codes, one `streamctl:` prefix, network errors that name their cause, refused hostile input,
 // and stream-key labels that name one key.
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../src/triggers/push-rewrite';
 import userNew from '../src/triggers/user-new';
-import { baseEnv, BIN, freshDb, type RunResult } from './helpers';
+import { freshDb } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
 import { answerOnFile } from './support/trigger';
 
-function withStdin(db: string, args: string[], input: string): RunResult {
-  const r = spawnSync(join(BIN, 'streamctl'), args, { env: baseEnv({ STREAMCTL_DB: db }), input, encoding: 'utf8' });
-  return { stdout: r.stdout, stderr: r.stderr, status: r.status };
-}
+const withStdin = (db: string, args: string[], stdin: string) => cli(db, args, { stdin });
 
 /** A local port nothing listens on (bound, then closed). */
 async function closedPort(): Promise<number> {
@@ -38,9 +34,9 @@ describe('exit codes', async () => {
     expect(refused.status).toBe(1);
     expect(refused.stdout).toMatch(/decision: REFUSE/);
     expect(refused.stderr).toBe('');
-    expect(withStdin(db, ['channel', 'password', 'bob'], 'correct horse').status).toBe(0);
-    expect(withStdin(db, ['channel', 'check-password', 'bob'], 'correct horse').status).toBe(0);
-    expect(withStdin(db, ['channel', 'check-password', 'bob'], 'wrong horse').status).toBe(1);
+    expect((await withStdin(db, ['channel', 'password', 'bob'], 'correct horse')).status).toBe(0);
+    expect((await withStdin(db, ['channel', 'check-password', 'bob'], 'correct horse')).status).toBe(0);
+    expect((await withStdin(db, ['channel', 'check-password', 'bob'], 'wrong horse')).status).toBe(1);
   });
 
   it("2 for usage errors, commander's own included, all prefixed streamctl:", async () => {

@@ -2,7 +2,6 @@
 // too) validates against its schema in schemas/. The outputs are real: a real database, real
 // trigger runs for live state and recordings, a fake MistServer API for `mist apply`.
 import Ajv from 'ajv';
-import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -15,8 +14,11 @@ import { buildProgram } from '../src/cli/program';
 import { startFakeMist } from './fake-mist';
 import { REDIS_SERVER, startRedis } from './support/redis';
 import { connectRedis } from '../src/lib/resp';
-import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir, type RunResult } from './helpers';
+import { recordEvent } from '../src/store/events';
+import { openForCli } from '../src/store/open';
+import { fixture, freshDb, ROOT, tempDir, type RunResult } from './helpers';
 import { cli } from './support/cli';
+import { runInProcess } from './support/trigger';
 
 const SCHEMAS = join(ROOT, 'schemas');
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
@@ -53,8 +55,6 @@ interface Run {
   stdin?: string;
   /** Extra environment (e.g. STREAMCTL_CONF pointing into a temp folder). */
   env?: Record<string, string>;
-  /** doctor: skip its "programs run" check (it starts every trigger program; one run keeps it). */
-  skipProgramRuns?: boolean;
 }
 
 const covered = new Set<string>();
@@ -71,16 +71,9 @@ function validate(run: Run, r: RunResult): any {
   return value;
 }
 
-/**
- * Runs `streamctl <args> --json` in process (the same `run` bin/streamctl calls) and validates what
- * it printed. A command that reads stdin runs as a process: the CLI reads fd 0 itself.
- */
+/** Runs `streamctl <args> --json` in process (the same `run` bin/streamctl calls) and validates what it printed. */
 async function run(db: string, r: Run): Promise<any> {
-  if (r.stdin !== undefined) {
-    const out = spawnSync(join(BIN, 'streamctl'), [...r.args, '--json'], { env: baseEnv({ STREAMCTL_DB: db, ...r.env }), input: r.stdin, encoding: 'utf8' });
-    return validate(r, { stdout: out.stdout, stderr: out.stderr, status: out.status });
-  }
-  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env, runTriggerPrograms: !r.skipProgramRuns }));
+  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env, stdin: r.stdin}));
 }
 
 describe('--json on every command', () => {
@@ -176,7 +169,7 @@ describe('--json on every command', () => {
     // Live state from real STREAM_BUFFER runs, a recording from a real RECORDING_END.
     const health = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
     const now = Math.floor(Date.now() / 1000);
-    runTrigger({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${health}`, db, env: { MIST_TIME: String(now - 60), MIST_TUUID: 'json-1' } });
+    await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${health}`, db, env: { MIST_TIME: String(now - 60), MIST_TUUID: 'json-1' } });
     expect(await j({ command: 'status', args: ['status'], schema: 'status', array: true })).toHaveLength(1);
     expect((await j({ command: 'status', args: ['status', 'alice'], schema: 'status' })).health).not.toBeNull();
     await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
@@ -195,7 +188,7 @@ describe('--json on every command', () => {
     mkdirSync(join(root, String(added.id)));
     writeFileSync(file, Buffer.alloc(1024, 7));
     const end = ['streams+alice', file, 'EBML', 1024, 20, now - 40, now - 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
-    expect(runTrigger({ trigger: 'RECORDING_END', payload: end, db }).stdout).toBe('');
+    expect((await runInProcess({ trigger: 'RECORDING_END', payload: end, db })).stdout).toBe('');
     const [rec] = await j({ command: 'recordings list', args: ['recordings', 'list'], schema: 'recording', array: true });
     expect(rec.stream).toBe(`vod+${rec.id}`);
     await j({ command: 'recordings show', args: ['recordings', 'show', rec.id], schema: 'recording' });
@@ -213,8 +206,11 @@ describe('--json on every command', () => {
     await j({ command: 'hook set', args: ['hook', 'set', 'live', '/bin/true'], schema: 'hook' });
     await j({ command: 'hook list', args: ['hook', 'list'], schema: 'hook', array: true });
     await j({ command: 'hook unset', args: ['hook', 'unset', 'live'], schema: 'hook' });
-    // A failed trigger run is a trigger/error event (streamctl metrics counts them).
-    expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: 'garbage', db }).stdout).toBe('false');
+    // A failed trigger run is a trigger/error event (streamctl metrics counts them), recorded as the
+    // runner records it (that it does: test/process/programs.test.ts).
+    const handle = openForCli(db);
+    recordEvent(handle, { at: Date.now(), kind: 'trigger', outcome: 'error', reason: 'malformed USER_NEW payload', detail: 'USER_NEW' });
+    handle.close();
     expect(await j({ command: 'events', args: ['events', '--kind', 'trigger'], schema: 'event', array: true })).toMatchObject([{ kind: 'trigger', outcome: 'error', detail: 'USER_NEW' }]);
     await j({ command: 'events', args: ['events'], schema: 'event', array: true });
     await j({ command: 'events prune', args: ['events', 'prune', '--older-than', '90d'], schema: 'events-prune' });
@@ -225,10 +221,10 @@ describe('--json on every command', () => {
     expect(dry.pending).toBeGreaterThan(0);
     expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url], schema: 'mist-apply' })).applied).toBe(dry.pending);
     expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply' })).pending).toBe(0);
-    const doctor = await cli(db, ['doctor', '--api', mist.url, '--json'], { runTriggerPrograms: false });
+    const doctor = await cli(db, ['doctor', '--api', mist.url, '--json']);
     await run(db, { command: 'doctor', args: ['doctor', '--api', mist.url], schema: 'doctor', status: doctor.status ?? 0 });
     // MistServer unreachable: the checks it would answer are one "skipped" warning, in the same shape.
-    const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1, skipProgramRuns: true });
+    const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1 });
     expect(unreachable.checks.find((c: { check: string }) => c.check === 'mistserver config').message).toMatch(/check\(s\) skipped/);
 
     // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.

@@ -5,14 +5,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { recordEvent } from '../src/store/events';
+import { openForCli } from '../src/store/open';
+import { freshDb, ROOT, tempDir } from './helpers';
 import { addUser, cli } from './support/cli';
 import { parsePrometheusText } from './prometheus-text';
-
-const ADDON = join(ROOT, 'dist', 'better_sqlite3.node');
+import { runInProcess } from './support/trigger';
 
 function write(dbPath: string, statement: string, ...args: unknown[]): void {
-  const db = new Database(dbPath, { nativeBinding: ADDON });
+  const db = new Database(dbPath);
   try {
     db.prepare(statement).run(...args);
   } finally {
@@ -48,11 +49,13 @@ describe('streamctl metrics', async () => {
   const key = await addUser(db, 'alice');
   await addUser(db, 'bob');
   await cli(db, ['config', 'set', 'push-guard-failures', '2']);
-  const push = (payload: string) => runTrigger({ program: 'push-rewrite', trigger: 'PUSH_REWRITE', payload, db });
-  expect(push(`rtmp://h/live/${key}\n198.51.100.1\n${key}`).stdout).toBe('streams+alice');
-  for (let i = 0; i < 3; i++) push('rtmp://h/live/x\n203.0.113.9\nnot-a-key-at-all');
-  // A malformed payload: the runner refuses and records a trigger error.
-  expect(runTrigger({ program: 'user-new', trigger: 'USER_NEW', payload: 'garbage', db }).stdout).toBe('false');
+  const push = (payload: string) => runInProcess({ trigger: 'PUSH_REWRITE', payload, db });
+  expect((await push(`rtmp://h/live/${key}\n198.51.100.1\n${key}`)).stdout).toBe('streams+alice');
+  for (let i = 0; i < 3; i++) await push('rtmp://h/live/x\n203.0.113.9\nnot-a-key-at-all');
+  // A failed run, as the runner records one (that it does: test/process/programs.test.ts).
+  const handle = openForCli(db);
+  recordEvent(handle, { at: Date.now(), kind: 'trigger', outcome: 'error', reason: 'malformed USER_NEW payload', detail: 'USER_NEW' });
+  handle.close();
   const now = Date.now();
   write(db, 'INSERT INTO broadcasts (user_id, started_at) VALUES (1, ?)', now - 60_000);
   for (const s of ['s1', 's2']) write(db, "INSERT INTO viewer_sessions (session_id, user_id, stream, opened_at, last_seen_at) VALUES (?, 1, 'streams+alice', ?, ?)", s, now, now);
@@ -122,7 +125,7 @@ describe('streamctl db backup', async () => {
   it('copies a consistent database while another process keeps writing; the copy is 0600', async () => {
     const db = freshDb();
     // Enough rows that the copy takes a while.
-    const filler = new Database(db, { nativeBinding: ADDON });
+    const filler = new Database(db);
     const insert = filler.prepare("INSERT INTO events (at, kind, outcome, reason, detail) VALUES (?, 'test', 'ok', 'filler', ?)");
     filler.transaction(() => {
       for (let i = 0; i < 40_000; i++) insert.run(i, 'x'.repeat(200));
@@ -135,14 +138,13 @@ describe('streamctl db backup', async () => {
       [
         '-e',
         `const D = require(${JSON.stringify(join(ROOT, 'node_modules', 'better-sqlite3'))});
-         const db = new D(process.argv[1], { nativeBinding: process.argv[2] });
+         const db = new D(process.argv[1]);
          db.pragma('busy_timeout = 2000');
          const ins = db.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (?, 'writer', 'ok', 'concurrent')");
          let n = 0;
          process.stdout.write('ready\\n');
          for (;;) { ins.run(Date.now()); n++; }`,
         db,
-        ADDON,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -152,7 +154,7 @@ describe('streamctl db backup', async () => {
     await new Promise((ok) => setTimeout(ok, 100));
 
     const count = () => {
-      const h = new Database(db, { readonly: true, nativeBinding: ADDON });
+      const h = new Database(db, { readonly: true });
       try {
         return (h.prepare("SELECT count(*) AS n FROM events WHERE kind = 'writer'").get() as { n: number }).n;
       } finally {
@@ -161,14 +163,7 @@ describe('streamctl db backup', async () => {
     };
     const before = count();
     const target = join(tempDir(), 'backup.db');
-    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((ok) => {
-      const child = spawn(join(BIN, 'streamctl'), ['db', 'backup', target, '--json'], { env: baseEnv({ STREAMCTL_DB: db }) });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.on('close', (status) => ok({ status, stdout, stderr }));
-    });
+    const r = await cli(db, ['db', 'backup', target, '--json']);
     const after = count();
     writer.kill();
     expect(r.stderr).toBe('');
@@ -178,7 +173,7 @@ describe('streamctl db backup', async () => {
 
     expect(statSync(target).mode & 0o777).toBe(0o600);
     expect(JSON.parse(r.stdout)).toMatchObject({ database: db, backup: target });
-    const copied = new Database(target, { readonly: true, nativeBinding: ADDON });
+    const copied = new Database(target, { readonly: true });
     expect(copied.pragma('integrity_check', { simple: true })).toBe('ok');
     const inCopy = (copied.prepare("SELECT count(*) AS n FROM events WHERE kind = 'writer'").get() as { n: number }).n;
     expect((copied.prepare("SELECT count(*) AS n FROM events WHERE kind = 'test'").get() as { n: number }).n).toBe(40_000);
@@ -214,7 +209,7 @@ describe('streamctl db check', async () => {
   it('exits 1 on a dangling foreign key and names the row', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
-    const h = new Database(db, { nativeBinding: ADDON });
+    const h = new Database(db);
     h.pragma('foreign_keys = OFF');
     h.prepare("INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (99, 'x', 'p', 'd', 1)").run();
     h.close();
@@ -227,7 +222,7 @@ describe('streamctl db check', async () => {
   it('exits non-zero on a damaged file, with one line and no stack trace', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
-    const h = new Database(db, { nativeBinding: ADDON });
+    const h = new Database(db);
     h.pragma('wal_checkpoint(TRUNCATE)');
     h.close();
     const bytes = readFileSync(db);

@@ -24,7 +24,7 @@ const es256 = (key: KeyObject, claims: object) => {
 };
 const claims = (channel: string, viewer: string, extra: object = {}) => ({ sub: viewer, aud: channel, exp: nowS() + 600, ...extra });
 
-/** A viewer's USER_NEW, decided in process against the file (the program's own part: test/programs.test.ts). */
+/** A viewer's USER_NEW, decided in process against the file (the program's own part: test/process/programs.test.ts). */
 function watch(db: string, stream: string, token = '482388719'): Promise<{ stdout: string; stderr: string }> {
   const payload = [stream, '127.0.0.1', token, 'HTTPTS', `http://127.0.0.1:8080/${stream}.ts`, randomBytes(32).toString('hex'), 'false'].join('\n');
   return runInProcess({ trigger: 'USER_NEW', payload, db });
@@ -86,7 +86,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
 
   it('migration 0007 writes the defaults for users made before it, so nothing changes for them', async () => {
     const db = join(tempDir(), 'old.db');
-    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    const d = new Database(db);
     for (const file of readdirSync(join(ROOT, 'db')).filter((f) => /^000[1-6]_/.test(f)).sort()) d.exec(readFileSync(join(ROOT, 'db', file), 'utf8'));
     d.pragma('user_version = 6');
     d.prepare("INSERT INTO users (name, created_at) VALUES ('old', 1)").run();
@@ -100,7 +100,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     const doctorDb = async () => {
-      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { runTriggerPrograms: false });
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database');
     };
     const before = await doctorDb();
@@ -111,7 +111,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
 
     // Fill the events table over many pages, then overwrite one page in the middle with garbage.
     sqlOnFile(db, 'PRAGMA journal_mode = DELETE');
-    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    const d = new Database(db);
     const insert = d.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (?, 'view', 'refused', ?)");
     d.transaction(() => {
       for (let i = 0; i < 3000; i++) insert.run(i, 'x'.repeat(100));
@@ -152,14 +152,20 @@ describe('a token issued in the future is refused beyond the clock skew (issue 1
 
 describe('database files are private (issue 10 #8)', async () => {
   const mode = (p: string) => statSync(p).mode & 0o777;
-  const migrateWithUmask = (db: string) =>
-    spawnSync('sh', ['-c', `umask 000; exec "${join(BIN, 'streamctl')}" db migrate`], { env: baseEnv({ STREAMCTL_DB: db }), encoding: 'utf8' });
+  const migrateWithUmask = async (db: string) => {
+    const old = process.umask(0);
+    try {
+      return await cli(db, ['db', 'migrate']);
+    } finally {
+      process.umask(old);
+    }
+  };
 
   it('db migrate creates the database 0600 even under umask 000, and SQLite gives -wal and -shm the same mode', async () => {
     const db = join(tempDir(), 'data', 'streamctl.db');
-    expect(migrateWithUmask(db).status).toBe(0);
+    expect((await migrateWithUmask(db)).status).toBe(0);
     expect(mode(db)).toBe(0o600);
-    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    const d = new Database(db);
     d.prepare("INSERT INTO users (name, created_at) VALUES ('x', 1)").run();
     expect(mode(`${db}-wal`)).toBe(0o600);
     expect(mode(`${db}-shm`)).toBe(0o600);
@@ -171,14 +177,14 @@ describe('database files are private (issue 10 #8)', async () => {
     mkdirSync(dir);
     chmodSync(dir, 0o2770);
     const db = join(dir, 'streamctl.db');
-    expect(migrateWithUmask(db).status).toBe(0);
+    expect((await migrateWithUmask(db)).status).toBe(0);
     expect(mode(db)).toBe(0o660);
   });
 
   it('doctor fails a database others can read', async () => {
     const db = freshDb();
     const check = async () => {
-      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { runTriggerPrograms: false });
+      const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
       return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database')[1]!;
     };
     expect((await check()).status).toBe('ok');

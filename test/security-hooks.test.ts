@@ -2,33 +2,33 @@
 // is something that user could have chosen. A planted hook must never run as a more privileged
 // account: here the trigger runs as root (as a cron'd `status --reconcile` would) and the hooks
 // are planted with plain SQL, as MistServer's user could.
-import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, fixture, freshDb, ROOT, runTrigger, tempDir } from './helpers';
+import { fixture, freshDb, tempDir } from './helpers';
 import { addUser, cli } from './support/cli';
+import { runInProcess } from './support/trigger';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;
 const HEALTH = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
 
 function plant(db: string, program: string): void {
-  const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+  const d = new Database(db);
   d.prepare("INSERT INTO hooks VALUES ('live', ?, 0) ON CONFLICT(event) DO UPDATE SET program = excluded.program").run(program);
   d.close();
 }
 
 let time = 9_000_000;
-/** alice goes live (a hook event); returns the trigger's stderr. */
-function goLive(db: string): string {
+/** alice goes live (a hook event); returns what the trigger logged. */
+async function goLive(db: string): Promise<string> {
   time += 10_000;
   const env = { MIST_TIME: String(time), MIST_TUUID: `live-${time}` };
-  const r = runTrigger({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env });
-  runTrigger({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: 'streams+alice\nEMPTY', db, env: { MIST_TIME: String(time + 1), MIST_TUUID: `end-${time}` } });
+  const r = await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env });
+  await runInProcess({ trigger: 'STREAM_BUFFER', payload: 'streams+alice\nEMPTY', db, env: { MIST_TIME: String(time + 1), MIST_TUUID: `end-${time}` } });
   return r.stderr;
 }
 
@@ -56,7 +56,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     const evil = markerHook(dir, 'evil.sh', marker);
     chownSync(evil, NOBODY, NOBODY);
     plant(db, evil);
-    expect(goLive(db)).toMatch(/hook .*evil\.sh not run: .* owned by uid 65534/);
+    expect(await goLive(db)).toMatch(/hook .*evil\.sh not run: .* owned by uid 65534/);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -70,7 +70,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     mkdirSync(dir);
     make(dir);
     plant(db, join(dir, 'h.sh'));
-    expect(goLive(db)).toMatch(/not run: .*writable by its group or by others/);
+    expect(await goLive(db)).toMatch(/not run: .*writable by its group or by others/);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -78,7 +78,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     const db = freshDb();
     await addUser(db, 'alice');
     plant(db, 'evil.sh');
-    expect(goLive(db)).toMatch(/not run: not an absolute path/);
+    expect(await goLive(db)).toMatch(/not run: not an absolute path/);
   });
 
   it('on a database MistServer\'s user owns, even its own hook runs as that user, never as root', async () => {
@@ -90,7 +90,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     const hook = markerHook(dir, 'own.sh', marker);
     chownSync(hook, NOBODY, NOBODY);
     plant(db, hook);
-    expect(goLive(db)).toBe('');
+    expect(await goLive(db)).toBe('');
     expect(readFileSync(marker, 'utf8').trim()).toBe(String(NOBODY));
     rmSync(marker);
   });
@@ -116,23 +116,17 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     mkdirSync(dir);
     const evil = markerHook(dir, 'evil.sh', marker);
     chownSync(evil, NOBODY, NOBODY);
-    const d = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+    const d = new Database(db);
     d.prepare("INSERT INTO hooks VALUES ('offline', ?, 0)").run(evil);
     d.close();
-    runTrigger({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago' } });
+    await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago' } });
     const server = createServer((req, res) => {
       req.resume();
       req.on('end', () => res.end(JSON.stringify({ active_streams: [] })));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const reconcile = (conf: string) =>
-      new Promise<string>((done) => {
-        const child = spawn(join(BIN, 'streamctl'), ['status', '--reconcile', '--api', api], { env: baseEnv({ STREAMCTL_DB: db, STREAMCTL_CONF: conf }) });
-        let stderr = '';
-        child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-        child.on('close', () => done(stderr));
-      });
+    const reconcile = async (conf: string) => (await cli(db, ['status', '--reconcile', '--api', api], { env: { STREAMCTL_CONF: conf } })).stderr;
     try {
       // No mist_user= known: nobody to run it as but root, so it does not run.
       const noConf = join(dir, 'none.conf');
@@ -141,10 +135,10 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
       // With the installed config naming MistServer's user, it runs as that user, never as root.
       const conf = join(dir, 'streamctl.conf');
       writeFileSync(conf, 'mist_user=nobody\n');
-      const d2 = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
+      const d2 = new Database(db);
       d2.exec('DELETE FROM broadcasts; DELETE FROM buffer_events');
       d2.close();
-      runTrigger({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago-2' } });
+      await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago-2' } });
       expect(await reconcile(conf)).toBe('');
       expect(readFileSync(marker, 'utf8').trim()).toBe(String(NOBODY));
     } finally {

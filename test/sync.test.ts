@@ -1,12 +1,11 @@
 // `streamctl sync`: the site's state from one JSON document, run as the site's cron would (the
 // built CLI, a real SQLite file), with live effects sent to a fake MistServer.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateJson } from '../src/lib/json-schema';
 import { startFakeMist } from './fake-mist';
-import { baseEnv, BIN, freshDb, ROOT, tempDir } from './helpers';
+import { freshDb, ROOT, tempDir } from './helpers';
 import { cli, cliJson } from './support/cli';
 import { runInProcess } from './support/trigger';
 
@@ -140,11 +139,11 @@ describe('streamctl sync', async () => {
 
   it('reads stdin, and reports a document that is not JSON in one line', async () => {
     const db = freshDb();
-    const run = (input: string) => spawnSync(join(BIN, 'streamctl'), ['sync', '-', '--json'], { env: baseEnv({ STREAMCTL_DB: db }), input, encoding: 'utf8' });
-    const ok = run(JSON.stringify({ users: [{ name: 'dora' }] }));
+    const run = (stdin: string) => cli(db, ['sync', '-', '--json'], { stdin });
+    const ok = await run(JSON.stringify({ users: [{ name: 'dora' }] }));
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout).summary.users_created).toBe(1);
-    const bad = run('nope\n');
+    const bad = await run('nope\n');
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^streamctl: stdin is not JSON: [^\n]*\n$/);
   });

@@ -1,4 +1,5 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
+import { readFileSync } from 'node:fs';
 import { databasePath } from '../config';
 import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
@@ -23,6 +24,11 @@ export interface CliContext extends CliIo {
   /** The exit code the command asked for (0 unless answerNo was called). */
   exitCode(): number;
   now(): number;
+  /**
+   * Everything on stdin (a secret, a sync document). When stdin is a terminal, `prompt` goes to
+   * stderr first. Throws when stdin cannot be read.
+   */
+  readStdin(prompt: string): string;
   /** False when a test in process asked doctor not to start the trigger programs (ContextOptions). */
   runTriggerPrograms: boolean;
   /** Closes the database if it was opened. */
@@ -42,6 +48,8 @@ export interface ContextOptions {
    * doctor run). For tests about doctor's other checks; bin/streamctl never sets it.
    */
   runTriggerPrograms?: boolean;
+  /** What stdin holds, for a caller in process (tests); bin/streamctl reads fd 0. */
+  stdin?: string;
 }
 
 /** Builds the context; nothing is opened until a command asks for the database. */
@@ -71,6 +79,11 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
     },
     exitCode: () => code,
     now: options.now ?? (() => Date.now()),
+    readStdin(prompt) {
+      if (options.stdin !== undefined) return options.stdin;
+      if (process.stdin.isTTY) io.err(prompt);
+      return readFileSync(0, 'utf8');
+    },
     runTriggerPrograms: options.runTriggerPrograms ?? true,
     close() {
       if (db !== given) db?.close();

@@ -1,15 +1,14 @@
 // Reading secrets and times from the command line's surroundings (never from argv for secrets).
 import { InvalidArgumentError } from 'commander';
-import { readFileSync } from 'node:fs';
 import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
+import type { CliContext } from './context';
 
 /** A secret read from stdin (one trailing newline dropped), so it stays out of argv and shell history. */
-export function readSecretFromStdin(what: string): string {
-  if (process.stdin.isTTY) process.stderr.write(`type the ${what}, then Ctrl-D:\n`);
+export function readSecretFromStdin(ctx: Pick<CliContext, 'readStdin'>, what: string): string {
   let text: string;
   try {
-    text = readFileSync(0, 'utf8');
+    text = ctx.readStdin(`type the ${what}, then Ctrl-D:\n`);
   } catch {
     throw new UserError(`could not read the ${what} from stdin`);
   }

@@ -1,7 +1,7 @@
 // The edge's admission in process (src/edge/admit.ts) against a real primary + replica pair holding
 // the origin's data by the layout of src/replica/schema.ts: the same rules as the one-box USER_NEW
 // (policies, tokens, bans, recordings, unknown streams), the cap claimed on the primary, and every
-// data problem an error (the trigger refuses). The built programs: test/edge/programs.test.ts.
+// data problem an error (the trigger refuses). The built programs: test/process/edge-programs.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { EdgeRedis, EdgeVerdict } from '../../src/edge/admit';
 import { admitOnEdge, unverifiedSubject } from '../../src/edge/admit';

@@ -10,7 +10,7 @@ import { edgeVodSource } from '../../src/edge/vod-source';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import edgeStreamSource from '../../src/triggers/edge-stream-source';
 import type { EdgeTriggerContext } from '../../src/triggers/types';
-import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
+import { fixture, fixtureEnv, tempDir } from '../helpers';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
 import { clearReplicated, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
 
@@ -113,37 +113,5 @@ describe.skipIf(!REDIS_SERVER)('STREAM_SOURCE on an edge (shared storage)', () =
     } finally {
       delete process.env.STREAMCTL_RECORDINGS_ROOT;
     }
-  });
-
-  /** bin/edge-stream-source as MistServer runs it, on this edge. */
-  function run(payload: string, env: Record<string, string> = {}): Promise<RunResult> {
-    const programEnv = baseEnv({
-      STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
-      STREAMCTL_REDIS_REPLICA: pair.replica.socket,
-      STREAMCTL_RECORDINGS_ROOT: root,
-      ...fixtureEnv('20i-vod-wildcard/STREAM_SOURCE-1'),
-      ...env,
-    });
-    return spawnCollect(join(BIN, 'edge-stream-source'), ['STREAM_SOURCE'], programEnv, payload);
-  }
-
-  it('the built program: the file for a recording, empty (the placeholder) for the rest, no trailing newline', async () => {
-    expect(await run(`vod+${ID}`)).toEqual({ stdout: file, stderr: '', status: 0 });
-    // The captured payload (vod+something: not a recording id) keeps the configured source, silently.
-    expect(await run(fixture('20i-vod-wildcard/STREAM_SOURCE-1'))).toEqual({ stdout: '', stderr: '', status: 0 });
-    const unknown = await run(`vod+${OTHER}`);
-    expect(unknown).toMatchObject({ stdout: '', status: 0 });
-    expect(unknown.stderr).toBe(`streamctl STREAM_SOURCE: "vod+${OTHER}": no recording ${OTHER} in the replica; playing the placeholder\n`);
-    await set('../elsewhere/secret.mkv');
-    expect(await run(`vod+${OTHER}`)).toMatchObject({ stdout: '', stderr: expect.stringContaining('not a plain relative path') });
-    await set('3/link.mkv');
-    expect(await run(`vod+${OTHER}`)).toMatchObject({ stdout: '', stderr: expect.stringContaining('symbolic link') });
-    const down = await run(`vod+${ID}`, { STREAMCTL_REDIS_REPLICA: join(base, 'no-such.sock') });
-    expect(down).toMatchObject({ stdout: '', status: 0, stderr: expect.stringMatching(/ENOENT.*playing the placeholder\n$/) });
-    expect(await run(`vod+${ID}`, { STREAMCTL_RECORDINGS_ROOT: '' })).toMatchObject({ stdout: '', stderr: expect.stringContaining('no recordings root on this edge') });
-    // A malformed payload: one stderr line, the refusal (empty: the placeholder).
-    const malformed = await run('vod+x\nextra');
-    expect(malformed).toMatchObject({ stdout: '', status: 0 });
-    expect(malformed.stderr.trimEnd().split('\n')).toHaveLength(1);
   });
 });

@@ -1,6 +1,6 @@
 // Live status in process: STREAM_BUFFER, STREAM_END and USER_END on the captured payloads, then
 // delivered shuffled, twice, out of order; read back through `status` and `broadcasts` (CLI in
-// process). Concurrent processes and the dispatcher are in test/programs.test.ts.
+// process). Concurrent processes and the dispatcher are in test/process/programs.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/open';
 import { fixtureEnv } from '../helpers';

@@ -120,7 +120,7 @@ describe.skipIf(!REDIS_SERVER)('doctor on an origin', () => {
     vi.stubEnv('STREAMCTL_ROLE', 'origin');
     vi.stubEnv('STREAMCTL_REDIS_PRIMARY', primary.socket);
     const doctor = async (now = Date.now()) => {
-      const r = await cli(file, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { now: () => now, runTriggerPrograms: false });
+      const r = await cli(file, ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { now: () => now });
       const checks = (JSON.parse(r.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
       return (name: string) => checks.find((c) => c.check === name);
     };

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { baseEnv, BIN, cliProcess, freshDb } from '../helpers';
+import { freshDb } from '../helpers';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { compareWithRedis } from '../../src/replica/compare';
 import { publishPending, PublishConflict, resync, runRelay } from '../../src/replica/relay';
@@ -319,30 +319,6 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect(await cliJson(db, ['edge', 'relay', '--once'])).toMatchObject({ batches: 1, failures: 0 });
     expect(await client.call('EXISTS', keys.channel('stale'))).toBe(0);
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
-  });
-
-  it('the built relay runs until SIGTERM, publishes a change made by another process, and exits 0', async () => {
-    const file = freshDb();
-    const env = { STREAMCTL_REDIS_PRIMARY: server.socket };
-    expect(cliProcess(file, ['user', 'add', 'alice'], env).status).toBe(0);
-    expect(cliProcess(file, ['edge', 'resync'], env).status).toBe(0);
-    const relay = spawn(join(BIN, 'streamctl'), ['edge', 'relay'], { env: baseEnv({ STREAMCTL_DB: file, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((r) => relay.once('exit', (code) => r(code)));
-    try {
-      expect(cliProcess(file, ['user', 'disable', 'alice'], env).status).toBe(0);
-      const deadline = Date.now() + 10_000;
-      while (!JSON.parse(((await client.call('GET', keys.channel('alice'))) as string) || '{}').disabled) {
-        expect(Date.now(), `relay did not publish: ${stderr}`).toBeLessThan(deadline);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    } finally {
-      relay.kill('SIGTERM');
-    }
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/published 1 change\(s\) from 1 outbox row\(s\)/);
-    expect(stderr).toMatch(/stopped: published 1 change/);
   });
 
   it('edge status reports the queue and sc:meta', async () => {

@@ -1,7 +1,8 @@
 // The streamctl CLI run in process: the same `run` bin/streamctl calls (commander tree, exit codes,
 // one-line errors), with a context whose output is captured and whose database is the test's
-// (in memory or a temp file). No process start; commands that read stdin are covered by
-// test/programs.test.ts.
+// (in memory or a temp file), and stdin given as a string. No process start: doctor's "programs
+// run" check, which starts every trigger program, is skipped unless a test asks for it (the
+// process layer, test/process/, runs it on the built and installed programs).
 import { run } from '../../src/cli/main';
 import { createContext, type ContextOptions } from '../../src/cli/context';
 import type { Db } from '../../src/store/open';
@@ -30,7 +31,7 @@ export async function cli(target: CliTarget, args: string[], options: CliOptions
   let stderr = '';
   const ctx = createContext(
     { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
-    { ...contextOptions, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
+    { runTriggerPrograms: false, ...contextOptions, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
   );
   const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);
   Object.assign(process.env, env);

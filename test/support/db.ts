@@ -2,7 +2,6 @@
 // decisions directly (no process, no file). Same pragmas the store sets on a real file that matter
 // for behaviour (foreign keys); WAL and synchronous have no meaning in memory.
 import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { migrate } from '../../src/store/migrate';
 import type { Db } from '../../src/store/open';
 
@@ -25,12 +24,12 @@ export function row<T = Record<string, unknown>>(db: Db, sql: string, ...args: u
 }
 
 /**
- * One statement on a database file, on its own connection (closed after), through the addon the
- * built programs load: rows for a query, the run result otherwise. For planting what the CLI
+ * One statement on a database file, on its own connection (closed after): rows for a query, the
+ * run result otherwise. For planting what the CLI
  * refuses to write (a missing policy row, a damaged page) and reading what a program stored.
  */
 export function sqlOnFile(path: string, statement: string, ...args: unknown[]): any {
-  const d = new Database(path, { nativeBinding: join(__dirname, '..', '..', 'dist', 'better_sqlite3.node') });
+  const d = new Database(path);
   try {
     const s = d.prepare(statement);
     return s.reader ? s.all(...args) : s.run(...args);

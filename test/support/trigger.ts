@@ -1,7 +1,7 @@
 // Trigger modules called in process: the payload through `parse`, `decide` against a database with
 // a fake context (fixed clock, event id, collected log lines), and the answer rendered exactly as
 // the runner renders it. What the runner itself does with a throw (refusal + one stderr line) is
-// checked by the process-spawning layer (test/programs.test.ts).
+// checked by the process-spawning layer (test/process/programs.test.ts).
 import { DENY, render } from '../../src/triggers/answer';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import type { Trigger, TriggerContext } from '../../src/triggers/types';
@@ -111,7 +111,7 @@ export interface InProcessCall {
  * A program run in process, in runTrigger's shape: the answer as stdout, the lines as stderr
  * ("streamctl TRIGGER: ..."). For tests of what a trigger decides. A throw is thrown, not turned
  * into the refusal: what the runner does then (the refusal, its one line, the trigger/error event)
- * is the process layer's to prove (test/programs.test.ts, test/db-faults.test.ts).
+ * is the process layer's to prove (test/process/programs.test.ts, test/process/db-faults.test.ts).
  */
 export async function runInProcess(call: InProcessCall): Promise<{ stdout: string; stderr: string }> {
   const { STREAMCTL_DEBUG, ...mist } = call.env ?? {};

@@ -1,6 +1,6 @@
 // PUSH_REWRITE and RTMP_PUSH_REWRITE in process, on the captured payloads and literal ones, against
 // an in-memory database; keys and users changed through the CLI in process. The programs as
-// MistServer runs them (and failing closed) are in test/programs.test.ts.
+// MistServer runs them (and failing closed) are in test/process/programs.test.ts.
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import pushRewrite from '../../src/triggers/push-rewrite';

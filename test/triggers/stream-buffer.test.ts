@@ -1,6 +1,6 @@
 // STREAM_BUFFER and STREAM_END in process: bad input. A malformed health JSON keeps the state
 // change; a malformed payload is a one-line PayloadError naming the trigger (the runner turns it
-// into a stderr line and no answer; see test/programs.test.ts). The lifecycle is in test/live/.
+// into a stderr line and no answer; see test/process/programs.test.ts). The lifecycle is in test/live/.
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import streamBuffer from '../../src/triggers/stream-buffer';

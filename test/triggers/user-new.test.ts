@@ -1,6 +1,6 @@
 // USER_NEW in process: payloads (captured and literal) through parse and decide against an
 // in-memory database, with every access policy, playback tokens good and bad, bans, viewer caps
-// and re-checks. The program as MistServer runs it is in test/programs.test.ts.
+// and re-checks. The program as MistServer runs it is in test/process/programs.test.ts.
 import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -27,7 +27,7 @@ export function accessCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
-      const tokenText = opts.token === '-' ? readSecretFromStdin('token') : opts.token;
+      const tokenText = opts.token === '-' ? readSecretFromStdin(ctx, 'token') : opts.token;
       let token: TokenCheck = { state: 'none' };
       let tokenNote = 'no token';
       if (tokenText !== undefined && tokenText !== '') {

@@ -30,7 +30,7 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
         if (channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
         return;
       }
-      const password = readSecretFromStdin('password');
+      const password = readSecretFromStdin(ctx, 'password');
       if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
       if (password.length > MAX_PASSWORD_LENGTH) throw new UserError(`the password is too long (at most ${MAX_PASSWORD_LENGTH} characters)`);
       const channel = updateChannel(db, user.id, { passwordHash: hashPassword(password) }, ctx.now());
@@ -45,7 +45,7 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
     .action((name: string, opts: { json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
-      const password = readSecretFromStdin('password');
+      const password = readSecretFromStdin(ctx, 'password');
       const stored = getChannel(db, user.id)?.passwordHash ?? null;
       if (stored === null) throw new UserError(`${user.name} has no channel password`);
       const match = password.length <= MAX_PASSWORD_LENGTH && verifyPassword(password, stored);

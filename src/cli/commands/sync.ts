@@ -7,12 +7,11 @@ import { syncSite, type SyncChange } from '../../site/sync';
 import type { CliContext } from '../context';
 import { applyLiveEffects } from '../live-effects';
 
-function readInput(file: string | undefined): unknown {
+function readInput(ctx: CliContext, file: string | undefined): unknown {
   const from = file === undefined || file === '-' ? 'stdin' : file;
   let text: string;
   try {
-    if (from === 'stdin' && process.stdin.isTTY) process.stderr.write('reading the sync document from stdin (Ctrl-D to end):\n');
-    text = readFileSync(from === 'stdin' ? 0 : from, 'utf8');
+    text = from === 'stdin' ? ctx.readStdin('reading the sync document from stdin (Ctrl-D to end):\n') : readFileSync(from, 'utf8');
   } catch (err) {
     throw new UserError(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
   }
@@ -45,7 +44,7 @@ export function syncCommand(ctx: CliContext): Command {
     .option('--dry-run', 'say what would change, change nothing')
     .option('--json', 'print the report as JSON (includes the keys of created users)')
     .action(async (file: string | undefined, opts: { dryRun?: boolean; json?: boolean }) => {
-      const input = readInput(file);
+      const input = readInput(ctx, file);
       const db = ctx.db();
       const report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true });
       if (opts.json) ctx.json(report);

@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { TYPES_DIR } from '../scripts/build';
-import { baseEnv, ROOT, tempDir } from './helpers';
-import { cliJson } from './support/cli';
+import { TYPES_DIR } from '../../scripts/build';
+import { baseEnv, ROOT, tempDir } from '../helpers';
+import { cliJson } from '../support/cli';
 
 /** A site's folder with streamctl installed as a dependency (a link to this build). */
 function siteDir(): string {

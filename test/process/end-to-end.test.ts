@@ -5,8 +5,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, fixtureEnv, freshDb, runTrigger, tempDir } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
+import { fixture, fixtureEnv, freshDb, runTrigger, tempDir } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
 
 const CAPTURE = '01-basic-push-alice';
 const SESSION = 'ab'.repeat(32);

@@ -3,14 +3,14 @@
 // (one per "edge"), with no database anywhere. Captured payloads from test/fixtures/mist-captures.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry';
-import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, type RunResult } from '../helpers';
+import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
 import { NO_REDIS, REDIS_SERVER, type TestRedis } from '../support/redis';
-import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, startReplicaPair, type ReplicaPair } from '../support/replica';
+import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
 
 if (!REDIS_SERVER) console.log(NO_REDIS);
 
@@ -201,6 +201,22 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     const end = await run('USER_END', 'garbage', edge1);
     expect(end.stdout).toBe('');
     expect(end.stderr).toMatch(/^streamctl USER_END: USER_END payload has 1 line/);
+  });
+
+  it('answers STREAM_SOURCE with the recording under the edge\'s root, and nothing (the placeholder) for an unknown id', async () => {
+    // What edge-stream-source decides in every other case: test/edge/vod-source.test.ts.
+    const root = tempDir('streamctl-edge-vod-');
+    const file = join(root, '3', '20261127-150000-000.mkv');
+    mkdirSync(join(root, '3'));
+    writeFileSync(file, 'recording');
+    await putVod(pair.writer, 'abcdefghijklmnop', 'alice');
+    await putVodFile(pair.writer, 'abcdefghijklmnop', '3/20261127-150000-000.mkv');
+    await pair.synced();
+    const env = { STREAMCTL_RECORDINGS_ROOT: root, ...fixtureEnv('20i-vod-wildcard/STREAM_SOURCE-1') };
+    expect(await run('STREAM_SOURCE', 'vod+abcdefghijklmnop', edge1, env)).toMatchObject({ stdout: file, stderr: '', status: 0 });
+    const unknown = await run('STREAM_SOURCE', 'vod+qrstuvwxyz234567', edge1, env);
+    expect(unknown).toMatchObject({ stdout: '', status: 0 });
+    expect(unknown.stderr).toBe('streamctl STREAM_SOURCE: "vod+qrstuvwxyz234567": no recording qrstuvwxyz234567 in the replica; playing the placeholder\n');
   });
 
   it('tags an open channel\'s stream at FULL and untags others, over the local UDP API', async () => {

@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TRIGGERS } from '../src/triggers/registry';
-import { baseEnv, fixture, freshDb, ROOT } from './helpers';
-import { addUser, cliJson } from './support/cli';
+import { TRIGGERS } from '../../src/triggers/registry';
+import { baseEnv, fixture, freshDb, ROOT } from '../helpers';
+import { addUser, cliJson } from '../support/cli';
 
 const DIST = join(ROOT, 'dist');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -4,8 +4,8 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliProcess, tempDir } from './helpers';
-import { cli } from './support/cli';
+import { cliProcess, tempDir } from '../helpers';
+import { cli } from '../support/cli';
 
 describe('opening the database from the CLI', async () => {
   it('refuses a database that does not exist, naming the path, and creates nothing', async () => {

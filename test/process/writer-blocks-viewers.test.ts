@@ -5,8 +5,8 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, freshDb, ROOT, runTrigger } from './helpers';
-import { addUser, cli } from './support/cli';
+import { fixture, freshDb, ROOT, runTrigger } from '../helpers';
+import { addUser, cli } from '../support/cli';
 
 const userNew = (stream: string, session: string) =>
   fixture('01-basic-push-alice/USER_NEW-1')

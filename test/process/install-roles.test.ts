@@ -6,9 +6,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectRedis } from '../src/lib/resp';
-import { baseEnv, ROOT, tempDir } from './helpers';
-import { REDIS_SERVER } from './support/redis';
+import { connectRedis } from '../../src/lib/resp';
+import { baseEnv, ROOT, tempDir } from '../helpers';
+import { REDIS_SERVER } from '../support/redis';
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
   return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });

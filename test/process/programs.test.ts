@@ -9,11 +9,12 @@ import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GUARD_REFUSAL } from '../src/ingest/admit-push';
-import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
-import { baseEnv, BIN, fixture, fixtureEnv, freshDb, ROOT, runTrigger, runTriggerAsync, tempDir, type RunResult } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
-import { captured, forChannel, full, shuffled, at, type Delivery } from './live/deliveries';
+import { GUARD_REFUSAL } from '../../src/ingest/admit-push';
+import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
+import { baseEnv, BIN, fixture, fixtureEnv, freshDb, ROOT, runTrigger, runTriggerAsync, tempDir, type RunResult } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
+import { sqlOnFile } from '../support/db';
+import { captured, forChannel, full, shuffled, at, type Delivery } from '../live/deliveries';
 
 const program = (trigger: TriggerName) => TRIGGERS[trigger].program;
 
@@ -201,8 +202,12 @@ describe('failing closed', async () => {
     ['STREAM_BUFFER', 'an unknown state', 'streams+alice\nHALF\n{}'],
     ['STREAM_END', 'eight lines (capture 10)', fixture('10-handler-exit1-with-output/STREAM_END-1')],
     ['USER_END', "MistServer's documented 8 lines", 'sid\nstreams+alice\nHLS\n127.0.0.1\n5\n100\n0\n'],
-  ] as const)('%s answers its refusal with one stderr line for a malformed payload (%s)', (name, _, payload) => {
+  ] as const)('%s answers its refusal with one stderr line for a malformed payload (%s), and records a trigger error', (name, _, payload) => {
+    const errors = () => (sqlOnFile(db, "SELECT count(*) AS n FROM events WHERE kind = 'trigger' AND outcome = 'error' AND detail = ?", name) as { n: number }[])[0]!.n;
+    const before = errors();
     expectRefusal(runTrigger({ program: program(name), trigger: name, payload, db }), name, new RegExp(name));
+    // The event `streamctl metrics` counts (streamctl_trigger_errors_total).
+    expect(errors()).toBe(before + 1);
   });
 
   it('refuses a valid key while the database is locked (busy), and accepts it once free', async () => {
@@ -309,6 +314,12 @@ describe('CLI commands that read stdin', async () => {
     expect(stored.password_hash).toMatch(/^scrypt\$/);
     expect(stored.password_hash).not.toContain(pw);
     expect((await cliJson(db, ['channel', 'show', 'alice'])).has_password).toBe(true);
+  });
+
+  it('sync - reads the document from stdin', () => {
+    const r = streamctl(['sync', '-', '--json'], JSON.stringify({ users: [{ name: 'dora' }] }));
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).summary.users_created).toBe(1);
   });
 
   it('access explain --token - reads the token from stdin', async () => {

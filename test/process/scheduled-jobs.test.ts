@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cliAsync } from './fake-mist';
-import { baseEnv, freshDb, ROOT, tempDir } from './helpers';
-import { cli } from './support/cli';
+import { cliAsync } from '../fake-mist';
+import { baseEnv, freshDb, ROOT, tempDir } from '../helpers';
+import { cli } from '../support/cli';
 
 const JOBS = ['reconcile', 'recordings-prune', 'events-prune'];
 

@@ -1,11 +1,11 @@
 // `doctor` runs the trigger programs as MistServer's user for real (as root: setpriv/runuser). Needs
 // root and the `nobody` user to switch to. (That it says how many checks it skipped when MistServer
-// cannot be asked is test/install.test.ts's, on its installed copy.)
+// cannot be asked is test/process/install.test.ts's, on its installed copy.)
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from './helpers';
+import { baseEnv, ROOT, tempDir } from '../helpers';
 
 const isRoot = process.getuid?.() === 0;
 const hasNobody = spawnSync('id', ['nobody']).status === 0;

@@ -4,8 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TRIGGERS } from '../src/triggers/registry';
-import { baseEnv, ROOT, tempDir } from './helpers';
+import { TRIGGERS } from '../../src/triggers/registry';
+import { baseEnv, ROOT, tempDir } from '../helpers';
 
 describe('install.sh', () => {
   const prefix = join(tempDir(), 'prefix');
@@ -24,7 +24,7 @@ describe('install.sh', () => {
     expect(r.stdout).toContain(join(app, 'bin', 'push-rewrite'));
     expect(existsSync(join(prefix, 'var', 'lib', 'streamctl', 'streamctl.db'))).toBe(true);
     expect(readFileSync(join(app, 'bin', 'push-rewrite'), 'utf8')).toMatch(/^#!\/\S+node\n/);
-    // Asynchronous triggers run behind their detaching wrapper (test/async-detach.test.ts).
+    // Asynchronous triggers run behind their detaching wrapper (test/process/async-detach.test.ts).
     expect(readlinkSync(join(app, 'bin', 'recording-end'))).toBe('../dist/recording-end.sh');
     expect(readlinkSync(join(app, 'bin', 'user-new'))).toBe('../dist/user-new.js');
   });

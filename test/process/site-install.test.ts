@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from './helpers';
+import { baseEnv, ROOT, tempDir } from '../helpers';
 
 const isRoot = process.getuid?.() === 0;
 const hasUserTools = spawnSync('sh', ['-c', 'command -v useradd && command -v groupadd && command -v runuser'], { encoding: 'utf8' }).status === 0;

@@ -4,11 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { commandTree } from '../src/cli/command-tree';
-import { createContext } from '../src/cli/context';
-import { buildProgram } from '../src/cli/program';
-import { freshDb, tempDir } from './helpers';
-import { cli } from './support/cli';
+import { commandTree } from '../../src/cli/command-tree';
+import { createContext } from '../../src/cli/context';
+import { buildProgram } from '../../src/cli/program';
+import { freshDb, tempDir } from '../helpers';
+import { cli } from '../support/cli';
 
 const db = freshDb();
 const ctx = createContext({ out: () => undefined, err: () => undefined });

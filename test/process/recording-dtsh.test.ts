@@ -4,8 +4,8 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDb, runTrigger, tempDir } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
+import { freshDb, runTrigger, tempDir } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
 
 describe('MistServer header cache (.dtsh) beside a recording', async () => {
   it('is ignored by scan while its recording exists, reported once orphaned, and removed by prune', async () => {

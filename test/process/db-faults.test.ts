@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, closeSync, cpSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
-import { baseEnv, BIN, ROOT, spawnCollect, tempDir, type RunResult } from './helpers';
-import { cli } from './support/cli';
-import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from './property/harness';
+import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
+import { baseEnv, BIN, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
+import { cli } from '../support/cli';
+import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from '../property/harness';
 
 const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
 
@@ -68,7 +68,7 @@ const integrity = (path: string) => {
 };
 
 describe('trigger programs on a faulty database', async () => {
-  // A missing database (and folder): test/programs.test.ts, "failing closed".
+  // A missing database (and folder): test/process/programs.test.ts, "failing closed".
 
   it('read-only (another user may read, not write): writers refuse, nothing crashes', async () => {
     const { dir, path, payloads, key } = world();

@@ -6,13 +6,13 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../scripts/package';
-import { openForTrigger } from '../src/store/open';
-import { TRIGGERS, type TriggerName } from '../src/triggers/registry';
-import { cliAsync, startFakeMist } from './fake-mist';
-import { baseEnv, FIXTURES, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from './helpers';
-import { loadTrigger } from './property/harness';
-import { fromMistEnv, runnerAnswer } from './support/trigger';
+import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../../scripts/package';
+import { openForTrigger } from '../../src/store/open';
+import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
+import { cliAsync, startFakeMist } from '../fake-mist';
+import { baseEnv, FIXTURES, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from '../helpers';
+import { loadTrigger } from '../property/harness';
+import { fromMistEnv, runnerAnswer } from '../support/trigger';
 
 /** Newest modification time under a folder (sources, migrations). */
 function newest(dir: string): number {
@@ -192,7 +192,7 @@ describe('the standalone executable', () => {
     // Two databases made the same way; each capture runs through the executable and through the
     // code its bundle and the node programs are built from, in process (parse → decide → render,
     // the refusal for anything thrown, as the runner does). That the node programs print what
-    // that code decides is test/programs.test.ts's part.
+    // that code decides is test/process/programs.test.ts's part.
     const codeSide = packagedDb();
     const pkgSide = packagedDb();
     const db = openForTrigger(codeSide.db);

@@ -1,0 +1,44 @@
+// The open tag from the built STREAM_BUFFER program (what it decides: test/open-channel.test.ts):
+// sent over MistServer's local UDP API before the program exits, so MistServer has it by the time
+// viewers arrive.
+import { createSocket } from 'node:dgram';
+import { describe, expect, it } from 'vitest';
+import { UDP_API_PORT } from '../../src/mist/stream-tags';
+import { freshDb, runTriggerAsync } from '../helpers';
+import { addUser, cli } from '../support/cli';
+
+describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (the built program)', async () => {
+  it('tags an open channel at FULL and untags a private one, as datagrams to 127.0.0.1:4242', async () => {
+    const socket = createSocket('udp4');
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', () => resolve(false));
+      socket.bind(UDP_API_PORT, '127.0.0.1', () => resolve(true));
+    });
+    // Another process holds the port on this host (a MistServer outside isolated.sh): say so, do not pass silently.
+    if (!bound) throw new Error(`127.0.0.1:${UDP_API_PORT}/udp is taken on this host; cannot observe the datagrams`);
+    const got: unknown[] = [];
+    // Other test files run at the same time and send their own datagrams here: keep only this test's channels.
+    const ours = (d: unknown) => /streams\+udp(alice|carol)"/.test(JSON.stringify(d));
+    socket.on('message', (m) => {
+      const d: unknown = JSON.parse(m.toString());
+      if (ours(d)) got.push(d);
+    });
+    try {
+      const db = freshDb();
+      await addUser(db, 'udpalice');
+      await addUser(db, 'udpcarol');
+      // Without mist-api the CLI's own untag goes over the same UDP API (the fallback).
+      await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
+      got.length = 0;
+      const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
+      expect((await full('udpalice')).status).toBe(0);
+      expect((await full('udpcarol')).status).toBe(0);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
+    } finally {
+      socket.close();
+    }
+  });
+});
