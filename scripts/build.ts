@@ -59,13 +59,13 @@ const triggerOnlySqlite: Plugin = {
 /** Where the Node entry's declarations go; package.json "types" points at types/src/index.d.ts. */
 export const TYPES_DIR = join(dist, 'types');
 
-/** The .d.ts files of src/index.ts and what it exports (tsc's own emitter: they match the code). */
-export function emitDeclarations(): void {
+/** The .d.ts files of src/index.ts and what it exports (tsc's own emitter: they match the code), into `outDir`. */
+export function emitDeclarations(outDir = TYPES_DIR): void {
   const program = ts.createProgram([join(root, 'src/index.ts')], {
     declaration: true,
     emitDeclarationOnly: true,
     rootDir: root,
-    outDir: TYPES_DIR,
+    outDir,
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.CommonJS,
     moduleResolution: ts.ModuleResolutionKind.Node10,

@@ -2,11 +2,11 @@
 // package (dist/index.js through package.json's exports), against a temp database; and its .d.ts
 // as a TypeScript site compiles against them.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { TYPES_DIR } from '../../scripts/build';
+import { emitDeclarations, TYPES_DIR } from '../../scripts/build';
 import { baseEnv, ROOT, tempDir } from '../helpers';
 import { cliJson } from '../support/cli';
 
@@ -80,8 +80,13 @@ describe("require('streamctl')", async () => {
 
 describe('the declarations (package.json "types")', async () => {
   it('type-check a TypeScript site that uses them, and reject a wrong call', { timeout: 120_000 }, () => {
-    // test/global-setup.ts made them with the build.
-    expect(existsSync(join(TYPES_DIR, 'src', 'index.d.ts'))).toBe(true);
+    // Emitted as `npm run build` emits them into dist/types, here into a folder of this test's own.
+    const types = join(tempDir(), 'types');
+    emitDeclarations(types);
+    expect(existsSync(join(types, 'src', 'index.d.ts'))).toBe(true);
+    // ... where package.json sends a TypeScript site: the same layout under dist/types.
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { types: string; exports: { '.': { types: string } } };
+    for (const path of [pkg.types, pkg.exports['.'].types]) expect(join(ROOT, path)).toBe(join(TYPES_DIR, 'src', 'index.d.ts'));
     const dir = tempDir();
     const file = join(dir, 'site.ts');
     writeFileSync(
@@ -109,7 +114,7 @@ describe('the declarations (package.json "types")', async () => {
       types: ['node'],
       typeRoots: [join(ROOT, 'node_modules/@types')],
       baseUrl: dir,
-      paths: { streamctl: [join(TYPES_DIR, 'src/index.d.ts')], 'better-sqlite3': [join(ROOT, 'node_modules/@types/better-sqlite3')] },
+      paths: { streamctl: [join(types, 'src/index.d.ts')], 'better-sqlite3': [join(ROOT, 'node_modules/@types/better-sqlite3')] },
     });
     const problems = ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, ' '));
     expect(problems).toEqual([]);
