@@ -8,7 +8,7 @@ import { mistApiCredentials } from '../config';
 import { channelOpenness } from '../access/open-channel';
 import { oneLine } from '../lib/errors';
 import { mistCall, type MistApiOptions } from '../mist/api';
-import { tagRequest } from '../mist/stream-tags';
+import { tagRequest, untagSettle } from '../mist/stream-tags';
 import type { EdgeEffect } from '../replica/relay';
 import type { Db } from '../store/open';
 import { getChannel } from '../store/channels';
@@ -18,9 +18,6 @@ import { liveEffectRequest } from './live-effects';
 
 /** An edge that does not answer must not hold up the relay for long. */
 const EDGE_TIMEOUT_MS = 3000;
-
-/** How long an untag takes to reach MistServer's re-checks (measured 300 ms on one box; as live-effects.ts). */
-const UNTAG_SETTLE_MS = 1000;
 
 /** The edges' API URLs from the `edges` setting. */
 export function edgeUrls(db: Db): string[] {
@@ -65,7 +62,7 @@ export async function applyEdgeEffects(db: Db, effects: EdgeEffect[], now: numbe
       const conn: MistApiOptions = { url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS };
       try {
         for (const p of planned.filter((x) => x.effect.retag)) await mistCall(conn, tagRequest(p.stream, p.open));
-        if (planned.some((p) => p.mustSettle)) await new Promise((r) => setTimeout(r, UNTAG_SETTLE_MS));
+        if (planned.some((p) => p.mustSettle)) await new Promise((r) => setTimeout(r, untagSettle.ms));
         for (const p of planned) await mistCall(conn, liveEffectRequest({ kind: 'recheck-viewers', user: p.effect.user, reason: p.effect.reason }, base));
         log(`edge ${url}: re-checking the viewers of ${planned.map((p) => p.stream).join(', ')} (${[...new Set(planned.map((p) => p.effect.reason))].join('; ')})`);
       } catch (err) {

@@ -11,7 +11,7 @@ import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
 import { channelOpenness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
-import { sendUdpApi, tagRequest } from '../mist/stream-tags';
+import { sendUdpApi, tagRequest, untagSettle } from '../mist/stream-tags';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { findUserByName } from '../store/users';
@@ -25,9 +25,6 @@ export type LiveEffect =
 
 /** Live effects must not hold up an admin command for long. */
 const LIVE_EFFECT_TIMEOUT_MS = 3000;
-
-/** How long an untag takes to reach MistServer's session re-checks (300 ms measured; margin for load). */
-const UNTAG_SETTLE_MS = 1000;
 
 /**
  * The API request for one effect. Only the plain-string forms: nuke_stream drops the push (and its
@@ -85,7 +82,7 @@ export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effe
     // Measured on MistServer 3.10: invalidate_sessions sent right after untag_stream still finds the
     // stream tagged and re-admits its viewers without USER_NEW; 300 ms later USER_NEW runs. So the
     // re-check waits for the untag to settle (only when something was untagged and viewers are re-checked).
-    if (untagged && effects.some((e) => e.kind === 'recheck-viewers')) await new Promise((r) => setTimeout(r, UNTAG_SETTLE_MS));
+    if (untagged && effects.some((e) => e.kind === 'recheck-viewers')) await new Promise((r) => setTimeout(r, untagSettle.ms));
     for (const [i, e] of effects.entries()) {
       try {
         await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));

@@ -17,6 +17,18 @@ export const USER_NEW_STREAMS = [`!#${OPEN_TAG}`];
 export const UDP_API_PORT = 4242;
 const UDP_API_HOST = '127.0.0.1';
 
+/**
+ * How long an untag takes to reach MistServer's session re-checks (300 ms measured on the real
+ * server; margin for load): a re-check sent sooner may still see the stream as open.
+ */
+export const UNTAG_SETTLE_MS = 1000;
+
+/**
+ * The wait in force: UNTAG_SETTLE_MS, except in process tests of the requests' order, which set
+ * `ms` lower (test/support/setup.ts); the real-server layer keeps the real wait.
+ */
+export const untagSettle = { ms: UNTAG_SETTLE_MS };
+
 /** The address is a literal: skip dns.lookup (its thread pool start costs a short process ~10 ms). */
 const loopback = (_host: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, UDP_API_HOST, 4);
 
