@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real-server test layer (test/real-mist): installs streamctl with install.sh, starts the real
 # MistServer from ../shared/mistserver and pushes and plays with ffmpeg and curl, all inside that
-# server's isolated.sh (own loopback and /dev/shm). `npm test` runs it after the unit suite.
+# server's isolated.sh (own loopback and /dev/shm). `npm test` runs it after the unit and process layers.
 # Without ../shared/mistserver (a clone on its own) it prints one line and succeeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
