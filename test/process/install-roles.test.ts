@@ -42,20 +42,6 @@ describe('install.sh refuses a role it cannot set up, before installing anything
   });
 });
 
-describe('install.sh ROLE=edge without a Redis password', () => {
-  it("installs, and says the origin's Redis refuses it unless protected mode is off", () => {
-    const dir = tempDir();
-    const r = install(join(dir, 'prefix'), { ROLE: 'edge', ORIGIN: 'o', SCHEDULE: 'none', REDIS_CONF_DIR: join(dir, 'redis') });
-    expect(r.status).toBe(0);
-    // Redis 7's protected mode answers other hosts only when a password is set.
-    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
-    expect(conf(join(dir, 'prefix')).redis_password_file).toBeUndefined();
-    // No shared recordings folder named: said, and every recording plays the placeholder there.
-    expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');
-    expect(conf(join(dir, 'prefix')).recordings_root).toBeUndefined();
-  });
-});
-
 describe('install.sh ROLE=origin, then edge, then single', () => {
   const dir = tempDir();
   const prefix = join(dir, 'prefix');
@@ -148,9 +134,17 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
   });
 
-  it('uninstall removes an edge\'s Redis config and include line', () => {
-    expect(install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example', REDIS_PASSWORD_FILE: join(state, 'redis-password') }).status).toBe(0);
+  // An edge again, now without a Redis password or RECORDINGS_ROOT (single removed the ones set before).
+  it("edge without a Redis password: says the origin's Redis refuses it unless protected mode is off; uninstall removes its Redis config and include line", () => {
+    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example' });
+    expect(r.status).toBe(0);
     expect(conf(prefix).redis_primary).toBe('origin.example:6379');
+    // Redis 7's protected mode answers other hosts only when a password is set.
+    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
+    expect(conf(prefix).redis_password_file).toBeUndefined();
+    // No shared recordings folder named: said, and every recording plays the placeholder there.
+    expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');
+    expect(conf(prefix).recordings_root).toBeUndefined();
     expect(install(prefix, env, ['--uninstall']).status).toBe(0);
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
