@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/lib/resp';
 import { baseEnv, ROOT, tempDir } from '../helpers';
-import { REDIS_SERVER } from '../support/redis';
+import { REDIS_SERVER, redisAnswers } from '../support/redis';
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
   return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
@@ -169,7 +169,8 @@ describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
     expect(conf(prefix).redis_password_file).toBe(pwFile);
     expect(readFileSync(file, 'utf8')).toContain('\nmasterauth pw-with-&-and-/\nrequirepass pw-with-&-and-/\n');
     proc = spawn(REDIS_SERVER!, [file, '--dir', dir, '--save', ''], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((res) => setTimeout(res, 25));
+    // Until it answers, not until its socket file appears: that is a moment before it listens.
+    for (let i = 0; i < 200 && !(existsSync(socket) && (await redisAnswers(socket))); i++) await new Promise((res) => setTimeout(res, 25));
     const c = await connectRedis(socket, { password: 'pw-with-&-and-/' });
     try {
       const [stale, timeout, port, info] = await c.pipeline([
