@@ -167,8 +167,11 @@ fi
 NODE_BIN=$(command -v node || true)
 [ -n "$NODE_BIN" ] || die "node is not on PATH; install Node.js 20 or newer first"
 NODE_BIN=$(readlink -f "$NODE_BIN")
-NODE_MAJOR=$("$NODE_BIN" -p 'process.versions.node.split(".")[0]')
-[ "$NODE_MAJOR" -ge 20 ] || die "Node.js 20 or newer is needed (found $("$NODE_BIN" -v))"
+# `node --version` (v20.19.0), not `node -p`: a tenth of the start-up.
+NODE_VERSION=$("$NODE_BIN" --version)
+NODE_MAJOR=${NODE_VERSION#v}
+NODE_MAJOR=${NODE_MAJOR%%.*}
+[ "$NODE_MAJOR" -ge 20 ] || die "Node.js 20 or newer is needed (found $NODE_VERSION)"
 mkdir -p "$PREFIX" 2>/dev/null || true
 [ -w "$PREFIX" ] || die "cannot write to $PREFIX; run as root, or choose PREFIX=\$HOME/.local"
 SITE_GROUP=${STREAMCTL_GROUP:-streamctl}
@@ -240,7 +243,10 @@ rm -rf "$APP/dist"
 mv "$APP/dist.new" "$APP/dist"
 # A minimal package.json: node reads the nearest one on every start to tell CommonJS from ESM. Its
 # main/types make the installed copy the Node entry too (require('/usr/local/lib/streamctl')).
-printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs","main":"dist/index.js","types":"dist/types/src/index.d.ts"}\n' "$("$NODE_BIN" -p 'require("./package.json").version')" >"$APP/package.json"
+# The version is read with sed, not a node start: package.json's top-level "version" line.
+VERSION=$(sed -n 's/^  "version": *"\([^"]*\)",*$/\1/p' package.json)
+[ -n "$VERSION" ] || die "no version in $SRC/package.json"
+printf '{"name":"streamctl","version":"%s","private":true,"type":"commonjs","main":"dist/index.js","types":"dist/types/src/index.d.ts"}\n' "$VERSION" >"$APP/package.json"
 # The JSON Schemas of what the CLI reads and prints, for sites in any language.
 rm -rf "$APP/schemas"
 cp -R schemas "$APP/schemas"
@@ -301,19 +307,35 @@ if [ "$ROLE" = single ]; then unset_conf redis_password_file; elif [ -n "${REDIS
 # --- database ----------------------------------------------------------------------------------
 say "==> database $DB"
 mkdir -p "$STATE_DIR"
-"$APP/bin/streamctl" db migrate
-# The HS256 secret the site signs playback tokens with: made once, so `token issue` works at once.
-# Never printed here (install logs are not the place for secrets).
-if [ "$ROLE" = edge ]; then
+# One start of the installed CLI (`streamctl db setup`) creates and migrates the database, makes
+# the HS256 secret the site signs playback tokens with (once, so `token issue` works at once; never
+# on an edge, never printed: install logs are not the place for secrets), sets an unset
+# recordings-root to $STATE_DIR/recordings and moves the default VoD placeholder into $STATE_DIR.
+# It prints key=value lines, read here as text (never evaluated).
+SETUP=$("$APP/bin/streamctl" db setup --state-dir "$STATE_DIR" --role "$ROLE")
+DB_PATH='' SCHEMA_VERSION='' APPLIED=0 TOKEN_SECRET='' RECORDINGS='' PLACEHOLDER=''
+while IFS= read -r line; do
+  case $line in
+    path=*) DB_PATH=${line#*=} ;;
+    schema_version=*) SCHEMA_VERSION=${line#*=} ;;
+    applied=*) say "applied ${line#*=}"; APPLIED=1 ;;
+    token_secret=*) TOKEN_SECRET=${line#*=} ;;
+    recordings_root=*) RECORDINGS=${line#*=} ;;
+    vod_placeholder=*) PLACEHOLDER=${line#*=} ;;
+  esac
+done <<<"$SETUP"
+[ -n "$DB_PATH" ] && [ -n "$RECORDINGS" ] && [ -n "$PLACEHOLDER" ] || die "streamctl db setup did not say where the database, recordings and placeholder are"
+if [ "$APPLIED" = 1 ]; then say "$DB_PATH: schema version $SCHEMA_VERSION"; else say "$DB_PATH: schema version $SCHEMA_VERSION (up to date)"; fi
+case $TOKEN_SECRET in
   # The site signs with the origin's secret; an edge verifies with the keys its replica holds.
-  say "    token secret: none on an edge (the origin's keys reach it through Redis)"
-elif "$APP/bin/streamctl" token secret --show >/dev/null 2>&1; then
-  say "    token secret: kept the existing one"
-else
-  "$APP/bin/streamctl" token secret >/dev/null
-  say "    created the HS256 token secret playback tokens are signed with; the site reads it with:"
-  say "        $PREFIX/bin/streamctl token secret --show"
-fi
+  none) say "    token secret: none on an edge (the origin's keys reach it through Redis)" ;;
+  kept) say "    token secret: kept the existing one" ;;
+  created)
+    say "    created the HS256 token secret playback tokens are signed with; the site reads it with:"
+    say "        $PREFIX/bin/streamctl token secret --show"
+    ;;
+  *) die "streamctl db setup said token_secret=$TOKEN_SECRET" ;;
+esac
 
 # Detected only when not given at all: MIST_USER= (empty) says there is none, so an install never
 # depends on whatever MistController happens to run on the host (scripted installs, the tests).
@@ -321,21 +343,12 @@ if [ -z "${MIST_USER+given}" ]; then
   MIST_USER=$(ps -o user= -C MistController 2>/dev/null | head -n 1 | tr -d ' ' || true)
   if [ -z "$MIST_USER" ] && id mistserver >/dev/null 2>&1; then MIST_USER=mistserver; fi
 fi
-# Recordings: MistServer writes them, streamctl catalogues and prunes them. Keep the operator's choice.
-RECORDINGS=$("$APP/bin/streamctl" config get recordings-root)
-if [ -z "$RECORDINGS" ]; then
-  RECORDINGS=$STATE_DIR/recordings
-  "$APP/bin/streamctl" config set recordings-root "$RECORDINGS" >/dev/null
-fi
+# Recordings: MistServer writes them, streamctl catalogues and prunes them (the operator's
+# recordings-root is kept; db setup above chose the folder only when none was set).
 mkdir -p "$RECORDINGS"
 # The VoD stream's source (`mist apply` configures it): what MistServer plays for vod+<id> when
 # STREAM_SOURCE answers nothing. Ours is a 2 s black, silent clip (assets/placeholder.mkv, made
 # once with ffmpeg); an operator's own file at that path is kept.
-PLACEHOLDER=$("$APP/bin/streamctl" config get vod-placeholder)
-if [ "$PLACEHOLDER" = /var/lib/streamctl/placeholder.mkv ] && [ "$STATE_DIR" != /var/lib/streamctl ]; then
-  PLACEHOLDER=$STATE_DIR/placeholder.mkv
-  "$APP/bin/streamctl" config set vod-placeholder "$PLACEHOLDER" >/dev/null
-fi
 if [ ! -e "$PLACEHOLDER" ]; then
   if [ -d "$(dirname "$PLACEHOLDER")" ]; then
     cp "$SRC/assets/placeholder.mkv" "$PLACEHOLDER.new"

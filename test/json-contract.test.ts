@@ -98,6 +98,9 @@ describe('--json on every command', () => {
     const j = (r: Run) => run(db, r);
 
     await j({ command: 'db migrate', args: ['db', 'migrate'], schema: 'db' });
+    // install.sh's database step (test/process/install.test.ts runs it there); never prints the secret.
+    const setup = await j({ command: 'db setup', args: ['db', 'setup', '--state-dir', '/srv/streamctl'], schema: 'db-setup' });
+    expect(setup).toMatchObject({ path: db, applied: [], token_secret: 'created', recordings_root: '/srv/streamctl/recordings', vod_placeholder: '/srv/streamctl/placeholder.mkv' });
     await j({ command: 'db path', args: ['db', 'path'], schema: 'db' });
     await j({ command: 'db status', args: ['db', 'status'], schema: 'db' });
     expect(await j({ command: 'db check', args: ['db', 'check'], schema: 'db-check' })).toEqual({ path: db, ok: true, integrity: [], foreign_keys: [] });

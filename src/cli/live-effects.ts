@@ -14,7 +14,8 @@ import { mistCall } from '../mist/api';
 import { sendUdpApi, tagRequest, untagSettle } from '../mist/stream-tags';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
-import { findUserByName } from '../store/users';
+import { findUserById, findUserByName } from '../store/users';
+import { channelsWithOpenSessions } from '../store/viewer-sessions';
 import type { CliContext } from './context';
 
 export type LiveEffect =
@@ -35,6 +36,15 @@ const LIVE_EFFECT_TIMEOUT_MS = 3000;
 export function liveEffectRequest(effect: LiveEffect, base: string): Record<string, string> {
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? { nuke_stream: stream } : { invalidate_sessions: stream };
+}
+
+/** Asks MistServer to re-check every channel that has viewers (a token key or secret stopped working). */
+export async function recheckEveryChannel(ctx: Pick<CliContext, 'db' | 'err'>, db: Db, reason: string): Promise<void> {
+  const effects = channelsWithOpenSessions(db)
+    .map((id) => findUserById(db, id)?.name)
+    .filter((n): n is string => n !== undefined)
+    .map((user) => ({ kind: 'recheck-viewers' as const, user, reason }));
+  await applyLiveEffects(ctx, effects);
 }
 
 function describe(effect: LiveEffect, base: string): string {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/lib/resp';
 import { baseEnv, ROOT, tempDir } from '../helpers';
-import { REDIS_SERVER } from '../support/redis';
+import { REDIS_SERVER, redisAnswers } from '../support/redis';
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
   return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
@@ -39,20 +39,6 @@ describe('install.sh refuses a role it cannot set up, before installing anything
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(message);
     expect(existsSync(join(prefix, 'lib', 'streamctl'))).toBe(false);
-  });
-});
-
-describe('install.sh ROLE=edge without a Redis password', () => {
-  it("installs, and says the origin's Redis refuses it unless protected mode is off", () => {
-    const dir = tempDir();
-    const r = install(join(dir, 'prefix'), { ROLE: 'edge', ORIGIN: 'o', SCHEDULE: 'none', REDIS_CONF_DIR: join(dir, 'redis') });
-    expect(r.status).toBe(0);
-    // Redis 7's protected mode answers other hosts only when a password is set.
-    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
-    expect(conf(join(dir, 'prefix')).redis_password_file).toBeUndefined();
-    // No shared recordings folder named: said, and every recording plays the placeholder there.
-    expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');
-    expect(conf(join(dir, 'prefix')).recordings_root).toBeUndefined();
   });
 });
 
@@ -148,9 +134,17 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
   });
 
-  it('uninstall removes an edge\'s Redis config and include line', () => {
-    expect(install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example', REDIS_PASSWORD_FILE: join(state, 'redis-password') }).status).toBe(0);
+  // An edge again, now without a Redis password or RECORDINGS_ROOT (single removed the ones set before).
+  it("edge without a Redis password: says the origin's Redis refuses it unless protected mode is off; uninstall removes its Redis config and include line", () => {
+    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: 'origin.example' });
+    expect(r.status).toBe(0);
     expect(conf(prefix).redis_primary).toBe('origin.example:6379');
+    // Redis 7's protected mode answers other hosts only when a password is set.
+    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
+    expect(conf(prefix).redis_password_file).toBeUndefined();
+    // No shared recordings folder named: said, and every recording plays the placeholder there.
+    expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');
+    expect(conf(prefix).recordings_root).toBeUndefined();
     expect(install(prefix, env, ['--uninstall']).status).toBe(0);
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
@@ -175,7 +169,8 @@ describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
     expect(conf(prefix).redis_password_file).toBe(pwFile);
     expect(readFileSync(file, 'utf8')).toContain('\nmasterauth pw-with-&-and-/\nrequirepass pw-with-&-and-/\n');
     proc = spawn(REDIS_SERVER!, [file, '--dir', dir, '--save', ''], { stdio: 'ignore' });
-    for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((res) => setTimeout(res, 25));
+    // Until it answers, not until its socket file appears: that is a moment before it listens.
+    for (let i = 0; i < 200 && !(existsSync(socket) && (await redisAnswers(socket))); i++) await new Promise((res) => setTimeout(res, 25));
     const c = await connectRedis(socket, { password: 'pw-with-&-and-/' });
     try {
       const [stale, timeout, port, info] = await c.pipeline([

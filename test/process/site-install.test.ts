@@ -43,8 +43,11 @@ describe.skipIf(!isRoot || !hasUserTools)('install.sh with SITE_USER (needs root
   const as = (user: string, args: string[]) => spawnSync('runuser', ['-u', user, '--', 'env', '-i', streamctl, ...args], { encoding: 'utf8', cwd: '/' });
   const gid = () => Number(sh('getent', ['group', group]).stdout.split(':')[2]);
 
+  /** The first install's result: the one that made the token secret. */
+  let first: SpawnSyncReturns<string> | undefined;
+
   it('creates the group with both users and makes the database, its folder and the recordings group-writable', () => {
-    const r = install({ SITE_USER: siteUser, STREAMCTL_GROUP: group });
+    const r = (first = install({ SITE_USER: siteUser, STREAMCTL_GROUP: group }));
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`writable by group ${group}: MistServer's user ${mistUser} and the site's user ${siteUser}`);
@@ -62,7 +65,7 @@ describe.skipIf(!isRoot || !hasUserTools)('install.sh with SITE_USER (needs root
   });
 
   it('issues a playback token right after install (the secret is made at install, never printed)', () => {
-    const r = install({ SITE_USER: siteUser, STREAMCTL_GROUP: group });
+    const r = first!;
     expect(r.stdout).toContain('token secret');
     const secret = as(siteUser, ['token', 'secret', '--show']).stdout.trim();
     expect(secret.length).toBeGreaterThan(20);

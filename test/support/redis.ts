@@ -32,7 +32,7 @@ export interface TestRedis {
  * True once the server answers on its socket. The socket file appears a moment before redis-server
  * listens (ECONNREFUSED seen under load); any reply counts, NOAUTH included (--requirepass).
  */
-async function answers(socket: string): Promise<boolean> {
+export async function redisAnswers(socket: string): Promise<boolean> {
   try {
     const c = await connectRedis(socket, { timeoutMs: 1000 });
     try {
@@ -59,7 +59,7 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   const deadline = Date.now() + 10_000;
-  while (!existsSync(socket) || !(await answers(socket))) {
+  while (!existsSync(socket) || !(await redisAnswers(socket))) {
     if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
     if (Date.now() > deadline) throw new Error('redis-server did not answer on its socket within 10 s');
     await new Promise((r) => setTimeout(r, 20));

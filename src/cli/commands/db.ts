@@ -1,14 +1,19 @@
 // `streamctl db ...`: the database file itself.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { databasePath } from '../../config';
+import { dirname, resolve } from 'node:path';
+import { databasePath, role, type ServerRole } from '../../config';
 import { oneLine, UserError } from '../../lib/errors';
 import { backupDatabase, checkDatabase } from '../../store/maintenance';
 import { knownMigrations } from '../../store/migrations';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, schemaVersion } from '../../store/open';
+import { setUpDatabase } from '../../settings/setup';
 import type { CliContext } from '../context';
+import { recheckEveryChannel } from '../live-effects';
+
+/** A migration as `db migrate` names it: 0007_viewer_sessions. */
+const migrationName = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
 
 /** The database's JSON form: where it is, its schema version and the one this build expects. */
 function dbJson(path: string, version: number) {
@@ -28,10 +33,42 @@ export function dbCommand(ctx: CliContext): Command {
       const db = openForCli(path, { create: true });
       try {
         const applied = migrate(db);
-        const name = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
-        if (opts.json) return ctx.json({ ...dbJson(path, schemaVersion(db)), applied: applied.map(name) });
-        for (const m of applied) ctx.out(`applied ${String(m.version).padStart(4, '0')}_${m.name}\n`);
+        if (opts.json) return ctx.json({ ...dbJson(path, schemaVersion(db)), applied: applied.map(migrationName) });
+        for (const m of applied) ctx.out(`applied ${migrationName(m)}\n`);
         ctx.out(`${path}: schema version ${schemaVersion(db)}${applied.length ? '' : ' (up to date)'}\n`);
+      } finally {
+        db.close();
+      }
+    });
+
+  cmd
+    .command('setup')
+    .description(
+      "install.sh's database step in one run: create and migrate the database, make the token secret if there is none (not on an edge), " +
+        'put unset recordings-root and the default vod-placeholder in the state folder; prints key=value lines',
+    )
+    .option('--state-dir <dir>', "the installation's state folder (default: the database's folder)")
+    .addOption(new Option('--role <role>', "the server's role (default: the installed role=)").choices(['single', 'origin', 'edge']))
+    .option('--json', 'print JSON')
+    .action(async (opts: { stateDir?: string; role?: ServerRole; json?: boolean }) => {
+      const path = ctx.dbPath();
+      const db = openForCli(path, { create: true });
+      try {
+        const done = setUpDatabase(db, { stateDir: opts.stateDir ?? dirname(path), role: opts.role ?? role(), now: ctx.now() });
+        if (done.stoppedSecrets > 0) await recheckEveryChannel(ctx, db, 'token secret rotated');
+        const report = {
+          ...dbJson(path, schemaVersion(db)),
+          applied: done.applied.map(migrationName),
+          token_secret: done.tokenSecret,
+          recordings_root: done.recordingsRoot,
+          vod_placeholder: done.vodPlaceholder,
+        };
+        if (opts.json) return ctx.json(report);
+        // One key=value a line, for a shell to read (install.sh): a value never spans lines.
+        const lines = Object.entries(report).flatMap(([key, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${key}=${v}`));
+        const broken = lines.find((l) => l.includes('\n'));
+        if (broken) throw new UserError(`${broken.slice(0, broken.indexOf('='))} holds a line break: it cannot be printed as key=value (use --json)`);
+        ctx.out(lines.map((l) => `${l}\n`).join(''));
       } finally {
         db.close();
       }

@@ -8,15 +8,12 @@ import { rotateTokenSecret } from '../../access/token-secrets';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
-import type { Db } from '../../store/open';
 import { durationMs, getSetting } from '../../store/settings';
 import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
-import { channelsWithOpenSessions } from '../../store/viewer-sessions';
-import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { recheckEveryChannel } from '../live-effects';
 import { requireUser } from '../resolve';
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
@@ -25,15 +22,6 @@ function algorithmOf(key: KeyObject): TokenAlg {
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   const curve = key.asymmetricKeyDetails?.namedCurve;
   throw new UserError(`unsupported key type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}: use an EC P-256 (ES256) or Ed25519 (EdDSA) public key`);
-}
-
-/** Asks MistServer to re-check every channel that has viewers (a key stopped working). */
-async function recheckAll(ctx: CliContext, db: Db, reason: string): Promise<void> {
-  const effects = channelsWithOpenSessions(db)
-    .map((id) => findUserById(db, id)?.name)
-    .filter((n): n is string => n !== undefined)
-    .map((user) => ({ kind: 'recheck-viewers' as const, user, reason }));
-  if (effects.length) await applyLiveEffects(ctx, effects);
 }
 
 export function tokenCommand(ctx: CliContext): Command {
@@ -65,7 +53,7 @@ export function tokenCommand(ctx: CliContext): Command {
         ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${secret}\n`);
         if (retired > 0) ctx.out(grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n');
       }
-      if (retired > 0 && grace === 0) await recheckAll(ctx, db, 'token secret rotated');
+      if (retired > 0 && grace === 0) await recheckEveryChannel(ctx, db, 'token secret rotated');
     });
 
   const key = cmd.command('key').description('public keys (ES256/EdDSA) for sites that keep the private key');
@@ -110,7 +98,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const retired = listTokenKeys(db, now, true).find((k) => k.id === Number(idText));
       if (opts.json && retired) ctx.json(tokenKeyJson(retired, now));
       else ctx.out(`token key #${idText} retired\n`);
-      await recheckAll(ctx, db, 'token key removed');
+      await recheckEveryChannel(ctx, db, 'token key removed');
     });
 
   cmd
