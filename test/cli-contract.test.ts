@@ -36,7 +36,12 @@ describe('exit codes', async () => {
     expect(refused.stderr).toBe('');
     expect((await withStdin(db, ['channel', 'password', 'bob'], 'correct horse')).status).toBe(0);
     expect((await withStdin(db, ['channel', 'check-password', 'bob'], 'correct horse')).status).toBe(0);
-    expect((await withStdin(db, ['channel', 'check-password', 'bob'], 'wrong horse')).status).toBe(1);
+    const wrong = await withStdin(db, ['channel', 'check-password', 'bob'], 'wrong horse');
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/wrong password/);
+    const short = await withStdin(db, ['channel', 'password', 'bob'], 'short');
+    expect(short.status).toBe(1);
+    expect(short.stderr).toMatch(/too short/);
   });
 
   it("2 for usage errors, commander's own included, all prefixed streamctl:", async () => {

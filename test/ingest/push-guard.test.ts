@@ -1,7 +1,8 @@
 // The push brute-force guard in process: a broadcaster's own key mixed in, a whole IPv6 /64, an
 // allowlist, and `streamctl guard`. "Lookups" are the refused attempts the guard let through to
 // the key table, read from the audit log (every attempt writes one event, committed with the
-// guard's count). Concurrent processes and a locked database are in test/process/programs.test.ts.
+// guard's count). Concurrent processes are in test/process/programs.test.ts, a locked database in
+// test/process/db-faults.test.ts.
 import { describe, expect, it } from 'vitest';
 import { GUARD_REFUSAL } from '../../src/ingest/admit-push';
 import { guardSource } from '../../src/ingest/guard-source';

@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, freshDb, ROOT, runTrigger } from '../helpers';
+import { fixture, freshDb, ROOT, runTrigger, runTriggerAsync } from '../helpers';
 import { addUser, cli } from '../support/cli';
 
 const userNew = (stream: string, session: string) =>
@@ -18,13 +18,13 @@ const userEnd = (stream: string, session: string) =>
     .replace('streams+alice', stream)
     .replace(/[0-9a-f]{64}/, session);
 
-/** Runs fn while another connection holds the write lock (an open IMMEDIATE transaction). */
-function whileLocked<T>(db: string, fn: () => T): T {
+/** Runs fn (and waits for it) while another connection holds the write lock (an open IMMEDIATE transaction). */
+async function whileLocked<T>(db: string, fn: () => T | Promise<T>): Promise<T> {
   const holder = new Database(db, { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
   try {
     holder.prepare('BEGIN IMMEDIATE').run();
     holder.prepare("INSERT INTO events (at, kind, outcome, reason) VALUES (0, 'test', 'held', 'a long writer')").run();
-    return fn();
+    return await fn();
   } finally {
     holder.prepare('ROLLBACK').run();
     holder.close();
@@ -45,7 +45,7 @@ describe('USER_NEW while another connection holds the write lock', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     const id = 'a'.repeat(64);
-    const r = whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+alice', id) }));
+    const r = await whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+alice', id) }));
     expect(r.stdout, r.stderr).toBe('true');
     expect(sessions(db)).toEqual([]); // nothing was written: the lock was never had
     const end = runTrigger({ trigger: 'USER_END', db, payload: userEnd('streams+alice', id), env: { MIST_TUUID: 'end-1' } });
@@ -67,10 +67,15 @@ describe('USER_NEW while another connection holds the write lock', async () => {
     await addUser(db, 'carol');
     expect((await cli(db, ['channel', 'set', 'bob', '--viewer-cap', '100'])).status).toBe(0);
     expect((await cli(db, ['channel', 'set', 'carol', '--access', 'private'])).status).toBe(0);
-    const capped = whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+bob', 'c'.repeat(64)) }));
+    // Both at once: each waits out its busy timeout (2 s), and one wait is enough for the two.
+    const [capped, closed] = await whileLocked(db, () =>
+      Promise.all([
+        runTriggerAsync({ trigger: 'USER_NEW', db, payload: userNew('streams+bob', 'c'.repeat(64)) }),
+        runTriggerAsync({ trigger: 'USER_NEW', db, payload: userNew('streams+carol', 'd'.repeat(64)) }),
+      ]),
+    );
     expect(capped.stdout).toBe('false');
     expect(capped.stderr).toMatch(/busy|locked/i);
-    const closed = whileLocked(db, () => runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+carol', 'd'.repeat(64)) }));
     expect(closed.stdout).toBe('false');
     // Once the lock is free the capped channel admits again.
     expect(runTrigger({ trigger: 'USER_NEW', db, payload: userNew('streams+bob', 'c'.repeat(64)) }).stdout).toBe('true');

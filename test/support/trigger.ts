@@ -2,7 +2,7 @@
 // a fake context (fixed clock, event id, collected log lines), and the answer rendered exactly as
 // the runner renders it. What the runner itself does with a throw (refusal + one stderr line) is
 // checked by the process-spawning layer (test/process/programs.test.ts).
-import { DENY, render } from '../../src/triggers/answer';
+import { render } from '../../src/triggers/answer';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import type { Trigger, TriggerContext } from '../../src/triggers/types';
 import { openForTrigger, type Db } from '../../src/store/open';
@@ -66,18 +66,6 @@ export function fromMistEnv(env: Record<string, string>): FakeContextOptions {
     ...(Number.isSafeInteger(time) && time > 0 ? { eventTime: time } : {}),
     ...(env.MIST_TUUID !== undefined ? { eventId: env.MIST_TUUID } : {}),
   };
-}
-
-/**
- * What the runner prints for a payload: parse → decide → render, and the trigger's refusal for
- * anything thrown (src/runtime/run-trigger.ts, without its stdin, stderr and process exit).
- */
-export async function runnerAnswer<E, N extends TriggerName>(trigger: Trigger<E, N>, db: Db, payload: string, opts: FakeContextOptions = {}): Promise<string> {
-  try {
-    return (await answer(trigger, db, payload, opts)).answer;
-  } catch {
-    return render(trigger.name, DENY);
-  }
 }
 
 /**
