@@ -3,7 +3,6 @@
 // and stream-key labels that name one key.
 import Database from 'better-sqlite3';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../src/triggers/push-rewrite';
 import userNew from '../src/triggers/user-new';

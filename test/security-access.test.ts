@@ -1,13 +1,12 @@
 // Issue 10's access and database holes, each reproduced as filed and kept closed: owner confusion
 // between user names and site ids, a missing channel policy row read as public, a token issued in
 // the future, and databases created readable by every local user.
-import { spawnSync } from 'node:child_process';
 import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { BIN, baseEnv, freshDb, ROOT, tempDir } from './helpers';
+import { freshDb, ROOT, tempDir } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
 import { sqlOnFile } from './support/db';
 import { runInProcess } from './support/trigger';

@@ -1,11 +1,10 @@
 // Issue 10 #4 and #5: MistServer's user can write inside the recordings root, so it can plant
 // symbolic links there (a channel folder linking outside, a file linking to a secret) and files in
 // another channel's folder. None of it may be answered, catalogued, served or deleted.
-import Database from 'better-sqlite3';
 import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, tempDir, freshDb } from './helpers';
+import { tempDir, freshDb } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
 import { sqlOnFile } from './support/db';
 import { runInProcess } from './support/trigger';

@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freshDb } from '../helpers';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { compareWithRedis } from '../../src/replica/compare';
 import { publishPending, PublishConflict, resync, runRelay } from '../../src/replica/relay';

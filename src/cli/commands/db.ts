@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { databasePath, role, type ServerRole } from '../../config';
+import { role, type ServerRole } from '../../config';
 import { oneLine, UserError } from '../../lib/errors';
 import { backupDatabase, checkDatabase } from '../../store/maintenance';
 import { knownMigrations } from '../../store/migrations';

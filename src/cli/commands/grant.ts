@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { UserError } from '../../lib/errors';
 import { printable } from '../../lib/names';
 import { checkViewerId } from '../../access/viewer-id';
-import { deleteGrant, listGrants, upsertGrant, type Grant } from '../../store/grants';
+import { deleteGrant, listGrants, upsertGrant } from '../../store/grants';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { grantJson } from '../shapes';

@@ -9,7 +9,7 @@ import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
 import { durationMs, getSetting } from '../../store/settings';
-import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg, type TokenKey } from '../../store/token-keys';
+import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg } from '../../store/token-keys';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
