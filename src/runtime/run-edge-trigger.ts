@@ -2,15 +2,14 @@
 // stdout, errors → one stderr line and the refusal), but an edge has no database: decisions read
 // Redis (the local replica; the origin's primary for the viewer cap). Loads neither SQLite nor
 // anything that opens it, so an edge program's bundle holds no better-sqlite3.
-import { writeSync } from 'node:fs';
 import { debugEnabled, mistEventEnv, redisPassword, redisPrimary, redisReplica } from '../config';
 import type { EdgeRedis } from '../edge/admit';
 import { oneLine } from '../lib/errors';
 import { connectRedis, type RedisClient } from '../lib/resp';
-import { DENY, render, type Answer } from '../triggers/answer';
+import type { Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { EdgeTrigger, EdgeTriggerContext } from '../triggers/types';
-import { closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
+import { answerOnce, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
 
 /**
  * How long the local replica may take to connect and to answer a read. It is on this host (a unix
@@ -57,18 +56,8 @@ export function runEdgeTrigger<E, N extends TriggerName>(trigger: EdgeTrigger<E,
     closeInheritedSockets();
   }
   const log = (line: string) => stderrLine(name, line);
-  let answer: string = render(name, DENY);
-  const fail = (err: unknown) => {
-    answer = render(name, DENY);
-    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
-  };
   const background: Promise<unknown>[] = [];
-  const finish = (): never => {
-    if (answer !== '') writeSync(1, answer);
-    // Nothing to flush (no database); open Redis sockets simply close with the process.
-    process.exit(0);
-  };
-  try {
+  const decide = (): Answer | Promise<Answer> => {
     const event = trigger.parse(readAllStdin());
     const now = Date.now();
     const mist = mistEventEnv();
@@ -81,19 +70,7 @@ export function runEdgeTrigger<E, N extends TriggerName>(trigger: EdgeTrigger<E,
       redis: edgeRedisFromConfig(log),
     };
     if (!TRIGGERS[name].blocking) ctx.background = (work) => void background.push(work.catch((err: unknown) => log(oneLine(err))));
-    const decided: Answer | Promise<Answer> = trigger.decide(event, ctx);
-    if ('then' in decided) {
-      return decided.then(
-        (a) => {
-          answer = render(name, a);
-        },
-        fail,
-      ).then(() => (background.length > 0 ? Promise.all(background).then(finish) : finish()));
-    }
-    answer = render(name, decided);
-  } catch (err) {
-    fail(err);
-  }
-  if (background.length > 0) return Promise.all(background).then(finish);
-  finish();
+    return trigger.decide(event, ctx);
+  };
+  return answerOnce(name, log, decide, background);
 }

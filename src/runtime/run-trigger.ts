@@ -1,14 +1,13 @@
 // The only trigger I/O: stdin → parse → decide (every write committed) → exactly one answer on
 // stdout, exit 0. Anything unexpected: one line on stderr (no secrets) and the trigger's refusing answer.
-import { writeSync } from 'node:fs';
 import { databasePath, debugEnabled, mistEventEnv } from '../config';
 import { oneLine } from '../lib/errors';
 import { recordEvent } from '../store/events';
 import { openForTrigger, type Db } from '../store/open';
-import { DENY, render, type Answer } from '../triggers/answer';
+import type { Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { Trigger, TriggerContext } from '../triggers/types';
-import { closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
+import { answerOnce, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
 
 /**
  * Runs one trigger as MistServer does: writes exactly one answer and ends the process.
@@ -29,24 +28,9 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
     closeInheritedSockets();
   }
   const log = (line: string) => stderrLine(name, line);
-  let answer: string = render(name, DENY);
   let db: Db | undefined;
-  const fail = (err: unknown) => {
-    answer = render(name, DENY);
-    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
-    countError(name, db, err);
-  };
   const background: Promise<unknown>[] = [];
-  const finish = (): never => {
-    if (answer !== '') writeSync(1, answer);
-    // Exit without closing the database: every write is committed, and a close would checkpoint
-    // the WAL (copy pages back, two fsyncs) on the answer's path, work SQLite's auto-checkpoint in
-    // a later commit or the CLI does anyway. A file left as a SIGKILL leaves it is safe by SQLite's
-    // design (MistServer kills us at this point anyway). process.exit also skips better-sqlite3's
-    // close-at-exit hook.
-    process.exit(0);
-  };
-  try {
+  const decide = (): Answer | Promise<Answer> => {
     const event = trigger.parse(readAllStdin());
     db = openForTrigger(databasePath());
     const now = Date.now();
@@ -59,23 +43,11 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
       log,
       debug: debugEnabled() ? log : () => {},
     };
+    // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
     if (!TRIGGERS[name].blocking) ctx.background = (work) => void background.push(work.catch(() => {}));
-    const decided: Answer | Promise<Answer> = trigger.decide(event, ctx);
-    if ('then' in decided) {
-      return decided.then(
-        (a) => {
-          answer = render(name, a);
-        },
-        fail,
-      ).then(finish);
-    }
-    answer = render(name, decided);
-  } catch (err) {
-    fail(err);
-  }
-  // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
-  if (background.length > 0) return Promise.all(background).then(finish);
-  finish();
+    return trigger.decide(event, ctx);
+  };
+  return answerOnce(name, log, decide, background, (err) => countError(name, db, err));
 }
 
 // How long recording an error may wait for the write lock: the refusal is already decided, and a

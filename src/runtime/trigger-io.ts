@@ -1,6 +1,10 @@
 // The I/O every trigger runner shares (the one-box runner run-trigger.ts and the edge runner
-// run-edge-trigger.ts): reading the payload, one-line stderr messages, dropping inherited sockets.
+// run-edge-trigger.ts): reading the payload, exactly one answer, one-line stderr messages,
+// dropping inherited sockets.
 import { closeSync, readdirSync, readlinkSync, readSync, writeSync } from 'node:fs';
+import { oneLine } from '../lib/errors';
+import { DENY, render, type Answer } from '../triggers/answer';
+import type { TriggerName } from '../triggers/registry';
 
 /** Payloads are small; anything bigger than this is not MistServer talking. */
 const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
@@ -76,4 +80,51 @@ export function closeInheritedSockets(): void {
       // gone already (the listing's own descriptor): nothing to close
     }
   }
+}
+
+/**
+ * The end every run shares: `decide` (parse the payload, open what the runner needs, decide), then
+ * exactly one answer on stdout and exit 0. Anything thrown or rejected is one stderr line, then
+ * `failed(err)` (what else the runner records), and the trigger's refusal. `background` holds an
+ * asynchronous trigger's work still running (nobody waits for its answer): it finishes first.
+ *
+ * Exit without closing anything: every write is committed inside `decide` (MistServer SIGKILLs a
+ * blocking handler once it has read the answer), and closing the database would checkpoint the WAL
+ * (copy pages back, two fsyncs) on the answer's path, work SQLite's auto-checkpoint in a later
+ * commit or the CLI does anyway. A file left as a SIGKILL leaves it is safe by SQLite's design.
+ * process.exit also skips better-sqlite3's close-at-exit hook; open Redis sockets simply close.
+ */
+export function answerOnce(
+  name: TriggerName,
+  log: (line: string) => void,
+  decide: () => Answer | Promise<Answer>,
+  background: Promise<unknown>[],
+  failed: (err: unknown) => void = () => {},
+): void | Promise<void> {
+  let answer: string = render(name, DENY);
+  const fail = (err: unknown) => {
+    answer = render(name, DENY);
+    log(`${oneLine(err)}; answering ${answer === '' ? 'empty' : `"${answer}"`}`);
+    failed(err);
+  };
+  const finish = (): never => {
+    if (answer !== '') writeSync(1, answer);
+    process.exit(0);
+  };
+  const settle = () => (background.length > 0 ? Promise.all(background).then(finish) : finish());
+  try {
+    const decided = decide();
+    if ('then' in decided) {
+      return decided.then(
+        (a) => {
+          answer = render(name, a);
+        },
+        fail,
+      ).then(settle);
+    }
+    answer = render(name, decided);
+  } catch (err) {
+    fail(err);
+  }
+  return settle();
 }
