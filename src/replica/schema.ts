@@ -4,6 +4,8 @@
 // pipelined read fetches everything a viewer admission needs. Everything lives under one prefix, so
 // `edge resync` can find and delete keys whose entity no longer exists.
 
+import type { SessionTotals } from '../mist/session-totals';
+
 /** Every replicated key starts with this. */
 export const PREFIX = 'sc:';
 
@@ -74,17 +76,7 @@ export interface KeyValue {
  * the one-box USER_END does and trims what it stored. Not written from SQLite: resync leaves it.
  * The viewer's token (USER_END line 1) is never in it.
  */
-export interface SessionEndValue {
-  /** Streams watched, and seconds on each (same order). */
-  streams: string[];
-  streamSeconds: number[];
-  connector: string | null;
-  host: string | null;
-  seconds: number;
-  bytesUp: number;
-  bytesDown: number;
-  /** MistServer's session id. */
-  sessionId: string;
+export interface SessionEndValue extends SessionTotals {
   /** MIST_TIME of the USER_END, unix ms. */
   time: number;
   /** MIST_TUUID ('' when absent): a redelivered end is stored once. */

@@ -14,22 +14,14 @@
 //   line 12: session id (64 hex)
 // Answer: ignored by MistServer; we print nothing.
 import { PayloadError } from '../lib/errors';
+import type { SessionTotals } from '../mist/session-totals';
 import { expectLines, payloadCount } from './payload';
 
 /** MistServer's name for this trigger: every message uses it. */
 const TRIGGER = 'USER_END';
 
-export interface UserEndEvent {
-  streams: string[];
-  /** Seconds per stream, same order as streams (0 when MistServer left it out). */
-  streamSeconds: number[];
-  connector: string | null;
-  host: string | null;
-  seconds: number;
-  bytesUp: number;
-  bytesDown: number;
-  sessionId: string;
-}
+/** A USER_END, parsed: the session's totals. */
+export type UserEndEvent = SessionTotals;
 
 const firstOf = (list: string) => list.split(',')[0]?.trim() || null;
 
