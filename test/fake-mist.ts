@@ -19,7 +19,7 @@ export interface FakeMist {
   /** Every request body received, in order (login retries included). */
   requests: Json[];
   /** The stored configuration, as MistServer would hold it. */
-  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[] };
+  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[] };
   /** When set, requests need this login (as from a remote host). */
   account?: { username: string; password: string };
   /** Requests that carried one of these keys (ignoring reads). */
@@ -32,7 +32,7 @@ export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): P
   const fake: FakeMist = {
     url: '',
     requests: [],
-    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], ...structuredClone(initial) },
+    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], ...structuredClone(initial) },
     calls: (key) => fake.requests.filter((r) => key in r),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -92,6 +92,7 @@ function handle(fake: FakeMist, request: Json): Json {
     if (Array.isArray(request.jwks)) s.jwks = structuredClone(request.jwks);
     out.jwks = s.jwks;
   }
+  if (request.active_streams) out.active_streams = s.activeStreams;
   if ('config' in request) out.config = { triggers: s.triggers, version: 'fake 1.0', serverid: '' };
   if (!request.minimal) out.streams = s.streams;
   return out;

@@ -4,8 +4,6 @@
 import Ajv from 'ajv';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -177,14 +175,8 @@ describe('--json on every command', () => {
     expect((await j({ command: 'status', args: ['status', 'alice'], schema: 'status' })).health).not.toBeNull();
     await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
     // MistServer no longer has the stream: reconcile closes the broadcast.
-    const server = createServer((_req, res) => res.end(JSON.stringify({ active_streams: [] })));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    try {
-      expect((await run(db, { command: 'status', args: ['status', '--reconcile', '--api', api], schema: 'reconcile' })).closed).toHaveLength(1);
-    } finally {
-      server.close();
-    }
+    const none = await startFakeMist();
+    expect((await run(db, { command: 'status', args: ['status', '--reconcile', '--api', none.url], schema: 'reconcile' })).closed).toHaveLength(1);
     await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
 
     const file = join(root, String(added.id), 'a.mkv');
@@ -227,7 +219,8 @@ describe('--json on every command', () => {
     const doctor = await cli(db, ['doctor', '--api', mist.url, '--json']);
     await run(db, { command: 'doctor', args: ['doctor', '--api', mist.url], schema: 'doctor', status: doctor.status ?? 0 });
     // MistServer unreachable: the checks it would answer are one "skipped" warning, in the same shape.
-    const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', api], schema: 'doctor', status: 1 });
+    await none.close();
+    const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', none.url], schema: 'doctor', status: 1 });
     expect(unreachable.checks.find((c: { check: string }) => c.check === 'mistserver config').message).toMatch(/check\(s\) skipped/);
 
     // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.

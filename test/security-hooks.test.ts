@@ -3,11 +3,10 @@
 // account: here the trigger runs as root (as a cron'd `status --reconcile` would) and the hooks
 // are planted with plain SQL, as MistServer's user could.
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { startFakeMist } from './fake-mist';
 import { fixture, freshDb, tempDir } from './helpers';
 import { addUser, cli } from './support/cli';
 import { runInProcess } from './support/trigger';
@@ -120,12 +119,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     d.prepare("INSERT INTO hooks VALUES ('offline', ?, 0)").run(evil);
     d.close();
     await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago' } });
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => res.end(JSON.stringify({ active_streams: [] })));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const api = (await startFakeMist()).url;
     const reconcile = async (conf: string) => (await cli(db, ['status', '--reconcile', '--api', api], { env: { STREAMCTL_CONF: conf } })).stderr;
     try {
       // No mist_user= known: nobody to run it as but root, so it does not run.
@@ -142,7 +136,6 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
       expect(await reconcile(conf)).toBe('');
       expect(readFileSync(marker, 'utf8').trim()).toBe(String(NOBODY));
     } finally {
-      server.close();
       rmSync(marker, { force: true });
     }
   });

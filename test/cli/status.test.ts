@@ -1,8 +1,7 @@
 // `streamctl status --reconcile` in process against a small stand-in for MistServer's API (in this
 // process too: the CLI's requests are asynchronous).
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { startFakeMist } from '../fake-mist';
 import { tempDir } from '../helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
@@ -17,38 +16,22 @@ describe('status --reconcile', () => {
     const long = Date.now() - 3_600_000;
     deliver(db, full('streams+alice', long));
     deliver(db, full('streams+bob', long));
-    const requests: unknown[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        requests.push(JSON.parse(body));
-        res.setHeader('content-type', 'application/json');
-        res.setHeader('connection', 'close'); // a new connection per CLI run, as when each run was a process (see fake-mist.ts)
-        res.end(JSON.stringify({ active_streams: ['streams+bob', 'vod'] }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const api = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const mist = await startFakeMist({ activeStreams: ['streams+bob', 'vod'] });
     const status = (user: string) => cliJson(db, ['status', user]);
-    try {
-      const r = await cli(db, ['status', '--reconcile', '--api', api, '--json']);
-      expect(r.status).toBe(0);
-      expect(requests).toEqual([{ active_streams: true }]);
-      expect(JSON.parse(r.stdout)).toMatchObject({ active_streams: 2, closed: [{ user: 'alice' }] });
-      expect((await status('alice')).state).toBe('offline');
-      expect((await cliJson(db, ['broadcasts', 'alice']))[0]).toMatchObject({ live: false, ended_cleanly: false });
-      expect((await status('bob')).state).toBe('live');
-      expect(offline.events()).toEqual([expect.objectContaining({ event: 'offline', channel: 'alice' })]);
-      expect((await cliJson(db, ['events', '--kind', 'broadcast', '--user', 'alice']))[0]).toMatchObject({ outcome: 'offline', reason: 'MistServer no longer has the stream' });
-      const again = await cli(db, ['status', '--reconcile', '--api', api]);
-      expect(again.stdout).toMatch(/nothing to close/);
-      // A late EMPTY from MistServer still dates the end and marks it clean.
-      deliver(db, empty('streams+alice', long + 60_000));
-      expect((await cliJson(db, ['broadcasts', 'alice']))[0]).toMatchObject({ ended_at: iso(long + 60_000), ended_cleanly: true });
-    } finally {
-      server.close();
-    }
+    const r = await cli(db, ['status', '--reconcile', '--api', mist.url, '--json']);
+    expect(r.status).toBe(0);
+    expect(mist.calls('active_streams')).toEqual([{ active_streams: true }]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ active_streams: 2, closed: [{ user: 'alice' }] });
+    expect((await status('alice')).state).toBe('offline');
+    expect((await cliJson(db, ['broadcasts', 'alice']))[0]).toMatchObject({ live: false, ended_cleanly: false });
+    expect((await status('bob')).state).toBe('live');
+    expect(offline.events()).toEqual([expect.objectContaining({ event: 'offline', channel: 'alice' })]);
+    expect((await cliJson(db, ['events', '--kind', 'broadcast', '--user', 'alice']))[0]).toMatchObject({ outcome: 'offline', reason: 'MistServer no longer has the stream' });
+    const again = await cli(db, ['status', '--reconcile', '--api', mist.url]);
+    expect(again.stdout).toMatch(/nothing to close/);
+    // A late EMPTY from MistServer still dates the end and marks it clean.
+    deliver(db, empty('streams+alice', long + 60_000));
+    expect((await cliJson(db, ['broadcasts', 'alice']))[0]).toMatchObject({ ended_at: iso(long + 60_000), ended_cleanly: true });
   });
 
   it('fails with one line when MistServer cannot be reached', async () => {

@@ -5,9 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { cliAsync } from '../fake-mist';
+import { cliAsync, startFakeMist } from '../fake-mist';
 import { baseEnv, freshDb, ROOT, tempDir } from '../helpers';
 import { cli } from '../support/cli';
 
@@ -117,25 +115,11 @@ describe('install.sh with systemd timers', async () => {
 describe('the reconcile job', async () => {
   it('asks the MistServer of the mist-api setting when given no --api, as the timer runs it', async () => {
     const db = freshDb();
-    const requests: unknown[] = [];
-    const server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
-      req.on('end', () => {
-        requests.push(JSON.parse(body));
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ active_streams: [] }));
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    try {
-      expect((await cli(db, ['config', 'set', 'mist-api', `http://127.0.0.1:${(server.address() as AddressInfo).port}`])).status).toBe(0);
-      const r = await cliAsync(db, ['status', '--reconcile']);
-      expect(r.stderr).toBe('');
-      expect(r.status).toBe(0);
-      expect(requests).toEqual([{ active_streams: true }]);
-    } finally {
-      server.close();
-    }
+    const mist = await startFakeMist();
+    expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
+    const r = await cliAsync(db, ['status', '--reconcile']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(mist.calls('active_streams')).toEqual([{ active_streams: true }]);
   });
 });

@@ -3,8 +3,7 @@
 // SQLite (compare.ts), resync is idempotent and removes what is gone, a replay after a crash
 // between EXEC and the outbox delete changes nothing, and changes made while Redis is down arrive
 // once it is back.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,46 +17,24 @@ import { startFakeMist } from '../fake-mist';
 import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
-import { NO_REDIS, REDIS_SERVER } from '../support/redis';
+import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 
 /** A redis-server on a fixed socket path that can be stopped and started again on it. */
 class Server {
   readonly dir = mkdtempSync(join(tmpdir(), 'streamctl-relay-'));
   readonly socket = join(this.dir, 'r.sock');
-  private proc: ChildProcess | undefined;
+  private redis: TestRedis | undefined;
 
   async start(): Promise<void> {
-    this.proc = spawn(REDIS_SERVER!, ['--port', '0', '--unixsocket', this.socket, '--unixsocketperm', '700', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    // The socket file appears at bind(), a moment before listen(): wait for an answer, not the file.
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (existsSync(this.socket)) {
-        const c = await connectRedis(this.socket).catch(() => undefined);
-        if (c) {
-          const pong = await c.call('PING').catch(() => undefined);
-          c.close();
-          if (pong === 'PONG') return;
-        }
-      }
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    this.redis = await startRedis([], this.dir);
   }
 
   async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null || p.signalCode !== null) return;
-    const exited = new Promise((r) => p.once('exit', r));
-    p.kill('SIGKILL');
-    await exited;
-    rmSync(this.socket, { force: true });
+    await this.redis?.kill();
   }
 
   async destroy(): Promise<void> {
-    await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    await this.redis?.stop();
   }
 }
 

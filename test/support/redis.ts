@@ -25,6 +25,9 @@ export interface TestRedis {
   /** SIGSTOP / SIGCONT the server (an unresponsive primary). */
   pause(): void;
   resume(): void;
+  /** Kills the server and removes its socket, keeping its folder (startRedis(args, dir) starts it again there). */
+  kill(): Promise<void>;
+  /** Kills the server and removes its folder. */
   stop(): Promise<void>;
 }
 
@@ -48,10 +51,12 @@ export async function redisAnswers(socket: string): Promise<boolean> {
   }
 }
 
-/** Starts redis-server with extra args (e.g. ['--requirepass', 'x']) and waits until it answers on its socket. */
-export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
+/**
+ * Starts redis-server with extra args (e.g. ['--requirepass', 'x']) and waits until it answers on
+ * its socket, `dir`/r.sock: in a new temp folder, or in `dir` (a restart on the same socket).
+ */
+export async function startRedis(extraArgs: string[] = [], dir = mkdtempSync(join(tmpdir(), 'streamctl-redis-'))): Promise<TestRedis> {
   if (!REDIS_SERVER) throw new Error(NO_REDIS);
-  const dir = mkdtempSync(join(tmpdir(), 'streamctl-redis-'));
   const socket = join(dir, 'r.sock');
   const proc = spawn(
     REDIS_SERVER,
@@ -64,20 +69,25 @@ export async function startRedis(extraArgs: string[] = []): Promise<TestRedis> {
     if (Date.now() > deadline) throw new Error('redis-server did not answer on its socket within 10 s');
     await new Promise((r) => setTimeout(r, 20));
   }
-  return {
+  const redis: TestRedis = {
     socket,
     dir,
     proc,
     pause: () => void proc.kill('SIGSTOP'),
     resume: () => void proc.kill('SIGCONT'),
-    async stop() {
+    async kill() {
       if (proc.exitCode === null && proc.signalCode === null) {
         proc.kill('SIGCONT');
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGKILL');
         await exited;
       }
+      rmSync(socket, { force: true });
+    },
+    async stop() {
+      await redis.kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return redis;
 }
