@@ -165,13 +165,19 @@ fi
 
 # --- prerequisites -----------------------------------------------------------------------------
 NODE_BIN=$(command -v node || true)
-[ -n "$NODE_BIN" ] || die "node is not on PATH; install Node.js 20 or newer first"
+[ -n "$NODE_BIN" ] || die "node is not on PATH; install Node.js 24 LTS (or 22.12 or newer) first (README: Install)"
 NODE_BIN=$(readlink -f "$NODE_BIN")
-# `node --version` (v20.19.0), not `node -p`: a tenth of the start-up.
+# `node --version` (v24.11.0), not `node -p`: a tenth of the start-up.
 NODE_VERSION=$("$NODE_BIN" --version)
 NODE_MAJOR=${NODE_VERSION#v}
+NODE_MINOR=${NODE_MAJOR#*.}
+NODE_MINOR=${NODE_MINOR%%.*}
 NODE_MAJOR=${NODE_MAJOR%%.*}
-[ "$NODE_MAJOR" -ge 20 ] || die "Node.js 20 or newer is needed (found $NODE_VERSION)"
+# 22.12 is the floor: commander 15 needs require() of ES modules, and better-sqlite3 13's prebuilt addon
+# (N-API 10) crashes Node 20 with a segmentation fault, which for a trigger is a refused viewer.
+if [ "$NODE_MAJOR" -lt 22 ] || { [ "$NODE_MAJOR" = 22 ] && [ "$NODE_MINOR" -lt 12 ]; }; then
+  die "Node.js 24 LTS (or 22.12 or newer) is needed (found $NODE_VERSION; README: Install)"
+fi
 mkdir -p "$PREFIX" 2>/dev/null || true
 [ -w "$PREFIX" ] || die "cannot write to $PREFIX; run as root, or choose PREFIX=\$HOME/.local"
 SITE_GROUP=${STREAMCTL_GROUP:-streamctl}
@@ -224,8 +230,8 @@ fi
 # --- build -------------------------------------------------------------------------------------
 cd "$SRC"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
-  if [ ! -f node_modules/better-sqlite3/build/Release/better_sqlite3.node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    say "==> installing dependencies (npm ci; better-sqlite3 compiles from source: needs python3, make, g++)"
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    say "==> installing dependencies (npm ci; nothing is compiled: better-sqlite3 ships prebuilt addons)"
     npm ci --no-audit --no-fund
   fi
   say "==> building"

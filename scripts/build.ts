@@ -7,6 +7,7 @@ import ts from 'typescript';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { betterSqliteAddon } from './addon';
 import { readMigrationsFromDisk } from '../src/store/migrations';
 import { EDGE_TRIGGERS, TRIGGERS } from '../src/triggers/registry';
 
@@ -104,7 +105,7 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
     outdir: dist,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'cjs',
     minify: process.env.STREAMCTL_NO_MINIFY !== '1', // unminified for profiling
     legalComments: 'none',
@@ -136,8 +137,7 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
     writeFileSync(join(dist, `${spec.program}.sh`), detachWrapper(spec.program), { mode: 0o755 });
   }
 
-  const addon = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
-  copyFileSync(addon, join(dist, 'better_sqlite3.node'));
+  copyFileSync(betterSqliteAddon(), join(dist, 'better_sqlite3.node'));
   chmodSync(join(dist, 'better_sqlite3.node'), 0o755);
   writeManAndCompletions();
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { betterSqliteAddon } from './addon';
 import { readMigrationsFromDisk } from '../src/store/migrations';
 import { TRIGGERS } from '../src/triggers/registry';
 
@@ -18,7 +19,6 @@ export const PACKAGE_DIR = join(root, 'dist-package');
 /** The executable itself. */
 export const PACKAGE_BIN = join(PACKAGE_DIR, 'streamctl');
 
-const ADDON = join(root, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node');
 // The fuse Node's single executable support looks for (documented in Node's SEA guide).
 const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
@@ -49,7 +49,8 @@ function run(cmd: string, args: string[]): void {
 export async function buildPackage(): Promise<string> {
   const migrations = readMigrationsFromDisk(join(root, 'db'));
   const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
-  const addon = readFileSync(ADDON);
+  const addonPath = betterSqliteAddon();
+  const addon = readFileSync(addonPath);
   rmSync(PACKAGE_DIR, { recursive: true, force: true });
   mkdirSync(PACKAGE_DIR, { recursive: true });
 
@@ -59,7 +60,7 @@ export async function buildPackage(): Promise<string> {
     outfile: script,
     bundle: true,
     platform: 'node',
-    target: 'node20',
+    target: 'node22',
     format: 'cjs',
     minify: true,
     legalComments: 'none',
@@ -84,7 +85,7 @@ export async function buildPackage(): Promise<string> {
       main: script,
       output: blob,
       disableExperimentalSEAWarning: true,
-      assets: { 'better_sqlite3.node': ADDON },
+      assets: { 'better_sqlite3.node': addonPath },
     }),
   );
   run(process.execPath, ['--experimental-sea-config', config]);

@@ -212,7 +212,7 @@ describe('the standalone executable', () => {
   it('refuses to load its addon from a cache folder others could write', () => {
     const { db, key } = packagedCopy();
     const cache = tempDir();
-    const id = createHash('sha256').update(readFileSync(join(ROOT, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).digest('hex').slice(0, 16);
+    const id = createHash('sha256').update(readFileSync(join(ROOT, 'dist', 'better_sqlite3.node'))).digest('hex').slice(0, 16);
     const dir = join(cache, `streamctl-${process.getuid?.() ?? 0}-${id}`);
     mkdirSync(dir);
     chmodSync(dir, 0o777);
