@@ -137,6 +137,17 @@ describe('streamctl sync', async () => {
     expect(notObject.stderr).toBe('streamctl: invalid sync input: (root): expected object, got string\n');
   });
 
+  it('refuses viewer ids by the rule the verifier, grant add and ban add use', async () => {
+    const db = freshDb();
+    for (const viewer of ['fan\u0085', 'fan\u202e', 'x'.repeat(201)]) {
+      const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer }] }], bans: [{ viewer }] })]);
+      expect(r.status, JSON.stringify(viewer)).toBe(1);
+      expect(r.stderr).toContain('channels[0].grants[0].viewer: ');
+      expect(r.stderr).toContain('bans[0].viewer: ');
+    }
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+  });
+
   it('reads stdin, and reports a document that is not JSON in one line', async () => {
     const db = freshDb();
     const run = (stdin: string) => cli(db, ['sync', '-', '--json'], { stdin });

@@ -5,6 +5,7 @@ import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
 import { validateJson, type JsonSchema } from '../lib/json-schema';
+import { viewerIdProblem } from '../access/viewer-id';
 import { createKey } from '../ingest/keys';
 import { deleteBan, insertBan, listSyncBans, updateBan, type BanKind } from '../store/bans';
 import { getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../store/channels';
@@ -166,6 +167,8 @@ function checkInput(db: Db, raw: unknown): Plan {
       c.grants.forEach((g, j) => {
         const until = parseTime(g.until);
         if (Number.isNaN(until)) add(`${at}.grants[${j}].until`, `"${g.until}" is not a valid time`);
+        const viewerProblem = viewerIdProblem(g.viewer);
+        if (viewerProblem) add(`${at}.grants[${j}].viewer`, viewerProblem);
         if (grants!.has(g.viewer)) add(`${at}.grants[${j}].viewer`, `"${g.viewer.slice(0, 40)}" is listed twice`);
         grants!.set(g.viewer, until);
       });
@@ -181,6 +184,8 @@ function checkInput(db: Db, raw: unknown): Plan {
       if (channel !== null && !known(channel)) add(`${at}.channel`, `no user "${channel}"`);
       if ((b.viewer === undefined) === (b.ip === undefined)) return add(at, 'give exactly one of "viewer" or "ip"');
       let value = b.viewer;
+      const viewerProblem = b.viewer === undefined ? null : viewerIdProblem(b.viewer);
+      if (viewerProblem) add(`${at}.viewer`, viewerProblem);
       if (b.ip !== undefined) {
         const range = parseRange(b.ip);
         if (!range) return add(`${at}.ip`, `"${b.ip}" is not an IPv4/IPv6 address or CIDR range`);

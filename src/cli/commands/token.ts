@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadJose } from '../../access/token';
 import { rotateTokenSecret } from '../../access/token-secrets';
+import { isClaimAge, viewerIdProblem } from '../../access/viewer-id';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
@@ -136,8 +137,10 @@ export function tokenCommand(ctx: CliContext): Command {
       if (ttl === null || ttl < 1000) throw new UsageError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
       const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
       if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
-      if (opts.viewer === '' || opts.viewer.length > 200) throw new UsageError('invalid --viewer: 1 to 200 characters');
-      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UsageError('--age takes whole years and needs --age-verified');
+      // The verifier's own rules (src/access/viewer-id.ts): a token it would refuse is not minted.
+      const viewerProblem = viewerIdProblem(opts.viewer);
+      if (viewerProblem) throw new UsageError(`--viewer: ${viewerProblem}`);
+      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && isClaimAge(Number(opts.age)) && opts.ageVerified)) throw new UsageError('--age takes whole years (0 to 199) and needs --age-verified');
       const secret = currentSecret(db);
       if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
       const claims: Record<string, unknown> = {};
