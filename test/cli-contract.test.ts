@@ -64,6 +64,26 @@ describe('exit codes', async () => {
     expect((await cli(db, ['--version'])).status).toBe(0);
   });
 
+  it('2 for an unknown command even with --help, naming it; help for a known one is 0', async () => {
+    for (const args of [
+      ['frobnicate', 'words', '--help'],
+      ['frobnicate', '-h'],
+      ['--help', 'frobnicate'],
+      ['user', 'frobnicate', '--help'],
+      ['token', 'key', 'frobnicate', '-h'],
+      ['help', 'frobnicate'],
+    ]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: unknown command 'frobnicate'/);
+    }
+    for (const args of [['user', '--help'], ['user', 'add', '--help'], ['events', '--user', 'alice', '--help'], ['help', 'user'], ['token', 'key', '-h']]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/^Usage: streamctl /);
+    }
+  });
+
   it('3 when MistServer cannot be reached, naming the cause (not "TypeError")', async () => {
     const port = await closedPort();
     const reconcile = await cli(db, ['status', '--reconcile', '--api', `http://127.0.0.1:${port}`]);

@@ -4,7 +4,7 @@ import { debugEnabled } from '../config';
 import { EXIT, oneLine, UserError } from '../lib/errors';
 import { MistApiError } from '../mist/api';
 import { createContext, type CliContext } from './context';
-import { buildProgram } from './program';
+import { buildProgram, unknownCommandPath } from './program';
 
 /**
  * Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code (EXIT).
@@ -31,6 +31,10 @@ export async function run(
     if (json && !ctx.printedJson()) ctx.json({ error: message, exit_code: code });
     return code;
   };
+  // An unknown command is a usage error even with --help: parsed without the help, commander
+  // reports it as it does any unknown command.
+  const unknown = unknownCommandPath(program, argv.slice(2));
+  if (unknown) argv = [...argv.slice(0, 2), ...unknown];
   try {
     await program.parseAsync(argv);
     return ctx.exitCode();
