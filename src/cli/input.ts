@@ -6,12 +6,7 @@ import type { CliContext } from './context';
 
 /** A secret read from stdin (one trailing newline dropped), so it stays out of argv and shell history. */
 export function readSecretFromStdin(ctx: Pick<CliContext, 'readStdin'>, what: string): string {
-  let text: string;
-  try {
-    text = ctx.readStdin(`type the ${what}, then Ctrl-D:\n`);
-  } catch {
-    throw new UserError(`could not read the ${what} from stdin`);
-  }
+  const text = ctx.readStdin(`type the ${what}, then Ctrl-D:\n`);
   const secret = text.replace(/\r?\n$/, '');
   if (secret === '') throw new UserError(`no ${what} on stdin`);
   if (secret.includes('\n')) throw new UserError(`the ${what} on stdin must be one line`);

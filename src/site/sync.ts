@@ -239,9 +239,10 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
 /**
  * Makes the database match `input` in one IMMEDIATE transaction (nothing changes when any part is
  * invalid), or with `dryRun` only says what would change. Keys of created users are in the report,
- * the only time they exist in clear; live effects are returned for the caller to apply.
+ * the only time they exist in clear: `beforeCommit` gets the report inside the transaction, to
+ * show them before they are stored; live effects are returned for the caller to apply.
  */
-export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean }): SyncReport {
+export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean; beforeCommit?: (report: SyncReport) => void }): SyncReport {
   const dryRun = opts.dryRun === true;
   const run = () => {
     const plan = checkInput(db, input);
@@ -364,10 +365,13 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         recheck(b.userName, 'ban added by sync');
       }
     }
-    return { changes, effects };
+    const report: SyncReport = { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+    // Inside the transaction: the caller shows the keys of created users before they are committed,
+    // and a throw (stdout failed) rolls everything back.
+    opts.beforeCommit?.(report);
+    return report;
   };
-  const { changes, effects } = dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
-  return { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+  return dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
 }
 
 function summarize(changes: SyncChange[]): SyncSummary {

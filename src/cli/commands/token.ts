@@ -16,6 +16,7 @@ import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
 import { recheckEveryChannel } from '../live-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
 function algorithmOf(key: KeyObject): TokenAlg {
@@ -46,14 +47,17 @@ export function tokenCommand(ctx: CliContext): Command {
       const graceText = opts.grace ?? getSetting(db, 'token-secret-grace');
       const grace = parseDuration(graceText);
       if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
-      const { id, secret, retired } = rotateTokenSecret(db, now, grace);
-      const oldUntil = retired > 0 ? isoTime(now + grace) : null;
-      const made = listTokenKeys(db, now, true).find((k) => k.id === id)!;
-      if (opts.json) ctx.json({ ...tokenKeyJson(made, now, secret), retired_secrets: retired, old_secrets_work_until: oldUntil });
-      else {
-        ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${secret}\n`);
-        if (retired > 0) ctx.out(grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n');
-      }
+      const { retired } = commitOnceShown(db, () => {
+        const rotated = rotateTokenSecret(db, now, grace);
+        const oldUntil = rotated.retired > 0 ? isoTime(now + grace) : null;
+        const made = listTokenKeys(db, now, true).find((k) => k.id === rotated.id)!;
+        if (opts.json) ctx.json({ ...tokenKeyJson(made, now, rotated.secret), retired_secrets: rotated.retired, old_secrets_work_until: oldUntil });
+        else {
+          const old = rotated.retired === 0 ? '' : grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n';
+          ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${rotated.secret}\n${old}`);
+        }
+        return rotated;
+      });
       if (retired > 0 && grace === 0) await recheckEveryChannel(ctx, db, 'token secret rotated');
     });
 
