@@ -1,6 +1,6 @@
 // The admin CLI in process as an operator uses it: JSON shapes, one-line errors, keys shown once,
 // help; `db`, `config` and `events prune`.
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../../src/triggers/push-rewrite';
@@ -166,6 +166,23 @@ describe('streamctl db and config', () => {
     const status = await cliJson(path, ['db', 'status']);
     expect(status.schema_version).toBeGreaterThan(0);
     expect(status.schema_version).toBe(status.build_schema_version);
+  });
+
+  it('db backup refuses the database and its -journal, -wal and -shm names, existing or not, however spelled', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'streamctl.db');
+    await cli(path, ['db', 'migrate']);
+    await cliJson(path, ['user', 'add', 'jo']);
+    symlinkSync(dir, join(dir, 'via-link'));
+    for (const target of [path, `${path}-journal`, `${path}-wal`, `${path}-shm`, join(dir, 'via-link', 'streamctl.db-journal'), join(dir, '.', 'streamctl.db-wal')]) {
+      const r = await cli(path, ['db', 'backup', target]);
+      expect(r.status, target).toBe(1);
+      expect(r.stderr, target).toMatch(/^streamctl: \S+ is the database('s (journal|wal|shm) file| itself)/);
+    }
+    // No hot journal was left for the next writer to play back: the database is as it was.
+    expect(existsSync(`${path}-journal`)).toBe(false);
+    expect((await cliJson<{ name: string }[]>(path, ['user', 'list'])).map((u) => u.name)).toEqual(['jo']);
+    expect((await cli(path, ['db', 'backup', join(dir, 'streamctl.db-journal.bak')])).status).toBe(0);
   });
 
   it('stores settings and returns them to defaults', async () => {
