@@ -148,6 +148,16 @@ describe('streamctl sync', async () => {
     expect(await cliJson(db, ['user', 'list'])).toEqual([]);
   });
 
+  it('refuses a day that does not exist (2027-02-31 would roll over into March)', async () => {
+    const db = freshDb();
+    const doc = { users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer: 'v', until: '2027-02-31' }] }], bans: [{ viewer: 'x', until: '2027-04-31T10:00:00Z' }] };
+    const r = await cli(db, ['sync', inputFile(doc)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('channels[0].grants[0].until: "2027-02-31" is not a valid time');
+    expect(r.stderr).toContain('bans[0].until: "2027-04-31T10:00:00Z" is not a valid time');
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+  });
+
   it('reads stdin, and reports a document that is not JSON in one line', async () => {
     const db = freshDb();
     const run = (stdin: string) => cli(db, ['sync', '-', '--json'], { stdin });

@@ -4,6 +4,7 @@
 import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
+import { parseIsoTime } from '../lib/time';
 import { validateJson, type JsonSchema } from '../lib/json-schema';
 import { viewerIdProblem } from '../access/viewer-id';
 import { createKey } from '../ingest/keys';
@@ -101,10 +102,10 @@ export const SYNC_INPUT_SCHEMA = schemaJson as JsonSchema;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().replace(/\.000Z$/, 'Z'));
 
-/** null stays null; a bad time is NaN (the schema already checked the shape). */
+/** null stays null; a bad time, or one that does not exist (2027-02-31), is NaN. */
 function parseTime(text: string | null | undefined): number | null {
   if (text === null || text === undefined) return null;
-  return Date.parse(text.trim());
+  return parseIsoTime(text);
 }
 
 /** The checked input, with times in ms, canonical CIDRs and user names resolved. */
