@@ -4,6 +4,7 @@
 import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
+import { displayNameProblem, externalIdProblem } from '../lib/names';
 import { parseIsoTime } from '../lib/time';
 import { validateJson, type JsonSchema } from '../lib/json-schema';
 import { viewerIdProblem } from '../access/viewer-id';
@@ -124,24 +125,38 @@ function checkInput(db: Db, raw: unknown): Plan {
   const add = (path: string, message: string) => problems.push({ path, message });
 
   const listed = new Map<string, string>();
-  const externalIds = new Map<string, string>();
   const plan: Plan = { users: [], disableUnlisted: input.disable_unlisted_users === true, channels: [] };
   if (plan.disableUnlisted && !input.users) add('disable_unlisted_users', 'needs the users list (every user the site has)');
   (input.users ?? []).forEach((u, i) => {
     const at = `users[${i}]`;
     if (listed.has(u.name)) add(`${at}.name`, `"${u.name}" is listed twice (also at ${listed.get(u.name)})`);
     listed.set(u.name, at);
-    if (typeof u.external_id === 'string') {
-      if (externalIds.has(u.external_id)) add(`${at}.external_id`, `"${u.external_id}" is listed twice (also at ${externalIds.get(u.external_id)})`);
-      externalIds.set(u.external_id, at);
-    }
+    // The checks `user add` makes (src/lib/names.ts), naming the user and the field.
+    const externalProblem = typeof u.external_id === 'string' ? externalIdProblem(u.external_id) : null;
+    if (externalProblem) add(`${at}.external_id`, `user "${u.name}": ${externalProblem}`);
+    const displayProblem = typeof u.display_name === 'string' ? displayNameProblem(u.display_name) : null;
+    if (displayProblem) add(`${at}.display_name`, `user "${u.name}": ${displayProblem}${u.display_name === '' ? ' (null for none)' : ''}`);
     plan.users.push({ at, name: u.name, externalId: u.external_id, displayName: u.display_name, disabled: u.disabled });
   });
-  // An external id held by a user the input does not list would collide (they are unique).
+  // External ids are unique once the sync is done: each one may be held by one user only, whether
+  // this input sets it, a listed user keeps it (no external_id given) or a user not listed has it.
+  const holders = new Map<string, { user: string; at: string | null; set: boolean }>();
   for (const existing of listUsers(db)) {
-    if (existing.externalId === null || listed.has(existing.name)) continue;
-    const at = externalIds.get(existing.externalId);
-    if (at) add(`${at}.external_id`, `"${existing.externalId}" already belongs to user "${existing.name}", which is not in this sync`);
+    if (existing.externalId !== null && !listed.has(existing.name)) holders.set(existing.externalId, { user: existing.name, at: null, set: false });
+  }
+  for (const u of plan.users) {
+    if (u.externalId !== undefined) continue;
+    const kept = findUserByName(db, u.name)?.externalId ?? null;
+    if (kept !== null) holders.set(kept, { user: u.name, at: u.at, set: false });
+  }
+  for (const u of plan.users) {
+    if (typeof u.externalId !== 'string') continue;
+    const holder = holders.get(u.externalId);
+    const shown = u.externalId.slice(0, 40);
+    if (!holder) holders.set(u.externalId, { user: u.name, at: u.at, set: true });
+    else if (holder.at === null) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}", which is not in this sync`);
+    else if (holder.set) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" is listed twice (also at ${holder.at})`);
+    else add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}" (${holder.at}), which keeps it: give that user its new external_id too`);
   }
   const known = (name: string) => listed.has(name) || findUserByName(db, name) !== undefined;
 
@@ -265,8 +280,10 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         if (u.disabled) fields.disabled = { from: null, to: true };
         const change: SyncChange = { object: 'user', action: 'create', user: u.name, fields };
         if (!dryRun) {
-          const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: u.externalId ?? null, now: opts.now });
-          if (u.disabled) updateUserFields(db, user.id, { displayName: user.displayName, externalId: user.externalId, disabled: true });
+          // The external id is set with the updates below, once a user moving away from it has let
+          // it go (another listed user may hold it until then: the column is UNIQUE).
+          const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: null, now: opts.now });
+          if (u.disabled || u.externalId != null) updates.push({ user, next: { displayName: user.displayName, externalId: u.externalId ?? null, disabled: u.disabled === true } });
           const { key, stored } = createKey(db, user.id, 'default', opts.now);
           change.key = key;
           change.key_label = stored.label;
@@ -289,6 +306,8 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       changes.push({ object: 'user', action: 'update', user: u.name, fields });
       updates.push({ user: existing, next });
       if (next.disabled && !existing.disabled) effect({ kind: 'stop-publisher', user: u.name, reason: 'user disabled by sync' });
+      // The owner is the viewer whose id is the external id: who that is has changed.
+      if (fields.external_id) effect({ kind: 'recheck-viewers', user: u.name, reason: 'owner (external id) changed by sync' });
     }
     if (plan.disableUnlisted) {
       const names = new Set(plan.users.map((u) => u.name));
