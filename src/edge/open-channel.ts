@@ -2,7 +2,7 @@
 // origin's (access/open-channel.ts): public AND no viewer cap AND no ban in force (channel or
 // global, of any kind) AND not disabled. Open streams are tagged `open` on the edge, so MistServer
 // admits their viewers without running USER_NEW (the zero-spawn path).
-import { canonicalName, nameProblem, wildcardPart } from '../lib/names';
+import { liveChannelOf, parseStreamName } from '../live/stream-name';
 import type { RedisClient } from '../lib/resp';
 import { keys } from '../replica/schema';
 import { readBans, readChannel, readSettings } from './replicated';
@@ -16,9 +16,9 @@ export interface EdgeOpenness {
 
 /** Reads the stream's channel from the replica in one pipelined read (throws on any Redis error). */
 export async function edgeOpenness(replica: RedisClient, stream: string, now: number): Promise<EdgeOpenness> {
-  const plus = stream.indexOf('+');
-  const candidate = plus < 0 ? '' : canonicalName(stream.slice(plus + 1));
-  if (nameProblem(candidate) !== null) return { channel: null, open: false, why: 'not a channel stream' };
+  const name = parseStreamName(stream);
+  const candidate = name?.channel ?? null;
+  if (candidate === null) return { channel: null, open: false, why: 'not a channel stream' };
   const [settingsReply, channelReply, globalReply, bansReply] = await replica.pipeline([
     ['GET', keys.settings],
     ['GET', keys.channel(candidate)],
@@ -26,8 +26,7 @@ export async function edgeOpenness(replica: RedisClient, stream: string, now: nu
     ['HGETALL', keys.channelBans(candidate)],
   ]);
   const settings = readSettings(keys.settings, settingsReply);
-  const wildcard = wildcardPart(stream, settings['stream-base']);
-  if (wildcard === null || canonicalName(wildcard) !== candidate) return { channel: null, open: false, why: 'not a channel stream' };
+  if (liveChannelOf(name, settings['stream-base']) === null) return { channel: null, open: false, why: 'not a channel stream' };
   const channel = readChannel(keys.channel(candidate), channelReply);
   if (!channel) return { channel: null, open: false, why: 'no such user' };
   if (channel.disabled) return { channel: candidate, open: false, why: 'user is disabled' };

@@ -5,6 +5,7 @@
 // (`mist apply --role edge` sets it), never something else.
 import { edgeRecordingsRoot } from '../config';
 import { edgeVodSource } from '../edge/vod-source';
+import { parseStreamName } from '../live/stream-name';
 import { oneLine } from '../lib/errors';
 import { UNCHANGED, value } from './answer';
 import { expectLines } from './payload';
@@ -28,7 +29,7 @@ const edgeStreamSource: EdgeTrigger<StreamSourceEvent, typeof TRIGGER> = {
   },
   async decide({ stream }, ctx) {
     // Live streams keep their pull source without a replica read.
-    if (!stream.includes('+')) return UNCHANGED;
+    if (parseStreamName(stream) === null) return UNCHANGED;
     try {
       const found = await edgeVodSource(() => ctx.redis.replica(), stream, edgeRecordingsRoot());
       if ('path' in found) return value(found.path);
