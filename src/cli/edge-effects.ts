@@ -11,7 +11,6 @@ import { mistCall, type MistApiOptions } from '../mist/api';
 import { tagRequest, untagSettle } from '../mist/stream-tags';
 import type { EdgeEffect } from '../replica/relay';
 import type { Db } from '../store/open';
-import { getChannel } from '../store/channels';
 import { getSetting } from '../store/settings';
 import { findUserByName } from '../store/users';
 import { liveEffectRequest } from './live-effects';
@@ -40,11 +39,11 @@ function plan(db: Db, base: string, effects: EdgeEffect[], now: number): Planned
   return effects.map((effect) => {
     const stream = `${base}+${effect.user}`;
     const user = findUserByName(db, effect.user);
-    const open = user ? channelOpenness(db, user.id, now).open : false;
-    // Bans alone decide only for a public, uncapped, enabled channel: otherwise it was never open
-    // on any edge and no untag is waited for.
-    const policy = user ? getChannel(db, user.id) : undefined;
-    const couldHaveBeenOpen = effect.policyChanged || (!!user && !user.disabled && policy?.access === 'public' && policy.viewerCap === null);
+    const openness = user ? channelOpenness(db, user.id, now) : null;
+    const open = openness?.open ?? false;
+    // Closed by bans alone, it may have been open before the change; closed by the user or its
+    // policy (and the policy unchanged), it was never open on any edge and no untag is waited for.
+    const couldHaveBeenOpen = effect.policyChanged || open || openness?.closedBy === 'bans';
     return { stream, open, mustSettle: effect.retag && !open && couldHaveBeenOpen, effect };
   });
 }

@@ -3,7 +3,7 @@
 // over the edge's local UDP API, exactly as the one-box does (live/fast-path.ts). Open channels'
 // viewers then skip USER_NEW on this edge. Broadcast state is the origin's business: nothing else
 // happens here. Answer: none.
-import { edgeOpenness } from '../edge/open-channel';
+import { edgeOpenness } from '../edge/edge-openness';
 import { sendUdpApi, tagRequest } from '../mist/stream-tags';
 import { SILENT } from './answer';
 import { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
