@@ -22,6 +22,7 @@ import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { SILENT } from './answer';
 import type { Trigger } from './types';
 import { parseUserEnd, type UserEndEvent } from './user-end-payload';
+import { shownStream } from './log-text';
 
 export { parseUserEnd, type UserEndEvent } from './user-end-payload';
 
@@ -48,7 +49,7 @@ const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
     const { db } = ctx;
     const watched = watchedChannel(db, event);
     if (!watched) {
-      ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);
+      ctx.debug(`ignoring ${TRIGGER} for ${shownStream(event.streams.join(','))}: not a channel stream`);
       return SILENT;
     }
     const { channel, stream } = watched;
