@@ -60,6 +60,10 @@ describe('src/ layering', () => {
     expect(violations((f) => f.startsWith('cli/commands/'), (t) => !t.startsWith('cli/commands/'))).toEqual([]);
   });
 
+  it('the Node entry (index.ts) imports no CLI module: what it offers lives in domain folders', () => {
+    expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
+  });
+
   it('finds the imports it checks (a parser that saw none would pass every rule)', () => {
     expect(imports.find((i) => i.file === 'runtime/run-trigger')?.targets).toContain('triggers/answer');
   });

@@ -10,7 +10,7 @@ import { findSystemUser, runDoctor, type Finding } from '../../mist/doctor';
 import { redisChecks } from '../../mist/role-checks';
 import { mistCall } from '../../mist/api';
 import { checkReplication } from '../../replica/check';
-import { edgeUrls } from '../edge-effects';
+import { edgeUrls } from '../../live/edge-session-effects';
 import { outboxStats } from '../../store/replication';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, type Db } from '../../store/open';

@@ -12,7 +12,7 @@ import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects } from '../edge-effects';
+import { applyEdgeEffects } from '../../live/edge-session-effects';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
 const PUBLISH_TIMEOUT_MS = 5000;
