@@ -60,6 +60,10 @@ describe('src/ layering', () => {
     expect(violations((f) => f.startsWith('cli/commands/'), (t) => !t.startsWith('cli/commands/'))).toEqual([]);
   });
 
+  it('the CLI takes from triggers/ only the registry and the summaries: trigger logic it needs lives in domain folders', () => {
+    expect(violations((f) => folder(f) === 'cli', (t) => folder(t) !== 'triggers' || ['triggers/registry', 'triggers/summaries'].includes(t))).toEqual([]);
+  });
+
   it('the Node entry (index.ts) imports no CLI module: what it offers lives in domain folders', () => {
     expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
   });

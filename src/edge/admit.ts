@@ -5,17 +5,14 @@
 import { decideAdmission, capRefusal, type AccessDecision, type BanFact } from '../access/admission';
 import { playbackJwt, verifyToken, type TokenCheck } from '../access/token';
 import type { RedisClient } from '../lib/resp';
+import type { EdgeRedis } from './edge-redis';
 import { classifyStream, parseStreamName } from '../live/stream-name';
 import { keys } from '../replica/schema';
 import { grantWorks, policyOf, readBans, readChannel, readKeys, readSettings, settingMs, stringOrNil } from './replicated';
 import { CAP_BUDGET_MS, claimPlace, withinBudget } from './viewer-cap';
 
-/** How the edge reaches Redis: its local replica, and the origin's primary (for the cap only). */
-export interface EdgeRedis {
-  replica(): Promise<RedisClient>;
-  /** Connects (or reuses a connection) within `timeoutMs`. */
-  primary(timeoutMs: number): Promise<RedisClient>;
-}
+// Defined in edge-redis.ts; re-exported for modules written before it moved.
+export type { EdgeRedis } from './edge-redis';
 
 /** What USER_NEW says about the session (see triggers/user-new.ts for the payload). */
 export interface EdgeViewer {

@@ -3,7 +3,7 @@
 // every plausible channel name is freed: deleting a field a session never held is a no-op.
 import { parseStreamName } from '../live/stream-name';
 import { keys } from '../replica/schema';
-import type { EdgeRedis } from './admit';
+import type { EdgeRedis } from './edge-redis';
 import { stringOrNil } from './replicated';
 import { releasePlaces, withinBudget } from './viewer-cap';
 

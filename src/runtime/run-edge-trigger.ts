@@ -3,7 +3,7 @@
 // Redis (the local replica; the origin's primary for the viewer cap). Loads neither SQLite nor
 // anything that opens it, so an edge program's bundle holds no better-sqlite3.
 import { debugEnabled, mistEventEnv, redisPassword, redisPrimary, redisReplica } from '../config';
-import type { EdgeRedis } from '../edge/admit';
+import type { EdgeRedis } from '../edge/edge-redis';
 import { connectRedis, type RedisClient } from '../lib/resp';
 import type { Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
