@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { channelOpenness, isChannelOpen } from '../../src/access/open-channel';
 import { decideOpenness } from '../../src/access/openness';
-import { desiredEntry, entryDifference, readEntry, type Desired } from '../../src/mist/plan';
+import { desiredEntry, entryDifference, readEntry, type Desired } from '../../src/wiring/plan';
 import { tagRequest, USER_NEW_STREAMS } from '../../src/mist/stream-tags';
 import { insertBan } from '../../src/store/bans';
 import { updateChannel } from '../../src/store/channels';

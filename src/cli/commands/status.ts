@@ -5,7 +5,7 @@ import { EXIT, UserError } from '../../lib/errors';
 import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
 import { mistConnection } from '../../mist/connection';
-import { DEFAULT_MIST_API } from '../../mist/desired';
+import { DEFAULT_MIST_API } from '../../wiring/desired';
 import { OPEN_TAG } from '../../mist/stream-tags';
 import { channelOpenness } from '../../access/open-channel';
 import { liveChannels } from '../../store/broadcasts';
