@@ -2,7 +2,7 @@
 // MistServer API (in this process too: the CLI's requests are asynchronous).
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { REFUSING_DEFAULT } from '../../src/mist/plan';
+import { REFUSING_DEFAULT } from '../../src/wiring/plan';
 import { startFakeMist, type FakeMist } from '../fake-mist';
 import { BIN } from '../helpers';
 import { addUser, cli } from '../support/cli';

@@ -1,4 +1,4 @@
-// The open tag from the built STREAM_BUFFER program (what it decides: test/open-channel.test.ts):
+// The open tag from the built STREAM_BUFFER program (what it decides: test/access/open-channel.test.ts):
 // sent over MistServer's local UDP API before the program exits, so MistServer has it by the time
 // viewers arrive.
 import { createSocket } from 'node:dgram';

@@ -7,7 +7,7 @@ import { getChannel, updateChannel } from '../../store/channels';
 import type { CliContext } from '../context';
 import { readSecretFromStdin } from '../input';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 const MIN_PASSWORD_LENGTH = 8;

@@ -5,7 +5,7 @@ import { UsageError, UserError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
 import type { CliContext } from '../context';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {

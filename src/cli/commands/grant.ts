@@ -8,7 +8,7 @@ import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { grantJson } from '../shapes';
 import { parseUntil } from '../input';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 export function grantCommand(ctx: CliContext): Command {

@@ -8,7 +8,7 @@ import { keyWorksAt, listKeys, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { keyJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 function checkLabel(label: string): void {

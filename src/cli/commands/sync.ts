@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { oneLine, UserError } from '../../lib/errors';
 import { syncSite, type SyncChange } from '../../site/sync';
 import type { CliContext } from '../context';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 
 function readInput(ctx: CliContext, file: string | undefined): unknown {
   const from = file === undefined || file === '-' ? 'stdin' : file;

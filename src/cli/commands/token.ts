@@ -13,7 +13,7 @@ import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type Toke
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */

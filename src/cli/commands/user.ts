@@ -11,7 +11,7 @@ import { deleteUser, listUsers, setUserDisabled } from '../../store/users';
 import type { CliContext } from '../context';
 import { newKeyMessage, shortTime, table } from '../format';
 import { keyJson, userJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 export function userCommand(ctx: CliContext): Command {
