@@ -13,6 +13,7 @@ import { newKeyMessage, shortTime, table } from '../format';
 import { keyJson, userJson } from '../shapes';
 import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 export function userCommand(ctx: CliContext): Command {
   const cmd = new Command('user').description('manage broadcasters (one channel each)');
@@ -29,13 +30,11 @@ export function userCommand(ctx: CliContext): Command {
       if (problem) throw new UsageError(`invalid user name "${printable(rawName)}": ${problem}`);
       const db = ctx.db();
       const now = ctx.now();
-      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
-      if (opts.json) {
-        ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
-        return;
-      }
-      ctx.out(`created user ${created.user.name}\n`);
-      ctx.out(newKeyMessage(created.key, created.stored.label));
+      commitOnceShown(db, () => {
+        const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
+        if (opts.json) ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
+        else ctx.out(`created user ${created.user.name}\n${newKeyMessage(created.key, created.stored.label)}`);
+      });
     });
 
   cmd
