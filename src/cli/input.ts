@@ -1,7 +1,7 @@
 // Reading secrets and times from the command line's surroundings (never from argv for secrets).
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../lib/duration';
-import { UserError } from '../lib/errors';
+import { UsageError, UserError } from '../lib/errors';
 import type { CliContext } from './context';
 
 /** A secret read from stdin (one trailing newline dropped), so it stays out of argv and shell history. */
@@ -26,7 +26,8 @@ export function parseUntil(text: string, now: number, flag = '--until'): number 
     const at = Date.parse(text.trim());
     if (Number.isFinite(at)) return at;
   }
-  throw new UserError(`invalid ${flag} "${text}": expected a duration such as 30d or a time such as 2027-01-31T12:00:00Z`);
+  // A value the command line got wrong: exit 2 like every invalid value (docs/json.md).
+  throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30d or a time such as 2027-01-31T12:00:00Z`);
 }
 
 /** Commander argument parser for positive integers. */

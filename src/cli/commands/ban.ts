@@ -53,7 +53,7 @@ export function banCommand(ctx: CliContext): Command {
       const now = ctx.now();
       const user = opts.channel !== undefined ? requireUser(db, opts.channel) : null;
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-      if (until !== null && until <= now) throw new UserError('--until is in the past');
+      if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       const ban = insertBan(db, { userId: user?.id ?? null, kind: opts.viewer !== undefined ? 'viewer' : 'ip', value, reason, until, now });
       if (opts.json) ctx.json(banJson(ban, now));
       else ctx.out(`ban #${ban.id}: ${ban.kind} ${ban.value} on ${user ? user.name : 'every channel'}${until === null ? '' : ` until ${isoTime(until)}`}\n`);

@@ -1,6 +1,6 @@
 // `streamctl grant ...`: viewers entitled to a paid channel, or on a private channel's allow list.
 import { Command } from 'commander';
-import { UserError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { printable } from '../../lib/names';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteGrant, listGrants, upsertGrant } from '../../store/grants';
@@ -25,7 +25,7 @@ export function grantCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-      if (until !== null && until <= now) throw new UserError('--until is in the past');
+      if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       upsertGrant(db, { userId: user.id, viewer, until, now });
       const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
       if (opts.json && grant) return ctx.json(grantJson(user.name, grant, now));
