@@ -73,6 +73,8 @@ export function channelCommand(ctx: CliContext): Command {
       if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option (see --help)');
       const db = ctx.db();
       const user = requireUser(db, name);
+      // A missing row refuses every viewer; only --access writes it again (never a public default).
+      if (patch.access === undefined && !getChannel(db, user.id)) throw new UserError(missingPolicy(user.name));
       const channel = updateChannel(db, user.id, patch, ctx.now());
       if (opts.json) ctx.json(channelJson(user.name, channel));
       else ctx.out(describeChannel(user.name, channel));
