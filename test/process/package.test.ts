@@ -288,6 +288,9 @@ describe('the standalone executable without a config (streamctl init)', () => {
     expect(add.status, add.stderr).toBe(0);
     const key = (JSON.parse(add.stdout) as { key: string }).key;
     expect(bare(['PUSH_REWRITE'], `rtmp://h/live/${key}\n127.0.0.1\n${key}`).stdout).toBe('streams+alice');
+    // A token secret, as install.sh makes one: the site can mint playback tokens at once.
+    const issued = bare(['token', 'issue', 'alice', '--viewer', 'v1', '--json']);
+    expect(issued.status, issued.stderr).toBe(0);
     expect(readdirSync(work)).toEqual([]);
   });
 
