@@ -245,7 +245,7 @@ describe('--json on every command', () => {
       await redis?.stop();
     }
 
-    await j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
+    await j({ command: 'user remove', args: ['user', 'remove', 'bob', '--yes'], schema: 'user' });
 
     expect(leafCommands().filter((c) => !covered.has(c) && !(c in NOT_JSON))).toEqual([]);
   }, 120_000);

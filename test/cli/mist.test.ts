@@ -201,7 +201,7 @@ describe('admin changes reach live sessions', () => {
     expect(mist.calls('invalidate_sessions').map((c) => c.invalidate_sessions)).toEqual(['live+bob']);
     expect((await cli(db, ['channel', 'set', 'bob', '--record', 'on'])).status).toBe(0);
     expect(mist.calls('invalidate_sessions')).toHaveLength(1);
-    expect((await cli(db, ['user', 'remove', 'bob'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'bob', '--yes'])).status).toBe(0);
     expect(mist.calls('nuke_stream').map((c) => c.nuke_stream)).toEqual(['live+bob']);
     expect(mist.calls('invalidate_sessions')).toHaveLength(2);
     expect(mist.requests.every((r) => typeof (r.nuke_stream ?? r.invalidate_sessions ?? '') === 'string')).toBe(true);

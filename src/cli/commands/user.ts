@@ -103,11 +103,19 @@ export function userCommand(ctx: CliContext): Command {
     .command('remove <name>')
     .description('delete a user with its keys, channel settings and history')
     .option('--delete-recordings', "also delete the user's recordings (files and catalogue)")
+    .option('--yes', 'remove without asking (needed when stdin is not a terminal: scripts, cron)')
     .option('--json', 'print the removed user as JSON (as it was)')
-    .action(async (name: string, opts: { deleteRecordings?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { deleteRecordings?: boolean; yes?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
       const removed = userJson(user, listKeys(db, user.id, ctx.now(), false).length);
+      // Nothing of it can be undone: a person is asked, a script says --yes.
+      if (!opts.yes) {
+        const what = `remove ${user.name} with its ${removed.active_keys} key(s), channel settings and history${opts.deleteRecordings ? ' and recordings' : ''}?`;
+        const answer = ctx.confirm(what);
+        if (answer === null) throw new UsageError(`user remove deletes ${user.name}'s keys, channel settings and history for good: add --yes to confirm (nobody to ask: stdin is not a terminal)`);
+        if (!answer) throw new UserError(`${user.name} was not removed`);
+      }
       // Recording rows go with the user (ON DELETE CASCADE): their files would be left behind,
       // unknown to prune. So they are deleted first, on request, or the removal is refused.
       const recordings = recordingTargetsOfUser(db, user.id);
