@@ -313,6 +313,12 @@ describe('the standalone executable without a config (streamctl init)', () => {
     // A token secret, as install.sh makes one: the site can mint playback tokens at once.
     const issued = bare(['token', 'issue', 'alice', '--viewer', 'v1', '--json']);
     expect(issued.status, issued.stderr).toBe(0);
+    // ... and the executable verifies it (jose is inside it): a private channel admits the granted viewer.
+    expect(bare(['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
+    expect(bare(['grant', 'add', 'alice', 'v1']).status).toBe(0);
+    const token = (JSON.parse(issued.stdout) as { token: string }).token;
+    const watch = bare(['USER_NEW'], fixture('20b-hls-tkn/USER_NEW-1').replace('\nabc123\n', `\n${token}\n`));
+    expect(watch.stdout, watch.stderr).toBe('true');
     expect(readdirSync(work)).toEqual([]);
   });
 
