@@ -24,10 +24,11 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
       const db = ctx.db();
       const user = requireUser(db, name);
       if (opts.clear) {
+        const had = getChannel(db, user.id)?.passwordHash != null;
         const channel = updateChannel(db, user.id, { passwordHash: null }, ctx.now());
         if (opts.json) ctx.json(channelJson(user.name, channel));
         else ctx.out(`password of ${user.name} removed\n`);
-        if (channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
+        if (had && channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
         return;
       }
       const password = readSecretFromStdin(ctx, 'password');

@@ -74,13 +74,14 @@ export function channelCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       // A missing row refuses every viewer; only --access writes it again (never a public default).
-      if (patch.access === undefined && !getChannel(db, user.id)) throw new UserError(missingPolicy(user.name));
+      const before = getChannel(db, user.id);
+      if (patch.access === undefined && !before) throw new UserError(missingPolicy(user.name));
       const channel = updateChannel(db, user.id, patch, ctx.now());
       if (opts.json) ctx.json(channelJson(user.name, channel));
       else ctx.out(describeChannel(user.name, channel));
-      if (patch.access !== undefined || patch.minAge !== undefined || patch.viewerCap !== undefined) {
-        await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel access changed' }]);
-      }
+      // Only a change to who may watch re-checks the viewers, and the reason names it.
+      const reason = admissionChange(before, channel);
+      if (reason) await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason }]);
     });
 
   cmd
@@ -97,6 +98,15 @@ export function channelCommand(ctx: CliContext): Command {
     });
 
   return cmd;
+}
+
+/** What changed about who may watch (access, minimum age, viewer cap), in words; '' when nothing did. */
+export function admissionChange(before: Channel | undefined, after: Channel): string {
+  const changes: string[] = [];
+  if (before?.access !== after.access) changes.push(`access changed to ${after.access}`);
+  if (after.access === 'age' && before?.minAge !== after.minAge) changes.push(`minimum age changed to ${after.minAge ?? 18}`);
+  if (before?.viewerCap !== after.viewerCap) changes.push(`viewer cap changed to ${after.viewerCap ?? 'none'}`);
+  return changes.join(', ');
 }
 
 /** What a missing policy row means, and how an operator writes one. */

@@ -95,7 +95,8 @@ export function userCommand(ctx: CliContext): Command {
         setUserDisabled(db, user.id, disable);
         if (opts.json) ctx.json(userJson(requireUser(db, user.name), listKeys(db, user.id, ctx.now(), false).length));
         else ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
-        if (disable) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
+        // Disabling a user already disabled changes nothing live.
+        if (disable && !user.disabled) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
       });
   }
 
