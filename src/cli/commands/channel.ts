@@ -4,6 +4,7 @@ import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
 import { requireUser } from '../resolve';
@@ -77,6 +78,7 @@ export function channelCommand(ctx: CliContext): Command {
       const before = getChannel(db, user.id);
       if (patch.access === undefined && !before) throw new UserError(missingPolicy(user.name));
       const channel = updateChannel(db, user.id, patch, ctx.now());
+      recordAdmin(ctx, { action: 'channel set', userId: user.id, reason: `${user.name}: ${channelFlags(opts)}` });
       if (opts.json) ctx.json(channelJson(user.name, channel));
       else ctx.out(describeChannel(user.name, channel));
       // Only a change to who may watch re-checks the viewers, and the reason names it.
@@ -98,6 +100,19 @@ export function channelCommand(ctx: CliContext): Command {
     });
 
   return cmd;
+}
+
+/** The flags given to channel set, as typed (for the admin event). */
+function channelFlags(opts: ChannelSetOptions): string {
+  const flags: [string, string | undefined][] = [
+    ['--access', opts.access],
+    ['--min-age', opts.minAge],
+    ['--viewer-cap', opts.viewerCap],
+    ['--record', opts.record],
+    ['--retention', opts.retention],
+    ['--replay-offline', opts.replayOffline],
+  ];
+  return flags.filter(([, v]) => v !== undefined).map(([f, v]) => `${f} ${v}`).join(' ');
 }
 
 /** What changed about who may watch (access, minimum age, viewer cap), in words; '' when nothing did. */

@@ -6,6 +6,7 @@ import { addKey, revokeKey, rotateKeys } from '../../ingest/keys';
 import { nameProblem } from '../../lib/names';
 import { keyWorksAt, listKeys, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { keyJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
@@ -39,6 +40,7 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const result = rotateKeys(db, user.id, opts.label, now, grace);
+      recordAdmin(ctx, { action: 'key rotate', userId: user.id, reason: `new stream key "${result.stored.label}" for ${user.name}; ${result.revoked} old key(s) ${grace > 0 ? `work for ${opts.grace}` : 'revoked'}` });
       const until = grace > 0 ? isoTime(now + grace) : null;
       if (opts.json) {
         ctx.json({ ...keyJson(user.name, result.stored, now, result.key), revoked_keys: result.revoked, old_keys_work_until: until });
@@ -68,6 +70,7 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const result = addKey(db, user, opts.label, now);
+      recordAdmin(ctx, { action: 'key add', userId: user.id, reason: `added stream key "${result.stored.label}" for ${user.name}` });
       if (opts.json) return ctx.json(keyJson(user.name, result.stored, now, result.key));
       ctx.out(newKeyMessage(result.key, result.stored.label));
     });
@@ -101,6 +104,7 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const revoked = revokeKey(db, user, which, now);
+      recordAdmin(ctx, { action: 'key revoke', userId: user.id, reason: `revoked stream key "${revoked.label}" (${revoked.hint}…) of ${user.name}` });
       if (opts.json) ctx.json(keyJson(user.name, revoked, now));
       else ctx.out(`revoked key "${revoked.label}" (${revoked.hint}…) of ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${revoked.label}" revoked` }]);

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { oneLine, UserError } from '../../lib/errors';
 import { syncSite, type SyncChange } from '../../site/sync';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { applyLiveEffects } from '../live-effects';
 
 function readInput(ctx: CliContext, file: string | undefined): unknown {
@@ -47,6 +48,8 @@ export function syncCommand(ctx: CliContext): Command {
       const input = readInput(ctx, file);
       const db = ctx.db();
       const report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true });
+      const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
+      if (!report.dry_run && counts.length > 0) recordAdmin(ctx, { action: 'sync', reason: counts.join(', ') });
       if (opts.json) ctx.json(report);
       else {
         const prefix = report.dry_run ? 'would ' : '';
@@ -54,7 +57,6 @@ export function syncCommand(ctx: CliContext): Command {
           ctx.out(`${prefix}${describe(c)}\n`);
           if (c.object === 'user' && c.action === 'create' && c.key) ctx.out(`  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`);
         }
-        const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
         ctx.out(`${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
       }
       if (!report.dry_run) await applyLiveEffects(ctx, report.live_effects);

@@ -11,6 +11,7 @@ import { nameProblem } from '../../lib/names';
 import { durationMs, getSetting } from '../../store/settings';
 import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg } from '../../store/token-keys';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
 import { recheckEveryChannel } from '../live-effects';
@@ -46,6 +47,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const grace = parseDuration(graceText);
       if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
       const { id, secret, retired } = rotateTokenSecret(db, now, grace);
+      recordAdmin(ctx, { action: 'token secret', reason: `new HS256 token secret #${id}; ${retired} old secret(s) ${retired > 0 && grace > 0 ? `verify for ${graceText}` : 'stopped'}` });
       const oldUntil = retired > 0 ? isoTime(now + grace) : null;
       const made = listTokenKeys(db, now, true).find((k) => k.id === id)!;
       if (opts.json) ctx.json({ ...tokenKeyJson(made, now, secret), retired_secrets: retired, old_secrets_work_until: oldUntil });
@@ -83,6 +85,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const id = insertTokenKey(db, { kind: 'public', alg, material: spki, label: opts.label, now });
+      recordAdmin(ctx, { action: 'token key add', reason: `added ${alg} public key #${id} "${opts.label}"` });
       if (opts.json) return ctx.json(tokenKeyJson({ id, kind: 'public', alg, label: opts.label, createdAt: now, retiredAt: null }, now));
       ctx.out(`added ${alg} public key #${id} "${opts.label}"\n`);
     });
@@ -95,6 +98,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       if (!retireTokenKey(db, Number(idText), now)) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
+      recordAdmin(ctx, { action: 'token key remove', reason: `retired token key #${idText}` });
       const retired = listTokenKeys(db, now, true).find((k) => k.id === Number(idText));
       if (opts.json && retired) ctx.json(tokenKeyJson(retired, now));
       else ctx.out(`token key #${idText} retired\n`);

@@ -9,6 +9,7 @@ import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
 import { deleteUser, listUsers, setUserDisabled } from '../../store/users';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { newKeyMessage, shortTime, table } from '../format';
 import { keyJson, userJson } from '../shapes';
 import { applyLiveEffects } from '../live-effects';
@@ -30,6 +31,7 @@ export function userCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
+      recordAdmin(ctx, { action: 'user add', userId: created.user.id, reason: `added user ${created.user.name} with stream key "${created.stored.label}"` });
       if (opts.json) {
         ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
         return;
@@ -93,6 +95,7 @@ export function userCommand(ctx: CliContext): Command {
         const db = ctx.db();
         const user = requireUser(db, name);
         setUserDisabled(db, user.id, disable);
+        if (disable !== user.disabled) recordAdmin(ctx, { action: `user ${disable ? 'disable' : 'enable'}`, userId: user.id, reason: `${disable ? 'disabled' : 'enabled'} user ${user.name}` });
         if (opts.json) ctx.json(userJson(requireUser(db, user.name), listKeys(db, user.id, ctx.now(), false).length));
         else ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
         // Disabling a user already disabled changes nothing live.
@@ -132,6 +135,7 @@ export function userCommand(ctx: CliContext): Command {
         if (!opts.json) ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
       }
       deleteUser(db, user.id);
+      recordAdmin(ctx, { action: 'user remove', reason: `removed user ${user.name} (#${user.id}) with ${removed.active_keys} key(s)${recordings.length ? ` and ${recordings.length} recording(s)` : ''}` });
       if (opts.json) ctx.json(removed);
       else ctx.out(`removed user ${user.name}\n`);
       await applyLiveEffects(ctx, [
