@@ -71,17 +71,16 @@ export function buildProgram(ctx: CliContext): Command {
 
 /**
  * Every message in streamctl's voice: commander's own usage errors ("error: unknown option")
- * start with `streamctl:` like ours. addCommand() does not pass output settings down, so each
- * command of the tree gets them.
+ * start with `streamctl:` like ours and are one line, the hint included (docs/json.md: commander's
+ * showHelpAfterError would print it on a second line). addCommand() does not pass output settings
+ * down, so each command of the tree gets them.
  */
 function configureTree(cmd: Command, ctx: CliContext): void {
-  cmd
-    .configureOutput({
-      writeOut: ctx.out,
-      writeErr: ctx.err,
-      outputError: (text, write) => write(text.replace(/^error: /, 'streamctl: ')),
-    })
-    .showHelpAfterError('(add --help for usage)');
+  cmd.configureOutput({
+    writeOut: ctx.out,
+    writeErr: ctx.err,
+    outputError: (text, write) => write(`${text.replace(/^error: /, 'streamctl: ').trim().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`),
+  });
   for (const sub of cmd.commands) configureTree(sub, ctx);
 }
 
