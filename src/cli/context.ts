@@ -1,5 +1,5 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
-import { readFileSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { databasePath } from '../config';
 import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
