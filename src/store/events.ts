@@ -6,8 +6,9 @@ import { writeWithRetry } from './write-retry';
 
 /** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
  * live/offline; recording: RECORDING_END; trigger: a trigger run that failed, outcome error,
- * counted by `streamctl metrics`). `events --kind` accepts only these. */
-export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger'] as const;
+ * counted by `streamctl metrics`; webhook: a delivery given up (failed) or an endpoint disabled by
+ * its 410). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger', 'webhook'] as const;
 
 export interface EventInput {
   at: number;
