@@ -126,8 +126,12 @@ export interface SenderTotals {
   failed: number;
 }
 
-/** The lease: the request's timeout, plus time to store its outcome. */
-export const leaseFor = (timeoutMs: number) => timeoutMs + 15_000;
+/**
+ * The lease: the request's timeout, and as long again to store its outcome. A sender that takes
+ * longer (killed, or stalled on a locked database) has the row taken by the next one: sent twice
+ * at worst, never lost.
+ */
+export const leaseFor = (timeoutMs: number) => 2 * timeoutMs;
 
 /**
  * Sends what is due until `signal` aborts (then lets the requests under way finish), or, with

@@ -10,8 +10,8 @@ export interface Received {
   at: number;
 }
 
-/** What to answer a request: a status (and headers), or 'hang' (never answer). */
-export type Reply = { status: number; headers?: Record<string, string> } | 'hang';
+/** What to answer a request: a status (and headers, after delayMs), or 'hang' (never answer). */
+export type Reply = { status: number; headers?: Record<string, string>; delayMs?: number } | 'hang';
 
 export interface Receiver {
   url: string;
@@ -58,8 +58,12 @@ export async function startReceiver(path = '/hooks/streamctl'): Promise<Receiver
       }
       const reply = r.replies.shift() ?? r.otherwise;
       if (reply === 'hang') return void hanging.push(res);
-      res.writeHead(req.url === path ? reply.status : 404, reply.headers ?? {});
-      res.end();
+      const answer = () => {
+        res.writeHead(req.url === path ? reply.status : 404, reply.headers ?? {});
+        res.end();
+      };
+      if (reply.delayMs) setTimeout(answer, reply.delayMs);
+      else answer();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
