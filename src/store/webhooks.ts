@@ -201,6 +201,7 @@ export interface ClaimedDelivery {
  * sender died is due again once its lease ran out.
  */
 export function claimDueDeliveries(db: Db, now: number, leaseUntil: number, limit: number): ClaimedDelivery[] {
+  // Run inside the caller's IMMEDIATE transaction when there is one (writeWithRetry), else its own.
   return db
     .transaction(() => {
       const rows = stmt(

@@ -147,13 +147,21 @@ export async function runSender(db: Db, opts: SenderOptions & { once?: boolean; 
   for (;;) {
     if (opts.signal?.aborted) break;
     const now = opts.now();
-    if (now - lastPrune >= PRUNE_EVERY_MS) {
-      lastPrune = now;
-      const pruned = writeWithRetry(db, () => pruneWebhookEvents(db, now - KEEP_EVENTS_MS));
-      if (pruned > 0) opts.log(`pruned ${pruned} webhook event(s) older than ${KEEP_EVENTS_MS / 86_400_000} days`);
-    }
     const free = MAX_IN_FLIGHT - inFlight.size;
-    const claimed = free > 0 ? claimDueDeliveries(db, now, now + leaseFor(timeoutMs), free) : [];
+    let claimed: ClaimedDelivery[] = [];
+    try {
+      if (now - lastPrune >= PRUNE_EVERY_MS) {
+        lastPrune = now;
+        const pruned = writeWithRetry(db, () => pruneWebhookEvents(db, now - KEEP_EVENTS_MS));
+        if (pruned > 0) opts.log(`pruned ${pruned} webhook event(s) older than ${KEEP_EVENTS_MS / 86_400_000} days`);
+      }
+      if (free > 0) claimed = writeWithRetry(db, () => claimDueDeliveries(db, now, now + leaseFor(timeoutMs), free));
+    } catch (err) {
+      // A database locked for longer than the retries (a backup, a long prune): try again at the
+      // next poll; a run-once sender gives up and says why (its cron line runs again).
+      if (opts.once) throw err;
+      opts.log(`could not read the due deliveries: ${oneLine(err)} (trying again)`);
+    }
     for (const d of claimed) {
       const p: Promise<void> = sendDelivery(db, d, opts)
         .then((r) => {
