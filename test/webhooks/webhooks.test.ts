@@ -11,6 +11,7 @@ import type { Db } from '../../src/store/open';
 import { enqueueWebhookEvent } from '../../src/store/webhooks';
 import { afterFailure, retryAfterMs, RETRY_DELAYS_MS } from '../../src/webhooks/sender';
 import { signatureHeader } from '../../src/webhooks/signing';
+import { startFakeMist } from '../fake-mist';
 import { ROOT } from '../helpers';
 import { parsePrometheusText } from '../prometheus-text';
 import { empty, full, deliver } from '../live/deliveries';
@@ -111,6 +112,19 @@ describe('events from the triggers, delivered signed', () => {
       })(),
     ).toThrow(/state change fails/);
     expect([count(db, 'webhook_events'), count(db, 'webhook_deliveries'), count(db, 'buffer_events')]).toEqual([0, 0, 0]);
+  });
+
+  it('status --reconcile closing a broadcast MistServer lost sends stream.offline with reason lost', async () => {
+    const db = memoryDb();
+    await addUser(db, 'fay');
+    const { secret } = await addEndpoint(db, receiver.url, '--events', 'stream.offline');
+    deliver(db, full('streams+fay', Date.now() - 3_600_000));
+    const mist = await startFakeMist({ activeStreams: [] });
+    expect((await cli(db, ['status', '--reconcile', '--api', mist.url])).status).toBe(0);
+    await deliverOnce(db);
+    const [offline] = receiver.received.map((r) => verified(secret, r));
+    validBody(offline);
+    expect(offline).toMatchObject({ type: 'stream.offline', channel: 'fay', data: { reason: 'lost', broadcast: { ended_cleanly: false } } });
   });
 
   it('unstable and stable again are events too', async () => {
