@@ -37,7 +37,7 @@ const LAYERS: string[][] = [
   ['lib'],
   ['config'],
   ['store'],
-  ['mist', 'recordings', 'access', 'ingest'],
+  ['mist', 'recordings', 'access', 'ingest', 'webhooks'],
   ['replica', 'settings', 'site'],
   ['live'],
   ['edge'],
@@ -50,7 +50,7 @@ const LAYERS: string[][] = [
 ];
 const layerOf = (f: string): number => LAYERS.findIndex((l) => l.includes(folder(f)));
 
-const DOMAIN = ['access', 'doctor', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site', 'wiring'];
+const DOMAIN = ['access', 'doctor', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site', 'webhooks', 'wiring'];
 
 describe('src/ layering', () => {
   it('every folder of src/ has a layer', () => {
