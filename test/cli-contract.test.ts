@@ -104,6 +104,25 @@ describe('exit codes', async () => {
     }
   });
 
+  it('2 for an invalid --until on grant add and ban add (an invalid value, not a failure)', async () => {
+    for (const args of [
+      ['grant', 'add', 'alice', 'viewer-1', '--until', 'tomorrow'],
+      ['ban', 'add', '--viewer', 'viewer-1', '--until', 'tomorrow'],
+    ]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: invalid --until "tomorrow": /);
+    }
+  });
+
+  it('a usage error is one line, the hint and any suggestion on it', async () => {
+    for (const args of [['user', 'add'], ['user', 'list', '--bogus'], ['usr'], ['user', 'lst'], ['broadcasts', 'alice', '--limit', '0']]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: [^\n]+ \(add --help for usage\)\n$/);
+    }
+  });
+
   it('3 when MistServer cannot be reached, naming the cause (not "TypeError")', async () => {
     const port = await closedPort();
     const reconcile = await cli(db, ['status', '--reconcile', '--api', `http://127.0.0.1:${port}`]);

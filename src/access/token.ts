@@ -18,8 +18,16 @@ let jose: Jose | undefined;
 const FROM_SOURCE = __filename.endsWith('.ts');
 const JOSE_PACKAGE = 'jose';
 
+/**
+ * True in the standalone executable (scripts/package.ts), false in dist/ (scripts/build.ts): the
+ * executable is one script with nothing beside it to require, so jose is bundled into it.
+ */
+declare const __JOSE_INSIDE__: boolean | undefined;
+
 /** The JWT library, from its own bundle next to this one (a computed path esbuild leaves alone). */
 export function loadJose(): Jose {
+  // A literal false in dist/: esbuild drops the branch and does not bundle jose into the programs.
+  if (typeof __JOSE_INSIDE__ !== 'undefined' && __JOSE_INSIDE__) return (jose ??= require('./jose-entry') as Jose);
   return (jose ??= require(FROM_SOURCE ? JOSE_PACKAGE : join(__dirname, 'jose.js')) as Jose);
 }
 

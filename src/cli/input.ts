@@ -1,7 +1,7 @@
 // Reading secrets and times from the command line's surroundings (never from argv for secrets).
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from '../lib/duration';
-import { UserError } from '../lib/errors';
+import { UsageError, UserError } from '../lib/errors';
 import { parseIsoTime } from '../lib/time';
 import type { CliContext } from './context';
 
@@ -20,7 +20,8 @@ export function parseUntil(text: string, now: number, flag = '--until'): number 
   if (ms !== null) return now + ms;
   const at = parseIsoTime(text);
   if (Number.isFinite(at)) return at;
-  throw new UserError(`invalid ${flag} "${text}": expected a duration such as 30d or a time that exists such as 2027-01-31T12:00:00Z`);
+  // A value the command line got wrong: exit 2 like every invalid value (docs/json.md).
+  throw new UsageError(`invalid ${flag} "${text}": expected a duration such as 30d or a time that exists such as 2027-01-31T12:00:00Z`);
 }
 
 /** Commander argument parser for positive integers. */

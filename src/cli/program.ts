@@ -25,6 +25,7 @@ import { recordingsCommand } from './commands/recordings';
 import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
+import { webhookCommand } from './commands/webhook';
 import type { CliContext } from './context';
 
 declare const __VERSION__: string | undefined;
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
     statusCommand,
     broadcastsCommand,
     hookCommand,
+    webhookCommand,
     grantCommand,
     banCommand,
     syncCommand,
@@ -71,17 +73,16 @@ export function buildProgram(ctx: CliContext): Command {
 
 /**
  * Every message in streamctl's voice: commander's own usage errors ("error: unknown option")
- * start with `streamctl:` like ours. addCommand() does not pass output settings down, so each
- * command of the tree gets them.
+ * start with `streamctl:` like ours and are one line, the hint included (docs/json.md: commander's
+ * showHelpAfterError would print it on a second line). addCommand() does not pass output settings
+ * down, so each command of the tree gets them.
  */
 function configureTree(cmd: Command, ctx: CliContext): void {
-  cmd
-    .configureOutput({
-      writeOut: ctx.out,
-      writeErr: ctx.err,
-      outputError: (text, write) => write(text.replace(/^error: /, 'streamctl: ')),
-    })
-    .showHelpAfterError('(add --help for usage)');
+  cmd.configureOutput({
+    writeOut: ctx.out,
+    writeErr: ctx.err,
+    outputError: (text, write) => write(`${text.replace(/^error: /, 'streamctl: ').trim().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`),
+  });
   for (const sub of cmd.commands) configureTree(sub, ctx);
 }
 

@@ -122,3 +122,9 @@ export function formatRange(r: IpRange): string {
   const text = bestStart < 0 ? hex.join(':') : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
   return r.bits === 128 ? text : `${text}/${r.bits}`;
 }
+
+/** Client addresses arrive as IPv4-mapped IPv6 from some connectors (SRT): store the plain IPv4 form. */
+export function normaliseIp(host: string): string {
+  const h = host.trim();
+  return h.toLowerCase().startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
+}

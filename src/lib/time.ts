@@ -1,3 +1,11 @@
+// Times as streamctl prints them (JSON and tables alike), and as operators and sites write them.
+
+/** Unix ms → ISO 8601 UTC without milliseconds (JSON and tables); null stays null. */
+export function isoTime(ms: number | null | undefined): string | null {
+  if (ms === null || ms === undefined) return null;
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 // ISO 8601 times as operators and sites write them (`2027-01-31`, `2027-01-31T12:00:00Z`,
 // `2027-01-31 12:00+01:00`). Date.parse alone rolls impossible dates over (2027-02-31 becomes
 // March 3rd, 24:00 the next day), so a typo would silently move a grant's or a ban's end.

@@ -62,7 +62,7 @@ export type SyncChange =
   | { object: 'grant'; action: 'add' | 'update' | 'remove'; user: string; viewer: string; until: string | null }
   | { object: 'ban'; action: 'add' | 'update' | 'remove'; channel: string | null; kind: BanKind; value: string; until: string | null; reason: string | null };
 
-/** A change MistServer must apply to sessions already running (see src/cli/live-effects.ts). */
+/** A change MistServer must apply to sessions already running (see src/live/session-effects.ts). */
 export interface SyncLiveEffect {
   kind: 'stop-publisher' | 'recheck-viewers';
   user: string;

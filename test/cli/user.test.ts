@@ -69,8 +69,23 @@ describe('streamctl user', () => {
     expect((await cliJson(db, ['user', 'show', 'dora'])).disabled).toBe(true);
     expect((await cli(db, ['user', 'enable', 'dora'])).status).toBe(0);
     expect((await cliJson(db, ['user', 'show', 'dora'])).disabled).toBe(false);
-    expect((await cli(db, ['user', 'remove', 'dora'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'dora', '--yes'])).status).toBe(0);
     expect((await cli(db, ['user', 'show', 'dora'])).status).toBe(1);
+  });
+
+  it('user remove asks a person at a terminal, and a script must say --yes (issue 19)', async () => {
+    await cliJson(db, ['user', 'add', 'erin']);
+    const script = await cli(db, ['user', 'remove', 'erin'], { stdin: '' });
+    expect(script.status).toBe(2);
+    expect(script.stderr).toMatch(/^streamctl: user remove deletes erin's keys, channel settings and history for good: add --yes to confirm/);
+    const no = await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: ['n'] });
+    expect(no.stderr).toMatch(/^remove erin with its 1 key\(s\), channel settings and history\? \[y\/N\] streamctl: erin was not removed\n$/);
+    expect(no.status).toBe(1);
+    expect((await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: [''] })).status).toBe(1);
+    expect((await cli(db, ['user', 'show', 'erin'])).status).toBe(0);
+    const yes = await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: ['y'] });
+    expect(yes.status, yes.stderr).toBe(0);
+    expect((await cli(db, ['user', 'show', 'erin'])).status).toBe(1);
   });
 
   it('prints help for every command on stdout and exits 0', async () => {

@@ -3,7 +3,8 @@
 // (policies, tokens, bans, recordings, unknown streams), the cap claimed on the primary, and every
 // data problem an error (the trigger refuses). The built programs: test/process/edge-programs.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EdgeRedis, EdgeVerdict } from '../../src/edge/admit';
+import type { EdgeVerdict } from '../../src/edge/admit';
+import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { admitOnEdge, unverifiedSubject } from '../../src/edge/admit';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { keys } from '../../src/replica/schema';

@@ -10,7 +10,7 @@ import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, schemaVersion } from '../../store/open';
 import { setUpDatabase } from '../../settings/setup';
 import type { CliContext } from '../context';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 
 /** A migration as `db migrate` names it: 0007_viewer_sessions. */
 const migrationName = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;

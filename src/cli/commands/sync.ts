@@ -5,7 +5,8 @@ import { Command } from 'commander';
 import { oneLine, UserError } from '../../lib/errors';
 import { syncSite, type SyncChange, type SyncReport } from '../../site/sync';
 import type { CliContext } from '../context';
-import { applyLiveEffects } from '../live-effects';
+import { recordAdmin } from '../admin-events';
+import { applyLiveEffects } from '../../live/session-effects';
 import { StdioError } from '../stdio';
 
 function readInput(ctx: CliContext, file: string | undefined): unknown {
@@ -51,8 +52,10 @@ export function syncCommand(ctx: CliContext): Command {
       const input = readInput(ctx, file);
       const db = ctx.db();
       // The report (with the keys of created users) is written before the commit: when stdout
-      // fails, nothing is changed and no key is lost.
+      // fails, nothing is changed and no key is lost. The admin event commits with the change.
       const show = (report: SyncReport) => {
+        const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
+        if (!report.dry_run && counts.length > 0) recordAdmin(ctx, { action: 'sync', reason: counts.join(', ') });
         if (opts.json) return ctx.json(report);
         const prefix = report.dry_run ? 'would ' : '';
         let text = '';
@@ -60,7 +63,6 @@ export function syncCommand(ctx: CliContext): Command {
           text += `${prefix}${describe(c)}\n`;
           if (c.object === 'user' && c.action === 'create' && c.key) text += `  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`;
         }
-        const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
         ctx.out(`${text}${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
       };
       let report: SyncReport;

@@ -12,9 +12,10 @@ import { nameProblem } from '../../lib/names';
 import { durationMs, getSetting } from '../../store/settings';
 import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg } from '../../store/token-keys';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 import { commitOnceShown } from '../stdio';
 
@@ -49,6 +50,7 @@ export function tokenCommand(ctx: CliContext): Command {
       if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
       const { retired } = commitOnceShown(db, () => {
         const rotated = rotateTokenSecret(db, now, grace);
+        recordAdmin(ctx, { action: 'token secret', reason: `new HS256 token secret #${rotated.id}; ${rotated.retired} old secret(s) ${rotated.retired > 0 && grace > 0 ? `verify for ${graceText}` : 'stopped'}` });
         const oldUntil = rotated.retired > 0 ? isoTime(now + grace) : null;
         const made = listTokenKeys(db, now, true).find((k) => k.id === rotated.id)!;
         if (opts.json) ctx.json({ ...tokenKeyJson(made, now, rotated.secret), retired_secrets: rotated.retired, old_secrets_work_until: oldUntil });
@@ -88,6 +90,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const id = insertTokenKey(db, { kind: 'public', alg, material: spki, label: opts.label, now });
+      recordAdmin(ctx, { action: 'token key add', reason: `added ${alg} public key #${id} "${opts.label}"` });
       if (opts.json) return ctx.json(tokenKeyJson({ id, kind: 'public', alg, label: opts.label, createdAt: now, retiredAt: null }, now));
       ctx.out(`added ${alg} public key #${id} "${opts.label}"\n`);
     });
@@ -100,6 +103,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       if (!retireTokenKey(db, Number(idText), now)) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
+      recordAdmin(ctx, { action: 'token key remove', reason: `retired token key #${idText}` });
       const retired = listTokenKeys(db, now, true).find((k) => k.id === Number(idText));
       if (opts.json && retired) ctx.json(tokenKeyJson(retired, now));
       else ctx.out(`token key #${idText} retired\n`);
