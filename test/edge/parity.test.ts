@@ -1,7 +1,7 @@
 // The edge decides as the origin does: every combination of policy, token and ban below is decided
 // by the one-box decideAccess over SQLite and by the edge's admitOnEdge over the same data mirrored
 // into a Redis replica (by the layout of src/replica/schema.ts), and the two must name the same
-// rule. The mirror here is a small stand-in for the origin's relay (branch repl14).
+// rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideAccess } from '../../src/access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../../src/access/token';
