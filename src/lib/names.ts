@@ -32,6 +32,11 @@ export function isValidStreamBase(text: string): boolean {
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'g');
 
+/** True when text holds a character that must never reach a terminal or a log line (see UNPRINTABLE). */
+export function hasUnprintable(text: string): boolean {
+  return UNPRINTABLE.test(text);
+}
+
 /** Text for a terminal: each unprintable character shown as "?" (old rows may hold them). */
 export function printable(text: string): string {
   return text.replace(UNPRINTABLE_ALL, '?');

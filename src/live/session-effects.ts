@@ -1,12 +1,16 @@
 // Admin changes that MistServer must apply to sessions already running (it caches admission per
 // session): stop a publisher whose key or account stopped working, re-check a channel's viewers.
 // Sent through MistServer's API when the `mist-api` setting names it; otherwise, or when it cannot
-// be reached, the command still succeeds and says what was not applied.
+// be reached, the command still succeeds and says in one line what was not applied.
 // Every channel an effect names first gets its `open` tag set by its state now (the fast path,
 // docs/access-control.md): untagged BEFORE its viewers are re-checked, or invalidate_sessions
 // would re-admit them without running USER_NEW. Without a configured API the tag goes over
 // MistServer's local UDP API (loopback, unconfirmed), so a channel that stops being open is never
 // left tagged just because mist-api was not set.
+// "MistServer is configured" (mistConfigured): mist-api is set (`mist apply` sets it), or a
+// MistServer has run this database's STREAM_BUFFER (a buffer event, or a broadcast in the event
+// log): the only way a stream gets the `open` tag. With neither there is no live session and no
+// tag to reach: the command says nothing and sends nothing (docs/mist-integration.md).
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
 import { channelOpenness, type Openness } from '../access/open-channel';
@@ -16,6 +20,7 @@ import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { findUserById, findUserByName } from '../store/users';
 import { channelsWithOpenSessions } from '../store/viewer-sessions';
+import { hasSeenStreamBuffer } from '../store/buffer-events';
 
 export type LiveEffect =
   /** The channel's current publisher must be disconnected. */
@@ -58,57 +63,92 @@ function describe(effect: LiveEffect, base: string): string {
   return `${what} (${effect.reason})`;
 }
 
-/** Applies the effects if MistServer is reachable; never fails the command that caused them. */
+/** The effects, each once (a command may name the same one twice, e.g. a sync). */
+function distinct(effects: LiveEffect[]): LiveEffect[] {
+  const seen = new Set<string>();
+  return effects.filter((e) => {
+    const key = `${e.kind} ${e.user} ${e.reason}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Applies the effects if MistServer is reachable; never fails the command that caused them.
+ * Prints at most one line: what MistServer was asked to do, or what was not applied and why;
+ * nothing when no MistServer is configured for this database (mistConfigured).
+ */
 export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[]): Promise<void> {
+  effects = distinct(effects);
   if (effects.length === 0) return;
   let base = 'streams';
+  const say = (line: string) => ctx.err(`streamctl: ${line}\n`);
+  const notApplied = (cause: string) => say(`not applied to live sessions: ${effects.map((e) => describe(e, base)).join('; ')}; ${cause}`);
   try {
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
+    if (url === '' && !mistConfigured(db)) return;
     const tags = tagRequests(db, base, effects);
+    const untags = tags.filter((t) => !t.open);
     if (url === '') {
-      for (const t of tags) {
-        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
-        ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${t.what} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
-      }
-      // Sessions are not re-checked here (no API), but MistServer's own re-checks see the untag only after it settled.
-      for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
-      return;
+      // No API to re-check sessions with; the tag still goes over the local UDP API.
+      const sent = await sendAllUdp(tags);
+      return notApplied(`mist-api is not set (streamctl config set mist-api <url>)${untagNote(untags, sent)}`);
     }
     const creds = mistApiCredentials();
-    if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
-    let httpDown = false;
-    let untagged = false;
-    for (const t of tags) {
-      if (!t.open) untagged = true;
+    const api = { url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS };
+    const credsNote = creds.problem ? ` (${creds.problem})` : '';
+    for (const [i, t] of tags.entries()) {
       try {
-        // Unreachable once is unreachable for the rest: do not wait on it again.
-        if (httpDown) throw new Error('MistServer API unreachable');
-        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, t.request);
-        ctx.err(`streamctl: MistServer: ${t.what}\n`);
+        await mistCall(api, t.request);
       } catch (err) {
         // The HTTP API failed: the local UDP API may still reach MistServer (same host as the triggers).
-        httpDown = true;
-        const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
-        ctx.err(`streamctl: MistServer API: ${oneLine(err)}; ${sent ? 'sent' : 'could not send'} ${t.what} over the local UDP API instead (unconfirmed)\n`);
+        // Unreachable once is unreachable for the rest: do not wait on it again.
+        const sent = await sendAllUdp(tags.slice(i));
+        return notApplied(`${oneLine(err)}${credsNote}${untagNote(untags, sent)}`);
       }
     }
     // The re-check waits for an untag to settle (only when something was untagged and viewers are re-checked).
-    if (untagged && effects.some((e) => e.kind === 'recheck-viewers')) await untagSettled();
-    for (const [i, e] of effects.entries()) {
+    if (untags.length > 0 && effects.some((e) => e.kind === 'recheck-viewers')) await untagSettled();
+    const done: string[] = [];
+    for (const e of effects) {
       try {
-        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, liveEffectRequest(e, base));
-        ctx.err(`streamctl: MistServer: ${effectDone(e, base)}\n`);
+        await mistCall(api, liveEffectRequest(e, base));
+        done.push(effectDone(e, base));
       } catch (err) {
-        // Unreachable once is unreachable for the rest: report them all without waiting again.
-        for (const rest of effects.slice(i)) ctx.err(`streamctl: not applied to live sessions: ${describe(rest, base)}; ${oneLine(err)}\n`);
-        return;
+        // Unreachable once is unreachable for the rest: report them without waiting again.
+        const rest = effects.slice(effects.indexOf(e));
+        const prefix = done.length ? `MistServer: ${done.join('; ')}; ` : '';
+        return say(`${prefix}not applied to live sessions: ${rest.map((r) => describe(r, base)).join('; ')}; ${oneLine(err)}${credsNote}`);
       }
     }
+    say(`MistServer: ${[...untags.map((t) => t.what), ...done].join('; ')}`);
   } catch (err) {
-    for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; ${oneLine(err)}\n`);
+    notApplied(oneLine(err));
   }
+}
+
+/** Sends each tag request over the local UDP API; true when every datagram left. */
+async function sendAllUdp(tags: { request: Record<string, unknown> }[]): Promise<boolean> {
+  let all = true;
+  for (const t of tags) if (!(await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS))) all = false;
+  return all;
+}
+
+/** What became of the untags that went over UDP (the ones that matter: a channel no longer open). */
+function untagNote(untags: { what: string }[], sent: boolean): string {
+  if (untags.length === 0) return '';
+  return sent ? `; ${untags.map((t) => t.what).join(', ')} over MistServer's local UDP API instead (unconfirmed)` : "; could not send the untag over MistServer's local UDP API either";
+}
+
+/**
+ * Whether a MistServer is configured for this database: mist-api is set, or its STREAM_BUFFER has
+ * run here (a buffer event, or a broadcast in the event log, which outlives a removed user's rows).
+ */
+export function mistConfigured(db: Db): boolean {
+  return getSetting(db, 'mist-api') !== '' || hasSeenStreamBuffer(db);
 }
 
 function effectDone(effect: LiveEffect, base: string): string {

@@ -153,6 +153,16 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     expect(rule(await admit('streams+alice', { ip: '2001:db8::1' }))).toBe('refuse ban-ip');
   });
 
+  it('keeps IPv4 viewers out of an IPv6 ban, and refuses while a replicated ban range does not parse', async () => {
+    await set((w) => putBan(w, null, 11, { kind: 'ip', value: '::/0', until: null }));
+    expect(rule(await admit('streams+alice', { ip: '2001:db8::1' }))).toBe('refuse ban-ip');
+    expect(rule(await admit('streams+alice', { ip: '192.0.2.1' }))).toBe('admit public');
+    await set((w) => putBan(w, 'alice', 12, { kind: 'ip', value: '192.0.2.0/33', until: null }));
+    const v = await admit('streams+alice', { ip: '192.0.2.1' });
+    expect(rule(v)).toBe('refuse ban-ip');
+    expect(v.channel === null ? '' : v.decision.reason).toBe("channel ban #12 holds an invalid address range; see 'streamctl ban list'");
+  });
+
   it('refuses a disabled user, and a channel whose policy row is missing on the origin', async () => {
     await set((w) => putChannel(w, 'alice', { disabled: true }));
     expect(rule(await admit('streams+alice'))).toBe('refuse channel-disabled');
