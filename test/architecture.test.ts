@@ -98,6 +98,11 @@ describe('src/ layering', () => {
     expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
   });
 
+  it('ajv is never imported at module load (every streamctl command would pay for it): only required when validating', () => {
+    const eager = filesUnder(src).filter((f) => /^import\s+(?!type\b)[^;]*from\s+'ajv'/m.test(readFileSync(f, 'utf8')));
+    expect(eager.map((f) => relative(src, f))).toEqual([]);
+  });
+
   it('finds the imports it checks (a parser that saw none would pass every rule)', () => {
     expect(imports.find((i) => i.file === 'runtime/run-trigger')?.targets).toContain('triggers/answer');
   });
