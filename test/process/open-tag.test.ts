@@ -2,13 +2,13 @@
 // sent over MistServer's local UDP API before the program exits, so MistServer has it by the time
 // viewers arrive.
 import { createSocket } from 'node:dgram';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { UDP_API_PORT } from '../../src/mist/stream-tags';
 import { freshDb, runTriggerAsync } from '../helpers';
 import { addUser, cli } from '../support/cli';
 
 describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (the built program)', async () => {
-  it('tags an open channel at FULL and untags a private one, as datagrams to 127.0.0.1:4242', async () => {
+  it("tags an open channel at FULL and untags a private one, as datagrams to 127.0.0.1:4242; the CLI's untag too once STREAM_BUFFER has run", async () => {
     const socket = createSocket('udp4');
     const bound = await new Promise<boolean>((resolve) => {
       socket.once('error', () => resolve(false));
@@ -27,16 +27,21 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       const db = freshDb();
       await addUser(db, 'udpalice');
       await addUser(db, 'udpcarol');
-      // Without mist-api the CLI's own untag goes over the same UDP API (the fallback).
-      await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
-      got.length = 0;
       const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
       expect((await full('udpalice')).status).toBe(0);
       expect((await full('udpcarol')).status).toBe(0);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
+      await vi.waitFor(() => expect(got).toHaveLength(2));
+      expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { tag_stream: { 'streams+udpcarol': 'open' } }]);
+      got.length = 0;
+      // MistServer has run this database's STREAM_BUFFER: without mist-api the CLI's own untag goes
+      // over the same UDP API (the fallback; with no MistServer configured at all it sends nothing).
+      await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
+      await vi.waitFor(() => expect(got).toHaveLength(1));
+      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
+      got.length = 0;
+      expect((await full('udpcarol')).status).toBe(0);
+      await vi.waitFor(() => expect(got).toHaveLength(1));
+      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
     } finally {
       socket.close();
     }
