@@ -1,9 +1,10 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
-import { readFileSync, readSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { databasePath } from '../config';
 import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
 import { openForCli, type Db } from '../store/open';
+import { readStdinToEnd, stdinIsTerminal } from './stdio';
 
 export interface CliIo {
   out(text: string): void;
@@ -25,8 +26,8 @@ export interface CliContext extends CliIo {
   exitCode(): number;
   now(): number;
   /**
-   * Everything on stdin (a secret, a sync document). When stdin is a terminal, `prompt` goes to
-   * stderr first. Throws when stdin cannot be read.
+   * Everything on stdin up to EOF (a secret, a sync document), however slowly it arrives. When
+   * stdin is a terminal, `prompt` goes to stderr first. Throws a StdioError when it cannot be read.
    */
   readStdin(prompt: string): string;
   /**
@@ -101,8 +102,8 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
     now: options.now ?? (() => Date.now()),
     readStdin(prompt) {
       if (options.stdin !== undefined) return options.stdin;
-      if (process.stdin.isTTY) io.err(prompt);
-      return readFileSync(0, 'utf8');
+      if (stdinIsTerminal()) io.err(prompt);
+      return readStdinToEnd();
     },
     confirm(question) {
       const answers = options.terminalAnswers;

@@ -25,6 +25,7 @@ import { recordingsCommand } from './commands/recordings';
 import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
+import { webhookCommand } from './commands/webhook';
 import type { CliContext } from './context';
 
 declare const __VERSION__: string | undefined;
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
     statusCommand,
     broadcastsCommand,
     hookCommand,
+    webhookCommand,
     grantCommand,
     banCommand,
     syncCommand,
@@ -83,3 +85,28 @@ function configureTree(cmd: Command, ctx: CliContext): void {
   });
   for (const sub of cmd.commands) configureTree(sub, ctx);
 }
+
+/**
+ * When `args` name a command that does not exist (a word under a group with no action of its own),
+ * the command words up to that one, with --help/-h and `help` left out; else null. commander prints
+ * the help and exits 0 for `--help` before it looks at the command words, so `streamctl bogus
+ * --help` looked like success; parsing what this returns reports the unknown command instead.
+ */
+export function unknownCommandPath(program: Command, args: readonly string[]): string[] | null {
+  let cmd = program;
+  const path: string[] = [];
+  for (const arg of args) {
+    if (arg === '--') return null;
+    if (arg.startsWith('-')) continue; // a group takes only flags (--help, --version), never a value
+    if (cmd.commands.length === 0 || hasAction(cmd)) return null;
+    if (arg === 'help') continue; // `help <command>`: the same walk
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    path.push(arg);
+    if (!sub) return path;
+    cmd = sub;
+  }
+  return null;
+}
+
+/** A command with an action of its own (`events`, besides `events prune`) takes words as operands. */
+const hasAction = (cmd: Command): boolean => (cmd as unknown as { _actionHandler: unknown })._actionHandler != null;

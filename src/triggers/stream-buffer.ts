@@ -12,6 +12,7 @@ import { parseStreamHealth } from '../live/stream-health';
 import { SILENT } from './answer';
 import type { Trigger } from './types';
 import { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
+import { shownStream } from './log-text';
 
 export { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
 
@@ -28,7 +29,7 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
     if (!channel || channel.kind !== 'live') {
-      ctx.debug(`ignoring ${event.state} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      ctx.debug(`ignoring ${event.state} for ${shownStream(event.stream)}: not a channel stream`);
       return SILENT;
     }
     let health: string | null = null;
@@ -42,7 +43,7 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
         ctx.log(`malformed health JSON for ${channel.userName}; keeping the ${event.state} state change without health`);
       }
     }
-    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId });
+    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId }, { userName: channel.userName, stream: event.stream, now: ctx.now });
     if (!t.stored) {
       ctx.debug(`repeated ${event.state} for ${channel.userName} ignored`);
       return SILENT;

@@ -3,7 +3,7 @@
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { REFUSING_DEFAULT } from '../../src/mist/plan';
+import { REFUSING_DEFAULT } from '../../src/wiring/plan';
 import { startFakeMist, type FakeMist } from '../fake-mist';
 import { BIN, fixture } from '../helpers';
 import { addUser, cli } from '../support/cli';

@@ -5,7 +5,8 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitOnEdge, type EdgeRedis } from '../../src/edge/admit';
+import { admitOnEdge } from '../../src/edge/admit';
+import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { edgeVodSource } from '../../src/edge/vod-source';
 import streamSourceTrigger from '../../src/triggers/stream-source';
 import { tempDir } from '../helpers';

@@ -14,7 +14,7 @@ import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { banJson } from '../shapes';
 import { parseUntil } from '../input';
-import { applyLiveEffects, type LiveEffect } from '../live-effects';
+import { applyLiveEffects, type LiveEffect } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 /** Re-check the viewers a ban affects: its channel, or every channel watched now for a global ban. */

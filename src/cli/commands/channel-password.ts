@@ -8,7 +8,7 @@ import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { readSecretFromStdin } from '../input';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 const MIN_PASSWORD_LENGTH = 8;

@@ -6,7 +6,7 @@ import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Cha
 import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {

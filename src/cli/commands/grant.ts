@@ -9,7 +9,7 @@ import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { grantJson } from '../shapes';
 import { parseUntil } from '../input';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 export function grantCommand(ctx: CliContext): Command {

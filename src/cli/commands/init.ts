@@ -11,7 +11,7 @@ import { oneLine, UserError } from '../../lib/errors';
 import { setUpDatabase, type DatabaseSetup } from '../../settings/setup';
 import { openForCli, schemaVersion } from '../../store/open';
 import type { CliContext } from '../context';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 
 /** Sets key=value in the config file, keeping every other line (as install.sh's set_conf does). */
 function setConfigLine(file: string, key: string, value: string): void {

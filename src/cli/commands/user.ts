@@ -12,8 +12,9 @@ import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { newKeyMessage, shortTime, table } from '../format';
 import { keyJson, userJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 export function userCommand(ctx: CliContext): Command {
   const cmd = new Command('user').description('manage broadcasters (one channel each)');
@@ -30,14 +31,12 @@ export function userCommand(ctx: CliContext): Command {
       if (problem) throw new UsageError(`invalid user name "${printable(rawName)}": ${problem}`);
       const db = ctx.db();
       const now = ctx.now();
-      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
-      recordAdmin(ctx, { action: 'user add', userId: created.user.id, reason: `added user ${created.user.name} with stream key "${created.stored.label}"` });
-      if (opts.json) {
-        ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
-        return;
-      }
-      ctx.out(`created user ${created.user.name}\n`);
-      ctx.out(newKeyMessage(created.key, created.stored.label));
+      commitOnceShown(db, () => {
+        const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
+        recordAdmin(ctx, { action: 'user add', userId: created.user.id, reason: `added user ${created.user.name} with stream key "${created.stored.label}"` });
+        if (opts.json) ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
+        else ctx.out(`created user ${created.user.name}\n${newKeyMessage(created.key, created.stored.label)}`);
+      });
     });
 
   cmd

@@ -13,7 +13,7 @@
 // tag to reach: the command says nothing and sends nothing (docs/mist-integration.md).
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
-import { channelOpenness } from '../access/open-channel';
+import { channelOpenness, type Openness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
 import { sendUdpApi, tagRequest, untagSettle } from '../mist/stream-tags';
 import type { Db } from '../store/open';
@@ -21,13 +21,18 @@ import { getSetting } from '../store/settings';
 import { findUserById, findUserByName } from '../store/users';
 import { channelsWithOpenSessions } from '../store/viewer-sessions';
 import { hasSeenStreamBuffer } from '../store/buffer-events';
-import type { CliContext } from './context';
 
 export type LiveEffect =
   /** The channel's current publisher must be disconnected. */
   | { kind: 'stop-publisher'; user: string; reason: string }
   /** Every viewer session of the channel must be re-admitted under the new rules. */
   | { kind: 'recheck-viewers'; user: string; reason: string };
+
+/** Where effects are applied from (a CLI command, the Node entry): the database and a line sink. */
+export interface EffectsContext {
+  db(): Db;
+  err(line: string): void;
+}
 
 /** Live effects must not hold up an admin command for long. */
 const LIVE_EFFECT_TIMEOUT_MS = 3000;
@@ -44,7 +49,7 @@ export function liveEffectRequest(effect: LiveEffect, base: string): Record<stri
 }
 
 /** Asks MistServer to re-check every channel that has viewers (a token key or secret stopped working). */
-export async function recheckEveryChannel(ctx: Pick<CliContext, 'db' | 'err'>, db: Db, reason: string): Promise<void> {
+export async function recheckEveryChannel(ctx: EffectsContext, db: Db, reason: string): Promise<void> {
   const effects = channelsWithOpenSessions(db)
     .map((id) => findUserById(db, id)?.name)
     .filter((n): n is string => n !== undefined)
@@ -74,7 +79,7 @@ function distinct(effects: LiveEffect[]): LiveEffect[] {
  * Prints at most one line: what MistServer was asked to do, or what was not applied and why;
  * nothing when no MistServer is configured for this database (mistConfigured).
  */
-export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effects: LiveEffect[]): Promise<void> {
+export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[]): Promise<void> {
   effects = distinct(effects);
   if (effects.length === 0) return;
   let base = 'streams';
@@ -105,10 +110,8 @@ export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effe
         return notApplied(`${oneLine(err)}${credsNote}${untagNote(untags, sent)}`);
       }
     }
-    // Measured on MistServer 3.10: invalidate_sessions sent right after untag_stream still finds the
-    // stream tagged and re-admits its viewers without USER_NEW; 300 ms later USER_NEW runs. So the
-    // re-check waits for the untag to settle (only when something was untagged and viewers are re-checked).
-    if (untags.length > 0 && effects.some((e) => e.kind === 'recheck-viewers')) await new Promise((r) => setTimeout(r, untagSettle.ms));
+    // The re-check waits for an untag to settle (only when something was untagged and viewers are re-checked).
+    if (untags.length > 0 && effects.some((e) => e.kind === 'recheck-viewers')) await untagSettled();
     const done: string[] = [];
     for (const e of effects) {
       try {
@@ -157,9 +160,29 @@ function effectDone(effect: LiveEffect, base: string): string {
 function tagRequests(db: Db, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
   const now = Date.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
-    const stream = `${base}+${name}`;
-    const user = findUserByName(db, name);
-    const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'user removed' };
-    return { open: o.open, request: tagRequest(stream, o.open), what: o.open ? `tagged ${stream} open (no viewer check needed)` : `untagged ${stream} (${o.why}: every viewer is checked)` };
+    const t = channelTag(db, base, name, now);
+    return { open: t.open, request: t.request, what: t.open ? `tagged ${t.stream} open (no viewer check needed)` : `untagged ${t.stream} (${t.why}: every viewer is checked)` };
   });
+}
+
+/** A channel's live stream and the `open` tag it must carry now, by the openness rule. */
+export interface ChannelTag extends Openness {
+  stream: string;
+  request: Record<string, unknown>;
+}
+
+/** The tag a channel's live stream must carry now (a removed user: untagged), on the one box and every edge alike. */
+export function channelTag(db: Db, base: string, userName: string, now: number): ChannelTag {
+  const stream = `${base}+${userName}`;
+  const user = findUserByName(db, userName);
+  const o: Openness = user ? channelOpenness(db, user.id, now) : { open: false, why: 'user removed', closedBy: 'user' };
+  return { ...o, stream, request: tagRequest(stream, o.open) };
+}
+
+/**
+ * Waits until MistServer applies an untag. Measured on MistServer 3.10: invalidate_sessions sent
+ * right after untag_stream still finds the stream tagged and re-admits its viewers without USER_NEW.
+ */
+export function untagSettled(): Promise<void> {
+  return new Promise((r) => setTimeout(r, untagSettle.ms));
 }
