@@ -36,8 +36,9 @@
 #                storage through a mount, at this path on the edge); the edge plays recordings from
 #                it (streamctl.conf recordings_root=). Without it the edge plays the placeholder
 #                for every recording. ROLE=edge only (one box and the origin: `config set recordings-root`)
-#   REDIS_REPLICA  an edge's replica socket (default /run/redis/redis-server.sock)
-#   REDIS_PRIMARY  the origin's Redis (default: the socket above on the origin, ORIGIN's host:6379 on an edge)
+#   REDIS_REPLICA  the local Redis's unix socket: an edge's replica, or on the origin the primary's
+#                socket for the relay (default /run/redis/redis-server.sock)
+#   REDIS_PRIMARY  the origin's Redis (default: REDIS_REPLICA on the origin, ORIGIN's host:6379 on an edge)
 #   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
 #                address the edges reach)
 #   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass; masterauth on an edge).
@@ -213,7 +214,8 @@ if [ "$ROLE" != single ]; then
     *:*:*) ;;
     *:*) ORIGIN_HOST=${ORIGIN%:*} ;;
   esac
-  if [ "$ROLE" = origin ]; then REDIS_PRIMARY=${REDIS_PRIMARY:-$REDIS_SOCKET}; else REDIS_PRIMARY=${REDIS_PRIMARY:-$ORIGIN_HOST:6379}; fi
+  # On the origin the primary listens on REDIS_REPLICA's socket (etc/redis/primary.conf): the relay uses that one.
+  if [ "$ROLE" = origin ]; then REDIS_PRIMARY=${REDIS_PRIMARY:-$REDIS_REPLICA}; else REDIS_PRIMARY=${REDIS_PRIMARY:-$ORIGIN_HOST:6379}; fi
   REDIS_BIND=${REDIS_BIND:-127.0.0.1 -::1}
   # A re-install keeps the password file an earlier one (or the operator) named.
   if [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$APP/streamctl.conf" ]; then REDIS_PASSWORD_FILE=$(sed -n 's/^redis_password_file=//p' "$APP/streamctl.conf" | tail -n 1); fi

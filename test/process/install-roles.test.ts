@@ -190,3 +190,31 @@ describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
     }
   });
 });
+
+// issue 24.1: with REDIS_REPLICA=<socket> on the origin, Redis listens on that socket, so the relay's
+// primary (redis_primary=) must be that socket too, not the default path.
+describe.skipIf(!REDIS_SERVER)('the rendered primary config', () => {
+  const dir = tempDir();
+  const prefix = join(dir, 'prefix');
+  const socket = join(dir, 'primary.sock');
+  const pwFile = join(dir, 'redis.pw');
+  let proc: ReturnType<typeof spawn> | undefined;
+  afterAll(() => void proc?.kill('SIGKILL'));
+
+  it('starts a real redis-server on REDIS_REPLICA, and `edge resync` reaches it through redis_primary=', async () => {
+    writeFileSync(pwFile, 'primary-pw\n', { mode: 0o600 });
+    const r = install(prefix, { ROLE: 'origin', REDIS_REPLICA: socket, REDIS_PASSWORD_FILE: pwFile, SCHEDULE: 'none' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(conf(prefix).redis_primary).toBe(socket);
+    const file = conf(prefix).redis_conf!;
+    expect(readFileSync(file, 'utf8')).toContain(`\nunixsocket ${socket}\n`);
+    // No TCP port: other redis-servers on this host may hold 6379.
+    proc = spawn(REDIS_SERVER!, [file, '--dir', dir, '--save', '', '--port', '0'], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !(existsSync(socket) && (await redisAnswers(socket))); i++) await new Promise((res) => setTimeout(res, 25));
+    const resync = streamctl(prefix, ['edge', 'resync', '--json']);
+    expect(resync.stderr).toBe('');
+    expect(resync.status).toBe(0);
+    expect(JSON.parse(resync.stdout)).toMatchObject({ redis: socket, replication_turned_on: true });
+  });
+});
