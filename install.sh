@@ -121,10 +121,10 @@ remove_schedule() {
     systemd)
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
         for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
-        systemctl disable --now streamctl-relay.service >/dev/null 2>&1 || true
+        systemctl disable --now streamctl-relay.service streamctl-tag-watch.service >/dev/null 2>&1 || true
       fi
       for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
-      rm -f "$dir/streamctl-relay.service"
+      rm -f "$dir/streamctl-relay.service" "$dir/streamctl-tag-watch.service"
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
       ;;
     cron) rm -f "$dir/streamctl" ;;
@@ -499,6 +499,12 @@ if [ -z "${SCHEDULE:-}" ]; then
 fi
 remove_schedule
 STREAMCTL=$PREFIX/bin/streamctl
+# The role's long-running program (docs/deployment.md), a systemd unit beside the timers.
+ROLE_SERVICE=
+case $ROLE in
+  origin) ROLE_SERVICE=streamctl-relay ROLE_SERVICE_ARGS="edge relay" ROLE_SERVICE_WHAT="publish admission changes to Redis for the edges" ;;
+  edge) ROLE_SERVICE=streamctl-tag-watch ROLE_SERVICE_ARGS="edge watch" ROLE_SERVICE_WHAT="keep the open tags in step with the Redis replica" ;;
+esac
 case $SCHEDULE in
   systemd)
     say "==> scheduled jobs: systemd timers in $SYSTEMD_DIR, as $JOB_USER"
@@ -536,12 +542,13 @@ Persistent=true
 WantedBy=timers.target
 UNIT
     done
-    if [ "$ROLE" = origin ]; then
-      # The relay publishes every SQLite change to Redis: long-running, restarted when it stops.
-      cat >"$SYSTEMD_DIR/streamctl-relay.service" <<UNIT
+    if [ -n "$ROLE_SERVICE" ]; then
+      # Long-running, restarted when it stops: the origin's relay publishes every SQLite change to
+      # Redis; an edge's tag watcher keeps its MistServer's open tags in step with its replica.
+      cat >"$SYSTEMD_DIR/$ROLE_SERVICE.service" <<UNIT
 # Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
 [Unit]
-Description=streamctl: publish admission changes to Redis for the edges (edge relay)
+Description=streamctl: $ROLE_SERVICE_WHAT ($ROLE_SERVICE_ARGS)
 Documentation=man:streamctl(1)
 After=network-online.target redis-server.service
 Wants=redis-server.service
@@ -549,7 +556,7 @@ Wants=redis-server.service
 [Service]
 Type=simple
 User=$JOB_USER
-ExecStart=$STREAMCTL edge relay
+ExecStart=$STREAMCTL $ROLE_SERVICE_ARGS
 Restart=always
 RestartSec=1
 NoNewPrivileges=yes
@@ -566,12 +573,12 @@ UNIT
       systemctl daemon-reload
       for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
       say "    enabled: systemctl list-timers 'streamctl-*'"
-      if [ "$ROLE" = origin ]; then
-        systemctl enable --now streamctl-relay.service >/dev/null
-        say "    enabled: streamctl-relay.service (streamctl edge relay)"
+      if [ -n "$ROLE_SERVICE" ]; then
+        systemctl enable --now "$ROLE_SERVICE.service" >/dev/null
+        say "    enabled: $ROLE_SERVICE.service (streamctl $ROLE_SERVICE_ARGS)"
       fi
     else
-      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")$([ "$ROLE" = origin ] && printf 'streamctl-relay.service')"
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")${ROLE_SERVICE:+$ROLE_SERVICE.service}"
     fi
     ;;
   cron)
@@ -607,6 +614,10 @@ esac
 if [ "$ROLE" = origin ] && [ "$SCHEDULE" != systemd ]; then
   say "==> the relay: run '$STREAMCTL edge relay' as $JOB_USER under your service manager (it runs until stopped;"
   say "    without it no change reaches the edges). 'streamctl edge relay --once' publishes what is pending and exits."
+fi
+if [ "$ROLE" = edge ] && [ "$SCHEDULE" != systemd ]; then
+  say "==> the tag watcher: run '$STREAMCTL edge watch' as $JOB_USER under your service manager (it runs until stopped;"
+  say "    without it a channel made private, capped or banned stays open on this edge when the origin's call to its API fails)."
 fi
 
 # --- what to configure -------------------------------------------------------------------------

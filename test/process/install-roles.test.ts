@@ -112,6 +112,16 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(replica).toContain(`\nmasterauth ${readFileSync(join(state, 'redis-password'), 'utf8')}\n`);
     expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    // Its own long-running program instead: the tag watcher (issue 20.1).
+    const watch = readFileSync(join(units, 'streamctl-tag-watch.service'), 'utf8');
+    expect(watch).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge watch\n`);
+    expect(watch).toContain('Restart=always\n');
+    expect(r.stdout).toContain('streamctl-tag-watch.service');
+    if (hasSystemdAnalyze) {
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-tag-watch.service')], { encoding: 'utf8', cwd: units });
+      expect(verify.stderr).toBe('');
+      expect(verify.status).toBe(0);
+    }
     // doctor on the edge: the role's checks (no replica runs here), no trigger-database check.
     const doctor = streamctl(prefix, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
@@ -132,6 +142,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    expect(existsSync(join(units, 'streamctl-tag-watch.service'))).toBe(false);
   });
 
   // An edge again, now without a Redis password or RECORDINGS_ROOT (single removed the ones set before).

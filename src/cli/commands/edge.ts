@@ -1,7 +1,13 @@
-// `streamctl edge ...`: the origin's side of replication to the edges (issue 14, docs/deployment.md):
-// the relay that publishes queued changes to the Redis primary, a full resync, and checks.
+// `streamctl edge ...`: replication to the edges (issue 14, docs/deployment.md): on the origin, the
+// relay that publishes queued changes to the Redis primary, a full resync, and checks; on an edge,
+// the watcher that keeps its MistServer's `open` tags in step with its replica (issue 20.1).
 import { Command } from 'commander';
-import { redisPassword, redisPrimary } from '../../config';
+import { redisPassword, redisPrimary, redisReplica } from '../../config';
+import { runTagWatch } from '../../edge/tag-watch';
+import { connectRedis } from '../../lib/resp';
+import { mistCall } from '../../mist/api';
+import { mistConnection } from '../../mist/connection';
+import { untagSettle } from '../../mist/stream-tags';
 import { UserError } from '../../lib/errors';
 import { checkReplication, openPrimary, openPrimaryForResync, replicationStatus } from '../../replica/check';
 import { readSessionEnd } from '../../replica/ends';
@@ -19,6 +25,12 @@ const PUBLISH_TIMEOUT_MS = 5000;
 
 /** A resync is one MULTI over everything: 200,000 keys took ~10 s on a loaded 2-core machine. */
 const RESYNC_TIMEOUT_MS = 300_000;
+
+/** The edge's own MistServer (loopback) answers in milliseconds; a stuck one must not stall the watcher. */
+const WATCH_API_TIMEOUT_MS = 3000;
+
+/** The local replica, over its socket. */
+const WATCH_REDIS_TIMEOUT_MS = 2000;
 
 interface RedisOpts {
   redis?: string;
@@ -58,7 +70,7 @@ function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[
 const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
 
 export function edgeCommand(ctx: CliContext): Command {
-  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (origin side)');
+  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (the origin\'s relay and checks; an edge\'s tag watcher)');
 
   cmd
     .command('relay')
@@ -204,6 +216,45 @@ export function edgeCommand(ctx: CliContext): Command {
         if (!cmp.same && c.fix) ctx.out(`fix: ${c.fix}\n`);
       }
       if (!cmp.same) ctx.answerNo();
+    });
+
+  cmd
+    .command('watch')
+    .description("on an edge: keep this MistServer's open tags in step with the Redis replica until stopped (untag and re-check a channel no longer open)")
+    .option('--once', 'compare every live stream once, then exit (exit 1 if the replica or MistServer cannot answer)')
+    .option('--api <url>', "this edge's MistServer API (default: the mist-api setting, else loopback)")
+    .option('--json', 'print the totals as JSON when it ends')
+    .action(async (opts: { once?: boolean; api?: string; json?: boolean }) => {
+      const db = ctx.db();
+      const target = redisReplica();
+      if (!target) throw new UserError('no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA');
+      const pw = redisPassword();
+      if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
+      const conn = { ...mistConnection(db, { api: opts.api }, (line) => ctx.err(`streamctl: ${line}\n`)), timeoutMs: WATCH_API_TIMEOUT_MS };
+      const log = (line: string) => ctx.err(`streamctl watch: ${line}\n`);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        const totals = await runTagWatch({
+          replica: () => connectRedis(target, { timeoutMs: WATCH_REDIS_TIMEOUT_MS, ...(pw.password !== undefined ? { password: pw.password } : {}) }),
+          mist: (body) => mistCall(conn, body),
+          now: () => ctx.now(),
+          log,
+          settle: () => new Promise((r) => setTimeout(r, untagSettle.ms)),
+          signal: stop.signal,
+          once: opts.once === true,
+        });
+        if (opts.json) ctx.json({ replica: target, passes: totals.passes, tagged: totals.tagged, untagged: totals.untagged, failures: totals.failures });
+        else if (opts.once) ctx.out(`compared the live streams with the replica: tagged ${totals.tagged}, untagged ${totals.untagged}\n`);
+        else log(`stopped: tagged ${totals.tagged}, untagged ${totals.untagged} in ${totals.passes} pass(es)`);
+      } catch (err) {
+        throw new UserError(`could not compare the tags with the replica ${target}: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
     });
 
   return cmd;
