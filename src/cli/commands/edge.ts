@@ -18,13 +18,16 @@ import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects } from '../edge-effects';
+import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../edge-effects';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
 const PUBLISH_TIMEOUT_MS = 5000;
 
 /** A resync is one MULTI over everything: 200,000 keys took ~10 s on a loaded 2-core machine. */
 const RESYNC_TIMEOUT_MS = 300_000;
+
+/** How often the running relay sends an edge the re-checks it did not take. */
+const EDGE_RETRY_MS = 5000;
 
 /** The edge's own MistServer (loopback) answers in milliseconds; a stuck one must not stall the watcher. */
 const WATCH_API_TIMEOUT_MS = 3000;
@@ -90,10 +93,17 @@ export function edgeCommand(ctx: CliContext): Command {
       // Edge re-checks run one round after another, off the publishing path: a slow edge delays
       // only the re-checks, never what reaches Redis.
       let effects: Promise<void> = Promise.resolve();
+      // An edge that did not take a re-check gets it again (merged with later ones) every few
+      // seconds while the relay runs; --once logs it and leaves the edge to its own watcher.
+      const queue = opts.once ? undefined : new EdgeRetryQueue();
       const published = (p: Published) => {
         if (p.effects.length === 0) return;
-        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log, queue)).catch((err) => log(`edge re-check failed: ${String(err)}`));
       };
+      const retrying = setInterval(() => {
+        if (!queue || queue.edges === 0) return;
+        effects = effects.then(() => retryEdgeEffects(db, queue, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+      }, EDGE_RETRY_MS);
       try {
         const totals = await runRelay({
           db,
@@ -115,6 +125,7 @@ export function edgeCommand(ctx: CliContext): Command {
         await effects;
         throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
       } finally {
+        clearInterval(retrying);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
       }
