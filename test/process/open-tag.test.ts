@@ -1,4 +1,4 @@
-// The open tag from the built STREAM_BUFFER program (what it decides: test/open-channel.test.ts):
+// The open and norecord tags from the built STREAM_BUFFER program (what it decides: test/open-channel.test.ts):
 // sent over MistServer's local UDP API before the program exits, so MistServer has it by the time
 // viewers arrive.
 import { createSocket } from 'node:dgram';
@@ -36,7 +36,18 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       expect((await full('udpalice')).status).toBe(0);
       expect((await full('udpcarol')).status).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
+      // One datagram per stream carries both tags: open or not, and norecord (neither records), which
+      // inhibits the recording push so MistServer stops retrying it (issue 24.5).
+      expect(got).toEqual([
+        { tag_stream: { 'streams+udpalice': ['open', 'norecord'] } },
+        { tag_stream: { 'streams+udpcarol': ['norecord'] }, untag_stream: { 'streams+udpcarol': ['open'] } },
+      ]);
+      // Recording switched on and off while live (FULL opened the broadcast): the tag follows.
+      got.length = 0;
+      await cli(db, ['channel', 'set', 'udpalice', '--record', 'on']);
+      await cli(db, ['channel', 'set', 'udpalice', '--record', 'off']);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual([{ untag_stream: { 'streams+udpalice': 'norecord' } }, { tag_stream: { 'streams+udpalice': 'norecord' } }]);
     } finally {
       socket.close();
     }

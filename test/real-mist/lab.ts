@@ -2,7 +2,7 @@
 // Redis replicas and MistServers, MistUtilLoad in front. The origin is this process's own namespace
 // (isolated.sh's), so the origin is a plain RealMist; an edge is a streamctl install whose CLI and
 // MistServer API are reached inside its namespace (nsenter, through lab.sh exec).
-import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ export const EDGES: readonly EdgeName[] = ['edge1', 'edge2'];
 /** Addresses on the LAN (media, viewers, APIs) and on each edge's replication link (lab.sh's header). */
 export const LAN = { origin: '10.14.0.1', edge1: '10.14.0.2', edge2: '10.14.0.3' } as const;
 export const REPL_ORIGIN = { edge1: '10.14.1.1', edge2: '10.14.2.1' } as const;
+/** The address the origin's relay calls each edge's MistServer API on (lab.sh api takes it away). */
+export const API_ADDR = { edge1: '10.14.0.12', edge2: '10.14.0.13' } as const;
 export const LB = 'http://127.0.0.1:8042';
 
 export class Lab {
@@ -39,6 +41,23 @@ export class Lab {
   link(edge: EdgeName, state: 'up' | 'down'): void {
     const r = spawnSync('bash', [LAB_SH, 'link', this.dir, edge, state], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`lab.sh link ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Cuts or restores everything between an edge and the origin (DTSC, Redis, API); the other edge still reaches it. */
+  cut(edge: EdgeName, state: 'up' | 'down'): void {
+    const r = spawnSync('bash', [LAB_SH, 'cut', this.dir, edge, state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lab.sh cut ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Takes away or gives back the address the origin calls an edge's API on. */
+  apiAddress(edge: EdgeName, state: 'up' | 'down'): void {
+    const r = spawnSync('bash', [LAB_SH, 'api', this.dir, edge, state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lab.sh api ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Starts a long-running program inside a node, in its own process group (kill it with process.kill(-pid)). */
+  spawn(node: EdgeName, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    return spawn('bash', [LAB_SH, 'exec', this.dir, node, cmd, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   }
 
   /** A node's Redis unix socket (the origin's primary, an edge's replica). */
@@ -94,7 +113,7 @@ export class Edge {
   ) {
     this.prefix = join(lab.dir, name, 'prefix');
     this.http = `http://${LAN[name]}:8080`;
-    this.api = `http://${LAN[name]}:4242/api`;
+    this.api = `http://${API_ADDR[name]}:4242/api`;
   }
 
   /**

@@ -5,7 +5,7 @@ import { UsageError, UserError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
 import type { CliContext } from '../context';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects, applyRecordTag } from '../live-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {
@@ -79,6 +79,7 @@ export function channelCommand(ctx: CliContext): Command {
       if (patch.access !== undefined || patch.minAge !== undefined || patch.viewerCap !== undefined) {
         await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel access changed' }]);
       }
+      if (patch.record !== undefined) await applyRecordTag(ctx, user.name, channel.record);
     });
 
   cmd

@@ -234,11 +234,12 @@ export function edgeCommand(ctx: CliContext): Command {
     .description("on an edge: keep this MistServer's open tags in step with the Redis replica until stopped (untag and re-check a channel no longer open)")
     .option('--once', 'compare every live stream once, then exit (exit 1 if the replica or MistServer cannot answer)')
     .option('--api <url>', "this edge's MistServer API (default: the mist-api setting, else loopback)")
+    .option('--replica <socket>', "the Redis replica's unix socket (default: streamctl.conf's redis_replica=)")
     .option('--json', 'print the totals as JSON when it ends')
-    .action(async (opts: { once?: boolean; api?: string; json?: boolean }) => {
+    .action(async (opts: { once?: boolean; api?: string; replica?: string; json?: boolean }) => {
       const db = ctx.db();
-      const target = redisReplica();
-      if (!target) throw new UserError('no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA');
+      const target = opts.replica ?? redisReplica();
+      if (!target) throw new UserError('no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA, or give --replica <socket>');
       const pw = redisPassword();
       if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
       const conn = { ...mistConnection(db, { api: opts.api }, (line) => ctx.err(`streamctl: ${line}\n`)), timeoutMs: WATCH_API_TIMEOUT_MS };
