@@ -6,7 +6,7 @@ import { execFile, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } 
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, REPO, type Run } from './harness';
+import { cleanEnv, curlViewer, REPO, type Run, type Viewer } from './harness';
 
 export const LAB_SH = join(__dirname, 'lab.sh');
 export type EdgeName = 'edge1' | 'edge2';
@@ -58,6 +58,18 @@ export class Lab {
   /** Starts a long-running program inside a node, in its own process group (kill it with process.kill(-pid)). */
   spawn(node: EdgeName, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
     return spawn('bash', [LAB_SH, 'exec', this.dir, node, cmd, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** A progressive viewer run inside a node (e.g. edge2 watching edge1 while edge1 has lost the origin). */
+  viewer(node: EdgeName, url: string, maxSeconds: number): Viewer {
+    return curlViewer(url, maxSeconds, [], ['bash', LAB_SH, 'exec', this.dir, node]);
+  }
+
+  /** An HLS playlist request from inside a node: refused (#EXT-X-ERROR, or no answer) or not. */
+  refusedFrom(node: EdgeName, url: string): boolean {
+    const r = this.exec(node, 'curl', ['-s', '--max-time', '8', '-w', '\n%{http_code}', url]);
+    const code = Number(r.stdout.slice(r.stdout.lastIndexOf('\n') + 1));
+    return code !== 200 || r.stdout.includes('#EXT-X-ERROR');
   }
 
   /** A node's Redis unix socket (the origin's primary, an edge's replica). */
@@ -146,6 +158,12 @@ export class Edge {
     const r = this.sc(args);
     if (r.status !== 0) throw new Error(`${this.name}: streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
+  }
+
+  /** The stream's tags on this edge's MistServer. */
+  tags(stream: string): string[] {
+    const t = this.mistApi({ stream_tags: [stream] })?.stream_tags?.[stream];
+    return Array.isArray(t) ? t : [];
   }
 
   /** The edge's MistServer API, from inside its namespace (loopback: no login). */
