@@ -261,7 +261,7 @@ export class Pusher {
  * stderr. `args` go before the URL (e.g. --interface); `wrap` runs curl inside something (a lab node).
  */
 export function curlViewer(url: string, maxSeconds: number, args: string[] = [], wrap: string[] = []): Viewer {
-  const curl = ['curl', '-s', ...args, '-o', '-', '-w', '%{stderr}%{http_code} %{size_download}', '--max-time', String(maxSeconds), url];
+  const curl = ['curl', '-sS', ...args, '-o', '-', '-w', '%{stderr}\n%{http_code} %{size_download}', '--max-time', String(maxSeconds), url];
   const [cmd, ...rest] = [...wrap, ...curl];
   return new Viewer(spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: wrap.length > 0 }));
 }
@@ -269,14 +269,19 @@ export function curlViewer(url: string, maxSeconds: number, args: string[] = [],
 export class Viewer {
   /** Body bytes received so far. */
   received = 0;
+  /** curl's own error, once it ended ('' when none: e.g. "Operation timed out" is how a watcher ends). */
+  error = '';
   readonly done: Promise<{ code: number; bytes: number; at: number }>;
   constructor(readonly proc: ChildProcess) {
     let status = '';
     proc.stdout!.on('data', (d: Buffer) => (this.received += d.length));
     proc.stderr!.on('data', (d) => (status += d));
+    // 'close', not 'exit': the status line on stderr may still be in the pipe when the process exits.
     this.done = new Promise((r) =>
-      proc.on('exit', () => {
-        const [code] = status.trim().split(' ').map(Number);
+      proc.on('close', () => {
+        const lines = status.trim().split('\n');
+        const [code] = (lines.at(-1) ?? '').split(' ').map(Number);
+        this.error = lines.slice(0, -1).join(' ').trim();
         r({ code: code || 0, bytes: this.received, at: Date.now() });
       }),
     );
