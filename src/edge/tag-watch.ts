@@ -15,7 +15,7 @@ import type { RedisClient } from '../lib/resp';
 import { activeStreamTags } from '../mist/active-streams';
 import { OPEN_TAG, tagRequest } from '../mist/stream-tags';
 import { keys } from '../replica/schema';
-import { edgeOpenness } from './open-channel';
+import { edgeOpenness } from './edge-openness';
 
 /** How often the replica's sc:meta is read (one HMGET over the local socket). */
 export const WATCH_POLL_MS = 1000;

@@ -13,7 +13,7 @@ import { publishPending, PublishConflict, resync, runRelay } from '../../src/rep
 import { UNTAG_SETTLE_MS, untagSettle } from '../../src/mist/stream-tags';
 import { keys } from '../../src/replica/schema';
 import type { Db } from '../../src/store/open';
-import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../src/cli/edge-effects';
+import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../src/live/edge-session-effects';
 import { startFakeMist } from '../fake-mist';
 import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
@@ -124,7 +124,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await populated();
     await ok(db, 'grant', 'add', 'alice', 'v3');
     await ok(db, 'edge', 'relay', '--once');
-    await ok(db, 'user', 'remove', 'bob');
+    await ok(db, 'user', 'remove', 'bob', '--yes');
     await ok(db, 'ban', 'remove', '1');
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'token', 'secret', '--grace', '0s');
