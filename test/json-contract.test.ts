@@ -259,6 +259,9 @@ describe('--json on every command', () => {
       await j({ command: 'edge relay', args: ['edge', 'relay', '--once', ...target], ...needsRedis('edge-relay') });
       expect((await j({ command: 'edge status', args: ['edge', 'status', ...target], schema: 'edge-status' })).redis.reachable).toBe(redis !== undefined);
       await j({ command: 'edge check', args: ['edge', 'check', ...target], ...needsRedis('edge-check') });
+      // An edge's watcher, here against the same Redis as its "replica" and a stand-in MistServer.
+      const edgeMist = await startFakeMist({ activeStreams: ['streams+alice'] });
+      await j({ command: 'edge watch', args: ['edge', 'watch', '--once', '--replica', target[1]!, '--api', edgeMist.url], ...needsRedis('edge-watch') });
     } finally {
       await redis?.stop();
     }

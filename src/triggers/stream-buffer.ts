@@ -50,12 +50,12 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
     }
     ctx.debug(`${channel.userName}: ${t.before} -> ${t.after} (${event.state})`);
     notifyTransition(db, t, { userId: channel.userId, userName: channel.userName, stream: event.stream, at: ctx.eventTime }, ctx.log);
-    // Live again (FULL) or stable again (RECOVER): set the open tag by the channel as it is now (a
-    // policy change since the push is caught here; asynchronous, so nothing waits for it).
+    // Live again (FULL) or stable again (RECOVER): set the tags (open, norecord) by the channel as it
+    // is now (a policy change since the push is caught here; asynchronous, so nothing waits for it).
     if (event.state === 'FULL' || event.state === 'RECOVER') {
       ctx.background?.(
         syncOpenTag(db, channel.userId, event.stream, ctx.now, STREAM_BUFFER_TAG_TIMEOUT_MS).then((r) => {
-          if (!r.sent) ctx.log(`could not send the open tag state of ${channel.userName} to MistServer's UDP API`);
+          if (!r.sent) ctx.log(`could not send the tags (open, norecord) of ${channel.userName} to MistServer's UDP API`);
         }),
       );
     }

@@ -13,6 +13,7 @@ import { publishPending, PublishConflict, resync, runRelay } from '../../src/rep
 import { UNTAG_SETTLE_MS, untagSettle } from '../../src/mist/stream-tags';
 import { keys } from '../../src/replica/schema';
 import type { Db } from '../../src/store/open';
+import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../src/live/edge-session-effects';
 import { startFakeMist } from '../fake-mist';
 import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
@@ -353,6 +354,50 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await ok(db, 'token', 'secret', '--grace', '0s');
     await ok(db, 'edge', 'relay', '--once');
     expect(sent()).toEqual(['invalidate_sessions "streams+alice"']);
+  });
+});
+
+// issue 20.1: a failed call to an edge is not dropped. The running relay keeps what an edge did not
+// take and sends it again (re-planned then, merged with later changes) until the edge answers.
+describe('an edge that did not take a re-check', () => {
+  it('gets it again, merged with later ones, once it answers; an edge no longer in `edges` is dropped', async () => {
+    const db = memoryDb();
+    await addUser(db, 'bob');
+    await addUser(db, 'carol');
+    const edge = await startFakeMist();
+    // A login it cannot give: the relay's call is refused, as when the edge's API is out of reach.
+    edge.account = { username: 'admin', password: 'not-configured-here' };
+    await ok(db, 'config', 'set', 'edges', `${edge.url}/api`);
+    const lines: string[] = [];
+    const queue = new EdgeRetryQueue();
+    await ok(db, 'channel', 'set', 'bob', '--access', 'private');
+    await applyEdgeEffects(db, [{ user: 'bob', reason: 'channel changed', retag: true, policyChanged: true }], Date.now(), (l) => lines.push(l), queue);
+    expect(lines.at(-1)).toMatch(/not applied to live sessions of streams\+bob: .*wants a login.*; kept, sent again until it answers$/);
+    expect(queue.edges).toBe(1);
+    // Still refused: kept; a later change to another channel joins it.
+    await retryEdgeEffects(db, queue, Date.now(), (l) => lines.push(l));
+    queue.add(`${edge.url}/api`, [{ user: 'carol', reason: 'bans changed', retag: true, policyChanged: false }]);
+    expect(queue.edges).toBe(1);
+    delete edge.account;
+    edge.requests.length = 0;
+    await retryEdgeEffects(db, queue, Date.now(), (l) => lines.push(l));
+    const sent = edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
+    expect(sent).toEqual([
+      'untag_stream {"streams+bob":"open"}',
+      'tag_stream {"streams+carol":"open"}',
+      'invalidate_sessions "streams+bob"',
+      'invalidate_sessions "streams+carol"',
+    ]);
+    expect(queue.edges).toBe(0);
+    // Dropped from `edges` meanwhile: nothing is sent to it.
+    edge.account = { username: 'admin', password: 'x' };
+    await applyEdgeEffects(db, [{ user: 'bob', reason: 'channel changed', retag: true, policyChanged: true }], Date.now(), () => {}, queue);
+    await ok(db, 'config', 'set', 'edges', '');
+    delete edge.account;
+    edge.requests.length = 0;
+    await retryEdgeEffects(db, queue, Date.now(), () => {});
+    expect(edge.requests).toEqual([]);
+    expect(queue.edges).toBe(0);
   });
 });
 
