@@ -35,6 +35,8 @@ export interface ViewerClaims {
   age: number | null;
   entitlements: string[];
   expiresAt: number;
+  /** The token's id (`jti`), when it has one: what `streamctl token revoke` names. */
+  jti: string | null;
 }
 
 /** The outcome of looking at the token line; reasons never include the token. */
@@ -164,6 +166,7 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
   if (p.age !== undefined && !(Number.isInteger(p.age) && (p.age as number) >= 0 && (p.age as number) < 200)) {
     return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
   }
+  if (p.jti !== undefined && !(typeof p.jti === 'string' && p.jti !== '' && p.jti.length <= MAX_VIEWER_ID)) return { state: 'invalid', reason: 'token "jti" is not a token id' };
   if (p.ent !== undefined && !(Array.isArray(p.ent) && p.ent.every((e) => typeof e === 'string'))) {
     return { state: 'invalid', reason: 'token "ent" is not a list of strings' };
   }
@@ -176,6 +179,7 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
       age: typeof p.age === 'number' ? p.age : null,
       entitlements: (p.ent as string[] | undefined) ?? [],
       expiresAt: exp * 1000,
+      jti: typeof p.jti === 'string' ? p.jti : null,
     },
   };
 }

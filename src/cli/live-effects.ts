@@ -22,7 +22,11 @@ export type LiveEffect =
   /** The channel's current publisher must be disconnected. */
   | { kind: 'stop-publisher'; user: string; reason: string }
   /** Every viewer session of the channel must be re-admitted under the new rules. */
-  | { kind: 'recheck-viewers'; user: string; reason: string };
+  | { kind: 'recheck-viewers'; user: string; reason: string }
+  /** Every viewer session of one stream (live or VoD) must be re-admitted (`sessions expire`). */
+  | { kind: 'recheck-stream'; stream: string; reason: string }
+  /** One viewer session must stop (its token was revoked, or streamctl evicted it). */
+  | { kind: 'stop-session'; user: string; stream: string; sessionId: string; reason: string };
 
 /** Live effects must not hold up an admin command for long. */
 const LIVE_EFFECT_TIMEOUT_MS = 3000;
@@ -34,6 +38,9 @@ const LIVE_EFFECT_TIMEOUT_MS = 3000;
  * on every stream.
  */
 export function liveEffectRequest(effect: LiveEffect, base: string): Record<string, string> {
+  // stop_sessid stops the processes of that one session (MistServer's killConnections).
+  if (effect.kind === 'stop-session') return { stop_sessid: effect.sessionId };
+  if (effect.kind === 'recheck-stream') return { invalidate_sessions: effect.stream };
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? { nuke_stream: stream } : { invalidate_sessions: stream };
 }
@@ -48,28 +55,40 @@ export async function recheckEveryChannel(ctx: Pick<CliContext, 'db' | 'err'>, d
 }
 
 function describe(effect: LiveEffect, base: string): string {
+  if (effect.kind === 'recheck-stream') return `re-check the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session') return `stop session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
   const what = effect.kind === 'stop-publisher' ? `stop the publisher of ${stream}` : `re-check the viewers of ${stream}`;
   return `${what} (${effect.reason})`;
 }
 
-/** Applies the effects if MistServer is reachable; never fails the command that caused them. */
-export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effects: LiveEffect[]): Promise<void> {
-  if (effects.length === 0) return;
+/**
+ * Applies the effects if MistServer is reachable; never fails the command that caused them.
+ * Resolves to true when MistServer's HTTP API confirmed every one.
+ */
+export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effects: LiveEffect[]): Promise<boolean> {
+  if (effects.length === 0) return true;
   let base = 'streams';
   try {
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
-    const tags = tagRequests(db, base, effects);
+    const tags = tagRequests(db, base, effects.filter((e): e is Extract<LiveEffect, { user: string }> => e.kind !== 'stop-session' && e.kind !== 'recheck-stream'));
     if (url === '') {
+      // A session stop needs no answer: the local UDP API carries it as well as the HTTP API.
+      const stops = effects.filter((e) => e.kind === 'stop-session');
+      for (const e of stops) {
+        const sent = await sendUdpApi(liveEffectRequest(e, base), LIVE_EFFECT_TIMEOUT_MS);
+        ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${describe(e, base)} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
+      }
+      effects = effects.filter((e) => e.kind !== 'stop-session');
       for (const t of tags) {
         const sent = await sendUdpApi(t.request, LIVE_EFFECT_TIMEOUT_MS);
         ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${t.what} over its local UDP API (mist-api is not set, so unconfirmed)\n`);
       }
       // Sessions are not re-checked here (no API), but MistServer's own re-checks see the untag only after it settled.
       for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; MistServer is not configured (streamctl config set mist-api <url>)\n`);
-      return;
+      return false;
     }
     const creds = mistApiCredentials();
     if (creds.problem) ctx.err(`streamctl: ${creds.problem}\n`);
@@ -100,21 +119,25 @@ export async function applyLiveEffects(ctx: Pick<CliContext, 'db' | 'err'>, effe
       } catch (err) {
         // Unreachable once is unreachable for the rest: report them all without waiting again.
         for (const rest of effects.slice(i)) ctx.err(`streamctl: not applied to live sessions: ${describe(rest, base)}; ${oneLine(err)}\n`);
-        return;
+        return false;
       }
     }
+    return true;
   } catch (err) {
     for (const e of effects) ctx.err(`streamctl: not applied to live sessions: ${describe(e, base)}; ${oneLine(err)}\n`);
+    return false;
   }
 }
 
 function effectDone(effect: LiveEffect, base: string): string {
+  if (effect.kind === 'recheck-stream') return `re-checking the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session') return `stopped session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
 }
 
 /** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
-function tagRequests(db: Db, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
+function tagRequests(db: Db, base: string, effects: Extract<LiveEffect, { user: string }>[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
   const now = Date.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
     const stream = `${base}+${name}`;

@@ -13,7 +13,7 @@
 //   line 11: seconds per stream, comma-separated, in the order of line 2
 //   line 12: session id (64 hex)
 // Answer: ignored by MistServer; we print nothing.
-import { recordSessionEnd } from '../store/viewer-sessions';
+import { openSessionOf, recordSessionEnd } from '../store/viewer-sessions';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
@@ -29,7 +29,7 @@ export { parseUserEnd, type UserEndEvent } from './user-end-payload';
 const TRIGGER = 'USER_END';
 
 /** The channel stream the session spent most time on (a session is normally one stream). */
-function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; stream: string } | null {
+function watchedChannel(db: Db, event: UserEndEvent): { channel: Pick<StreamChannel, 'userId' | 'userName' | 'kind'>; stream: string } | null {
   const base = getSetting(db, 'stream-base');
   let best: { channel: StreamChannel; stream: string; seconds: number } | null = null;
   for (const [i, stream] of event.streams.entries()) {
@@ -38,7 +38,13 @@ function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; 
     const channel = channelForStream(db, stream, base);
     if (channel) best = { channel, stream, seconds };
   }
-  return best;
+  if (best) return best;
+  // No stream resolves any more (a recording deleted while watched): the session USER_NEW opened
+  // still holds its place under the viewer cap, so it is closed by its id (issue 20.8).
+  const open = openSessionOf(db, event.sessionId);
+  if (!open) return null;
+  const live = open.stream.toLowerCase().startsWith(`${base}+`);
+  return { channel: { userId: open.userId, userName: `#${open.userId}`, kind: live ? 'live' : 'vod' }, stream: open.stream };
 }
 
 const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {

@@ -13,8 +13,9 @@ import { checkToken, playbackJwt, type TokenCheck } from '../access/token';
 import { getChannel } from '../store/channels';
 import { recordEvent } from '../store/events';
 import { findOpenBroadcast } from '../store/broadcasts';
-import { getSettings } from '../store/settings';
-import { openViewerSession } from '../store/viewer-sessions';
+import { durationMs, getSettings } from '../store/settings';
+import { openViewerSession, stopOldestViewerSessions } from '../store/viewer-sessions';
+import { viewerSessionsLimit } from '../access/decide';
 import { writeIfFree } from '../store/write-retry';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { ALLOW, DENY, type Allow, type Deny } from './answer';
@@ -51,9 +52,13 @@ function refusedViewEvent(ctx: TriggerContext, event: UserNewEvent, channel: Str
  */
 const SESSION_WRITE_WAIT_MS = 250;
 
-function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): Allow | Deny {
+/** How long the answer waits for the datagram that stops an evicted session to leave (loopback: sub-ms). */
+const EVICT_SEND_WAIT_MS = 200;
+
+function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): Allow | Deny | Promise<Allow | Deny> {
   const { db, now } = ctx;
-  const request = { channel, ip: event.ip, token, sessionId: event.sessionId, now };
+  const request = { channel, ip: event.ip, token, sessionId: event.sessionId, recheck: !event.firstCheck, now };
+  const claims = token.state === 'valid' ? token.claims : null;
   const session = (d: AccessDecision) => ({
     sessionId: event.sessionId,
     userId: channel.userId,
@@ -63,30 +68,63 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     ip: event.ip,
     connector: event.connector,
     at: now,
+    tokenExp: claims?.expiresAt ?? null,
+    jti: claims?.jti ?? null,
+    firstCheck: event.firstCheck,
   });
   // First a read (WAL readers never wait for a writer): the policy and the decision in one snapshot.
-  const read = db.transaction(() => ({ capped: (getChannel(db, channel.userId)?.viewerCap ?? null) !== null, decision: decideAccess(db, request) }))();
+  const read = db.transaction(() => {
+    const policy = getChannel(db, channel.userId);
+    // A cap counts every session, viewer-sessions only those with a verified viewer id.
+    const counted = (policy?.viewerCap ?? null) !== null || (claims !== null && viewerSessionsLimit(policy?.viewerSessions ?? null, getSettings(db, ['viewer-sessions'])['viewer-sessions']) !== null);
+    return { counted, decision: decideAccess(db, request) };
+  })();
   let decision = read.decision;
-  if (!read.capped && decision.allow) {
+  let evicted: string[] = [];
+  if (!read.counted && decision.allow) {
     // No cap to count against: the session row is for statistics and re-checks, not the answer.
     const d = decision;
     if (!writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d))).done) {
       ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
     }
   } else {
-    // A cap counts open sessions: the count and this session's row commit together (no two
-    // admissions both see the last free place), or the answer is a refusal. A refusal's audit row
-    // commits before the answer too: MistServer kills the handler once it has read it.
+    // A cap (or viewer-sessions) counts open sessions: the count and this session's row commit
+    // together (no two admissions both see the last free place), or the answer is a refusal. A
+    // refusal's audit row commits before the answer too: MistServer kills the handler once it has
+    // read it. So do the evictions: the sessions stopped for this one stop counting with it.
     decision = db
       .transaction(() => {
         const d = decideAccess(db, request);
-        if (d.allow) openViewerSession(db, session(d));
-        else recordEvent(db, refusedViewEvent(ctx, event, channel, d));
+        if (d.allow) {
+          if (d.evictOldest && d.viewer !== null) {
+            const since = now - durationMs('viewer-session-stale', getSettings(db, ['viewer-session-stale'])['viewer-session-stale']);
+            evicted = stopOldestViewerSessions(db, channel.userId, d.viewer, since, d.evictOldest, event.sessionId, now);
+            for (const id of evicted) recordEvent(db, { at: now, kind: 'view', outcome: 'stopped', reason: 'viewer-sessions: evicted for a newer session of the same viewer', userId: channel.userId, ip: event.ip, detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}` });
+          }
+          openViewerSession(db, session(d));
+        } else recordEvent(db, refusedViewEvent(ctx, event, channel, d));
         return d;
       })
       .immediate();
   }
+  const answer = verdict(ctx, event, channel, decision);
+  // Committed: now MistServer stops the evicted sessions (its local UDP API; the re-check of an
+  // evicted session is refused too, should the datagram be lost). Sent before the answer: nothing
+  // runs after it.
+  return evicted.length === 0 ? answer : stopSessions(ctx, evicted).then(() => answer);
+}
 
+/** Asks MistServer to stop sessions, over its local UDP API (node:dgram loaded only here). */
+async function stopSessions(ctx: TriggerContext, sessionIds: string[]): Promise<void> {
+  const { sendUdpApi } = await import('../mist/stream-tags');
+  for (const id of sessionIds) {
+    if (!(await sendUdpApi({ stop_sessid: id }, EVICT_SEND_WAIT_MS))) ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
+    else ctx.debug(`asked MistServer to stop session ${id.slice(0, 12)} (evicted: viewer-sessions)`);
+  }
+}
+
+/** The log line and answer of a decision. */
+function verdict(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, decision: AccessDecision): Allow | Deny {
   const who = `${event.ip || 'unknown address'}${decision.viewer !== null ? ` (viewer ${JSON.stringify(decision.viewer.slice(0, 64))})` : ''}`;
   if (decision.allow) {
     ctx.debug(`admitted ${who} to ${channel.userName} [${decision.rule}]: ${decision.reason}`);
