@@ -70,3 +70,6 @@ BEGIN
   INSERT INTO replication_enqueue SELECT 'settings', ''
    WHERE OLD.name IN ('stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access', 'viewer-session-stale', 'token-max-ttl', 'viewer-sessions');
 END;
+
+-- The edges' copy of the settings gains viewer-sessions now, not at the next settings change.
+INSERT INTO replication_enqueue VALUES ('settings', '');

@@ -41,7 +41,7 @@ export function viewerSessionsLimit(channelLimit: number | null, setting: string
 }
 
 /** The facts admission needs, read from SQLite (lookups only when a rule asks for them). */
-export function admissionFactsFromDb(db: Db, req: AccessRequest): AdmissionFacts {
+export function admissionFactsFromDb(db: Db, req: AccessRequest, opts: { countsElsewhere?: boolean } = {}): AdmissionFacts {
   const { channel, now } = req;
   const policy = getChannel(db, channel.userId);
   const staleSince = () => now - durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale'));
@@ -51,7 +51,7 @@ export function admissionFactsFromDb(db: Db, req: AccessRequest): AdmissionFacts
     if (own === null) own = req.sessionId ? findOpenSession(db, req.sessionId) : undefined;
     return own && own.userId === channel.userId && req.sessionId ? { sessionId: req.sessionId, openedAt: own.openedAt, seq: own.seq, stoppedAt: own.stoppedAt } : undefined;
   };
-  return {
+  const facts: AdmissionFacts = {
     disabled: channel.disabled,
     bans: activeBansFor(db, channel.userId, now).map((b) => ({ id: b.id, global: b.userId === null, kind: b.kind, value: b.value, until: b.until })),
     policy: policy && {
@@ -77,9 +77,15 @@ export function admissionFactsFromDb(db: Db, req: AccessRequest): AdmissionFacts
       return { ahead: countViewerSessionsAhead(db, channel.userId, viewer, staleSince(), place), stopped };
     },
   };
+  // An origin with edges counts on the Redis primary, after admission (as an edge does).
+  if (opts.countsElsewhere) {
+    delete facts.sessionsAhead;
+    delete facts.viewerSessionsAhead;
+  }
+  return facts;
 }
 
 /** Decides whether a session may watch a channel. Reads only; the caller records the session. */
-export function decideAccess(db: Db, req: AccessRequest): AccessDecision {
-  return decideAdmission(admissionFactsFromDb(db, req), req);
+export function decideAccess(db: Db, req: AccessRequest, opts: { countsElsewhere?: boolean } = {}): AccessDecision {
+  return decideAdmission(admissionFactsFromDb(db, req, opts), req);
 }

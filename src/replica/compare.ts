@@ -38,7 +38,7 @@ export interface Comparison {
 
 function kindOf(key: string): Kind | null {
   if (key === keys.settings) return 'settings';
-  if (key === keys.tokenKeys) return 'keys';
+  if (key === keys.tokenKeys || key === keys.revoked) return 'keys';
   if (key.startsWith(`${PREFIX}chan:`)) return 'channels';
   if (key.startsWith(`${PREFIX}bans:`)) return 'bans';
   if (key.startsWith(`${PREFIX}grants:`)) return 'grants';

@@ -17,6 +17,7 @@ import { openSessionOf, recordSessionEnd } from '../store/viewer-sessions';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { writeWithRetry } from '../store/write-retry';
+import { role } from '../config';
 import { normaliseIp } from './payload';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { SILENT } from './answer';
@@ -27,6 +28,9 @@ export { parseUserEnd, type UserEndEvent } from './user-end-payload';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_END';
+
+/** Asynchronous: nobody waits, but a stuck primary must not keep the process forever. */
+const USER_END_PRIMARY_TIMEOUT_MS = 2000;
 
 /** The channel stream the session spent most time on (a session is normally one stream). */
 function watchedChannel(db: Db, event: UserEndEvent): { channel: Pick<StreamChannel, 'userId' | 'userName' | 'kind'>; stream: string } | null {
@@ -52,6 +56,18 @@ const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
   parse: parseUserEnd,
   decide(event, ctx) {
     const { db } = ctx;
+    // An origin with edges counts viewer caps and viewer-sessions on the Redis primary (issue 20.8):
+    // the session's places are freed there, whatever became of its stream.
+    if (role() === 'origin' && ctx.background) {
+      ctx.background(
+        (async () => {
+          const { releaseSessionPlaces } = await import('../edge/release');
+          const { primaryFromConfig } = await import('../edge/primary');
+          const freed = await releaseSessionPlaces(primaryFromConfig(ctx.log), event.streams, event.sessionId, USER_END_PRIMARY_TIMEOUT_MS);
+          if (freed > 0) ctx.debug(`freed ${freed} place(s) of session ${event.sessionId.slice(0, 12)} on the Redis primary`);
+        })(),
+      );
+    }
     const watched = watchedChannel(db, event);
     if (!watched) {
       ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);

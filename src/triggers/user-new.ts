@@ -16,7 +16,8 @@ import { findOpenBroadcast } from '../store/broadcasts';
 import { durationMs, getSettings } from '../store/settings';
 import { openViewerSession, stopOldestViewerSessions } from '../store/viewer-sessions';
 import { viewerSessionsLimit } from '../access/decide';
-import { writeIfFree } from '../store/write-retry';
+import { writeIfFree, writeWithRetry } from '../store/write-retry';
+import { role } from '../config';
 import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { ALLOW, DENY, type Allow, type Deny } from './answer';
 import type { Trigger, TriggerContext } from './types';
@@ -77,8 +78,11 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     const policy = getChannel(db, channel.userId);
     // A cap counts every session, viewer-sessions only those with a verified viewer id.
     const counted = (policy?.viewerCap ?? null) !== null || (claims !== null && viewerSessionsLimit(policy?.viewerSessions ?? null, getSettings(db, ['viewer-sessions'])['viewer-sessions']) !== null);
-    return { counted, decision: decideAccess(db, request) };
+    // An origin with edges counts on the Redis primary, where the edges count (issue 20.8).
+    const onPrimary = counted && role() === 'origin';
+    return { counted, onPrimary, policy, decision: decideAccess(db, request, { countsElsewhere: onPrimary }) };
   })();
+  if (read.onPrimary) return concludeOnPrimary(ctx, event, channel, read.decision, read.policy, session);
   let decision = read.decision;
   let evicted: string[] = [];
   if (!read.counted && decision.allow) {
@@ -112,6 +116,60 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
   // evicted session is refused too, should the datagram be lost). Sent before the answer: nothing
   // runs after it.
   return evicted.length === 0 ? answer : stopSessions(ctx, evicted).then(() => answer);
+}
+
+/**
+ * The origin's admission of a counted session: decided from SQLite like every other, the places
+ * claimed on the Redis primary in the same hashes as the edges'. Any Redis error refuses (fail
+ * closed, as on an edge). The session row is for statistics and re-checks here, written if the
+ * lock is free; a refusal is audited before the answer.
+ */
+async function concludeOnPrimary(
+  ctx: TriggerContext,
+  event: UserNewEvent,
+  channel: StreamChannel,
+  decided: AccessDecision,
+  policy: ReturnType<typeof getChannel>,
+  session: (d: AccessDecision) => Parameters<typeof openViewerSession>[1],
+): Promise<Allow | Deny> {
+  const { db, now } = ctx;
+  let decision = decided;
+  let evicted: string[] = [];
+  if (decision.allow && policy) {
+    const { claimOnPrimary } = await import('../edge/admit');
+    const { primaryFromConfig } = await import('../edge/primary');
+    const { capRefusal, viewerSessionsRefusal } = await import('../access/admission');
+    const settings = getSettings(db, ['viewer-sessions', 'viewer-session-stale']);
+    const limit = viewerSessionsLimit(policy.viewerSessions, settings['viewer-sessions']);
+    try {
+      const result = await claimOnPrimary(primaryFromConfig(ctx.log), {
+        channel: channel.userName,
+        sessionId: event.sessionId,
+        cap: policy.viewerCap,
+        limit,
+        viewer: decision.viewer,
+        evictOldest: policy.onExcess === 'evict-oldest',
+        recheck: !event.firstCheck,
+        staleMs: durationMs('viewer-session-stale', settings['viewer-session-stale']),
+      });
+      if (result.admitted) evicted = result.evicted;
+      else decision = result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
+    } catch (err) {
+      decision = { allow: false, rule: decision.rule, reason: `the Redis primary did not count the session: ${err instanceof Error ? err.message : String(err)}`, viewer: decision.viewer };
+    }
+  }
+  const d = decision;
+  if (d.allow) {
+    writeIfFree(db, SESSION_WRITE_WAIT_MS, () => {
+      if (d.viewer !== null) for (const id of evicted) recordEvent(db, { at: now, kind: 'view', outcome: 'stopped', reason: 'viewer-sessions: evicted for a newer session of the same viewer', userId: channel.userId, ip: event.ip, detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}` });
+      openViewerSession(db, session(d));
+    });
+  } else {
+    writeWithRetry(db, () => recordEvent(db, refusedViewEvent(ctx, event, channel, d)));
+  }
+  const answer = verdict(ctx, event, channel, d);
+  if (evicted.length > 0) await stopSessions(ctx, evicted);
+  return answer;
 }
 
 /** Asks MistServer to stop sessions, over its local UDP API (node:dgram loaded only here). */

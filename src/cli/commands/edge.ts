@@ -12,7 +12,7 @@ import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects } from '../edge-effects';
+import { applyEdgeEffects, stopSessionsEverywhere } from '../edge-effects';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
 const PUBLISH_TIMEOUT_MS = 5000;
@@ -92,6 +92,7 @@ export function edgeCommand(ctx: CliContext): Command {
           log,
           published,
           storeEnds: sessionEndStore(db, log),
+          stopSessions: (ids) => stopSessionsEverywhere(db, ids, log),
           signal: stop.signal,
           once: opts.once === true,
         });

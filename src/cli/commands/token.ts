@@ -16,6 +16,7 @@ import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
 import { applyLiveEffects, recheckEveryChannel } from '../live-effects';
 import { findUserById } from '../../store/users';
+import { liveChannels } from '../../store/broadcasts';
 import { requireUser } from '../resolve';
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
@@ -178,10 +179,11 @@ export function tokenCommand(ctx: CliContext): Command {
       } else {
         ctx.out(`token ${JSON.stringify(jti)} revoked (kept until ${isoTime(r.revoked.until)}${r.untilFrom === 'token-max-ttl' ? ', token-max-ttl: no session showed its exp' : ''}); ${r.stopped.length} session(s) stopped\n`);
       }
-      await applyLiveEffects(
-        ctx,
-        r.stopped.map((s) => ({ kind: 'stop-session' as const, user: findUserById(db, s.userId)?.name ?? '', stream: s.stream, sessionId: s.sessionId, reason: 'token revoked' })),
-      );
+      // The sessions it is known to have admitted stop now; every live channel is re-checked as well,
+      // for a session admitted without a row (a busy database) or on a VoD stream.
+      const stops = r.stopped.map((s) => ({ kind: 'stop-session' as const, user: findUserById(db, s.userId)?.name ?? '', stream: s.stream, sessionId: s.sessionId, reason: 'token revoked' }));
+      const rechecks = liveChannels(db).map((c) => ({ kind: 'recheck-viewers' as const, user: c.userName, reason: 'token revoked' }));
+      await applyLiveEffects(ctx, [...stops, ...rechecks]);
     });
 
   return cmd;
