@@ -59,7 +59,7 @@ export interface AdmissionFacts {
   /**
    * The viewer's other sessions on this channel counted ahead of this one under viewer-sessions
    * (open, not stopped, not stale), and whether this very session was stopped by streamctl (evicted
-   * or revoked: its re-check is refused). Absent when the count is claimed elsewhere (an edge).
+   * or revoked: it is refused until its USER_END). Absent when the count is claimed elsewhere (an edge).
    */
   viewerSessionsAhead?(viewer: string): { ahead: number; stopped: boolean };
 }
@@ -182,8 +182,10 @@ export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token:
   let evictOldest: number | undefined;
   if (limit !== null && viewer !== null && facts.viewerSessionsAhead) {
     const mine = facts.viewerSessionsAhead(viewer);
-    // A session streamctl stopped (evicted, revoked) is refused when MistServer re-checks it.
-    if (mine.stopped && req.recheck === true) return { ...viewerSessionsRefusal(limit, viewer), reason: 'the session was stopped for a newer session of the same viewer' };
+    // A session streamctl stopped (evicted, revoked) stays refused until its USER_END, re-checks
+    // and restarts alike: the same token at the same address is the same screen (MistServer's
+    // session id hashes both), so an evicted HLS player's next request cannot evict the newer one.
+    if (mine.stopped) return { ...viewerSessionsRefusal(limit, viewer), reason: 'the session was stopped for a newer session of the same viewer' };
     if (mine.ahead >= limit) {
       if (policy.onExcess !== 'evict-oldest' || req.recheck === true) return viewerSessionsRefusal(limit, viewer);
       evictOldest = mine.ahead - limit + 1;

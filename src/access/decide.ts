@@ -65,16 +65,13 @@ export function admissionFactsFromDb(db: Db, req: AccessRequest, opts: { countsE
     ownerExternalId: () => findUserById(db, channel.userId)?.externalId ?? null,
     hasGrant: (viewer) => findActiveGrant(db, channel.userId, viewer, now) !== undefined,
     sessionsAhead: () => {
-      const self = ownSession();
-      // A stopped session that MistServer starts anew (7 lines) goes to the back of the line.
-      return countSessionsAhead(db, channel.userId, staleSince(), self && (self.stoppedAt === null || req.recheck) ? self : self && { ...self, openedAt: Number.MAX_SAFE_INTEGER });
+      return countSessionsAhead(db, channel.userId, staleSince(), ownSession());
     },
     revoked: (jti) => isRevoked(db, jti, now),
     viewerSessionsAhead: (viewer) => {
       const self = ownSession();
       const stopped = self !== undefined && self.stoppedAt !== null;
-      const place = self && !(stopped && !req.recheck) ? self : req.sessionId ? { sessionId: req.sessionId, openedAt: Number.MAX_SAFE_INTEGER, seq: 0 } : undefined;
-      return { ahead: countViewerSessionsAhead(db, channel.userId, viewer, staleSince(), place), stopped };
+      return { ahead: countViewerSessionsAhead(db, channel.userId, viewer, staleSince(), self), stopped };
     },
   };
   // An origin with edges counts on the Redis primary, after admission (as an edge does).

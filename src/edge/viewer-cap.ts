@@ -10,8 +10,8 @@ import { keys } from '../replica/schema';
  * One admission's claim on the primary, atomically: the viewer cap (hash sc:cap:<name>) and the
  * viewer's sessions under viewer-sessions (hash sc:vs:<name>:<viewer>). Field = MistServer's session
  * id, value = "<opened>:<seen>" (unix ms, the primary's clock; a bare number from before issue 22
- * is both), or "x:<seen>" in the viewer's hash for a session streamctl evicted (its re-check is
- * refused). Places are ordered by when they were opened: a re-check keeps its place, so lowering a
+ * is both), or "x:<seen>" in the viewer's hash for a session streamctl evicted (refused until
+ * its USER_END frees the field: the same token at the same address is the same screen). Places are ordered by when they were opened: a re-check keeps its place, so lowering a
  * cap or a limit keeps the earliest and drops the newest, as on one box. A place not seen for
  * viewer-session-stale (a lost USER_END) is removed.
  * KEYS: cap hash, viewer hash, sc:sess:<sid> (which hashes to free on USER_END), sc:evict.
@@ -51,7 +51,7 @@ local function drop() redis.call('HDEL', KEYS[1], sid) if limit >= 0 then redis.
 local evicted, opened = {}, now
 if limit >= 0 then
   local live, stopped = read(KEYS[2])
-  if stopped[sid] and recheck then return { 0, 'viewer-sessions' } end
+  if stopped[sid] then return { 0, 'viewer-sessions' } end
   local i = place(live)
   if i then opened = live[i][2] end
   local ahead = i and (i - 1) or #live

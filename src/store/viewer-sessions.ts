@@ -16,18 +16,16 @@ export interface ViewerSessionOpen {
   /** The admitting token's exp (unix ms) and jti, when a token admitted the session. */
   tokenExp?: number | null;
   jti?: string | null;
-  /** A 7-line USER_NEW (not a re-check): a session streamctl had stopped starts over as a new one. */
-  firstCheck?: boolean;
 }
 
 /**
  * Opens a session, or refreshes last_seen_at when MistServer re-checks one it already has. A viewer
  * who comes back with the same token gets the same session id: a session closed before this
- * admission is opened again (a new viewing), so it counts against the viewer cap. So is one that
- * streamctl stopped (evicted, revoked) when MistServer starts it anew (the player reconnected).
+ * admission is opened again (a new viewing), so it counts against the viewer cap. One that
+ * streamctl stopped (evicted, revoked) stays stopped until USER_END closes it.
  */
 export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
-  const renew = '(closed_at < excluded.last_seen_at OR (stopped_at IS NOT NULL AND @firstCheck = 1))';
+  const renew = '(closed_at < excluded.last_seen_at)';
   stmt(db, 
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, viewer, ip, connector, opened_at, last_seen_at, token_exp, jti)
      VALUES (@sessionId, @userId, @broadcastId, @stream, @viewer, @ip, @connector, @at, @at, @tokenExp, @jti)
@@ -40,7 +38,7 @@ export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
        viewer = coalesce(excluded.viewer, viewer),
        token_exp = excluded.token_exp, jti = excluded.jti,
        last_seen_at = max(last_seen_at, excluded.last_seen_at)`,
-  ).run({ tokenExp: null, jti: null, ...s, firstCheck: s.firstCheck === false ? 0 : 1 });
+  ).run({ tokenExp: null, jti: null, ...s });
 }
 
 /** Open sessions of a channel seen since `since` (older open ones are treated as stale). */
@@ -150,12 +148,12 @@ export function markExpiryChecked(db: Db, sessionIds: readonly string[], now: nu
   }).immediate();
 }
 
-/** Counts for `status` and `metrics`: sessions open now holding a token, already expired, stopped by streamctl. */
-export function tokenSessionCounts(db: Db, now: number, since: number): { withToken: number; expired: number; stopped: number } {
+/** A channel's open sessions for `status`: admitted with a token, whose token expired, stopped by streamctl. */
+export function tokenSessionCounts(db: Db, userId: number, now: number, since: number): { withToken: number; expired: number; stopped: number } {
   return stmt(db,
     `SELECT count(token_exp) AS withToken, coalesce(sum(token_exp <= ?), 0) AS expired, count(stopped_at) AS stopped
-       FROM viewer_sessions WHERE closed_at IS NULL AND last_seen_at >= ?`,
-  ).get(now, since) as { withToken: number; expired: number; stopped: number };
+       FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ?`,
+  ).get(now, userId, since) as { withToken: number; expired: number; stopped: number };
 }
 
 /** The channel and stream of an open session, whatever became of that stream since (a deleted recording). */

@@ -71,7 +71,6 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     at: now,
     tokenExp: claims?.expiresAt ?? null,
     jti: claims?.jti ?? null,
-    firstCheck: event.firstCheck,
   });
   // First a read (WAL readers never wait for a writer): the policy and the decision in one snapshot.
   const read = db.transaction(() => {

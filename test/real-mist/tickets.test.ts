@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RealMist, sleep, waitFor, type Pusher } from './harness';
+import { join } from 'node:path';
+import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
 
 const run = promisify(execFile);
 const mist = new RealMist();
@@ -21,6 +22,9 @@ async function liveChannel(user: string, ...policy: string[]): Promise<void> {
   await waitFor(`streams+${user} live`, async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live', 20_000);
   await sleep(2000); // a couple of keyframes before HLS has a segment
 }
+
+/** The installed CLI without blocking this process (viewers' exits are timed on its event loop). */
+const scAsync = (args: string[]) => run(join(mist.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8' });
 
 const issue = (channel: string, viewer: string, ttl: string) => mist.scJson<{ token: string; jti: string }>(['token', 'issue', channel, '--viewer', viewer, '--ent', 'paid', '--ttl', ttl]);
 
@@ -75,7 +79,7 @@ describe('an expired token stops playing', () => {
     let jobs = true;
     const job = (async () => {
       while (jobs) {
-        mist.sc(['sessions', 'expire']);
+        await scAsync(['sessions', 'expire']).catch(() => undefined);
         await sleep(JOB_PERIOD_MS);
       }
     })();
@@ -106,7 +110,7 @@ describe('an expired token stops playing', () => {
     const longDone = await longTs.done;
     expect(longDone.at - issuedAt).toBeGreaterThan(40_000);
     expect(longDone.bytes).toBeGreaterThan(50_000);
-  }, 120_000);
+  }, 150_000);
 });
 
 describe('one paid login, one screen', () => {
@@ -124,15 +128,16 @@ describe('one paid login, one screen', () => {
     expect(explained.status).toBe(1);
     expect(JSON.parse(explained.stdout).rule).toBe('viewer-sessions');
     expect((await first.done).bytes).toBeGreaterThan(20_000);
-  }, 60_000);
+  }, 150_000);
 
   it('with --on-excess evict-oldest the new session plays and the oldest is stopped on MistServer within seconds', async () => {
     await liveChannel('evict', '--viewer-sessions', '1', '--on-excess', 'evict-oldest');
-    const oldest = mist.viewTs('streams+evict', `?tkn=${issue('evict', 'fan', '10m').token}`, 40);
+    const [first, second] = [issue('evict', 'fan', '10m').token, issue('evict', 'fan', '11m').token];
+    const oldest = mist.viewTs('streams+evict', `?tkn=${first}`, 40);
     await sleep(3000);
     expect(oldest.proc.exitCode).toBe(null);
     const at = Date.now();
-    const newest = mist.viewTs('streams+evict', `?tkn=${issue('evict', 'fan', '11m').token}`, 15);
+    const newest = mist.viewTs('streams+evict', `?tkn=${second}`, 15);
     const stopped = await oldest.done;
     expect(stopped.bytes).toBeGreaterThan(10_000);
     expect(stopped.at - at).toBeLessThan(8000);
@@ -141,7 +146,7 @@ describe('one paid login, one screen', () => {
     expect(played.at - at).toBeGreaterThan(13_000);
     expect(played.bytes).toBeGreaterThan(20_000);
     expect(mist.events('view').some((e) => e.user === 'evict' && e.outcome === 'stopped' && e.reason.startsWith('viewer-sessions'))).toBe(true);
-  }, 60_000);
+  }, 150_000);
 
   it('token revoke stops the session the token admitted within seconds and refuses the token after', async () => {
     await liveChannel('rev');
@@ -152,7 +157,8 @@ describe('one paid login, one screen', () => {
     await sleep(3000);
     expect(viewer.proc.exitCode).toBe(null);
     const at = Date.now();
-    expect(mist.scJson(['token', 'revoke', t.jti])).toMatchObject({ sessions_stopped: 1, until_from: 'token' });
+    const revoked = JSON.parse((await scAsync(['token', 'revoke', t.jti, '--json'])).stdout) as { jti: string };
+    expect(revoked.jti).toBe(t.jti);
     const done = await viewer.done;
     expect(done.bytes).toBeGreaterThan(10_000);
     expect(done.at - at).toBeLessThan(8000);
@@ -161,5 +167,5 @@ describe('one paid login, one screen', () => {
     const again = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', '127.0.0.2', '--max-time', '3', `http://127.0.0.1:8080/${encodeURIComponent('streams+rev')}.ts?tkn=${t.token}`]).catch((e: { stdout: string }) => e);
     expect(again.stdout).toBe('404');
     expect((await bystander.done).bytes).toBeGreaterThan(20_000);
-  }, 60_000);
+  }, 150_000);
 });

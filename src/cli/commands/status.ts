@@ -11,7 +11,10 @@ import { channelOpenness } from '../../access/open-channel';
 import { broadcastHistory, latestBroadcast, liveChannels } from '../../store/broadcasts';
 import { latestBufferEvent, latestHealth, stateAfter } from '../../store/buffer-events';
 import type { Db } from '../../store/open';
-import { getSetting } from '../../store/settings';
+import { durationMs, getSetting } from '../../store/settings';
+import { getChannel } from '../../store/channels';
+import { tokenSessionCounts } from '../../store/viewer-sessions';
+import { viewerSessionsLimit } from '../../access/decide';
 import { findUserByName } from '../../store/users';
 import { closeVanishedBroadcasts } from '../../live/reconcile';
 import type { StreamHealth, TrackHealth } from '../../live/stream-health';
@@ -66,6 +69,8 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
   const health = healthRow ? readHealth(healthRow.health) : null;
   const stream = `${getSetting(db, 'stream-base')}+${userName}`;
   const current = live ? broadcastHistory(db, userId, stream, 1, now)[0] : undefined;
+  const policy = getChannel(db, userId);
+  const tokens = tokenSessionCounts(db, userId, now, now - durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale')));
   return {
     user: userName,
     state,
@@ -74,6 +79,13 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
     issues: state === 'unstable' ? (last?.issues ?? null) : null,
     viewers: current?.currentViewers ?? 0,
     peak_viewers: current?.peakViewers ?? 0,
+    sessions: {
+      viewer_sessions: policy ? viewerSessionsLimit(policy.viewerSessions, getSetting(db, 'viewer-sessions')) : null,
+      on_excess: policy?.onExcess ?? 'refuse',
+      with_token: tokens.withToken,
+      token_expired: tokens.expired,
+      stopped: tokens.stopped,
+    },
     last_event: last ? { at: isoTime(last.at), state: last.state } : null,
     health:
       health && healthRow
@@ -136,6 +148,10 @@ function describeStatus(s: ChannelStatus, now: number): string {
   }
   if (s.state !== 'offline') lines.push(`viewers:  ${s.viewers} now, ${s.peak_viewers} at most`);
   if (s.fast_path) lines.push(`fast path: ${fastPathText(s.fast_path)}`);
+  const t = s.sessions;
+  lines.push(
+    `sessions: ${t.viewer_sessions === null ? 'any number per viewer' : `at most ${t.viewer_sessions} per viewer (then ${t.on_excess})`}; ${t.with_token} open with a token, ${t.token_expired} with an expired one, ${t.stopped} stopped by streamctl`,
+  );
   if (s.health) {
     lines.push(`health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`);
     for (const t of mediaTracks(s)) lines.push(`  ${trackLine(t)}, buffer ${t.buffer_ms ?? '?'} ms, jitter ${t.jitter_ms ?? '?'} ms`);
