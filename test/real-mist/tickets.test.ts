@@ -19,7 +19,7 @@ async function liveChannel(user: string, ...policy: string[]): Promise<void> {
   const key = mist.user(user);
   mist.ok(['channel', 'set', user, '--access', 'paid', ...policy]);
   pushes.push(mist.push('rtmp', key, 240));
-  await waitFor(`streams+${user} live`, async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live', 20_000);
+  await waitFor(`streams+${user} live`, async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live', 60_000);
   await sleep(2000); // a couple of keyframes before HLS has a segment
 }
 
@@ -100,7 +100,7 @@ describe('an expired token stops playing', () => {
       expect(refused.map((e) => e.reason)).toEqual(expect.arrayContaining([expect.stringMatching(/^token-expired/)]));
       // A player that reconnects with a fresh token plays again.
       const fresh = issue('exp', 'ts-viewer', '10m');
-      const again = await mist.viewTs('streams+exp', `?tkn=${fresh.token}`, 3).done;
+      const again = await mist.viewTs('streams+exp', `?tkn=${fresh.token}`, 8).done;
       expect(again.code).toBe(200);
       expect(again.bytes).toBeGreaterThan(5000);
     } finally {
@@ -116,12 +116,12 @@ describe('an expired token stops playing', () => {
 describe('one paid login, one screen', () => {
   it('viewer-sessions 1 refuses the same viewer\'s second session with the reason viewer-sessions', async () => {
     await liveChannel('one', '--viewer-sessions', '1');
-    const first = mist.viewTs('streams+one', `?tkn=${issue('one', 'fan', '10m').token}`, 12);
+    const first = mist.viewTs('streams+one', `?tkn=${issue('one', 'fan', '10m').token}`, 25);
     await sleep(2500);
     expect(first.proc.exitCode).toBe(null);
-    const second = await mist.viewTs('streams+one', `?tkn=${issue('one', 'fan', '11m').token}`, 3).done;
+    const second = await mist.viewTs('streams+one', `?tkn=${issue('one', 'fan', '11m').token}`, 10).done;
     expect(second.code).toBe(404);
-    const other = await mist.viewTs('streams+one', `?tkn=${issue('one', 'someone-else', '10m').token}`, 3).done;
+    const other = await mist.viewTs('streams+one', `?tkn=${issue('one', 'someone-else', '10m').token}`, 6).done;
     expect(other.bytes).toBeGreaterThan(5000);
     await waitFor('refusal audited', () => mist.events('view').some((e) => e.user === 'one' && e.reason.startsWith('viewer-sessions')), 5000);
     const explained = mist.sc(['access', 'explain', 'one', '--token', issue('one', 'fan', '12m').token, '--json']);
@@ -164,7 +164,7 @@ describe('one paid login, one screen', () => {
     expect(done.at - at).toBeLessThan(8000);
     expect(bystander.proc.exitCode).toBe(null);
     // A new session with the revoked token: refused (another address, so MistServer makes a new session).
-    const again = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', '127.0.0.2', '--max-time', '3', `http://127.0.0.1:8080/${encodeURIComponent('streams+rev')}.ts?tkn=${t.token}`]).catch((e: { stdout: string }) => e);
+    const again = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', '127.0.0.2', '--max-time', '10', `http://127.0.0.1:8080/${encodeURIComponent('streams+rev')}.ts?tkn=${t.token}`]).catch((e: { stdout: string }) => e);
     expect(again.stdout).toBe('404');
     expect((await bystander.done).bytes).toBeGreaterThan(20_000);
   }, 150_000);
