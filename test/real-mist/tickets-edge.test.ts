@@ -119,5 +119,5 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     // Another address makes another session: refused on the other edge too.
     const again = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `${edges.edge2.http}/${encodeURIComponent('streams+rev')}.ts?tkn=${token}`], { encoding: 'utf8' });
     expect(again.stdout).toBe('404');
-  }, 300_000);
+  }, 600_000);
 });
