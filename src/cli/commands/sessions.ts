@@ -7,7 +7,7 @@ import { pruneRevocations } from '../../store/revoked-tokens';
 import { durationMs, getSetting } from '../../store/settings';
 import { expiredSessions, markExpiryChecked } from '../../store/viewer-sessions';
 import type { CliContext } from '../context';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 
 export function sessionsCommand(ctx: CliContext): Command {
   const cmd = new Command('sessions').description('viewer sessions: end those whose playback token expired');
