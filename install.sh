@@ -69,14 +69,15 @@ APP=$PREFIX/lib/streamctl
 DB=$STATE_DIR/streamctl.db
 SHARE=$PREFIX/share
 # Names of every scheduled job, its streamctl arguments and when it runs (systemd OnCalendar).
-ALL_JOBS=(reconcile recordings-prune events-prune metrics)
-JOBS=(reconcile recordings-prune events-prune)
+ALL_JOBS=(reconcile sessions-expire recordings-prune events-prune metrics)
+JOBS=(reconcile sessions-expire recordings-prune events-prune)
 EVENTS_RETENTION=${EVENTS_RETENTION:-90d}
 METRICS_FILE=${METRICS_FILE:-}
 [ -z "$METRICS_FILE" ] || JOBS+=(metrics)
 job_args() {
   case $1 in
     reconcile) echo "status --reconcile" ;;
+    sessions-expire) echo "sessions expire" ;;
     metrics) echo "metrics -o $METRICS_FILE" ;;
     recordings-prune) echo "recordings prune" ;;
     events-prune) echo "events prune --older-than $EVENTS_RETENTION" ;;
@@ -85,6 +86,7 @@ job_args() {
 job_what() {
   case $1 in
     reconcile) echo "close broadcasts MistServer no longer has" ;;
+    sessions-expire) echo "end viewer sessions whose playback token expired" ;;
     recordings-prune) echo "delete recordings past their retention or the size cap" ;;
     events-prune) echo "delete audit events older than $EVENTS_RETENTION" ;;
     metrics) echo "write metrics for node_exporter's textfile collector" ;;
@@ -93,13 +95,15 @@ job_what() {
 job_calendar() { # systemd OnCalendar
   case $1 in
     reconcile | metrics) echo "minutely" ;;
+    # An expired token plays on until this runs: every 15 s (cron's finest is a minute).
+    sessions-expire) echo "*:*:0/15" ;;
     recordings-prune) echo "*-*-* 04:15:00" ;;
     events-prune) echo "*-*-* 04:45:00" ;;
   esac
 }
 job_cron() { # the same, as cron's five fields
   case $1 in
-    reconcile | metrics) echo "*    *  *   *   *" ;;
+    reconcile | metrics | sessions-expire) echo "*    *  *   *   *" ;;
     recordings-prune) echo "15   4  *   *   *" ;;
     events-prune) echo "45   4  *   *   *" ;;
   esac
@@ -538,6 +542,7 @@ Description=streamctl: $(job_what "$job") ($(job_calendar "$job"))
 
 [Timer]
 OnCalendar=$(job_calendar "$job")
+$([ "$job" = sessions-expire ] && echo "AccuracySec=1s")
 Persistent=true
 
 [Install]

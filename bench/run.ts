@@ -14,7 +14,7 @@
 // answer time is the exit time; a case that answers earlier than it exits is reported as a defect.
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
@@ -142,13 +142,28 @@ function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: numbe
   streamctl('channel', 'set', adult, '--access', 'age');
   streamctl('channel', 'set', hidden, '--access', 'private');
   const token = (JSON.parse(streamctl('token', 'issue', adult, '--viewer', 'v1', '--ttl', '1h', '--age-verified', '--json')) as { token: string }).token;
-  return { env, key, mid, adult, hidden, token };
+  // Issue 22: a paid channel with and without viewer-sessions; tokens with a jti (what token issue
+  // mints: one revocation lookup) and without (a site's own token: none).
+  const paid = `user${mid + 3}`;
+  const limited = `user${mid + 4}`;
+  const evicting = `user${mid + 5}`;
+  for (const ch of [paid, limited, evicting]) streamctl('channel', 'set', ch, '--access', 'paid');
+  // A limit never reached (each run is a new session) measures the count; evict-oldest at 1 evicts on every run.
+  streamctl('channel', 'set', limited, '--viewer-sessions', '1000000');
+  streamctl('channel', 'set', evicting, '--viewer-sessions', '1', '--on-excess', 'evict-oldest');
+  const issue = (ch: string) => (JSON.parse(streamctl('token', 'issue', ch, '--viewer', 'v1', '--ttl', '1h', '--ent', 'paid', '--json')) as { token: string }).token;
+  const secret = streamctl('token', 'secret', '--show');
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: paid, exp: Math.floor(Date.now() / 1000) + 3600, ent: ['paid'] })}`;
+  const noJti = `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
+  const tickets = { paid, limited, evicting, paidToken: issue(paid), paidNoJti: noJti, limitedToken: issue(limited), evictingToken: issue(evicting) };
+  return { env, key, mid, adult, hidden, token, tickets };
 }
 
 let sessionCounter = 0;
 /** Every trigger program against one database. */
 function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, installed: (program: string) => string): Case[] {
-  const { env, key, mid, adult, hidden, token } = p;
+  const { env, key, mid, adult, hidden, token, tickets: t } = p;
   const stream = `streams+user${mid}`;
   const push = `rtmp://127.0.0.1/live/${key}\n127.0.0.1\n${key}`;
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');
@@ -171,6 +186,10 @@ function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, in
     c('user-new (public channel)', 'user-new', 'USER_NEW', view(stream, '1684129823'), 'true'),
     c('user-new (age channel, JWT)', 'user-new', 'USER_NEW', view(`streams+${adult}`, token), 'true'),
     c('user-new (private, refused)', 'user-new', 'USER_NEW', view(`streams+${hidden}`, '1684129824'), 'false'),
+    c('user-new (paid JWT, no jti)', 'user-new', 'USER_NEW', view(`streams+${t.paid}`, t.paidNoJti), 'true'),
+    c('user-new (paid JWT, jti: revoked?)', 'user-new', 'USER_NEW', view(`streams+${t.paid}`, t.paidToken), 'true'),
+    c('user-new (paid JWT, viewer-sessions)', 'user-new', 'USER_NEW', view(`streams+${t.limited}`, t.limitedToken), 'true'),
+    c('user-new (paid JWT, evicts oldest)', 'user-new', 'USER_NEW', view(`streams+${t.evicting}`, t.evictingToken), 'true'),
     c('user-end', 'user-end', 'USER_END', userEnd, ''),
     c('stream-buffer (FULL, tags open)', 'stream-buffer', 'STREAM_BUFFER', `${stream}\nFULL\n{}`, ''),
     c('stream-end', 'stream-end', 'STREAM_END', `${stream}\n1000\n2000\n3\n1\n1\n40`, ''),
@@ -230,14 +249,16 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
   const w = await connectRedis(primary.socket, { timeoutMs: 5000 });
   const secret = 'bench-edge-secret-0123456789abcdef';
   const settings = Object.fromEntries(REPLICATED_SETTINGS.map((n) => [n, SETTING_DEFAULTS[n]]));
-  const chan = (id: number, name: string, access: string, viewerCap: number | null) =>
-    JSON.stringify({ id, name, disabled: false, externalId: null, access, minAge: null, viewerCap, passwordSet: false });
+  const chan = (id: number, name: string, access: string, viewerCap: number | null, viewerSessions: number | null = null) =>
+    JSON.stringify({ id, name, disabled: false, externalId: null, access, minAge: null, viewerCap, passwordSet: false, viewerSessions, onExcess: 'refuse' });
   await w.pipeline([
     ['SET', keys.settings, JSON.stringify(settings)],
     ['SET', keys.tokenKeys, JSON.stringify([{ id: 1, kind: 'secret', alg: 'HS256', material: secret, label: 'secret-1', retiredAt: null }])],
     ['SET', keys.channel('edgepub'), chan(1, 'edgepub', 'public', null)],
     ['SET', keys.channel('edgepriv'), chan(2, 'edgepriv', 'private', null)],
     ['SET', keys.channel('edgecap'), chan(3, 'edgecap', 'public', 1_000_000)],
+    ['SET', keys.channel('edgelim'), chan(4, 'edgelim', 'private', null, 1_000_000)],
+    ['HSET', keys.grants('edgelim'), 'v1', ''],
     ['HSET', keys.grants('edgepriv'), 'v1', ''],
     ['HSET', keys.globalBans, '1', JSON.stringify({ kind: 'ip', value: '203.0.113.0/24', until: null })],
   ]);
@@ -245,8 +266,9 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
   w.close();
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: 'edgepriv', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
-  const { createHmac } = await import('node:crypto');
   const jwt = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+  const limInput = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: 'edgelim', jti: 'bench-jti', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
+  const limJwt = `${limInput}.${createHmac('sha256', secret).update(limInput).digest('base64url')}`;
   const env = { ...baseEnv, STREAMCTL_REDIS_REPLICA: replica.socket, STREAMCTL_REDIS_PRIMARY: `127.0.0.1:${port}`, MIST_TRIGGER: 'USER_NEW' };
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');
   const view = (s: string, tkn: string) => `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
@@ -255,6 +277,7 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
     c('edge-user-new (public channel)', 'streams+edgepub', '1684129823'),
     c('edge-user-new (private, JWT + grant)', 'streams+edgepriv', jwt),
     c('edge-user-new (capped, Lua on primary)', 'streams+edgecap', '1684129823'),
+    c('edge-user-new (JWT+jti, viewer-sessions)', 'streams+edgelim', limJwt),
   ];
 }
 
@@ -402,6 +425,7 @@ async function main(): Promise<void> {
         'edge-user-new (public channel)': 'user-new (public channel)',
         'edge-user-new (private, JWT + grant)': 'user-new (age channel, JWT)',
         'edge-user-new (capped, Lua on primary)': 'user-new (public channel)',
+        'edge-user-new (JWT+jti, viewer-sessions)': 'user-new (paid JWT, viewer-sessions)',
       };
       console.log(`  ${'edge program (Redis replica, no db)'.padEnd(36)} ${'time'.padStart(9)}  ×node  ×one-box user-new (small db)  peak RSS  ×node`);
       for (const c of edge) {
@@ -429,6 +453,13 @@ async function main(): Promise<void> {
       const ours = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const peer = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       console.log(`  side by side on the small db: push-rewrite ${(ours('push-rewrite (accept)') / peer('PHP peer PUSH_REWRITE')).toFixed(2)}× the PHP peer, user-new (public) ${(ours('user-new (public channel)') / peer('PHP peer USER_NEW (public)')).toFixed(2)}× the PHP peer`);
+    }
+    // Issue 22: what each ticket feature adds to USER_NEW, against the same kind of admission without it.
+    {
+      const small = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
+      const base22 = small('user-new (paid JWT, no jti)');
+      const pct = (label: string) => `${(((small(label) - base22) / base) * 100).toFixed(1)} % of node -e 0`;
+      console.log(`  issue 22 on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`);
     }
     for (const line of early) console.log(`  DEFECT: ${line}: work after the answer is lost when MistServer kills it`);
     console.log('targets: every program <= 1.2x node -e 0 (writes committed before the answer); large db within 10 % of small');

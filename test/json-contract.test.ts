@@ -163,7 +163,9 @@ describe('--json on every command', () => {
     const publicKey = await j({ command: 'token key add', args: ['token', 'key', 'add', pem], schema: 'token-key' });
     await j({ command: 'token list', args: ['token', 'list'], schema: 'token-key', array: true });
     await j({ command: 'token key remove', args: ['token', 'key', 'remove', String(publicKey.id)], schema: 'token-key' });
-    await j({ command: 'token issue', args: ['token', 'issue', 'alice', '--viewer', 'viewer-2'], schema: 'token' });
+    const issued = await j({ command: 'token issue', args: ['token', 'issue', 'alice', '--viewer', 'viewer-2'], schema: 'token' });
+    await j({ command: 'token revoke', args: ['token', 'revoke', String(issued.jti)], schema: 'token-revoke' });
+    await j({ command: 'sessions expire', args: ['sessions', 'expire'], schema: 'sessions-expire' });
     // A paid channel without a token: a refusal is an answer, exit 1.
     expect((await j({ command: 'access explain', args: ['access', 'explain', 'alice'], schema: 'access-decision', status: 1 })).decision).toBe('refuse');
     expect((await j({ command: 'access explain', args: ['access', 'explain', 'bob', '--ip', '192.0.2.1'], schema: 'access-decision' })).decision).toBe('admit');

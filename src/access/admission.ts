@@ -2,7 +2,8 @@
 // one-box USER_NEW (and `access explain`) gathers the facts from SQLite (decide.ts); an edge's
 // USER_NEW gathers the same facts from its Redis replica (src/edge). One set of rules, so an edge
 // can never admit whom the origin would refuse.
-// Order: channel state, address bans, token validity, viewer bans, policy, viewer cap.
+// Order: channel state, address bans, token validity (revoked, expired on a re-check), viewer bans,
+// policy, sessions per viewer (viewer-sessions), viewer cap.
 import { inRange, parseIp, parseRange } from '../lib/ip';
 import type { TokenCheck, ViewerClaims } from './token';
 
@@ -13,7 +14,14 @@ export interface PolicyFacts {
   viewerCap: number | null;
   /** A password channel admits token holders only once a password is set. */
   passwordSet: boolean;
+  /** Most concurrent sessions per viewer id (the channel's, else the global setting), or null: unlimited. */
+  viewerSessions?: number | null;
+  /** The next session past that limit: refused, or admitted while the viewer's oldest is stopped. */
+  onExcess?: OnExcess;
 }
+
+/** What happens to a viewer's session past the viewer-sessions limit. */
+export type OnExcess = 'refuse' | 'evict-oldest';
 
 /** A ban that may apply to the channel (its own or a global one). */
 export interface BanFact {
@@ -46,6 +54,14 @@ export interface AdmissionFacts {
    * elsewhere (an edge claims its place on the origin's Redis primary after admission).
    */
   sessionsAhead?(): number;
+  /** The token id was revoked (`streamctl token revoke`). Absent: nothing is revoked. */
+  revoked?(jti: string): boolean;
+  /**
+   * The viewer's other sessions on this channel counted ahead of this one under viewer-sessions
+   * (open, not stopped, not stale), and whether this very session was stopped by streamctl (evicted
+   * or revoked: it is refused until its USER_END). Absent when the count is claimed elsewhere (an edge).
+   */
+  viewerSessionsAhead?(viewer: string): { ahead: number; stopped: boolean };
 }
 
 /** Which rule decided, in a stable word (`explain --json`, events) and in words for people. */
@@ -55,6 +71,8 @@ export interface AccessDecision {
   reason: string;
   /** The verified viewer id, when a valid token named one. */
   viewer: string | null;
+  /** Admitted past the viewer-sessions limit: this many of the viewer's oldest sessions must be stopped. */
+  evictOldest?: number;
 }
 
 /** The age a token vouches for: its `age`, or 18 for a bare `age_verified: true`. */
@@ -68,6 +86,11 @@ const banScope = (b: BanFact): string => (b.global ? 'global' : 'channel');
 /** The refusal when the viewer cap is full (shared by the one-box count and the edge's claim). */
 export function capRefusal(cap: number, viewer: string | null): AccessDecision {
   return { allow: false, rule: 'viewer-cap', reason: `viewer cap of ${cap} reached`, viewer };
+}
+
+/** The refusal when a viewer already holds as many sessions as the channel allows (shared with the edge's claim). */
+export function viewerSessionsRefusal(limit: number, viewer: string | null): AccessDecision {
+  return { allow: false, rule: 'viewer-sessions', reason: `viewer already holds ${limit} session(s) on this channel (viewer-sessions ${limit})`, viewer };
 }
 
 /** The channel policy's verdict (bans and token validity already checked by the caller). */
@@ -117,8 +140,15 @@ function policyDecision(facts: AdmissionFacts, policy: PolicyFacts, token: Token
 }
 
 /** Decides whether a session may watch a channel, from facts alone. */
-export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token: TokenCheck; now: number }): AccessDecision {
-  const { token, now } = req;
+export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token: TokenCheck; now: number; recheck?: boolean }): AccessDecision {
+  const { now } = req;
+  let token = req.token;
+  // A revoked token is no token: a public channel admits its holder as anyone, the rest refuse it.
+  const revoked = token.state === 'valid' && token.claims.jti !== null && facts.revoked !== undefined && facts.revoked(token.claims.jti);
+  // A re-check (invalidate_sessions, e.g. from `streamctl sessions expire`) holds the token to its
+  // exp exactly: the clock-skew tolerance is for sessions starting, not for keeping one past its end.
+  const expired = token.state === 'valid' && req.recheck === true && token.claims.expiresAt <= now;
+  if (revoked || expired) token = { state: 'none' };
   const viewer = token.state === 'valid' ? token.claims.viewer : null;
   const refuse = (rule: string, reason: string): AccessDecision => ({ allow: false, rule, reason, viewer });
 
@@ -145,10 +175,25 @@ export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token:
   // Fail closed: a missing policy row is damage, and assuming "public" once opened private channels.
   if (!policy) return refuse('no-policy', "the channel has no policy row (damaged database; see 'streamctl doctor')");
   if (token.state === 'invalid' && policy.access !== 'public') return refuse('token-invalid', token.reason);
+  if (revoked && policy.access !== 'public') return refuse('token-revoked', 'the token was revoked (streamctl token revoke)');
+  if (expired && policy.access !== 'public') return refuse('token-expired', 'the token expired during the session');
 
   const byPolicy = policyDecision(facts, policy, token, viewer);
   if (!byPolicy.allow) return byPolicy;
 
-  if (policy.viewerCap !== null && facts.sessionsAhead && facts.sessionsAhead() >= policy.viewerCap) return capRefusal(policy.viewerCap, viewer);
-  return byPolicy;
+  const limit = policy.viewerSessions ?? null;
+  let evictOldest: number | undefined;
+  if (limit !== null && viewer !== null && facts.viewerSessionsAhead) {
+    const mine = facts.viewerSessionsAhead(viewer);
+    // A session streamctl stopped (evicted, revoked) stays refused until its USER_END, re-checks
+    // and restarts alike: the same token at the same address is the same screen (MistServer's
+    // session id hashes both), so an evicted HLS player's next request cannot evict the newer one.
+    if (mine.stopped) return { ...viewerSessionsRefusal(limit, viewer), reason: 'the session was stopped for a newer session of the same viewer' };
+    if (mine.ahead >= limit) {
+      if (policy.onExcess !== 'evict-oldest' || req.recheck === true) return viewerSessionsRefusal(limit, viewer);
+      evictOldest = mine.ahead - limit + 1;
+    }
+  }
+  if (policy.viewerCap !== null && facts.sessionsAhead && facts.sessionsAhead() - (evictOldest ?? 0) >= policy.viewerCap) return capRefusal(policy.viewerCap, viewer);
+  return evictOldest === undefined ? byPolicy : { ...byPolicy, evictOldest, reason: `${byPolicy.reason}; the viewer's oldest session is stopped (viewer-sessions ${limit}, evict-oldest)` };
 }

@@ -43,6 +43,8 @@ export interface ViewerClaims {
   age: number | null;
   entitlements: string[];
   expiresAt: number;
+  /** The token's id (`jti`), when it has one: what `streamctl token revoke` names. */
+  jti: string | null;
 }
 
 /** The outcome of looking at the token line; reasons never include the token. */
@@ -170,6 +172,7 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
   if (typeof p.sub !== 'string' || viewerIdProblem(p.sub) !== null) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
   if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean') return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
   if (p.age !== undefined && !isClaimAge(p.age)) return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
+  if (p.jti !== undefined && !(typeof p.jti === 'string' && p.jti !== '' && p.jti.length <= 200)) return { state: 'invalid', reason: 'token "jti" is not a token id' };
   if (p.ent !== undefined && !isEntitlementList(p.ent)) {
     return { state: 'invalid', reason: 'token "ent" is not a list of strings' };
   }
@@ -182,6 +185,7 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
       age: typeof p.age === 'number' ? p.age : null,
       entitlements: (p.ent as string[] | undefined) ?? [],
       expiresAt: exp * 1000,
+      jti: typeof p.jti === 'string' ? p.jti : null,
     },
   };
 }

@@ -17,6 +17,7 @@ import { guardCommand } from './commands/guard';
 import { hookCommand } from './commands/hook';
 import { initCommand } from './commands/init';
 import { keyCommand } from './commands/key';
+import { sessionsCommand } from './commands/sessions';
 import { statusCommand } from './commands/status';
 import { syncCommand } from './commands/sync';
 import { triggersCommand } from './commands/triggers';
@@ -44,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
       return channel;
     },
     statusCommand,
+    sessionsCommand,
     broadcastsCommand,
     hookCommand,
     webhookCommand,

@@ -47,6 +47,8 @@ export function channelJson(user: string, c: Channel) {
     access: c.access,
     min_age: c.minAge,
     viewer_cap: c.viewerCap,
+    viewer_sessions: c.viewerSessions,
+    on_excess: c.onExcess,
     has_password: c.passwordHash !== null,
     record: c.record,
     retention_ms: c.retentionMs,

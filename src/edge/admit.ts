@@ -2,14 +2,14 @@
 // read from the edge's local Redis replica in one pipelined read, and the viewer cap claimed on the
 // origin's primary. The edge has no database. Every error refuses: a replica cut off from the
 // primary answers errors (replica-serve-stale-data no), never stale policies.
-import { decideAdmission, capRefusal, type AccessDecision, type BanFact } from '../access/admission';
+import { decideAdmission, capRefusal, viewerSessionsRefusal, type AccessDecision, type BanFact } from '../access/admission';
 import { playbackJwt, verifyToken, type TokenCheck } from '../access/token';
 import type { RedisClient } from '../lib/resp';
 import type { EdgeRedis } from './edge-redis';
 import { classifyStream, parseStreamName } from '../live/stream-name';
 import { keys } from '../replica/schema';
-import { grantWorks, policyOf, readBans, readChannel, readKeys, readSettings, settingMs, stringOrNil } from './replicated';
-import { CAP_BUDGET_MS, claimPlace, withinBudget } from './viewer-cap';
+import { grantWorks, policyOf, readBans, readChannel, readKeys, readSettings, revokedAt, settingMs, stringOrNil } from './replicated';
+import { CAP_BUDGET_MS, claimPlaces, withinBudget } from './viewer-cap';
 
 // Defined in edge-redis.ts; re-exported for modules written before it moved.
 export type { EdgeRedis } from './edge-redis';
@@ -21,11 +21,13 @@ export interface EdgeViewer {
   /** MistServer's token line (a JWT, or a generated number / PID without one). */
   token: string;
   sessionId: string;
+  /** False for MistServer's 6-line re-check of a session it admitted. */
+  firstCheck?: boolean;
 }
 
 /** The edge's verdict: on a channel by the shared rules, or on a stream that is not a channel. */
 export type EdgeVerdict =
-  | { allow: boolean; channel: string; decision: AccessDecision }
+  | { allow: boolean; channel: string; decision: AccessDecision; evicted?: string[] }
   | { allow: boolean; channel: null; why: string };
 
 /**
@@ -34,11 +36,17 @@ export type EdgeVerdict =
  * is then not used).
  */
 export function unverifiedSubject(jwt: string): string | null {
+  return unverifiedClaims(jwt).sub;
+}
+
+/** The token's `sub` and `jti`, read WITHOUT verifying (to fetch the grant and revocation in the same read). */
+export function unverifiedClaims(jwt: string): { sub: string | null; jti: string | null } {
+  const ok = (v: unknown) => (typeof v === 'string' && v !== '' && v.length <= 200 ? v : null);
   try {
-    const sub = (JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown }).sub;
-    return typeof sub === 'string' && sub !== '' && sub.length <= 200 ? sub : null;
+    const p = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { sub?: unknown; jti?: unknown };
+    return { sub: ok(p.sub), jti: ok(p.jti) };
   } catch {
-    return null;
+    return { sub: null, jti: null };
   }
 }
 
@@ -66,12 +74,14 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   const liveName = parsed?.channel ?? null;
   const recordingId = parsed?.recordingId ?? null;
   const found = playbackJwt(viewer.token);
-  const claimedSub = found ? unverifiedSubject(found.jwt) : null;
+  const claimed = found ? unverifiedClaims(found.jwt) : { sub: null, jti: null };
+  const claimedSub = claimed.sub;
 
   // One round trip for everything a live channel needs; the base is checked once settings arrive.
   const replica = await redis.replica();
   const first = new Batch().add('settings', ['GET', keys.settings]).add('globalBans', ['HGETALL', keys.globalBans]);
   if (found) first.add('keys', ['GET', keys.tokenKeys]);
+  if (claimed.jti !== null) first.add('revoked', ['HGET', keys.revoked, claimed.jti]);
   if (liveName) addChannelReads(first, liveName, claimedSub);
   if (recordingId) first.add('vod', ['GET', keys.vod(recordingId)]);
   let reply = await first.run(replica);
@@ -114,22 +124,44 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
     grant = verified === claimedSub ? grantWorks(keys.grants(channelName), reply('chan.grant'), now) : grantWorks(keys.grants(channelName), await replica.call('HGET', keys.grants(channelName), verified), now);
   }
 
-  const policy = policyOf(channel);
+  const policy = policyOf(channel, settings['viewer-sessions']);
+  const revoked = (jti: string) => {
+    // The verified token carries the very payload read above; another jti would be a bug, never a pass.
+    if (jti !== claimed.jti) throw new Error('the verified token id differs from the one read');
+    return revokedAt(keys.revoked, reply('revoked'), now);
+  };
+  const recheck = viewer.firstCheck === false;
   const decision = decideAdmission(
-    { disabled: channel.disabled, bans, policy, ownerExternalId: () => channel.externalId, hasGrant: (v) => v === verified && grant === true },
-    { ip: viewer.ip, token, now },
+    { disabled: channel.disabled, bans, policy, ownerExternalId: () => channel.externalId, hasGrant: (v) => v === verified && grant === true, revoked },
+    { ip: viewer.ip, token, now, recheck },
   );
-  if (!decision.allow || !policy || policy.viewerCap === null) return { allow: decision.allow, channel: channelName, decision };
+  const limit = policy?.viewerSessions ?? null;
+  const counted = policy !== undefined && (policy.viewerCap !== null || (limit !== null && decision.viewer !== null));
+  if (!decision.allow || !policy || !counted) return { allow: decision.allow, channel: channelName, decision };
 
-  // Admitted and capped: claim a place on the primary, or refuse (any error or a slow primary included).
-  const cap = policy.viewerCap;
-  const staleMs = settingMs(settings, 'viewer-session-stale');
-  const claimed = await withinBudget(
-    (async () => claimPlace(await redis.primary(CAP_BUDGET_MS), channelName, viewer.sessionId, cap, staleMs))(),
+  // Admitted and counted: claim the places on the primary, or refuse (any error or a slow primary included).
+  const result = await claimOnPrimary(redis, {
+    channel: channelName,
+    sessionId: viewer.sessionId,
+    cap: policy.viewerCap,
+    limit,
+    viewer: decision.viewer,
+    evictOldest: policy.onExcess === 'evict-oldest',
+    recheck,
+    staleMs: settingMs(settings, 'viewer-session-stale'),
+  });
+  if (result.admitted) return { allow: true, channel: channelName, decision, evicted: result.evicted };
+  const refusal = result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
+  return { allow: false, channel: channelName, decision: refusal };
+}
+
+/** Claims the session's places on the primary within CAP_BUDGET_MS (connecting included), or throws. */
+export function claimOnPrimary(redis: Pick<EdgeRedis, 'primary'>, claim: Parameters<typeof claimPlaces>[1]): ReturnType<typeof claimPlaces> {
+  return withinBudget(
+    (async () => claimPlaces(await redis.primary(CAP_BUDGET_MS), claim))(),
     CAP_BUDGET_MS,
-    'claiming a place under the viewer cap on the primary',
+    'claiming a place under the viewer cap / viewer-sessions on the primary',
   );
-  return claimed ? { allow: true, channel: channelName, decision } : { allow: false, channel: channelName, decision: capRefusal(cap, decision.viewer) };
 }
 
 /** The reads of one channel: its value, its bans and (when a token names one) the viewer's grant. */

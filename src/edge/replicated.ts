@@ -47,6 +47,8 @@ export function readSettings(key: string, reply: unknown): SettingsValue {
   if (text === null) throw new ReplicaShapeError(key, "is missing (never synced? run 'streamctl edge resync' on the origin)");
   const v = json(key, text);
   if (!isObject(v)) throw new ReplicaShapeError(key, 'is not an object');
+  // An origin that predates viewer-sessions (issue 22) does not replicate it: unlimited, as there.
+  if (v['viewer-sessions'] === undefined) v['viewer-sessions'] = 'unlimited';
   for (const name of REPLICATED_SETTINGS) if (typeof v[name] !== 'string') throw new ReplicaShapeError(key, `has no "${name}"`);
   return v as SettingsValue;
 }
@@ -71,17 +73,31 @@ export function readChannel(key: string, reply: unknown): ChannelValue | null {
     !(v.access === null || typeof v.access === 'string') ||
     !nullableNumber(v.minAge) ||
     !nullableNumber(v.viewerCap) ||
-    typeof v.passwordSet !== 'boolean'
+    typeof v.passwordSet !== 'boolean' ||
+    !(v.viewerSessions === undefined || nullableNumber(v.viewerSessions)) ||
+    !(v.onExcess === undefined || v.onExcess === 'refuse' || v.onExcess === 'evict-oldest')
   ) {
     throw new ReplicaShapeError(key, 'does not have the channel shape');
   }
   return v as unknown as ChannelValue;
 }
 
-/** The policy facts of a replicated channel (undefined: no policy row on the origin). */
-export function policyOf(channel: ChannelValue): PolicyFacts | undefined {
+/** The policy facts of a replicated channel (undefined: no policy row on the origin); `viewerSessionsSetting` is the replicated viewer-sessions. */
+export function policyOf(channel: ChannelValue, viewerSessionsSetting = 'unlimited'): PolicyFacts | undefined {
   if (channel.access === null) return undefined;
-  return { access: channel.access, minAge: channel.minAge, viewerCap: channel.viewerCap, passwordSet: channel.passwordSet };
+  const own = channel.viewerSessions ?? null;
+  const viewerSessions = own !== null ? own : viewerSessionsSetting === 'unlimited' ? null : Number(viewerSessionsSetting);
+  if (viewerSessions !== null && !(Number.isSafeInteger(viewerSessions) && viewerSessions > 0)) throw new ReplicaShapeError('sc:settings', '"viewer-sessions" is not a limit');
+  return { access: channel.access, minAge: channel.minAge, viewerCap: channel.viewerCap, passwordSet: channel.passwordSet, viewerSessions, onExcess: channel.onExcess ?? 'refuse' };
+}
+
+/** A revocation field of sc:revoked (its `until`, unix ms), or nil: is the token id revoked at `now`? */
+export function revokedAt(key: string, reply: unknown, now: number): boolean {
+  const text = stringOrNil(key, reply);
+  if (text === null) return false;
+  const until = Number(text);
+  if (!Number.isFinite(until)) throw new ReplicaShapeError(key, 'holds a revocation whose end is not a number');
+  return until > now;
 }
 
 /** A ban hash (`sc:bans:global` or `sc:bans:<name>`): field = ban id, value = JSON BanValue. */

@@ -5,7 +5,10 @@ import { isoTime } from '../lib/time';
 import { broadcastHistory, latestBroadcast } from '../store/broadcasts';
 import { latestBufferEvent, latestHealth, stateAfter } from '../store/buffer-events';
 import type { Db } from '../store/open';
-import { getSetting } from '../store/settings';
+import { durationMs, getSetting } from '../store/settings';
+import { getChannel } from '../store/channels';
+import { tokenSessionCounts } from '../store/viewer-sessions';
+import { viewerSessionsLimit } from '../access/decide';
 import type { StreamHealth, TrackHealth } from './stream-health';
 
 function trackJson(t: TrackHealth) {
@@ -45,6 +48,8 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
   const health = healthRow ? readHealth(healthRow.health) : null;
   const stream = `${getSetting(db, 'stream-base')}+${userName}`;
   const current = live ? broadcastHistory(db, userId, stream, 1, now)[0] : undefined;
+  const policy = getChannel(db, userId);
+  const tokens = tokenSessionCounts(db, userId, now, now - durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale')));
   return {
     user: userName,
     state,
@@ -53,6 +58,13 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
     issues: state === 'unstable' ? (last?.issues ?? null) : null,
     viewers: current?.currentViewers ?? 0,
     peak_viewers: current?.peakViewers ?? 0,
+    sessions: {
+      viewer_sessions: policy ? viewerSessionsLimit(policy.viewerSessions, getSetting(db, 'viewer-sessions')) : null,
+      on_excess: policy?.onExcess ?? 'refuse',
+      with_token: tokens.withToken,
+      token_expired: tokens.expired,
+      stopped: tokens.stopped,
+    },
     last_event: last ? { at: isoTime(last.at), state: last.state } : null,
     health:
       health && healthRow

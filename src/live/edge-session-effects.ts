@@ -43,6 +43,26 @@ function plan(db: Db, base: string, effects: EdgeEffect[], now: number): Planned
   });
 }
 
+/**
+ * Asks every MistServer of the deployment (each edge, and the origin's own mist-api) to stop these
+ * sessions (evicted under viewer-sessions on some box). A box that cannot be reached is logged,
+ * never retried: its evicted session is refused at its next re-check all the same, and a retry
+ * must not hold up the relay's publishing.
+ */
+export async function stopSessionsEverywhere(db: Db, sessionIds: string[], log: (line: string) => void): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const urls = [...edgeUrls(db), getSetting(db, 'mist-api')].filter(Boolean);
+  if (urls.length === 0) return log(`${sessionIds.length} evicted session(s) not stopped: no MistServer API to send them to (edges and mist-api are empty)`);
+  const creds = mistApiCredentials();
+  const results = await Promise.allSettled(
+    urls.map((url) => mistCall({ url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS }, { stop_sessid: sessionIds })),
+  );
+  results.forEach((r, i) => {
+    if (r.status === 'rejected') log(`${urls[i]}: could not stop ${sessionIds.length} evicted session(s): ${oneLine(r.reason)}`);
+  });
+  log(`asked ${results.filter((r) => r.status === 'fulfilled').length} MistServer(s) to stop ${sessionIds.length} evicted session(s)`);
+}
+
 /** Two effects on one channel as one: every reason, retagged or policy-changed if either was. */
 function merged(a: EdgeEffect, b: EdgeEffect): EdgeEffect {
   const reasons = [...new Set([...a.reason.split(', '), ...b.reason.split(', ')])];

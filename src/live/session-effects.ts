@@ -27,7 +27,15 @@ export type LiveEffect =
   /** The channel's current publisher must be disconnected. */
   | { kind: 'stop-publisher'; user: string; reason: string }
   /** Every viewer session of the channel must be re-admitted under the new rules. */
-  | { kind: 'recheck-viewers'; user: string; reason: string };
+  | { kind: 'recheck-viewers'; user: string; reason: string }
+  /** Every viewer session of one stream (live or VoD) must be re-admitted (`sessions expire`). */
+  | { kind: 'recheck-stream'; stream: string; reason: string }
+  /** One viewer session must stop (its token was revoked, or streamctl evicted it). */
+  | { kind: 'stop-session'; user: string; stream: string; sessionId: string; reason: string };
+
+/** The effects that name a channel (and so its `open` tag). */
+type ChannelEffect = Extract<LiveEffect, { kind: 'stop-publisher' | 'recheck-viewers' }>;
+const isChannelEffect = (e: LiveEffect): e is ChannelEffect => e.kind === 'stop-publisher' || e.kind === 'recheck-viewers';
 
 /** Where effects are applied from (a CLI command, the Node entry): the database and a line sink. */
 export interface EffectsContext {
@@ -45,6 +53,9 @@ const LIVE_EFFECT_TIMEOUT_MS = 3000;
  * on every stream.
  */
 export function liveEffectRequest(effect: LiveEffect, base: string): Record<string, string> {
+  // stop_sessid stops the processes of that one session (MistServer's killConnections).
+  if (effect.kind === 'stop-session') return { stop_sessid: effect.sessionId };
+  if (effect.kind === 'recheck-stream') return { invalidate_sessions: effect.stream };
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? { nuke_stream: stream } : { invalidate_sessions: stream };
 }
@@ -59,6 +70,8 @@ export async function recheckEveryChannel(ctx: EffectsContext, db: Db, reason: s
 }
 
 function describe(effect: LiveEffect, base: string): string {
+  if (effect.kind === 'recheck-stream') return `re-check the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session') return `stop session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
   const what = effect.kind === 'stop-publisher' ? `stop the publisher of ${stream}` : `re-check the viewers of ${stream}`;
   return `${what} (${effect.reason})`;
@@ -68,7 +81,7 @@ function describe(effect: LiveEffect, base: string): string {
 function distinct(effects: LiveEffect[]): LiveEffect[] {
   const seen = new Set<string>();
   return effects.filter((e) => {
-    const key = `${e.kind} ${e.user} ${e.reason}`;
+    const key = `${e.kind} ${'user' in e ? e.user : ''} ${'stream' in e ? e.stream : ''} ${'sessionId' in e ? e.sessionId : ''} ${e.reason}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -78,11 +91,12 @@ function distinct(effects: LiveEffect[]): LiveEffect[] {
 /**
  * Applies the effects if MistServer is reachable; never fails the command that caused them.
  * Prints at most one line: what MistServer was asked to do, or what was not applied and why;
- * nothing when no MistServer is configured for this database (mistConfigured).
+ * nothing when no MistServer is configured for this database (mistConfigured). Resolves to true
+ * when MistServer's HTTP API confirmed every effect (nothing to do counts as done).
  */
-export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[]): Promise<void> {
+export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[]): Promise<boolean> {
   effects = distinct(effects);
-  if (effects.length === 0) return;
+  if (effects.length === 0) return true;
   let base = 'streams';
   const say = (line: string) => ctx.err(`streamctl: ${line}\n`);
   const notApplied = (cause: string) => say(`not applied to live sessions: ${effects.map((e) => describe(e, base)).join('; ')}; ${cause}`);
@@ -90,13 +104,16 @@ export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[
     const db = ctx.db();
     base = getSetting(db, 'stream-base');
     const url = getSetting(db, 'mist-api');
-    if (url === '' && !mistConfigured(db)) return;
-    const tags = tagRequests(db, base, effects);
+    // A session to stop proves a MistServer ran its USER_NEW here, configured or not.
+    if (url === '' && !mistConfigured(db) && !effects.some((e) => e.kind === 'stop-session')) return false;
+    const tags = tagRequests(db, base, effects.filter(isChannelEffect));
     const untags = tags.filter((t) => !t.open);
     if (url === '') {
-      // No API to re-check sessions with; the tag still goes over the local UDP API.
-      const sent = await sendAllUdp(tags);
-      return notApplied(`mist-api is not set (streamctl config set mist-api <url>)${untagNote(untags, sent)}`);
+      // No API to re-check sessions with; the tag and session stops still go over the local UDP API.
+      const stops = effects.filter((e) => e.kind === 'stop-session');
+      const sent = await sendAllUdp([...tags, ...stops.map((e) => ({ request: liveEffectRequest(e, base) }))]);
+      notApplied(`mist-api is not set (streamctl config set mist-api <url>)${stops.length ? `; ${stops.length} session stop(s) sent over MistServer's local UDP API (unconfirmed)` : ''}${untagNote(untags, sent)}`);
+      return false;
     }
     const creds = mistApiCredentials();
     const api = { url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS };
@@ -108,7 +125,8 @@ export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[
         // The HTTP API failed: the local UDP API may still reach MistServer (same host as the triggers).
         // Unreachable once is unreachable for the rest: do not wait on it again.
         const sent = await sendAllUdp(tags.slice(i));
-        return notApplied(`${oneLine(err)}${credsNote}${untagNote(untags, sent)}`);
+        notApplied(`${oneLine(err)}${credsNote}${untagNote(untags, sent)}`);
+        return false;
       }
     }
     // The re-check waits for an untag to settle (only when something was untagged and viewers are re-checked).
@@ -122,12 +140,15 @@ export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[
         // Unreachable once is unreachable for the rest: report them without waiting again.
         const rest = effects.slice(effects.indexOf(e));
         const prefix = done.length ? `MistServer: ${done.join('; ')}; ` : '';
-        return say(`${prefix}not applied to live sessions: ${rest.map((r) => describe(r, base)).join('; ')}; ${oneLine(err)}${credsNote}`);
+        say(`${prefix}not applied to live sessions: ${rest.map((r) => describe(r, base)).join('; ')}; ${oneLine(err)}${credsNote}`);
+        return false;
       }
     }
     say(`MistServer: ${[...untags.map((t) => t.what), ...done].join('; ')}`);
+    return true;
   } catch (err) {
     notApplied(oneLine(err));
+    return false;
   }
 }
 
@@ -153,12 +174,14 @@ export function mistConfigured(db: Db): boolean {
 }
 
 function effectDone(effect: LiveEffect, base: string): string {
+  if (effect.kind === 'recheck-stream') return `re-checking the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session') return `stopped session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
   return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
 }
 
 /** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
-function tagRequests(db: Db, base: string, effects: LiveEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
+function tagRequests(db: Db, base: string, effects: ChannelEffect[]): { request: Record<string, unknown>; what: string; open: boolean }[] {
   const now = Date.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
     const t = channelTag(db, base, name, now);

@@ -6,7 +6,8 @@ import type { SessionTotals } from '../mist/session-totals';
 import { normaliseIp } from '../lib/ip';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
-import { recordSessionEnd } from '../store/viewer-sessions';
+import { openSessionOf, recordSessionEnd } from '../store/viewer-sessions';
+import { findUserById } from '../store/users';
 import { writeWithRetry } from '../store/write-retry';
 import { channelForStream, type StreamChannel } from './stream-channel';
 
@@ -23,7 +24,14 @@ function watchedChannel(db: Db, totals: SessionTotals): { channel: StreamChannel
     const channel = channelForStream(db, stream, base);
     if (channel) best = { channel, stream, seconds };
   }
-  return best;
+  if (best) return best;
+  // No stream resolves any more (a recording deleted while watched): the session USER_NEW opened
+  // still holds its place under the viewer cap, so it is closed by its id (issue 20.8).
+  const open = openSessionOf(db, totals.sessionId);
+  const user = open ? findUserById(db, open.userId) : undefined;
+  if (!open || !user) return null;
+  const live = open.stream.toLowerCase().startsWith(`${base}+`);
+  return { channel: { userId: user.id, userName: user.name, disabled: user.disabled, kind: live ? 'live' : 'vod' } as StreamChannel, stream: open.stream };
 }
 
 /**

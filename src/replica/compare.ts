@@ -38,7 +38,7 @@ export interface Comparison {
 
 function kindOf(key: string): Kind | null {
   if (key === keys.settings) return 'settings';
-  if (key === keys.tokenKeys) return 'keys';
+  if (key === keys.tokenKeys || key === keys.revoked) return 'keys';
   if (key.startsWith(`${PREFIX}chan:`)) return 'channels';
   if (key.startsWith(`${PREFIX}bans:`)) return 'bans';
   if (key.startsWith(`${PREFIX}grants:`)) return 'grants';
@@ -102,6 +102,11 @@ function current(d: Desired, now: number): Desired {
     }
     if (d.type === 'hash' && kind === 'grants') {
       const fields = Object.fromEntries(Object.entries(d.fields).filter(([, v]) => v === '' || !ended(Number(v), now)));
+      return Object.keys(fields).length ? { ...d, fields } : { key: d.key, type: 'none' };
+    }
+    if (d.type === 'hash' && d.key === keys.revoked) {
+      // A revocation past its token's life is left out of SQLite's side; Redis keeps it until the next publish.
+      const fields = Object.fromEntries(Object.entries(d.fields).filter(([, v]) => !ended(Number(v), now)));
       return Object.keys(fields).length ? { ...d, fields } : { key: d.key, type: 'none' };
     }
     if (d.type === 'string' && kind === 'keys') {

@@ -42,7 +42,7 @@ export function readSessionEnd(text: string): SessionEndValue | null {
 }
 
 /** Trims the first `count` entries only if the last of them is still at that place (another relay did not trim first). */
-const TRIM_IF_UNCHANGED = `if redis.call('LINDEX', KEYS[1], tonumber(ARGV[1]) - 1) == ARGV[2] then redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]), -1) return 1 end return 0`;
+export const TRIM_IF_UNCHANGED = `if redis.call('LINDEX', KEYS[1], tonumber(ARGV[1]) - 1) == ARGV[2] then redis.call('LTRIM', KEYS[1], tonumber(ARGV[1]), -1) return 1 end return 0`;
 
 /** Entries stored per round: one round holds the SQLite write lock briefly per entry. */
 export const ENDS_BATCH = 200;

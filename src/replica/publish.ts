@@ -5,6 +5,7 @@
 // Bans and grants that ended, and token keys past their grace, are left out: an edge needs only
 // what can still admit or refuse someone.
 import { activeTokenKeys } from '../store/token-keys';
+import { activeRevocations } from '../store/revoked-tokens';
 import type { Db } from '../store/open';
 import {
   allReplicaBans,
@@ -44,6 +45,8 @@ function channelValue(r: ReplicaChannelRow): string {
     minAge: r.minAge,
     viewerCap: r.viewerCap,
     passwordSet: r.passwordSet === 1,
+    viewerSessions: r.viewerSessions,
+    onExcess: r.onExcess,
   };
   return JSON.stringify(v);
 }
@@ -76,6 +79,10 @@ function keysDesired(db: Db, now: number): Desired {
   return { key: keys.tokenKeys, type: 'string', value: JSON.stringify(list) };
 }
 
+function revokedDesired(db: Db, now: number): Desired {
+  return hash(keys.revoked, Object.fromEntries(activeRevocations(db, now).map((r) => [r.jti, String(r.until)])));
+}
+
 function recordingsRoot(db: Db): string {
   return getSettings(db, ['recordings-root'])['recordings-root'];
 }
@@ -97,7 +104,7 @@ export function entityState(db: Db, entity: Exclude<OutboxEntity, 'all'>, ref: s
     case 'settings':
       return [settingsDesired(db)];
     case 'keys':
-      return [keysDesired(db, now)];
+      return [keysDesired(db, now), revokedDesired(db, now)];
     case 'channel': {
       const r = replicaChannel(db, ref);
       // A removed user: its channel, bans and grants go (the cap hash is the primary's own: never touched).
@@ -124,6 +131,7 @@ export function fullState(db: Db, now: number): Map<string, Desired> {
   };
   put(settingsDesired(db));
   put(keysDesired(db, now));
+  put(revokedDesired(db, now));
   for (const r of replicaChannels(db)) put({ key: keys.channel(r.name), type: 'string', value: channelValue(r) });
   const bans = new Map<string, Record<string, string>>();
   for (const b of allReplicaBans(db, now)) {
@@ -163,5 +171,13 @@ export function commandsFor(d: Desired): RedisCommand[] {
  * the edges' session ends on their way to SQLite (sc:ends).
  */
 export function isReplicatedKey(key: string): boolean {
-  return key.startsWith(PREFIX) && key !== keys.meta && key !== keys.sessionEnds && !key.startsWith(`${PREFIX}cap:`);
+  return (
+    key.startsWith(PREFIX) &&
+    key !== keys.meta &&
+    key !== keys.sessionEnds &&
+    key !== keys.evict &&
+    !key.startsWith(`${PREFIX}cap:`) &&
+    !key.startsWith(`${PREFIX}vs:`) &&
+    !key.startsWith(`${PREFIX}sess:`)
+  );
 }

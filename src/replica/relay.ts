@@ -15,6 +15,7 @@ import { deleteOutboxThrough, outboxStats, pendingOutbox, type OutboxRow } from 
 import { writeWithRetry } from '../store/write-retry';
 import { scanKeys } from './compare';
 import { drainSessionEnds } from './ends';
+import { drainEvictions } from './evictions';
 import { commandsFor, entityState, fullState, isReplicatedKey, type Desired, type RedisCommand } from './publish';
 import { keys } from './schema';
 
@@ -76,6 +77,8 @@ export interface Published {
 interface Before {
   /** Ids in sc:keys (undefined: not read). */
   keyIds?: Set<number>;
+  /** Token ids in sc:revoked (undefined: not read). */
+  revoked?: Set<string>;
   /** sc:grants:<name> fields by channel name (absent: not read). */
   grants: Map<string, Record<string, string>>;
 }
@@ -84,7 +87,7 @@ interface Before {
 async function readBefore(client: RedisClient, rows: OutboxRow[]): Promise<Before> {
   const grantNames = [...new Set(rows.filter((r) => r.entity === 'grants').map((r) => r.ref))];
   const wantKeys = rows.some((r) => r.entity === 'keys');
-  const cmds: RedisCommand[] = [...(wantKeys ? [['GET', keys.tokenKeys]] : []), ...grantNames.map((n) => ['HGETALL', keys.grants(n)])];
+  const cmds: RedisCommand[] = [...(wantKeys ? [['GET', keys.tokenKeys], ['HKEYS', keys.revoked]] : []), ...grantNames.map((n) => ['HGETALL', keys.grants(n)])];
   const replies = cmds.length ? await client.pipeline(cmds) : [];
   const before: Before = { grants: new Map() };
   if (wantKeys) {
@@ -94,9 +97,10 @@ async function readBefore(client: RedisClient, rows: OutboxRow[]): Promise<Befor
     } catch {
       before.keyIds = undefined; // unreadable: treated as "may have lost a key"
     }
+    before.revoked = Array.isArray(replies[1]) ? new Set((replies[1] as unknown[]).map(String)) : undefined;
   }
   grantNames.forEach((name, i) => {
-    const flat = replies[i + (wantKeys ? 1 : 0)];
+    const flat = replies[i + (wantKeys ? 2 : 0)];
     if (!Array.isArray(flat)) return;
     const fields: Record<string, string> = {};
     for (let j = 0; j + 1 < flat.length; j += 2) fields[String(flat[j])] = String(flat[j + 1]);
@@ -144,6 +148,10 @@ function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, afte
       const nowIds = new Set(d?.type === 'string' ? (JSON.parse(d.value) as { id: number }[]).map((k) => k.id) : []);
       const lost = before.keyIds === undefined || [...before.keyIds].some((id) => !nowIds.has(id));
       if (lost) for (const u of live()) add(u, 'token key retired', false);
+      // A token revoked: its sessions on the edges are refused when re-checked (any live channel may hold one).
+      const r = after.get(keys.revoked);
+      const revokedNow = r?.type === 'hash' ? Object.keys(r.fields) : [];
+      if (revokedNow.some((jti) => before.revoked === undefined || !before.revoked.has(jti))) for (const u of live()) add(u, 'token revoked', false);
     }
   }
   return [...out.values()];
@@ -272,6 +280,8 @@ export interface RelayOptions {
    * they stay in Redis). Without it the list is left alone.
    */
   storeEnds?: (entries: string[]) => void;
+  /** Stops sessions evicted under viewer-sessions on every MistServer (sc:evict); without it the list is left alone. */
+  stopSessions?: (sessionIds: string[]) => Promise<void>;
   /** Stop when aborted (SIGTERM/SIGINT); an idle wait ends at once. */
   signal: AbortSignal;
   /** Publish what is pending, then return (a failure throws instead of retrying). */
@@ -322,6 +332,7 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
         const p = await publishPending(o.db, client, o.now, o.liveChannels, RELAY_BATCH, o.connectForResync);
         const ends = o.storeEnds ? await drainSessionEnds(client, o.storeEnds) : 0;
         totals.ends += ends;
+        if (o.stopSessions) await drainEvictions(client, o.stopSessions);
         if (failing !== undefined) o.log(`Redis reachable again; publishing what was queued`);
         failing = undefined;
         backoff = BACKOFF_MIN_MS;

@@ -10,7 +10,7 @@ import type { SessionTotals } from '../mist/session-totals';
 export const PREFIX = 'sc:';
 
 /** Settings an edge's admission reads (the rest stay on the origin). */
-export const REPLICATED_SETTINGS = ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access', 'viewer-session-stale', 'token-max-ttl'] as const;
+export const REPLICATED_SETTINGS = ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access', 'viewer-session-stale', 'token-max-ttl', 'viewer-sessions'] as const;
 export type ReplicatedSetting = (typeof REPLICATED_SETTINGS)[number];
 
 /** `sc:settings` → JSON of every replicated setting's effective value (defaults included). */
@@ -29,6 +29,10 @@ export interface ChannelValue {
   viewerCap: number | null;
   /** A password channel admits token holders only once a password is set. */
   passwordSet: boolean;
+  /** Most concurrent sessions per viewer id set on the channel (null: the setting viewer-sessions). Absent from values written before issue 22: null. */
+  viewerSessions?: number | null;
+  /** The next session past that limit: refused or evicting the viewer's oldest. Absent: refuse. */
+  onExcess?: 'refuse' | 'evict-oldest';
 }
 
 /** `sc:vod:<recording id>` → the user name of the channel a playable recording belongs to. */
@@ -62,6 +66,11 @@ export interface KeyValue {
   retiredAt: number | null;
 }
 
+/**
+ * Hash `sc:revoked`: field = a revoked token's jti, value = unix ms until which it is kept (its
+ * exp). Published with sc:keys (the outbox entity `keys`): both decide whether a token verifies.
+ */
+
 /** `sc:meta` hash: `synced_at` (unix ms of the last resync), `outbox` (id of the last outbox row applied). */
 
 /**
@@ -87,6 +96,7 @@ export const keys = {
   settings: `${PREFIX}settings`,
   meta: `${PREFIX}meta`,
   tokenKeys: `${PREFIX}keys`,
+  revoked: `${PREFIX}revoked`,
   channel: (name: string) => `${PREFIX}chan:${name}`,
   vod: (recordingId: string) => `${PREFIX}vod:${recordingId}`,
   vodFile: (recordingId: string) => `${PREFIX}vodfile:${recordingId}`,
@@ -94,5 +104,8 @@ export const keys = {
   channelBans: (name: string) => `${PREFIX}bans:${name}`,
   grants: (name: string) => `${PREFIX}grants:${name}`,
   cap: (name: string) => `${PREFIX}cap:${name}`,
+  viewerSessions: (name: string, viewer: string) => `${PREFIX}vs:${name}:${viewer}`,
+  session: (sessionId: string) => `${PREFIX}sess:${sessionId}`,
+  evict: `${PREFIX}evict`,
   sessionEnds: `${PREFIX}ends`,
 } as const;

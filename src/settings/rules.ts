@@ -53,6 +53,10 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
     description: 'playback tokens whose exp is further away than this are refused (bounds leaked tokens)',
     check: duration,
   },
+  'viewer-sessions': {
+    description: 'most concurrent sessions one viewer id (a token\'s sub) may hold on a channel that sets none (channel set --viewer-sessions), or unlimited',
+    check: (v: string) => (v === 'unlimited' || /^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0, or unlimited'),
+  },
   'token-secret-grace': {
     description: 'after `token secret` rotates, the old HS256 secret keeps verifying tokens this long',
     check: duration,

@@ -229,6 +229,8 @@ const DEFAULT_CHANNEL: Omit<Channel, 'userId'> = {
   record: false,
   retentionMs: null,
   replayOffline: false,
+  viewerSessions: null,
+  onExcess: 'refuse',
   updatedAt: null,
 };
 
@@ -243,6 +245,8 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
     record: 'record',
     retentionMs: 'retention_ms',
     replayOffline: 'replay_offline',
+    viewerSessions: 'viewer_sessions',
+    onExcess: 'on_excess',
   };
   const out: FieldChanges = {};
   for (const [field, to] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {

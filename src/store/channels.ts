@@ -18,8 +18,15 @@ export interface Channel {
   /** Per-channel recording retention; null = the global default. */
   retentionMs: number | null;
   replayOffline: boolean;
+  /** Most concurrent sessions per viewer id; null = the global setting viewer-sessions. */
+  viewerSessions: number | null;
+  /** The next session past viewerSessions: refused, or admitted while the viewer's oldest is stopped. */
+  onExcess: OnExcess;
   updatedAt: number | null;
 }
+
+export const ON_EXCESS = ['refuse', 'evict-oldest'] as const;
+export type OnExcess = (typeof ON_EXCESS)[number];
 
 interface ChannelRow {
   user_id: number;
@@ -30,6 +37,8 @@ interface ChannelRow {
   record: number;
   retention_ms: number | null;
   replay_offline: number;
+  viewer_sessions: number | null;
+  on_excess: OnExcess;
   updated_at: number;
 }
 
@@ -46,6 +55,8 @@ export function getChannel(db: Db, userId: number): Channel | undefined {
     record: r.record === 1,
     retentionMs: r.retention_ms,
     replayOffline: r.replay_offline === 1,
+    viewerSessions: r.viewer_sessions,
+    onExcess: r.on_excess,
     updatedAt: r.updated_at,
   };
 }
@@ -68,6 +79,8 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
   record: 'record',
   retentionMs: 'retention_ms',
   replayOffline: 'replay_offline',
+  viewerSessions: 'viewer_sessions',
+  onExcess: 'on_excess',
 };
 
 /** Names of users whose policy row is missing (their viewers are refused). */

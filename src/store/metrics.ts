@@ -16,6 +16,16 @@ export interface MetricsSnapshot {
   recordingBytes: number;
   /** Trigger runs in the window that answered their refusal because of an error, per trigger. */
   triggerErrors: { trigger: string; errors: number }[];
+  /** Open sessions whose playback token has expired (the expiry job has them re-checked). */
+  sessionsTokenExpired: number;
+  /** Open sessions streamctl stopped (evicted under viewer-sessions, or their token revoked), until USER_END. */
+  sessionsStopped: number;
+  /** Viewer refusals in the window by rule, for the ticket rules (viewer-sessions, token-revoked, token-expired). */
+  ticketRefusals: Record<string, number>;
+  /** Sessions evicted under viewer-sessions in the window. */
+  evictions: number;
+  /** Token ids revoked and still kept. */
+  revokedTokens: number;
 }
 
 export interface MetricsQuery {
@@ -38,7 +48,16 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
       pushes[r.outcome] = r.n;
     }
     const totals = stmt(db, 'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as { count: number; bytes: number };
+    const ticketRefusals: Record<string, number> = { 'viewer-sessions': 0, 'token-revoked': 0, 'token-expired': 0 };
+    for (const rule of Object.keys(ticketRefusals)) {
+      ticketRefusals[rule] = one("SELECT count(*) AS n FROM events WHERE kind = 'view' AND outcome = 'refused' AND reason LIKE ? AND at >= ?", `${rule}:%`, q.since);
+    }
     return {
+      sessionsTokenExpired: one('SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND token_exp <= ? AND last_seen_at >= ?', q.now, q.staleBefore),
+      sessionsStopped: one('SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND stopped_at IS NOT NULL AND last_seen_at >= ?', q.staleBefore),
+      ticketRefusals,
+      evictions: one("SELECT count(*) AS n FROM events WHERE kind = 'view' AND outcome = 'stopped' AND at >= ?", q.since),
+      revokedTokens: one('SELECT count(*) AS n FROM revoked_tokens WHERE until > ?', q.now),
       channelsLive: one('SELECT count(*) AS n FROM broadcasts WHERE ended_at IS NULL'),
       viewers: stmt(
         db,

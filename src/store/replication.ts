@@ -52,10 +52,13 @@ export interface ReplicaChannelRow {
   minAge: number | null;
   viewerCap: number | null;
   passwordSet: number;
+  viewerSessions: number | null;
+  /** null only when the policy row is missing. */
+  onExcess: 'refuse' | 'evict-oldest';
 }
 
 const CHANNEL_SELECT = `SELECT u.id, u.name, u.disabled, u.external_id AS externalId, c.access, c.min_age AS minAge,
-  c.viewer_cap AS viewerCap, (c.password_hash IS NOT NULL) AS passwordSet
+  c.viewer_cap AS viewerCap, (c.password_hash IS NOT NULL) AS passwordSet, c.viewer_sessions AS viewerSessions, coalesce(c.on_excess, 'refuse') AS onExcess
   FROM users u LEFT JOIN channels c ON c.user_id = u.id`;
 
 /** The user named `name` with its policy, if the user exists. */

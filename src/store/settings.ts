@@ -13,6 +13,7 @@ export const SETTING_DEFAULTS = {
   'viewer-session-stale': '6h',
   'token-max-ttl': '24h',
   'token-secret-grace': '1h',
+  'viewer-sessions': 'unlimited',
   'unknown-stream-access': 'refuse',
   'recordings-root': '',
   'vod-base': 'vod',

@@ -30,6 +30,12 @@ const edgeUserNew: EdgeTrigger<UserNewEvent, typeof TRIGGER> = {
       return verdict.allow ? ALLOW : DENY;
     }
     const d = verdict.decision;
+    // Sessions evicted for this one (viewer-sessions, evict-oldest): stopped here at once if they
+    // play on this edge; the origin's relay sends the stop to every other box (sc:evict).
+    if (verdict.evicted?.length) {
+      const { sendUdpApi } = await import('../mist/stream-tags');
+      for (const id of verdict.evicted) if (!(await sendUdpApi({ stop_sessid: id }, 200))) ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
+    }
     const who = shownViewer(event.ip, d.viewer);
     if (verdict.allow) {
       ctx.debug(`admitted ${who} to ${verdict.channel} [${d.rule}]: ${d.reason}`);

@@ -14,7 +14,7 @@ const NOW = Date.now();
 const valid = (viewer: string, extra: Partial<Extract<TokenCheck, { state: 'valid' }>['claims']> = {}): TokenCheck => ({
   state: 'valid',
   keyLabel: 'test',
-  claims: { viewer, ageVerified: false, age: null, entitlements: [], expiresAt: NOW + 60_000, ...extra },
+  claims: { viewer, ageVerified: false, age: null, entitlements: [], expiresAt: NOW + 60_000, jti: null, ...extra },
 });
 
 describe('decideAccess', async () => {

@@ -9,7 +9,7 @@ import { cliAsync, startFakeMist } from '../fake-mist';
 import { baseEnv, freshDb, ROOT, tempDir } from '../helpers';
 import { cli } from '../support/cli';
 
-const JOBS = ['reconcile', 'recordings-prune', 'events-prune'];
+const JOBS = ['reconcile', 'sessions-expire', 'recordings-prune', 'events-prune'];
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
   return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
@@ -48,6 +48,9 @@ describe('install.sh with systemd timers', async () => {
     expect(readFileSync(join(units, 'streamctl-reconcile.service'), 'utf8')).toContain(' status --reconcile\n');
     expect(readFileSync(join(units, 'streamctl-reconcile.timer'), 'utf8')).toContain('OnCalendar=minutely\n');
     expect(readFileSync(join(units, 'streamctl-recordings-prune.timer'), 'utf8')).toContain('WantedBy=timers.target\n');
+    // An expired token plays on until this job runs: every 15 s, to the second.
+    expect(readFileSync(join(units, 'streamctl-sessions-expire.service'), 'utf8')).toContain(' sessions expire\n');
+    expect(readFileSync(join(units, 'streamctl-sessions-expire.timer'), 'utf8')).toMatch(/OnCalendar=\*:\*:0\/15\nAccuracySec=1s\n/);
     expect(r.stdout).toContain('systemctl enable --now'); // given SYSTEMD_DIR: written, not enabled
   });
 
@@ -103,7 +106,7 @@ describe('install.sh with systemd timers', async () => {
   it('METRICS_FILE adds a minutely metrics job writing that file; --uninstall of the systemd variant removes every unit, the metrics one too', async () => {
     const metrics = join(dir, 'textfile', 'streamctl.prom');
     expect(install(prefix, { SYSTEMD_DIR: units, METRICS_FILE: metrics }).status).toBe(0);
-    expect(readdirSync(units)).toHaveLength(9);
+    expect(readdirSync(units)).toHaveLength(11);
     const service = readFileSync(join(units, 'streamctl-metrics.service'), 'utf8');
     expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} metrics -o ${metrics}\n`);
     expect(readFileSync(join(units, 'streamctl-metrics.timer'), 'utf8')).toContain('OnCalendar=minutely\n');

@@ -187,3 +187,26 @@ describe('replication outbox', () => {
     expect(pending(db)).toEqual([]);
   });
 });
+
+describe('replication of the ticket settings (issue 22)', () => {
+  it('a revocation, viewer-sessions on a channel and the global setting are queued, and published as sc:revoked, sc:chan and sc:settings', async () => {
+    const db = memoryDb();
+    await ok(db, 'config', 'set', 'replication', 'redis');
+    await addUser(db, 'alice');
+    clear(db);
+    await ok(db, 'token', 'revoke', 'leaked-1');
+    expect(pending(db)).toEqual(['keys/']);
+    clear(db);
+    await ok(db, 'channel', 'set', 'alice', '--viewer-sessions', '2', '--on-excess', 'evict-oldest');
+    expect(pending(db)).toEqual(['channel/alice']);
+    clear(db);
+    await ok(db, 'config', 'set', 'viewer-sessions', '3');
+    expect(pending(db)).toEqual(['settings/']);
+    const { entityState } = await import('../../src/replica/publish');
+    const now = Date.now();
+    const revoked = entityState(db, 'keys', '', now).find((d) => d.key === 'sc:revoked');
+    expect(revoked).toMatchObject({ type: 'hash', fields: { 'leaked-1': expect.stringMatching(/^\d+$/) } });
+    expect(JSON.parse((entityState(db, 'channel', 'alice', now)[0] as { value: string }).value)).toMatchObject({ viewerSessions: 2, onExcess: 'evict-oldest' });
+    expect(JSON.parse((entityState(db, 'settings', '', now)[0] as { value: string }).value)['viewer-sessions']).toBe('3');
+  });
+});

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
-import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../../store/channels';
+import { ACCESS_POLICIES, ON_EXCESS, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch, type OnExcess } from '../../store/channels';
 import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
@@ -19,6 +19,8 @@ export interface ChannelSetOptions {
   access?: string;
   minAge?: string;
   viewerCap?: string;
+  viewerSessions?: string;
+  onExcess?: string;
   record?: string;
   retention?: string;
   replayOffline?: string;
@@ -43,6 +45,15 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
     else if (/^\d{1,9}$/.test(opts.viewerCap)) patch.viewerCap = Number(opts.viewerCap);
     else throw new UsageError(`invalid --viewer-cap "${opts.viewerCap}": expected a number or none`);
   }
+  if (opts.viewerSessions !== undefined) {
+    if (opts.viewerSessions === 'none') patch.viewerSessions = null;
+    else if (/^[1-9]\d{0,8}$/.test(opts.viewerSessions)) patch.viewerSessions = Number(opts.viewerSessions);
+    else throw new UsageError(`invalid --viewer-sessions "${opts.viewerSessions}": expected a whole number above 0, or none (the global setting viewer-sessions)`);
+  }
+  if (opts.onExcess !== undefined) {
+    if (!(ON_EXCESS as readonly string[]).includes(opts.onExcess)) throw new UsageError(`invalid --on-excess "${opts.onExcess}": expected one of ${ON_EXCESS.join(', ')}`);
+    patch.onExcess = opts.onExcess as OnExcess;
+  }
   if (opts.record !== undefined) patch.record = onOff('--record', opts.record);
   if (opts.retention !== undefined) {
     if (opts.retention === 'default') patch.retentionMs = null;
@@ -65,6 +76,8 @@ export function channelCommand(ctx: CliContext): Command {
     .option('--access <policy>', `who may watch: ${ACCESS_POLICIES.join(', ')}`)
     .option('--min-age <years>', 'minimum age for --access age (default 18)')
     .option('--viewer-cap <n>', 'most concurrent viewer sessions, or none')
+    .option('--viewer-sessions <n>', "most concurrent sessions per viewer id (a token's sub), or none for the global setting viewer-sessions")
+    .option('--on-excess <what>', `the viewer's next session past --viewer-sessions: ${ON_EXCESS.join(' or ')} (stop the viewer's oldest session)`)
     .option('--record <on|off>', 'record broadcasts')
     .option('--retention <duration>', 'keep recordings this long (e.g. 30d), or default for the global setting')
     .option('--replay-offline <on|off>', 'play the latest recording while the channel is offline')
@@ -109,6 +122,8 @@ function channelFlags(opts: ChannelSetOptions): string {
     ['--access', opts.access],
     ['--min-age', opts.minAge],
     ['--viewer-cap', opts.viewerCap],
+    ['--viewer-sessions', opts.viewerSessions],
+    ['--on-excess', opts.onExcess],
     ['--record', opts.record],
     ['--retention', opts.retention],
     ['--replay-offline', opts.replayOffline],
@@ -122,6 +137,7 @@ export function admissionChange(before: Channel | undefined, after: Channel): st
   if (before?.access !== after.access) changes.push(`access changed to ${after.access}`);
   if (after.access === 'age' && before?.minAge !== after.minAge) changes.push(`minimum age changed to ${after.minAge ?? 18}`);
   if (before?.viewerCap !== after.viewerCap) changes.push(`viewer cap changed to ${after.viewerCap ?? 'none'}`);
+  if (before?.viewerSessions !== after.viewerSessions) changes.push(`viewer-sessions changed to ${after.viewerSessions ?? 'the global setting'}`);
   return changes.join(', ');
 }
 
@@ -138,6 +154,7 @@ export function describeChannel(user: string, c: Channel): string {
       `channel:        ${user}`,
       `access:         ${access}${c.access === 'password' && !c.passwordHash ? ' (no password set yet: nobody gets in)' : ''}`,
       `viewer cap:     ${c.viewerCap ?? 'none'}`,
+      `viewer sessions: ${c.viewerSessions === null ? 'global setting (viewer-sessions)' : `${c.viewerSessions} per viewer`}, then ${c.onExcess}`,
       `record:         ${c.record ? 'on' : 'off'}`,
       `retention:      ${c.retentionMs === null ? 'global default' : formatDuration(c.retentionMs)}`,
       `replay offline: ${c.replayOffline ? 'on' : 'off'}`,

@@ -17,7 +17,7 @@ import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../live/edge-session-effects';
+import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects, stopSessionsEverywhere } from '../../live/edge-session-effects';
 import { storeSessionEnd } from '../../live/session-end';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
@@ -114,6 +114,7 @@ export function edgeCommand(ctx: CliContext): Command {
           log,
           published,
           storeEnds: sessionEndStore(db, log),
+          stopSessions: (ids) => stopSessionsEverywhere(db, ids, log),
           signal: stop.signal,
           once: opts.once === true,
         });

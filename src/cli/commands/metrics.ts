@@ -99,6 +99,16 @@ function families(ctx: CliContext, windowMs: number): Family[] {
       ],
     },
     { name: 'streamctl_webhook_failed_attempts', type: 'gauge', help: `Webhook attempts without a 2xx (error, timeout or status), ${win}.`, samples: [{ value: w.failedAttempts }] },
+    { name: 'streamctl_sessions_token_expired', type: 'gauge', help: 'Open viewer sessions whose playback token has expired (sessions expire has MistServer re-check them).', samples: [{ value: m.sessionsTokenExpired }] },
+    { name: 'streamctl_sessions_stopped', type: 'gauge', help: 'Open viewer sessions streamctl stopped (evicted under viewer-sessions, or token revoked), until their USER_END.', samples: [{ value: m.sessionsStopped }] },
+    {
+      name: 'streamctl_ticket_refusals',
+      type: 'gauge',
+      help: `Viewers refused by viewer-sessions, a revoked token or a token that expired during the session, by rule, ${win}.`,
+      samples: Object.entries(m.ticketRefusals).map(([rule, n]) => ({ labels: { rule }, value: n })),
+    },
+    { name: 'streamctl_viewer_sessions_evicted', type: 'gauge', help: `Sessions stopped for a newer session of the same viewer (viewer-sessions, evict-oldest), ${win}.`, samples: [{ value: m.evictions }] },
+    { name: 'streamctl_tokens_revoked', type: 'gauge', help: 'Revoked token ids still kept (until their token expires).', samples: [{ value: m.revokedTokens }] },
     { name: 'streamctl_metrics_window_seconds', type: 'gauge', help: 'The window the event figures count back over.', samples: [{ value: windowMs / 1000 }] },
     { name: 'streamctl_metrics_generated_seconds', type: 'gauge', help: 'When these metrics were computed (unix time).', samples: [{ value: Math.floor(now / 1000) }] },
   ];

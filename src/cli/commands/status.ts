@@ -84,6 +84,10 @@ function describeStatus(s: ChannelStatus, now: number): string {
   }
   if (s.state !== 'offline') lines.push(`viewers:  ${s.viewers} now, ${s.peak_viewers} at most`);
   if (s.fast_path) lines.push(`fast path: ${fastPathText(s.fast_path)}`);
+  const t = s.sessions;
+  lines.push(
+    `sessions: ${t.viewer_sessions === null ? 'any number per viewer' : `at most ${t.viewer_sessions} per viewer (then ${t.on_excess})`}; ${t.with_token} open with a token, ${t.token_expired} with an expired one, ${t.stopped} stopped by streamctl`,
+  );
   if (s.health) {
     lines.push(`health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`);
     for (const t of mediaTracks(s)) lines.push(`  ${trackLine(t)}, buffer ${t.buffer_ms ?? '?'} ms, jitter ${t.jitter_ms ?? '?'} ms`);

@@ -1,10 +1,11 @@
 // `streamctl token ...`: the keys that verify playback tokens, and minting a token by hand.
 // Keys stay in streamctl's database: never registered with MistServer (see docs/access-control.md).
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadJose } from '../../access/token';
 import { rotateTokenSecret } from '../../access/token-secrets';
+import { jtiProblem, revokeTokenId } from '../../access/revocation';
 import { isClaimAge, viewerIdProblem } from '../../access/viewer-id';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
@@ -15,7 +16,9 @@ import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
-import { recheckEveryChannel } from '../../live/session-effects';
+import { applyLiveEffects, recheckEveryChannel } from '../../live/session-effects';
+import { findUserById } from '../../store/users';
+import { liveChannels } from '../../store/broadcasts';
 import { requireUser } from '../resolve';
 import { commitOnceShown } from '../stdio';
 
@@ -157,16 +160,41 @@ export function tokenCommand(ctx: CliContext): Command {
       if (opts.ent !== undefined) claims.ent = opts.ent.split(',').map((e) => e.trim()).filter(Boolean);
       const now = ctx.now();
       const exp = Math.floor((now + ttl) / 1000);
+      // The token's id, for `token revoke`: 16 random bytes, unique without asking the database.
+      const jti = randomBytes(16).toString('base64url');
       const jose = loadJose();
       const token = await new jose.SignJWT(claims)
+        .setJti(jti)
         .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
         .setSubject(opts.viewer)
         .setAudience(user.name)
         .setIssuedAt(Math.floor(now / 1000))
         .setExpirationTime(exp)
         .sign(new TextEncoder().encode(secret.material));
-      if (opts.json) return ctx.json({ channel: user.name, viewer: opts.viewer, expires_at: isoTime(exp * 1000), token });
+      if (opts.json) return ctx.json({ channel: user.name, viewer: opts.viewer, expires_at: isoTime(exp * 1000), jti, token });
       ctx.out(`${token}\n`);
+    });
+
+  cmd
+    .command('revoke <jti>')
+    .description("refuse the token with this id (its jti claim) from now on, and stop the sessions it admitted")
+    .option('--json', 'print JSON')
+    .action(async (jti: string, opts: { json?: boolean }) => {
+      const problem = jtiProblem(jti);
+      if (problem) throw new UsageError(`invalid token id: ${problem}`);
+      const db = ctx.db();
+      const now = ctx.now();
+      const r = revokeTokenId(db, jti, now);
+      if (opts.json) {
+        ctx.json({ jti, revoked_at: isoTime(r.revoked.revokedAt), until: isoTime(r.revoked.until), until_from: r.untilFrom, sessions_stopped: r.stopped.length });
+      } else {
+        ctx.out(`token ${JSON.stringify(jti)} revoked (kept until ${isoTime(r.revoked.until)}${r.untilFrom === 'token-max-ttl' ? ', token-max-ttl: no session showed its exp' : ''}); ${r.stopped.length} session(s) stopped\n`);
+      }
+      // The sessions it is known to have admitted stop now; every live channel is re-checked as well,
+      // for a session admitted without a row (a busy database) or on a VoD stream.
+      const stops = r.stopped.map((s) => ({ kind: 'stop-session' as const, user: findUserById(db, s.userId)?.name ?? '', stream: s.stream, sessionId: s.sessionId, reason: 'token revoked' }));
+      const rechecks = liveChannels(db).map((c) => ({ kind: 'recheck-viewers' as const, user: c.userName, reason: 'token revoked' }));
+      await applyLiveEffects(ctx, [...stops, ...rechecks]);
     });
 
   return cmd;
