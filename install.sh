@@ -36,8 +36,9 @@
 #                storage through a mount, at this path on the edge); the edge plays recordings from
 #                it (streamctl.conf recordings_root=). Without it the edge plays the placeholder
 #                for every recording. ROLE=edge only (one box and the origin: `config set recordings-root`)
-#   REDIS_REPLICA  an edge's replica socket (default /run/redis/redis-server.sock)
-#   REDIS_PRIMARY  the origin's Redis (default: the socket above on the origin, ORIGIN's host:6379 on an edge)
+#   REDIS_REPLICA  the local Redis's unix socket: an edge's replica, or on the origin the primary's
+#                socket for the relay (default /run/redis/redis-server.sock)
+#   REDIS_PRIMARY  the origin's Redis (default: REDIS_REPLICA on the origin, ORIGIN's host:6379 on an edge)
 #   REDIS_BIND   the addresses the origin's Redis listens on (default "127.0.0.1 -::1": add the
 #                address the edges reach)
 #   REDIS_PASSWORD_FILE  a file holding the Redis password (requirepass; masterauth on an edge).
@@ -120,10 +121,10 @@ remove_schedule() {
     systemd)
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
         for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
-        systemctl disable --now streamctl-relay.service >/dev/null 2>&1 || true
+        systemctl disable --now streamctl-relay.service streamctl-tag-watch.service streamctl-webhooks.service >/dev/null 2>&1 || true
       fi
       for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
-      rm -f "$dir/streamctl-relay.service"
+      rm -f "$dir/streamctl-relay.service" "$dir/streamctl-tag-watch.service" "$dir/streamctl-webhooks.service"
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
       ;;
     cron) rm -f "$dir/streamctl" ;;
@@ -213,7 +214,8 @@ if [ "$ROLE" != single ]; then
     *:*:*) ;;
     *:*) ORIGIN_HOST=${ORIGIN%:*} ;;
   esac
-  if [ "$ROLE" = origin ]; then REDIS_PRIMARY=${REDIS_PRIMARY:-$REDIS_SOCKET}; else REDIS_PRIMARY=${REDIS_PRIMARY:-$ORIGIN_HOST:6379}; fi
+  # On the origin the primary listens on REDIS_REPLICA's socket (etc/redis/primary.conf): the relay uses that one.
+  if [ "$ROLE" = origin ]; then REDIS_PRIMARY=${REDIS_PRIMARY:-$REDIS_REPLICA}; else REDIS_PRIMARY=${REDIS_PRIMARY:-$ORIGIN_HOST:6379}; fi
   REDIS_BIND=${REDIS_BIND:-127.0.0.1 -::1}
   # A re-install keeps the password file an earlier one (or the operator) named.
   if [ -z "${REDIS_PASSWORD_FILE:-}" ] && [ -f "$APP/streamctl.conf" ]; then REDIS_PASSWORD_FILE=$(sed -n 's/^redis_password_file=//p' "$APP/streamctl.conf" | tail -n 1); fi
@@ -497,6 +499,14 @@ if [ -z "${SCHEDULE:-}" ]; then
 fi
 remove_schedule
 STREAMCTL=$PREFIX/bin/streamctl
+# The sender's failed attempts (one line each) go to a log, not to cron's mail every minute.
+WEBHOOKS_OUT=">/dev/null 2>>$STATE_DIR/webhooks.log"
+# The role's long-running program (docs/deployment.md), a systemd unit beside the timers.
+ROLE_SERVICE=
+case $ROLE in
+  origin) ROLE_SERVICE=streamctl-relay ROLE_SERVICE_ARGS="edge relay" ROLE_SERVICE_WHAT="publish admission changes to Redis for the edges" ;;
+  edge) ROLE_SERVICE=streamctl-tag-watch ROLE_SERVICE_ARGS="edge watch" ROLE_SERVICE_WHAT="keep the open tags in step with the Redis replica" ;;
+esac
 case $SCHEDULE in
   systemd)
     say "==> scheduled jobs: systemd timers in $SYSTEMD_DIR, as $JOB_USER"
@@ -534,12 +544,13 @@ Persistent=true
 WantedBy=timers.target
 UNIT
     done
-    if [ "$ROLE" = origin ]; then
-      # The relay publishes every SQLite change to Redis: long-running, restarted when it stops.
-      cat >"$SYSTEMD_DIR/streamctl-relay.service" <<UNIT
+    if [ -n "$ROLE_SERVICE" ]; then
+      # Long-running, restarted when it stops: the origin's relay publishes every SQLite change to
+      # Redis; an edge's tag watcher keeps its MistServer's open tags in step with its replica.
+      cat >"$SYSTEMD_DIR/$ROLE_SERVICE.service" <<UNIT
 # Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
 [Unit]
-Description=streamctl: publish admission changes to Redis for the edges (edge relay)
+Description=streamctl: $ROLE_SERVICE_WHAT ($ROLE_SERVICE_ARGS)
 Documentation=man:streamctl(1)
 After=network-online.target redis-server.service
 Wants=redis-server.service
@@ -547,7 +558,31 @@ Wants=redis-server.service
 [Service]
 Type=simple
 User=$JOB_USER
-ExecStart=$STREAMCTL edge relay
+ExecStart=$STREAMCTL $ROLE_SERVICE_ARGS
+Restart=always
+RestartSec=1
+NoNewPrivileges=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    fi
+    if [ "$ROLE" != edge ]; then
+      # The webhook sender drains what the triggers queued: long-running (new events go out within
+      # a second), restarted when it stops; a killed one loses nothing (docs/webhooks.md).
+      cat >"$SYSTEMD_DIR/streamctl-webhooks.service" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: send signed webhooks to the site (webhook deliver)
+Documentation=man:streamctl(1)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=$JOB_USER
+ExecStart=$STREAMCTL webhook deliver
 Restart=always
 RestartSec=1
 NoNewPrivileges=yes
@@ -564,12 +599,18 @@ UNIT
       systemctl daemon-reload
       for job in "${JOBS[@]}"; do systemctl enable --now "streamctl-$job.timer" >/dev/null; done
       say "    enabled: systemctl list-timers 'streamctl-*'"
-      if [ "$ROLE" = origin ]; then
-        systemctl enable --now streamctl-relay.service >/dev/null
-        say "    enabled: streamctl-relay.service (streamctl edge relay)"
+      if [ -n "$ROLE_SERVICE" ]; then
+        systemctl enable --now "$ROLE_SERVICE.service" >/dev/null
+        say "    enabled: $ROLE_SERVICE.service (streamctl $ROLE_SERVICE_ARGS)"
+      fi
+      if [ "$ROLE" != edge ]; then
+        systemctl enable streamctl-webhooks.service >/dev/null
+        # restart, not start: an upgrade's sender runs the new code
+        systemctl restart streamctl-webhooks.service
+        say "    enabled: streamctl-webhooks.service (streamctl webhook deliver)"
       fi
     else
-      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")$([ "$ROLE" = origin ] && printf 'streamctl-relay.service')"
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")${ROLE_SERVICE:+$ROLE_SERVICE.service }$([ "$ROLE" != edge ] && printf 'streamctl-webhooks.service')"
     fi
     ;;
   cron)
@@ -583,6 +624,8 @@ UNIT
         [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
         printf '%s  %s  %s %s %s\n' "$(job_cron "$job")" "$JOB_USER" "$STREAMCTL" "$(job_args "$job")" "$out"
       done
+      # Cron's minute is the sender's pace here: what is due goes out once a minute (systemd runs it as a service).
+      [ "$ROLE" = edge ] || printf '%s  %s  %s %s %s\n' "*    *  *   *   *" "$JOB_USER" "$STREAMCTL" "webhook deliver --once" "$WEBHOOKS_OUT"
     } >"$CRON_FILE.new"
     chmod 644 "$CRON_FILE.new"
     mv "$CRON_FILE.new" "$CRON_FILE"
@@ -597,6 +640,7 @@ UNIT
       [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
       say "    $(job_cron "$job")  $STREAMCTL $(job_args "$job") $out"
     done
+    [ "$ROLE" = edge ] || say "    *    *  *   *   *  $STREAMCTL webhook deliver --once $WEBHOOKS_OUT"
     ;;
   none) set_conf schedule none; say "==> scheduled jobs: none installed (SCHEDULE=none); see docs/operations.md" ;;
   *) die "SCHEDULE must be systemd, cron, print or none (got $SCHEDULE)" ;;
@@ -605,6 +649,10 @@ esac
 if [ "$ROLE" = origin ] && [ "$SCHEDULE" != systemd ]; then
   say "==> the relay: run '$STREAMCTL edge relay' as $JOB_USER under your service manager (it runs until stopped;"
   say "    without it no change reaches the edges). 'streamctl edge relay --once' publishes what is pending and exits."
+fi
+if [ "$ROLE" = edge ] && [ "$SCHEDULE" != systemd ]; then
+  say "==> the tag watcher: run '$STREAMCTL edge watch' as $JOB_USER under your service manager (it runs until stopped;"
+  say "    without it a channel made private, capped or banned stays open on this edge when the origin's call to its API fails)."
 fi
 
 # --- what to configure -------------------------------------------------------------------------

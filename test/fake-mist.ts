@@ -77,12 +77,15 @@ function handle(fake: FakeMist, request: Json): Json {
   if (request.addstream) for (const [name, cfg] of Object.entries(request.addstream as Json)) s.streams[name] = structuredClone(cfg);
   if (request.push_auto_add) {
     const p = request.push_auto_add as Json;
-    s.autoPush[md5(JSON.stringify({ stream: p.stream, target: p.target }))] = { stream: p.stream, target: p.target };
+    // Keyed by the whole push as MistServer does (md5 of its JSON), inhibit included.
+    const push = { stream: p.stream, target: p.target, ...(p.inhibit !== undefined ? { inhibit: p.inhibit } : {}) };
+    s.autoPush[md5(JSON.stringify(push))] = push;
   }
   if (request.push_auto_remove !== undefined) {
     const r = request.push_auto_remove;
     if (typeof r === 'string') delete s.autoPush[r];
-    else for (const [k, p] of Object.entries(s.autoPush)) if (p.stream === r[0] && p.target === r[1]) delete s.autoPush[k];
+    // [stream, target] matches only a push with nothing more (MistServer compares whole objects).
+    else for (const [k, p] of Object.entries(s.autoPush)) if (p.stream === r[0] && p.target === r[1] && p.inhibit === undefined) delete s.autoPush[k];
   }
   if (request.push_auto_list || request.push_auto_add || request.push_auto_remove) {
     out.auto_push = s.autoPush;
@@ -92,7 +95,11 @@ function handle(fake: FakeMist, request: Json): Json {
     if (Array.isArray(request.jwks)) s.jwks = structuredClone(request.jwks);
     out.jwks = s.jwks;
   }
-  if (request.active_streams) out.active_streams = s.activeStreams;
+  // With fields and longform (edge watch asks for tags): one object per stream, as MistServer answers.
+  if (request.active_streams) {
+    const a = request.active_streams;
+    out.active_streams = typeof a === 'object' && a.longform ? (s.activeStreams.length ? Object.fromEntries(s.activeStreams.map((n) => [n, { tags: [] }])) : null) : s.activeStreams;
+  }
   if ('config' in request) out.config = { triggers: s.triggers, version: 'fake 1.0', serverid: '' };
   if (!request.minimal) out.streams = s.streams;
   return out;

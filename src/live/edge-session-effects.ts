@@ -2,8 +2,9 @@
 // sessions already running (they cache each admission): the same requests session-effects.ts sends to
 // one box, sent to every edge in the `edges` setting. Each channel's `open` tag is set by its state
 // now before its viewers are re-checked (an edge whose stream is still tagged open would re-admit
-// them without USER_NEW). A failed edge is logged, never fatal: its Redis copy is already right,
-// so only sessions admitted before the change keep playing there until their next re-check.
+// them without USER_NEW). A failed edge is logged, never fatal, and the running relay sends it
+// again until it answers (EdgeRetryQueue); meanwhile its Redis copy is already right and its own
+// `edge watch` untags what is no longer open (issue 20.1).
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
 import { mistCall, type MistApiOptions } from '../mist/api';
@@ -42,26 +43,85 @@ function plan(db: Db, base: string, effects: EdgeEffect[], now: number): Planned
   });
 }
 
-/** Sends the effects to every edge (in parallel); returns one line per edge and outcome. */
-export async function applyEdgeEffects(db: Db, effects: EdgeEffect[], now: number, log: (line: string) => void): Promise<void> {
-  const urls = edgeUrls(db);
-  if (effects.length === 0 || urls.length === 0) return;
+/** Two effects on one channel as one: every reason, retagged or policy-changed if either was. */
+function merged(a: EdgeEffect, b: EdgeEffect): EdgeEffect {
+  const reasons = [...new Set([...a.reason.split(', '), ...b.reason.split(', ')])];
+  return { user: a.user, reason: reasons.join(', '), retag: a.retag || b.retag, policyChanged: a.policyChanged || b.policyChanged };
+}
+
+/**
+ * Effects an edge did not take (its API unreachable, a refused login), kept per edge and sent again,
+ * merged with later ones, until it answers. Re-planned when sent: the tag then follows the
+ * channel's state at that time. Held by the running relay only (`--once` does not retry); the
+ * edge's own `edge watch` converges its tags without them.
+ */
+export class EdgeRetryQueue {
+  private readonly pending = new Map<string, Map<string, EdgeEffect>>();
+
+  add(url: string, effects: EdgeEffect[]): void {
+    const byUser = this.pending.get(url) ?? new Map<string, EdgeEffect>();
+    for (const e of effects) {
+      const had = byUser.get(e.user);
+      byUser.set(e.user, had ? merged(had, e) : e);
+    }
+    this.pending.set(url, byUser);
+  }
+
+  /** Every edge's pending effects, removed from the queue (a failed send adds them back). */
+  take(): Map<string, EdgeEffect[]> {
+    const out = new Map([...this.pending].map(([url, byUser]) => [url, [...byUser.values()]]));
+    this.pending.clear();
+    return out;
+  }
+
+  /** Edges with something pending. */
+  get edges(): number {
+    return this.pending.size;
+  }
+}
+
+/** Retag and re-check on one edge; false (logged) when it did not take them. */
+async function applyToEdge(db: Db, url: string, effects: EdgeEffect[], now: number, log: (line: string) => void, retry: string): Promise<boolean> {
   const base = getSetting(db, 'stream-base');
   const planned = plan(db, base, effects, now);
   const creds = mistApiCredentials();
   if (creds.problem) log(creds.problem);
+  const conn: MistApiOptions = { url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS };
+  try {
+    for (const p of planned.filter((x) => x.effect.retag)) await mistCall(conn, p.request);
+    if (planned.some((p) => p.mustSettle)) await untagSettled();
+    for (const p of planned) await mistCall(conn, liveEffectRequest({ kind: 'recheck-viewers', user: p.effect.user, reason: p.effect.reason }, base));
+    log(`edge ${url}: re-checking the viewers of ${planned.map((p) => p.stream).join(', ')} (${[...new Set(planned.map((p) => p.effect.reason))].join('; ')})`);
+    return true;
+  } catch (err) {
+    // Unreachable once is unreachable for the rest of this round: do not wait on it again.
+    log(`edge ${url}: not applied to live sessions of ${planned.map((p) => p.stream).join(', ')}: ${oneLine(err)}${retry}`);
+    return false;
+  }
+}
+
+/**
+ * Sends the effects to every edge (in parallel), one line per edge and outcome. An edge that did
+ * not take them goes into `queue` (when given) for retryEdgeEffects.
+ */
+export async function applyEdgeEffects(db: Db, effects: EdgeEffect[], now: number, log: (line: string) => void, queue?: EdgeRetryQueue): Promise<void> {
+  const urls = edgeUrls(db);
+  if (effects.length === 0 || urls.length === 0) return;
+  const note = queue ? '; kept, sent again until it answers' : '';
   await Promise.all(
     urls.map(async (url) => {
-      const conn: MistApiOptions = { url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS };
-      try {
-        for (const p of planned.filter((x) => x.effect.retag)) await mistCall(conn, p.request);
-        if (planned.some((p) => p.mustSettle)) await untagSettled();
-        for (const p of planned) await mistCall(conn, liveEffectRequest({ kind: 'recheck-viewers', user: p.effect.user, reason: p.effect.reason }, base));
-        log(`edge ${url}: re-checking the viewers of ${planned.map((p) => p.stream).join(', ')} (${[...new Set(planned.map((p) => p.effect.reason))].join('; ')})`);
-      } catch (err) {
-        // Unreachable once is unreachable for the rest of this round: do not wait on it again.
-        log(`edge ${url}: not applied to live sessions of ${planned.map((p) => p.stream).join(', ')}: ${oneLine(err)}`);
-      }
+      if (!(await applyToEdge(db, url, effects, now, log, note))) queue?.add(url, effects);
+    }),
+  );
+}
+
+/** Sends each edge what it did not take before (an edge no longer in `edges` is dropped). */
+export async function retryEdgeEffects(db: Db, queue: EdgeRetryQueue, now: number, log: (line: string) => void): Promise<void> {
+  const urls = new Set(edgeUrls(db));
+  await Promise.all(
+    [...queue.take()].map(async ([url, effects]) => {
+      if (!urls.has(url)) return;
+      if (!(await applyToEdge(db, url, effects, now, log, '; kept, sent again until it answers'))) queue.add(url, effects);
     }),
   );
 }

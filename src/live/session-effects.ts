@@ -15,7 +15,8 @@ import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
 import { channelOpenness, type Openness } from '../access/open-channel';
 import { mistCall } from '../mist/api';
-import { sendUdpApi, tagRequest, untagSettle } from '../mist/stream-tags';
+import { NO_RECORD_TAG, recordTagRequest, sendUdpApi, tagRequest, untagSettle } from '../mist/stream-tags';
+import { liveChannels } from '../store/broadcasts';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { findUserById, findUserByName } from '../store/users';
@@ -185,4 +186,36 @@ export function channelTag(db: Db, base: string, userName: string, now: number):
  */
 export function untagSettled(): Promise<void> {
   return new Promise((r) => setTimeout(r, untagSettle.ms));
+}
+
+/**
+ * A live channel whose recording was switched: its `norecord` tag follows (issue 24.5). Off: tagged,
+ * so MistServer stops retrying the recording push (it is inhibited for tagged streams); on: untagged,
+ * so its next retry (within ~3 s) runs PUSH_OUT_START, which now answers a file. Offline channels get
+ * their tag at their next STREAM_BUFFER FULL. Over the API when mist-api is set, else the local UDP
+ * API; never fails the command.
+ */
+export async function applyRecordTag(ctx: EffectsContext, userName: string, record: boolean): Promise<void> {
+  try {
+    const db = ctx.db();
+    if (!liveChannels(db).some((c) => c.userName === userName)) return;
+    const stream = `${getSetting(db, 'stream-base')}+${userName}`;
+    const request = recordTagRequest(stream, record);
+    const what = record ? `untagged ${stream} ${NO_RECORD_TAG} (its recording push may start)` : `tagged ${stream} ${NO_RECORD_TAG} (no more recording retries)`;
+    const url = getSetting(db, 'mist-api');
+    if (url !== '') {
+      const creds = mistApiCredentials();
+      try {
+        await mistCall({ url, username: creds.username, password: creds.password, timeoutMs: LIVE_EFFECT_TIMEOUT_MS }, request);
+        ctx.err(`streamctl: MistServer: ${what}\n`);
+        return;
+      } catch (err) {
+        ctx.err(`streamctl: MistServer API: ${oneLine(err)}; trying the local UDP API\n`);
+      }
+    }
+    const sent = await sendUdpApi(request, LIVE_EFFECT_TIMEOUT_MS);
+    ctx.err(`streamctl: MistServer: ${sent ? 'sent' : 'could not send'} ${what} over its local UDP API (unconfirmed)\n`);
+  } catch (err) {
+    ctx.err(`streamctl: the recording tag was not sent: ${oneLine(err)}\n`);
+  }
 }

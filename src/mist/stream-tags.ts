@@ -13,6 +13,17 @@ export const OPEN_TAG = 'open';
 /** USER_NEW's streams filter: every stream except the ones tagged open. */
 export const USER_NEW_STREAMS = [`!#${OPEN_TAG}`];
 
+/**
+ * The tag on a live stream whose channel does not record. The recording auto-push is inhibited for
+ * streams so tagged (`inhibit: "#norecord"`): MistServer retries an auto-push whose PUSH_OUT_START
+ * answered no target every `push_settings.wait` (3) s for as long as the stream is live (its
+ * runPushCheck), and checks the inhibitor before each retry, so the tag stops them.
+ */
+export const NO_RECORD_TAG = 'norecord';
+
+/** The recording push's `inhibit`: streams tagged NO_RECORD_TAG. */
+export const RECORDING_INHIBIT = `#${NO_RECORD_TAG}`;
+
 /** MistServer's local UDP API (fixed at build time, loopback). */
 export const UDP_API_PORT = 4242;
 const UDP_API_HOST = '127.0.0.1';
@@ -35,6 +46,24 @@ const loopback = (_host: string, _opts: unknown, cb: (err: Error | null, address
 /** The API request that tags (open) or untags (not open) a live stream. */
 export function tagRequest(stream: string, open: boolean): Record<string, Record<string, string>> {
   return open ? { tag_stream: { [stream]: OPEN_TAG } } : { untag_stream: { [stream]: OPEN_TAG } };
+}
+
+/**
+ * One request that sets both of a live stream's tags by its channel: `open` when open, `norecord`
+ * when it does not record (MistServer takes tag_stream and untag_stream in one request, each a list
+ * per stream).
+ */
+export function channelTagsRequest(stream: string, tags: { open: boolean; record: boolean }): Record<string, Record<string, string[]>> {
+  const set: string[] = [];
+  const clear: string[] = [];
+  (tags.open ? set : clear).push(OPEN_TAG);
+  (tags.record ? clear : set).push(NO_RECORD_TAG);
+  return { ...(set.length ? { tag_stream: { [stream]: set } } : {}), ...(clear.length ? { untag_stream: { [stream]: clear } } : {}) };
+}
+
+/** The request that tags (recording off) or untags (on) a live stream's `norecord`. */
+export function recordTagRequest(stream: string, record: boolean): Record<string, Record<string, string>> {
+  return record ? { untag_stream: { [stream]: NO_RECORD_TAG } } : { tag_stream: { [stream]: NO_RECORD_TAG } };
 }
 
 /**

@@ -43,19 +43,19 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
         ctx.log(`malformed health JSON for ${channel.userName}; keeping the ${event.state} state change without health`);
       }
     }
-    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId });
+    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId }, { userName: channel.userName, stream: event.stream, now: ctx.now });
     if (!t.stored) {
       ctx.debug(`repeated ${event.state} for ${channel.userName} ignored`);
       return SILENT;
     }
     ctx.debug(`${channel.userName}: ${t.before} -> ${t.after} (${event.state})`);
     notifyTransition(db, t, { userId: channel.userId, userName: channel.userName, stream: event.stream, at: ctx.eventTime }, ctx.log);
-    // Live again (FULL) or stable again (RECOVER): set the open tag by the channel as it is now (a
-    // policy change since the push is caught here; asynchronous, so nothing waits for it).
+    // Live again (FULL) or stable again (RECOVER): set the tags (open, norecord) by the channel as it
+    // is now (a policy change since the push is caught here; asynchronous, so nothing waits for it).
     if (event.state === 'FULL' || event.state === 'RECOVER') {
       ctx.background?.(
         syncOpenTag(db, channel.userId, event.stream, ctx.now, STREAM_BUFFER_TAG_TIMEOUT_MS).then((r) => {
-          if (!r.sent) ctx.log(`could not send the open tag state of ${channel.userName} to MistServer's UDP API`);
+          if (!r.sent) ctx.log(`could not send the tags (open, norecord) of ${channel.userName} to MistServer's UDP API`);
         }),
       );
     }

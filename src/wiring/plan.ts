@@ -4,7 +4,7 @@
 import type { ServerRole } from '../config';
 import { EDGE_TRIGGERS, TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
 import { describeDtsc, dtscEntries, DTSC_PORT, isLoopbackInterface, PUSH_GUARD_REASON, edgeTriggerNames } from './roles';
-import { USER_NEW_STREAMS } from '../mist/stream-tags';
+import { RECORDING_INHIBIT, USER_NEW_STREAMS } from '../mist/stream-tags';
 
 type Json = Record<string, unknown>;
 
@@ -273,6 +273,8 @@ export interface AutoPush {
   key?: string;
   stream: string;
   target: string;
+  /** MistServer's `inhibit`: streams matching it do not get the push ('' when none). */
+  inhibit: string;
 }
 
 /** Reads the automatic pushes from a push_auto_list answer (newer `auto_push` object, else the list). */
@@ -280,10 +282,10 @@ export function readAutoPushes(answer: Json): AutoPush[] {
   if (isObject(answer.auto_push)) {
     return Object.entries(answer.auto_push)
       .filter((e): e is [string, Json] => isObject(e[1]))
-      .map(([key, p]) => ({ key, stream: asString(p.stream), target: asString(p.target) }));
+      .map(([key, p]) => ({ key, stream: asString(p.stream), target: asString(p.target), inhibit: asString(p.inhibit) }));
   }
   const list = Array.isArray(answer.push_auto_list) ? answer.push_auto_list : Array.isArray(answer.autopushes) ? answer.autopushes : [];
-  return list.filter(Array.isArray).map((p: unknown[]) => ({ stream: asString(p[0]), target: asString(p[1]) }));
+  return list.filter(Array.isArray).map((p: unknown[]) => ({ stream: asString(p[0]), target: asString(p[1]), inhibit: '' }));
 }
 
 /** The recording target: MistServer fills in the variables; PUSH_OUT_START then picks the real path. */
@@ -292,8 +294,10 @@ export function recordingTarget(recordingsRoot: string): string {
 }
 
 /**
- * Plans the recording push for `<base>+`. File targets for `<base>+` are streamctl's (a second one
- * would record every broadcast twice); pushes to other places (restreams) are left alone.
+ * Plans the recording push for `<base>+`, inhibited for streams tagged `norecord` (channels that do
+ * not record: without it MistServer retries the push every 3 s while they are live, each retry a
+ * PUSH_OUT_START run). File targets for `<base>+` are streamctl's (a second one would record every
+ * broadcast twice); pushes to other places (restreams) are left alone.
  */
 export function planRecordingPush(answer: Json, desired: Desired): { requests: Json[]; changes: Change[] } {
   const stream = `${desired.base}+`;
@@ -302,13 +306,14 @@ export function planRecordingPush(answer: Json, desired: Desired): { requests: J
   const ours = readAutoPushes(answer).filter((p) => p.stream === stream && p.target.startsWith('/'));
   const requests: Json[] = [];
   const changes: Change[] = [];
-  if (target !== null && !ours.some((p) => p.target === target)) {
-    requests.push({ push_auto_add: { stream, target } });
-    changes.push({ area: 'recording push', action: 'add', name: stream, detail: target });
+  const wanted = (p: AutoPush) => p.target === target && p.inhibit === RECORDING_INHIBIT;
+  if (target !== null && !ours.some(wanted)) {
+    requests.push({ push_auto_add: { stream, target, inhibit: RECORDING_INHIBIT } });
+    changes.push({ area: 'recording push', action: 'add', name: stream, detail: `${target} (not for streams tagged ${RECORDING_INHIBIT})` });
   }
   let keptOne = false;
   for (const p of ours) {
-    if (p.target === target && !keptOne) {
+    if (wanted(p) && !keptOne) {
       keptOne = true;
       continue;
     }

@@ -37,7 +37,8 @@ describe('mist apply', () => {
     expect(mist.state.triggers.RTMP_PUSH_REWRITE).toBeUndefined();
     expect(mist.state.streams.streams).toEqual({ name: 'streams', source: 'push://' });
     expect(mist.state.streams.vod).toEqual({ name: 'vod', source: join(root, 'placeholder.mkv') });
-    expect(Object.values(mist.state.autoPush)).toEqual([{ stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv` }]);
+    // Inhibited for streams tagged norecord: no retries every 3 s for channels that do not record (issue 24.5).
+    expect(Object.values(mist.state.autoPush)).toEqual([{ stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv`, inhibit: '#norecord' }]);
     expect(mist.calls('save')).toHaveLength(1);
     // Remembered for live effects.
     expect((await cli(db, ['config', 'get', 'mist-api'])).stdout.trim()).toBe(mist.url);
@@ -131,10 +132,22 @@ describe('mist apply', () => {
     expect(Object.values(mist.state.autoPush)).toEqual(
       expect.arrayContaining([
         { stream: 'streams+', target: 'rtmp://cdn.example/live/$wildcard' },
-        { stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv` },
+        { stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv`, inhibit: '#norecord' },
       ]),
     );
     expect(Object.keys(mist.state.autoPush)).toHaveLength(2);
+  });
+
+  it('replaces the recording push of an earlier version (no inhibit) by the inhibited one, once', async () => {
+    const { db, root } = await setupDb();
+    const target = `${root}/$wildcard/$datetime.mkv`;
+    const mist = await startFakeMist({ autoPush: { earlier: { stream: 'streams+', target } } });
+    expect((await apply(db, mist)).status).toBe(0);
+    expect(Object.values(mist.state.autoPush)).toEqual([{ stream: 'streams+', target, inhibit: '#norecord' }]);
+    mist.requests.length = 0;
+    expect((await apply(db, mist)).status).toBe(0);
+    expect(mist.calls('push_auto_add')).toEqual([]);
+    expect(mist.calls('push_auto_remove')).toEqual([]);
   });
 
   it('removes keys registered in jwks without printing them', async () => {

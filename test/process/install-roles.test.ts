@@ -80,6 +80,8 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(relay).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge relay\n`);
     expect(relay).toContain('Restart=always\n');
     expect(r.stdout).toContain('streamctl-relay.service');
+    // The origin's triggers write the webhook events: its sender runs there.
+    expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(true);
     if (hasSystemdAnalyze) {
       // --man=no: the man page is in the temp PREFIX, not on man's path.
       const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], { encoding: 'utf8', cwd: units });
@@ -112,6 +114,18 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(replica).toContain(`\nmasterauth ${readFileSync(join(state, 'redis-password'), 'utf8')}\n`);
     expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    // The edge writes no webhook events (the origin's triggers do): no sender here.
+    expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(false);
+    // Its own long-running program instead: the tag watcher (issue 20.1).
+    const watch = readFileSync(join(units, 'streamctl-tag-watch.service'), 'utf8');
+    expect(watch).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge watch\n`);
+    expect(watch).toContain('Restart=always\n');
+    expect(r.stdout).toContain('streamctl-tag-watch.service');
+    if (hasSystemdAnalyze) {
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-tag-watch.service')], { encoding: 'utf8', cwd: units });
+      expect(verify.stderr).toBe('');
+      expect(verify.status).toBe(0);
+    }
     // doctor on the edge: the role's checks (no replica runs here), no trigger-database check.
     const doctor = streamctl(prefix, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
@@ -132,6 +146,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    expect(existsSync(join(units, 'streamctl-tag-watch.service'))).toBe(false);
   });
 
   // An edge again, now without a Redis password or RECORDINGS_ROOT (single removed the ones set before).
@@ -188,5 +203,33 @@ describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+// issue 24.1: with REDIS_REPLICA=<socket> on the origin, Redis listens on that socket, so the relay's
+// primary (redis_primary=) must be that socket too, not the default path.
+describe.skipIf(!REDIS_SERVER)('the rendered primary config', () => {
+  const dir = tempDir();
+  const prefix = join(dir, 'prefix');
+  const socket = join(dir, 'primary.sock');
+  const pwFile = join(dir, 'redis.pw');
+  let proc: ReturnType<typeof spawn> | undefined;
+  afterAll(() => void proc?.kill('SIGKILL'));
+
+  it('starts a real redis-server on REDIS_REPLICA, and `edge resync` reaches it through redis_primary=', async () => {
+    writeFileSync(pwFile, 'primary-pw\n', { mode: 0o600 });
+    const r = install(prefix, { ROLE: 'origin', REDIS_REPLICA: socket, REDIS_PASSWORD_FILE: pwFile, SCHEDULE: 'none' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(conf(prefix).redis_primary).toBe(socket);
+    const file = conf(prefix).redis_conf!;
+    expect(readFileSync(file, 'utf8')).toContain(`\nunixsocket ${socket}\n`);
+    // No TCP port: other redis-servers on this host may hold 6379.
+    proc = spawn(REDIS_SERVER!, [file, '--dir', dir, '--save', '', '--port', '0'], { stdio: 'ignore' });
+    for (let i = 0; i < 200 && !(existsSync(socket) && (await redisAnswers(socket))); i++) await new Promise((res) => setTimeout(res, 25));
+    const resync = streamctl(prefix, ['edge', 'resync', '--json']);
+    expect(resync.stderr).toBe('');
+    expect(resync.status).toBe(0);
+    expect(JSON.parse(resync.stdout)).toMatchObject({ redis: socket, replication_turned_on: true });
   });
 });

@@ -4,8 +4,7 @@
 // viewers do move (so the count works). Every change that makes the channel not open untags it at
 // once and re-checks its current viewers; back to open tags it again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
-import { RealMist, sleep, Viewer, waitFor, type Pusher } from './harness';
+import { curlViewer, RealMist, sleep, waitFor, type Pusher, type Viewer } from './harness';
 
 const mist = new RealMist();
 const METRICS = 'streamctl-metrics';
@@ -35,10 +34,9 @@ let nextAddress = 10;
  */
 function viewFrom(stream: string, query = '', seconds = 2): Viewer {
   const n = nextAddress++;
-  const url = `http://127.0.0.1:8080/${encodeURIComponent(stream)}.ts${query}`;
-  const p = spawn('curl', ['-s', '--interface', `127.0.${n >> 8}.${n & 255}`, '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', String(seconds), url], { stdio: ['ignore', 'pipe', 'ignore'] });
-  mist.track(p);
-  return new Viewer(p);
+  const v = curlViewer(`http://127.0.0.1:8080/${encodeURIComponent(stream)}.ts${query}`, seconds, ['--interface', `127.0.${n >> 8}.${n & 255}`]);
+  mist.track(v.proc);
+  return v;
 }
 
 /** n distinct viewers at once; their HTTP codes and bytes. */
@@ -85,7 +83,8 @@ describe('an open channel', () => {
   it('admits new viewers without a single USER_NEW run; a private channel moves the counter', async () => {
     const before = await userNewRuns();
     const seen = await viewers('streams+alice', 10);
-    expect(seen.every((v) => v.code === 200 && v.bytes > 1000)).toBe(true);
+    expect(seen.map((v) => v.code)).toEqual(Array(10).fill(200));
+    expect(Math.min(...seen.map((v) => v.bytes))).toBeGreaterThan(1000);
     await sleep(1000);
     expect(await userNewRuns()).toBe(before);
 
@@ -99,7 +98,7 @@ describe('an open channel', () => {
 
   it('switched to private: untagged at once, current and new viewers without a token refused, token holders admitted', async () => {
     const current = viewFrom('streams+alice', '', 60);
-    await sleep(2000);
+    await current.receives();
     const before = await userNewRuns();
     const switchedAt = Date.now();
     mist.ok(['channel', 'set', 'alice', '--access', 'private']);
@@ -109,7 +108,9 @@ describe('an open channel', () => {
     expect((await viewers('streams+alice', 1))[0]!.code).toBe(404);
     expect(await userNewRuns()).toBeGreaterThan(before);
     const ownerToken = mist.scJson<{ token: string }>(['token', 'issue', 'alice', '--viewer', 'alice', '--ttl', '1h']).token;
-    expect((await viewers('streams+alice', 1, `?tkn=${ownerToken}`))[0]!.code).toBe(200);
+    const owner = (await viewers('streams+alice', 1, `?tkn=${ownerToken}`))[0]!;
+    expect(owner.code).toBe(200);
+    expect(owner.bytes).toBeGreaterThan(1000);
   });
 
   it('back to public: tagged again, new viewers run no USER_NEW', async () => {
@@ -119,7 +120,7 @@ describe('an open channel', () => {
     // window: a viewer in it is checked by USER_NEW, as before).
     await sleep(1000);
     const before = await userNewRuns();
-    expect((await viewers('streams+alice', 3)).every((v) => v.code === 200)).toBe(true);
+    expect((await viewers('streams+alice', 3)).every((v) => v.code === 200 && v.bytes > 1000)).toBe(true);
     await sleep(1000);
     expect(await userNewRuns()).toBe(before);
   });

@@ -178,10 +178,20 @@ export class RealMist {
   /** A progressive MPEG-TS viewer (curl) of `stream`; ends at maxSeconds unless MistServer ends it first. */
   /** `http`: another server's HTTP output (an edge of issue 14's lab). */
   viewTs(stream: string, query = '', maxSeconds = 3, http = HTTP): Viewer {
-    const url = `${http}/${encodeURIComponent(stream)}.ts${query}`;
-    const p = spawn('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', '--max-time', String(maxSeconds), url], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.track(p);
-    return new Viewer(p);
+    const p = curlViewer(`${http}/${encodeURIComponent(stream)}.ts${query}`, maxSeconds);
+    this.track(p.proc);
+    return p;
+  }
+
+  /**
+   * A progressive FLV viewer. On an edge, MistServer 3.10's progressive TS of a copy first pulled in
+   * the stream's first seconds live can answer 200 and send nothing for as long as the copy exists,
+   * while FLV and HLS of the same copy play (docs/deployment.md): the lab's watchers use FLV.
+   */
+  viewFlv(stream: string, query = '', maxSeconds = 3, http = HTTP): Viewer {
+    const p = curlViewer(`${http}/${encodeURIComponent(stream)}.flv${query}`, maxSeconds);
+    this.track(p.proc);
+    return p;
   }
 
   /** Fetches an HLS playlist the way a player does (curl); follows the master to the first media playlist and its first segment. */
@@ -245,17 +255,55 @@ export class Pusher {
   }
 }
 
+/**
+ * A viewer: curl with the body on its stdout (counted here as it arrives, so a test can ask whether
+ * bytes are still arriving: MistServer can answer 200 and send nothing) and its status and total on
+ * stderr. `args` go before the URL (e.g. --interface); `wrap` runs curl inside something (a lab node).
+ */
+export function curlViewer(url: string, maxSeconds: number, args: string[] = [], wrap: string[] = []): Viewer {
+  const curl = ['curl', '-sS', ...args, '-o', '-', '-w', '%{stderr}\n%{http_code} %{size_download}', '--max-time', String(maxSeconds), url];
+  const [cmd, ...rest] = [...wrap, ...curl];
+  return new Viewer(spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], detached: wrap.length > 0 }));
+}
+
 export class Viewer {
+  /** Body bytes received so far. */
+  received = 0;
+  /** curl's own error, once it ended ('' when none: e.g. "Operation timed out" is how a watcher ends). */
+  error = '';
   readonly done: Promise<{ code: number; bytes: number; at: number }>;
   constructor(readonly proc: ChildProcess) {
-    let out = '';
-    proc.stdout!.on('data', (d) => (out += d));
+    let status = '';
+    proc.stdout!.on('data', (d: Buffer) => (this.received += d.length));
+    proc.stderr!.on('data', (d) => (status += d));
+    // 'close', not 'exit': the status line on stderr may still be in the pipe when the process exits.
     this.done = new Promise((r) =>
-      proc.on('exit', () => {
-        const [code, bytes] = out.trim().split(' ').map(Number);
-        r({ code: code || 0, bytes: bytes || 0, at: Date.now() });
+      proc.on('close', () => {
+        const lines = status.trim().split('\n');
+        const [code] = (lines.at(-1) ?? '').split(' ').map(Number);
+        this.error = lines.slice(0, -1).join(' ').trim();
+        r({ code: code || 0, bytes: this.received, at: Date.now() });
       }),
     );
+  }
+
+  get running(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  /** Resolves once `more` bytes beyond what it had arrived (a viewer that is really watching); throws after `ms`. */
+  async receives(more = 1000, ms = 10_000): Promise<void> {
+    const from = this.received;
+    await waitFor(`${more} more bytes to a viewer (had ${from})`, () => this.received - from >= more, ms, 100);
+  }
+
+  /** Ends it (and, when run inside a lab node, everything in its group). */
+  stop(signal: NodeJS.Signals = 'SIGTERM'): void {
+    try {
+      process.kill(this.proc.spawnargs[0] === 'curl' ? this.proc.pid! : -this.proc.pid!, signal);
+    } catch {
+      // gone already
+    }
   }
 }
 

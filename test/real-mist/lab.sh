@@ -7,7 +7,10 @@
 #   lab.sh up DIR                 build the lab, state in DIR (node pids, configs, logs);
 #                                 LAB_ORIGIN_MIST=0: no origin MistServer (the caller starts it)
 #   lab.sh exec DIR NODE CMD...   run CMD inside NODE (origin|edge1|edge2): its network and its /dev/shm
-#   lab.sh link DIR EDGE up|down  cut or restore EDGE's link to the origin (Redis replication, the cap)
+#   lab.sh link DIR EDGE up|down  cut or restore EDGE's link to the origin's Redis (replication, the cap) alone
+#   lab.sh cut DIR EDGE up|down   cut or restore everything between EDGE and the origin (the one link
+#                                 docs/deployment.md draws: DTSC, Redis, API); other edges still reach EDGE
+#   lab.sh api DIR EDGE up|down   take away or give back the address the origin calls EDGE's API on
 #   lab.sh down DIR               stop everything the lab started
 #   lab.sh smoke DIR              up + a push to the origin played from both edges and through the LB
 #
@@ -19,10 +22,16 @@
 #   lan  bridge sc14lan, 10.14.0.0/24: origin .1, edge1 .2, edge2 .3. DTSC pulls (origin:4200),
 #        viewers' HTTP/HLS (edge:8080), MistServer's API (edge:4242, read by MistUtilLoad on the
 #        origin's :8042) travel here.
+#        Each edge also has a second LAN address, its API address (edge1 .12, edge2 .13): the one
+#        the origin's relay calls its MistServer API on (`edges`), so `api EDGE down` makes that API
+#        unreachable from the origin while viewers, MistUtilLoad and replication keep theirs.
 #   repl one veth pair per edge: origin 10.14.1.1 <-> edge1 10.14.1.2, origin 10.14.2.1 <-> edge2
 #        10.14.2.2. Redis replication and the edge's cap calls to the primary travel here only, so
 #        `link EDGE down` is the edge losing the origin's Redis (`ip link set down`; tc netem does
-#        not work here) while media and viewers still reach it.
+#        not work here) while media and viewers still reach it. `cut EDGE down` also gives the edge
+#        no route to the origin's LAN address (a `prohibit` route in the edge): the DTSC pull and the
+#        API calls go too, as on a real link loss, while the other edge (and viewers run inside it)
+#        still reach it over the bridge.
 #
 # Why not `ip netns add` + `ip netns exec`: each `ip netns exec` makes a fresh mount namespace, so a
 # private /dev/shm mounted in one is gone in the next; MistServer keeps its state in /dev/shm/Mst*
@@ -46,6 +55,7 @@ EDGES=(edge1 edge2)
 declare -A LAN=([origin]=10.14.0.1 [edge1]=10.14.0.2 [edge2]=10.14.0.3)
 declare -A REPL_EDGE=([edge1]=10.14.1.2 [edge2]=10.14.2.2)
 declare -A REPL_ORIGIN=([edge1]=10.14.1.1 [edge2]=10.14.2.1)
+declare -A API_ADDR=([edge1]=10.14.0.12 [edge2]=10.14.0.13)
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 pid_of() { cat "$1/$2/holder.pid" 2>/dev/null || die "no node $2 in $1 (lab.sh up first)"; }
@@ -88,6 +98,7 @@ network() {
     ip link add "l-$edge" type veth peer name lan0 netns "$pid"
     ip link set "l-$edge" master sc14lan up
     in_node "$dir" "$edge" ip addr add "${LAN[$edge]}/24" dev lan0
+    in_node "$dir" "$edge" ip addr add "${API_ADDR[$edge]}/24" dev lan0
     in_node "$dir" "$edge" ip link set lan0 up
     ip link add "r-$edge" type veth peer name repl0 netns "$pid"
     ip addr add "${REPL_ORIGIN[$edge]}/24" dev "r-$edge"
@@ -268,6 +279,26 @@ cmd_link() {
   in_node "$dir" "$edge" ip link set repl0 "$state"
 }
 
+cmd_cut() {
+  local dir=${1:?} edge=${2:?} state=${3:?usage: lab.sh cut DIR EDGE up|down}
+  cmd_link "$dir" "$edge" "$state"
+  if [ "$state" = down ]; then
+    in_node "$dir" "$edge" ip route replace prohibit "${LAN[origin]}/32"
+  else
+    in_node "$dir" "$edge" ip route del prohibit "${LAN[origin]}/32" 2>/dev/null || true
+  fi
+}
+
+cmd_api() {
+  local dir=${1:?} edge=${2:?} state=${3:?usage: lab.sh api DIR EDGE up|down}
+  case "$edge" in edge1 | edge2) ;; *) die "api: edge1 or edge2, not $edge" ;; esac
+  case "$state" in
+    up) in_node "$dir" "$edge" ip addr replace "${API_ADDR[$edge]}/24" dev lan0 ;;
+    down) in_node "$dir" "$edge" ip addr del "${API_ADDR[$edge]}/24" dev lan0 2>/dev/null || true ;;
+    *) die "api: up or down, not $state" ;;
+  esac
+}
+
 api() { local dir=$1 node=$2 body=$3; in_node "$dir" "$node" curl -s -H 'Content-Type: application/json' -d "$body" http://127.0.0.1:4242/api; }
 
 # Milestone: plain MistServer configuration through the API (no streamctl): the origin takes a push
@@ -329,6 +360,8 @@ case "${1:-}" in
   down) shift; cmd_down "$@" ;;
   exec) shift; d=${1:?}; n=${2:?}; shift 2; in_node "$d" "$n" "$@" ;;
   link) shift; cmd_link "$@" ;;
+  cut) shift; cmd_cut "$@" ;;
+  api) shift; cmd_api "$@" ;;
   smoke) shift; cmd_smoke "$@" ;;
-  *) sed -n '2,12p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
+  *) sed -n '2,15p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac

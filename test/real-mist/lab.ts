@@ -2,11 +2,11 @@
 // Redis replicas and MistServers, MistUtilLoad in front. The origin is this process's own namespace
 // (isolated.sh's), so the origin is a plain RealMist; an edge is a streamctl install whose CLI and
 // MistServer API are reached inside its namespace (nsenter, through lab.sh exec).
-import { execFile, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanEnv, REPO, type Run } from './harness';
+import { cleanEnv, curlViewer, REPO, type Run, type Viewer } from './harness';
 
 export const LAB_SH = join(__dirname, 'lab.sh');
 export type EdgeName = 'edge1' | 'edge2';
@@ -14,6 +14,8 @@ export const EDGES: readonly EdgeName[] = ['edge1', 'edge2'];
 /** Addresses on the LAN (media, viewers, APIs) and on each edge's replication link (lab.sh's header). */
 export const LAN = { origin: '10.14.0.1', edge1: '10.14.0.2', edge2: '10.14.0.3' } as const;
 export const REPL_ORIGIN = { edge1: '10.14.1.1', edge2: '10.14.2.1' } as const;
+/** The address the origin's relay calls each edge's MistServer API on (lab.sh api takes it away). */
+export const API_ADDR = { edge1: '10.14.0.12', edge2: '10.14.0.13' } as const;
 export const LB = 'http://127.0.0.1:8042';
 
 export class Lab {
@@ -39,6 +41,35 @@ export class Lab {
   link(edge: EdgeName, state: 'up' | 'down'): void {
     const r = spawnSync('bash', [LAB_SH, 'link', this.dir, edge, state], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`lab.sh link ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Cuts or restores everything between an edge and the origin (DTSC, Redis, API); the other edge still reaches it. */
+  cut(edge: EdgeName, state: 'up' | 'down'): void {
+    const r = spawnSync('bash', [LAB_SH, 'cut', this.dir, edge, state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lab.sh cut ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Takes away or gives back the address the origin calls an edge's API on. */
+  apiAddress(edge: EdgeName, state: 'up' | 'down'): void {
+    const r = spawnSync('bash', [LAB_SH, 'api', this.dir, edge, state], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`lab.sh api ${edge} ${state}: ${r.stderr}`);
+  }
+
+  /** Starts a long-running program inside a node, in its own process group (kill it with process.kill(-pid)). */
+  spawn(node: EdgeName, cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+    return spawn('bash', [LAB_SH, 'exec', this.dir, node, cmd, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** A progressive viewer run inside a node (e.g. edge2 watching edge1 while edge1 has lost the origin). */
+  viewer(node: EdgeName, url: string, maxSeconds: number): Viewer {
+    return curlViewer(url, maxSeconds, [], ['bash', LAB_SH, 'exec', this.dir, node]);
+  }
+
+  /** An HLS playlist request from inside a node: refused (#EXT-X-ERROR, or no answer) or not. */
+  refusedFrom(node: EdgeName, url: string): boolean {
+    const r = this.exec(node, 'curl', ['-s', '--max-time', '8', '-w', '\n%{http_code}', url]);
+    const code = Number(r.stdout.slice(r.stdout.lastIndexOf('\n') + 1));
+    return code !== 200 || r.stdout.includes('#EXT-X-ERROR');
   }
 
   /** A node's Redis unix socket (the origin's primary, an edge's replica). */
@@ -94,7 +125,7 @@ export class Edge {
   ) {
     this.prefix = join(lab.dir, name, 'prefix');
     this.http = `http://${LAN[name]}:8080`;
-    this.api = `http://${LAN[name]}:4242/api`;
+    this.api = `http://${API_ADDR[name]}:4242/api`;
   }
 
   /**
@@ -127,6 +158,12 @@ export class Edge {
     const r = this.sc(args);
     if (r.status !== 0) throw new Error(`${this.name}: streamctl ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
     return r.stdout;
+  }
+
+  /** The stream's tags on this edge's MistServer. */
+  tags(stream: string): string[] {
+    const t = this.mistApi({ stream_tags: [stream] })?.stream_tags?.[stream];
+    return Array.isArray(t) ? t : [];
   }
 
   /** The edge's MistServer API, from inside its namespace (loopback: no login). */

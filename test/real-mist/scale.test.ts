@@ -3,12 +3,12 @@
 // command), edge1 and edge2 (each its own MistServer pulling from the origin over DTSC and its own
 // Redis replica) — with MistUtilLoad in front of the edges. Viewers are curl and ffmpeg here on the
 // origin's side of the LAN; each edge's replication link to the origin's Redis can be cut alone.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
+import { cleanEnv, RealMist, waitFor, type Pusher } from './harness';
 import { Edge, EDGES, Lab, LAN, setConf, type EdgeName } from './lab';
 
 const lab = new Lab();
@@ -16,6 +16,10 @@ const origin = new RealMist();
 const edges = Object.fromEntries(EDGES.map((n) => [n, new Edge(lab, n)])) as Record<EdgeName, Edge>;
 const pushes: Pusher[] = [];
 let secret = '';
+/** What the origin's relay logged (its calls to the edges' APIs among it). */
+const relayLog: string[] = [];
+/** Each edge's `edge watch` (its process group), as install.sh ROLE=edge runs it (streamctl-tag-watch.service). */
+const watchers: ChildProcess[] = [];
 
 /** A site token (HS256, as the site signs them with the secret `token secret` made). */
 function mint(channel: string, viewer: string, opts: { ent?: string[]; expIn?: number; key?: string } = {}): string {
@@ -77,17 +81,30 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
     origin.ok(['config', 'set', 'edges', EDGES.map((n) => edges[n].api).join(',')]);
     origin.ok(['config', 'set', 'replication', 'redis']);
     const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
-    relay.stderr!.on('data', (d) => process.stderr.write(`relay: ${d}`));
+    relay.stderr!.on('data', (d) => {
+      relayLog.push(String(d));
+      process.stderr.write(`relay: ${d}`);
+    });
     origin.track(relay);
     for (const n of EDGES) {
       edges[n].install(origin.recordings);
       edges[n].ok(['mist', 'apply', '--role', 'edge', '--origin', LAN.origin]);
+      const w = lab.spawn(n, join(edges[n].prefix, 'bin', 'streamctl'), ['edge', 'watch'], cleanEnv());
+      w.stderr!.on('data', (d) => process.stderr.write(`${n} watch: ${d}`));
+      watchers.push(w);
     }
     // Everything the origin holds has reached both replicas.
     await waitFor('both replicas synced', () => EDGES.every((n) => lab.redis(n, 'EXISTS', 'sc:settings') === '1'), 15_000);
   }, 300_000);
 
   afterAll(async () => {
+    for (const w of watchers) {
+      try {
+        process.kill(-w.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     for (const p of pushes) await p.end();
     await origin.stop();
     lab.down();
@@ -142,10 +159,10 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       const bob = mint('paidban', 'bob', { ent: ['paid'] });
       const carol = mint('paidban', 'carol', { ent: ['paid'] });
       for (const n of EDGES) await playing(edges[n], 'streams+paidban', () => `?tkn=${paidViewer('paidban')}`);
-      const watchers = EDGES.map((n) => origin.viewTs('streams+paidban', `?tkn=${bob}`, 40, edges[n].http));
-      const other = origin.viewTs('streams+paidban', `?tkn=${carol}`, 40, edges.edge1.http);
-      await sleep(3000);
-      expect([...watchers, other].every((v) => v.proc.exitCode === null)).toBe(true);
+      const viewers = EDGES.map((n) => origin.viewFlv('streams+paidban', `?tkn=${bob}`, 40, edges[n].http));
+      const other = origin.viewFlv('streams+paidban', `?tkn=${carol}`, 40, edges.edge1.http);
+      for (const v of [...viewers, other]) await v.receives();
+      expect([...viewers, other].every((v) => v.running)).toBe(true);
 
       // The ban commits before the CLI prints it (then the CLI re-checks the origin's own viewers):
       // its JSON on stdout marks the commit; the replicas are polled meanwhile.
@@ -169,10 +186,11 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       expect(Math.max(...after)).toBeLessThan(1000);
 
       // The relay asked each edge to re-check its sessions: bob's end, carol's does not.
-      const ended = await Promise.all(watchers.map((v) => v.done));
+      const ended = await Promise.all(viewers.map((v) => v.done));
       for (const e of ended) expect(e.at - t0).toBeLessThan(10_000);
       console.log(`banned viewer dropped after ${ended.map((e) => e.at - t0).join(' ms, ')} ms`);
-      expect(other.proc.exitCode).toBe(null);
+      await other.receives();
+      expect(other.running).toBe(true);
       for (const n of EDGES) expect((await ask(edges[n], 'streams+paidban', `?tkn=${mint('paidban', 'bob', { ent: ['paid'], expIn: 500 })}`)).refused).toBe(true);
       other.proc.kill();
     });
@@ -182,17 +200,17 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       // Let the edges pull the stream before counting (the probe's own slot is freed by its USER_END).
       for (const n of EDGES) await playing(edges[n], 'streams+capped', () => `?tkn=warm-${n}-${Date.now()}`);
       await waitFor('warm-up slots freed', () => lab.redis('origin', 'HLEN', 'sc:cap:capped') === '0', 30_000, 500);
-      const a = origin.viewTs('streams+capped', '?tkn=cap-a', 60, edges.edge1.http);
-      const b = origin.viewTs('streams+capped', '?tkn=cap-b', 60, edges.edge1.http);
-      await sleep(3000);
-      expect([a, b].every((v) => v.proc.exitCode === null)).toBe(true);
+      const a = origin.viewFlv('streams+capped', '?tkn=cap-a', 60, edges.edge1.http);
+      const b = origin.viewFlv('streams+capped', '?tkn=cap-b', 60, edges.edge1.http);
+      for (const v of [a, b]) await v.receives();
+      expect([a, b].every((v) => v.running)).toBe(true);
       const third = await origin.viewTs('streams+capped', '?tkn=cap-c', 3, edges.edge2.http).done;
       expect(third.code).toBe(404);
       a.proc.kill('SIGKILL');
       // USER_END fires once MistServer notices the session is gone; then edge2 admits a new viewer.
       const freedAt = Date.now();
       let n = 0;
-      await waitFor('a slot freed by USER_END', async () => !(await ask(edges.edge2, 'streams+capped', `?tkn=cap-d${++n}`)).refused, 60_000, 1000);
+      await waitFor('a slot freed by USER_END', () => admits(edges.edge2, 'streams+capped', `?tkn=cap-d${++n}`), 60_000, 1000);
       console.log(`cap slot freed ${Date.now() - freedAt} ms after the viewer left`);
       b.proc.kill();
     });
@@ -206,15 +224,20 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
         await playing(edges[n], 'streams+openchan');
         await playing(edges[n], 'streams+paidchan', () => `?tkn=${paidViewer('paidchan')}`);
       }
+      // A viewer of the public channel watching edge1 across the cut (the DTSC pull is on the LAN, not cut).
+      const across = origin.viewFlv('streams+openchan', '?tkn=across-redis-cut', 60, edges.edge1.http);
+      await across.receives();
       const t0 = Date.now();
       lab.link('edge1', 'down');
       try {
         await waitFor('edge1 refusing the paid channel', async () => (await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 20_000, 200);
         const refusedAfter = Date.now() - t0;
-        console.log(`edge1 cut off: refuses the paid channel after ${refusedAfter} ms`);
+        console.log(`edge1 cut off from the origin's Redis: refuses the paid channel after ${refusedAfter} ms`);
         // Redis itself errors ~6 s after the cut (repl-timeout 5, measured 6.04 s); the rest is polling under load.
         expect(refusedAfter).toBeLessThan(10_000);
         expect(admits(edges.edge1, 'streams+openchan', '')).toBe(true);
+        await across.receives();
+        expect(across.running).toBe(true);
         expect(admits(edges.edge2, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).toBe(true);
       } finally {
         lab.link('edge1', 'up');
@@ -222,6 +245,76 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       const t1 = Date.now();
       await waitFor('edge1 admitting again', async () => !(await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 30_000, 250);
       console.log(`edge1 relinked: admits again after ${Date.now() - t1} ms`);
+      expect(admits(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).toBe(true);
+      across.stop();
+    });
+
+    // docs/deployment.md draws one link between an edge and the origin: DTSC, Redis and the API all
+    // travel on it. Lost whole, the edge's pull goes with it: what plays there stalls; only the
+    // refusals hold. Viewers here run inside edge2 (the origin cannot reach edge1 any more).
+    it('edge1 cut off from the origin entirely: a public stream stalls there, non-public viewers are refused; relinked it plays and admits again', async () => {
+      await liveChannel('cutpub');
+      await liveChannel('cutpaid', '--access', 'paid');
+      await playing(edges.edge1, 'streams+cutpub');
+      await playing(edges.edge1, 'streams+cutpaid', () => `?tkn=${paidViewer('cutpaid')}`);
+      const flv = `${edges.edge1.http}/streams%2bcutpub.flv`;
+      const watching = lab.viewer('edge2', `${flv}?tkn=across-cut`, 120);
+      await watching.receives();
+      const t0 = Date.now();
+      lab.cut('edge1', 'down');
+      try {
+        // Stalled: no byte for 5 s (or MistServer closed the connection).
+        let last = watching.received;
+        let grewAt = Date.now();
+        await waitFor('the viewer on edge1 stalls', () => {
+          if (watching.received > last) [last, grewAt] = [watching.received, Date.now()];
+          return !watching.running || Date.now() - grewAt > 5000;
+        }, 60_000, 250);
+        const stalledAfter = grewAt - t0;
+        await waitFor('edge1 refusing the paid channel', () => lab.refusedFrom('edge2', `${edges.edge1.http}/hls/streams+cutpaid/index.m3u8?tkn=${paidViewer('cutpaid')}`), 20_000, 250);
+        const refusedAfter = Date.now() - t0;
+        // A new viewer of the public channel gets at most what edge1 still holds (its last seconds).
+        const late = await lab.viewer('edge2', `${flv}?tkn=late-in-cut`, 6).done;
+        console.log(`edge1 cut off from the origin entirely: its public viewer's last bytes ${stalledAfter} ms after the cut (${watching.running ? 'connection open, nothing arriving' : 'connection closed'}); paid channel refused after ${refusedAfter} ms; a new public viewer got ${late.bytes} bytes in 6 s (HTTP ${late.code})`);
+        expect(stalledAfter).toBeLessThan(30_000);
+        expect(refusedAfter).toBeLessThan(15_000);
+      } finally {
+        lab.cut('edge1', 'up');
+        watching.stop();
+      }
+      const t1 = Date.now();
+      await playing(edges.edge1, 'streams+cutpub', () => `?tkn=after-cut-${Date.now()}`);
+      await waitFor('edge1 admitting the paid channel again', () => admits(edges.edge1, 'streams+cutpaid', `?tkn=${paidViewer('cutpaid')}`), 30_000, 500);
+      console.log(`edge1 relinked whole: plays and admits again after ${Date.now() - t1} ms`);
+    });
+
+    // issue 20.1: the relay's call to edge1's API fails (its API address is gone), so only edge1's
+    // own `edge watch` can untag the channel there: its replica has the change, its stream is still
+    // tagged open, and every new viewer would be admitted without USER_NEW.
+    it("a channel made private while the origin cannot reach edge1's API: edge1 untags it on its own and re-checks its viewers", async () => {
+      await liveChannel('flipedge');
+      for (const n of EDGES) await playing(edges[n], 'streams+flipedge');
+      await waitFor('streams+flipedge tagged open on edge1', () => edges.edge1.tags('streams+flipedge').includes('open'), 20_000, 250);
+      const viewer = origin.viewFlv('streams+flipedge', '?tkn=before-flip', 60, edges.edge1.http);
+      await viewer.receives();
+      lab.apiAddress('edge1', 'down');
+      const logged = relayLog.length;
+      try {
+        const t0 = Date.now();
+        origin.ok(['channel', 'set', 'flipedge', '--access', 'private']);
+        await waitFor("private in edge1's replica", () => lab.redis('edge1', 'GET', 'sc:chan:flipedge').includes('"access":"private"'), 10_000, 100);
+        const replicated = Date.now() - t0;
+        await waitFor('streams+flipedge untagged on edge1', () => !edges.edge1.tags('streams+flipedge').includes('open'), 20_000, 100);
+        const untagged = Date.now() - t0;
+        const ended = await viewer.done;
+        expect((await ask(edges.edge1, 'streams+flipedge', '?tkn=after-flip')).refused).toBe(true);
+        await waitFor("the relay's failed call to edge1", () => relayLog.slice(logged).join('').includes(`edge ${edges.edge1.api}: not applied`), 15_000, 250);
+        console.log(`edge1's API unreachable from the origin: private in its replica ${replicated} ms after the change, untagged by edge1's own watcher after ${untagged} ms, its viewer dropped after ${ended.at - t0} ms (${ended.bytes} bytes before)`);
+        expect(untagged).toBeLessThan(10_000);
+        expect(ended.at - t0).toBeLessThan(20_000);
+      } finally {
+        lab.apiAddress('edge1', 'up');
+      }
     });
 
     it("with the origin's Redis stopped (SIGSTOP), capped channels refuse within 300 ms", async () => {

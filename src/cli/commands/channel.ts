@@ -6,7 +6,7 @@ import { ACCESS_POLICIES, getChannel, updateChannel, type AccessPolicy, type Cha
 import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../../live/session-effects';
+import { applyLiveEffects, applyRecordTag } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {
@@ -84,6 +84,7 @@ export function channelCommand(ctx: CliContext): Command {
       // Only a change to who may watch re-checks the viewers, and the reason names it.
       const reason = admissionChange(before, channel);
       if (reason) await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason }]);
+      if (patch.record !== undefined) await applyRecordTag(ctx, user.name, channel.record);
     });
 
   cmd

@@ -1,7 +1,13 @@
-// `streamctl edge ...`: the origin's side of replication to the edges (issue 14, docs/deployment.md):
-// the relay that publishes queued changes to the Redis primary, a full resync, and checks.
+// `streamctl edge ...`: replication to the edges (issue 14, docs/deployment.md): on the origin, the
+// relay that publishes queued changes to the Redis primary, a full resync, and checks; on an edge,
+// the watcher that keeps its MistServer's `open` tags in step with its replica (issue 20.1).
 import { Command } from 'commander';
-import { redisPassword, redisPrimary } from '../../config';
+import { redisPassword, redisPrimary, redisReplica } from '../../config';
+import { runTagWatch } from '../../edge/tag-watch';
+import { connectRedis } from '../../lib/resp';
+import { mistCall } from '../../mist/api';
+import { mistConnection } from '../../mist/connection';
+import { untagSettle } from '../../mist/stream-tags';
 import { UserError } from '../../lib/errors';
 import { checkReplication, openPrimary, openPrimaryForResync, replicationStatus } from '../../replica/check';
 import { readSessionEnd } from '../../replica/ends';
@@ -11,7 +17,7 @@ import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects } from '../../live/edge-session-effects';
+import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../live/edge-session-effects';
 import { storeSessionEnd } from '../../live/session-end';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
@@ -19,6 +25,15 @@ const PUBLISH_TIMEOUT_MS = 5000;
 
 /** A resync is one MULTI over everything: 200,000 keys took ~10 s on a loaded 2-core machine. */
 const RESYNC_TIMEOUT_MS = 300_000;
+
+/** How often the running relay sends an edge the re-checks it did not take. */
+const EDGE_RETRY_MS = 5000;
+
+/** The edge's own MistServer (loopback) answers in milliseconds; a stuck one must not stall the watcher. */
+const WATCH_API_TIMEOUT_MS = 3000;
+
+/** The local replica, over its socket. */
+const WATCH_REDIS_TIMEOUT_MS = 2000;
 
 interface RedisOpts {
   redis?: string;
@@ -58,7 +73,7 @@ function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[
 const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
 
 export function edgeCommand(ctx: CliContext): Command {
-  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (origin side)');
+  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (the origin\'s relay and checks; an edge\'s tag watcher)');
 
   cmd
     .command('relay')
@@ -78,10 +93,17 @@ export function edgeCommand(ctx: CliContext): Command {
       // Edge re-checks run one round after another, off the publishing path: a slow edge delays
       // only the re-checks, never what reaches Redis.
       let effects: Promise<void> = Promise.resolve();
+      // An edge that did not take a re-check gets it again (merged with later ones) every few
+      // seconds while the relay runs; --once logs it and leaves the edge to its own watcher.
+      const queue = opts.once ? undefined : new EdgeRetryQueue();
       const published = (p: Published) => {
         if (p.effects.length === 0) return;
-        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log, queue)).catch((err) => log(`edge re-check failed: ${String(err)}`));
       };
+      const retrying = setInterval(() => {
+        if (!queue || queue.edges === 0) return;
+        effects = effects.then(() => retryEdgeEffects(db, queue, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+      }, EDGE_RETRY_MS);
       try {
         const totals = await runRelay({
           db,
@@ -103,6 +125,7 @@ export function edgeCommand(ctx: CliContext): Command {
         await effects;
         throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
       } finally {
+        clearInterval(retrying);
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
       }
@@ -204,6 +227,46 @@ export function edgeCommand(ctx: CliContext): Command {
         if (!cmp.same && c.fix) ctx.out(`fix: ${c.fix}\n`);
       }
       if (!cmp.same) ctx.answerNo();
+    });
+
+  cmd
+    .command('watch')
+    .description("on an edge: keep this MistServer's open tags in step with the Redis replica until stopped (untag and re-check a channel no longer open)")
+    .option('--once', 'compare every live stream once, then exit (exit 1 if the replica or MistServer cannot answer)')
+    .option('--api <url>', "this edge's MistServer API (default: the mist-api setting, else loopback)")
+    .option('--replica <socket>', "the Redis replica's unix socket (default: streamctl.conf's redis_replica=)")
+    .option('--json', 'print the totals as JSON when it ends')
+    .action(async (opts: { once?: boolean; api?: string; replica?: string; json?: boolean }) => {
+      const db = ctx.db();
+      const target = opts.replica ?? redisReplica();
+      if (!target) throw new UserError('no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA, or give --replica <socket>');
+      const pw = redisPassword();
+      if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
+      const conn = { ...mistConnection(db, { api: opts.api }, (line) => ctx.err(`streamctl: ${line}\n`)), timeoutMs: WATCH_API_TIMEOUT_MS };
+      const log = (line: string) => ctx.err(`streamctl watch: ${line}\n`);
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGTERM', onSignal);
+      process.once('SIGINT', onSignal);
+      try {
+        const totals = await runTagWatch({
+          replica: () => connectRedis(target, { timeoutMs: WATCH_REDIS_TIMEOUT_MS, ...(pw.password !== undefined ? { password: pw.password } : {}) }),
+          mist: (body) => mistCall(conn, body),
+          now: () => ctx.now(),
+          log,
+          settle: () => new Promise((r) => setTimeout(r, untagSettle.ms)),
+          signal: stop.signal,
+          once: opts.once === true,
+        });
+        if (opts.json) ctx.json({ replica: target, passes: totals.passes, tagged: totals.tagged, untagged: totals.untagged, failures: totals.failures });
+        else if (opts.once) ctx.out(`compared the live streams with the replica: tagged ${totals.tagged}, untagged ${totals.untagged}\n`);
+        else log(`stopped: tagged ${totals.tagged}, untagged ${totals.untagged} in ${totals.passes} pass(es)`);
+      } catch (err) {
+        throw new UserError(`could not compare the tags with the replica ${target}: ${err instanceof Error ? err.message : String(err)}`);
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
     });
 
   return cmd;
