@@ -98,7 +98,8 @@ describe('removing many recordings (recordings prune)', () => {
     const transaction = db.transaction.bind(db);
     (db as { transaction: unknown }).transaction = (fn: () => unknown) => {
       const tx = transaction(fn);
-      return Object.assign((...args: unknown[]) => (transactions++, tx(...(args as []))), tx);
+      // Commits: outermost transactions only (a nested one is a savepoint).
+      return Object.assign((...args: unknown[]) => (db.inTransaction || transactions++, tx(...(args as []))), tx);
     };
     let batches = 0;
     const outcomes = removeRecordingsInBatches(db, root, targets, 1, () => {
