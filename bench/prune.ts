@@ -3,10 +3,10 @@
 // the default page, one channel's page, a deep keyset page, and the whole catalogue streamed.
 // Run as `npx tsx bench/prune.ts` (the integrator wires it into `npm run bench`).
 import Database from 'better-sqlite3';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { buildAll } from '../scripts/build';
 
@@ -78,12 +78,47 @@ function seedRecordings(dbPath: string, root: string, count: number, ageMs: numb
   db.close();
 }
 
+/**
+ * Runs `streamctl args` while this process asks for the write lock every ~10 ms (BEGIN IMMEDIATE,
+ * COMMIT), as a push would: the longest wait is the longest any transaction of the command held
+ * the lock (a checkpoint does not hold it). Also the command's CPU time (user + system).
+ */
+async function streamctlWithLockProbe(env: NodeJS.ProcessEnv, dbPath: string, args: string[]): Promise<{ ms: number; cpuMs: number; stdout: string; longestWaitMs: number; probes: number }> {
+  const probe = new Database(dbPath);
+  probe.pragma('busy_timeout = 60000');
+  const start = process.hrtime.bigint();
+  const child = spawn('/usr/bin/time', ['-f', '%U %S', join(ROOT, 'bin/streamctl'), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((done) => child.on('close', done));
+  let running = true;
+  void exited.then(() => (running = false));
+  let longestWaitMs = 0;
+  let probes = 0;
+  while (running) {
+    const t0 = process.hrtime.bigint();
+    probe.exec('BEGIN IMMEDIATE');
+    longestWaitMs = Math.max(longestWaitMs, Number(process.hrtime.bigint() - t0) / 1e6);
+    probe.exec('COMMIT');
+    probes++;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const status = await exited;
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  probe.close();
+  if (status !== 0) throw new Error(`streamctl ${args.join(' ')} exited ${status}: ${stderr}`);
+  const [user, sys] = stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { ms, cpuMs: (user! + sys!) * 1000, stdout, longestWaitMs, probes };
+}
+
 function countFiles(root: string): number {
   return readdirSync(root).reduce((n, d) => n + readdirSync(join(root, d)).length, 0);
 }
 
 function main(): Promise<void> | void {
-  return buildAll().then(() => {
+  return buildAll().then(async () => {
     const env: NodeJS.ProcessEnv = { ...process.env };
     delete env.NODE_EXTRA_CA_CERTS;
     const results: [string, number][] = [];
@@ -94,10 +129,12 @@ function main(): Promise<void> | void {
       env.STREAMCTL_DB = join(pruneDir, 'bench.db');
       const { dbPath, root } = prepare(pruneDir, env);
       seedRecordings(dbPath, root, PRUNE_N, 31 * DAY, true);
-      const pruned = streamctl(env, ['recordings', 'prune', '--older-than', '30d', '--json']);
+      const pruned = await streamctlWithLockProbe(env, dbPath, ['recordings', 'prune', '--older-than', '30d', '--json']);
       const summary = JSON.parse(pruned.stdout) as { deleted: number; failed: number };
       if (summary.deleted !== PRUNE_N || summary.failed !== 0 || countFiles(root) !== 0) throw new Error(`prune did not remove everything: ${pruned.stdout.slice(0, 300)}`);
       results.push([`recordings prune: ${PRUNE_N.toLocaleString('en')} recordings (files and rows)`, pruned.ms]);
+      results.push([`  its CPU time (user + system)`, pruned.cpuMs]);
+      results.push([`  longest wait for the write lock during it (${pruned.probes} probes)`, pruned.longestWaitMs]);
     } finally {
       rmSync(pruneDir, { recursive: true, force: true });
     }
@@ -124,6 +161,7 @@ function main(): Promise<void> | void {
       rmSync(listDir, { recursive: true, force: true });
     }
 
+    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
     const width = Math.max(...results.map(([label]) => label.length));
     for (const [label, ms] of results) console.log(`${label.padEnd(width)}  ${ms.toFixed(0).padStart(7)} ms`);
   });

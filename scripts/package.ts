@@ -108,6 +108,9 @@ export async function buildPackage(): Promise<string> {
       main: script,
       output: blob,
       disableExperimentalSEAWarning: true,
+      // V8's code cache for the bundle, made at build time: every start of the executable skips
+      // compiling it (trigger runs 1.27x -> 1.14x node -e 0 in CPU time, docs/performance.md).
+      useCodeCache: true,
       assets: { 'better_sqlite3.node': addonPath },
     }),
   );

@@ -3,10 +3,14 @@
 // `events prune` deletes in batches too. Here: the batches are bounded and the result is the same
 // as the cascade's; how long a batch takes is in `npm run bench` (bench/rebuild.ts).
 import Database from 'better-sqlite3';
+import { mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { REMOVE_BATCH, removeRecordingsInBatches } from '../src/recordings/remove';
 import { pruneEvents } from '../src/store/events';
 import { migrate } from '../src/store/migrate';
 import { deleteUser, REMOVAL_BATCH } from '../src/store/users';
+import { tempDir } from './helpers';
 
 function seeded(): Database.Database {
   const db = new Database(':memory:');
@@ -63,5 +67,53 @@ describe('removing a user with a long history', () => {
     expect(pruneEvents(db, 100_000, true)).toBe(old);
     expect(pruneEvents(db, 100_000, false)).toBe(old);
     expect(count(db, 'SELECT count(*) AS n FROM events')).toBe(12000);
+  });
+});
+
+describe('removing many recordings (recordings prune)', () => {
+  it('one transaction per batch after the first mark; a channel folder swapped for a link between batches is refused in the next', () => {
+    const db = new Database(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    const root = join(tempDir('streamctl-rm-'), 'recordings');
+    const outside = tempDir('streamctl-outside-');
+    db.prepare("INSERT INTO users (id, name, created_at) VALUES (1, 'a', 0), (2, 'b', 0)").run();
+    const insert = db.prepare(
+      "INSERT INTO recordings (id, user_id, path, format, bytes, duration_ms, started_at, ended_at, status, exit_code, exit_reason, created_at) VALUES (?, ?, ?, 'EBML', 1, 1, ?, ?, 'ok', 'CLEAN_EOF', 'x', 0)",
+    );
+    const N = 2 * REMOVE_BATCH + 7;
+    const targets: { id: string; path: string }[] = [];
+    for (const u of [1, 2]) mkdirSync(join(root, String(u)), { recursive: true });
+    for (let i = 0; i < N; i++) {
+      const id = [...i.toString(32).padStart(16, '0')].map((d) => 'abcdefghijklmnopqrstuvwxyz234567'[parseInt(d, 32)]).join('');
+      // Channel 2 has recordings in the first batch (its real folder) and the last 7 (reached
+      // through the link planted after the first batch: its files are outside the root).
+      const u = i % 2 === 0 && i < REMOVE_BATCH ? 2 : i >= 2 * REMOVE_BATCH ? 2 : 1;
+      const path = join(root, String(u), `${i}.mkv`);
+      writeFileSync(i >= 2 * REMOVE_BATCH ? join(outside, `${i}.mkv`) : path, 'x');
+      insert.run(id, u, path, i, i);
+      targets.push({ id, path });
+    }
+    let transactions = 0;
+    const transaction = db.transaction.bind(db);
+    (db as { transaction: unknown }).transaction = (fn: () => unknown) => {
+      const tx = transaction(fn);
+      // Commits: outermost transactions only (a nested one is a savepoint).
+      return Object.assign((...args: unknown[]) => (db.inTransaction || transactions++, tx(...(args as []))), tx);
+    };
+    let batches = 0;
+    const outcomes = removeRecordingsInBatches(db, root, targets, 1, () => {
+      if (++batches !== 1) return;
+      renameSync(join(root, '2'), join(tempDir('streamctl-old-'), '2'));
+      symlinkSync(outside, join(root, '2'));
+    });
+    expect(transactions).toBe(1 + Math.ceil(N / REMOVE_BATCH));
+    expect(outcomes.filter((o) => o.result === 'deleted')).toHaveLength(2 * REMOVE_BATCH);
+    const refused = outcomes.filter((o) => o.result === 'outside-root');
+    expect(refused.map((o) => o.id)).toEqual(targets.slice(2 * REMOVE_BATCH).map((t) => t.id));
+    expect(refused[0]!.error).toMatch(/outside recordings-root/);
+    // Their files outside are untouched and their rows kept.
+    expect(readdirSync(outside)).toHaveLength(7);
+    expect(count(db, 'SELECT count(*) AS n FROM recordings')).toBe(7);
   });
 });

@@ -4,7 +4,7 @@
 // also checked where they really are (realpath under the root's real path), a recording itself is
 // never a link, and folders are created one level at a time without following one.
 import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 
 /** Containers MistServer can both record and play back from a file. */
 export const RECORDING_EXTENSIONS = ['mkv', 'flv', 'ts', 'mp4'] as const;
@@ -55,13 +55,36 @@ export function recordingPath(root: string, userId: number, startedMs: number, e
   return join(resolve(root), String(userId), `${fileStamp(startedMs)}.${ext}`);
 }
 
+/**
+ * Real locations already resolved, path → real path (null: cannot be resolved). One batch of
+ * removals shares one: Node's realpath lstats every component of the path, ten system calls per
+ * recording for the root and its folder, which made a prune of 100,000 recordings spend more time
+ * resolving the same few folders again than unlinking files (issue 19). Each lookup is as old as
+ * the batch (a few ms); the file itself is always checked afresh.
+ */
+export type RealpathCache = Map<string, string | null>;
+
 /** The real location of a path (links resolved), or null when it cannot be resolved. */
-function realpathOrNull(path: string): string | null {
-  try {
-    return realpathSync(path);
-  } catch {
-    return null;
+function realpathOrNull(path: string, cache?: RealpathCache): string | null {
+  if (!cache) {
+    try {
+      return realpathSync(path);
+    } catch {
+      return null;
+    }
   }
+  const known = cache.get(path);
+  if (known !== undefined) return known;
+  // A channel's folder under the already resolved root: only its own last component can be a link.
+  const realParent = cache.get(dirname(path));
+  let real: string | null;
+  try {
+    real = realParent && !lstatSync(path).isSymbolicLink() ? join(realParent, basename(path)) : realpathSync(path);
+  } catch {
+    real = null;
+  }
+  cache.set(path, real);
+  return real;
 }
 
 /** What a recording file may be checked against: optionally its channel's own folder. */
@@ -79,12 +102,12 @@ export interface RecordingFileRules {
  * under the root, its folder really under the root's real path (no linked folder leads out), and
  * the file itself a regular file, never a link.
  */
-export function recordingFileProblem(root: string, path: string, rules: RecordingFileRules = {}): string | null {
+export function recordingFileProblem(root: string, path: string, rules: RecordingFileRules = {}, realpaths?: RealpathCache): string | null {
   if (!isUnderRoot(root, path)) return 'not under recordings-root';
-  const realRoot = realpathOrNull(resolve(root));
+  const realRoot = realpathOrNull(resolve(root), realpaths);
   if (realRoot === null) return 'recordings-root does not exist';
   const folder = dirname(resolve(path));
-  const realFolder = realpathOrNull(folder);
+  const realFolder = realpathOrNull(folder, realpaths);
   if (rules.userId !== undefined) {
     if (folder !== join(resolve(root), String(rules.userId))) return "not in the channel's own folder";
     // No folder at all (not even a dangling link), so no file: a row for it leads nowhere.

@@ -2,9 +2,9 @@
 // process killed between the unlink and the row delete leaves a marked row that the next prune
 // finishes; a file that cannot be removed keeps its row.
 import { unlinkSync } from 'node:fs';
-import { isUnderRoot, recordingFileProblem } from './recording-path';
+import { isUnderRoot, recordingFileProblem, type RealpathCache } from './recording-path';
 import type { Db } from '../store/open';
-import { deleteRecordingRows, markRecordingsDeleting, unmarkRecordingsDeleting } from '../store/recordings';
+import { markRecordingsDeleting, settleRecordingRemovals } from '../store/recordings';
 
 /** What happened to one recording. */
 export type RemoveResult = 'deleted' | 'already-gone' | 'failed' | 'outside-root';
@@ -22,10 +22,10 @@ export interface RemoveOutcome {
 }
 
 /** Unlinks one file; classifies the result without throwing. */
-function unlinkRecording(root: string, path: string): { result: RemoveResult; error?: string } {
-  if (!isUnderRoot(root, path)) return { result: 'outside-root', error: 'not under recordings-root; left alone' };
+function unlinkRecording(root: string, path: string, realpaths: RealpathCache): { result: RemoveResult; error?: string } {
   // Never through a link: a linked folder inside the root would make this unlink a file outside it.
-  const problem = recordingFileProblem(root, path, { allowMissing: true, allowNonRegular: true });
+  // (A path not under the root at all is "not under recordings-root; left alone".)
+  const problem = recordingFileProblem(root, path, { allowMissing: true, allowNonRegular: true }, realpaths);
   if (problem !== null) return { result: 'outside-root', error: `${problem}; left alone` };
   let result: RemoveResult;
   try {
@@ -47,23 +47,14 @@ function unlinkRecording(root: string, path: string): { result: RemoveResult; er
   return { result };
 }
 
-/**
- * Removes a batch: marks the rows (in one transaction), unlinks each file, then deletes the rows
- * whose file is gone and unmarks the others (in one transaction each).
- */
-export function removeRecordings(db: Db, root: string, targets: readonly RemoveTarget[], now: number): RemoveOutcome[] {
-  const inside = targets.filter((t) => isUnderRoot(root, t.path));
-  markRecordingsDeleting(db, inside.map((t) => t.id), now);
-  const outcomes = targets.map((t) => ({ id: t.id, ...unlinkRecording(root, t.path) }));
-  deleteRecordingRows(db, outcomes.filter((o) => o.result === 'deleted' || o.result === 'already-gone').map((o) => o.id), now);
-  unmarkRecordingsDeleting(db, outcomes.filter((o) => o.result === 'failed').map((o) => o.id));
-  return outcomes;
-}
-
-/** Recordings per batch: each batch's transactions hold the write lock for a few ms. */
+/** Recordings per batch: each batch's transaction holds the write lock for a few ms. */
 export const REMOVE_BATCH = 500;
 
-/** removeRecordings, REMOVE_BATCH at a time (any number of targets); `onBatch` after each. */
+/**
+ * Removes recordings a batch at a time: the first batch's rows are marked (one transaction), then
+ * per batch its files are unlinked and one transaction deletes the rows whose file is gone,
+ * unmarks the others and marks the next batch. `onBatch` is called after each batch.
+ */
 export function removeRecordingsInBatches(
   db: Db,
   root: string,
@@ -71,10 +62,28 @@ export function removeRecordingsInBatches(
   now: number,
   onBatch: (done: number, total: number) => void = () => {},
 ): RemoveOutcome[] {
+  const batch = (i: number) => targets.slice(i, i + REMOVE_BATCH);
+  const toMark = (ts: readonly RemoveTarget[]) => ts.filter((t) => isUnderRoot(root, t.path)).map((t) => t.id);
   const outcomes: RemoveOutcome[] = [];
+  if (targets.length > 0) markRecordingsDeleting(db, toMark(batch(0)), now);
   for (let i = 0; i < targets.length; i += REMOVE_BATCH) {
-    outcomes.push(...removeRecordings(db, root, targets.slice(i, i + REMOVE_BATCH), now));
+    // The root's and the folders' real locations once per batch, not once per file.
+    const realpaths: RealpathCache = new Map();
+    const gone: string[] = [];
+    const kept: string[] = [];
+    for (const t of batch(i)) {
+      const o: RemoveOutcome = { id: t.id, ...unlinkRecording(root, t.path, realpaths) };
+      if (o.result === 'deleted' || o.result === 'already-gone') gone.push(o.id);
+      else if (o.result === 'failed') kept.push(o.id);
+      outcomes.push(o);
+    }
+    settleRecordingRemovals(db, { gone, kept }, toMark(batch(i + REMOVE_BATCH)), now);
     onBatch(Math.min(i + REMOVE_BATCH, targets.length), targets.length);
   }
   return outcomes;
+}
+
+/** Removes a few recordings (`recordings delete`): the batched removal with one batch. */
+export function removeRecordings(db: Db, root: string, targets: readonly RemoveTarget[], now: number): RemoveOutcome[] {
+  return removeRecordingsInBatches(db, root, targets, now);
 }

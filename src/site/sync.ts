@@ -1,8 +1,9 @@
 // `streamctl sync`: the state the site owns (users, channel policies, grants, its own bans), sent
-// whole from the site's database and made true in ONE transaction. Idempotent: the same input twice
-// changes nothing the second time, so a nightly cron is enough to keep streamctl right.
+// whole from the site's database: checked and planned in a read snapshot, its writes made in ONE
+// transaction. Idempotent: the same input twice changes nothing the second time, so a nightly cron
+// is enough to keep streamctl right.
 import { parseDuration } from '../lib/duration';
-import { UserError } from '../lib/errors';
+import { oneLine, UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
 import { displayNameProblem, externalIdProblem } from '../lib/names';
 import { parseIsoTime } from '../lib/time';
@@ -257,13 +258,23 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
 }
 
 /**
- * Makes the database match `input` in one IMMEDIATE transaction (nothing changes when any part is
- * invalid), or with `dryRun` only says what would change. Keys of created users are in the report,
- * the only time they exist in clear: `beforeCommit` gets the report inside the transaction, to
- * show them before they are stored; live effects are returned for the caller to apply.
+ * Makes the database match `input`, all or nothing, or with `dryRun` only says what would change.
+ * The input is checked and the changes planned in a read transaction (a snapshot: WAL readers never
+ * hold the write lock, so pushes and viewers go on while a big input is validated); only the
+ * planned writes then run, in one IMMEDIATE transaction (issue 20: validating 600,000 grants inside
+ * it held the lock for seconds). Every planned write makes a row what the input says (an upsert, a
+ * delete by key), so a change committed by another program in between is not undone blindly; one
+ * that collides (a user of the same name created meanwhile) fails the whole sync, nothing changed.
+ * Keys of created users are in the report, the only time they exist in clear: `beforeCommit` gets
+ * the report inside the write transaction, after the writes, to show them before they are stored
+ * (a dry run's, or one with nothing to write, outside any); live effects are returned for the
+ * caller to apply.
  */
 export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean; beforeCommit?: (report: SyncReport) => void }): SyncReport {
   const dryRun = opts.dryRun === true;
+  // The writes the plan makes, in order; run only after planning, in one write transaction.
+  const writes: (() => void)[] = [];
+  const write = (w: () => void) => void writes.push(w);
   const run = () => {
     const plan = checkInput(db, input);
     const changes: SyncChange[] = [];
@@ -283,7 +294,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         if (u.displayName != null) fields.display_name = { from: null, to: u.displayName };
         if (u.disabled) fields.disabled = { from: null, to: true };
         const change: SyncChange = { object: 'user', action: 'create', user: u.name, fields };
-        if (!dryRun) {
+        write(() => {
           // The external id is set with the updates below, once a user moving away from it has let
           // it go (another listed user may hold it until then: the column is UNIQUE).
           const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: null, now: opts.now });
@@ -292,7 +303,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
           change.key = key;
           change.key_label = stored.label;
           ids.set(u.name, user.id);
-        }
+        });
         changes.push(change);
         continue;
       }
@@ -322,21 +333,23 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         effect({ kind: 'stop-publisher', user: existing.name, reason: 'user not in sync' });
       }
     }
-    if (!dryRun) {
+    write(() => {
       for (const { user, next } of updates) {
         if (next.externalId !== user.externalId) updateUserFields(db, user.id, { ...next, externalId: null });
       }
       for (const { user, next } of updates) updateUserFields(db, user.id, next);
-    }
+    });
 
     // Channel policies and grants. A user created by this dry run has no row yet: defaults.
     for (const c of plan.channels) {
       const userId = ids.get(c.user) ?? findUserByName(db, c.user)?.id;
+      // A user this sync creates has its id only once its write ran.
+      const idAtWrite = () => userId ?? ids.get(c.user)!;
       const before = (userId === undefined ? undefined : getChannel(db, userId)) ?? DEFAULT_CHANNEL;
       const fields = channelFieldChanges(before, c.patch);
       if (Object.keys(fields).length > 0) {
         changes.push({ object: 'channel', action: 'update', user: c.user, fields });
-        if (!dryRun) updateChannel(db, userId!, c.patch, opts.now);
+        write(() => updateChannel(db, idAtWrite(), c.patch, opts.now));
         if ('access' in fields || 'min_age' in fields || 'viewer_cap' in fields) effect({ kind: 'recheck-viewers', user: c.user, reason: 'channel access changed by sync' });
       }
       if (!c.grants) continue;
@@ -345,7 +358,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       for (const [viewer, until] of current) {
         if (c.grants.has(viewer)) continue;
         changes.push({ object: 'grant', action: 'remove', user: c.user, viewer, until: iso(until) });
-        if (!dryRun) deleteGrant(db, userId!, viewer);
+        write(() => deleteGrant(db, idAtWrite(), viewer));
         narrowed = true;
       }
       for (const [viewer, until] of c.grants) {
@@ -355,7 +368,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
           changes.push({ object: 'grant', action: 'update', user: c.user, viewer, until: iso(until) });
           narrowed = true;
         } else continue;
-        if (!dryRun) upsertGrant(db, { userId: userId!, viewer, until, now: opts.now });
+        write(() => upsertGrant(db, { userId: idAtWrite(), viewer, until, now: opts.now }));
       }
       if (narrowed) effect({ kind: 'recheck-viewers', user: c.user, reason: 'grants changed by sync' });
     }
@@ -370,7 +383,7 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       for (const [id, b] of existing) {
         if (plan.bans.has(id)) continue;
         changes.push({ object: 'ban', action: 'remove', channel: b.userName, kind: b.kind, value: b.value, until: iso(b.until), reason: b.reason });
-        if (!dryRun) deleteBan(db, b.id);
+        write(() => deleteBan(db, b.id));
         recheck(b.userName, 'ban lifted by sync');
       }
       for (const [id, b] of plan.bans) {
@@ -378,24 +391,41 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         const shown = { object: 'ban' as const, channel: b.userName, kind: b.kind, value: b.value, until: iso(b.until), reason: b.reason };
         if (!old) {
           changes.push({ ...shown, action: 'add' });
-          if (!dryRun) {
+          write(() => {
             const userId = b.userName === null ? null : (ids.get(b.userName) ?? findUserByName(db, b.userName)!.id);
             insertBan(db, { userId, kind: b.kind, value: b.value, reason: b.reason, until: b.until, now: opts.now, origin: 'sync' });
-          }
+          });
         } else if (old.until !== b.until || old.reason !== b.reason) {
           changes.push({ ...shown, action: 'update' });
-          if (!dryRun) updateBan(db, old.id, { until: b.until, reason: b.reason });
+          write(() => updateBan(db, old.id, { until: b.until, reason: b.reason }));
         } else continue;
         recheck(b.userName, 'ban added by sync');
       }
     }
+    // The report's change objects are the plan's: a created user's key is filled in by its write.
     const report: SyncReport = { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
-    // Inside the transaction: the caller shows the keys of created users before they are committed,
-    // and a throw (stdout failed) rolls everything back.
-    opts.beforeCommit?.(report);
     return report;
   };
-  return dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
+  const report = db.transaction(run).deferred();
+  if (dryRun || writes.length === 0) {
+    opts.beforeCommit?.(report);
+    return report;
+  }
+  try {
+    db.transaction(() => {
+      for (const w of writes) w();
+      // Inside the transaction, after the writes (the keys of created users exist now): the caller
+      // shows them before they are committed, and a throw (stdout failed) rolls everything back.
+      opts.beforeCommit?.(report);
+    }).immediate();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+      throw new UserError(`the database changed while sync was planning (${oneLine(err)}); nothing was changed, run it again`);
+    }
+    throw err;
+  }
+  return report;
 }
 
 function summarize(changes: SyncChange[]): SyncSummary {

@@ -158,6 +158,22 @@ export function unmarkRecordingsDeleting(db: Db, ids: readonly string[]): void {
 }
 
 /**
+ * After a batch of unlinks, in one transaction: deletes the rows whose file is gone (with their
+ * webhook events, deleteRecordingRows), unmarks those whose file stayed, and marks the next batch
+ * (before any of its files is touched). One commit per batch instead of three: each commit
+ * rewrites the same index pages of the table into the WAL.
+ */
+export function settleRecordingRemovals(db: Db, done: { gone: readonly string[]; kept: readonly string[] }, markNext: readonly string[], now: number): void {
+  const unmark = stmt(db, 'UPDATE recordings SET deleting_at = NULL WHERE id = ?');
+  const mark = stmt(db, 'UPDATE recordings SET deleting_at = ? WHERE id = ? AND deleting_at IS NULL');
+  db.transaction(() => {
+    deleteRecordingRows(db, done.gone, now);
+    for (const id of done.kept) unmark.run(id);
+    for (const id of markNext) mark.run(now, id);
+  })();
+}
+
+/**
  * Removes catalogue rows (their files are gone); each removal's recording.deleted webhook event
  * commits with it. `now`: when the deliveries are due.
  */

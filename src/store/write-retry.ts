@@ -26,18 +26,24 @@ export function writeWithRetry<T>(db: Db, fn: () => T): T {
   }
 }
 
+/** SQLite's "database or disk is full": the filesystem (or max_page_count) has no room for the write. */
+const isFull = (err: unknown) => (err as { code?: unknown }).code === 'SQLITE_FULL';
+
 /**
- * Runs fn in an IMMEDIATE transaction if the write lock can be had within waitMs; undefined when
- * it cannot (a write that is nice to have, never worth a late answer). Triggers only: afterwards
- * the connection waits TRIGGER_BUSY_TIMEOUT_MS again.
+ * Runs fn in an IMMEDIATE transaction if the write lock can be had within waitMs and there is room
+ * for it; `done: false` when it cannot (a write that is nice to have, never worth a late answer or
+ * a refusal): `busy` (another writer kept the lock) or `full` (the database or its disk is full;
+ * the transaction is rolled back whole). Triggers only: afterwards the connection waits
+ * TRIGGER_BUSY_TIMEOUT_MS again.
  */
-export function writeIfFree<T>(db: Db, waitMs: number, fn: () => T): { done: true; value: T } | { done: false } {
+export function writeIfFree<T>(db: Db, waitMs: number, fn: () => T): { done: true; value: T } | { done: false; why: 'busy' | 'full' } {
   db.pragma(`busy_timeout = ${waitMs}`);
   try {
     return { done: true, value: db.transaction(fn).immediate() };
   } catch (err) {
-    if (!isBusy(err)) throw err;
-    return { done: false };
+    if (isBusy(err)) return { done: false, why: 'busy' };
+    if (isFull(err)) return { done: false, why: 'full' };
+    throw err;
   } finally {
     db.pragma(`busy_timeout = ${TRIGGER_BUSY_TIMEOUT_MS}`);
   }

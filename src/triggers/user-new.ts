@@ -82,10 +82,11 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
   let evicted: string[] = [];
   if (!read.counted && decision.allow) {
     // No cap to count against: the session row is for statistics and re-checks, not the answer.
+    // A full disk is the same case as a busy database (issue 20): the answer needs no write.
     const d = decision;
-    if (!writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d))).done) {
-      ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
-    }
+    const written = writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d)));
+    if (!written.done && written.why === 'busy') ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
+    if (!written.done && written.why === 'full') ctx.log('database or disk is full: admitted without a session row (USER_END will record the viewing if there is room then)');
   } else {
     // A cap (or viewer-sessions) counts open sessions: the count and this session's row commit
     // together (no two admissions both see the last free place), or the answer is a refusal. A

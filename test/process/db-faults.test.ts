@@ -4,7 +4,7 @@
 // passes integrity_check and nothing that was committed is lost.
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, openSync, statSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, cpSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
@@ -233,5 +233,86 @@ describe('trigger programs on a faulty database', async () => {
     expect(check.prepare("SELECT count(*) AS n FROM users WHERE name = 'alice'").get()).toEqual({ n: 0 });
     expect(check.pragma('foreign_key_check')).toEqual([]);
     check.close();
+  });
+});
+
+/**
+ * A mount namespace holding a small tmpfs at `mnt` (root only, or where unprivileged user
+ * namespaces are allowed): the database's filesystem can really be filled up, as a full disk is.
+ * `run` starts a command inside it; the test process reaches its files through /proc/<pid>/root.
+ */
+async function smallFilesystem(mnt: string, size: string): Promise<{ run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult>; outside(path: string): string; stop(): void } | null> {
+  const asRoot = process.getuid?.() === 0;
+  const holder = spawn('unshare', [...(asRoot ? ['-m'] : ['-r', '-m']), '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size="$2" tmpfs "$1" && echo ready && exec sleep 600', 'sh', mnt, size], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = await new Promise<boolean>((done) => {
+    holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && done(true));
+    holder.on('error', () => done(false));
+    holder.on('close', () => done(false));
+  });
+  if (!ready) return null;
+  const enter = ['-t', String(holder.pid), ...(asRoot ? [] : ['-U', '--preserve-credentials']), '-m', '--'];
+  return {
+    run: (cmd, args, env, input) => spawnCollect('nsenter', [...enter, cmd, ...args], env, input ?? ''),
+    outside: (path) => `/proc/${holder.pid}/root${path}`,
+    stop: () => void holder.kill('SIGKILL'),
+  };
+}
+
+describe('the database on a full filesystem (issue 20 item 7)', () => {
+  it('user-new admits whom it may without a write (public; private with a valid token); a capped channel, a refusal and a push still need their commit', async () => {
+    const { dir, path, payloads } = world();
+    expect((await cli(path, ['token', 'secret'])).status).toBe(0);
+    expect((await cli(path, ['grant', 'add', 'carol', 'v1'])).status).toBe(0);
+    const issued = await cli(path, ['token', 'issue', 'carol', '--viewer', 'v1', '--json']);
+    const token = (JSON.parse(issued.stdout) as { token: string }).token;
+    const mnt = join(dir, 'small');
+    mkdirSync(mnt);
+    const fs = await smallFilesystem(mnt, '4m');
+    if (!fs) return void console.warn('skipped: no mount namespace for a small filesystem here (needs root or user namespaces)');
+    try {
+      const db = join(mnt, 'world.db');
+      cpSync(path, fs.outside(db)); // closed cleanly: no -wal or -shm yet
+      const env = (name: TriggerName) => baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false' });
+      const run = (name: TriggerName, payload: string) => fs.run(join(BIN, TRIGGERS[name].program), [name], env(name), payload);
+      const view = (stream: string, session: string, tkn = '1684129823') =>
+        payloads.USER_NEW[0]!.replace(/^streams\+alice/, stream).replace(/[0-9a-f]{64}/, session.repeat(64)).split('\n').map((l, i) => (i === 2 ? tkn : l)).join('\n');
+      // In use before the disk fills, as a live database is: its -wal and -shm exist.
+      expect(await run('USER_NEW', view('streams+alice', 'a'))).toMatchObject({ stdout: 'true', status: 0 });
+      const filled = await fs.run('sh', ['-c', `cat /dev/zero > "${join(mnt, 'filler')}"; df -k "${mnt}" | tail -1`], baseEnv());
+      expect(filled.stdout.trim().split(/\s+/)[3], filled.stdout).toBe('0');
+
+      const [pub, priv, noToken, capped, push] = await Promise.all([
+        run('USER_NEW', view('streams+alice', 'b')),
+        run('USER_NEW', view('streams+carol', 'c', token)),
+        run('USER_NEW', view('streams+carol', 'd')),
+        run('USER_NEW', view('streams+bob', 'e')),
+        run('PUSH_REWRITE', payloads.PUSH_REWRITE[0]!),
+      ]);
+      // Admitted, with one line in MistServer's log saying why no session row was written.
+      for (const r of [pub, priv]) {
+        expect(r.stdout, r.stderr).toBe('true');
+        expect(r.stderr).toMatch(/^streamctl USER_NEW: database or disk is full: admitted without a session row/);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      }
+      // A refusal's audit row, a cap's count and a push's commit cannot be had: refused, one line.
+      expectRefusedCleanly(
+        [
+          { name: 'USER_NEW', r: noToken },
+          { name: 'USER_NEW', r: capped },
+          { name: 'PUSH_REWRITE', r: push },
+        ],
+        /full/i,
+      );
+
+      // Room again: the next viewer's session row is written, and nothing was damaged.
+      expect((await fs.run('rm', [join(mnt, 'filler')], baseEnv())).status).toBe(0);
+      expect(await run('USER_NEW', view('streams+alice', 'f'))).toEqual({ stdout: 'true', stderr: '', status: 0 });
+      const check = await fs.run(process.execPath, ['-e', `const D=require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});const d=new D(${JSON.stringify(db)},${JSON.stringify(NATIVE)});console.log(d.pragma('integrity_check',{simple:true}), d.prepare("SELECT group_concat(substr(session_id,1,1),'') AS s FROM (SELECT session_id FROM viewer_sessions ORDER BY session_id)").get().s)`], baseEnv());
+      expect(check.stdout.trim(), check.stderr).toBe('ok af');
+    } finally {
+      fs.stop();
+    }
   });
 });
