@@ -14,12 +14,21 @@ type Json = Record<string, any>;
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const CHALLENGE = '5f4dcc3b5aa765d61d8327deb882cf99';
 
+/** A connection as MistServer's `clients` call lists it (a push's session id starts with "I"). */
+export interface FakeSession {
+  sessid: string;
+  stream: string;
+  host: string;
+  protocol: string;
+  conntime: number;
+}
+
 export interface FakeMist {
   url: string;
   /** Every request body received, in order (login retries included). */
   requests: Json[];
   /** The stored configuration, as MistServer would hold it. */
-  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[] };
+  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[]; streamKeys: Record<string, string>; sessions: FakeSession[] };
   /** When set, requests need this login (as from a remote host). */
   account?: { username: string; password: string };
   /** Requests that carried one of these keys (ignoring reads). */
@@ -32,7 +41,7 @@ export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): P
   const fake: FakeMist = {
     url: '',
     requests: [],
-    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], ...structuredClone(initial) },
+    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], streamKeys: {}, sessions: [], ...structuredClone(initial) },
     calls: (key) => fake.requests.filter((r) => key in r),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -93,6 +102,23 @@ function handle(fake: FakeMist, request: Json): Json {
     out.jwks = s.jwks;
   }
   if (request.active_streams) out.active_streams = s.activeStreams;
+  // As 3.10 answers them (controller_api.cpp): an object for `streamkeys` replaces every key; `clients`
+  // lists the requested fields in its own order; `stop_sessid` ends those sessions.
+  if ('streamkeys' in request) {
+    if (request.streamkeys && typeof request.streamkeys === 'object') s.streamKeys = structuredClone(request.streamkeys);
+    out.streamkeys = s.streamKeys;
+  }
+  if (request.clients) {
+    const order = ['host', 'stream', 'protocol', 'conntime', 'sessid'];
+    const wanted = Array.isArray(request.clients.fields) && request.clients.fields.length ? order.filter((f) => request.clients.fields.includes(f)) : order;
+    const streams: string[] = request.clients.streams ?? [];
+    const rows = s.sessions.filter((c) => streams.length === 0 || streams.includes(c.stream));
+    out.clients = { fields: wanted, time: Math.floor(Date.now() / 1000), data: rows.length ? rows.map((c) => wanted.map((f) => c[f as keyof FakeSession])) : null };
+  }
+  if (request.stop_sessid !== undefined) {
+    const ids: string[] = Array.isArray(request.stop_sessid) ? request.stop_sessid : [request.stop_sessid];
+    s.sessions = s.sessions.filter((c) => !ids.includes(c.sessid));
+  }
   if ('config' in request) out.config = { triggers: s.triggers, version: 'fake 1.0', serverid: '' };
   if (!request.minimal) out.streams = s.streams;
   return out;

@@ -208,6 +208,8 @@ const DEFAULT_CHANNEL: Omit<Channel, 'userId'> = {
   record: false,
   retentionMs: null,
   replayOffline: false,
+  secondPush: 'refuse',
+  reconnectGraceMs: 0,
   updatedAt: null,
 };
 
@@ -222,6 +224,8 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
     record: 'record',
     retentionMs: 'retention_ms',
     replayOffline: 'replay_offline',
+    secondPush: 'second_push',
+    reconnectGraceMs: 'reconnect_grace_ms',
   };
   const out: FieldChanges = {};
   for (const [field, to] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {

@@ -6,6 +6,10 @@ import { stmt } from './statements';
 export const ACCESS_POLICIES = ['public', 'password', 'paid', 'age', 'private'] as const;
 export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
 
+/** What PUSH_REWRITE does with a push for a channel that is already live (docs/ingest.md). */
+export const SECOND_PUSH_POLICIES = ['refuse', 'takeover'] as const;
+export type SecondPushPolicy = (typeof SECOND_PUSH_POLICIES)[number];
+
 export interface Channel {
   userId: number;
   access: AccessPolicy;
@@ -17,6 +21,10 @@ export interface Channel {
   /** Per-channel recording retention; null = the global default. */
   retentionMs: number | null;
   replayOffline: boolean;
+  /** A push while the channel is live: refused (the live encoder stays) or taking over. */
+  secondPush: SecondPushPolicy;
+  /** After the live encoder dropped, only its key may publish for this long (0: anyone at once). */
+  reconnectGraceMs: number;
   updatedAt: number | null;
 }
 
@@ -29,6 +37,8 @@ interface ChannelRow {
   record: number;
   retention_ms: number | null;
   replay_offline: number;
+  second_push: SecondPushPolicy;
+  reconnect_grace_ms: number;
   updated_at: number;
 }
 
@@ -45,6 +55,8 @@ export function getChannel(db: Db, userId: number): Channel | undefined {
     record: r.record === 1,
     retentionMs: r.retention_ms,
     replayOffline: r.replay_offline === 1,
+    secondPush: r.second_push,
+    reconnectGraceMs: r.reconnect_grace_ms,
     updatedAt: r.updated_at,
   };
 }
@@ -59,6 +71,8 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
   record: 'record',
   retentionMs: 'retention_ms',
   replayOffline: 'replay_offline',
+  secondPush: 'second_push',
+  reconnectGraceMs: 'reconnect_grace_ms',
 };
 
 /** Names of users whose policy row is missing (their viewers are refused). */
