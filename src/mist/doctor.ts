@@ -20,7 +20,6 @@ import {
   entryDifference,
   installedTriggers,
   isOurEntry,
-  jwksCount,
   NOT_INSTALLED,
   planProtocols,
   planRecordingPush,
@@ -31,6 +30,7 @@ import {
   type Desired,
 } from './plan';
 import { describeDtsc, dtscEntries, isLoopbackInterface, PUSH_GUARD_REASON } from './roles';
+import { jwksCheck, mistControllerEnvironments, sessionsCheck, streamKeysCheck } from './bypass-checks';
 
 export type Status = 'ok' | 'warn' | 'fail';
 
@@ -159,6 +159,8 @@ export interface DoctorInput {
    * about other checks; the CLI always runs it.
    */
   runPrograms?: boolean;
+  /** Where MistController's environment is read (/proc; tests give another folder). */
+  procRoot?: string;
 }
 
 /** A group's id from /etc/group, or null when there is no such group. */
@@ -359,10 +361,12 @@ export async function runDoctor(input: DoctorInput): Promise<Finding[]> {
     add({
       check: 'mistserver config',
       status: 'warn',
-      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers(role).length} trigger entries, streams, recording push, jwks, DTSC`,
+      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers(role).length} trigger entries, streams, recording push, jwks, stream keys, DTSC`,
       fix: 'run doctor again once MistServer is reachable',
     });
   }
+  // NOSESS in MistServer's environment: no sessions, so no USER_NEW (bypass-checks.ts).
+  add(sessionsCheck(mistControllerEnvironments(input.procRoot)));
 
   // The VoD placeholder: what MistServer plays when STREAM_SOURCE answers nothing (an edge too).
   const placeholder = input.desired.vodSource;
@@ -407,8 +411,8 @@ function edgeRecordingsCheck(root: string | undefined, mistUser: DoctorInput['mi
 // No trigger takes 64 lines; every program must refuse this (and never reach a database).
 const MALFORMED_PAYLOAD = Array(64).fill('streamctl-doctor').join('\n');
 
-/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks, DTSC. */
-const MIST_CONFIG_CHECKS = 4;
+/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks, stream keys, DTSC. */
+const MIST_CONFIG_CHECKS = 5;
 
 /** How to start a program as MistServer's user, and who that turned out to be. */
 interface Runner {
@@ -570,12 +574,7 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       ? { check: 'recording push', status: 'ok', message: role === 'edge' ? 'none (the origin records)' : `${desired.base}+ → ${desired.recordingsRoot}` }
       : { check: 'recording push', status: 'fail', message: push.map((c) => `${c.action === 'add' ? 'missing' : 'extra'}: ${c.detail}`).join('; '), fix: APPLY },
   );
-  const keys = jwksCount(answer);
-  out.push(
-    keys === 0
-      ? { check: 'jwks', status: 'ok', message: 'no keys registered in MistServer (streamctl checks tokens itself)' }
-      : { check: 'jwks', status: 'fail', message: `${keys} key(s) registered in MistServer's jwks: their token holders skip USER_NEW (no bans, caps or revocation)`, fix: `${APPLY}, then restart MistServer` },
-  );
+  out.push(jwksCheck(answer), streamKeysCheck(answer));
   out.push(...dtscChecks(answer, desired));
   return out;
 }
