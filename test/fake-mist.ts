@@ -20,7 +20,10 @@ export interface FakeSession {
   stream: string;
   host: string;
   protocol: string;
+  /** Seconds connected at the time asked; it grows while the encoder is connected. */
   conntime: number;
+  /** False: the encoder is gone but MistServer still lists its session (frozen, as for ~20 s on 3.10). */
+  connected?: boolean;
 }
 
 export interface FakeMist {
@@ -109,11 +112,22 @@ function handle(fake: FakeMist, request: Json): Json {
     out.streamkeys = s.streamKeys;
   }
   if (request.clients) {
-    const order = ['host', 'stream', 'protocol', 'conntime', 'sessid'];
-    const wanted = Array.isArray(request.clients.fields) && request.clients.fields.length ? order.filter((f) => request.clients.fields.includes(f)) : order;
-    const streams: string[] = request.clients.streams ?? [];
-    const rows = s.sessions.filter((c) => streams.length === 0 || streams.includes(c.stream));
-    out.clients = { fields: wanted, time: Math.floor(Date.now() / 1000), data: rows.length ? rows.map((c) => wanted.map((f) => c[f as keyof FakeSession])) : null };
+    const order = ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'];
+    // Times are taken relative to the latest one asked (tests run on their own clocks).
+    const asked: Json[] = Array.isArray(request.clients) ? request.clients : [request.clients];
+    const latest = Math.max(...asked.map((q) => (typeof q.time === 'number' ? q.time : 0)));
+    const one = (q: Json) => {
+      const wanted = Array.isArray(q.fields) && q.fields.length ? order.filter((f) => q.fields.includes(f)) : order;
+      const streams: string[] = q.streams ?? [];
+      const ago = typeof q.time === 'number' ? latest - q.time : 0;
+      const rows = s.sessions
+        .filter((c) => streams.length === 0 || streams.includes(c.stream))
+        .map((c) => ({ ...c, conntime: c.connected === false ? c.conntime : c.conntime - ago }))
+        .filter((c) => c.conntime >= 0);
+      const value = (c: FakeSession, f: string) => (f === 'down' ? c.conntime * 12_000 : c[f as keyof FakeSession]);
+      return { fields: wanted, time: Math.floor(Date.now() / 1000), data: rows.length ? rows.map((c) => wanted.map((f) => value(c, f))) : null };
+    };
+    out.clients = Array.isArray(request.clients) ? request.clients.map(one) : one(request.clients);
   }
   if (request.stop_sessid !== undefined) {
     const ids: string[] = Array.isArray(request.stop_sessid) ? request.stop_sessid : [request.stop_sessid];

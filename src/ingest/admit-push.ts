@@ -10,7 +10,7 @@ import { countPushFailures, listGuardAllow, recordPushFailure } from '../store/p
 import { durationMs, getSettings } from '../store/settings';
 import { markPublisherDropped, publisherState, recordPublisher } from '../store/publishers';
 import { listInputSessions, stopSessions, type InputSession } from '../mist/input-sessions';
-import { decidePushPolicy, publisherFacts, type PublisherFacts } from './second-push';
+import { decidePushPolicy, publisherFacts, TAKEOVER_REFUSAL, type PublisherFacts } from './second-push';
 
 /** Why a push was refused, in words fit for logs (no secrets). */
 function shapeProblem(key: string): string {
@@ -143,7 +143,7 @@ function decideAndSettle(ctx: PushDecisionContext, trigger: string, ip: string, 
   if (decision.kind === 'takeover' && stopped.length === 0) {
     decision = {
       kind: 'refuse',
-      reason: problem !== '' ? `takeover: the live encoder could not be stopped (${problem})` : 'takeover: the live encoder connected moments ago and is not listed by MistServer yet',
+      reason: `${TAKEOVER_REFUSAL}: ${problem !== '' ? `the live encoder could not be stopped (${problem})` : 'the live encoder connected moments ago and is not listed by MistServer yet'}`,
     };
   }
   const audit = (outcome: string, reason: string, at: string) => recordEvent(db, { at: now, kind: 'push', outcome, reason, userId: owner.userId, ip: at, detail: trigger });

@@ -12,6 +12,8 @@ export const PENDING_PUSH_MS = 10_000;
 export const SECOND_PUSH_REFUSAL = 'second push: the channel is live (policy refuse)';
 /** The start of the reason recorded when the reconnect grace refuses another key. */
 export const RECONNECT_GRACE_REFUSAL = 'reconnect grace';
+/** The start of the reason recorded when a takeover is refused (the live encoder could not be stopped). */
+export const TAKEOVER_REFUSAL = 'takeover';
 
 /** What the database alone says about the channel's last accepted push. */
 export interface PublisherFacts {

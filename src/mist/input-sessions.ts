@@ -60,21 +60,40 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
   });
 }
 
+/** How far apart the two looks at a session are: a connected encoder's connection time grows in between. */
+const LOOK_APART_S = 3;
+
 /**
- * The encoders connected to `stream` now. `time` asks for sessions seen in the last 2 s: MistServer
- * updates a session about once a second, and with no time its `clients` call answers about ten
- * minutes ago.
+ * The encoders connected to `stream` now. MistServer keeps listing a push's session for some 20 s
+ * after its encoder disconnected (measured on 3.10, its connection time and bytes frozen), so the
+ * stream's sessions are read twice in one call, at now-1 s and LOOK_APART_S before that (MistServer
+ * keeps a per-second log; with no time its `clients` call answers about ten minutes ago): a session
+ * is connected when it is new in the later look or its connection time or bytes grew.
  */
 export async function listInputSessions(apiUrl: string, stream: string, nowMs: number, timeoutMs: number): Promise<InputSession[]> {
-  const answer = await post(apiUrl, { clients: { time: Math.floor(nowMs / 1000) - 2, streams: [stream], fields: ['host', 'stream', 'protocol', 'conntime', 'sessid'] } }, timeoutMs);
-  const clients = answer.clients as { fields?: unknown; data?: unknown } | undefined;
+  const at = Math.floor(nowMs / 1000) - 1;
+  const look = (time: number) => ({ time, streams: [stream], fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'] });
+  const answer = await post(apiUrl, { clients: [look(at), look(at - LOOK_APART_S)] }, timeoutMs);
+  const [now, before] = Array.isArray(answer.clients) ? (answer.clients as unknown[]).map((c) => inputRows(apiUrl, c, stream)) : [];
+  if (!now || !before) throw new MistUnreachable(`MistServer API at ${apiUrl}: no clients lists in its answer`);
+  return now
+    .filter((s) => {
+      const earlier = before.find((b) => b.sessionId === s.sessionId);
+      return !earlier || s.connectedSeconds > earlier.connectedSeconds || s.bytes > earlier.bytes;
+    })
+    .map(({ bytes: _bytes, ...session }) => session);
+}
+
+/** The input sessions of `stream` in one `clients` answer, with the bytes they sent. */
+function inputRows(apiUrl: string, answer: unknown, stream: string): (InputSession & { bytes: number })[] {
+  const clients = answer as { fields?: unknown; data?: unknown } | undefined;
   if (!clients || !Array.isArray(clients.fields)) throw new MistUnreachable(`MistServer API at ${apiUrl}: no clients list in its answer`);
   const fields = clients.fields as string[];
   const at = (row: unknown[], name: string) => row[fields.indexOf(name)];
   const rows = Array.isArray(clients.data) ? (clients.data.filter(Array.isArray) as unknown[][]) : [];
   return rows
     .filter((r) => at(r, 'stream') === stream && String(at(r, 'sessid')).startsWith('I'))
-    .map((r) => ({ sessionId: String(at(r, 'sessid')), host: String(at(r, 'host')), protocol: String(at(r, 'protocol')), connectedSeconds: Number(at(r, 'conntime')) || 0 }));
+    .map((r) => ({ sessionId: String(at(r, 'sessid')), host: String(at(r, 'host')), protocol: String(at(r, 'protocol')), connectedSeconds: Number(at(r, 'conntime')) || 0, bytes: Number(at(r, 'down')) || 0 }));
 }
 
 /** Asks MistServer to stop these sessions (each cuts its encoder's connection). */

@@ -83,6 +83,14 @@ describe('--second-push refuse (the default)', () => {
     expect(asked()).toBe(1);
   });
 
+  it('does not count an encoder MistServer still lists after it disconnected (its connection time frozen)', async () => {
+    const { db, main, backup } = await channel();
+    await push(db, main, '198.51.100.1', T0);
+    buffer(db, 'FULL', T0 + 4000);
+    fake.state.sessions = [{ ...encoder('Iaaa', '198.51.100.1'), connected: false }];
+    expect((await push(db, backup, '198.51.100.2', T0 + 20_000)).answer).toBe('streams+alice');
+  });
+
   it('counts a push accepted moments ago as live for another key, not for the same key retrying', async () => {
     const { db, main, backup } = await channel();
     await push(db, main, '198.51.100.1', T0);
@@ -168,6 +176,29 @@ describe('--reconnect-grace', () => {
     buffer(db, 'FULL', T0 + 4000);
     buffer(db, 'EMPTY', T0 + 60_000);
     expect((await push(db, backup, '198.51.100.2', T0 + 60_001)).answer).toBe('streams+alice');
+  });
+});
+
+describe('streamctl metrics', () => {
+  it('counts each policy decision in streamctl_second_pushes', async () => {
+    const { db, main, backup } = await channel(['--second-push', 'takeover', '--reconnect-grace', '30s']);
+    await push(db, main, '198.51.100.1', T0);
+    buffer(db, 'FULL', T0 + 4000);
+    fake.state.sessions = [encoder('Iaaa', '198.51.100.1')];
+    await push(db, backup, '198.51.100.2', T0 + 10_000); // takes over: one encoder stopped
+    buffer(db, 'EMPTY', T0 + 20_000);
+    await push(db, main, '198.51.100.1', T0 + 21_000); // grace: only backup may come back
+    expect((await cli(db, ['channel', 'set', 'alice', '--second-push', 'refuse'])).status).toBe(0);
+    await push(db, backup, '198.51.100.2', T0 + 22_000);
+    buffer(db, 'FULL', T0 + 26_000);
+    fake.state.sessions = [encoder('Ibbb', '198.51.100.2')];
+    await push(db, main, '198.51.100.1', T0 + 30_000); // refused: live
+    const text = (await cli(db, ['metrics', '--window', '3650d'])).stdout;
+    expect(text).toContain('streamctl_second_pushes{decision="refused"} 1\n');
+    expect(text).toContain('streamctl_second_pushes{decision="grace_refused"} 1\n');
+    expect(text).toContain('streamctl_second_pushes{decision="takeover_refused"} 0\n');
+    expect(text).toContain('streamctl_second_pushes{decision="encoder_stopped"} 1\n');
+    expect(text).toContain('streamctl_push_attempts{outcome="stopped"} 1\n');
   });
 });
 

@@ -29,11 +29,21 @@ async function videoSizes(user: string): Promise<string[]> {
   }
 }
 
-/** The input (publishing) sessions MistServer lists for the stream: host and protocol. */
+/**
+ * The encoders connected to the stream, by protocol. MistServer lists a push's session for some 20 s
+ * after its encoder left, frozen: connected ones are those whose connection time grew in 3 s (as
+ * PUSH_REWRITE reads it, src/mist/input-sessions.ts).
+ */
 async function encoders(user: string): Promise<string[]> {
-  const c = (await mist.api({ clients: { time: Math.floor(Date.now() / 1000) - 2, streams: [stream(user)], fields: ['host', 'protocol', 'sessid'] } })).clients as { fields: string[]; data: unknown[][] | null };
-  const at = (r: unknown[], f: string) => r[c.fields.indexOf(f)];
-  return (c.data ?? []).filter((r) => String(at(r, 'sessid')).startsWith('I')).map((r) => String(at(r, 'protocol')));
+  const t = Math.floor(Date.now() / 1000) - 1;
+  const look = (time: number) => ({ time, streams: [stream(user)], fields: ['protocol', 'conntime', 'sessid'] });
+  const [now, before] = (await mist.api({ clients: [look(t), look(t - 3)] })).clients as { fields: string[]; data: unknown[][] | null }[];
+  const rows = (c: { fields: string[]; data: unknown[][] | null }) =>
+    (c.data ?? []).map((r) => ({ id: String(r[c.fields.indexOf('sessid')]), protocol: String(r[c.fields.indexOf('protocol')]), conntime: Number(r[c.fields.indexOf('conntime')]) })).filter((r) => r.id.startsWith('I'));
+  const earlier = rows(before!);
+  return rows(now!)
+    .filter((r) => !earlier.some((e) => e.id === r.id && e.conntime >= r.conntime))
+    .map((r) => r.protocol);
 }
 
 /** A viewer (ffmpeg, progressive TS) for `seconds`: frames decoded and the picture sizes seen. */
@@ -103,7 +113,10 @@ describe('--second-push takeover', () => {
     const cut = await Promise.race([a.exited, sleep(15_000).then(() => null)]);
     expect(cut).not.toBeNull();
     expect(b.running).toBe(true);
-    await waitFor('B alone on the stream', async () => JSON.stringify(await videoSizes(user)) === '["320x240"]', 20_000);
+    await waitFor('B alone on the stream', async () => {
+      const seen = { sizes: await videoSizes(user), encoders: await encoders(user) };
+      return JSON.stringify(seen.sizes) === '["320x240"]' || console.log(`${user}: ${JSON.stringify(seen)}`);
+    }, 30_000, 1000);
     expect(await encoders(user)).toEqual([proto === 'rtmp' ? 'INPUT:RTMP' : 'INPUT:TSSRT']);
     await waitFor(`${user} live`, () => mist.scJson(['status', user]).state === 'live', 20_000);
     const after = await watch(user, 4);
