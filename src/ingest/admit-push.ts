@@ -8,7 +8,7 @@ import { findKeyOwnerByDigest, keyWorksAt, touchKey, type KeyOwner } from '../st
 import type { Db } from '../store/open';
 import { countPushFailures, listGuardAllow, recordPushFailure } from '../store/push-guard';
 import { durationMs, getSettings } from '../store/settings';
-import { markPublisherDropped, publisherState, recordPublisher } from '../store/publishers';
+import { markPublisherDropped, publisherState, recordPublisher, type PublisherState } from '../store/publishers';
 import { listInputSessions, stopSessions, type InputSession } from '../mist/input-sessions';
 import { decidePushPolicy, publisherFacts, TAKEOVER_REFUSAL, type PublisherFacts } from './second-push';
 
@@ -53,7 +53,7 @@ interface PendingCheck {
   owner: KeyOwner;
   stream: string;
   apiUrl: string;
-  state: ReturnType<typeof publisherState>;
+  state: PublisherState;
   facts: PublisherFacts;
 }
 
