@@ -60,8 +60,12 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
   });
 }
 
-/** How far apart the two looks at a session are: a connected encoder's connection time grows in between. */
-const LOOK_APART_S = 3;
+/**
+ * How far apart the two looks at a session are: a connected encoder's connection time grows in
+ * between. 3 s missed it on a machine at a load of 40 (MistServer's stats lagged); an encoder
+ * that left counts for up to this long after.
+ */
+const LOOK_APART_S = 5;
 
 /**
  * The encoders connected to `stream` now. MistServer keeps listing a push's session for some 20 s
