@@ -120,6 +120,8 @@ export async function buildAll(opts: { declarations?: boolean } = {}): Promise<v
       __MIGRATIONS__: JSON.stringify(migrations),
       __SCHEMA_VERSION__: String(migrations.length ? migrations[migrations.length - 1]!.version : 0),
       __VERSION__: JSON.stringify(version),
+      // jose stays in its own dist/jose.js, required only for a token (src/access/token.ts loadJose)
+      __JOSE_INSIDE__: 'false',
     },
   };
   await Promise.all([

@@ -11,7 +11,7 @@ import { manPage } from '../src/cli/command-tree';
 import { MAN_HEADER } from '../src/cli/commands/completion';
 import { createContext } from '../src/cli/context';
 import { buildProgram } from '../src/cli/program';
-import { mistDefaultFor } from '../src/mist/plan';
+import { mistDefaultFor } from '../src/wiring/plan';
 import { SETTING_RULES } from '../src/settings/rules';
 import { SETTING_DEFAULTS, type SettingName } from '../src/store/settings';
 import { EDGE_TRIGGER_SUMMARIES, TRIGGER_SUMMARIES } from '../src/triggers/summaries';

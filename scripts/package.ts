@@ -40,6 +40,27 @@ const packagedEntry: Plugin = {
   },
 };
 
+/**
+ * postject's LIEF (compiled to WebAssembly) warns through console.warn once per note section of
+ * Node's own ELF binary whose name it cannot find in the string table ("Can't find string offset
+ * for section name '.note.100'", nine lines on every build). Harmless: the blob goes into a note
+ * of its own and the executable runs (test/process/package.test.ts). Those lines and only those
+ * are dropped; any other warning passes through, and a failed injection still throws.
+ */
+export const LIEF_NOTE_NOISE = /^warning: Can't find string offset for section name '\.note(\.\d+)?'$/;
+
+async function withoutLiefNoteNoise<T>(fn: () => Promise<T>): Promise<T> {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!(args.length === 1 && typeof args[0] === 'string' && LIEF_NOTE_NOISE.test(args[0].trim()))) warn(...args);
+  };
+  try {
+    return await fn();
+  } finally {
+    console.warn = warn;
+  }
+}
+
 function run(cmd: string, args: string[]): void {
   const r = spawnSync(cmd, args, { cwd: PACKAGE_DIR, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${(r.stderr || r.stdout || String(r.error)).trim()}`);
@@ -72,6 +93,8 @@ export async function buildPackage(): Promise<string> {
       __MIGRATIONS__: JSON.stringify(migrations),
       __SCHEMA_VERSION__: String(migrations.length ? migrations[migrations.length - 1]!.version : 0),
       __VERSION__: JSON.stringify(version),
+      // jose inside the one script (src/access/token.ts loadJose)
+      __JOSE_INSIDE__: 'true',
       // Names the extracted addon's cache folder: a new addon never reuses an old file.
       __ADDON_ID__: JSON.stringify(createHash('sha256').update(addon).digest('hex').slice(0, 16)),
     },
@@ -93,7 +116,7 @@ export async function buildPackage(): Promise<string> {
   copyFileSync(process.execPath, PACKAGE_BIN);
   chmodSync(PACKAGE_BIN, 0o755);
   const { inject } = require('postject') as { inject(file: string, name: string, data: Buffer, opts: { sentinelFuse: string }): Promise<void> };
-  await inject(PACKAGE_BIN, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE });
+  await withoutLiefNoteNoise(() => inject(PACKAGE_BIN, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE }));
   for (const f of [script, blob, config]) rmSync(f);
 
   for (const program of ['mist-trigger', ...Object.values(TRIGGERS).map((s) => s.program)]) {

@@ -3,7 +3,7 @@
 // installed programs find their database through streamctl.conf, written by install.sh
 // next to the installed code.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from './lib/errors';
 
@@ -224,4 +224,19 @@ export function originHost(): string | undefined {
 export function udpApiPortOverride(): number | undefined {
   const port = Number(process.env.STREAMCTL_UDP_API_PORT);
   return Number.isInteger(port) && port > 0 && port < 65536 ? port : undefined;
+}
+
+/**
+ * Who runs this command, for the admin events: the operating-system user, and the one who called
+ * sudo when it is root through sudo (`root (sudo from alice)`).
+ */
+export function operatorName(): string {
+  let name: string;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = process.env.USER || `uid ${process.getuid?.() ?? '?'}`;
+  }
+  const sudo = process.env.SUDO_USER;
+  return sudo && sudo !== name ? `${name} (sudo from ${sudo})` : name;
 }

@@ -3,7 +3,7 @@
 // scripts/build.ts into dist/index.js with its declarations in dist/types/.
 import { databasePath } from './config';
 import { UserError } from './lib/errors';
-import { applyLiveEffects as applyEffects, type LiveEffect } from './cli/live-effects';
+import { applyLiveEffects as applyEffects, type LiveEffect } from './live/session-effects';
 import { migrate } from './store/migrate';
 import { openForCli, type Db } from './store/open';
 
@@ -31,7 +31,7 @@ export {
   type SyncSummary,
   type SyncLiveEffect,
 } from './site/sync';
-export type { LiveEffect } from './cli/live-effects';
+export type { LiveEffect } from './live/session-effects';
 
 /**
  * Opens streamctl's database (default: STREAMCTL_DB, else the installed streamctl.conf's db=) and

@@ -1,6 +1,6 @@
-// The layering of src/ (see README "Where things live"): layers only point down,
-// cli → domain (access, edge, ingest, live, mist, recordings, replica, settings) → store → lib, and the trigger
-// runner depends on nothing above it. Checked on the import statements themselves.
+// The layering of src/ (docs/development.md, "Layout"): every folder has a layer (LAYERS below) and
+// imports only folders of lower layers, so no import runs upward and no two folders import each
+// other. Checked on the import statements themselves.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,9 +28,39 @@ function violations(applies: (file: string) => boolean, allowed: (target: string
   return imports.flatMap(({ file, targets }) => (applies(file) ? targets.filter((t) => !allowed(t, file)).map((t) => `${file} -> ${t}`) : []));
 }
 
-const DOMAIN = ['access', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site'];
+/**
+ * src/'s folders from the bottom up. A folder imports only folders of lower layers (and itself); two
+ * folders of one layer never import each other. A low-level MistServer client (mist/) sits low, the
+ * wiring that plans MistServer's configuration (wiring/) and doctor sit high and may use everything.
+ */
+const LAYERS: string[][] = [
+  ['lib'],
+  ['config'],
+  ['store'],
+  ['mist', 'recordings', 'access', 'ingest'],
+  ['replica', 'settings', 'site'],
+  ['live'],
+  ['edge'],
+  ['triggers'],
+  ['wiring', 'runtime'],
+  ['doctor'],
+  ['cli'],
+  ['packaging'],
+  ['index'],
+];
+const layerOf = (f: string): number => LAYERS.findIndex((l) => l.includes(folder(f)));
+
+const DOMAIN = ['access', 'doctor', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site', 'wiring'];
 
 describe('src/ layering', () => {
+  it('every folder of src/ has a layer', () => {
+    expect([...new Set(imports.map((i) => folder(i.file)))].filter((f) => layerOf(f) < 0)).toEqual([]);
+  });
+
+  it('no import runs upward or sideways: each folder imports only lower layers (so no folder cycle)', () => {
+    expect(violations(() => true, (t, f) => folder(t) === folder(f) || t.startsWith('..') || layerOf(t) < layerOf(f))).toEqual([]);
+  });
+
   it('lib/ imports only lib/', () => {
     expect(violations((f) => folder(f) === 'lib', (t) => folder(t) === 'lib')).toEqual([]);
   });
@@ -58,6 +88,14 @@ describe('src/ layering', () => {
 
   it('CLI commands never import each other (shared helpers live in domain modules or cli/)', () => {
     expect(violations((f) => f.startsWith('cli/commands/'), (t) => !t.startsWith('cli/commands/'))).toEqual([]);
+  });
+
+  it('the CLI takes from triggers/ only the registry and the summaries: trigger logic it needs lives in domain folders', () => {
+    expect(violations((f) => folder(f) === 'cli', (t) => folder(t) !== 'triggers' || ['triggers/registry', 'triggers/summaries'].includes(t))).toEqual([]);
+  });
+
+  it('the Node entry (index.ts) imports no CLI module: what it offers lives in domain folders', () => {
+    expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
   });
 
   it('finds the imports it checks (a parser that saw none would pass every rule)', () => {

@@ -8,6 +8,7 @@ import pushRewrite from '../src/triggers/push-rewrite';
 import userNew from '../src/triggers/user-new';
 import { freshDb } from './helpers';
 import { addUser, cli, cliJson } from './support/cli';
+import { memoryDb } from './support/db';
 import { answerOnFile } from './support/trigger';
 
 const withStdin = (db: string, args: string[], stdin: string) => cli(db, args, { stdin });
@@ -62,6 +63,64 @@ describe('exit codes', async () => {
     expect((await cli(db, ['events', '--kind', 'bogus'])).stderr).toMatch(/^streamctl: invalid --kind "bogus": expected one of push, view, broadcast, recording/);
     expect((await cli(db, ['--help'])).status).toBe(0);
     expect((await cli(db, ['--version'])).status).toBe(0);
+  });
+
+  it('refuses an --until day that does not exist (ban add, grant add), storing nothing', async () => {
+    const own = memoryDb();
+    await cliJson(own, ['user', 'add', 'alice']);
+    const year = new Date().getUTCFullYear() + 1;
+    for (const args of [
+      ['ban', 'add', '--viewer', 'troll', '--until', `${year}-02-31`],
+      ['ban', 'add', '--ip', '192.0.2.1', '--until', `${year}-04-31T12:00:00Z`],
+      ['grant', 'add', 'alice', 'fan', '--until', `${year}-02-30`],
+      ['grant', 'add', 'alice', 'fan', '--until', `${year}-06-01T24:00:00Z`],
+    ]) {
+      const r = await cli(own, args);
+      expect(r.status, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: invalid --until "/);
+    }
+    expect(await cliJson(own, ['ban', 'list'])).toEqual([]);
+    expect(await cliJson(own, ['grant', 'list', 'alice'])).toEqual([]);
+    expect((await cliJson(own, ['grant', 'add', 'alice', 'fan', '--until', `${year}-03-03`])).until).toBe(`${year}-03-03T00:00:00Z`);
+  });
+
+  it('2 for an unknown command even with --help, naming it; help for a known one is 0', async () => {
+    for (const args of [
+      ['frobnicate', 'words', '--help'],
+      ['frobnicate', '-h'],
+      ['--help', 'frobnicate'],
+      ['user', 'frobnicate', '--help'],
+      ['token', 'key', 'frobnicate', '-h'],
+      ['help', 'frobnicate'],
+    ]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: unknown command 'frobnicate'/);
+    }
+    for (const args of [['user', '--help'], ['user', 'add', '--help'], ['events', '--user', 'alice', '--help'], ['help', 'user'], ['token', 'key', '-h']]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toMatch(/^Usage: streamctl /);
+    }
+  });
+
+  it('2 for an invalid --until on grant add and ban add (an invalid value, not a failure)', async () => {
+    for (const args of [
+      ['grant', 'add', 'alice', 'viewer-1', '--until', 'tomorrow'],
+      ['ban', 'add', '--viewer', 'viewer-1', '--until', 'tomorrow'],
+    ]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: invalid --until "tomorrow": /);
+    }
+  });
+
+  it('a usage error is one line, the hint and any suggestion on it', async () => {
+    for (const args of [['user', 'add'], ['user', 'list', '--bogus'], ['usr'], ['user', 'lst'], ['broadcasts', 'alice', '--limit', '0']]) {
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^streamctl: [^\n]+ \(add --help for usage\)\n$/);
+    }
   });
 
   it('3 when MistServer cannot be reached, naming the cause (not "TypeError")', async () => {

@@ -110,7 +110,7 @@ describe('--json on every command', () => {
     const initDir = tempDir();
     const conf = join(initDir, 'streamctl.conf');
     const initialised = await j({ command: 'init', args: ['init', '--db', join(initDir, 'init.db')], schema: 'init', env: { STREAMCTL_CONF: conf } });
-    expect(initialised).toMatchObject({ config: conf, path: join(initDir, 'init.db') });
+    expect(initialised).toMatchObject({ config: conf, path: join(initDir, 'init.db'), token_secret: 'created', recordings_root: join(initDir, 'recordings') });
     expect(readFileSync(conf, 'utf8')).toContain(`db=${join(initDir, 'init.db')}\n`);
     await j({ command: 'config set', args: ['config', 'set', 'recordings-root', root], schema: 'setting' });
     await j({ command: 'config set', args: ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')], schema: 'setting' });
@@ -245,7 +245,7 @@ describe('--json on every command', () => {
       await redis?.stop();
     }
 
-    await j({ command: 'user remove', args: ['user', 'remove', 'bob'], schema: 'user' });
+    await j({ command: 'user remove', args: ['user', 'remove', 'bob', '--yes'], schema: 'user' });
 
     expect(leafCommands().filter((c) => !covered.has(c) && !(c in NOT_JSON))).toEqual([]);
   }, 120_000);

@@ -83,6 +83,28 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     expect((await cli(db, ['channel', 'show', 'alice', '--json'])).stdout).not.toMatch(/public/);
   });
 
+  it('with the row gone only a change that gives --access writes it again; --record, --viewer-cap or a password write no public row (issue 20 #12)', async () => {
+    const db = freshDb();
+    await addUser(db, 'alice');
+    expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
+    sqlOnFile(db, 'DELETE FROM channels');
+    for (const args of [['--record', 'on'], ['--viewer-cap', '5'], ['--replay-offline', 'on']]) {
+      const r = await cli(db, ['channel', 'set', 'alice', ...args]);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr).toMatch(/^streamctl: alice's channel has no policy row .*--access <policy>/);
+    }
+    const password = await cli(db, ['channel', 'password', 'alice'], { stdin: 'correct horse battery' });
+    expect(password.status).toBe(1);
+    expect(password.stderr).toMatch(/no policy row/);
+    const sync = await cli(db, ['sync'], { stdin: JSON.stringify({ users: [{ name: 'alice' }], channels: [{ user: 'alice', record: true }] }) });
+    expect(sync.status).not.toBe(0);
+    expect(sync.stderr).toMatch(/no policy row/);
+    expect(sqlOnFile(db, 'SELECT * FROM channels')).toEqual([]);
+    expect((await watch(db, 'streams+alice')).stdout).toBe('false');
+    expect((await cli(db, ['channel', 'set', 'alice', '--access', 'paid', '--record', 'on'])).status).toBe(0);
+    expect(sqlOnFile(db, 'SELECT access, record FROM channels')).toEqual([{ access: 'paid', record: 1 }]);
+  });
+
   it('migration 0007 writes the defaults for users made before it, so nothing changes for them', async () => {
     const db = join(tempDir(), 'old.db');
     const d = new Database(db);

@@ -114,6 +114,57 @@ describe('streamctl sync', async () => {
     expect((await cliJson(db, ['user', 'show', 'a'])).external_id).toBe('2');
   });
 
+  it('moves an external id from a listed user to a new one, and names the user and field when two would hold one', async () => {
+    const db = freshDb();
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '1' }, { name: 'c', external_id: '3' }] })]);
+    // b is new and takes a's id while a moves on: valid once the sync is done.
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'b', external_id: '1', disabled: true }, { name: 'a', external_id: '2' }] })]);
+    expect(await cliJson(db, ['user', 'show', 'b'])).toMatchObject({ external_id: '1', disabled: true });
+    expect((await cliJson(db, ['user', 'show', 'a'])).external_id).toBe('2');
+    // c is listed without external_id, so it keeps "3": d cannot have it.
+    const r = await cli(db, ['sync', inputFile({ users: [{ name: 'c' }, { name: 'd', external_id: '3' }] })]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('streamctl: invalid sync input: users[1].external_id: user "d": "3" already belongs to user "c" (users[0]), which keeps it: give that user its new external_id too\n');
+    expect(r.stderr).not.toContain('SQLITE');
+    const twice = await cli(db, ['sync', inputFile({ users: [{ name: 'x', external_id: '9' }, { name: 'y', external_id: '9' }] })]);
+    expect(twice.stderr).toContain('users[1].external_id: user "y": "9" is listed twice (also at users[0])');
+    const unlisted = await cli(db, ['sync', inputFile({ users: [{ name: 'z', external_id: '2' }] })]);
+    expect(unlisted.stderr).toContain('users[0].external_id: user "z": "2" already belongs to user "a", which is not in this sync');
+    expect((await cliJson<unknown[]>(db, ['user', 'list'])).length).toBe(3);
+  });
+
+  it('checks display names and external ids as user add does, naming the user and field', async () => {
+    const db = freshDb();
+    for (const [field, value] of [
+      ['external_id', 'site\u001b[31m'],
+      ['external_id', ' site-1'],
+      ['external_id', 'site-1\r\n'],
+      ['display_name', 'Alice\u0007'],
+      ['display_name', '  Alice'],
+      ['display_name', 'A\nB'],
+      ['display_name', ''],
+      ['display_name', 'x'.repeat(101)],
+    ] as const) {
+      const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice', [field]: value }] })]);
+      expect(r.status, `${field} ${JSON.stringify(value)}`).toBe(1);
+      expect(r.stderr, `${field} ${JSON.stringify(value)}`).toMatch(new RegExp(`^streamctl: invalid sync input: users\\[0\\]\\.${field}: `));
+      expect((await cli(db, ['user', 'add', 'alice', field === 'external_id' ? '--external-id' : '--display-name', value])).status, `user add ${field}`).not.toBe(0);
+    }
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'alice', display_name: 'x'.repeat(100), external_id: 's'.repeat(200) }] })]);
+  });
+
+  it('re-checks the viewers of a channel whose owner (external id) changes', async () => {
+    const db = freshDb();
+    await cliJson(db, ['sync', inputFile({ users: [{ name: 'alice', external_id: 'site-1' }] })]);
+    const report = await cliJson(db, ['sync', '--dry-run', inputFile({ users: [{ name: 'alice', external_id: 'site-9' }] })]);
+    expect(report.live_effects).toEqual([{ kind: 'recheck-viewers', user: 'alice', reason: 'owner (external id) changed by sync' }]);
+    const mist = await startFakeMist();
+    expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
+    expect((await cli(db, ['sync', inputFile({ users: [{ name: 'alice', external_id: 'site-9' }] })])).status).toBe(0);
+    expect(mist.calls('invalidate_sessions').map((c) => c.invalidate_sessions)).toEqual(['streams+alice']);
+  });
+
   it('refuses invalid input as a whole, naming each field path, and changes nothing', async () => {
     const db = freshDb();
     const bad = {
@@ -135,6 +186,27 @@ describe('streamctl sync', async () => {
     expect(await cliJson(db, ['user', 'list'])).toEqual([]);
     const notObject = await cli(db, ['sync', inputFile('x')]);
     expect(notObject.stderr).toBe('streamctl: invalid sync input: (root): expected object, got string\n');
+  });
+
+  it('refuses viewer ids by the rule the verifier, grant add and ban add use', async () => {
+    const db = freshDb();
+    for (const viewer of ['fan\u0085', 'fan\u202e', 'x'.repeat(201)]) {
+      const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer }] }], bans: [{ viewer }] })]);
+      expect(r.status, JSON.stringify(viewer)).toBe(1);
+      expect(r.stderr).toContain('channels[0].grants[0].viewer: ');
+      expect(r.stderr).toContain('bans[0].viewer: ');
+    }
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+  });
+
+  it('refuses a day that does not exist (2027-02-31 would roll over into March)', async () => {
+    const db = freshDb();
+    const doc = { users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer: 'v', until: '2027-02-31' }] }], bans: [{ viewer: 'x', until: '2027-04-31T10:00:00Z' }] };
+    const r = await cli(db, ['sync', inputFile(doc)]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('channels[0].grants[0].until: "2027-02-31" is not a valid time');
+    expect(r.stderr).toContain('bans[0].until: "2027-04-31T10:00:00Z" is not a valid time');
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
   });
 
   it('reads stdin, and reports a document that is not JSON in one line', async () => {

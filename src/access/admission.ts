@@ -132,7 +132,10 @@ export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token:
     // address ban applies, such a viewer is refused (fail closed), not let past the check.
     if (!address) return refuse('ban-ip', `the viewer address does not parse, and address bans apply (${banScope(ban)} ban #${ban.id})`);
     const range = parseRange(ban.value);
-    if (range && inRange(address, range)) return refuse('ban-ip', `address is banned (${banScope(ban)} ban #${ban.id})`);
+    // A stored range that does not parse (damage, another writer, a tampered replica) might have
+    // covered this viewer: fail closed rather than skip the ban.
+    if (!range) return refuse('ban-ip', `${banScope(ban)} ban #${ban.id} holds an invalid address range; see 'streamctl ban list'`);
+    if (inRange(address, range)) return refuse('ban-ip', `address is banned (${banScope(ban)} ban #${ban.id})`);
   }
   for (const ban of bans) {
     if (ban.kind === 'viewer' && viewer !== null && ban.value === viewer) return refuse('ban-viewer', `viewer is banned (${banScope(ban)} ban #${ban.id})`);

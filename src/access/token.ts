@@ -5,6 +5,7 @@ import { hmac } from 'fast-sha256';
 import type { Db } from '../store/open';
 import { durationMs, getSetting } from '../store/settings';
 import { activeTokenKeys, type TokenAlg, type TokenKey } from '../store/token-keys';
+import { isClaimAge, isEntitlementList, viewerIdProblem } from './viewer-id';
 
 /** A key as verification needs it (SQLite's TokenKey and the edge's replicated key both fit). */
 export type VerificationKey = Pick<TokenKey, 'kind' | 'alg' | 'material' | 'label'>;
@@ -17,15 +18,22 @@ let jose: Jose | undefined;
 const FROM_SOURCE = __filename.endsWith('.ts');
 const JOSE_PACKAGE = 'jose';
 
+/**
+ * True in the standalone executable (scripts/package.ts), false in dist/ (scripts/build.ts): the
+ * executable is one script with nothing beside it to require, so jose is bundled into it.
+ */
+declare const __JOSE_INSIDE__: boolean | undefined;
+
 /** The JWT library, from its own bundle next to this one (a computed path esbuild leaves alone). */
 export function loadJose(): Jose {
+  // A literal false in dist/: esbuild drops the branch and does not bundle jose into the programs.
+  if (typeof __JOSE_INSIDE__ !== 'undefined' && __JOSE_INSIDE__) return (jose ??= require('./jose-entry') as Jose);
   return (jose ??= require(FROM_SOURCE ? JOSE_PACKAGE : join(__dirname, 'jose.js')) as Jose);
 }
 
 /** Clock difference tolerated between the site and this host. */
 const CLOCK_SKEW_S = 30;
 const ACCEPTED_ALGS: readonly string[] = ['HS256', 'ES256', 'EdDSA'] satisfies TokenAlg[];
-const MAX_VIEWER_ID = 200;
 
 /** What a verified token says about the viewer. */
 export interface ViewerClaims {
@@ -135,11 +143,11 @@ function hs256SignatureMatches(jwt: string, secret: string): boolean {
   if (typeof parsed !== 'object' || parsed === null || (parsed as { alg?: unknown }).alg !== 'HS256') return false;
   if ('crit' in parsed || 'b64' in parsed) return false;
   if (signature.length !== 43) return false; // 32 bytes, unpadded base64url
-  const given = Buffer.from(signature, 'base64url');
-  const expected = hmac(new TextEncoder().encode(secret), new TextEncoder().encode(`${header}.${payload}`));
-  if (given.length !== expected.length) return false;
-  let difference = 0; // constant time: no early exit on the first wrong byte
-  for (let i = 0; i < expected.length; i++) difference |= expected[i]! ^ given[i]!;
+  // Compared as text, against the canonical encoding: decoding the given text would ignore the low
+  // 2 bits of its last character, so four spellings of one signature would all verify.
+  const expected = Buffer.from(hmac(new TextEncoder().encode(secret), new TextEncoder().encode(`${header}.${payload}`))).toString('base64url');
+  let difference = 0; // constant time: no early exit on the first wrong character
+  for (let i = 0; i < expected.length; i++) difference |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
   return difference === 0;
 }
 
@@ -159,12 +167,10 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
   // jose checks a future `iat` only together with maxTokenAge, which also makes `iat` required; ours
   // is optional, so the check is here (jose has already refused an `iat` that is not a number).
   if (typeof p.iat === 'number' && p.iat * 1000 > now + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token issued in the future' };
-  if (typeof p.sub !== 'string' || p.sub === '' || p.sub.length > MAX_VIEWER_ID) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
+  if (typeof p.sub !== 'string' || viewerIdProblem(p.sub) !== null) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
   if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean') return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
-  if (p.age !== undefined && !(Number.isInteger(p.age) && (p.age as number) >= 0 && (p.age as number) < 200)) {
-    return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
-  }
-  if (p.ent !== undefined && !(Array.isArray(p.ent) && p.ent.every((e) => typeof e === 'string'))) {
+  if (p.age !== undefined && !isClaimAge(p.age)) return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
+  if (p.ent !== undefined && !isEntitlementList(p.ent)) {
     return { state: 'invalid', reason: 'token "ent" is not a list of strings' };
   }
   return {

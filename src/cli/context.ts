@@ -1,9 +1,10 @@
 // What every CLI command gets: the database (opened and migrated on first use), output helpers, a clock.
-import { readFileSync } from 'node:fs';
+import { readSync } from 'node:fs';
 import { databasePath } from '../config';
 import { EXIT } from '../lib/errors';
 import { migrate } from '../store/migrate';
 import { openForCli, type Db } from '../store/open';
+import { readStdinToEnd, stdinIsTerminal } from './stdio';
 
 export interface CliIo {
   out(text: string): void;
@@ -25,10 +26,16 @@ export interface CliContext extends CliIo {
   exitCode(): number;
   now(): number;
   /**
-   * Everything on stdin (a secret, a sync document). When stdin is a terminal, `prompt` goes to
-   * stderr first. Throws when stdin cannot be read.
+   * Everything on stdin up to EOF (a secret, a sync document), however slowly it arrives. When
+   * stdin is a terminal, `prompt` goes to stderr first. Throws a StdioError when it cannot be read.
    */
   readStdin(prompt: string): string;
+  /**
+   * Asks a yes/no question when a person is there to answer (stdin and stderr are a terminal):
+   * true for y/yes. null when nobody can be asked (a script, a pipe, cron): the caller then needs
+   * an explicit flag such as --yes.
+   */
+  confirm(question: string): boolean | null;
   /** False when a test in process asked doctor not to start the trigger programs (ContextOptions). */
   runTriggerPrograms: boolean;
   /** Closes the database if it was opened. */
@@ -50,6 +57,20 @@ export interface ContextOptions {
   runTriggerPrograms?: boolean;
   /** What stdin holds, for a caller in process (tests); bin/streamctl reads fd 0. */
   stdin?: string;
+  /** What a person at a terminal types at each confirm() question (tests); without it, a terminal is asked. */
+  terminalAnswers?: string[];
+}
+
+/** One line typed at the terminal (fd 0 blocks on a terminal: a read returns at the end of a line). */
+function readTerminalLine(): string {
+  const buf = Buffer.alloc(256);
+  let line = '';
+  for (;;) {
+    const n = readSync(0, buf, 0, buf.length, null);
+    if (n === 0) return line;
+    line += buf.toString('utf8', 0, n);
+    if (line.includes('\n')) return line.slice(0, line.indexOf('\n'));
+  }
 }
 
 /** Builds the context; nothing is opened until a command asks for the database. */
@@ -81,8 +102,25 @@ export function createContext(io: CliIo, options: ContextOptions = {}): CliConte
     now: options.now ?? (() => Date.now()),
     readStdin(prompt) {
       if (options.stdin !== undefined) return options.stdin;
-      if (process.stdin.isTTY) io.err(prompt);
-      return readFileSync(0, 'utf8');
+      if (stdinIsTerminal()) io.err(prompt);
+      return readStdinToEnd();
+    },
+    confirm(question) {
+      const answers = options.terminalAnswers;
+      let answer: string;
+      if (answers !== undefined) {
+        io.err(`${question} [y/N] `);
+        answer = answers.shift() ?? '';
+      } else {
+        if (options.stdin !== undefined || !process.stdin.isTTY || !process.stderr.isTTY) return null;
+        io.err(`${question} [y/N] `);
+        try {
+          answer = readTerminalLine();
+        } catch {
+          return false;
+        }
+      }
+      return /^\s*y(es)?\s*$/i.test(answer);
     },
     runTriggerPrograms: options.runTriggerPrograms ?? true,
     close() {

@@ -1,11 +1,8 @@
 // Plain-text output helpers shared by the commands.
 import { printable } from '../lib/names';
+import { isoTime } from '../lib/time';
 
-/** Unix ms → ISO 8601 UTC without milliseconds (JSON and tables); null stays null. */
-export function isoTime(ms: number | null | undefined): string | null {
-  if (ms === null || ms === undefined) return null;
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { isoTime };
 
 /** Unix ms → short UTC time for tables, "-" when absent. */
 export function shortTime(ms: number | null | undefined): string {

@@ -4,7 +4,8 @@ import { debugEnabled } from '../config';
 import { EXIT, oneLine, UserError } from '../lib/errors';
 import { MistApiError } from '../mist/api';
 import { createContext, type CliContext } from './context';
-import { buildProgram } from './program';
+import { buildProgram, unknownCommandPath } from './program';
+import { StdioError, writeStderr, writeStdout } from './stdio';
 
 /**
  * Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code (EXIT).
@@ -12,10 +13,7 @@ import { buildProgram } from './program';
  */
 export async function run(
   argv: string[],
-  ctx: CliContext = createContext({
-    out: (t) => void process.stdout.write(t),
-    err: (t) => void process.stderr.write(t),
-  }),
+  ctx: CliContext = createContext({ out: writeStdout, err: writeStderr }),
 ): Promise<number> {
   const program = buildProgram(ctx);
   const exitOverride = (c: import('commander').Command) => {
@@ -26,11 +24,21 @@ export async function run(
   // With --json a failure is also a JSON document on stdout ({"error": ..., "exit_code": ...},
   // schemas/error.schema.json), unless the command already printed its own (doctor, prune).
   const json = argv.slice(2).includes('--json');
-  const fail = (code: number, message: string): number => {
+  const fail = (code: number, message: string, stdoutWorks = true): number => {
     ctx.err(`streamctl: ${message}\n`);
-    if (json && !ctx.printedJson()) ctx.json({ error: message, exit_code: code });
+    if (json && stdoutWorks && !ctx.printedJson()) {
+      try {
+        ctx.json({ error: message, exit_code: code });
+      } catch {
+        // stdout failed as well: the stderr line and the exit code are what is left
+      }
+    }
     return code;
   };
+  // An unknown command is a usage error even with --help: parsed without the help, commander
+  // reports it as it does any unknown command.
+  const unknown = unknownCommandPath(program, argv.slice(2));
+  if (unknown) argv = [...argv.slice(0, 2), ...unknown];
   try {
     await program.parseAsync(argv);
     return ctx.exitCode();
@@ -41,6 +49,7 @@ export async function run(
       if (json) ctx.json({ error: err.message.replace(/^error: /, ''), exit_code: EXIT.usage });
       return EXIT.usage;
     }
+    if (err instanceof StdioError) return fail(err.exitCode, err.message, err.stream !== 'stdout');
     if (err instanceof UserError) return fail(err.exitCode, err.message);
     if (err instanceof MistApiError) return fail(EXIT.mistUnavailable, err.message);
     const code = (err as { code?: string }).code;

@@ -71,16 +71,40 @@ export function buildProgram(ctx: CliContext): Command {
 
 /**
  * Every message in streamctl's voice: commander's own usage errors ("error: unknown option")
- * start with `streamctl:` like ours. addCommand() does not pass output settings down, so each
- * command of the tree gets them.
+ * start with `streamctl:` like ours and are one line, the hint included (docs/json.md: commander's
+ * showHelpAfterError would print it on a second line). addCommand() does not pass output settings
+ * down, so each command of the tree gets them.
  */
 function configureTree(cmd: Command, ctx: CliContext): void {
-  cmd
-    .configureOutput({
-      writeOut: ctx.out,
-      writeErr: ctx.err,
-      outputError: (text, write) => write(text.replace(/^error: /, 'streamctl: ')),
-    })
-    .showHelpAfterError('(add --help for usage)');
+  cmd.configureOutput({
+    writeOut: ctx.out,
+    writeErr: ctx.err,
+    outputError: (text, write) => write(`${text.replace(/^error: /, 'streamctl: ').trim().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`),
+  });
   for (const sub of cmd.commands) configureTree(sub, ctx);
 }
+
+/**
+ * When `args` name a command that does not exist (a word under a group with no action of its own),
+ * the command words up to that one, with --help/-h and `help` left out; else null. commander prints
+ * the help and exits 0 for `--help` before it looks at the command words, so `streamctl bogus
+ * --help` looked like success; parsing what this returns reports the unknown command instead.
+ */
+export function unknownCommandPath(program: Command, args: readonly string[]): string[] | null {
+  let cmd = program;
+  const path: string[] = [];
+  for (const arg of args) {
+    if (arg === '--') return null;
+    if (arg.startsWith('-')) continue; // a group takes only flags (--help, --version), never a value
+    if (cmd.commands.length === 0 || hasAction(cmd)) return null;
+    if (arg === 'help') continue; // `help <command>`: the same walk
+    const sub = cmd.commands.find((c) => c.name() === arg || c.aliases().includes(arg));
+    path.push(arg);
+    if (!sub) return path;
+    cmd = sub;
+  }
+  return null;
+}
+
+/** A command with an action of its own (`events`, besides `events prune`) takes words as operands. */
+const hasAction = (cmd: Command): boolean => (cmd as unknown as { _actionHandler: unknown })._actionHandler != null;

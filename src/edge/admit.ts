@@ -4,19 +4,15 @@
 // primary answers errors (replica-serve-stale-data no), never stale policies.
 import { decideAdmission, capRefusal, type AccessDecision, type BanFact } from '../access/admission';
 import { playbackJwt, verifyToken, type TokenCheck } from '../access/token';
-import { canonicalName, nameProblem } from '../lib/names';
 import type { RedisClient } from '../lib/resp';
-import { parseRecordingId } from '../recordings/recording-id';
+import type { EdgeRedis } from './edge-redis';
+import { classifyStream, parseStreamName } from '../live/stream-name';
 import { keys } from '../replica/schema';
 import { grantWorks, policyOf, readBans, readChannel, readKeys, readSettings, settingMs, stringOrNil } from './replicated';
 import { CAP_BUDGET_MS, claimPlace, withinBudget } from './viewer-cap';
 
-/** How the edge reaches Redis: its local replica, and the origin's primary (for the cap only). */
-export interface EdgeRedis {
-  replica(): Promise<RedisClient>;
-  /** Connects (or reuses a connection) within `timeoutMs`. */
-  primary(timeoutMs: number): Promise<RedisClient>;
-}
+// Defined in edge-redis.ts; re-exported for modules written before it moved.
+export type { EdgeRedis } from './edge-redis';
 
 /** What USER_NEW says about the session (see triggers/user-new.ts for the payload). */
 export interface EdgeViewer {
@@ -31,12 +27,6 @@ export interface EdgeViewer {
 export type EdgeVerdict =
   | { allow: boolean; channel: string; decision: AccessDecision }
   | { allow: boolean; channel: null; why: string };
-
-/** A stream name split at its first "+": the base (lower-cased, as MistServer does) and the rest as sent. */
-function splitStream(stream: string): { base: string; rest: string } | null {
-  const plus = stream.indexOf('+');
-  return plus < 0 ? null : { base: stream.slice(0, plus).toLowerCase(), rest: stream.slice(plus + 1) };
-}
 
 /**
  * The token's `sub` read WITHOUT verifying it: only to fetch that viewer's grant in the same
@@ -72,9 +62,9 @@ class Batch {
 
 /** Decides a viewer session on an edge. Throws on any Redis or data error (the caller refuses). */
 export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: number): Promise<EdgeVerdict> {
-  const parts = splitStream(viewer.stream);
-  const liveName = parts && nameProblem(canonicalName(parts.rest)) === null ? canonicalName(parts.rest) : null;
-  const recordingId = parts ? parseRecordingId(parts.rest) : null;
+  const parsed = parseStreamName(viewer.stream);
+  const liveName = parsed?.channel ?? null;
+  const recordingId = parsed?.recordingId ?? null;
   const found = playbackJwt(viewer.token);
   const claimedSub = found ? unverifiedSubject(found.jwt) : null;
 
@@ -88,10 +78,11 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   const settings = readSettings(keys.settings, reply('settings'));
 
   let name: string | null = null;
-  if (parts && liveName && parts.base === settings['stream-base']) name = liveName;
-  else if (parts && recordingId && parts.base === settings['vod-base']) {
+  const kind = classifyStream(parsed, { streamBase: settings['stream-base'], vodBase: settings['vod-base'] });
+  if (kind?.kind === 'live') name = kind.channel;
+  else if (kind?.kind === 'vod') {
     // A recording: its channel is known only now, so its policy takes a second round trip.
-    const owner = stringOrNil(keys.vod(recordingId), reply('vod'));
+    const owner = stringOrNil(keys.vod(kind.recordingId), reply('vod'));
     if (owner !== null) {
       name = owner;
       const second = addChannelReads(new Batch(), owner, claimedSub);

@@ -1,10 +1,9 @@
 // USER_END on an edge: which channels a finished session may hold a viewer-cap place on, and
 // freeing them on the origin's primary. Without stream-base (USER_END need not read the replica),
 // every plausible channel name is freed: deleting a field a session never held is a no-op.
-import { canonicalName, nameProblem } from '../lib/names';
-import { parseRecordingId } from '../recordings/recording-id';
+import { parseStreamName } from '../live/stream-name';
 import { keys } from '../replica/schema';
-import type { EdgeRedis } from './admit';
+import type { EdgeRedis } from './edge-redis';
 import { stringOrNil } from './replicated';
 import { releasePlaces, withinBudget } from './viewer-cap';
 
@@ -13,13 +12,9 @@ export async function releaseSessionPlaces(redis: EdgeRedis, streams: readonly s
   const names = new Set<string>();
   const recordings = new Set<string>();
   for (const stream of streams) {
-    const plus = stream.indexOf('+');
-    if (plus < 0) continue;
-    const rest = stream.slice(plus + 1);
-    const live = canonicalName(rest);
-    if (nameProblem(live) === null) names.add(live);
-    const id = parseRecordingId(rest);
-    if (id !== null) recordings.add(id);
+    const name = parseStreamName(stream);
+    if (name?.channel) names.add(name.channel);
+    if (name?.recordingId) recordings.add(name.recordingId);
   }
   if (names.size === 0 && recordings.size === 0) return 0;
   return withinBudget(

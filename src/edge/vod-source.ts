@@ -6,9 +6,8 @@
 // applies the one-box checks (recordings/recording-path.ts): under the root, its folder really
 // there, the file a regular file, never a link. The id is parsed from the stream name; the path is
 // built only from the replicated value, never from the name.
-import { wildcardPart } from '../lib/names';
 import type { RedisClient } from '../lib/resp';
-import { parseRecordingId } from '../recordings/recording-id';
+import { parseStreamName, recordingOf } from '../live/stream-name';
 import { pathUnderRoot, recordingFileProblem } from '../recordings/recording-path';
 import { keys } from '../replica/schema';
 import { readSettings, stringOrNil } from './replicated';
@@ -21,16 +20,15 @@ export type EdgeVodSource = { path: string } | { why: string; quiet?: boolean };
  * configured). Reads the replica once (settings and the recording's file); throws on Redis errors.
  */
 export async function edgeVodSource(replica: () => Promise<RedisClient>, stream: string, root: string | undefined): Promise<EdgeVodSource> {
-  const plus = stream.indexOf('+');
-  const id = plus < 0 ? null : parseRecordingId(stream.slice(plus + 1));
+  const name = parseStreamName(stream);
+  const id = name?.recordingId ?? null;
   if (id === null) return { why: 'not a recording stream', quiet: true };
   const [settingsReply, fileReply] = await (await replica()).pipeline([
     ['GET', keys.settings],
     ['GET', keys.vodFile(id)],
   ]);
   const settings = readSettings(keys.settings, settingsReply);
-  const wildcard = wildcardPart(stream, settings['vod-base']);
-  if (wildcard === null || parseRecordingId(wildcard) !== id) return { why: 'not a recording stream', quiet: true };
+  if (recordingOf(name, settings['vod-base']) === null) return { why: 'not a recording stream', quiet: true };
   const relative = stringOrNil(keys.vodFile(id), fileReply);
   if (relative === null) return { why: `no recording ${id} in the replica` };
   if (!root) return { why: 'no recordings root on this edge (recordings_root= in streamctl.conf: the origin\'s recordings folder, mounted here)' };

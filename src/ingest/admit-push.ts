@@ -9,7 +9,7 @@ import type { Db } from '../store/open';
 import { countPushFailures, listGuardAllow, recordPushFailure } from '../store/push-guard';
 import { durationMs, getSettings } from '../store/settings';
 import { markPublisherDropped, publisherState, recordPublisher, type PublisherState } from '../store/publishers';
-import { listInputSessions, stopSessions, type InputSession } from '../mist/input-sessions';
+import { listInputSessions, stopSessions, type InputSession } from './input-sessions';
 import { decidePushPolicy, publisherFacts, TAKEOVER_REFUSAL, type PublisherFacts } from './second-push';
 
 /** Why a push was refused, in words fit for logs (no secrets). */

@@ -1,7 +1,7 @@
 /**
  * The CLI's exit codes, a contract scripts rely on (docs/operations.md, "Exit codes"):
  * 0 done or yes; 1 a negative answer or a failure named on stderr; 2 the command line is wrong;
- * 3 MistServer's API could not be used; 70 a bug.
+ * 3 MistServer's API could not be used; 70 a bug; 74 stdin or stdout could not be read or written.
  */
 export const EXIT = {
   ok: 0,
@@ -13,6 +13,8 @@ export const EXIT = {
   mistUnavailable: 3,
   /** An unexpected error (a bug): the message is printed, the stack with STREAMCTL_DEBUG=1. */
   internal: 70,
+  /** stdin could not be read or stdout written (closed pipe, full disk, I/O error); sysexits' EX_IOERR. */
+  io: 74,
 } as const;
 
 /** An expected failure the user can fix: printed as one line, never with a stack trace. */

@@ -86,8 +86,13 @@ export function parseRange(text: string): IpRange | null {
   return { bytes, bits: full, v4 };
 }
 
-/** True when the address lies in the range. */
+/**
+ * True when the address lies in the range. An IPv4 address (held IPv4-mapped) lies only in ranges
+ * written for IPv4 (`a.b.c.d/n` or `::ffff:a.b.c.d/96+`): an IPv6 range such as `::/0` or `::/8`
+ * also covers ::ffff:0:0/96 by its bits, but whoever wrote it meant IPv6 viewers, not every IPv4 one.
+ */
 export function inRange(address: Uint8Array, range: IpRange): boolean {
+  if (!range.v4 && isMappedV4(address)) return false;
   for (let i = 0; i < 16; i++) {
     const keep = Math.max(0, Math.min(8, range.bits - i * 8));
     if (keep === 0) return true;
@@ -116,4 +121,10 @@ export function formatRange(r: IpRange): string {
   const hex = groups.map((g) => g.toString(16));
   const text = bestStart < 0 ? hex.join(':') : `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
   return r.bits === 128 ? text : `${text}/${r.bits}`;
+}
+
+/** Client addresses arrive as IPv4-mapped IPv6 from some connectors (SRT): store the plain IPv4 form. */
+export function normaliseIp(host: string): string {
+  const h = host.trim();
+  return h.toLowerCase().startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
 }

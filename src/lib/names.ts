@@ -25,23 +25,17 @@ export function isValidStreamBase(text: string): boolean {
 }
 
 /**
- * Splits "<base>+<rest>" for a known base, canonicalising the base the way MistServer does.
- * Returns the wildcard part exactly as sent (NOT sanitised by MistServer: never use it in a path).
- */
-export function wildcardPart(streamName: string, base: string): string | null {
-  const plus = streamName.indexOf('+');
-  if (plus < 0) return null;
-  if (streamName.slice(0, plus).toLowerCase() !== base) return null;
-  return streamName.slice(plus + 1);
-}
-
-/**
  * Characters that must never reach a terminal or a one-line log from stored text: C0 and C1
  * controls (newlines, ESC of ANSI sequences), DEL, and the bidirectional overrides that make text
  * display in another order than it is stored.
  */
 const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'g');
+
+/** True when text holds a character that must never reach a terminal or a log line (see UNPRINTABLE). */
+export function hasUnprintable(text: string): boolean {
+  return UNPRINTABLE.test(text);
+}
 
 /** Text for a terminal: each unprintable character shown as "?" (old rows may hold them). */
 export function printable(text: string): string {

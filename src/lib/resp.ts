@@ -44,44 +44,113 @@ function encode(args: (string | number)[]): Buffer {
   return Buffer.concat(parts);
 }
 
-/** Parses one reply at `pos`; undefined when the buffer does not hold all of it yet. */
-function parseAt(buf: Buffer, pos: number): { value: RespValue; next: number } | undefined {
-  if (pos >= buf.length) return undefined;
-  const lineEnd = buf.indexOf(CRLF, pos);
-  if (lineEnd < 0) return undefined;
-  const type = buf[pos];
-  const line = buf.toString('utf8', pos + 1, lineEnd);
-  const after = lineEnd + 2;
-  switch (type) {
-    case 0x2b: // '+'
-      return { value: line, next: after };
-    case 0x2d: // '-'
-      return { value: new RedisReplyError(line), next: after };
-    case 0x3a: // ':'
-      return { value: Number(line), next: after };
-    case 0x24: {
-      // '$'
-      const len = Number(line);
-      if (len < 0) return { value: null, next: after };
-      if (buf.length < after + len + 2) return undefined;
-      return { value: buf.toString('utf8', after, after + len), next: after + len + 2 };
+/** An array whose items are still arriving. */
+interface OpenArray {
+  items: RespValue[];
+  count: number;
+}
+
+/**
+ * An incremental RESP2 reply parser: feed it the socket's chunks, it returns the replies they
+ * complete. Linear in the reply's size however it is split: parsed items are never parsed again
+ * (open arrays are kept on a stack), and while a bulk string of known length is incomplete its
+ * chunks are held back and joined once, not copied on every chunk.
+ */
+export class RespParser {
+  /** Bytes received but not yet parsed (a partial line or a partial bulk string). */
+  private buf: Buffer = Buffer.alloc(0);
+  /** Chunks held back while `buf` lacks the `need` bytes a bulk string needs. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private need = 0;
+  private readonly open: OpenArray[] = [];
+
+  /** The complete top-level replies `chunk` finishes, in order; throws on bytes that are not RESP. */
+  push(chunk: Buffer): RespValue[] {
+    if (this.need > 0 && this.buf.length + this.heldBytes + chunk.length < this.need) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      return [];
     }
-    case 0x2a: {
-      // '*'
-      const count = Number(line);
-      if (count < 0) return { value: null, next: after };
-      const items: RespValue[] = [];
-      let next = after;
-      for (let i = 0; i < count; i++) {
-        const item = parseAt(buf, next);
-        if (!item) return undefined;
-        items.push(item.value);
-        next = item.next;
+    const parts = [this.buf, ...this.held, chunk].filter((b) => b.length > 0);
+    this.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    this.held = [];
+    this.heldBytes = 0;
+    this.need = 0;
+    const done: RespValue[] = [];
+    let pos = 0;
+    for (;;) {
+      const step = this.step(pos);
+      if (step === undefined) break;
+      pos = step.next;
+      if (step.value !== undefined) this.complete(step.value, done);
+    }
+    this.buf = pos >= this.buf.length ? Buffer.alloc(0) : this.buf.subarray(pos);
+    return done;
+  }
+
+  /** True when no reply is partly received. */
+  get idle(): boolean {
+    return this.buf.length === 0 && this.heldBytes === 0 && this.open.length === 0;
+  }
+
+  /** Adds a finished value to the innermost open array, closing arrays it fills, or to `done`. */
+  private complete(value: RespValue, done: RespValue[]): void {
+    let v = value;
+    for (;;) {
+      const top = this.open[this.open.length - 1];
+      if (!top) {
+        done.push(v);
+        return;
       }
-      return { value: items, next };
+      top.items.push(v);
+      if (top.items.length < top.count) return;
+      this.open.pop();
+      v = top.items;
     }
-    default:
-      throw new Error(`unexpected RESP type byte 0x${(type ?? 0).toString(16)}`);
+  }
+
+  /**
+   * One element at `pos`: a value, or an array header (value undefined: the array is now open);
+   * undefined when the buffer does not hold all of it yet.
+   */
+  private step(pos: number): { value: RespValue | undefined; next: number } | undefined {
+    const buf = this.buf;
+    if (pos >= buf.length) return undefined;
+    const lineEnd = buf.indexOf(CRLF, pos);
+    if (lineEnd < 0) return undefined;
+    const type = buf[pos];
+    const line = buf.toString('utf8', pos + 1, lineEnd);
+    const after = lineEnd + 2;
+    switch (type) {
+      case 0x2b: // '+'
+        return { value: line, next: after };
+      case 0x2d: // '-'
+        return { value: new RedisReplyError(line), next: after };
+      case 0x3a: // ':'
+        return { value: Number(line), next: after };
+      case 0x24: {
+        // '$'
+        const len = Number(line);
+        if (len < 0) return { value: null, next: after };
+        if (buf.length < after + len + 2) {
+          // Counted from `pos`, where the unparsed bytes will start.
+          this.need = after - pos + len + 2;
+          return undefined;
+        }
+        return { value: buf.toString('utf8', after, after + len), next: after + len + 2 };
+      }
+      case 0x2a: {
+        // '*'
+        const count = Number(line);
+        if (count < 0) return { value: null, next: after };
+        if (count === 0) return { value: [], next: after };
+        this.open.push({ items: [], count });
+        return { value: undefined, next: after };
+      }
+      default:
+        throw new Error(`unexpected RESP type byte 0x${(type ?? 0).toString(16)}`);
+    }
   }
 }
 
@@ -110,7 +179,7 @@ export function connectRedis(target: string, opts: ConnectOptions = {}): Promise
   }
 
   const queue: Pending[] = [];
-  let buf: Buffer = Buffer.alloc(0);
+  const parser = new RespParser();
   let closedError: Error | undefined;
 
   /** Ends everything: the socket, and every pending request with `err`. */
@@ -125,26 +194,24 @@ export function connectRedis(target: string, opts: ConnectOptions = {}): Promise
   };
 
   socket.on('data', (chunk: Buffer) => {
-    buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
-    let pos = 0;
+    let replies: RespValue[];
     try {
-      while (queue.length > 0) {
-        const parsed = parseAt(buf, pos);
-        if (!parsed) break;
-        pos = parsed.next;
-        const head = queue[0]!;
-        head.replies.push(parsed.value);
-        if (head.replies.length === head.count) {
-          queue.shift();
-          clearTimeout(head.timer);
-          head.resolve(head.replies);
-        }
-      }
+      replies = parser.push(chunk);
     } catch (err) {
       shutdown(fail((err as Error).message));
       return;
     }
-    buf = pos >= buf.length ? Buffer.alloc(0) : buf.subarray(pos);
+    for (const reply of replies) {
+      const head = queue[0];
+      // A reply nobody asked for would answer the next request with the wrong data: end instead.
+      if (!head) return shutdown(fail('a reply to no request'));
+      head.replies.push(reply);
+      if (head.replies.length === head.count) {
+        queue.shift();
+        clearTimeout(head.timer);
+        head.resolve(head.replies);
+      }
+    }
   });
   socket.on('error', (err: NodeJS.ErrnoException) => shutdown(fail(err.code ?? err.message)));
   socket.on('close', () => shutdown(fail('connection closed')));

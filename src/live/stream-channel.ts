@@ -1,11 +1,10 @@
 // Which channel a MistServer stream name belongs to. Decisions take a channel, never a raw
 // stream-name string: the part after "+" is not sanitised by MistServer.
-import { canonicalName, nameProblem, wildcardPart } from '../lib/names';
-import { parseRecordingId } from '../recordings/recording-id';
 import type { Db } from '../store/open';
 import { findRecordingChannel } from '../store/recordings';
 import { getSetting } from '../store/settings';
 import { findUserByName } from '../store/users';
+import { parseStreamName, recordingOf } from './stream-name';
 
 export interface StreamChannel {
   userId: number;
@@ -23,16 +22,13 @@ export interface StreamChannel {
  * `vod-base` setting, read only when the name is not a live channel name.
  */
 export function channelForStream(db: Db, streamName: string, base: string, vodBase?: string): StreamChannel | null {
-  const wildcard = wildcardPart(streamName, base);
-  if (wildcard !== null) {
-    const name = canonicalName(wildcard);
-    if (nameProblem(name) !== null) return null;
-    const user = findUserByName(db, name);
+  const parsed = parseStreamName(streamName);
+  if (parsed === null) return null;
+  if (parsed.base === base) {
+    const user = parsed.channel === null ? undefined : findUserByName(db, parsed.channel);
     return user ? { userId: user.id, userName: user.name, disabled: user.disabled, kind: 'live' } : null;
   }
-  if (!streamName.includes('+')) return null;
-  const vodWildcard = wildcardPart(streamName, vodBase ?? getSetting(db, 'vod-base'));
-  const recordingId = vodWildcard === null ? null : parseRecordingId(vodWildcard);
+  const recordingId = recordingOf(parsed, vodBase ?? getSetting(db, 'vod-base'));
   if (recordingId === null) return null;
   const owner = findRecordingChannel(db, recordingId);
   return owner ? { ...owner, kind: 'vod', recordingId } : null;

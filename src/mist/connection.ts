@@ -4,7 +4,9 @@ import { EXIT, UserError } from '../lib/errors';
 import type { Db } from '../store/open';
 import { getSetting } from '../store/settings';
 import { MistApiError, mistCall, type MistApiOptions } from './api';
-import { DEFAULT_MIST_API } from './desired';
+
+/** Default API URL: MistServer's own default, on loopback (authorised without login). */
+export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
 
 export interface MistConnectionOptions {
   api?: string;

@@ -3,13 +3,12 @@
 // Redis (the local replica; the origin's primary for the viewer cap). Loads neither SQLite nor
 // anything that opens it, so an edge program's bundle holds no better-sqlite3.
 import { debugEnabled, mistEventEnv, redisPassword, redisPrimary, redisReplica } from '../config';
-import type { EdgeRedis } from '../edge/admit';
-import { oneLine } from '../lib/errors';
+import type { EdgeRedis } from '../edge/edge-redis';
 import { connectRedis, type RedisClient } from '../lib/resp';
 import type { Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { EdgeTrigger, EdgeTriggerContext } from '../triggers/types';
-import { answerOnce, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
+import { answerOnce, backgroundInto, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
 
 /**
  * How long the local replica may take to connect and to answer a read. It is on this host (a unix
@@ -69,7 +68,7 @@ export function runEdgeTrigger<E, N extends TriggerName>(trigger: EdgeTrigger<E,
       debug: debugEnabled() ? log : () => {},
       redis: edgeRedisFromConfig(log),
     };
-    if (!TRIGGERS[name].blocking) ctx.background = (work) => void background.push(work.catch((err: unknown) => log(oneLine(err))));
+    if (!TRIGGERS[name].blocking) ctx.background = backgroundInto(background, log);
     return trigger.decide(event, ctx);
   };
   return answerOnce(name, log, decide, background);

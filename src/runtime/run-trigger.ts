@@ -7,7 +7,7 @@ import { openForTrigger, type Db } from '../store/open';
 import type { Answer } from '../triggers/answer';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
 import type { Trigger, TriggerContext } from '../triggers/types';
-import { answerOnce, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
+import { answerOnce, backgroundInto, closeInheritedSockets, readAllStdin, stderrLine } from './trigger-io';
 
 /**
  * Runs one trigger as MistServer does: writes exactly one answer and ends the process.
@@ -44,7 +44,7 @@ export function runTrigger<E, N extends TriggerName>(trigger: Trigger<E, N>): vo
       debug: debugEnabled() ? log : () => {},
     };
     // Asynchronous triggers only: nobody waits for the answer, so their background work may finish first.
-    if (!TRIGGERS[name].blocking) ctx.background = (work) => void background.push(work.catch(() => {}));
+    if (!TRIGGERS[name].blocking) ctx.background = backgroundInto(background, log);
     return trigger.decide(event, ctx);
   };
   return answerOnce(name, log, decide, background, (err) => countError(name, db, err));

@@ -83,6 +83,15 @@ export function closeInheritedSockets(): void {
 }
 
 /**
+ * The `ctx.background` of an asynchronous trigger, the same in both runners: the work joins
+ * `background` (answerOnce waits for it before exiting), and what it throws is one stderr line
+ * (never the answer: an asynchronous trigger's answer is not read).
+ */
+export function backgroundInto(background: Promise<unknown>[], log: (line: string) => void): (work: Promise<unknown>) => void {
+  return (work) => void background.push(work.catch((err: unknown) => log(oneLine(err))));
+}
+
+/**
  * The end every run shares: `decide` (parse the payload, open what the runner needs, decide), then
  * exactly one answer on stdout and exit 0. Anything thrown or rejected is one stderr line, then
  * `failed(err)` (what else the runner records), and the trigger's refusal. `background` holds an

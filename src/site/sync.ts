@@ -4,7 +4,10 @@
 import { parseDuration } from '../lib/duration';
 import { UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
+import { displayNameProblem, externalIdProblem } from '../lib/names';
+import { parseIsoTime } from '../lib/time';
 import { validateJson, type JsonSchema } from '../lib/json-schema';
+import { viewerIdProblem } from '../access/viewer-id';
 import { createKey } from '../ingest/keys';
 import { deleteBan, insertBan, listSyncBans, updateBan, type BanKind } from '../store/bans';
 import { getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch } from '../store/channels';
@@ -59,7 +62,7 @@ export type SyncChange =
   | { object: 'grant'; action: 'add' | 'update' | 'remove'; user: string; viewer: string; until: string | null }
   | { object: 'ban'; action: 'add' | 'update' | 'remove'; channel: string | null; kind: BanKind; value: string; until: string | null; reason: string | null };
 
-/** A change MistServer must apply to sessions already running (see src/cli/live-effects.ts). */
+/** A change MistServer must apply to sessions already running (see src/live/session-effects.ts). */
 export interface SyncLiveEffect {
   kind: 'stop-publisher' | 'recheck-viewers';
   user: string;
@@ -100,10 +103,10 @@ export const SYNC_INPUT_SCHEMA = schemaJson as JsonSchema;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString().replace(/\.000Z$/, 'Z'));
 
-/** null stays null; a bad time is NaN (the schema already checked the shape). */
+/** null stays null; a bad time, or one that does not exist (2027-02-31), is NaN. */
 function parseTime(text: string | null | undefined): number | null {
   if (text === null || text === undefined) return null;
-  return Date.parse(text.trim());
+  return parseIsoTime(text);
 }
 
 /** The checked input, with times in ms, canonical CIDRs and user names resolved. */
@@ -122,24 +125,38 @@ function checkInput(db: Db, raw: unknown): Plan {
   const add = (path: string, message: string) => problems.push({ path, message });
 
   const listed = new Map<string, string>();
-  const externalIds = new Map<string, string>();
   const plan: Plan = { users: [], disableUnlisted: input.disable_unlisted_users === true, channels: [] };
   if (plan.disableUnlisted && !input.users) add('disable_unlisted_users', 'needs the users list (every user the site has)');
   (input.users ?? []).forEach((u, i) => {
     const at = `users[${i}]`;
     if (listed.has(u.name)) add(`${at}.name`, `"${u.name}" is listed twice (also at ${listed.get(u.name)})`);
     listed.set(u.name, at);
-    if (typeof u.external_id === 'string') {
-      if (externalIds.has(u.external_id)) add(`${at}.external_id`, `"${u.external_id}" is listed twice (also at ${externalIds.get(u.external_id)})`);
-      externalIds.set(u.external_id, at);
-    }
+    // The checks `user add` makes (src/lib/names.ts), naming the user and the field.
+    const externalProblem = typeof u.external_id === 'string' ? externalIdProblem(u.external_id) : null;
+    if (externalProblem) add(`${at}.external_id`, `user "${u.name}": ${externalProblem}`);
+    const displayProblem = typeof u.display_name === 'string' ? displayNameProblem(u.display_name) : null;
+    if (displayProblem) add(`${at}.display_name`, `user "${u.name}": ${displayProblem}${u.display_name === '' ? ' (null for none)' : ''}`);
     plan.users.push({ at, name: u.name, externalId: u.external_id, displayName: u.display_name, disabled: u.disabled });
   });
-  // An external id held by a user the input does not list would collide (they are unique).
+  // External ids are unique once the sync is done: each one may be held by one user only, whether
+  // this input sets it, a listed user keeps it (no external_id given) or a user not listed has it.
+  const holders = new Map<string, { user: string; at: string | null; set: boolean }>();
   for (const existing of listUsers(db)) {
-    if (existing.externalId === null || listed.has(existing.name)) continue;
-    const at = externalIds.get(existing.externalId);
-    if (at) add(`${at}.external_id`, `"${existing.externalId}" already belongs to user "${existing.name}", which is not in this sync`);
+    if (existing.externalId !== null && !listed.has(existing.name)) holders.set(existing.externalId, { user: existing.name, at: null, set: false });
+  }
+  for (const u of plan.users) {
+    if (u.externalId !== undefined) continue;
+    const kept = findUserByName(db, u.name)?.externalId ?? null;
+    if (kept !== null) holders.set(kept, { user: u.name, at: u.at, set: false });
+  }
+  for (const u of plan.users) {
+    if (typeof u.externalId !== 'string') continue;
+    const holder = holders.get(u.externalId);
+    const shown = u.externalId.slice(0, 40);
+    if (!holder) holders.set(u.externalId, { user: u.name, at: u.at, set: true });
+    else if (holder.at === null) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}", which is not in this sync`);
+    else if (holder.set) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" is listed twice (also at ${holder.at})`);
+    else add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}" (${holder.at}), which keeps it: give that user its new external_id too`);
   }
   const known = (name: string) => listed.has(name) || findUserByName(db, name) !== undefined;
 
@@ -166,6 +183,8 @@ function checkInput(db: Db, raw: unknown): Plan {
       c.grants.forEach((g, j) => {
         const until = parseTime(g.until);
         if (Number.isNaN(until)) add(`${at}.grants[${j}].until`, `"${g.until}" is not a valid time`);
+        const viewerProblem = viewerIdProblem(g.viewer);
+        if (viewerProblem) add(`${at}.grants[${j}].viewer`, viewerProblem);
         if (grants!.has(g.viewer)) add(`${at}.grants[${j}].viewer`, `"${g.viewer.slice(0, 40)}" is listed twice`);
         grants!.set(g.viewer, until);
       });
@@ -181,6 +200,8 @@ function checkInput(db: Db, raw: unknown): Plan {
       if (channel !== null && !known(channel)) add(`${at}.channel`, `no user "${channel}"`);
       if ((b.viewer === undefined) === (b.ip === undefined)) return add(at, 'give exactly one of "viewer" or "ip"');
       let value = b.viewer;
+      const viewerProblem = b.viewer === undefined ? null : viewerIdProblem(b.viewer);
+      if (viewerProblem) add(`${at}.viewer`, viewerProblem);
       if (b.ip !== undefined) {
         const range = parseRange(b.ip);
         if (!range) return add(`${at}.ip`, `"${b.ip}" is not an IPv4/IPv6 address or CIDR range`);
@@ -238,9 +259,10 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
 /**
  * Makes the database match `input` in one IMMEDIATE transaction (nothing changes when any part is
  * invalid), or with `dryRun` only says what would change. Keys of created users are in the report,
- * the only time they exist in clear; live effects are returned for the caller to apply.
+ * the only time they exist in clear: `beforeCommit` gets the report inside the transaction, to
+ * show them before they are stored; live effects are returned for the caller to apply.
  */
-export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean }): SyncReport {
+export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean; beforeCommit?: (report: SyncReport) => void }): SyncReport {
   const dryRun = opts.dryRun === true;
   const run = () => {
     const plan = checkInput(db, input);
@@ -262,8 +284,10 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         if (u.disabled) fields.disabled = { from: null, to: true };
         const change: SyncChange = { object: 'user', action: 'create', user: u.name, fields };
         if (!dryRun) {
-          const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: u.externalId ?? null, now: opts.now });
-          if (u.disabled) updateUserFields(db, user.id, { displayName: user.displayName, externalId: user.externalId, disabled: true });
+          // The external id is set with the updates below, once a user moving away from it has let
+          // it go (another listed user may hold it until then: the column is UNIQUE).
+          const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: null, now: opts.now });
+          if (u.disabled || u.externalId != null) updates.push({ user, next: { displayName: user.displayName, externalId: u.externalId ?? null, disabled: u.disabled === true } });
           const { key, stored } = createKey(db, user.id, 'default', opts.now);
           change.key = key;
           change.key_label = stored.label;
@@ -286,6 +310,8 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       changes.push({ object: 'user', action: 'update', user: u.name, fields });
       updates.push({ user: existing, next });
       if (next.disabled && !existing.disabled) effect({ kind: 'stop-publisher', user: u.name, reason: 'user disabled by sync' });
+      // The owner is the viewer whose id is the external id: who that is has changed.
+      if (fields.external_id) effect({ kind: 'recheck-viewers', user: u.name, reason: 'owner (external id) changed by sync' });
     }
     if (plan.disableUnlisted) {
       const names = new Set(plan.users.map((u) => u.name));
@@ -363,10 +389,13 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
         recheck(b.userName, 'ban added by sync');
       }
     }
-    return { changes, effects };
+    const report: SyncReport = { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+    // Inside the transaction: the caller shows the keys of created users before they are committed,
+    // and a throw (stdout failed) rolls everything back.
+    opts.beforeCommit?.(report);
+    return report;
   };
-  const { changes, effects } = dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
-  return { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+  return dryRun ? db.transaction(run).deferred() : db.transaction(run).immediate();
 }
 
 function summarize(changes: SyncChange[]): SyncSummary {

@@ -58,3 +58,11 @@ export function latestHealth(db: Db, userId: number): { at: number; health: stri
     | { at: number; health: string }
     | undefined;
 }
+
+/**
+ * Whether a MistServer has run STREAM_BUFFER against this database: a buffer event, or a
+ * broadcast in the event log (it outlives a removed user's buffer events).
+ */
+export function hasSeenStreamBuffer(db: Db): boolean {
+  return (stmt(db, "SELECT EXISTS (SELECT 1 FROM buffer_events) OR EXISTS (SELECT 1 FROM events WHERE kind = 'broadcast') AS seen").get() as { seen: number }).seen === 1;
+}

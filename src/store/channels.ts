@@ -1,5 +1,6 @@
 // Channel policy: who may watch, recording and replay. Every user has a row from the moment it is
 // created (migration 0007 filled older gaps); a missing row means a damaged database, never a default.
+import { UserError } from '../lib/errors';
 import type { Db } from './open';
 import { stmt } from './statements';
 
@@ -61,6 +62,14 @@ export function getChannel(db: Db, userId: number): Channel | undefined {
   };
 }
 
+/** A channel with no policy row was to be changed without an access policy (updateChannel). */
+export class MissingPolicyError extends UserError {
+  constructor(readonly userId: number) {
+    super(`user #${userId}'s channel has no policy row (damaged database): only a change that gives its access policy may write one`);
+    this.name = 'MissingPolicyError';
+  }
+}
+
 export type ChannelPatch = Partial<Omit<Channel, 'userId' | 'updatedAt'>>;
 
 const COLUMN: Record<keyof ChannelPatch, string> = {
@@ -85,9 +94,14 @@ export function insertDefaultChannel(db: Db, userId: number, now: number): void 
   stmt(db, 'INSERT INTO channels (user_id, updated_at) VALUES (?, ?) ON CONFLICT(user_id) DO NOTHING').run(userId, now);
 }
 
-/** Changes the given fields (creating the row with defaults first); returns the new settings. */
+/**
+ * Changes the given fields; returns the new settings. A missing row (a damaged database: its
+ * viewers are refused) is written again only by a patch that says who may watch: the defaults
+ * would make it public behind the operator's back (issue 20 #12). Otherwise: MissingPolicyError.
+ */
 export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: number): Channel {
   return db.transaction(() => {
+    if (patch.access === undefined && !getChannel(db, userId)) throw new MissingPolicyError(userId);
     insertDefaultChannel(db, userId, now);
     for (const [field, value] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {
       if (value === undefined) continue;

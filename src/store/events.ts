@@ -6,8 +6,9 @@ import { writeWithRetry } from './write-retry';
 
 /** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
  * live/offline; recording: RECORDING_END; trigger: a trigger run that failed, outcome error,
- * counted by `streamctl metrics`). `events --kind` accepts only these. */
-export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger'] as const;
+ * counted by `streamctl metrics`; admin: an operator's change through the CLI, outcome the
+ * command, with its actor). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger', 'admin'] as const;
 
 export interface EventInput {
   at: number;
@@ -29,6 +30,8 @@ export interface EventRow {
   userName: string | null;
   ip: string | null;
   detail: string | null;
+  /** Who made an admin change (the operating-system user); null for trigger events. */
+  actor: string | null;
 }
 
 /** Appends an event. */
@@ -44,10 +47,32 @@ export function recordEvent(db: Db, e: EventInput): void {
   );
 }
 
+/** An admin change: the command (`key rotate`), what it did in words, whom it concerns, who ran it. */
+export interface AdminEventInput {
+  at: number;
+  action: string;
+  reason: string;
+  actor: string;
+  userId?: number | null;
+  detail?: string | null;
+}
+
+/** Appends an admin event (kind admin, outcome the command). Trigger programs never write one. */
+export function recordAdminEvent(db: Db, e: AdminEventInput): void {
+  stmt(db, "INSERT INTO events (at, kind, outcome, reason, user_id, detail, actor) VALUES (?, 'admin', ?, ?, ?, ?, ?)").run(
+    e.at,
+    e.action,
+    e.reason,
+    e.userId ?? null,
+    e.detail ?? null,
+    e.actor,
+  );
+}
+
 /** Newest events first, optionally of one kind and/or one user. */
 export function listEvents(db: Db, filter: { kind?: string; userId?: number; limit: number }): EventRow[] {
   return stmt(db, 
-      `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail
+      `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail, e.actor
          FROM events e LEFT JOIN users u ON u.id = e.user_id
         WHERE (@kind IS NULL OR e.kind = @kind) AND (@userId IS NULL OR e.user_id = @userId)
         ORDER BY e.at DESC, e.id DESC LIMIT @limit`,

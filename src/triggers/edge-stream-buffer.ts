@@ -3,11 +3,12 @@
 // over the edge's local UDP API, exactly as the one-box does (live/fast-path.ts). Open channels'
 // viewers then skip USER_NEW on this edge. Broadcast state is the origin's business: nothing else
 // happens here. Answer: none.
-import { edgeOpenness } from '../edge/open-channel';
+import { edgeOpenness } from '../edge/edge-openness';
 import { sendUdpApi, tagRequest } from '../mist/stream-tags';
 import { SILENT } from './answer';
 import { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
 import type { EdgeTrigger } from './types';
+import { shownStream } from './log-text';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'STREAM_BUFFER';
@@ -24,16 +25,16 @@ async function syncEdgeTag(event: StreamBufferEvent, ctx: Parameters<(typeof edg
     const replica = await ctx.redis.replica();
     const o = await edgeOpenness(replica, event.stream, ctx.now);
     if (o.channel === null) {
-      ctx.debug(`ignoring ${event.state} for ${JSON.stringify(event.stream.slice(0, 80))}: ${o.why}`);
+      ctx.debug(`ignoring ${event.state} for ${shownStream(event.stream)}: ${o.why}`);
       return;
     }
     ({ open, why, channel } = o);
   } catch (err) {
     why = `the replica could not say whether the channel is open (${err instanceof Error ? err.message : String(err)})`;
-    ctx.log(`untagging ${JSON.stringify(event.stream.slice(0, 80))}: ${why}`);
+    ctx.log(`untagging ${shownStream(event.stream)}: ${why}`);
   }
   const sent = await sendUdpApi(tagRequest(event.stream, open), TAG_TIMEOUT_MS);
-  if (!sent) ctx.log(`could not send the open tag state of ${channel ?? JSON.stringify(event.stream.slice(0, 80))} to MistServer's UDP API`);
+  if (!sent) ctx.log(`could not send the open tag state of ${channel ?? shownStream(event.stream)} to MistServer's UDP API`);
   else ctx.debug(`${channel ?? event.stream}: ${open ? 'tagged open' : `untagged (${why})`}`);
 }
 

@@ -5,10 +5,12 @@
 // (`mist apply --role edge` sets it), never something else.
 import { edgeRecordingsRoot } from '../config';
 import { edgeVodSource } from '../edge/vod-source';
+import { parseStreamName } from '../live/stream-name';
 import { oneLine } from '../lib/errors';
 import { UNCHANGED, value } from './answer';
 import { expectLines } from './payload';
 import type { EdgeTrigger } from './types';
+import { shownStream } from './log-text';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'STREAM_SOURCE';
@@ -16,9 +18,6 @@ const TRIGGER = 'STREAM_SOURCE';
 export interface StreamSourceEvent {
   stream: string;
 }
-
-/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
-const shown = (stream: string) => JSON.stringify(stream.slice(0, 80));
 
 const edgeStreamSource: EdgeTrigger<StreamSourceEvent, typeof TRIGGER> = {
   name: TRIGGER,
@@ -28,14 +27,14 @@ const edgeStreamSource: EdgeTrigger<StreamSourceEvent, typeof TRIGGER> = {
   },
   async decide({ stream }, ctx) {
     // Live streams keep their pull source without a replica read.
-    if (!stream.includes('+')) return UNCHANGED;
+    if (parseStreamName(stream) === null) return UNCHANGED;
     try {
       const found = await edgeVodSource(() => ctx.redis.replica(), stream, edgeRecordingsRoot());
       if ('path' in found) return value(found.path);
-      if (found.quiet) ctx.debug(`${shown(stream)}: ${found.why}; keeping the configured source`);
-      else ctx.log(`${shown(stream)}: ${found.why}; playing the placeholder`);
+      if (found.quiet) ctx.debug(`${shownStream(stream)}: ${found.why}; keeping the configured source`);
+      else ctx.log(`${shownStream(stream)}: ${found.why}; playing the placeholder`);
     } catch (err) {
-      ctx.log(`${shown(stream)}: ${oneLine(err)}; playing the placeholder`);
+      ctx.log(`${shownStream(stream)}: ${oneLine(err)}; playing the placeholder`);
     }
     return UNCHANGED;
   },

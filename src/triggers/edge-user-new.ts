@@ -7,12 +7,10 @@ import { oneLine } from '../lib/errors';
 import { ALLOW, DENY } from './answer';
 import type { EdgeTrigger } from './types';
 import { parseUserNew, type UserNewEvent } from './user-new-payload';
+import { shownStream, shownViewer } from './log-text';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_NEW';
-
-/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
-const shown = (stream: string) => JSON.stringify(stream.slice(0, 80));
 
 const edgeUserNew: EdgeTrigger<UserNewEvent, typeof TRIGGER> = {
   name: TRIGGER,
@@ -23,16 +21,16 @@ const edgeUserNew: EdgeTrigger<UserNewEvent, typeof TRIGGER> = {
     try {
       verdict = await admitOnEdge(ctx.redis, event, ctx.now);
     } catch (err) {
-      ctx.log(`refused ${where} on ${shown(event.stream)}: ${oneLine(err)}`);
+      ctx.log(`refused ${where} on ${shownStream(event.stream)}: ${oneLine(err)}`);
       return DENY;
     }
     if (verdict.channel === null) {
-      if (verdict.allow) ctx.debug(`admitted ${where} to ${shown(event.stream)}: ${verdict.why}`);
-      else ctx.log(`refused ${where} on ${shown(event.stream)}: ${verdict.why}`);
+      if (verdict.allow) ctx.debug(`admitted ${where} to ${shownStream(event.stream)}: ${verdict.why}`);
+      else ctx.log(`refused ${where} on ${shownStream(event.stream)}: ${verdict.why}`);
       return verdict.allow ? ALLOW : DENY;
     }
     const d = verdict.decision;
-    const who = `${where}${d.viewer !== null ? ` (viewer ${JSON.stringify(d.viewer.slice(0, 64))})` : ''}`;
+    const who = shownViewer(event.ip, d.viewer);
     if (verdict.allow) {
       ctx.debug(`admitted ${who} to ${verdict.channel} [${d.rule}]: ${d.reason}`);
       return ALLOW;

@@ -19,11 +19,8 @@ export function expectLines(trigger: string, payload: string, min: number, max =
   return lines;
 }
 
-/** Client addresses arrive as IPv4-mapped IPv6 from some connectors (SRT): store the plain IPv4 form. */
-export function normaliseIp(host: string): string {
-  const h = host.trim();
-  return h.toLowerCase().startsWith('::ffff:') && h.includes('.') ? h.slice(7) : h;
-}
+// Defined with the other address helpers; the trigger parsers take it from here.
+export { normaliseIp } from '../lib/ip';
 
 /** A payload count: digits only, a safe integer. */
 export function payloadCount(trigger: string, field: string, text: string): number {

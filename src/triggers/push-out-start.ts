@@ -10,6 +10,7 @@ import { getChannel } from '../store/channels';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';
 import { channelForStream } from '../live/stream-channel';
+import { parseStreamName } from '../live/stream-name';
 import { DENY, value } from './answer';
 import type { Trigger } from './types';
 
@@ -38,7 +39,7 @@ const pushOutStart: Trigger<PushOutStartEvent, typeof TRIGGER> = {
     if (channel === null || channel.kind !== 'live') {
       // A configured stream without "+" has a name MistServer sanitised; anything else may carry
       // hostile text into $wildcard/$stream, so its file pushes are refused.
-      if (!stream.includes('+')) return value(target);
+      if (parseStreamName(stream) === null) return value(target);
       ctx.log(`refused file push of "${stream.slice(0, 80)}": not a channel stream`);
       return DENY;
     }

@@ -12,6 +12,7 @@ import { parseStreamHealth } from '../live/stream-health';
 import { SILENT } from './answer';
 import type { Trigger } from './types';
 import { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
+import { shownStream } from './log-text';
 
 export { parseStreamBuffer, type StreamBufferEvent } from './stream-buffer-payload';
 
@@ -28,7 +29,7 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
     if (!channel || channel.kind !== 'live') {
-      ctx.debug(`ignoring ${event.state} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      ctx.debug(`ignoring ${event.state} for ${shownStream(event.stream)}: not a channel stream`);
       return SILENT;
     }
     let health: string | null = null;

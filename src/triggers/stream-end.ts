@@ -15,6 +15,7 @@ import { expectLines, payloadCount } from './payload';
 import { channelForStream } from '../live/stream-channel';
 import { SILENT } from './answer';
 import type { Trigger } from './types';
+import { shownStream } from './log-text';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'STREAM_END';
@@ -41,7 +42,7 @@ const streamEnd: Trigger<StreamEndEvent, typeof TRIGGER> = {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
     if (!channel || channel.kind !== 'live') {
-      ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.stream.slice(0, 80))}: not a channel stream`);
+      ctx.debug(`ignoring ${TRIGGER} for ${shownStream(event.stream)}: not a channel stream`);
       return SILENT;
     }
     const { stream: _stream, ...totals } = event;

@@ -4,8 +4,7 @@
 // For `<vod-base>+<recording id>` the answer is the recording's file, if it is catalogued, not
 // being deleted, under the recordings root and present; otherwise empty, and MistServer uses the
 // VoD stream's configured source, which must therefore be a harmless placeholder clip.
-import { wildcardPart } from '../lib/names';
-import { parseRecordingId } from '../recordings/recording-id';
+import { parseStreamName, recordingOf } from '../live/stream-name';
 import { recordingFileProblem } from '../recordings/recording-path';
 import { findServableRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
@@ -27,10 +26,10 @@ const streamSource: Trigger<StreamSourceEvent, typeof TRIGGER> = {
     return { stream };
   },
   decide({ stream }, ctx) {
-    if (!stream.includes('+')) return UNCHANGED;
+    const name = parseStreamName(stream);
+    if (name === null) return UNCHANGED;
     const settings = getSettings(ctx.db, ['vod-base', 'recordings-root']);
-    const wildcard = wildcardPart(stream, settings['vod-base']);
-    const id = wildcard === null ? null : parseRecordingId(wildcard);
+    const id = recordingOf(name, settings['vod-base']);
     if (id === null) return UNCHANGED;
     const recording = findServableRecording(ctx.db, id);
     if (!recording) {

@@ -1,5 +1,5 @@
 // The shape every trigger module has: parse the payload, decide from the store, answer.
-import type { EdgeRedis } from '../edge/admit';
+import type { EdgeRedis } from '../edge/edge-redis';
 import type { Db } from '../store/open';
 import type { AnswerFor } from './answer';
 import type { KindOf, TriggerName } from './registry';

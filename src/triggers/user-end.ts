@@ -13,13 +13,9 @@
 //   line 11: seconds per stream, comma-separated, in the order of line 2
 //   line 12: session id (64 hex)
 // Answer: ignored by MistServer; we print nothing.
-import { recordSessionEnd } from '../store/viewer-sessions';
-import type { Db } from '../store/open';
-import { getSetting } from '../store/settings';
-import { writeWithRetry } from '../store/write-retry';
-import { normaliseIp } from './payload';
-import { channelForStream, type StreamChannel } from '../live/stream-channel';
+import { storeSessionEnd } from '../live/session-end';
 import { SILENT } from './answer';
+import { shownStream } from './log-text';
 import type { Trigger } from './types';
 import { parseUserEnd, type UserEndEvent } from './user-end-payload';
 
@@ -28,46 +24,13 @@ export { parseUserEnd, type UserEndEvent } from './user-end-payload';
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_END';
 
-/** The channel stream the session spent most time on (a session is normally one stream). */
-function watchedChannel(db: Db, event: UserEndEvent): { channel: StreamChannel; stream: string } | null {
-  const base = getSetting(db, 'stream-base');
-  let best: { channel: StreamChannel; stream: string; seconds: number } | null = null;
-  for (const [i, stream] of event.streams.entries()) {
-    const seconds = event.streamSeconds[i] ?? 0;
-    if (best && seconds <= best.seconds) continue;
-    const channel = channelForStream(db, stream, base);
-    if (channel) best = { channel, stream, seconds };
-  }
-  return best;
-}
-
 const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
   name: TRIGGER,
   parse: parseUserEnd,
   decide(event, ctx) {
-    const { db } = ctx;
-    const watched = watchedChannel(db, event);
-    if (!watched) {
-      ctx.debug(`ignoring ${TRIGGER} for ${JSON.stringify(event.streams.join(',').slice(0, 80))}: not a channel stream`);
-      return SILENT;
-    }
-    const { channel, stream } = watched;
-    const stored = writeWithRetry(db, () =>
-      recordSessionEnd(db, {
-        sessionId: event.sessionId,
-        userId: channel.userId,
-        live: channel.kind === 'live',
-        stream,
-        at: ctx.eventTime,
-        seconds: event.seconds,
-        bytesUp: event.bytesUp,
-        bytesDown: event.bytesDown,
-        ip: event.host === null ? null : normaliseIp(event.host),
-        connector: event.connector,
-        eventId: ctx.eventId,
-      }),
-    );
-    if (!stored) ctx.debug(`repeated ${TRIGGER} for a session of ${channel.userName} ignored`);
+    const outcome = storeSessionEnd(ctx.db, event, ctx.eventTime, ctx.eventId);
+    if (outcome.channel === null) ctx.debug(`ignoring ${TRIGGER} for ${shownStream(event.streams.join(','))}: not a channel stream`);
+    else if (!outcome.stored) ctx.debug(`repeated ${TRIGGER} for a session of ${outcome.channel.userName} ignored`);
     return SILENT;
   },
 };

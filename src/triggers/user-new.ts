@@ -20,16 +20,12 @@ import { channelForStream, type StreamChannel } from '../live/stream-channel';
 import { ALLOW, DENY, type Allow, type Deny } from './answer';
 import type { Trigger, TriggerContext } from './types';
 import { parseUserNew, type UserNewEvent } from './user-new-payload';
+import { shownStream, shownViewer } from './log-text';
 
 export { parseUserNew, type UserNewEvent } from './user-new-payload';
 
 /** MistServer's name for this trigger: every message and lookup uses it. */
 const TRIGGER = 'USER_NEW';
-
-/** A stream name as it may appear in a log line: quoted, escaped, cut short. */
-function shown(stream: string): string {
-  return JSON.stringify(stream.slice(0, 80));
-}
 
 /** The audit row of a refused viewer (the token itself is never written). */
 function refusedViewEvent(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, decision: AccessDecision) {
@@ -87,7 +83,7 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
       .immediate();
   }
 
-  const who = `${event.ip || 'unknown address'}${decision.viewer !== null ? ` (viewer ${JSON.stringify(decision.viewer.slice(0, 64))})` : ''}`;
+  const who = shownViewer(event.ip, decision.viewer);
   if (decision.allow) {
     ctx.debug(`admitted ${who} to ${channel.userName} [${decision.rule}]: ${decision.reason}`);
     return ALLOW;
@@ -108,12 +104,12 @@ const userNew: Trigger<UserNewEvent, typeof TRIGGER> = {
       // harmless, and the offline stream) are for everyone; other streams follow the setting.
       const placeholder = [settings['vod-base'], settings['offline-stream']].includes(event.stream.toLowerCase());
       if (placeholder || settings['unknown-stream-access'] === 'allow') {
-        ctx.debug(`admitted ${event.ip} to ${shown(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`);
+        ctx.debug(`admitted ${event.ip} to ${shownStream(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`);
         return ALLOW;
       }
-      ctx.log(`refused ${event.ip || 'unknown address'} on ${shown(event.stream)}: not a channel (unknown-stream-access is refuse)`);
+      ctx.log(`refused ${event.ip || 'unknown address'} on ${shownStream(event.stream)}: not a channel (unknown-stream-access is refuse)`);
       // Audited before answering (MistServer kills the handler once it has the answer).
-      recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shown(event.stream) });
+      recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shownStream(event.stream) });
       return DENY;
     }
     const found = playbackJwt(event.token);

@@ -65,4 +65,19 @@ describe('decideAccess', async () => {
     expect(rule({ ip: '198.51.100.1', sessionId: 'a'.repeat(64) })).toBe('admit public');
     expect(rule({ ip: '192.0.2.9' })).toBe('refuse ban-ip');
   });
+
+  it('keeps IPv4 viewers out of IPv6 bans, and refuses while a stored ban range does not parse', async () => {
+    const other = memoryDb();
+    await addUser(other, 'bob');
+    const bob = findUserByName(other, 'bob')!;
+    const ban = (value: string) => insertBan(other, { userId: null, kind: 'ip', value, reason: null, until: null, now: NOW });
+    const decide = (ip: string) => decideAccess(other, { channel: { userId: bob.id, userName: 'bob', disabled: false }, ip, token: { state: 'none' }, now: NOW });
+    const onOther = (ip: string) => `${decide(ip).allow ? 'admit' : 'refuse'} ${decide(ip).rule}`;
+    ban('::/0');
+    expect(onOther('2001:db8::1')).toBe('refuse ban-ip');
+    expect(onOther('192.0.2.1')).toBe('admit public');
+    expect(onOther('::ffff:192.0.2.1')).toBe('admit public');
+    const damaged = ban('not-a-range');
+    expect(decide('192.0.2.1')).toMatchObject({ allow: false, rule: 'ban-ip', reason: `global ban #${damaged.id} holds an invalid address range; see 'streamctl ban list'` });
+  });
 });

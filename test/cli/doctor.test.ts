@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { REFUSING_DEFAULT } from '../../src/mist/plan';
+import { REFUSING_DEFAULT } from '../../src/wiring/plan';
 import { startFakeMist, type FakeMist } from '../fake-mist';
 import { tempDir } from '../helpers';
 import { cli } from '../support/cli';

@@ -1,12 +1,14 @@
 // `mist apply` and the live effects of admin commands, in process against a fake
 // MistServer API (in this process too: the CLI's requests are asynchronous).
+import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { REFUSING_DEFAULT } from '../../src/mist/plan';
+import { REFUSING_DEFAULT } from '../../src/wiring/plan';
 import { startFakeMist, type FakeMist } from '../fake-mist';
-import { BIN } from '../helpers';
+import { BIN, fixture } from '../helpers';
 import { addUser, cli } from '../support/cli';
 import { INSTALLED, setupDb } from '../support/mist';
+import { runInProcess } from '../support/trigger';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -189,6 +191,50 @@ describe('mist apply', () => {
   });
 });
 
+describe('with no MistServer configured (no mist-api, no STREAM_BUFFER ever run here)', () => {
+  it('admin writes say nothing and send no datagram to the local UDP API; once STREAM_BUFFER has run, one line and the untag', async () => {
+    const { db } = await setupDb();
+    await addUser(db, 'erin');
+    const udp = createSocket('udp4');
+    const datagrams: string[] = [];
+    udp.on('message', (m) => void datagrams.push(m.toString()));
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const env = { STREAMCTL_UDP_API_PORT: String(udp.address().port) };
+    try {
+      for (const args of [
+        ['key', 'rotate', 'erin'],
+        ['channel', 'set', 'erin', '--viewer-cap', '3'],
+        ['channel', 'set', 'erin', '--access', 'private'],
+        ['ban', 'add', '--viewer', 'troll', '--channel', 'erin'],
+        ['grant', 'add', 'erin', 'v1'],
+        ['grant', 'remove', 'erin', 'v1'],
+        ['user', 'disable', 'erin'],
+      ]) {
+        const r = await cli(db, args, { env });
+        expect(r.status, args.join(' ')).toBe(0);
+        expect(r.stderr, args.join(' ')).toBe('');
+      }
+      expect((await cli(db, ['user', 'enable', 'erin'], { env })).status).toBe(0);
+      // A marker sent now arrives after anything the commands sent (one socket, loopback): only it came.
+      const marker = createSocket('udp4');
+      await new Promise<void>((r) => marker.send('marker', udp.address().port, '127.0.0.1', () => r()));
+      marker.close();
+      await vi.waitFor(() => expect(datagrams).toContain('marker'));
+      expect(datagrams).toEqual(['marker']);
+      // MistServer runs this database's STREAM_BUFFER: a stream may now carry the open tag.
+      await runInProcess({ trigger: 'STREAM_BUFFER', db, payload: fixture('01-basic-push-alice/STREAM_BUFFER-1').replace('streams+alice', 'streams+erin') });
+      datagrams.length = 0;
+      const r = await cli(db, ['channel', 'set', 'erin', '--viewer-cap', '5'], { env });
+      expect(r.stderr).toBe(
+        "streamctl: not applied to live sessions: re-check the viewers of streams+erin (viewer cap changed to 5); mist-api is not set (streamctl config set mist-api <url>); untagged streams+erin (access is private: every viewer is checked) over MistServer's local UDP API instead (unconfirmed)\n",
+      );
+      await vi.waitFor(() => expect(datagrams).toEqual([JSON.stringify({ untag_stream: { 'streams+erin': 'open' } })]));
+    } finally {
+      udp.close();
+    }
+  });
+});
+
 describe('admin changes reach live sessions', () => {
   it('stops the publisher on key rotate, key revoke and user disable, with the plain-string nuke_stream', async () => {
     const { db } = await setupDb();
@@ -215,24 +261,48 @@ describe('admin changes reach live sessions', () => {
     expect(mist.calls('invalidate_sessions').map((c) => c.invalidate_sessions)).toEqual(['live+bob']);
     expect((await cli(db, ['channel', 'set', 'bob', '--record', 'on'])).status).toBe(0);
     expect(mist.calls('invalidate_sessions')).toHaveLength(1);
-    expect((await cli(db, ['user', 'remove', 'bob'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'bob', '--yes'])).status).toBe(0);
     expect(mist.calls('nuke_stream').map((c) => c.nuke_stream)).toEqual(['live+bob']);
     expect(mist.calls('invalidate_sessions')).toHaveLength(2);
     expect(mist.requests.every((r) => typeof (r.nuke_stream ?? r.invalidate_sessions ?? '') === 'string')).toBe(true);
   });
 
-  it('still succeeds and says what was not applied when MistServer is unreachable or not configured', async () => {
+  it('still succeeds and says in one line what was not applied when MistServer is unreachable', async () => {
     const { db } = await setupDb();
     await addUser(db, 'carol');
-    const notConfigured = await cli(db, ['user', 'disable', 'carol']);
-    expect(notConfigured.status).toBe(0);
-    expect(notConfigured.stderr).toContain('not applied to live sessions: stop the publisher of streams+carol');
     const mist = await startFakeMist();
     await mist.close();
     expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
     const json = await cli(db, ['key', 'rotate', 'carol', '--json']);
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout).key).toMatch(/^stc_/);
-    expect(json.stderr).toMatch(/not applied to live sessions: stop the publisher of streams\+carol.*cannot reach MistServer/);
+    expect(json.stderr).toMatch(/^streamctl: not applied to live sessions: stop the publisher of streams\+carol \(stream key rotated\); cannot reach MistServer[^\n]*\n$/);
+    const cap = await cli(db, ['channel', 'set', 'carol', '--viewer-cap', '3']);
+    expect(cap.stderr).toMatch(/^streamctl: not applied to live sessions: re-check the viewers of streams\+carol \(viewer cap changed to 3\); cannot reach MistServer.*; untagged streams\+carol \(viewer cap of 3: every viewer is checked\) over MistServer's local UDP API instead \(unconfirmed\)\n$/);
+  });
+
+  it('one line naming what changed when it reaches MistServer; nothing at all for a change that changes nothing', async () => {
+    const { db } = await setupDb();
+    const mist = await startFakeMist();
+    await addUser(db, 'dan');
+    expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
+    const cap = await cli(db, ['channel', 'set', 'dan', '--viewer-cap', '2']);
+    expect(cap.stderr).toBe('streamctl: MistServer: untagged streams+dan (viewer cap of 2: every viewer is checked); re-checking the viewers of streams+dan (viewer cap changed to 2)\n');
+    const access = await cli(db, ['channel', 'set', 'dan', '--access', 'private']);
+    expect(access.stderr).toMatch(/re-checking the viewers of streams\+dan \(access changed to private\)\n$/);
+    mist.requests.length = 0;
+    for (const args of [
+      ['channel', 'set', 'dan', '--access', 'private'],
+      ['channel', 'set', 'dan', '--viewer-cap', '2', '--record', 'on'],
+      ['channel', 'password', 'dan', '--clear'],
+      ['user', 'disable', 'dan'],
+    ]) {
+      if (args[1] === 'disable') await cli(db, args);
+      const r = await cli(db, args);
+      expect(r.status, args.join(' ')).toBe(0);
+      expect(r.stderr, args.join(' ')).toBe('');
+    }
+    expect(mist.calls('invalidate_sessions')).toEqual([]);
+    expect(mist.calls('nuke_stream')).toHaveLength(1); // the first disable only
   });
 });

@@ -1,6 +1,6 @@
 // The admin CLI in process as an operator uses it: JSON shapes, one-line errors, keys shown once,
 // help; `db`, `config` and `events prune`.
-import { existsSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../../src/triggers/push-rewrite';
@@ -69,8 +69,23 @@ describe('streamctl user', () => {
     expect((await cliJson(db, ['user', 'show', 'dora'])).disabled).toBe(true);
     expect((await cli(db, ['user', 'enable', 'dora'])).status).toBe(0);
     expect((await cliJson(db, ['user', 'show', 'dora'])).disabled).toBe(false);
-    expect((await cli(db, ['user', 'remove', 'dora'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'dora', '--yes'])).status).toBe(0);
     expect((await cli(db, ['user', 'show', 'dora'])).status).toBe(1);
+  });
+
+  it('user remove asks a person at a terminal, and a script must say --yes (issue 19)', async () => {
+    await cliJson(db, ['user', 'add', 'erin']);
+    const script = await cli(db, ['user', 'remove', 'erin'], { stdin: '' });
+    expect(script.status).toBe(2);
+    expect(script.stderr).toMatch(/^streamctl: user remove deletes erin's keys, channel settings and history for good: add --yes to confirm/);
+    const no = await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: ['n'] });
+    expect(no.stderr).toMatch(/^remove erin with its 1 key\(s\), channel settings and history\? \[y\/N\] streamctl: erin was not removed\n$/);
+    expect(no.status).toBe(1);
+    expect((await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: [''] })).status).toBe(1);
+    expect((await cli(db, ['user', 'show', 'erin'])).status).toBe(0);
+    const yes = await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: ['y'] });
+    expect(yes.status, yes.stderr).toBe(0);
+    expect((await cli(db, ['user', 'show', 'erin'])).status).toBe(1);
   });
 
   it('prints help for every command on stdout and exits 0', async () => {
@@ -105,6 +120,52 @@ describe('streamctl key', () => {
   });
 });
 
+describe('a new secret whose answer cannot be written', () => {
+  const push = (db: ReturnType<typeof memoryDb>, key: string) => answerSync(pushRewrite, db, `rtmp://h/live/${key}\n127.0.0.1\n${key}`).answer;
+
+  it('is not stored: user add and key add change nothing, exit 74 with one line', async () => {
+    const db = memoryDb();
+    for (const args of [['user', 'add', 'gail', '--json'], ['user', 'add', 'gail']]) {
+      const r = await cli(db, args, { stdoutError: 'ENOSPC' });
+      expect(r.status, args.join(' ')).toBe(74);
+      expect(r.stderr, args.join(' ')).toBe('streamctl: cannot write to stdout: ENOSPC (nothing was changed: the new secret could not be shown)\n');
+    }
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+    await cliJson(db, ['user', 'add', 'gail']);
+    expect((await cli(db, ['key', 'add', 'gail', '--label', 'backup'], { stdoutError: 'EPIPE' })).status).toBe(74);
+    expect((await cliJson<{ label: string }[]>(db, ['key', 'list', 'gail'])).map((k) => k.label)).toEqual(['default']);
+  });
+
+  it('key rotate keeps the old key working (it was the only one the broadcaster had)', async () => {
+    const db = memoryDb();
+    const { key } = await cliJson(db, ['user', 'add', 'hal']);
+    for (const args of [['key', 'rotate', 'hal'], ['key', 'rotate', 'hal', '--json']]) {
+      const r = await cli(db, args, { stdoutError: 'ENOSPC' });
+      expect(r.status, args.join(' ')).toBe(74);
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    }
+    expect(push(db, key)).toBe('streams+hal');
+    expect(await cliJson<unknown[]>(db, ['key', 'list', 'hal'])).toHaveLength(1);
+  });
+
+  it('token secret keeps the old secret as it was', async () => {
+    const db = memoryDb();
+    const first = await cliJson<{ secret: string }>(db, ['token', 'secret']);
+    expect((await cli(db, ['token', 'secret', '--grace', '0s'], { stdoutError: 'ENOSPC' })).status).toBe(74);
+    expect((await cliJson<{ secret: string }>(db, ['token', 'secret', '--show'])).secret).toBe(first.secret);
+  });
+
+  it('sync creates no user whose key could not be shown', async () => {
+    const db = memoryDb();
+    for (const json of [[], ['--json']]) {
+      const r = await cli(db, ['sync', '-', ...json], { stdin: '{"users":[{"name":"ivy"}]}', stdoutError: 'EPIPE' });
+      expect(r.status).toBe(74);
+      expect(r.stderr).toBe('streamctl: cannot write to stdout: EPIPE (nothing was changed: the keys of new users could not be shown)\n');
+    }
+    expect(await cliJson(db, ['user', 'list'])).toEqual([]);
+  });
+});
+
 describe('streamctl db and config', () => {
   it('creates and migrates a database file, idempotently, and reports the schema version', async () => {
     const path = join(tempDir(), 'data', 'streamctl.db');
@@ -120,6 +181,23 @@ describe('streamctl db and config', () => {
     const status = await cliJson(path, ['db', 'status']);
     expect(status.schema_version).toBeGreaterThan(0);
     expect(status.schema_version).toBe(status.build_schema_version);
+  });
+
+  it('db backup refuses the database and its -journal, -wal and -shm names, existing or not, however spelled', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'streamctl.db');
+    await cli(path, ['db', 'migrate']);
+    await cliJson(path, ['user', 'add', 'jo']);
+    symlinkSync(dir, join(dir, 'via-link'));
+    for (const target of [path, `${path}-journal`, `${path}-wal`, `${path}-shm`, join(dir, 'via-link', 'streamctl.db-journal'), join(dir, '.', 'streamctl.db-wal')]) {
+      const r = await cli(path, ['db', 'backup', target]);
+      expect(r.status, target).toBe(1);
+      expect(r.stderr, target).toMatch(/^streamctl: \S+ is the database('s (journal|wal|shm) file| itself)/);
+    }
+    // No hot journal was left for the next writer to play back: the database is as it was.
+    expect(existsSync(`${path}-journal`)).toBe(false);
+    expect((await cliJson<{ name: string }[]>(path, ['user', 'list'])).map((u) => u.name)).toEqual(['jo']);
+    expect((await cli(path, ['db', 'backup', join(dir, 'streamctl.db-journal.bak')])).status).toBe(0);
   });
 
   it('stores settings and returns them to defaults', async () => {

@@ -3,7 +3,8 @@
 // (policies, tokens, bans, recordings, unknown streams), the cap claimed on the primary, and every
 // data problem an error (the trigger refuses). The built programs: test/process/edge-programs.test.ts.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { EdgeRedis, EdgeVerdict } from '../../src/edge/admit';
+import type { EdgeVerdict } from '../../src/edge/admit';
+import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { admitOnEdge, unverifiedSubject } from '../../src/edge/admit';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { keys } from '../../src/replica/schema';
@@ -150,6 +151,16 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     expect(rule(await admit('streams+alice', { token: owner, ip: '198.51.100.1' }))).toBe('admit owner');
     await set((w) => putBan(w, null, 10, { kind: 'ip', value: '2001:db8::/32', until: NOW + 60_000 }));
     expect(rule(await admit('streams+alice', { ip: '2001:db8::1' }))).toBe('refuse ban-ip');
+  });
+
+  it('keeps IPv4 viewers out of an IPv6 ban, and refuses while a replicated ban range does not parse', async () => {
+    await set((w) => putBan(w, null, 11, { kind: 'ip', value: '::/0', until: null }));
+    expect(rule(await admit('streams+alice', { ip: '2001:db8::1' }))).toBe('refuse ban-ip');
+    expect(rule(await admit('streams+alice', { ip: '192.0.2.1' }))).toBe('admit public');
+    await set((w) => putBan(w, 'alice', 12, { kind: 'ip', value: '192.0.2.0/33', until: null }));
+    const v = await admit('streams+alice', { ip: '192.0.2.1' });
+    expect(rule(v)).toBe('refuse ban-ip');
+    expect(v.channel === null ? '' : v.decision.reason).toBe("channel ban #12 holds an invalid address range; see 'streamctl ban list'");
   });
 
   it('refuses a disabled user, and a channel whose policy row is missing on the origin', async () => {

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideAccess } from '../../src/access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../../src/access/token';
-import { admitOnEdge, type EdgeRedis } from '../../src/edge/admit';
+import { admitOnEdge } from '../../src/edge/admit';
+import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { keys, REPLICATED_SETTINGS, type BanValue, type ChannelValue, type KeyValue } from '../../src/replica/schema';
 import { insertBan } from '../../src/store/bans';

@@ -75,6 +75,20 @@ describe('push guard', () => {
     for (let i = 0; i < 3; i++) push(db, WRONG, '203.0.113.5');
     expect(push(db, key, '203.0.113.5').answer).toBe('');
   });
+
+  it('exempts no IPv4 pusher through an IPv6 range (::/8 covers ::ffff:0:0/96 by its bits only)', async () => {
+    const db = memoryDb();
+    const key = await addUser(db, 'alice');
+    expect((await cli(db, ['config', 'set', 'push-guard-failures', '3'])).status).toBe(0);
+    expect((await cli(db, ['guard', 'allow', '::/8'])).status).toBe(0);
+    for (let i = 0; i < 3; i++) {
+      push(db, WRONG, '203.0.113.5');
+      push(db, WRONG, '::1');
+    }
+    expect(push(db, key, '203.0.113.5').answer).toBe('');
+    expect(push(db, key, '::ffff:203.0.113.5').answer).toBe('');
+    expect(push(db, key, '::1').answer).toBe('streams+alice');
+  });
 });
 
 describe('streamctl guard', () => {

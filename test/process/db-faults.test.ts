@@ -205,7 +205,7 @@ describe('trigger programs on a faulty database', async () => {
        INSERT INTO buffer_events (user_id, at, state) SELECT ?, n * 10, CASE n % 2 WHEN 1 THEN 'EMPTY' ELSE 'FULL' END FROM i`,
     ).run(EVENTS, alice);
     const left = db.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?');
-    const child = spawn(join(BIN, 'streamctl'), ['user', 'remove', 'alice'], { env: baseEnv({ STREAMCTL_DB: path }), stdio: 'ignore' });
+    const child = spawn(join(BIN, 'streamctl'), ['user', 'remove', 'alice', '--yes'], { env: baseEnv({ STREAMCTL_DB: path }), stdio: 'ignore' });
     let exited = false;
     const closed = new Promise((done) => child.on('close', () => done((exited = true))));
     // Killed once the first batches have committed, so surely in the middle of the removal.
@@ -226,7 +226,7 @@ describe('trigger programs on a faulty database', async () => {
     expect(integrity(path)).toBe('ok');
     expect(remaining).toBeGreaterThan(0);
     expect(remaining).toBeLessThan(EVENTS);
-    const again = await cli(path, ['user', 'remove', 'alice']);
+    const again = await cli(path, ['user', 'remove', 'alice', '--yes']);
     expect(again.status, again.stderr).toBe(0);
     const check = new Database(path, { readonly: true, ...NATIVE });
     expect(check.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?').get(alice)).toEqual({ n: 0 });

@@ -221,7 +221,7 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
 
   it('tags an open channel\'s stream at FULL and untags others, over the local UDP API', async () => {
     // Its own port (STREAMCTL_UDP_API_PORT), so datagrams of tests running beside it never mix in;
-    // the one-box test (open-channel.test.ts) proves the real 4242.
+    // the one-box test (access/open-channel.test.ts) proves the real 4242.
     const socket = createSocket('udp4');
     await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
     const port = String(socket.address().port);

@@ -89,12 +89,12 @@ describe('removing a user who has recordings', async () => {
     runTrigger({ trigger: 'RECORDING_END', payload: `streams+carol\n${path}\nEBML\n2048\n2\n1\n3\n2000\n0\n2000\nCLEAN_EOF\nend of stream\n`, db });
     expect(await cliJson<any[]>(db, ['recordings', 'list', 'carol'])).toHaveLength(1);
 
-    const refused = await cli(db, ['user', 'remove', 'carol']);
+    const refused = await cli(db, ['user', 'remove', 'carol', '--yes']);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/has 1 recording\(s\); add --delete-recordings/);
     expect(existsSync(path)).toBe(true);
 
-    expect((await cli(db, ['user', 'remove', 'carol', '--delete-recordings'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'carol', '--delete-recordings', '--yes'])).status).toBe(0);
     expect(existsSync(path)).toBe(false);
     expect(await cliJson<any[]>(db, ['recordings', 'list'])).toEqual([]);
     expect((await cli(db, ['user', 'show', 'carol'])).status).toBe(1);

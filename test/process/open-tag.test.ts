@@ -1,4 +1,4 @@
-// The open tag from the built STREAM_BUFFER program (what it decides: test/open-channel.test.ts):
+// The open tag from the built STREAM_BUFFER program (what it decides: test/access/open-channel.test.ts):
 // sent over MistServer's local UDP API before the program exits, so MistServer has it by the time
 // viewers arrive.
 import { createSocket } from 'node:dgram';
@@ -27,16 +27,22 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       const db = freshDb();
       await addUser(db, 'udpalice');
       await addUser(db, 'udpcarol');
-      // Without mist-api the CLI's own untag goes over the same UDP API (the fallback).
+      // No MistServer has run this database's STREAM_BUFFER and mist-api is not set: no stream can
+      // carry the tag, so the CLI sends nothing (a datagram would be noise to whatever listens).
       await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
       await new Promise((r) => setTimeout(r, 200));
-      expect(got).toEqual([{ untag_stream: { 'streams+udpcarol': 'open' } }]);
-      got.length = 0;
+      expect(got).toEqual([]);
       const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
       expect((await full('udpalice')).status).toBe(0);
       expect((await full('udpcarol')).status).toBe(0);
       await new Promise((r) => setTimeout(r, 200));
       expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
+      got.length = 0;
+      // Now a MistServer runs this database's triggers: without mist-api the CLI's own untag goes over
+      // the same UDP API (the fallback).
+      await cli(db, ['channel', 'set', 'udpalice', '--access', 'private']);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(got).toEqual([{ untag_stream: { 'streams+udpalice': 'open' } }]);
     } finally {
       socket.close();
     }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildPackage, PACKAGE_BIN, PACKAGE_DIR } from '../../scripts/package';
+import { buildPackage, LIEF_NOTE_NOISE, PACKAGE_BIN, PACKAGE_DIR } from '../../scripts/package';
 import { openForTrigger } from '../../src/store/open';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import { cliAsync, startFakeMist } from '../fake-mist';
@@ -57,6 +57,9 @@ function packagedDb(): { db: string; key: string } {
   return { db, key: (JSON.parse(add.stdout) as { key: string }).key };
 }
 
+/** What building the executable warned (nothing when it was fresh and not rebuilt). */
+const buildWarnings: string[] = [];
+
 /** The file's one packagedDb() (two starts, made once); a test changes a copy of it. */
 let template = { db: '', key: '' };
 
@@ -71,7 +74,16 @@ beforeAll(async () => {
   // Built after the last change to what goes into it (sources, migrations, the build itself).
   const inputs = Math.max(newest(join(ROOT, 'src')), newest(join(ROOT, 'db')), statSync(join(ROOT, 'scripts', 'package.ts')).mtimeMs);
   const fresh = existsSync(PACKAGE_BIN) && statSync(PACKAGE_BIN).mtimeMs > inputs;
-  if (!fresh) await buildPackage();
+  if (!fresh) {
+    // Whatever the build warns reaches this console.warn (the LIEF noise is dropped before it).
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void buildWarnings.push(args.map(String).join(' '));
+    try {
+      await buildPackage();
+    } finally {
+      console.warn = warn;
+    }
+  }
   template = packagedDb();
 }, 300_000);
 
@@ -109,6 +121,16 @@ function rowCounts(path: string): Record<string, number> {
 }
 
 describe('the standalone executable', () => {
+  it("is built without warnings: LIEF's '.note' string-offset lines are dropped, nothing else is", () => {
+    expect(buildWarnings).toEqual([]);
+    for (const noise of ["warning: Can't find string offset for section name '.note.100'", "warning: Can't find string offset for section name '.note'"]) {
+      expect(LIEF_NOTE_NOISE.test(noise), noise).toBe(true);
+    }
+    for (const real of ["warning: Can't find string offset for section name '.text'", 'error: Error when injecting resource', "Can't find string offset for section name '.note.100' and more"]) {
+      expect(LIEF_NOTE_NOISE.test(real), real).toBe(false);
+    }
+  });
+
   it('has a symlink for mist-trigger and every registry trigger program', () => {
     for (const program of ['mist-trigger', ...Object.values(TRIGGERS).map((s) => s.program)]) {
       expect(lstatSync(packaged(program)).isSymbolicLink(), program).toBe(true);
@@ -288,6 +310,15 @@ describe('the standalone executable without a config (streamctl init)', () => {
     expect(add.status, add.stderr).toBe(0);
     const key = (JSON.parse(add.stdout) as { key: string }).key;
     expect(bare(['PUSH_REWRITE'], `rtmp://h/live/${key}\n127.0.0.1\n${key}`).stdout).toBe('streams+alice');
+    // A token secret, as install.sh makes one: the site can mint playback tokens at once.
+    const issued = bare(['token', 'issue', 'alice', '--viewer', 'v1', '--json']);
+    expect(issued.status, issued.stderr).toBe(0);
+    // ... and the executable verifies it (jose is inside it): a private channel admits the granted viewer.
+    expect(bare(['channel', 'set', 'alice', '--access', 'private']).status).toBe(0);
+    expect(bare(['grant', 'add', 'alice', 'v1']).status).toBe(0);
+    const token = (JSON.parse(issued.stdout) as { token: string }).token;
+    const watch = bare(['USER_NEW'], fixture('20b-hls-tkn/USER_NEW-1').replace('\nabc123\n', `\n${token}\n`));
+    expect(watch.stdout, watch.stderr).toBe('true');
     expect(readdirSync(work)).toEqual([]);
   });
 

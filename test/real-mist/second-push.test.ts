@@ -32,7 +32,7 @@ async function videoSizes(user: string): Promise<string[]> {
 /**
  * The encoders connected to the stream, by protocol. MistServer lists a push's session for some 20 s
  * after its encoder left, frozen: connected ones are those whose connection time grew in 5 s (as
- * PUSH_REWRITE reads it, src/mist/input-sessions.ts).
+ * PUSH_REWRITE reads it, src/ingest/input-sessions.ts).
  */
 async function encoders(user: string): Promise<string[]> {
   const t = Math.floor(Date.now() / 1000) - 1;

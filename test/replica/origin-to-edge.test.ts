@@ -5,7 +5,8 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admitOnEdge, type EdgeRedis } from '../../src/edge/admit';
+import { admitOnEdge } from '../../src/edge/admit';
+import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { edgeVodSource } from '../../src/edge/vod-source';
 import streamSourceTrigger from '../../src/triggers/stream-source';
 import { tempDir } from '../helpers';
@@ -116,7 +117,7 @@ describe.skipIf(!REDIS_SERVER)('origin → relay → replica → edge admission'
     // The secret the tokens were signed with stopped verifying: on both sides.
     expect((await both('alice', { token: owner })).edge).toBe('refuse token-invalid');
     await check('private channel, secret rotated');
-    await ok('user', 'remove', 'bob');
+    await ok('user', 'remove', 'bob', '--yes');
     await relay();
     expect((await both('alice')).origin).toBe((await both('alice')).edge);
     const gone = await admitOnEdge(edge, { stream: 'streams+bob', ip: '198.51.100.7', token: '1', sessionId: SESSION }, Date.now());

@@ -49,7 +49,7 @@ describe('replication outbox', () => {
     await ok(db, 'grant', 'add', 'alice', 'v1');
     await ok(db, 'ban', 'add', '--viewer', 'troll', '--channel', 'alice');
     clear(db);
-    await ok(db, 'user', 'remove', 'alice');
+    await ok(db, 'user', 'remove', 'alice', '--yes');
     expect(pending(db)).toEqual(expect.arrayContaining(['channel/alice', 'grants/alice', 'bans/alice']));
   });
 

@@ -123,7 +123,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await populated();
     await ok(db, 'grant', 'add', 'alice', 'v3');
     await ok(db, 'edge', 'relay', '--once');
-    await ok(db, 'user', 'remove', 'bob');
+    await ok(db, 'user', 'remove', 'bob', '--yes');
     await ok(db, 'ban', 'remove', '1');
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'token', 'secret', '--grace', '0s');

@@ -5,6 +5,7 @@
 // process layer, test/process/, runs it on the built and installed programs).
 import { run } from '../../src/cli/main';
 import { createContext, type ContextOptions } from '../../src/cli/context';
+import { StdioError } from '../../src/cli/stdio';
 import type { Db } from '../../src/store/open';
 
 export interface CliResult {
@@ -22,15 +23,21 @@ export interface CliOptions extends Omit<ContextOptions, 'db' | 'dbPath'> {
    * the command runs, then restored. Tests of one file run one at a time, so nothing else sees it.
    */
   env?: Record<string, string>;
+  /** Every write to stdout fails with this errno code (ENOSPC, EPIPE), as bin/streamctl's would. */
+  stdoutError?: string;
 }
 
 /** Runs `streamctl ...args` against the target; resolves with what it printed and its exit code. */
 export async function cli(target: CliTarget, args: string[], options: CliOptions = {}): Promise<CliResult> {
-  const { env = {}, ...contextOptions } = options;
+  const { env = {}, stdoutError, ...contextOptions } = options;
   let stdout = '';
   let stderr = '';
+  const out = (t: string) => {
+    if (stdoutError !== undefined) throw new StdioError('stdout', stdoutError);
+    stdout += t;
+  };
   const ctx = createContext(
-    { out: (t) => void (stdout += t), err: (t) => void (stderr += t) },
+    { out, err: (t) => void (stderr += t) },
     { runTriggerPrograms: false, ...contextOptions, ...(typeof target === 'string' ? { dbPath: target } : { db: target }) },
   );
   const saved = Object.keys(env).map((k) => [k, process.env[k]] as const);

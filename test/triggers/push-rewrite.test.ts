@@ -144,7 +144,7 @@ describe('keys and users change what is accepted', () => {
 
   it('refuses a removed user', async () => {
     const key = await addUser(db, 'frank');
-    expect((await cli(db, ['user', 'remove', 'frank'])).status).toBe(0);
+    expect((await cli(db, ['user', 'remove', 'frank', '--yes'])).status).toBe(0);
     expect(push(key)).toBe('');
   });
 });

@@ -10,10 +10,11 @@ import { liveChannels } from '../../store/broadcasts';
 import { channelsWithOpenSessions } from '../../store/viewer-sessions';
 import { findUserById } from '../../store/users';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { banJson } from '../shapes';
 import { parseUntil } from '../input';
-import { applyLiveEffects, type LiveEffect } from '../live-effects';
+import { applyLiveEffects, type LiveEffect } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 /** Re-check the viewers a ban affects: its channel, or every channel watched now for a global ban. */
@@ -23,6 +24,11 @@ async function recheckFor(ctx: CliContext, db: Db, b: Ban, reason: string): Prom
   const names = b.userName !== null ? [b.userName] : ids.map((id) => findUserById(db, id)?.name);
   const effects: LiveEffect[] = names.filter((n): n is string => n !== undefined).map((user) => ({ kind: 'recheck-viewers', user, reason }));
   if (effects.length) await applyLiveEffects(ctx, effects);
+}
+
+/** A ban in words: what it bans, where. */
+function describeBan(b: Ban): string {
+  return `${b.kind} ${b.value} on ${b.userName ?? 'every channel'}`;
 }
 
 export function banCommand(ctx: CliContext): Command {
@@ -53,8 +59,9 @@ export function banCommand(ctx: CliContext): Command {
       const now = ctx.now();
       const user = opts.channel !== undefined ? requireUser(db, opts.channel) : null;
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-      if (until !== null && until <= now) throw new UserError('--until is in the past');
+      if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       const ban = insertBan(db, { userId: user?.id ?? null, kind: opts.viewer !== undefined ? 'viewer' : 'ip', value, reason, until, now });
+      recordAdmin(ctx, { action: 'ban add', userId: user?.id ?? null, reason: `ban #${ban.id}: ${describeBan(ban)}${until === null ? '' : ` until ${isoTime(until)}`}${reason ? ` (${reason})` : ''}`, detail: ban.value });
       if (opts.json) ctx.json(banJson(ban, now));
       else ctx.out(`ban #${ban.id}: ${ban.kind} ${ban.value} on ${user ? user.name : 'every channel'}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
       await recheckFor(ctx, db, ban, 'ban added');
@@ -90,6 +97,7 @@ export function banCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const ban = findBan(db, Number(idText));
       if (!ban || !deleteBan(db, ban.id)) throw new UserError(`no ban #${idText} (see 'streamctl ban list')`);
+      recordAdmin(ctx, { action: 'ban remove', userId: ban.userId, reason: `lifted ban #${ban.id}: ${describeBan(ban)}`, detail: ban.value });
       if (opts.json) ctx.json(banJson(ban, ctx.now()));
       else ctx.out(`ban #${ban.id} lifted\n`);
       // Lifting a ban admits no one by itself (refused sessions are cached by MistServer for ~10

@@ -4,8 +4,9 @@ import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { ACCESS_POLICIES, getChannel, SECOND_PUSH_POLICIES, updateChannel, type AccessPolicy, type Channel, type ChannelPatch, type SecondPushPolicy } from '../../store/channels';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 function onOff(flag: string, value: string): boolean {
@@ -88,12 +89,16 @@ export function channelCommand(ctx: CliContext): Command {
       if (Object.keys(patch).length === 0) throw new UsageError('nothing to change: give at least one option (see --help)');
       const db = ctx.db();
       const user = requireUser(db, name);
+      // A missing row refuses every viewer; only --access writes it again (never a public default).
+      const before = getChannel(db, user.id);
+      if (patch.access === undefined && !before) throw new UserError(missingPolicy(user.name));
       const channel = updateChannel(db, user.id, patch, ctx.now());
+      recordAdmin(ctx, { action: 'channel set', userId: user.id, reason: `${user.name}: ${channelFlags(opts)}` });
       if (opts.json) ctx.json(channelJson(user.name, channel));
       else ctx.out(describeChannel(user.name, channel));
-      if (patch.access !== undefined || patch.minAge !== undefined || patch.viewerCap !== undefined) {
-        await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel access changed' }]);
-      }
+      // Only a change to who may watch re-checks the viewers, and the reason names it.
+      const reason = admissionChange(before, channel);
+      if (reason) await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason }]);
     });
 
   cmd
@@ -110,6 +115,28 @@ export function channelCommand(ctx: CliContext): Command {
     });
 
   return cmd;
+}
+
+/** The flags given to channel set, as typed (for the admin event). */
+function channelFlags(opts: ChannelSetOptions): string {
+  const flags: [string, string | undefined][] = [
+    ['--access', opts.access],
+    ['--min-age', opts.minAge],
+    ['--viewer-cap', opts.viewerCap],
+    ['--record', opts.record],
+    ['--retention', opts.retention],
+    ['--replay-offline', opts.replayOffline],
+  ];
+  return flags.filter(([, v]) => v !== undefined).map(([f, v]) => `${f} ${v}`).join(' ');
+}
+
+/** What changed about who may watch (access, minimum age, viewer cap), in words; '' when nothing did. */
+export function admissionChange(before: Channel | undefined, after: Channel): string {
+  const changes: string[] = [];
+  if (before?.access !== after.access) changes.push(`access changed to ${after.access}`);
+  if (after.access === 'age' && before?.minAge !== after.minAge) changes.push(`minimum age changed to ${after.minAge ?? 18}`);
+  if (before?.viewerCap !== after.viewerCap) changes.push(`viewer cap changed to ${after.viewerCap ?? 'none'}`);
+  return changes.join(', ');
 }
 
 /** What a missing policy row means, and how an operator writes one. */

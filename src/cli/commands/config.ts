@@ -5,6 +5,7 @@ import type { Db } from '../../store/open';
 import { SETTING_RULES, setSetting, unsetProblem } from '../../settings/rules';
 import { getSetting, isSettingName, SETTING_DEFAULTS, unsetSetting, type SettingName } from '../../store/settings';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { table } from '../format';
 
 function requireSettingName(name: string): SettingName {
@@ -30,6 +31,7 @@ export function configCommand(ctx: CliContext): Command {
       const setting = requireSettingName(name);
       const problem = setSetting(ctx.db(), setting, value.trim());
       if (problem) throw new UsageError(`invalid value for ${setting}: ${problem}`);
+      recordAdmin(ctx, { action: 'config set', reason: `${setting} = ${value.trim()}` });
       if (opts.json) return ctx.json(settingJson(ctx.db(), setting));
       ctx.out(`${setting} = ${value.trim()}\n`);
     });
@@ -53,6 +55,7 @@ export function configCommand(ctx: CliContext): Command {
       const problem = unsetProblem(ctx.db(), setting);
       if (problem) throw new UserError(`cannot unset ${setting}: ${problem}`);
       unsetSetting(ctx.db(), setting);
+      recordAdmin(ctx, { action: 'config unset', reason: `${setting} back to its default` });
       if (opts.json) return ctx.json(settingJson(ctx.db(), setting));
       ctx.out(`${setting} = ${SETTING_DEFAULTS[setting]} (default)\n`);
     });

@@ -4,13 +4,13 @@ import { closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { role, type ServerRole } from '../../config';
 import { oneLine, UserError } from '../../lib/errors';
-import { backupDatabase, checkDatabase } from '../../store/maintenance';
+import { backupDatabase, backupTargetProblem, checkDatabase } from '../../store/maintenance';
 import { knownMigrations } from '../../store/migrations';
 import { migrate } from '../../store/migrate';
 import { openForCli, openReadOnly, schemaVersion } from '../../store/open';
 import { setUpDatabase } from '../../settings/setup';
 import type { CliContext } from '../context';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 
 /** A migration as `db migrate` names it: 0007_viewer_sessions. */
 const migrationName = (m: { version: number; name: string }) => `${String(m.version).padStart(4, '0')}_${m.name}`;
@@ -98,7 +98,8 @@ export function dbCommand(ctx: CliContext): Command {
     .action(async (file: string, opts: { json?: boolean }) => {
       const target = resolve(file);
       const source = ctx.dbPath();
-      if (target === source) throw new UserError(`${target} is the database itself`);
+      const clash = backupTargetProblem(source, target);
+      if (clash) throw new UserError(clash);
       if (!existsSync(source)) throw new UserError(`no database at ${source}`);
       // The copy holds the token secret: create it 0600 before a byte is written (O_EXCL: never
       // clobber a file), and keep SQLite's own temporary journal beside it private too.

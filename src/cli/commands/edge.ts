@@ -7,12 +7,12 @@ import { checkReplication, openPrimary, openPrimaryForResync, replicationStatus 
 import { readSessionEnd } from '../../replica/ends';
 import { resync, runRelay, type Published } from '../../replica/relay';
 import type { Db } from '../../store/open';
-import userEnd from '../../triggers/user-end';
 import { liveChannels } from '../../store/broadcasts';
 import { getSetting, putSetting } from '../../store/settings';
 import type { CliContext } from '../context';
 import { isoTime } from '../format';
-import { applyEdgeEffects } from '../edge-effects';
+import { applyEdgeEffects } from '../../live/edge-session-effects';
+import { storeSessionEnd } from '../../live/session-end';
 
 /** A relay batch (at most 500 entities) is answered in milliseconds: a stopped Redis is noticed within this. */
 const PUBLISH_TIMEOUT_MS = 5000;
@@ -35,7 +35,7 @@ function primary(ctx: CliContext, opts: RedisOpts): { target: string; password?:
 }
 
 /**
- * Stores the edges' session ends as the one-box USER_END does (same code: deduplicated by event id
+ * Stores the edges' session ends as the one-box USER_END does (live/session-end.ts: deduplicated by event id
  * and session, so a replay after a crash stores nothing twice). A malformed entry is skipped with a
  * line (it would block the list for ever); a failed write throws and leaves the batch in Redis.
  */
@@ -48,8 +48,8 @@ function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[
         malformed++;
         continue;
       }
-      const { time, eventId, ...event } = end;
-      userEnd.decide(event, { db, now: Date.now(), eventTime: time, eventId, log, debug: () => {} });
+      const { time, eventId, ...totals } = end;
+      storeSessionEnd(db, totals, time, eventId);
     }
     if (malformed > 0) log(`skipped ${malformed} malformed session end(s) from the edges`);
   };

@@ -1,7 +1,9 @@
-// `streamctl events`: the audit log (pushes accepted and refused, and later viewer decisions).
+// `streamctl events`: the audit log (pushes accepted and refused, refused viewers, broadcasts,
+// recordings, failed trigger runs, and admin changes with who made them).
 import { Command } from 'commander';
 import { parseDuration } from '../../lib/duration';
 import { UsageError } from '../../lib/errors';
+import { printable } from '../../lib/names';
 import { EVENT_KINDS, listEvents, pruneEvents } from '../../store/events';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
@@ -24,14 +26,14 @@ export function eventsCommand(ctx: CliContext): Command {
       const rows = listEvents(db, { kind: opts.kind, userId, limit: opts.limit });
       if (opts.json) {
         return ctx.json(
-          rows.map((e) => ({ id: e.id, at: isoTime(e.at), kind: e.kind, outcome: e.outcome, reason: e.reason, user: e.userName, ip: e.ip, detail: e.detail })),
+          rows.map((e) => ({ id: e.id, at: isoTime(e.at), kind: e.kind, outcome: e.outcome, reason: e.reason, user: e.userName, ip: e.ip, detail: e.detail, actor: e.actor })),
         );
       }
       if (rows.length === 0) return ctx.out('no events\n');
       ctx.out(
         table(
-          ['TIME', 'KIND', 'OUTCOME', 'USER', 'IP', 'REASON'],
-          rows.map((e) => [shortTime(e.at), e.kind, e.outcome, e.userName ?? '-', e.ip ?? '-', e.reason]),
+          ['TIME', 'KIND', 'OUTCOME', 'USER', 'IP', 'BY', 'REASON'],
+          rows.map((e) => [shortTime(e.at), e.kind, e.outcome, e.userName ?? '-', e.ip ?? '-', e.actor ?? '-', printable(e.reason)]),
         ),
       );
     });

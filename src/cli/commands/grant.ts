@@ -1,14 +1,15 @@
 // `streamctl grant ...`: viewers entitled to a paid channel, or on a private channel's allow list.
 import { Command } from 'commander';
-import { UserError } from '../../lib/errors';
+import { UsageError, UserError } from '../../lib/errors';
 import { printable } from '../../lib/names';
 import { checkViewerId } from '../../access/viewer-id';
 import { deleteGrant, listGrants, upsertGrant } from '../../store/grants';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { grantJson } from '../shapes';
 import { parseUntil } from '../input';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
 
 export function grantCommand(ctx: CliContext): Command {
@@ -25,8 +26,9 @@ export function grantCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
-      if (until !== null && until <= now) throw new UserError('--until is in the past');
+      if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       upsertGrant(db, { userId: user.id, viewer, until, now });
+      recordAdmin(ctx, { action: 'grant add', userId: user.id, reason: `${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}`, detail: viewer });
       const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
       if (opts.json && grant) return ctx.json(grantJson(user.name, grant, now));
       ctx.out(`${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
@@ -57,6 +59,7 @@ export function grantCommand(ctx: CliContext): Command {
       const now = ctx.now();
       const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
       if (!grant || !deleteGrant(db, user.id, viewer)) throw new UserError(`${user.name} has no grant for "${printable(viewer.slice(0, 40))}" (see 'streamctl grant list ${user.name}')`);
+      recordAdmin(ctx, { action: 'grant remove', userId: user.id, reason: `removed the grant of ${viewer} on ${user.name}`, detail: viewer });
       if (opts.json) ctx.json(grantJson(user.name, grant, now));
       else ctx.out(`removed the grant of ${viewer} on ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'grant removed' }]);

@@ -1,15 +1,17 @@
 // `streamctl init --db <path>`: the set-up step for an installation install.sh did not make (the
 // standalone executable): writes db= into the config file the programs read — streamctl.conf
 // beside the executable, where MistServer's trigger runs find it with no environment — and
-// creates and migrates that database.
+// sets that database up as install.sh's `db setup` does: schema, token secret (so `token issue`
+// works at once), recordings-root and vod-placeholder beside the database.
 import { Command } from 'commander';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { installedConfigPath, readInstalledConfig } from '../../config';
+import { dirname, resolve } from 'node:path';
+import { installedConfigPath, readInstalledConfig, role } from '../../config';
 import { oneLine, UserError } from '../../lib/errors';
-import { migrate } from '../../store/migrate';
+import { setUpDatabase, type DatabaseSetup } from '../../settings/setup';
 import { openForCli, schemaVersion } from '../../store/open';
 import type { CliContext } from '../context';
+import { recheckEveryChannel } from '../../live/session-effects';
 
 /** Sets key=value in the config file, keeping every other line (as install.sh's set_conf does). */
 function setConfigLine(file: string, key: string, value: string): void {
@@ -23,11 +25,11 @@ function setConfigLine(file: string, key: string, value: string): void {
 
 export function initCommand(ctx: CliContext): Command {
   return new Command('init')
-    .description('set up an installation install.sh did not make (the standalone executable): record the database in streamctl.conf and create it')
+    .description('set up an installation install.sh did not make (the standalone executable): record the database in streamctl.conf and set it up as db setup does (schema, token secret)')
     .requiredOption('--db <path>', 'the database file (created and migrated if missing)')
     .option('--force', 'replace a db= the config file already names')
     .option('--json', 'print JSON')
-    .action((opts: { db: string; force?: boolean; json?: boolean }) => {
+    .action(async (opts: { db: string; force?: boolean; json?: boolean }) => {
       const conf = installedConfigPath();
       const db = resolve(opts.db);
       const current = readInstalledConfig(conf).db;
@@ -41,14 +43,19 @@ export function initCommand(ctx: CliContext): Command {
       }
       const handle = openForCli(db, { create: true });
       let version: number;
+      let done: DatabaseSetup;
       try {
-        migrate(handle);
+        done = setUpDatabase(handle, { stateDir: dirname(db), role: role(), now: ctx.now() });
         version = schemaVersion(handle);
+        if (done.stoppedSecrets > 0) await recheckEveryChannel(ctx, handle, 'token secret rotated');
       } finally {
         handle.close();
       }
-      if (opts.json) return ctx.json({ config: conf, path: db, schema_version: version });
+      const report = { config: conf, path: db, schema_version: version, token_secret: done.tokenSecret, recordings_root: done.recordingsRoot, vod_placeholder: done.vodPlaceholder };
+      if (opts.json) return ctx.json(report);
       ctx.out(`${conf}: db=${db}\n${db}: schema version ${version}\n`);
+      const secret = { created: 'created (streamctl token secret --show prints it)', kept: 'kept', none: 'none (an edge verifies with the origin\'s keys)' }[done.tokenSecret];
+      ctx.out(`token secret: ${secret}\nrecordings-root: ${done.recordingsRoot}\n`);
       ctx.out('next: streamctl mist apply --dry-run (then without --dry-run), streamctl doctor\n');
     });
 }

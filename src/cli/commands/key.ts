@@ -6,10 +6,12 @@ import { addKey, revokeKey, rotateKeys } from '../../ingest/keys';
 import { nameProblem } from '../../lib/names';
 import { keyWorksAt, listKeys, type StreamKey } from '../../store/keys';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, newKeyMessage, shortTime, table } from '../format';
 import { keyJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 function checkLabel(label: string): void {
   const problem = nameProblem(label);
@@ -38,20 +40,25 @@ export function keyCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
-      const result = rotateKeys(db, user.id, opts.label, now, grace);
       const until = grace > 0 ? isoTime(now + grace) : null;
-      if (opts.json) {
-        ctx.json({ ...keyJson(user.name, result.stored, now, result.key), revoked_keys: result.revoked, old_keys_work_until: until });
-      } else {
-        ctx.out(newKeyMessage(result.key, result.stored.label));
-        ctx.out(
-          result.revoked === 0
-            ? 'no old keys to revoke\n'
-            : grace > 0
-              ? `${result.revoked} old key(s) keep working until ${until}\n`
-              : `${result.revoked} old key(s) revoked\n`,
-        );
-      }
+      // The old keys are revoked only once the new one has been written out.
+      const result = commitOnceShown(db, () => {
+        const rotated = rotateKeys(db, user.id, opts.label, now, grace);
+        recordAdmin(ctx, { action: 'key rotate', userId: user.id, reason: `new stream key "${rotated.stored.label}" for ${user.name}; ${rotated.revoked} old key(s) ${grace > 0 ? `work for ${opts.grace}` : 'revoked'}` });
+        if (opts.json) {
+          ctx.json({ ...keyJson(user.name, rotated.stored, now, rotated.key), revoked_keys: rotated.revoked, old_keys_work_until: until });
+        } else {
+          ctx.out(
+            newKeyMessage(rotated.key, rotated.stored.label) +
+              (rotated.revoked === 0
+                ? 'no old keys to revoke\n'
+                : grace > 0
+                  ? `${rotated.revoked} old key(s) keep working until ${until}\n`
+                  : `${rotated.revoked} old key(s) revoked\n`),
+          );
+        }
+        return rotated;
+      });
       if (grace === 0 && result.revoked > 0) {
         await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'stream key rotated' }]);
       }
@@ -67,9 +74,12 @@ export function keyCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
-      const result = addKey(db, user, opts.label, now);
-      if (opts.json) return ctx.json(keyJson(user.name, result.stored, now, result.key));
-      ctx.out(newKeyMessage(result.key, result.stored.label));
+      commitOnceShown(db, () => {
+        const result = addKey(db, user, opts.label, now);
+        recordAdmin(ctx, { action: 'key add', userId: user.id, reason: `added stream key "${result.stored.label}" for ${user.name}` });
+        if (opts.json) ctx.json(keyJson(user.name, result.stored, now, result.key));
+        else ctx.out(newKeyMessage(result.key, result.stored.label));
+      });
     });
 
   cmd
@@ -101,6 +111,7 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const revoked = revokeKey(db, user, which, now);
+      recordAdmin(ctx, { action: 'key revoke', userId: user.id, reason: `revoked stream key "${revoked.label}" (${revoked.hint}…) of ${user.name}` });
       if (opts.json) ctx.json(keyJson(user.name, revoked, now));
       else ctx.out(`revoked key "${revoked.label}" (${revoked.hint}…) of ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${revoked.label}" revoked` }]);

@@ -5,40 +5,22 @@ import { EXIT, UserError } from '../../lib/errors';
 import { activeStreamNames } from '../../mist/active-streams';
 import { mistCall, MistApiError } from '../../mist/api';
 import { mistConnection } from '../../mist/connection';
-import { DEFAULT_MIST_API } from '../../mist/desired';
+import { DEFAULT_MIST_API } from '../../wiring/desired';
 import { OPEN_TAG } from '../../mist/stream-tags';
 import { channelOpenness } from '../../access/open-channel';
-import { broadcastHistory, latestBroadcast, liveChannels } from '../../store/broadcasts';
-import { latestBufferEvent, latestHealth, stateAfter } from '../../store/buffer-events';
+import { liveChannels } from '../../store/broadcasts';
 import type { Db } from '../../store/open';
 import { getSetting } from '../../store/settings';
 import { findUserByName } from '../../store/users';
+import { channelStatus, type ChannelState, type TrackStatus } from '../../live/channel-status';
 import { closeVanishedBroadcasts } from '../../live/reconcile';
-import type { StreamHealth, TrackHealth } from '../../live/stream-health';
 import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { requireUser } from '../resolve';
 
-function trackJson(t: TrackHealth) {
-  return {
-    name: t.name,
-    type: t.type,
-    codec: t.codec,
-    width: t.width,
-    height: t.height,
-    fps: t.fps,
-    sample_rate: t.sampleRate,
-    channels: t.channels,
-    kbits: t.kbits,
-    buffer_ms: t.bufferMs,
-    jitter_ms: t.jitterMs,
-  };
-}
-
-type TrackJson = ReturnType<typeof trackJson>;
 
 /** "H264 640x360 25fps 369kbit/s" and the like. */
-function trackLine(t: TrackJson): string {
+function trackLine(t: TrackStatus): string {
   const parts = [t.codec ?? t.name];
   if (t.width !== null && t.height !== null) parts.push(`${t.width}x${t.height}`);
   if (t.fps !== null) parts.push(`${t.fps}fps`);
@@ -48,42 +30,8 @@ function trackLine(t: TrackJson): string {
   return parts.join(' ');
 }
 
-function readHealth(text: string): StreamHealth | null {
-  try {
-    return JSON.parse(text) as StreamHealth;
-  } catch {
-    return null;
-  }
-}
-
-/** One channel's full live state, in the stable JSON shape. */
-export function channelStatus(db: Db, userId: number, userName: string, now: number) {
-  const last = latestBufferEvent(db, userId);
-  const state = stateAfter(last?.state);
-  const b = latestBroadcast(db, userId);
-  const live = state !== 'offline' && b !== undefined && b.endedAt === null;
-  const healthRow = latestHealth(db, userId);
-  const health = healthRow ? readHealth(healthRow.health) : null;
-  const stream = `${getSetting(db, 'stream-base')}+${userName}`;
-  const current = live ? broadcastHistory(db, userId, stream, 1, now)[0] : undefined;
-  return {
-    user: userName,
-    state,
-    since: isoTime(live ? b!.startedAt : (b?.endedAt ?? null)),
-    broadcast_id: live ? b!.id : null,
-    issues: state === 'unstable' ? (last?.issues ?? null) : null,
-    viewers: current?.currentViewers ?? 0,
-    peak_viewers: current?.peakViewers ?? 0,
-    last_event: last ? { at: isoTime(last.at), state: last.state } : null,
-    health:
-      health && healthRow
-        ? { at: isoTime(healthRow.at), buffer_ms: health.bufferMs, jitter_ms: health.jitterMs, tracks: (health.tracks ?? []).map(trackJson) }
-        : null,
-  };
-}
-
 /** fast_path: null for an offline channel; set by addFastPath for a live one. */
-type ChannelStatus = ReturnType<typeof channelStatus> & { fast_path: FastPath | null };
+type ChannelStatus = ChannelState & { fast_path: FastPath | null };
 
 /** Whether MistServer admits the channel's viewers without USER_NEW (live channels only). */
 interface FastPath {
@@ -207,6 +155,6 @@ export function statusCommand(ctx: CliContext): Command {
 }
 
 /** The channel's audio and video tracks (MistServer's JSON metadata track left out). */
-function mediaTracks(s: ChannelStatus): TrackJson[] {
+function mediaTracks(s: ChannelStatus): TrackStatus[] {
   return (s.health?.tracks ?? []).filter((t) => t.type !== 'meta');
 }

@@ -3,17 +3,22 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { oneLine, UserError } from '../../lib/errors';
-import { syncSite, type SyncChange } from '../../site/sync';
+import { syncSite, type SyncChange, type SyncReport } from '../../site/sync';
 import type { CliContext } from '../context';
-import { applyLiveEffects } from '../live-effects';
+import { recordAdmin } from '../admin-events';
+import { applyLiveEffects } from '../../live/session-effects';
+import { StdioError } from '../stdio';
 
 function readInput(ctx: CliContext, file: string | undefined): unknown {
   const from = file === undefined || file === '-' ? 'stdin' : file;
   let text: string;
-  try {
-    text = from === 'stdin' ? ctx.readStdin('reading the sync document from stdin (Ctrl-D to end):\n') : readFileSync(from, 'utf8');
-  } catch (err) {
-    throw new UserError(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+  if (from === 'stdin') text = ctx.readStdin('reading the sync document from stdin (Ctrl-D to end):\n');
+  else {
+    try {
+      text = readFileSync(from, 'utf8');
+    } catch (err) {
+      throw new UserError(`cannot read ${from}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
   }
   try {
     return JSON.parse(text);
@@ -46,16 +51,26 @@ export function syncCommand(ctx: CliContext): Command {
     .action(async (file: string | undefined, opts: { dryRun?: boolean; json?: boolean }) => {
       const input = readInput(ctx, file);
       const db = ctx.db();
-      const report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true });
-      if (opts.json) ctx.json(report);
-      else {
-        const prefix = report.dry_run ? 'would ' : '';
-        for (const c of report.changes) {
-          ctx.out(`${prefix}${describe(c)}\n`);
-          if (c.object === 'user' && c.action === 'create' && c.key) ctx.out(`  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`);
-        }
+      // The report (with the keys of created users) is written before the commit: when stdout
+      // fails, nothing is changed and no key is lost. The admin event commits with the change.
+      const show = (report: SyncReport) => {
         const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
-        ctx.out(`${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
+        if (!report.dry_run && counts.length > 0) recordAdmin(ctx, { action: 'sync', reason: counts.join(', ') });
+        if (opts.json) return ctx.json(report);
+        const prefix = report.dry_run ? 'would ' : '';
+        let text = '';
+        for (const c of report.changes) {
+          text += `${prefix}${describe(c)}\n`;
+          if (c.object === 'user' && c.action === 'create' && c.key) text += `  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`;
+        }
+        ctx.out(`${text}${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
+      };
+      let report: SyncReport;
+      try {
+        report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true, beforeCommit: show });
+      } catch (err) {
+        if (err instanceof StdioError && err.stream === 'stdout') throw new StdioError('stdout', err.code, 'nothing was changed: the keys of new users could not be shown');
+        throw err;
       }
       if (!report.dry_run) await applyLiveEffects(ctx, report.live_effects);
     });

@@ -5,16 +5,19 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadJose } from '../../access/token';
 import { rotateTokenSecret } from '../../access/token-secrets';
+import { isClaimAge, viewerIdProblem } from '../../access/viewer-id';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
 import { nameProblem } from '../../lib/names';
 import { durationMs, getSetting } from '../../store/settings';
 import { currentSecret, insertTokenKey, listTokenKeys, retireTokenKey, type TokenAlg } from '../../store/token-keys';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { tokenKeyJson } from '../shapes';
-import { recheckEveryChannel } from '../live-effects';
+import { recheckEveryChannel } from '../../live/session-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 /** ES256 for a P-256 key, EdDSA for Ed25519; anything else is refused (one pinned algorithm per key). */
 function algorithmOf(key: KeyObject): TokenAlg {
@@ -45,14 +48,18 @@ export function tokenCommand(ctx: CliContext): Command {
       const graceText = opts.grace ?? getSetting(db, 'token-secret-grace');
       const grace = parseDuration(graceText);
       if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
-      const { id, secret, retired } = rotateTokenSecret(db, now, grace);
-      const oldUntil = retired > 0 ? isoTime(now + grace) : null;
-      const made = listTokenKeys(db, now, true).find((k) => k.id === id)!;
-      if (opts.json) ctx.json({ ...tokenKeyJson(made, now, secret), retired_secrets: retired, old_secrets_work_until: oldUntil });
-      else {
-        ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${secret}\n`);
-        if (retired > 0) ctx.out(grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n');
-      }
+      const { retired } = commitOnceShown(db, () => {
+        const rotated = rotateTokenSecret(db, now, grace);
+        recordAdmin(ctx, { action: 'token secret', reason: `new HS256 token secret #${rotated.id}; ${rotated.retired} old secret(s) ${rotated.retired > 0 && grace > 0 ? `verify for ${graceText}` : 'stopped'}` });
+        const oldUntil = rotated.retired > 0 ? isoTime(now + grace) : null;
+        const made = listTokenKeys(db, now, true).find((k) => k.id === rotated.id)!;
+        if (opts.json) ctx.json({ ...tokenKeyJson(made, now, rotated.secret), retired_secrets: rotated.retired, old_secrets_work_until: oldUntil });
+        else {
+          const old = rotated.retired === 0 ? '' : grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n';
+          ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${rotated.secret}\n${old}`);
+        }
+        return rotated;
+      });
       if (retired > 0 && grace === 0) await recheckEveryChannel(ctx, db, 'token secret rotated');
     });
 
@@ -83,6 +90,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const id = insertTokenKey(db, { kind: 'public', alg, material: spki, label: opts.label, now });
+      recordAdmin(ctx, { action: 'token key add', reason: `added ${alg} public key #${id} "${opts.label}"` });
       if (opts.json) return ctx.json(tokenKeyJson({ id, kind: 'public', alg, label: opts.label, createdAt: now, retiredAt: null }, now));
       ctx.out(`added ${alg} public key #${id} "${opts.label}"\n`);
     });
@@ -95,6 +103,7 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       if (!retireTokenKey(db, Number(idText), now)) throw new UserError(`no working token key #${idText} (see 'streamctl token list')`);
+      recordAdmin(ctx, { action: 'token key remove', reason: `retired token key #${idText}` });
       const retired = listTokenKeys(db, now, true).find((k) => k.id === Number(idText));
       if (opts.json && retired) ctx.json(tokenKeyJson(retired, now));
       else ctx.out(`token key #${idText} retired\n`);
@@ -136,8 +145,10 @@ export function tokenCommand(ctx: CliContext): Command {
       if (ttl === null || ttl < 1000) throw new UsageError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
       const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
       if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
-      if (opts.viewer === '' || opts.viewer.length > 200) throw new UsageError('invalid --viewer: 1 to 200 characters');
-      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && opts.ageVerified)) throw new UsageError('--age takes whole years and needs --age-verified');
+      // The verifier's own rules (src/access/viewer-id.ts): a token it would refuse is not minted.
+      const viewerProblem = viewerIdProblem(opts.viewer);
+      if (viewerProblem) throw new UsageError(`--viewer: ${viewerProblem}`);
+      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && isClaimAge(Number(opts.age)) && opts.ageVerified)) throw new UsageError('--age takes whole years (0 to 199) and needs --age-verified');
       const secret = currentSecret(db);
       if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
       const claims: Record<string, unknown> = {};

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { join } from 'node:path';
 import { appRoot, triggerHandlerPath } from '../../config';
-import { mistDefaultFor } from '../../mist/plan';
+import { mistDefaultFor } from '../../wiring/plan';
 import { TRIGGER_SUMMARIES } from '../../triggers/summaries';
 import { TRIGGERS, type TriggerName } from '../../triggers/registry';
 import type { CliContext } from '../context';

@@ -9,10 +9,12 @@ import { listKeys } from '../../store/keys';
 import { recordingTargetsOfUser } from '../../store/recordings';
 import { deleteUser, listUsers, setUserDisabled } from '../../store/users';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { newKeyMessage, shortTime, table } from '../format';
 import { keyJson, userJson } from '../shapes';
-import { applyLiveEffects } from '../live-effects';
+import { applyLiveEffects } from '../../live/session-effects';
 import { requireUser } from '../resolve';
+import { commitOnceShown } from '../stdio';
 
 export function userCommand(ctx: CliContext): Command {
   const cmd = new Command('user').description('manage broadcasters (one channel each)');
@@ -29,13 +31,12 @@ export function userCommand(ctx: CliContext): Command {
       if (problem) throw new UsageError(`invalid user name "${printable(rawName)}": ${problem}`);
       const db = ctx.db();
       const now = ctx.now();
-      const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
-      if (opts.json) {
-        ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
-        return;
-      }
-      ctx.out(`created user ${created.user.name}\n`);
-      ctx.out(newKeyMessage(created.key, created.stored.label));
+      commitOnceShown(db, () => {
+        const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
+        recordAdmin(ctx, { action: 'user add', userId: created.user.id, reason: `added user ${created.user.name} with stream key "${created.stored.label}"` });
+        if (opts.json) ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
+        else ctx.out(`created user ${created.user.name}\n${newKeyMessage(created.key, created.stored.label)}`);
+      });
     });
 
   cmd
@@ -93,9 +94,11 @@ export function userCommand(ctx: CliContext): Command {
         const db = ctx.db();
         const user = requireUser(db, name);
         setUserDisabled(db, user.id, disable);
+        if (disable !== user.disabled) recordAdmin(ctx, { action: `user ${disable ? 'disable' : 'enable'}`, userId: user.id, reason: `${disable ? 'disabled' : 'enabled'} user ${user.name}` });
         if (opts.json) ctx.json(userJson(requireUser(db, user.name), listKeys(db, user.id, ctx.now(), false).length));
         else ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
-        if (disable) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
+        // Disabling a user already disabled changes nothing live.
+        if (disable && !user.disabled) await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: 'user disabled' }]);
       });
   }
 
@@ -103,11 +106,19 @@ export function userCommand(ctx: CliContext): Command {
     .command('remove <name>')
     .description('delete a user with its keys, channel settings and history')
     .option('--delete-recordings', "also delete the user's recordings (files and catalogue)")
+    .option('--yes', 'remove without asking (needed when stdin is not a terminal: scripts, cron)')
     .option('--json', 'print the removed user as JSON (as it was)')
-    .action(async (name: string, opts: { deleteRecordings?: boolean; json?: boolean }) => {
+    .action(async (name: string, opts: { deleteRecordings?: boolean; yes?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const user = requireUser(db, name);
       const removed = userJson(user, listKeys(db, user.id, ctx.now(), false).length);
+      // Nothing of it can be undone: a person is asked, a script says --yes.
+      if (!opts.yes) {
+        const what = `remove ${user.name} with its ${removed.active_keys} key(s), channel settings and history${opts.deleteRecordings ? ' and recordings' : ''}?`;
+        const answer = ctx.confirm(what);
+        if (answer === null) throw new UsageError(`user remove deletes ${user.name}'s keys, channel settings and history for good: add --yes to confirm (nobody to ask: stdin is not a terminal)`);
+        if (!answer) throw new UserError(`${user.name} was not removed`);
+      }
       // Recording rows go with the user (ON DELETE CASCADE): their files would be left behind,
       // unknown to prune. So they are deleted first, on request, or the removal is refused.
       const recordings = recordingTargetsOfUser(db, user.id);
@@ -123,6 +134,7 @@ export function userCommand(ctx: CliContext): Command {
         if (!opts.json) ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
       }
       deleteUser(db, user.id);
+      recordAdmin(ctx, { action: 'user remove', reason: `removed user ${user.name} (#${user.id}) with ${removed.active_keys} key(s)${recordings.length ? ` and ${recordings.length} recording(s)` : ''}` });
       if (opts.json) ctx.json(removed);
       else ctx.out(`removed user ${user.name}\n`);
       await applyLiveEffects(ctx, [

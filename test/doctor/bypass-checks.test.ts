@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mistControllerEnvironments, sessionsCheck } from '../../src/mist/bypass-checks';
+import { mistControllerEnvironments, sessionsCheck } from '../../src/doctor/bypass-checks';
 import { tempDir } from '../helpers';
 
 /** A /proc with one process per entry: its comm and its environment (null: an environ nobody can read). */

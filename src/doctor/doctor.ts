@@ -12,8 +12,8 @@ import { databaseFileMode, excessDatabaseModeBits } from '../store/db-file';
 import { openReadOnly, schemaVersion } from '../store/open';
 import { requiredSchemaVersion } from '../store/schema-version';
 import { TRIGGERS, type TriggerName } from '../triggers/registry';
-import { mistCall, type MistApiOptions } from './api';
-import { READ_REQUEST } from './desired';
+import { mistCall, type MistApiOptions } from '../mist/api';
+import { READ_REQUEST } from '../wiring/desired';
 import {
   desiredEntry,
   entriesOf,
@@ -28,8 +28,8 @@ import {
   REFUSING_DEFAULT,
   specFor,
   type Desired,
-} from './plan';
-import { describeDtsc, dtscEntries, isLoopbackInterface, PUSH_GUARD_REASON } from './roles';
+} from '../wiring/plan';
+import { describeDtsc, dtscEntries, isLoopbackInterface, PUSH_GUARD_REASON } from '../wiring/roles';
 import { jwksCheck, mistControllerEnvironments, sessionsCheck, streamKeysCheck } from './bypass-checks';
 
 export type Status = 'ok' | 'warn' | 'fail';

@@ -4,7 +4,7 @@
 import type { ServerRole } from '../config';
 import { EDGE_TRIGGERS, TRIGGERS, type TriggerName, type TriggerSpec } from '../triggers/registry';
 import { describeDtsc, dtscEntries, DTSC_PORT, isLoopbackInterface, PUSH_GUARD_REASON, edgeTriggerNames } from './roles';
-import { USER_NEW_STREAMS } from './stream-tags';
+import { USER_NEW_STREAMS } from '../mist/stream-tags';
 
 type Json = Record<string, unknown>;
 

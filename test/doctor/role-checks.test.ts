@@ -3,7 +3,7 @@
 import { createServer } from 'node:net';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../src/replica/schema';
-import { redisChecks, type RedisCheckInput } from '../../src/mist/role-checks';
+import { redisChecks, type RedisCheckInput } from '../../src/doctor/role-checks';
 import { connectRedis } from '../../src/lib/resp';
 import { startFakeMist } from '../fake-mist';
 import { freshDb } from '../helpers';

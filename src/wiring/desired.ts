@@ -17,8 +17,8 @@ function ourProgramNames(): Set<string> {
   return names;
 }
 
-/** Default API URL: MistServer's own default, on loopback (authorised without login). */
-export const DEFAULT_MIST_API = 'http://127.0.0.1:4242';
+// The API's default URL belongs to the client (mist/connection.ts); re-exported for the commands.
+export { DEFAULT_MIST_API } from '../mist/connection';
 
 /** The server's role and, for an edge, its origin (host or host:port), as `mist apply` and doctor were given them. */
 export interface RoleChoice {

@@ -1,8 +1,8 @@
 // The trigger part of `mist apply`'s plan, as a pure function of MistServer's configuration and
 // the registry: every installed trigger once, ours last, blocking ones never fail-open.
 import { describe, expect, it } from 'vitest';
-import { desiredSetup } from '../../src/mist/desired';
-import { desiredEntry, installedTriggers, mistDefaultFor, NOT_INSTALLED, planTriggers, readEntry, REFUSING_DEFAULT } from '../../src/mist/plan';
+import { desiredSetup } from '../../src/wiring/desired';
+import { desiredEntry, installedTriggers, mistDefaultFor, NOT_INSTALLED, planTriggers, readEntry, REFUSING_DEFAULT } from '../../src/wiring/plan';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import { memoryDb } from '../support/db';
 

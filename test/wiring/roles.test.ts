@@ -4,10 +4,10 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkMistConfig } from '../../src/mist/doctor';
-import { desiredSetup } from '../../src/mist/desired';
-import { planSetup, REFUSING_DEFAULT, type Desired } from '../../src/mist/plan';
-import { originProblem, pullSource } from '../../src/mist/roles';
+import { checkMistConfig } from '../../src/doctor/doctor';
+import { desiredSetup } from '../../src/wiring/desired';
+import { planSetup, REFUSING_DEFAULT, type Desired } from '../../src/wiring/plan';
+import { originProblem, pullSource } from '../../src/wiring/roles';
 import { EDGE_TRIGGERS, TRIGGERS } from '../../src/triggers/registry';
 import { freshDb, tempDir } from '../helpers';
 import { cli } from '../support/cli';

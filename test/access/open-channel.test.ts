@@ -2,18 +2,19 @@
 // request reads, and that apply/doctor want USER_NEW filtered by !#open. Real SQLite, no MistServer
 // (the real server's behaviour is proven in test/real-mist/fast-path.test.ts).
 import { describe, expect, it } from 'vitest';
-import { channelOpenness, isChannelOpen } from '../src/access/open-channel';
-import { desiredEntry, entryDifference, readEntry, type Desired } from '../src/mist/plan';
-import { tagRequest, USER_NEW_STREAMS } from '../src/mist/stream-tags';
-import { insertBan } from '../src/store/bans';
-import { updateChannel } from '../src/store/channels';
-import { migrate } from '../src/store/migrate';
-import { openForCli } from '../src/store/open';
-import { insertUser, setUserDisabled } from '../src/store/users';
+import { channelOpenness, isChannelOpen } from '../../src/access/open-channel';
+import { decideOpenness } from '../../src/access/openness';
+import { desiredEntry, entryDifference, readEntry, type Desired } from '../../src/wiring/plan';
+import { tagRequest, USER_NEW_STREAMS } from '../../src/mist/stream-tags';
+import { insertBan } from '../../src/store/bans';
+import { updateChannel } from '../../src/store/channels';
+import { migrate } from '../../src/store/migrate';
+import { openForCli } from '../../src/store/open';
+import { insertUser, setUserDisabled } from '../../src/store/users';
 import { mkdtempSync } from 'node:fs';
-import { startFakeMist } from './fake-mist';
-import { freshDb } from './helpers';
-import { addUser, cli } from './support/cli';
+import { startFakeMist } from '../fake-mist';
+import { freshDb } from '../helpers';
+import { addUser, cli } from '../support/cli';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,19 +29,19 @@ describe('channelOpenness', async () => {
     const d = db();
     const now = Date.now();
     const alice = insertUser(d, { name: 'alice', displayName: null, externalId: null, now }).id;
-    expect(channelOpenness(d, alice, now)).toEqual({ open: true, why: '' });
+    expect(channelOpenness(d, alice, now)).toMatchObject({ open: true, why: '' });
 
     for (const access of ['password', 'paid', 'age', 'private'] as const) {
       updateChannel(d, alice, { access }, now);
-      expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: `access is ${access}` });
+      expect(channelOpenness(d, alice, now)).toMatchObject({ open: false, why: `access is ${access}` });
     }
     updateChannel(d, alice, { access: 'public', viewerCap: 0 }, now);
-    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: 'viewer cap of 0' });
+    expect(channelOpenness(d, alice, now)).toMatchObject({ open: false, why: 'viewer cap of 0' });
     updateChannel(d, alice, { viewerCap: null }, now);
     expect(isChannelOpen(d, alice, now)).toBe(true);
 
     setUserDisabled(d, alice, true);
-    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: 'user is disabled' });
+    expect(channelOpenness(d, alice, now)).toMatchObject({ open: false, why: 'user is disabled' });
     setUserDisabled(d, alice, false);
     expect(channelOpenness(d, 999, now).open).toBe(false);
   });
@@ -53,9 +54,9 @@ describe('channelOpenness', async () => {
     insertBan(d, { userId: bob, kind: 'ip', value: '203.0.113.0/24', reason: null, until: null, now });
     insertBan(d, { userId: alice, kind: 'viewer', value: 'old', reason: null, until: now - 1, now: now - 1000 });
     expect(isChannelOpen(d, alice, now)).toBe(true);
-    expect(channelOpenness(d, bob, now)).toEqual({ open: false, why: '1 ban(s) in force' });
+    expect(channelOpenness(d, bob, now)).toMatchObject({ open: false, why: '1 ban(s) in force' });
     insertBan(d, { userId: null, kind: 'viewer', value: 'troll', reason: null, until: now + 60_000, now });
-    expect(channelOpenness(d, alice, now)).toEqual({ open: false, why: '1 ban(s) in force (global included)' });
+    expect(channelOpenness(d, alice, now)).toMatchObject({ open: false, why: '1 ban(s) in force (global included)' });
     expect(isChannelOpen(d, alice, now + 60_001)).toBe(true);
   });
 });
@@ -105,5 +106,23 @@ describe('admin changes keep the tag in step (fake MistServer API: the order of 
     mist.requests.length = 0;
     expect((await cli(db, ['ban', 'add', '--viewer', 'troll'])).status).toBe(0);
     expect(mist.calls('tag_stream').concat(mist.calls('untag_stream'))).toEqual([]);
+  });
+});
+
+describe('decideOpenness (the rule both paths call)', () => {
+  const now = 1_000_000;
+  const open = { user: { disabled: false }, policy: { access: 'public', viewerCap: null }, bans: [] };
+  it.each([
+    ['a public, uncapped, unbanned channel', open, { open: true, why: '', closedBy: null }],
+    ['no such user', { ...open, user: null }, { open: false, why: 'no such user', closedBy: 'user' }],
+    ['a disabled user', { ...open, user: { disabled: true } }, { open: false, why: 'user is disabled', closedBy: 'user' }],
+    ['no policy row', { ...open, policy: undefined }, { open: false, why: 'no channel policy row', closedBy: 'policy' }],
+    ['a token channel', { ...open, policy: { access: 'token', viewerCap: null } }, { open: false, why: 'access is token', closedBy: 'policy' }],
+    ['a capped channel', { ...open, policy: { access: 'public', viewerCap: 5 } }, { open: false, why: 'viewer cap of 5', closedBy: 'policy' }],
+    ['a ban in force', { ...open, bans: [{ global: false, until: null }] }, { open: false, why: '1 ban(s) in force', closedBy: 'bans' }],
+    ['a global ban ending later', { ...open, bans: [{ global: true, until: now + 1 }] }, { open: false, why: '1 ban(s) in force (global included)', closedBy: 'bans' }],
+    ['only bans that are over', { ...open, bans: [{ global: true, until: now }, { global: false, until: now - 5 }] }, { open: true, why: '', closedBy: null }],
+  ] as const)('%s', (_what, facts, expected) => {
+    expect(decideOpenness(facts, now)).toEqual(expected);
   });
 });

@@ -12,7 +12,7 @@
 // apart from doctor.ts, so each way around stays one small function.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Finding } from './doctor';
-import { jwksCount, nativeKeyHint, nativeStreamKeys } from './plan';
+import { jwksCount, nativeKeyHint, nativeStreamKeys } from '../wiring/plan';
 
 const APPLY = "run 'streamctl mist apply'";
 
