@@ -45,8 +45,8 @@ function guardAllows(db: Db, ip: string): boolean {
   });
 }
 
-/** Per call to MistServer's API from PUSH_REWRITE (listing the channel's encoders, stopping one). */
-const MIST_API_TIMEOUT_MS = 1500;
+/** Per call to MistServer's API from PUSH_REWRITE (listing the channel's encoders, stopping them): two calls stay under MistServer's 10 s trigger timeout. */
+const MIST_API_TIMEOUT_MS = 3000;
 
 /** A good key for a channel that may be live: MistServer is asked before the decision is written. */
 interface PendingCheck {

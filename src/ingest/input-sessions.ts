@@ -61,31 +61,16 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
 }
 
 /**
- * How far apart the two looks at a session are: a connected encoder's connection time grows in
- * between. 3 s missed it on a machine at a load of 40 (MistServer's stats lagged); an encoder
- * that left counts for up to this long after.
- */
-const LOOK_APART_S = 5;
-
-/**
- * The encoders connected to `stream` now. MistServer keeps listing a push's session for some 20 s
- * after its encoder disconnected (measured on 3.10, its connection time and bytes frozen), so the
- * stream's sessions are read twice in one call, at now-1 s and LOOK_APART_S before that (MistServer
- * keeps a per-second log; with no time its `clients` call answers about ten minutes ago): a session
- * is connected when it is new in the later look or its connection time or bytes grew.
+ * The encoders MistServer lists on `stream` now: sessions seen in the last 2 s (MistServer keeps a
+ * per-second log; with no time its `clients` call answers about ten minutes ago). MistServer keeps
+ * listing a push's session for some 20 s after its encoder left (measured on 3.10); PUSH_REWRITE
+ * asks only while no STREAM_BUFFER end came after the last accept, which arrives within about a
+ * second of the encoder leaving, so that window is short. (Comparing two looks a few seconds apart
+ * to skip such sessions was tried: on a machine at a load of 40 live encoders read as gone.)
  */
 export async function listInputSessions(apiUrl: string, stream: string, nowMs: number, timeoutMs: number): Promise<InputSession[]> {
-  const at = Math.floor(nowMs / 1000) - 1;
-  const look = (time: number) => ({ time, streams: [stream], fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'] });
-  const answer = await post(apiUrl, { clients: [look(at), look(at - LOOK_APART_S)] }, timeoutMs);
-  const [now, before] = Array.isArray(answer.clients) ? (answer.clients as unknown[]).map((c) => inputRows(apiUrl, c, stream)) : [];
-  if (!now || !before) throw new MistUnreachable(`MistServer API at ${apiUrl}: no clients lists in its answer`);
-  return now
-    .filter((s) => {
-      const earlier = before.find((b) => b.sessionId === s.sessionId);
-      return !earlier || s.connectedSeconds > earlier.connectedSeconds || s.bytes > earlier.bytes;
-    })
-    .map(({ bytes: _bytes, ...session }) => session);
+  const answer = await post(apiUrl, { clients: { time: Math.floor(nowMs / 1000) - 2, streams: [stream], fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'] } }, timeoutMs);
+  return inputRows(apiUrl, answer.clients, stream).map(({ bytes: _bytes, ...session }) => session);
 }
 
 /** The input sessions of `stream` in one `clients` answer, with the bytes they sent. */

@@ -83,14 +83,6 @@ describe('--second-push refuse (the default)', () => {
     expect(asked()).toBe(1);
   });
 
-  it('does not count an encoder MistServer still lists after it disconnected (its connection time frozen)', async () => {
-    const { db, main, backup } = await channel();
-    await push(db, main, '198.51.100.1', T0);
-    buffer(db, 'FULL', T0 + 4000);
-    fake.state.sessions = [{ ...encoder('Iaaa', '198.51.100.1'), connected: false }];
-    expect((await push(db, backup, '198.51.100.2', T0 + 20_000)).answer).toBe('streams+alice');
-  });
-
   it('counts a push accepted moments ago as live for another key, not for the same key retrying', async () => {
     const { db, main, backup } = await channel();
     await push(db, main, '198.51.100.1', T0);
