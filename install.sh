@@ -121,9 +121,10 @@ remove_schedule() {
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
         for job in "${ALL_JOBS[@]}"; do systemctl disable --now "streamctl-$job.timer" >/dev/null 2>&1 || true; done
         systemctl disable --now streamctl-relay.service >/dev/null 2>&1 || true
+        systemctl disable --now streamctl-webhooks.service >/dev/null 2>&1 || true
       fi
       for job in "${ALL_JOBS[@]}"; do rm -f "$dir/streamctl-$job.service" "$dir/streamctl-$job.timer"; done
-      rm -f "$dir/streamctl-relay.service"
+      rm -f "$dir/streamctl-relay.service" "$dir/streamctl-webhooks.service"
       if [ "$dir" = /etc/systemd/system ] && command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then systemctl daemon-reload || true; fi
       ;;
     cron) rm -f "$dir/streamctl" ;;
@@ -497,6 +498,8 @@ if [ -z "${SCHEDULE:-}" ]; then
 fi
 remove_schedule
 STREAMCTL=$PREFIX/bin/streamctl
+# The sender's failed attempts (one line each) go to a log, not to cron's mail every minute.
+WEBHOOKS_OUT=">/dev/null 2>>$STATE_DIR/webhooks.log"
 case $SCHEDULE in
   systemd)
     say "==> scheduled jobs: systemd timers in $SYSTEMD_DIR, as $JOB_USER"
@@ -557,6 +560,30 @@ ProtectSystem=full
 WantedBy=multi-user.target
 UNIT
     fi
+    if [ "$ROLE" != edge ]; then
+      # The webhook sender drains what the triggers queued: long-running (new events go out within
+      # a second), restarted when it stops; a killed one loses nothing (docs/webhooks.md).
+      cat >"$SYSTEMD_DIR/streamctl-webhooks.service" <<UNIT
+# Installed by streamctl's install.sh (removed by install.sh --uninstall); edits are overwritten.
+[Unit]
+Description=streamctl: send signed webhooks to the site (webhook deliver)
+Documentation=man:streamctl(1)
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+Type=simple
+User=$JOB_USER
+ExecStart=$STREAMCTL webhook deliver
+Restart=always
+RestartSec=1
+NoNewPrivileges=yes
+ProtectSystem=full
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    fi
     chmod 644 "$SYSTEMD_DIR"/streamctl-*.service "$SYSTEMD_DIR"/streamctl-*.timer
     set_conf schedule systemd
     set_conf schedule_dir "$SYSTEMD_DIR"
@@ -568,8 +595,14 @@ UNIT
         systemctl enable --now streamctl-relay.service >/dev/null
         say "    enabled: streamctl-relay.service (streamctl edge relay)"
       fi
+      if [ "$ROLE" != edge ]; then
+        systemctl enable streamctl-webhooks.service >/dev/null
+        # restart, not start: an upgrade's sender runs the new code
+        systemctl restart streamctl-webhooks.service
+        say "    enabled: streamctl-webhooks.service (streamctl webhook deliver)"
+      fi
     else
-      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")$([ "$ROLE" = origin ] && printf 'streamctl-relay.service')"
+      say "    not enabled (SYSTEMD_DIR given): systemctl daemon-reload && systemctl enable --now $(printf 'streamctl-%s.timer ' "${JOBS[@]}")$([ "$ROLE" = origin ] && printf 'streamctl-relay.service ')$([ "$ROLE" != edge ] && printf 'streamctl-webhooks.service')"
     fi
     ;;
   cron)
@@ -583,6 +616,8 @@ UNIT
         [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
         printf '%s  %s  %s %s %s\n' "$(job_cron "$job")" "$JOB_USER" "$STREAMCTL" "$(job_args "$job")" "$out"
       done
+      # Cron's minute is the sender's pace here: what is due goes out once a minute (systemd runs it as a service).
+      [ "$ROLE" = edge ] || printf '%s  %s  %s %s %s\n' "*    *  *   *   *" "$JOB_USER" "$STREAMCTL" "webhook deliver --once" "$WEBHOOKS_OUT"
     } >"$CRON_FILE.new"
     chmod 644 "$CRON_FILE.new"
     mv "$CRON_FILE.new" "$CRON_FILE"
@@ -597,6 +632,7 @@ UNIT
       [ "$job" = recordings-prune ] && out=">>$STATE_DIR/prune.log 2>&1"
       say "    $(job_cron "$job")  $STREAMCTL $(job_args "$job") $out"
     done
+    [ "$ROLE" = edge ] || say "    *    *  *   *   *  $STREAMCTL webhook deliver --once $WEBHOOKS_OUT"
     ;;
   none) set_conf schedule none; say "==> scheduled jobs: none installed (SCHEDULE=none); see docs/operations.md" ;;
   *) die "SCHEDULE must be systemd, cron, print or none (got $SCHEDULE)" ;;

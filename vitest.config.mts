@@ -1,6 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
+// A clean environment (issue 20 #14): no STREAMCTL_* from the caller's shell (STREAMCTL_DB, _CONF,
+// _ROLE ...) reaches a test; workers inherit this process's environment, so it is cleaned here,
+// before any starts. Kept: STREAMCTL_FUZZ, the test runner's own switch (npm run fuzz).
+for (const name of Object.keys(process.env)) if (name.startsWith('STREAMCTL_') && name !== 'STREAMCTL_FUZZ') delete process.env[name];
+
 // Two of the three test layers (docs/development.md, "Tests"); the third, the real server, has its
 // own config (vitest.real.config.mts) and runs inside isolated.sh.
 //   unit     everything in process, from src/: parse → decide per trigger on an in-memory

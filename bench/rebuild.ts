@@ -69,7 +69,7 @@ function main(): void {
       for (const c of cases) {
         const e = c.event(r);
         const start = process.hrtime.bigint();
-        const t = applyBufferEvent(db, { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: `bench-${c.label}-${r}` });
+        const t = applyBufferEvent(db, { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: `bench-${c.label}-${r}` }, { userName: 'bench', stream: 'streams+bench', now: e.at });
         times.get(c.label)!.push(Number(process.hrtime.bigint() - start) / 1e6);
         if (!t.stored) throw new Error(`${c.label}: round ${r} was not stored`);
       }

@@ -42,6 +42,8 @@ interface Case {
   env: NodeJS.ProcessEnv;
   /** The answer it must give (checked once before timing); undefined: not checked. */
   expect?: string;
+  /** Input and environment of each run, when they must differ from run to run (a transition each time). */
+  vary?: () => { input: string; env: NodeJS.ProcessEnv };
 }
 
 function median(xs: number[]): number {
@@ -65,7 +67,8 @@ function timeOnce(c: Case): Promise<Timing> {
   return new Promise((resolvePromise, reject) => {
     const start = process.hrtime.bigint();
     const since = () => Number(process.hrtime.bigint() - start) / 1e6;
-    const child = spawn(c.command, c.args, { env: c.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const run = c.vary?.() ?? c;
+    const child = spawn(c.command, c.args, { env: run.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let answer = 0;
     let stderr = '';
     child.stdout.on('data', () => {});
@@ -76,7 +79,7 @@ function timeOnce(c: Case): Promise<Timing> {
       if (status !== 0) reject(new Error(`${c.label} exited ${status}: ${stderr}`));
       else resolvePromise({ answer: answer || since(), exit: since() });
     });
-    child.stdin.end(c.input ?? '');
+    child.stdin.end(run.input ?? '');
   });
 }
 
@@ -151,7 +154,7 @@ async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
 const AHEAD = Date.parse('2100-01-01T00:00:00Z');
 
 /** One database prepared for the cases: migrated, seeded, and its measured channels set up. */
-function prepareDb(dir: string, name: 'small' | 'large', users: number, sessions: number, broadcasts: number, baseEnv: NodeJS.ProcessEnv, mistApi: string) {
+function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: number, sessions: number, broadcasts: number, baseEnv: NodeJS.ProcessEnv, mistApi: string) {
   const dbPath = join(dir, `${name}.db`);
   const env: NodeJS.ProcessEnv = { ...baseEnv, STREAMCTL_DB: dbPath };
   const streamctl = (...args: string[]) => {
@@ -304,6 +307,33 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
   ];
 }
 
+/**
+ * STREAM_BUFFER where every run is a transition (FULL, EMPTY, FULL, ... at a later MIST_TIME each
+ * time: a broadcast opened or closed, an event logged), on two databases alike but for one webhook
+ * endpoint: what writing the webhook event in the same transaction adds. The endpoint is never
+ * sent to (no sender runs); its deliveries just pile up, as when the site is down.
+ */
+function webhookCases(off: ReturnType<typeof prepareDb>, on: ReturnType<typeof prepareDb>, installed: (program: string) => string): Case[] {
+  const toggling = (label: string, p: ReturnType<typeof prepareDb>, user: string): Case => {
+    let n = 0;
+    let last = 0;
+    return {
+      label,
+      db: 'small',
+      command: installed('stream-buffer'),
+      args: ['STREAM_BUFFER'],
+      env: p.env,
+      vary: () => {
+        last = Math.max(Date.now(), last + 1);
+        const state = n++ % 2 === 0 ? 'FULL\n{}' : 'EMPTY';
+        return { input: `streams+${user}\n${state}`, env: { ...p.env, MIST_TRIGGER: 'STREAM_BUFFER', MIST_TIME: String(last), MIST_TUUID: `bench-${label}-${n}` } };
+      },
+    };
+  };
+  const user = `user${off.mid + 3}`;
+  return [toggling('stream-buffer live/offline, no webhook', off, user), toggling('stream-buffer live/offline, 1 webhook', on, user)];
+}
+
 /** Peak resident memory (kB) of one run, from GNU time; null when /usr/bin/time is missing. */
 /**
  * Runs a command to its end without blocking this process's event loop (the second-push cases'
@@ -323,7 +353,8 @@ function runAsync(command: string, args: string[], input: string, env: NodeJS.Pr
 }
 
 async function peakRssKb(c: Case): Promise<number | null> {
-  const r = await runAsync('/usr/bin/time', ['-f', '%M', c.command, ...c.args], c.input ?? '', c.env);
+  const run = c.vary?.() ?? c;
+  const r = await runAsync('/usr/bin/time', ['-f', '%M', c.command, ...c.args], run.input ?? '', run.env ?? c.env);
   if (r.error) return null;
   const lines = r.stderr.trim().split('\n');
   const kb = Number(lines[lines.length - 1]);
@@ -356,6 +387,11 @@ async function main(): Promise<void> {
     const seedStart = Date.now();
     const small = prepareDb(dir, 'small', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
     const large = prepareDb(dir, 'large', USERS, SESSIONS, BROADCASTS, baseEnv, fakeMist.url);
+    // The small database again, with one webhook endpoint (issue 23): STREAM_BUFFER writes its events.
+    const hooked = prepareDb(dir, 'hooked', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
+    const added = spawnSync(join(ROOT, 'bin/streamctl'), ['webhook', 'add', 'http://127.0.0.1:9/bench'], { env: hooked.env, encoding: 'utf8' });
+    if (added.status !== 0) throw new Error(`webhook add: ${added.stderr}`);
+    const webhooks = webhookCases(small, hooked, installed);
     const seedSeconds = (Date.now() - seedStart) / 1000;
 
     const baselines: Case[] = [{ label: 'node -e 0', db: '', command: process.execPath, args: ['-e', '0'], env: baseEnv }];
@@ -366,6 +402,7 @@ async function main(): Promise<void> {
       ...triggerCases('small', small, installed),
       ...triggerCases('large', large, installed),
       ...edge,
+      ...webhooks,
       ...php,
       ...phpCases('large', large),
     ];
@@ -410,7 +447,7 @@ async function main(): Promise<void> {
     console.log(`node -e 0: ${base.toFixed(1)} ms, ${fmtRss(baseRss)}`);
     console.log(`  ${'program'.padEnd(36)} ${'small db'.padStart(9)}  ×node  ${'large db'.padStart(9)}  ×node  large/small  peak RSS  ×node`);
     const early: string[] = [];
-    const labels = [...new Set(cases.filter((c) => c.db === 'small' || c.db === 'large').map((c) => c.label))];
+    const labels = [...new Set(cases.filter((c) => (c.db === 'small' || c.db === 'large') && !webhooks.includes(c)).map((c) => c.label))];
     for (const label of labels) {
       const s = cases.find((c) => c.label === label && c.db === 'small');
       const l = cases.find((c) => c.label === label && c.db === 'large');
@@ -449,6 +486,15 @@ async function main(): Promise<void> {
         const gap = median(times.get(id(c))!.map((t) => t.exit - t.answer));
         if (gap > EARLY_ANSWER_MS) early.push(`${c.label} answers ${gap.toFixed(1)} ms before it exits (median per run)`);
       }
+    }
+    {
+      const [off, on] = webhooks.map((c) => exit(c)) as [number, number];
+      console.log(`  ${'webhooks: STREAM_BUFFER, a transition each run'.padEnd(36)} ${'small db'.padStart(9)}  ×node  peak RSS  ×node`);
+      for (const c of webhooks) {
+        const r = rss.get(id(c)) ?? null;
+        console.log(`  ${c.label.padEnd(36)} ${exit(c).toFixed(1).padStart(6)} ms  ${(exit(c) / base).toFixed(2)}  ${fmtRss(r)}  ${r && baseRss ? (r / baseRss).toFixed(2) : '-'}`);
+      }
+      console.log(`  the webhook event adds ${(on - off).toFixed(1)} ms (${(((on - off) / base) * 100).toFixed(1)} % of node -e 0) to a transition (target < 5 %)`);
     }
     if (php.length === 0) console.log('  PHP peer: skipped (php with pdo_sqlite is not installed)');
     else {

@@ -37,7 +37,7 @@ const LAYERS: string[][] = [
   ['lib'],
   ['config'],
   ['store'],
-  ['mist', 'recordings', 'access', 'ingest'],
+  ['mist', 'recordings', 'access', 'ingest', 'webhooks'],
   ['replica', 'settings', 'site'],
   ['live'],
   ['edge'],
@@ -50,7 +50,7 @@ const LAYERS: string[][] = [
 ];
 const layerOf = (f: string): number => LAYERS.findIndex((l) => l.includes(folder(f)));
 
-const DOMAIN = ['access', 'doctor', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site', 'wiring'];
+const DOMAIN = ['access', 'doctor', 'edge', 'ingest', 'live', 'mist', 'recordings', 'replica', 'settings', 'site', 'webhooks', 'wiring'];
 
 describe('src/ layering', () => {
   it('every folder of src/ has a layer', () => {
@@ -96,6 +96,11 @@ describe('src/ layering', () => {
 
   it('the Node entry (index.ts) imports no CLI module: what it offers lives in domain folders', () => {
     expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
+  });
+
+  it('ajv is never imported at module load (every streamctl command would pay for it): only required when validating', () => {
+    const eager = filesUnder(src).filter((f) => /^import\s+(?!type\b)[^;]*from\s+'ajv'/m.test(readFileSync(f, 'utf8')));
+    expect(eager.map((f) => relative(src, f))).toEqual([]);
   });
 
   it('finds the imports it checks (a parser that saw none would pass every rule)', () => {

@@ -17,6 +17,7 @@ import { openForCli } from '../src/store/open';
 import { fixture, freshDb, ROOT, tempDir, type RunResult } from './helpers';
 import { cli } from './support/cli';
 import { runInProcess } from './support/trigger';
+import { startReceiver } from './webhooks/receiver';
 
 const SCHEMAS = join(ROOT, 'schemas');
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });
@@ -201,6 +202,23 @@ describe('--json on every command', () => {
     await j({ command: 'hook set', args: ['hook', 'set', 'live', '/bin/true'], schema: 'hook' });
     await j({ command: 'hook list', args: ['hook', 'list'], schema: 'hook', array: true });
     await j({ command: 'hook unset', args: ['hook', 'unset', 'live'], schema: 'hook' });
+
+    // Webhooks to a local receiver: the secret only in add's output.
+    const receiver = await startReceiver();
+    try {
+      const hook = await j({ command: 'webhook add', args: ['webhook', 'add', receiver.url, '--events', 'stream.live,recording.ready'], schema: 'webhook' });
+      expect(hook.secret).toMatch(/^whsec_/);
+      const listed = await j({ command: 'webhook list', args: ['webhook', 'list'], schema: 'webhook', array: true });
+      expect(listed[0].secret).toBeUndefined();
+      const sent = await j({ command: 'webhook test', args: ['webhook', 'test', String(hook.id)], schema: 'webhook-delivery' });
+      await j({ command: 'webhook replay', args: ['webhook', 'replay', sent.event_id], schema: 'webhook-replay' });
+      expect((await j({ command: 'webhook deliveries', args: ['webhook', 'deliveries'], schema: 'webhook-delivery', array: true }))[0].attempt).toBe(0);
+      expect((await j({ command: 'webhook deliver', args: ['webhook', 'deliver', '--once'], schema: 'webhook-deliver' })).delivered).toBe(1);
+      await j({ command: 'webhook enable', args: ['webhook', 'enable', String(hook.id)], schema: 'webhook' });
+      await j({ command: 'webhook remove', args: ['webhook', 'remove', String(hook.id)], schema: 'webhook' });
+    } finally {
+      await receiver.close();
+    }
     // A failed trigger run is a trigger/error event (streamctl metrics counts them), recorded as the
     // runner records it (that it does: test/process/programs.test.ts).
     const handle = openForCli(db);

@@ -46,7 +46,13 @@ export async function run(
     if (err instanceof CommanderError) {
       // commander has printed its message (prefixed in program.ts); help and --version are not errors.
       if (err.exitCode === 0) return EXIT.ok;
-      if (json) ctx.json({ error: err.message.replace(/^error: /, ''), exit_code: EXIT.usage });
+      if (json) {
+        try {
+          ctx.json({ error: err.message.replace(/^error: /, ''), exit_code: EXIT.usage });
+        } catch {
+          // stdout failed: commander's line on stderr and the exit code remain
+        }
+      }
       return EXIT.usage;
     }
     if (err instanceof StdioError) return fail(err.exitCode, err.message, err.stream !== 'stdout');

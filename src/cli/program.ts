@@ -25,6 +25,7 @@ import { recordingsCommand } from './commands/recordings';
 import { metricsCommand } from './commands/metrics';
 import { mistCommand } from './commands/mist';
 import { userCommand } from './commands/user';
+import { webhookCommand } from './commands/webhook';
 import type { CliContext } from './context';
 
 declare const __VERSION__: string | undefined;
@@ -45,6 +46,7 @@ export function buildProgram(ctx: CliContext): Command {
     statusCommand,
     broadcastsCommand,
     hookCommand,
+    webhookCommand,
     grantCommand,
     banCommand,
     syncCommand,

@@ -9,6 +9,7 @@ import { keyWorksAt, type StreamKey } from '../store/keys';
 import type { Recording } from '../store/recordings';
 import type { TokenKey } from '../store/token-keys';
 import type { User } from '../store/users';
+import type { DeliveryAttemptRow, WebhookEndpoint } from '../store/webhooks';
 import { isoTime } from './format';
 
 /** A broadcaster. `active_keys`: how many of its stream keys work now (grace included). */
@@ -114,4 +115,36 @@ export function recordingJson(r: Recording, vodBase: string) {
 /** A hook program. */
 export function hookJson(h: { event: string; program: string; updatedAt: number }) {
   return { event: h.event, program: h.program, updated_at: isoTime(h.updatedAt) };
+}
+
+/** A webhook endpoint (never its signing secret, except `secret` right after `webhook add`). */
+export function webhookJson(e: WebhookEndpoint, secret?: string) {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    state: e.disabledAt === null ? 'enabled' : 'disabled',
+    created_at: isoTime(e.createdAt),
+    disabled_at: isoTime(e.disabledAt),
+    disabled_reason: e.disabledReason,
+    ...(secret !== undefined ? { secret } : {}),
+  };
+}
+
+/** One attempt of a webhook delivery (attempt 0: queued, not attempted yet). */
+export function webhookDeliveryJson(a: DeliveryAttemptRow) {
+  return {
+    delivery: a.deliveryId,
+    event_id: a.eventId,
+    type: a.type,
+    endpoint: a.endpointId,
+    url: a.url,
+    state: a.state,
+    attempt: a.attempt,
+    at: isoTime(a.at),
+    http_status: a.httpStatus,
+    error: a.error,
+    duration_ms: a.durationMs,
+    next_attempt_at: isoTime(a.nextAt),
+  };
 }

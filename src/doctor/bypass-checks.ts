@@ -11,7 +11,7 @@
 // `mist apply` removes the first two (plan.ts); doctor fails on all three. The findings are here,
 // apart from doctor.ts, so each way around stays one small function.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Finding } from './doctor';
+import type { Finding } from './finding';
 import { jwksCount, nativeKeyHint, nativeStreamKeys } from '../wiring/plan';
 
 const APPLY = "run 'streamctl mist apply'";

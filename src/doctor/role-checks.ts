@@ -6,7 +6,7 @@ import type { ServerRole } from '../config';
 import { oneLine } from '../lib/errors';
 import { connectRedis, type RedisClient, type RespValue } from '../lib/resp';
 import { keys } from '../replica/schema';
-import type { Finding } from './doctor';
+import type { Finding } from './finding';
 
 /** The longest repl-timeout (s) an edge may have: a cut-off edge must start refusing within ~that. */
 export const MAX_REPL_TIMEOUT = 10;

@@ -2,7 +2,9 @@
 // is what the CLI enforces (no second copy of the rules to drift). ajv's strict mode refuses a
 // schema keyword it does not know: a rule that is not checked must not look checked. Its errors are
 // turned into one problem per field, at paths such as `users[2].name`, in words for an operator.
-import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+// ajv is loaded and its instance made on the first validation, not at module load: every
+// `streamctl` command loads this module (the sync command is part of the program), few validate.
+import type { default as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 
 export type JsonSchema = { [keyword: string]: unknown };
 
@@ -14,7 +16,14 @@ export interface SchemaProblem {
 
 // allErrors: report every problem at once (an operator fixes a file in one go); verbose: the
 // failing value and schema, for the messages below. `format` is documentation in our schemas.
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, validateFormats: false });
+let ajvInstance: AjvClass | undefined;
+function ajv(): AjvClass {
+  if (!ajvInstance) {
+    const Ajv = (require('ajv') as { default: typeof AjvClass }).default;
+    ajvInstance = new Ajv({ allErrors: true, verbose: true, strict: true, validateFormats: false });
+  }
+  return ajvInstance;
+}
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 function typeOf(value: unknown): string {
@@ -66,8 +75,8 @@ export function validateJson(schema: JsonSchema, value: unknown): SchemaProblem[
   let validate = compiled.get(schema);
   if (!validate) {
     // ajv registers a schema under its $id: the same file parsed again is the schema already known.
-    const known = typeof schema.$id === 'string' ? ajv.getSchema(schema.$id) : undefined;
-    validate = known ?? ajv.compile(schema);
+    const known = typeof schema.$id === 'string' ? ajv().getSchema(schema.$id) : undefined;
+    validate = known ?? ajv().compile(schema);
     compiled.set(schema, validate);
   }
   if (validate(value)) return [];

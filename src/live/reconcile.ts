@@ -35,7 +35,7 @@ export function closeVanishedBroadcasts(db: Db, activeStreams: readonly string[]
     if (!open || open.endedAt !== null || open.startedAt > askedAt - RECONCILE_GRACE_MS) continue;
     // A STREAM_END already reported dates the end better than the time we noticed it.
     const at = firstStreamEndSince(db, userId, open.startedAt) ?? now();
-    const t = applyBufferEvent(db, { userId, at, state: 'LOST', issues: null, health: null, eventId: '' });
+    const t = applyBufferEvent(db, { userId, at, state: 'LOST', issues: null, health: null, eventId: '' }, { userName, stream: `${base}+${userName}`, now: now() });
     notifyTransition(db, t, { userId, userName, stream: `${base}+${userName}`, at }, log);
     closed.push({ userName, broadcastId: open.id, endedAt: at });
   }

@@ -7,7 +7,6 @@ const ID_PATTERN = /^[a-z2-7]{16}$/;
 
 /** A fresh random id (node:crypto is loaded only here, on the asynchronous RECORDING_END path). */
 export function newRecordingId(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { randomBytes } = require('node:crypto') as typeof import('node:crypto');
   const bytes = randomBytes(LENGTH);
   let id = '';

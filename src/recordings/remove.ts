@@ -55,7 +55,7 @@ export function removeRecordings(db: Db, root: string, targets: readonly RemoveT
   const inside = targets.filter((t) => isUnderRoot(root, t.path));
   markRecordingsDeleting(db, inside.map((t) => t.id), now);
   const outcomes = targets.map((t) => ({ id: t.id, ...unlinkRecording(root, t.path) }));
-  deleteRecordingRows(db, outcomes.filter((o) => o.result === 'deleted' || o.result === 'already-gone').map((o) => o.id));
+  deleteRecordingRows(db, outcomes.filter((o) => o.result === 'deleted' || o.result === 'already-gone').map((o) => o.id), now);
   unmarkRecordingsDeleting(db, outcomes.filter((o) => o.result === 'failed').map((o) => o.id));
   return outcomes;
 }

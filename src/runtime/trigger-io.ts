@@ -43,7 +43,6 @@ export function stderrLine(trigger: string, line: string): void {
   // One line in MistServer's log, whatever a message quotes from the payload: control characters
   // (line breaks, "\r", ANSI escapes) become spaces and the length is bounded (the fuzz campaign
   // found a 1 MB client address echoed whole).
-  // eslint-disable-next-line no-control-regex
   let text = line.replace(/[\u0000-\u001f\u007f]/g, ' ');
   if (text.length > MAX_LOG_LINE) text = `${text.slice(0, MAX_LOG_LINE)}... (${text.length - MAX_LOG_LINE} more characters)`;
   try {

@@ -7,8 +7,9 @@ import { writeWithRetry } from './write-retry';
 /** Every kind of event written (push: PUSH_REWRITE decisions; view: refused viewers; broadcast:
  * live/offline; recording: RECORDING_END; trigger: a trigger run that failed, outcome error,
  * counted by `streamctl metrics`; admin: an operator's change through the CLI, outcome the
- * command, with its actor). `events --kind` accepts only these. */
-export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger', 'admin'] as const;
+ * command, with its actor; webhook: a delivery given up (failed) or an endpoint disabled by its
+ * 410). `events --kind` accepts only these. */
+export const EVENT_KINDS = ['push', 'view', 'broadcast', 'recording', 'trigger', 'admin', 'webhook'] as const;
 
 export interface EventInput {
   at: number;

@@ -3,6 +3,7 @@
 // removed, so an interrupted prune is finished by the next run and such rows are never served.
 import type { Db } from './open';
 import { stmt } from './statements';
+import { enqueueWebhookEvent, recordingWebhookData } from './webhooks';
 
 export type RecordingStatus = 'ok' | 'failed';
 
@@ -156,11 +157,29 @@ export function unmarkRecordingsDeleting(db: Db, ids: readonly string[]): void {
   })();
 }
 
-/** Removes catalogue rows (their files are gone). */
-export function deleteRecordingRows(db: Db, ids: readonly string[]): void {
-  const statement = stmt(db, 'DELETE FROM recordings WHERE id = ?');
+/**
+ * Removes catalogue rows (their files are gone); each removal's recording.deleted webhook event
+ * commits with it. `now`: when the deliveries are due.
+ */
+export function deleteRecordingRows(db: Db, ids: readonly string[], now: number): void {
+  const statement = stmt(db, 'DELETE FROM recordings WHERE id = ? RETURNING user_id, broadcast_id, format, bytes, duration_ms, started_at, ended_at, status');
+  const owner = stmt(db, 'SELECT name FROM users WHERE id = ?');
   db.transaction(() => {
-    for (const id of ids) statement.run(id);
+    for (const id of ids) {
+      const r = statement.get(id) as
+        | { user_id: number; broadcast_id: number | null; format: string; bytes: number; duration_ms: number; started_at: number; ended_at: number; status: string }
+        | undefined;
+      if (!r) continue;
+      const user = owner.get(r.user_id) as { name: string } | undefined;
+      enqueueWebhookEvent(db, {
+        type: 'recording.deleted',
+        at: now,
+        channel: user?.name ?? null,
+        userId: r.user_id,
+        now,
+        data: recordingWebhookData({ id, broadcastId: r.broadcast_id, format: r.format, bytes: r.bytes, durationMs: r.duration_ms, startedAt: r.started_at, endedAt: r.ended_at, status: r.status }),
+      });
+    }
   })();
 }
 

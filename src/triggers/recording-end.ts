@@ -23,6 +23,7 @@ import { findBroadcastForRecording } from '../store/broadcasts';
 import { recordEvent } from '../store/events';
 import { insertRecording } from '../store/recordings';
 import { getSettings } from '../store/settings';
+import { enqueueWebhookEvent, recordingWebhookData } from '../store/webhooks';
 import { expectLines } from './payload';
 import { channelForStream } from '../live/stream-channel';
 import { SILENT } from './answer';
@@ -117,6 +118,15 @@ const recordingEnd: Trigger<RecordingEndEvent, typeof TRIGGER> = {
           reason: status === 'ok' ? 'recording finished' : e.bytes === 0 ? 'recording is empty' : `recording ended: ${e.exitCode}`,
           userId: channel.userId,
           detail: result.id,
+        });
+        // Committed with the catalogue row: the site hears of every recording, once.
+        enqueueWebhookEvent(ctx.db, {
+          type: status === 'ok' ? 'recording.ready' : 'recording.failed',
+          at: ctx.eventTime,
+          channel: channel.userName,
+          userId: channel.userId,
+          now: ctx.now,
+          data: recordingWebhookData({ id: result.id, broadcastId: broadcast?.id ?? null, format: e.format, bytes: e.bytes, durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000, startedAt: e.startedAt, endedAt: e.stoppedAt, status }),
         });
       }
       return result;

@@ -1,6 +1,6 @@
 // The ONE list of MistServer triggers streamctl handles. The build makes one program per entry
-// (bin/<program> → dist/<program>.js), mist-trigger dispatches through it, and `mist apply` (later)
-// configures MistServer from it. Imports nothing, so the hot path pays only for this object (the
+// (bin/<program> → dist/<program>.js), mist-trigger dispatches through it, and `mist apply`
+// configures MistServer from it (wiring/plan.ts). Imports nothing, so the hot path pays only for this object (the
 // one-line descriptions for docs and the CLI are in summaries.ts, off the hot path).
 
 /**

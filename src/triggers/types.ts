@@ -34,6 +34,13 @@ export interface TriggerContext {
  * A trigger module: `parse` is pure and throws PayloadError; `decide` returns an answer of the
  * trigger's kind (a promise only when it must wait, e.g. for WebCrypto token checks; the runner
  * waits for it) and the runner alone turns it into text.
+ *
+ * `decide` is NOT pure, by design: it reads the store AND commits the trigger's writes (a
+ * broadcast's start, a session, an audit row) before it returns, because MistServer SIGKILLs a
+ * blocking handler once it has read the answer, so nothing may run after it (commit, then answer).
+ * The rules themselves are pure functions over facts that decide calls (access/admission.ts
+ * decideAdmission, access/openness.ts decideOpenness, live/stream-name.ts); decide gathers the
+ * facts, applies the rule, writes, and returns the answer.
  */
 export interface Trigger<Event, N extends TriggerName = TriggerName> {
   name: N;

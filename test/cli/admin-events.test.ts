@@ -65,6 +65,16 @@ describe('admin events', () => {
     expect((await cliJson<EventJson[]>(db, ['events'])).filter((e) => e.kind !== 'admin').every((e) => e.actor === null)).toBe(true);
   });
 
+  it('records guard allow and config unset too', async () => {
+    const db = freshDb();
+    expect((await cli(db, ['guard', 'allow', '203.0.113.0/24', '--note', 'office NAT'])).status).toBe(0);
+    expect((await cli(db, ['config', 'unset', 'token-max-ttl'])).status).toBe(0);
+    expect((await cliJson<EventJson[]>(db, ['events', '--kind', 'admin'])).map((e) => [e.outcome, e.reason])).toEqual([
+      ['config unset', 'token-max-ttl back to its default'],
+      ['guard allow', '203.0.113.0/24 allowlisted (office NAT)'],
+    ]);
+  });
+
   it('a refused command and a change that changes nothing record nothing', async () => {
     const db = freshDb();
     await addUser(db, 'carol');

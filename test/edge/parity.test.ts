@@ -1,22 +1,20 @@
 // The edge decides as the origin does: every combination of policy, token and ban below is decided
 // by the one-box decideAccess over SQLite and by the edge's admitOnEdge over the same data mirrored
-// into a Redis replica (by the layout of src/replica/schema.ts), and the two must name the same
-// rule. The mirror here is a small stand-in for the origin's relay (branch repl14).
+// into a Redis replica by the relay's own publishing code (src/replica/publish.ts), and the two
+// must name the same rule; both read stream names alike (case, "+", bases).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decideAccess } from '../../src/access/decide';
 import { checkToken, playbackJwt, type TokenCheck } from '../../src/access/token';
 import { admitOnEdge } from '../../src/edge/admit';
 import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
-import { keys, REPLICATED_SETTINGS, type BanValue, type ChannelValue, type KeyValue } from '../../src/replica/schema';
+import { commandsFor, fullState } from '../../src/replica/publish';
+import { channelForStream } from '../../src/live/stream-channel';
 import { insertBan } from '../../src/store/bans';
-import { getChannel, updateChannel } from '../../src/store/channels';
-import { listGrants, upsertGrant } from '../../src/store/grants';
-import { listBans } from '../../src/store/bans';
+import { updateChannel } from '../../src/store/channels';
+import { upsertGrant } from '../../src/store/grants';
 import type { Db } from '../../src/store/open';
-import { getSettings } from '../../src/store/settings';
-import { listTokenKeys } from '../../src/store/token-keys';
-import { findUserByName, listUsers } from '../../src/store/users';
+import { findUserByName } from '../../src/store/users';
 import { addUser, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
@@ -27,22 +25,10 @@ if (!REDIS_SERVER) console.log(NO_REDIS);
 const NOW = Date.now();
 const NOW_S = Math.floor(NOW / 1000);
 
-/** Writes the origin's admission data into Redis, as the relay / `edge resync` would. */
+/** Writes the origin's admission data into Redis through the relay's own publishing code (replica/publish.ts). */
 async function mirror(db: Db, w: RedisClient): Promise<void> {
   await clearReplicated(w);
-  const cmds: (string | number)[][] = [['SET', keys.settings, JSON.stringify(getSettings(db, REPLICATED_SETTINGS))]];
-  const tokenKeys: KeyValue[] = listTokenKeys(db, NOW, true).map((k) => ({ id: k.id, kind: k.kind, alg: k.alg, material: k.material, label: k.label, retiredAt: k.retiredAt }));
-  cmds.push(['SET', keys.tokenKeys, JSON.stringify(tokenKeys)]);
-  for (const u of listUsers(db)) {
-    const c = getChannel(db, u.id);
-    const value: ChannelValue = { id: u.id, name: u.name, disabled: u.disabled, externalId: u.externalId, access: c?.access ?? null, minAge: c?.minAge ?? null, viewerCap: c?.viewerCap ?? null, passwordSet: (c?.passwordHash ?? null) !== null };
-    cmds.push(['SET', keys.channel(u.name), JSON.stringify(value)]);
-    for (const g of listGrants(db, u.id, NOW, false)) cmds.push(['HSET', keys.grants(u.name), g.viewer, g.until === null ? '' : String(g.until)]);
-  }
-  for (const b of listBans(db, { withGlobal: true, now: NOW, includeExpired: false })) {
-    const value: BanValue = { kind: b.kind, value: b.value, until: b.until };
-    cmds.push(['HSET', b.userName === null ? keys.globalBans : keys.channelBans(b.userName), String(b.id), JSON.stringify(value)]);
-  }
+  const cmds = [...fullState(db, NOW).values()].flatMap(commandsFor);
   for (const r of await w.pipeline(cmds)) if (r instanceof Error) throw r;
 }
 
@@ -131,5 +117,22 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
     expect([...seen].sort()).toEqual(
       ['age-not-verified', 'age-verified', 'ban-ip', 'ban-viewer', 'entitlement', 'grant', 'no-password', 'no-token', 'not-entitled', 'not-on-allow-list', 'owner', 'public', 'token', 'token-invalid'].sort(),
     );
+  });
+
+  it('reads the same channel from every spelling of a stream name', async () => {
+    const db = memoryDb();
+    await addUser(db, 'alice');
+    await addUser(db, 'bob_2');
+    await mirror(db, pair.writer);
+    await pair.synced();
+    const streams = ['streams+alice', 'Streams+alice', 'STREAMS+ALICE', 'streams+Bob_2', 'streams+alice+x', 'streams+', 'streams', '+alice', 'other+alice', 'streams+nobody', 'streams+al.ice', `streams+${'a'.repeat(33)}`, 'vod+alice'];
+    const mismatches: string[] = [];
+    for (const stream of streams) {
+      const origin = channelForStream(db, stream, 'streams')?.userName ?? null;
+      const edge = (await admitOnEdge(redis, { stream, ip: '203.0.113.9', token: '1', sessionId: 'e'.repeat(64) }, NOW)).channel;
+      if (origin !== edge) mismatches.push(`${JSON.stringify(stream)}: origin ${origin}, edge ${edge}`);
+    }
+    expect(mismatches).toEqual([]);
+    expect(streams.filter((st) => channelForStream(db, st, 'streams') !== null)).toEqual(['streams+alice', 'Streams+alice', 'STREAMS+ALICE', 'streams+Bob_2']);
   });
 });

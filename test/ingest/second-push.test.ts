@@ -35,7 +35,8 @@ async function channel(settings: string[] = []): Promise<Channel> {
 }
 
 const push = (db: Db, key: string, ip: string, now: number) => answer(pushRewrite, db, `rtmp://127.0.0.1/live/${key}\n${ip}\n${key}`, { now });
-const buffer = (db: Db, state: 'FULL' | 'EMPTY', at: number) => applyBufferEvent(db, { userId: findUserByName(db, 'alice')!.id, at, state, issues: null, health: null, eventId: '' });
+const buffer = (db: Db, state: 'FULL' | 'EMPTY', at: number) =>
+  applyBufferEvent(db, { userId: findUserByName(db, 'alice')!.id, at, state, issues: null, health: null, eventId: '' }, { userName: 'alice', stream: 'streams+alice', now: at });
 const encoder = (sessid: string, host: string) => ({ sessid, stream: 'streams+alice', host, protocol: 'INPUT:RTMP', conntime: 30 });
 const pushEvents = async (db: Db) => cliJson<{ outcome: string; reason: string; ip: string }[]>(db, ['events', '--kind', 'push']);
 const asked = () => fake.calls('clients').length;

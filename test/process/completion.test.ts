@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { commandTree } from '../../src/cli/command-tree';
 import { createContext } from '../../src/cli/context';
 import { buildProgram } from '../../src/cli/program';
-import { freshDb, tempDir } from '../helpers';
+import { baseEnv, BIN, freshDb, tempDir } from '../helpers';
 import { cli } from '../support/cli';
 
 const db = freshDb();
@@ -40,14 +40,17 @@ describe('streamctl completion', async () => {
   });
 
   describe('bash, with the script sourced', async () => {
+    for (const name of ['alice', 'albert', 'bob']) await cli(db, ['user', 'add', name]);
     const file = join(tempDir(), 'streamctl.bash');
     writeFileSync(file, await script('bash'));
     /** What bash offers for the words typed so far (the last one is being completed). */
+    // User names come from `streamctl user list --names`: the built program, on the database the shell names.
+    const env = baseEnv({ PATH: `${BIN}:${process.env.PATH}`, STREAMCTL_DB: db });
     const complete = (...words: string[]): string[] => {
       const r = spawnSync(
         'bash',
         ['--norc', '-c', 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _streamctl_complete; printf "%s\\n" "${COMPREPLY[@]}"', 'bash', file, 'streamctl', ...words],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env },
       );
       expect(r.stderr).toBe('');
       return r.stdout.split('\n').filter(Boolean);
@@ -63,6 +66,30 @@ describe('streamctl completion', async () => {
       expect(complete('recordings', 'p')).toEqual(['pin', 'prune']);
       expect(complete('db', '')).toEqual(expect.arrayContaining(['backup', 'check', 'migrate', '--help']));
       expect(complete('recordings', 'prune', '--d')).toEqual(['--dry-run']);
+    });
+
+    it('offers values: access policies, on/off, event kinds, setting names, shells, user names (issue 19)', async () => {
+      expect(complete('channel', 'set', 'alice', '--access', '')).toEqual(['public', 'password', 'paid', 'age', 'private']);
+      expect(complete('channel', 'set', 'alice', '--access', 'pa')).toEqual(['password', 'paid']);
+      expect(complete('channel', 'set', 'alice', '--record', '')).toEqual(['on', 'off']);
+      expect(complete('events', '--kind', 'ad')).toEqual(['admin']);
+      expect(complete('config', 'set', 'token-')).toEqual(['token-max-ttl', 'token-secret-grace']);
+      expect(complete('config', 'get', '')).toContain('mist-api');
+      expect(complete('completion', '')).toEqual(['bash', 'zsh', 'fish']);
+      expect(complete('db', 'setup', '--role', '')).toEqual(['single', 'origin', 'edge']);
+      // User names, from the database: the first argument of the commands that name a user, and --channel/--user.
+      expect(complete('user', 'show', '')).toEqual(['albert', 'alice', 'bob']);
+      expect(complete('channel', 'set', 'al')).toEqual(['albert', 'alice']);
+      expect(complete('key', 'rotate', 'b')).toEqual(['bob']);
+      expect(complete('grant', 'add', '')).toEqual(['albert', 'alice', 'bob']);
+      expect(complete('ban', 'add', '--channel', 'a')).toEqual(['albert', 'alice']);
+      expect(complete('events', '--user', 'b')).toEqual(['bob']);
+      // Not for a new name, not past the argument that names the user, not for MistServer's API account.
+      expect(complete('user', 'add', 'a')).toEqual([]);
+      expect(complete('grant', 'add', 'alice', 'a')).not.toContain('albert');
+      expect(complete('doctor', '--user', 'a')).not.toContain('alice');
+      // Options are still offered where a value could go.
+      expect(complete('channel', 'set', 'alice', '--acc')).toEqual(['--access']);
     });
 
     it("skips an option's value and does not take it for a subcommand", async () => {
@@ -98,6 +125,12 @@ describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions s
     return r.stdout.split('\n').filter(Boolean);
   };
 
+  it('offers values: access policies, setting names (issue 19)', async () => {
+    const values = (...words: string[]) => complete(...words).filter((l) => !l.startsWith('compdef '));
+    expect(values('channel', 'set', 'alice', '--access', '')).toEqual(['public', 'password', 'paid', 'age', 'private']);
+    expect(values('config', 'set', '')).toContain('mist-api');
+  });
+
   it('registers itself with compdef when sourced', async () => {
     expect(complete('')[0]).toBe('compdef _streamctl streamctl');
   });
@@ -129,6 +162,13 @@ describe.runIf(has('fish'))('fish, with the script sourced', async () => {
     expect(complete('streamctl rec')).toEqual(['recordings']);
     expect(complete('streamctl recordings p')).toEqual(['pin', 'prune']);
     expect(complete('streamctl doctor --api user --mist')).toEqual(['--mist-user']);
+  });
+
+  it('offers values: access policies, setting names (issue 19)', async () => {
+    // fish sorts what it offers.
+    expect(complete('streamctl channel set alice --access ')).toEqual(['age', 'paid', 'password', 'private', 'public']);
+    expect(complete('streamctl config set ')).toContain('mist-api');
+    expect(complete('streamctl channel set alice --acc')).toEqual(['--access']);
   });
 });
 

@@ -11,6 +11,7 @@ import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry
 import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
 import { NO_REDIS, REDIS_SERVER, type TestRedis } from '../support/redis';
 import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
+import { waitUntil } from '../support/wait';
 
 if (!REDIS_SERVER) console.log(NO_REDIS);
 
@@ -236,7 +237,7 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
       expect((await full('streams+alice')).status).toBe(0);
       const failed = await full('streams+alice', { ...edge1, replica: join(ROOT, 'no-such.sock') });
       expect(failed.stderr).toMatch(/^streamctl STREAM_BUFFER: untagging "streams\+alice": the replica could not say/);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitUntil('four tag datagrams', () => got.length >= 4);
       expect(got).toEqual([
         { tag_stream: { 'streams+alice': 'open' } },
         { untag_stream: { 'streams+bob': 'open' } },

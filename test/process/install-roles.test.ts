@@ -80,6 +80,8 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(relay).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge relay\n`);
     expect(relay).toContain('Restart=always\n');
     expect(r.stdout).toContain('streamctl-relay.service');
+    // The origin's triggers write the webhook events: its sender runs there.
+    expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(true);
     if (hasSystemdAnalyze) {
       // --man=no: the man page is in the temp PREFIX, not on man's path.
       const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], { encoding: 'utf8', cwd: units });
@@ -112,6 +114,8 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(replica).toContain(`\nmasterauth ${readFileSync(join(state, 'redis-password'), 'utf8')}\n`);
     expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    // The edge writes no webhook events (the origin's triggers do): no sender here.
+    expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(false);
     // doctor on the edge: the role's checks (no replica runs here), no trigger-database check.
     const doctor = streamctl(prefix, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
     const checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;

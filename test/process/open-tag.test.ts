@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { UDP_API_PORT } from '../../src/mist/stream-tags';
 import { freshDb, runTriggerAsync } from '../helpers';
 import { addUser, cli } from '../support/cli';
+import { waitUntil } from '../support/wait';
 
 describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (the built program)', async () => {
   it('tags an open channel at FULL and untags a private one, as datagrams to 127.0.0.1:4242', async () => {
@@ -30,18 +31,19 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       // No MistServer has run this database's STREAM_BUFFER and mist-api is not set: no stream can
       // carry the tag, so the CLI sends nothing (a datagram would be noise to whatever listens).
       await cli(db, ['channel', 'set', 'udpcarol', '--access', 'private']);
+      // Nothing to wait for: a fixed window in which no datagram may arrive.
       await new Promise((r) => setTimeout(r, 200));
       expect(got).toEqual([]);
       const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
       expect((await full('udpalice')).status).toBe(0);
       expect((await full('udpcarol')).status).toBe(0);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitUntil('both programs\' datagrams', () => got.length >= 2);
       expect(got).toEqual([{ tag_stream: { 'streams+udpalice': 'open' } }, { untag_stream: { 'streams+udpcarol': 'open' } }]);
       got.length = 0;
       // Now a MistServer runs this database's triggers: without mist-api the CLI's own untag goes over
       // the same UDP API (the fallback).
       await cli(db, ['channel', 'set', 'udpalice', '--access', 'private']);
-      await new Promise((r) => setTimeout(r, 200));
+      await waitUntil("the CLI's untag datagram", () => got.length >= 1);
       expect(got).toEqual([{ untag_stream: { 'streams+udpalice': 'open' } }]);
     } finally {
       socket.close();

@@ -33,11 +33,15 @@ describe('install.sh with systemd timers', async () => {
   const prefix = join(dir, 'prefix');
   const units = join(dir, 'systemd');
 
-  it('writes a service and a timer per job, running the installed streamctl as the job user', async () => {
+  it('writes a service and a timer per job, and the webhook sender\'s service, running the installed streamctl as the job user', async () => {
     const r = install(prefix, { SYSTEMD_DIR: units });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readdirSync(units).sort()).toEqual(JOBS.flatMap((j) => [`streamctl-${j}.service`, `streamctl-${j}.timer`]).sort());
+    expect(readdirSync(units).sort()).toEqual([...JOBS.flatMap((j) => [`streamctl-${j}.service`, `streamctl-${j}.timer`]), 'streamctl-webhooks.service'].sort());
+    const sender = readFileSync(join(units, 'streamctl-webhooks.service'), 'utf8');
+    expect(sender).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} webhook deliver\n`);
+    expect(sender).toMatch(/^Restart=always$/m);
+    expect(r.stdout).toContain('streamctl-webhooks.service');
     const service = readFileSync(join(units, 'streamctl-events-prune.service'), 'utf8');
     expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} events prune --older-than 90d\n`);
     expect(service).toMatch(/^User=\S+$/m);
@@ -99,7 +103,7 @@ describe('install.sh with systemd timers', async () => {
   it('METRICS_FILE adds a minutely metrics job writing that file; --uninstall of the systemd variant removes every unit, the metrics one too', async () => {
     const metrics = join(dir, 'textfile', 'streamctl.prom');
     expect(install(prefix, { SYSTEMD_DIR: units, METRICS_FILE: metrics }).status).toBe(0);
-    expect(readdirSync(units)).toHaveLength(8);
+    expect(readdirSync(units)).toHaveLength(9);
     const service = readFileSync(join(units, 'streamctl-metrics.service'), 'utf8');
     expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} metrics -o ${metrics}\n`);
     expect(readFileSync(join(units, 'streamctl-metrics.timer'), 'utf8')).toContain('OnCalendar=minutely\n');

@@ -18,6 +18,7 @@ import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
+import { waitUntil } from '../support/wait';
 
 /** A redis-server on a fixed socket path that can be stopped and started again on it. */
 class Server {
@@ -139,7 +140,9 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
 
   it('bans and grants that ended are left out; once ended in Redis too they are no difference, and resync drops them', async () => {
     await populated();
-    const soon = Date.now() + 300;
+    // Ends a minute from now (the relay publishes it however slow the machine); "after it ended" is
+    // a clock handed to the comparison and the resync, not a wall-clock wait.
+    const soon = Date.now() + 60_000;
     const alice = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'alice'")!.id;
     db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'brief', ?, 0)").run(alice, soon);
     db.prepare("INSERT INTO bans (user_id, kind, value, until, created_at) VALUES (?, 'viewer', 'over', ?, 0)").run(alice, Date.now() - 1);
@@ -147,10 +150,10 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await ok(db, 'edge', 'relay', '--once');
     expect(Object.values(await hgetall(client, keys.channelBans('alice'))).map((v) => JSON.parse(v).value)).toEqual(['brief']);
     expect(Object.keys(await hgetall(client, keys.grants('alice')))).toEqual(['v1']);
-    await new Promise((r) => setTimeout(r, soon - Date.now() + 20));
+    const later = soon + 20;
     expect(await client.call('HLEN', keys.channelBans('alice'))).toBe(1);
-    expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
-    await resync(db, client, Date.now);
+    expect((await compareWithRedis(db, client, later)).same).toBe(true);
+    await resync(db, client, () => later);
     expect(await client.call('EXISTS', keys.channelBans('alice'))).toBe(0);
   });
 
@@ -269,7 +272,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
       signal: stop.signal,
       pollMs: 20,
     });
-    await new Promise((r) => setTimeout(r, 400));
+    await waitUntil('the relay to say the changes stay queued', () => log.some((l) => l.includes('stay queued')));
     expect(pendingCount(db)).toBe(2);
     expect(log.filter((l) => l.includes('stay queued'))).toHaveLength(1);
     // Redis comes back empty (it persisted nothing): only the queued changes arrive, and the check

@@ -10,6 +10,7 @@ import { formatRange, parseRange } from '../../lib/ip';
 import { addGuardAllow, clearPushFailures, listGuardAllow, listPushFailureSources, removeGuardAllow } from '../../store/push-guard';
 import { durationMs, getSettings } from '../../store/settings';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 
 /** The source an operator means: an address (IPv6: any address of the /64), the /64 itself, or "unknown". */
@@ -79,6 +80,7 @@ export function guardCommand(ctx: CliContext): Command {
       if ((address === undefined) === (opts.all !== true)) throw new UserError('give an address or --all (not both)');
       const source = opts.all ? null : sourceOf(address!);
       const n = clearPushFailures(ctx.db(), source);
+      if (n > 0) recordAdmin(ctx, { action: 'guard clear', reason: `cleared ${n} refused push(es) of ${source ?? 'every source'}` });
       if (opts.json) return ctx.json({ source, cleared: n });
       ctx.out(`cleared ${n} refused push(es) of ${source ?? 'every source'}\n`);
     });
@@ -97,11 +99,13 @@ export function guardCommand(ctx: CliContext): Command {
       const db = ctx.db();
       if (opts.remove) {
         if (!removeGuardAllow(db, cidr)) throw new UserError(`${cidr} is not on the allowlist (see 'streamctl guard list')`);
+        recordAdmin(ctx, { action: 'guard allow', reason: `${cidr} removed from the allowlist`, detail: cidr });
         if (opts.json) return ctx.json({ cidr, removed: true });
         return ctx.out(`${cidr} removed from the allowlist\n`);
       }
       const note = cleanNote(opts.note);
       addGuardAllow(db, { cidr, note, now: ctx.now() });
+      recordAdmin(ctx, { action: 'guard allow', reason: `${cidr} allowlisted${note ? ` (${note})` : ''}`, detail: cidr });
       if (opts.json) return ctx.json({ cidr, note, removed: false });
       ctx.out(`${cidr} allowlisted: the push guard never blocks it\n`);
     });

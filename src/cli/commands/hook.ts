@@ -8,6 +8,7 @@ import { hookRunner, trustedHookProgram } from '../../live/hook-trust';
 import { HOOK_TIMEOUT_MS } from '../../live/run-hook';
 import { HOOK_EVENTS, listHooks, setHook, unsetHook, type HookEvent } from '../../store/hooks';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { shortTime, table } from '../format';
 import { hookJson } from '../shapes';
 
@@ -47,6 +48,7 @@ export function hookCommand(ctx: CliContext): Command {
       if ('problem' in trusted) throw new UserError(`${path} would not run: ${trusted.problem} (see docs/live-status.md, "Hooks")`);
       const now = ctx.now();
       setHook(ctx.db(), e, path, now);
+      recordAdmin(ctx, { action: 'hook set', reason: `${e} hook: ${path}` });
       if (opts.json) return ctx.json(hookJson({ event: e, program: path, updatedAt: now }));
       ctx.out(`${e} hook: ${path}\n`);
     });
@@ -60,6 +62,7 @@ export function hookCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const hook = listHooks(db).find((h) => h.event === e);
       if (!hook || !unsetHook(db, e)) throw new UserError(`no ${e} hook is set`);
+      recordAdmin(ctx, { action: 'hook unset', reason: `${e} hook removed (was ${hook.program})` });
       if (opts.json) return ctx.json(hookJson(hook));
       ctx.out(`${e} hook removed\n`);
     });

@@ -9,6 +9,7 @@ import { oneLine, UserError } from '../../lib/errors';
 import { renderExposition, type Family } from '../../lib/prometheus';
 import { readMetrics } from '../../store/metrics';
 import { durationMs, getSettings } from '../../store/settings';
+import { webhookStats } from '../../store/webhooks';
 import type { CliContext } from '../context';
 
 export function metricsCommand(ctx: CliContext): Command {
@@ -50,6 +51,7 @@ function families(ctx: CliContext, windowMs: number): Family[] {
     takeoverReasonPrefix: `${TAKEOVER_REFUSAL}:`,
   });
   const win = `in the last ${formatDuration(windowMs)}`;
+  const w = webhookStats(db, now - windowMs);
   return [
     { name: 'streamctl_channels_live', type: 'gauge', help: 'Channels with an open broadcast.', samples: [{ value: m.channelsLive }] },
     {
@@ -81,6 +83,32 @@ function families(ctx: CliContext, windowMs: number): Family[] {
       help: `Trigger runs that answered their refusal because of an error (recorded when the database could be written), by trigger, ${win}.`,
       samples: m.triggerErrors.map((e) => ({ labels: { trigger: e.trigger }, value: e.errors })),
     },
+    {
+      name: 'streamctl_webhook_endpoints',
+      type: 'gauge',
+      help: 'Webhook endpoints, by state (disabled: it answered 410 Gone).',
+      samples: [
+        { labels: { state: 'enabled' }, value: w.endpoints - w.endpointsDisabled },
+        { labels: { state: 'disabled' }, value: w.endpointsDisabled },
+      ],
+    },
+    { name: 'streamctl_webhook_pending', type: 'gauge', help: 'Webhook deliveries not yet delivered (due, or waiting for a retry).', samples: [{ value: w.pending }] },
+    {
+      name: 'streamctl_webhook_oldest_pending_age_seconds',
+      type: 'gauge',
+      help: 'Age of the oldest event with a delivery still pending (0 when none): how far behind the site is.',
+      samples: [{ value: w.oldestPendingAt === null ? 0 : Math.max(0, Math.round((now - w.oldestPendingAt) / 1000)) }],
+    },
+    {
+      name: 'streamctl_webhook_deliveries',
+      type: 'gauge',
+      help: `Webhook deliveries finished, by outcome (failed: no 2xx by the last retry), ${win}.`,
+      samples: [
+        { labels: { outcome: 'delivered' }, value: w.finished.delivered },
+        { labels: { outcome: 'failed' }, value: w.finished.failed },
+      ],
+    },
+    { name: 'streamctl_webhook_failed_attempts', type: 'gauge', help: `Webhook attempts without a 2xx (error, timeout or status), ${win}.`, samples: [{ value: w.failedAttempts }] },
     { name: 'streamctl_metrics_window_seconds', type: 'gauge', help: 'The window the event figures count back over.', samples: [{ value: windowMs / 1000 }] },
     { name: 'streamctl_metrics_generated_seconds', type: 'gauge', help: 'When these metrics were computed (unix time).', samples: [{ value: Math.floor(now / 1000) }] },
   ];

@@ -15,6 +15,7 @@ import { removeRecordings } from '../../recordings/remove';
 import { requireRecordingsRoot } from '../../recordings/root';
 import { scanRecordings } from '../../recordings/scan';
 import type { CliContext } from '../context';
+import { recordAdmin } from '../admin-events';
 import { isoTime, shortTime, table } from '../format';
 import { recordingJson } from '../shapes';
 import { progressBar } from '../progress';
@@ -133,6 +134,7 @@ export function recordingsCommand(ctx: CliContext): Command {
         const db = ctx.db();
         const r = requireRecording(db, idText);
         setRecordingPinned(db, r.id, pinned);
+        if (r.pinned !== pinned) recordAdmin(ctx, { action: `recordings ${name}`, userId: r.userId, reason: `${r.id} ${pinned ? 'pinned' : 'unpinned'}`, detail: r.id });
         if (opts.json) return ctx.json(recordingJson(requireRecording(db, r.id), getSetting(db, 'vod-base')));
         ctx.out(`${r.id} ${pinned ? 'pinned' : 'unpinned'}\n`);
       });
@@ -151,6 +153,7 @@ export function recordingsCommand(ctx: CliContext): Command {
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
       if (outcome?.result === 'failed') throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
+      recordAdmin(ctx, { action: 'recordings delete', userId: r.userId, reason: `deleted ${r.id} (${r.path})${r.pinned ? ', pinned' : ''}`, detail: r.id });
       if (outcome?.result === 'outside-root') throw new UserError(`${r.id}: ${r.path}: ${outcome.error}`);
       if (opts.json) return ctx.json({ ...recordingJson(r, getSetting(db, 'vod-base')), result: outcome?.result === 'already-gone' ? 'already-gone' : 'deleted' });
       ctx.out(outcome?.result === 'already-gone' ? `${r.id} removed (its file was already gone)\n` : `${r.id} deleted\n`);

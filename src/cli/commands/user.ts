@@ -42,10 +42,12 @@ export function userCommand(ctx: CliContext): Command {
   cmd
     .command('list')
     .description('list users')
+    .option('--names', 'only the names, one a line (for scripts and shell completion)')
     .option('--json', 'print JSON')
-    .action((opts: { json?: boolean }) => {
+    .action((opts: { names?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const users = listUsers(db);
+      if (opts.names && !opts.json) return ctx.out(users.map((u) => `${u.name}\n`).join(''));
       const keyCount = (id: number) => listKeys(db, id, ctx.now(), false).length;
       if (opts.json) return ctx.json(users.map((u) => userJson(u, keyCount(u.id))));
       if (users.length === 0) return ctx.out("no users yet (add one with 'streamctl user add <name>')\n");
