@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -122,8 +123,38 @@ function seed(dbPath: string, users: number, sessions: number, broadcasts: numbe
 }
 
 
+/**
+ * A stand-in for MistServer's API for the second-push cases (issue 23 §1): `clients` lists one
+ * connected encoder (its connection time growing) on every stream, `stop_sessid` answers as 3.10
+ * does (the encoder stays listed, so every takeover run finds one). Same host, as PUSH_REWRITE
+ * reaches the real one.
+ */
+async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
+  const started = Math.floor(Date.now() / 1000) - 60;
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const request = JSON.parse(body) as { clients?: { time: number; streams: string[]; fields: string[] }[] };
+      const look = (q: { time: number; streams: string[]; fields: string[] }) => {
+        const row: Record<string, unknown> = { host: '192.0.2.50', stream: q.streams[0], protocol: 'INPUT:RTMP', conntime: q.time - started, down: (q.time - started) * 12_000, sessid: 'Ibench' };
+        return { fields: q.fields, time: q.time, data: [q.fields.map((f) => row[f])] };
+      };
+      const answer = { authorize: { status: 'OK', local: true }, ...(Array.isArray(request.clients) ? { clients: request.clients.map(look) } : {}) };
+      res.writeHead(200, { 'content-type': 'text/javascript', connection: 'close' });
+      res.end(JSON.stringify(answer));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${address.port}`, stop: () => server.close() };
+}
+
+/** A STREAM_BUFFER event far ahead: every accept comes before it, so the channel reads as ended (EMPTY) or live (FULL) on every run. */
+const AHEAD = Date.parse('2100-01-01T00:00:00Z');
+
 /** One database prepared for the cases: migrated, seeded, and its measured channels set up. */
-function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: number, sessions: number, broadcasts: number, baseEnv: NodeJS.ProcessEnv) {
+function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: number, sessions: number, broadcasts: number, baseEnv: NodeJS.ProcessEnv, mistApi: string) {
   const dbPath = join(dir, `${name}.db`);
   const env: NodeJS.ProcessEnv = { ...baseEnv, STREAMCTL_DB: dbPath };
   const streamctl = (...args: string[]) => {
@@ -157,13 +188,29 @@ function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: numbe
   const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: paid, exp: Math.floor(Date.now() / 1000) + 3600, ent: ['paid'] })}`;
   const noJti = `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
   const tickets = { paid, limited, evicting, paidToken: issue(paid), paidNoJti: noJti, limitedToken: issue(limited), evictingToken: issue(evicting) };
-  return { env, key, mid, adult, hidden, token, tickets };
+  // Second-push policy (issue 23 §1). The measured channel's last broadcast has ended: every push
+  // is decided from SQLite ("off", today's path). Two more channels are live: a second push asks
+  // MistServer (the fake API) and is refused (refuse) or stops the encoder listed (takeover).
+  streamctl('config', 'set', 'mist-api', mistApi);
+  const liveTakeover = `user${mid + 7}`;
+  streamctl('channel', 'set', liveTakeover, '--second-push', 'takeover');
+  const db = new Database(dbPath);
+  const buffer = db.prepare('INSERT INTO buffer_events (user_id, at, state) VALUES (?, ?, ?)');
+  buffer.run(mid, AHEAD, 'EMPTY');
+  buffer.run(mid + 6, AHEAD, 'FULL');
+  buffer.run(mid + 7, AHEAD, 'FULL');
+  // Both live channels have a publisher (another key), accepted before their FULL.
+  db.prepare('INSERT INTO channel_publishers (user_id, key_id, ip, accepted_at) SELECT user_id, NULL, ?, ? FROM stream_keys WHERE user_id IN (?, ?)').run('192.0.2.50', Date.now() - 60_000, mid + 6, mid + 7);
+  db.close();
+  const keyOf = (i: number) => `stc_${createHash('sha256').update(`bench-${i}`).digest('base64url').slice(0, 32)}`;
+  return { env, key, mid, adult, hidden, token, liveTakeover, refuseKey: keyOf(mid + 6), takeoverKey: keyOf(mid + 7), tickets };
 }
 
 let sessionCounter = 0;
 /** Every trigger program against one database. */
 function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, installed: (program: string) => string): Case[] {
-  const { env, key, mid, adult, hidden, token, tickets: t } = p;
+  const { env, key, mid, adult, hidden, token, tickets: t, liveTakeover, refuseKey, takeoverKey } = p;
+  const pushWith = (k: string) => `rtmp://127.0.0.1/live/${k}\n127.0.0.1\n${k}`;
   const stream = `streams+user${mid}`;
   const push = `rtmp://127.0.0.1/live/${key}\n127.0.0.1\n${key}`;
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');
@@ -182,6 +229,8 @@ function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, in
   });
   return [
     c('push-rewrite (accept)', 'push-rewrite', 'PUSH_REWRITE', push, stream),
+    c('push-rewrite (live: refuse, asks API)', 'push-rewrite', 'PUSH_REWRITE', pushWith(refuseKey), ''),
+    c('push-rewrite (live: takeover)', 'push-rewrite', 'PUSH_REWRITE', pushWith(takeoverKey), `streams+${liveTakeover}`),
     c('mist-trigger PUSH_REWRITE', 'mist-trigger', 'PUSH_REWRITE', push, stream),
     c('user-new (public channel)', 'user-new', 'USER_NEW', view(stream, '1684129823'), 'true'),
     c('user-new (age channel, JWT)', 'user-new', 'USER_NEW', view(`streams+${adult}`, token), 'true'),
@@ -309,9 +358,26 @@ function webhookCases(off: ReturnType<typeof prepareDb>, on: ReturnType<typeof p
 }
 
 /** Peak resident memory (kB) of one run, from GNU time; null when /usr/bin/time is missing. */
-function peakRssKb(c: Case): number | null {
+/**
+ * Runs a command to its end without blocking this process's event loop (the second-push cases'
+ * fake MistServer API answers from this process): stdout, stderr, status.
+ */
+function runAsync(command: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; status: number | null; error?: Error }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', (error) => resolvePromise({ stdout, stderr, status: null, error }));
+    child.on('close', (status) => resolvePromise({ stdout, stderr, status }));
+    child.stdin.end(input);
+  });
+}
+
+async function peakRssKb(c: Case): Promise<number | null> {
   const run = c.vary?.() ?? c;
-  const r = spawnSync('/usr/bin/time', ['-f', '%M', c.command, ...c.args], { input: run.input ?? '', env: run.env, encoding: 'utf8' });
+  const r = await runAsync('/usr/bin/time', ['-f', '%M', c.command, ...c.args], run.input ?? '', run.env ?? c.env);
   if (r.error) return null;
   const lines = r.stderr.trim().split('\n');
   const kb = Number(lines[lines.length - 1]);
@@ -339,11 +405,13 @@ async function main(): Promise<void> {
       return target.endsWith('.sh') ? target.replace(/\.sh$/, '.js') : target;
     };
 
+    const fakeMist = await startFakeMistApi();
+    stops.push(fakeMist.stop);
     const seedStart = Date.now();
-    const small = prepareDb(dir, 'small', SMALL_USERS, 0, 0, baseEnv);
-    const large = prepareDb(dir, 'large', USERS, SESSIONS, BROADCASTS, baseEnv);
+    const small = prepareDb(dir, 'small', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
+    const large = prepareDb(dir, 'large', USERS, SESSIONS, BROADCASTS, baseEnv, fakeMist.url);
     // The small database again, with one webhook endpoint (issue 23): STREAM_BUFFER writes its events.
-    const hooked = prepareDb(dir, 'hooked', SMALL_USERS, 0, 0, baseEnv);
+    const hooked = prepareDb(dir, 'hooked', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
     const added = spawnSync(join(ROOT, 'bin/streamctl'), ['webhook', 'add', 'http://127.0.0.1:9/bench'], { env: hooked.env, encoding: 'utf8' });
     if (added.status !== 0) throw new Error(`webhook add: ${added.stderr}`);
     const webhooks = webhookCases(small, hooked, installed);
@@ -363,7 +431,7 @@ async function main(): Promise<void> {
     ];
     for (const c of cases) {
       if (c.expect === undefined) continue;
-      const r = spawnSync(c.command, c.args, { input: c.input, env: c.env, encoding: 'utf8' });
+      const r = await runAsync(c.command, c.args, c.input ?? '', c.env);
       if (r.stdout !== c.expect) throw new Error(`${c.label} (${c.db}): unexpected answer ${JSON.stringify(r.stdout)} ${r.stderr}`);
     }
 
@@ -384,7 +452,11 @@ async function main(): Promise<void> {
     }
     const rss = new Map<string, number | null>();
     for (const c of cases) {
-      const runs = [0, 1, 2].map(() => peakRssKb(c)).filter((x): x is number => x !== null);
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const kb = await peakRssKb(c);
+        if (kb !== null) runs.push(kb);
+      }
       rss.set(id(c), runs.length ? median(runs) : null);
     }
 
@@ -460,6 +532,14 @@ async function main(): Promise<void> {
       const base22 = small('user-new (paid JWT, no jti)');
       const pct = (label: string) => `${(((small(label) - base22) / base) * 100).toFixed(1)} % of node -e 0`;
       console.log(`  issue 22 on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`);
+    }
+    {
+      // What the second-push policy adds (issue 23 §1), against node -e 0: a channel that is not
+      // live ("off") runs today's path; a live one asks MistServer (and a takeover stops its encoder).
+      const onSmall = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
+      const off = onSmall('push-rewrite (accept)');
+      const added = (label: string) => `${(((onSmall(label) - off) / base) * 100).toFixed(1)} % of node -e 0`;
+      console.log(`  second push (small db): off = push-rewrite (accept) ${(off / base).toFixed(2)}× node; a live channel adds ${added('push-rewrite (live: refuse, asks API)')} (refuse), ${added('push-rewrite (live: takeover)')} (takeover)`);
     }
     for (const line of early) console.log(`  DEFECT: ${line}: work after the answer is lost when MistServer kills it`);
     console.log('targets: every program <= 1.2x node -e 0 (writes committed before the answer); large db within 10 % of small');

@@ -14,12 +14,24 @@ type Json = Record<string, any>;
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 const CHALLENGE = '5f4dcc3b5aa765d61d8327deb882cf99';
 
+/** A connection as MistServer's `clients` call lists it (a push's session id starts with "I"). */
+export interface FakeSession {
+  sessid: string;
+  stream: string;
+  host: string;
+  protocol: string;
+  /** Seconds connected at the time asked; it grows while the encoder is connected. */
+  conntime: number;
+  /** False: the encoder is gone but MistServer still lists its session (frozen, as for ~20 s on 3.10). */
+  connected?: boolean;
+}
+
 export interface FakeMist {
   url: string;
   /** Every request body received, in order (login retries included). */
   requests: Json[];
   /** The stored configuration, as MistServer would hold it. */
-  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[] };
+  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[]; streamKeys: Record<string, string>; sessions: FakeSession[] };
   /** When set, requests need this login (as from a remote host). */
   account?: { username: string; password: string };
   /** Requests that carried one of these keys (ignoring reads). */
@@ -32,7 +44,7 @@ export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): P
   const fake: FakeMist = {
     url: '',
     requests: [],
-    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], ...structuredClone(initial) },
+    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], streamKeys: {}, sessions: [], ...structuredClone(initial) },
     calls: (key) => fake.requests.filter((r) => key in r),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -99,6 +111,34 @@ function handle(fake: FakeMist, request: Json): Json {
   if (request.active_streams) {
     const a = request.active_streams;
     out.active_streams = typeof a === 'object' && a.longform ? (s.activeStreams.length ? Object.fromEntries(s.activeStreams.map((n) => [n, { tags: [] }])) : null) : s.activeStreams;
+  }
+  // As 3.10 answers them (controller_api.cpp): an object for `streamkeys` replaces every key; `clients`
+  // lists the requested fields in its own order; `stop_sessid` ends those sessions.
+  if ('streamkeys' in request) {
+    if (request.streamkeys && typeof request.streamkeys === 'object') s.streamKeys = structuredClone(request.streamkeys);
+    out.streamkeys = s.streamKeys;
+  }
+  if (request.clients) {
+    const order = ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'];
+    // Times are taken relative to the latest one asked (tests run on their own clocks).
+    const asked: Json[] = Array.isArray(request.clients) ? request.clients : [request.clients];
+    const latest = Math.max(...asked.map((q) => (typeof q.time === 'number' ? q.time : 0)));
+    const one = (q: Json) => {
+      const wanted = Array.isArray(q.fields) && q.fields.length ? order.filter((f) => q.fields.includes(f)) : order;
+      const streams: string[] = q.streams ?? [];
+      const ago = typeof q.time === 'number' ? latest - q.time : 0;
+      const rows = s.sessions
+        .filter((c) => streams.length === 0 || streams.includes(c.stream))
+        .map((c) => ({ ...c, conntime: c.connected === false ? c.conntime : c.conntime - ago }))
+        .filter((c) => c.conntime >= 0);
+      const value = (c: FakeSession, f: string) => (f === 'down' ? c.conntime * 12_000 : c[f as keyof FakeSession]);
+      return { fields: wanted, time: Math.floor(Date.now() / 1000), data: rows.length ? rows.map((c) => wanted.map((f) => value(c, f))) : null };
+    };
+    out.clients = Array.isArray(request.clients) ? request.clients.map(one) : one(request.clients);
+  }
+  if (request.stop_sessid !== undefined) {
+    const ids: string[] = Array.isArray(request.stop_sessid) ? request.stop_sessid : [request.stop_sessid];
+    s.sessions = s.sessions.filter((c) => !ids.includes(c.sessid));
   }
   if ('config' in request) out.config = { triggers: s.triggers, version: 'fake 1.0', serverid: '' };
   if (!request.minimal) out.streams = s.streams;

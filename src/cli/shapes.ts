@@ -53,6 +53,8 @@ export function channelJson(user: string, c: Channel) {
     record: c.record,
     retention_ms: c.retentionMs,
     replay_offline: c.replayOffline,
+    second_push: c.secondPush,
+    reconnect_grace_ms: c.reconnectGraceMs,
     updated_at: isoTime(c.updatedAt),
   };
 }

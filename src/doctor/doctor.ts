@@ -32,6 +32,8 @@ export interface DoctorInput {
    * about other checks; the CLI always runs it.
    */
   runPrograms?: boolean;
+  /** Where MistController's environment is read (/proc; tests give another folder). */
+  procRoot?: string;
 }
 
 /** What every check words its findings with: who MistServer runs as, and the server's role. */

@@ -10,7 +10,6 @@ import {
   entryDifference,
   installedTriggers,
   isOurEntry,
-  jwksCount,
   NOT_INSTALLED,
   planProtocols,
   planRecordingPush,
@@ -22,13 +21,14 @@ import {
 } from '../wiring/plan';
 import { describeDtsc, dtscEntries, isLoopbackInterface, PUSH_GUARD_REASON } from '../wiring/roles';
 import type { Finding } from './finding';
+import { jwksCheck, mistControllerEnvironments, sessionsCheck, streamKeysCheck } from './bypass-checks';
 import type { DoctorInput, DoctorScope } from './doctor';
 import { canExecute } from './permissions';
 
 const APPLY = "run 'streamctl mist apply'";
 
-/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks, DTSC. */
-const MIST_CONFIG_CHECKS = 4;
+/** checkMistConfig's checks besides one per installed trigger: streams, recording push, jwks, stream keys, DTSC. */
+const MIST_CONFIG_CHECKS = 5;
 
 /** Compares MistServer's configuration with what apply sets, naming each difference. */
 export function checkMistConfig(answer: Record<string, unknown>, desired: Desired): Finding[] {
@@ -116,12 +116,7 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       ? { check: 'recording push', status: 'ok', message: role === 'edge' ? 'none (the origin records)' : `${desired.base}+ → ${desired.recordingsRoot}` }
       : { check: 'recording push', status: 'fail', message: push.map((c) => `${c.action === 'add' ? 'missing' : 'extra'}: ${c.detail}`).join('; '), fix: APPLY },
   );
-  const keys = jwksCount(answer);
-  out.push(
-    keys === 0
-      ? { check: 'jwks', status: 'ok', message: 'no keys registered in MistServer (streamctl checks tokens itself)' }
-      : { check: 'jwks', status: 'fail', message: `${keys} key(s) registered in MistServer's jwks: their token holders skip USER_NEW (no bans, caps or revocation)`, fix: `${APPLY}, then restart MistServer` },
-  );
+  out.push(jwksCheck(answer), streamKeysCheck(answer));
   out.push(...dtscChecks(answer, desired));
   return out;
 }
@@ -187,9 +182,11 @@ export async function mistServerFindings(input: DoctorInput, scope: DoctorScope)
     add({
       check: 'mistserver config',
       status: 'warn',
-      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers(role).length} trigger entries, streams, recording push, jwks, DTSC`,
+      message: `${skipped} check(s) skipped because MistServer could not be asked: ${installedTriggers(role).length} trigger entries, streams, recording push, jwks, stream keys, DTSC`,
       fix: 'run doctor again once MistServer is reachable',
     });
   }
+  // NOSESS in MistServer's environment: no sessions, so no USER_NEW (bypass-checks.ts).
+  add(sessionsCheck(mistControllerEnvironments(input.procRoot)));
   return out;
 }

@@ -4,10 +4,13 @@ import { inRange, parseIp, parseRange } from '../lib/ip';
 import { guardSource } from './guard-source';
 import { looksLikeStreamKey, streamKeyDigest } from './stream-key';
 import { recordEvent } from '../store/events';
-import { findKeyOwnerByDigest, keyWorksAt, touchKey } from '../store/keys';
+import { findKeyOwnerByDigest, keyWorksAt, touchKey, type KeyOwner } from '../store/keys';
 import type { Db } from '../store/open';
 import { countPushFailures, listGuardAllow, recordPushFailure } from '../store/push-guard';
 import { durationMs, getSettings } from '../store/settings';
+import { markPublisherDropped, publisherState, recordPublisher, type PublisherState } from '../store/publishers';
+import { listInputSessions, stopSessions, type InputSession } from './input-sessions';
+import { decidePushPolicy, publisherFacts, TAKEOVER_REFUSAL, type PublisherFacts } from './second-push';
 
 /** Why a push was refused, in words fit for logs (no secrets). */
 function shapeProblem(key: string): string {
@@ -42,6 +45,20 @@ function guardAllows(db: Db, ip: string): boolean {
   });
 }
 
+/** Per call to MistServer's API from PUSH_REWRITE (listing the channel's encoders, stopping them): two calls stay under MistServer's 10 s trigger timeout. */
+const MIST_API_TIMEOUT_MS = 3000;
+
+/** A good key for a channel that may be live: MistServer is asked before the decision is written. */
+interface PendingCheck {
+  owner: KeyOwner;
+  stream: string;
+  apiUrl: string;
+  state: PublisherState;
+  facts: PublisherFacts;
+}
+
+type FirstPass = { stream: string } | { refused: string } | { check: PendingCheck };
+
 /**
  * Looks the key up (`ip`: the client address, already normalised) and returns the stream name to publish to (`<base>+<user>`), or null to refuse.
  * The guard's count, the lookup and every write about the attempt (failure count, audit row, key
@@ -50,13 +67,20 @@ function guardAllows(db: Db, ip: string): boolean {
  * up, and nothing is lost when MistServer kills the handler after reading the answer. When the
  * write lock cannot be had (busy_timeout) the transaction throws and the runner refuses: the guard
  * fails closed, and no key is ever looked up without its outcome being counted.
+ *
+ * A good key then meets its channel's second-push policy (second-push.ts). A channel with no push
+ * since its last broadcast ended is decided in that same transaction (the hot path: one more
+ * indexed read). One that may be live is decided after asking MistServer which encoders it has
+ * (and, for takeover, stopping them): the answer is then a promise, and the decision is written in
+ * a second IMMEDIATE transaction, still before the answer. Policy refusals are a good key's: they
+ * are audited but never counted by the guard.
  */
-export function admitPush(ctx: PushDecisionContext, trigger: string, key: string, ip: string): string | null {
+export function admitPush(ctx: PushDecisionContext, trigger: string, key: string, ip: string): string | null | Promise<string | null> {
   const { db, now } = ctx;
   const source = guardSource(ip);
   const outcome = db
-    .transaction((): { stream: string } | { refused: string } => {
-      const settings = getSettings(db, ['stream-base', 'push-guard-failures', 'push-guard-window']);
+    .transaction((): FirstPass => {
+      const settings = getSettings(db, ['stream-base', 'push-guard-failures', 'push-guard-window', 'mist-api']);
       const windowStart = now - durationMs('push-guard-window', settings['push-guard-window']);
       const allowed = guardAllows(db, ip);
       const audit = (outcome: 'accepted' | 'refused', reason: string, userId: number | null) =>
@@ -80,15 +104,88 @@ export function admitPush(ctx: PushDecisionContext, trigger: string, key: string
       if (!keyWorksAt(owner.revokedAt, now)) return refuse(`revoked key "${owner.label}"`, owner.userId);
       if (owner.userDisabled) return refuse('user is disabled', owner.userId);
 
-      touchKey(db, owner.keyId, now, ip);
-      audit('accepted', `key "${owner.label}"`, owner.userId);
-      ctx.debug(`accepted push from ${ip} for ${owner.userName} (key "${owner.label}")`);
-      return { stream: `${settings['stream-base']}+${owner.userName}` };
+      const stream = `${settings['stream-base']}+${owner.userName}`;
+      const state = publisherState(db, owner.userId);
+      const check: PendingCheck = { owner, stream, apiUrl: settings['mist-api'], state, facts: publisherFacts(state, now) };
+      // Nobody to ask (mist-api not set): the database's view decides, here.
+      if (!check.facts.mayBeLive || check.apiUrl === '') return decideAndSettle(ctx, trigger, ip, check, null, 'mist-api is not set');
+      return { check };
     })
     .immediate();
+  if ('check' in outcome) return withMistServer(ctx, trigger, ip, outcome.check);
+  return answerFor(ctx, ip, outcome);
+}
+
+function answerFor(ctx: PushDecisionContext, ip: string, outcome: { stream: string } | { refused: string }): string | null {
   if ('refused' in outcome) {
     ctx.log(`refused push from ${ip || 'unknown address'}: ${outcome.refused}`);
     return null;
   }
   return outcome.stream;
+}
+
+/**
+ * Applies the channel's policy (inside the caller's transaction) and writes the outcome. `sessions`:
+ * the encoders MistServer lists on the channel now, null when it was not asked (`problem` says why)
+ * or the database shows no push since the last broadcast ended. `stopped`: those a takeover stopped.
+ */
+function decideAndSettle(ctx: PushDecisionContext, trigger: string, ip: string, c: PendingCheck, sessions: InputSession[] | null, problem: string, stopped: InputSession[] = []): { stream: string } | { refused: string } {
+  const { db, now } = ctx;
+  const { owner, state, facts } = c;
+  // A push accepted moments ago is not listed yet: live for another key; the same key coming back is
+  // that encoder retrying (MistServer lists whatever of it still runs).
+  const pendingOther = facts.pending && state.last?.keyId !== owner.keyId;
+  const live = facts.mayBeLive && (pendingOther || (sessions === null ? facts.liveInDb : sessions.length > 0));
+  // MistServer no longer has the last publisher and no STREAM_BUFFER end came for it: its grace runs from now, once.
+  const gone = facts.mayBeLive && !live && sessions !== null && state.last !== null;
+  if (gone) markPublisherDropped(db, owner.userId, state.last!.acceptedAt, now);
+  let decision = decidePushPolicy({ policy: state.secondPush, graceMs: state.reconnectGraceMs, lastKeyId: state.last?.keyId ?? null, keyId: owner.keyId, live, droppedAt: gone ? now : facts.endedAt, now });
+  if (decision.kind === 'takeover' && stopped.length === 0) {
+    decision = {
+      kind: 'refuse',
+      reason: `${TAKEOVER_REFUSAL}: ${problem !== '' ? `the live encoder could not be stopped (${problem})` : 'the live encoder connected moments ago and is not listed by MistServer yet'}`,
+    };
+  }
+  const audit = (outcome: string, reason: string, at: string) => recordEvent(db, { at: now, kind: 'push', outcome, reason, userId: owner.userId, ip: at, detail: trigger });
+  if (decision.kind === 'refuse') {
+    audit('refused', decision.reason, ip);
+    return { refused: decision.reason };
+  }
+  touchKey(db, owner.keyId, now, ip);
+  recordPublisher(db, owner.userId, owner.keyId, ip, now);
+  for (const s of stopped) audit('stopped', `taken over by a push from ${ip || 'unknown address'} (policy takeover)`, s.host);
+  const took = stopped.length > 0 ? `; took over from ${[...new Set(stopped.map((s) => s.host))].join(', ')} (${stopped.length} encoder session(s) stopped)` : '';
+  audit('accepted', `key "${owner.label}"${took}`, ip);
+  ctx.debug(`accepted push from ${ip} for ${owner.userName} (key "${owner.label}")${took}`);
+  return { stream: c.stream };
+}
+
+/**
+ * The channel may be live and MistServer is configured: asks it which encoders the channel has now,
+ * stops them for a takeover (before the answer: nothing runs after it), then decides and writes in a
+ * second IMMEDIATE transaction. When MistServer cannot be asked, the database's view stands and a
+ * takeover is refused (nothing could be stopped).
+ */
+async function withMistServer(ctx: PushDecisionContext, trigger: string, ip: string, c: PendingCheck): Promise<string | null> {
+  let sessions: InputSession[] | null = null;
+  let problem = '';
+  try {
+    sessions = await listInputSessions(c.apiUrl, c.stream, ctx.now, MIST_API_TIMEOUT_MS);
+  } catch (err) {
+    problem = (err as Error).message;
+    ctx.log(`could not list the encoders of ${c.stream}: ${problem}; deciding from the database`);
+  }
+  let stopped: InputSession[] = [];
+  const wouldTakeOver = c.state.secondPush === 'takeover' && sessions !== null && sessions.length > 0;
+  if (wouldTakeOver) {
+    try {
+      await stopSessions(c.apiUrl, sessions!.map((s) => s.sessionId), MIST_API_TIMEOUT_MS);
+      stopped = sessions!;
+      ctx.log(`push from ${ip || 'unknown address'} takes over ${c.stream}: stopped ${stopped.length} encoder session(s) from ${stopped.map((s) => s.host).join(', ')}`);
+    } catch (err) {
+      problem = (err as Error).message;
+    }
+  }
+  const outcome = ctx.db.transaction(() => decideAndSettle(ctx, trigger, ip, c, sessions, problem, stopped)).immediate();
+  return answerFor(ctx, ip, outcome);
 }

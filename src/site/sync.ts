@@ -232,6 +232,8 @@ const DEFAULT_CHANNEL: Omit<Channel, 'userId'> = {
   replayOffline: false,
   viewerSessions: null,
   onExcess: 'refuse',
+  secondPush: 'refuse',
+  reconnectGraceMs: 0,
   updatedAt: null,
 };
 
@@ -248,6 +250,8 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
     replayOffline: 'replay_offline',
     viewerSessions: 'viewer_sessions',
     onExcess: 'on_excess',
+    secondPush: 'second_push',
+    reconnectGraceMs: 'reconnect_grace_ms',
   };
   const out: FieldChanges = {};
   for (const [field, to] of Object.entries(patch) as [keyof ChannelPatch, unknown][]) {

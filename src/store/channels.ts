@@ -7,6 +7,10 @@ import { stmt } from './statements';
 export const ACCESS_POLICIES = ['public', 'password', 'paid', 'age', 'private'] as const;
 export type AccessPolicy = (typeof ACCESS_POLICIES)[number];
 
+/** What PUSH_REWRITE does with a push for a channel that is already live (docs/ingest.md). */
+export const SECOND_PUSH_POLICIES = ['refuse', 'takeover'] as const;
+export type SecondPushPolicy = (typeof SECOND_PUSH_POLICIES)[number];
+
 export interface Channel {
   userId: number;
   access: AccessPolicy;
@@ -22,6 +26,10 @@ export interface Channel {
   viewerSessions: number | null;
   /** The next session past viewerSessions: refused, or admitted while the viewer's oldest is stopped. */
   onExcess: OnExcess;
+  /** A push while the channel is live: refused (the live encoder stays) or taking over. */
+  secondPush: SecondPushPolicy;
+  /** After the live encoder dropped, only its key may publish for this long (0: anyone at once). */
+  reconnectGraceMs: number;
   updatedAt: number | null;
 }
 
@@ -39,6 +47,8 @@ interface ChannelRow {
   replay_offline: number;
   viewer_sessions: number | null;
   on_excess: OnExcess;
+  second_push: SecondPushPolicy;
+  reconnect_grace_ms: number;
   updated_at: number;
 }
 
@@ -57,6 +67,8 @@ export function getChannel(db: Db, userId: number): Channel | undefined {
     replayOffline: r.replay_offline === 1,
     viewerSessions: r.viewer_sessions,
     onExcess: r.on_excess,
+    secondPush: r.second_push,
+    reconnectGraceMs: r.reconnect_grace_ms,
     updatedAt: r.updated_at,
   };
 }
@@ -81,6 +93,8 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
   replayOffline: 'replay_offline',
   viewerSessions: 'viewer_sessions',
   onExcess: 'on_excess',
+  secondPush: 'second_push',
+  reconnectGraceMs: 'reconnect_grace_ms',
 };
 
 /** Names of users whose policy row is missing (their viewers are refused). */

@@ -12,6 +12,8 @@ export interface MetricsSnapshot {
   guardBlocks: number;
   /** Guard sources over the failure limit right now. */
   guardBlockedSources: number;
+  /** Second-push policy decisions in the window: refused (refuse), grace_refused, takeover_refused, encoder_stopped (takeover). */
+  secondPushes: Record<'refused' | 'grace_refused' | 'takeover_refused' | 'encoder_stopped', number>;
   recordings: number;
   recordingBytes: number;
   /** Trigger runs in the window that answered their refusal because of an error, per trigger. */
@@ -37,6 +39,10 @@ export interface MetricsQuery {
   guardReason: string;
   guardWindowStart: number;
   guardFailures: number;
+  /** The reason of a refuse-policy refusal, and the starts of grace and takeover refusals (src/ingest/second-push.ts). */
+  secondPushReason: string;
+  graceReasonPrefix: string;
+  takeoverReasonPrefix: string;
 }
 
 /** Reads every figure in one read transaction, so they agree with each other. */
@@ -46,6 +52,18 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
     const pushes: Record<string, number> = { accepted: 0, refused: 0 };
     for (const r of stmt(db, "SELECT outcome, count(*) AS n FROM events WHERE kind = 'push' AND at >= ? GROUP BY outcome").all(q.since) as { outcome: string; n: number }[]) {
       pushes[r.outcome] = r.n;
+    }
+    const secondPushes = { refused: 0, grace_refused: 0, takeover_refused: 0, encoder_stopped: 0 };
+    for (const r of stmt(
+      db,
+      `SELECT CASE WHEN outcome = 'stopped' THEN 'encoder_stopped' WHEN reason = @refused THEN 'refused'
+                   WHEN substr(reason, 1, length(@grace)) = @grace THEN 'grace_refused' ELSE 'takeover_refused' END AS decision, count(*) AS n
+         FROM events
+        WHERE kind = 'push' AND at >= @since
+          AND (outcome = 'stopped' OR (outcome = 'refused' AND (reason = @refused OR substr(reason, 1, length(@grace)) = @grace OR substr(reason, 1, length(@takeover)) = @takeover)))
+        GROUP BY decision`,
+    ).all({ since: q.since, refused: q.secondPushReason, grace: q.graceReasonPrefix, takeover: q.takeoverReasonPrefix }) as { decision: keyof typeof secondPushes; n: number }[]) {
+      secondPushes[r.decision] = r.n;
     }
     const totals = stmt(db, 'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as { count: number; bytes: number };
     const ticketRefusals: Record<string, number> = { 'viewer-sessions': 0, 'token-revoked': 0, 'token-expired': 0 };
@@ -71,6 +89,7 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
         q.guardWindowStart,
         q.guardFailures,
       ),
+      secondPushes,
       recordings: totals.count,
       recordingBytes: totals.bytes,
       triggerErrors: stmt(

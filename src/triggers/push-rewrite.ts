@@ -18,6 +18,8 @@ export interface PushRewriteEvent {
   streamName: string;
 }
 
+const toAnswer = (stream: string | null) => (stream === null ? DENY : value(stream));
+
 const pushRewrite: Trigger<PushRewriteEvent, typeof TRIGGER> = {
   name: TRIGGER,
   parse(payload) {
@@ -26,7 +28,8 @@ const pushRewrite: Trigger<PushRewriteEvent, typeof TRIGGER> = {
   },
   decide(event, ctx) {
     const stream = admitPush(ctx, TRIGGER, event.streamName, normaliseIp(event.host));
-    return stream === null ? DENY : value(stream);
+    // A promise only when the channel may be live (MistServer is asked first: second-push policy).
+    return typeof stream === 'object' && stream !== null ? stream.then(toAnswer) : toAnswer(stream);
   },
 };
 

@@ -30,8 +30,10 @@ const rtmpPushRewrite: Trigger<RtmpPushRewriteEvent, typeof TRIGGER> = {
     return { base: withoutQuery.slice(0, slash + 1), key: withoutQuery.slice(slash + 1), host };
   },
   decide(event, ctx) {
+    const toAnswer = (stream: string | null) => (stream === null ? DENY : value(event.base + stream));
     const stream = admitPush(ctx, TRIGGER, event.key, normaliseIp(event.host));
-    return stream === null ? DENY : value(event.base + stream);
+    // A promise only when the channel may be live (MistServer is asked first: second-push policy).
+    return typeof stream === 'object' && stream !== null ? stream.then(toAnswer) : toAnswer(stream);
   },
 };
 

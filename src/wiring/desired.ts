@@ -43,4 +43,4 @@ export function desiredSetup(db: Db, choice: RoleChoice = { role: 'single' }): D
 }
 
 /** The read request whose answer planSetup takes. Its answer holds key material: never print it. */
-export const READ_REQUEST = { config: true, push_auto_list: true, jwks: true } as const;
+export const READ_REQUEST = { config: true, push_auto_list: true, jwks: true, streamkeys: true } as const;

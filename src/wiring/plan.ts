@@ -44,7 +44,7 @@ export interface TriggerEntry {
 
 /** One planned change, for people. */
 export interface Change {
-  area: 'trigger' | 'stream' | 'recording push' | 'jwks' | 'protocol';
+  area: 'trigger' | 'stream' | 'recording push' | 'jwks' | 'stream keys' | 'protocol';
   action: 'add' | 'update' | 'remove';
   name: string;
   detail: string;
@@ -364,7 +364,19 @@ export function jwksCount(answer: Json): number {
   return Array.isArray(answer.jwks) ? answer.jwks.length : 0;
 }
 
-/** The whole plan from one read answer ({"config": true, "push_auto_list": true, "jwks": true}). */
+/** MistServer's native stream keys from an answer to {"streamkeys": true}: key → stream. */
+export function nativeStreamKeys(answer: Json): { key: string; stream: string }[] {
+  const keys = answer.streamkeys;
+  if (!isObject(keys)) return [];
+  return Object.entries(keys).map(([key, stream]) => ({ key, stream: asString(stream) }));
+}
+
+/** How a native key is named in reports: its first characters only (it is a publishing secret). */
+export function nativeKeyHint(key: string): string {
+  return key.length > 8 ? `${key.slice(0, 4)}…` : '…';
+}
+
+/** The whole plan from one read answer (READ_REQUEST: config, automatic pushes, jwks, stream keys). */
 export function planSetup(answer: Json, desired: Desired): Plan {
   const config = isObject(answer.config) ? answer.config : {};
   const t = planTriggers(config.triggers, desired);
@@ -380,6 +392,13 @@ export function planSetup(answer: Json, desired: Desired): Plan {
     // MistServer would admit token holders itself and skip USER_NEW (bans, caps, revocation).
     main.jwks = [];
     changes.push({ area: 'jwks', action: 'remove', name: 'jwks', detail: `${keys} key(s); restart MistServer afterwards, it keeps using a loaded key` });
+  }
+  // A push named by a native stream key publishes before PUSH_REWRITE runs (bypass-checks.ts).
+  // An object for `streamkeys` replaces them all: {} leaves none.
+  const native = nativeStreamKeys(answer);
+  if (native.length > 0) {
+    main.streamkeys = {};
+    for (const k of native) changes.push({ area: 'stream keys', action: 'remove', name: k.stream, detail: `native key ${nativeKeyHint(k.key)}: it published to ${k.stream} without PUSH_REWRITE` });
   }
   const requests: Json[] = [];
   if (Object.keys(main).length > 0) requests.push(main);

@@ -80,6 +80,20 @@ describe('doctor', () => {
     for (const f of failed) expect(f.fix, f.check).toBeTruthy();
   });
 
+  it('fails on native stream keys (a push with one skips PUSH_REWRITE) until apply removes them', async () => {
+    const { db } = await setupDb();
+    const mist = await startFakeMist();
+    expect((await apply(db, mist)).status).toBe(0);
+    mist.state.streamKeys = { 'mallorys-native-key-0123456789': 'streams+mallory' };
+    const r = await doctor(db, mist);
+    expect(r.stdout).not.toContain('mallorys-native-key');
+    const keys = byCheck(r.stdout).failed.find((f) => f.check === 'stream keys');
+    expect(keys?.message).toContain('1 native stream key(s) in MistServer (mall… → streams+mallory): a push with one publishes without PUSH_REWRITE');
+    expect(keys?.fix).toContain('mist apply');
+    expect((await apply(db, mist)).status).toBe(0);
+    expect(byCheck((await doctor(db, mist)).stdout).report.checks.find((c) => c.check === 'stream keys')?.status).toBe('ok');
+  });
+
   it('reports a missing database without creating it, and an unreachable MistServer', async () => {
     const db = join(tempDir(), 'none.db');
     const mist = await startFakeMist();

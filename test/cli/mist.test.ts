@@ -161,6 +161,20 @@ describe('mist apply', () => {
     expect(mist.state.jwks).toEqual([]);
   });
 
+  it('removes native stream keys (they publish without PUSH_REWRITE), naming their streams, never the keys', async () => {
+    const { db } = await setupDb();
+    const key = 'mallorys-native-key-0123456789';
+    const mist = await startFakeMist({ streamKeys: { [key]: 'streams+mallory', other_native_key_42: 'streams+bob' } });
+    const r = await apply(db, mist);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('- stream keys streams+mallory: native key mall…: it published to streams+mallory without PUSH_REWRITE');
+    expect(r.stdout).toContain('- stream keys streams+bob: native key othe…');
+    expect(r.stdout + r.stderr).not.toContain(key);
+    expect(mist.state.streamKeys).toEqual({});
+    // Nothing left: a second apply changes nothing.
+    expect((await apply(db, mist, '--dry-run')).status).toBe(0);
+  });
+
   it('logs in by challenge with --user and --password, and says so in one line when refused', async () => {
     const { db } = await setupDb();
     const mist = await startFakeMist();

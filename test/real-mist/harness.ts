@@ -161,8 +161,9 @@ export class RealMist {
   }
 
   /** A live push with ffmpeg (small test pattern and tone, real time) until `seconds` or kill(). */
-  push(proto: 'rtmp' | 'srt' | 'rtsp', key: string, seconds = 60): Pusher {
-    const input = ['-re', '-f', 'lavfi', '-i', 'testsrc=size=160x120:rate=15', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
+  /** `size`: the picture's, to tell two encoders apart in what viewers get. */
+  push(proto: 'rtmp' | 'srt' | 'rtsp', key: string, seconds = 60, size = '160x120'): Pusher {
+    const input = ['-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=15`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
     const enc = ['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '32k'];
     const out =
       proto === 'rtmp'

@@ -10,6 +10,7 @@ import { fixture, fixtureEnv } from '../helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerSync, fromMistEnv } from '../support/trigger';
+import { PENDING_PUSH_MS } from '../../src/ingest/second-push';
 
 const withKey = (payload: string, key: string) => payloadOrFail(payload.replaceAll('KEY_ALICE', key), payload);
 /** Guards against a fixture that no longer carries the placeholder (the test would then prove nothing). */
@@ -100,7 +101,10 @@ describe('RTMP_PUSH_REWRITE', async () => {
 
 describe('keys and users change what is accepted', () => {
   const db = memoryDb();
-  const push = (key: string, ip = '192.0.2.1') => rewrite(db, `u\n${ip}\n${key}`).answer;
+  // Each push a new encoder after the last one's pending window (another key inside it would be a
+  // second push: test/ingest/second-push.test.ts).
+  let clock = Date.now();
+  const push = (key: string, ip = '192.0.2.1') => answerSync(pushRewrite, db, `u\n${ip}\n${key}`, { now: (clock += PENDING_PUSH_MS + 1) }).answer;
 
   it('refuses a disabled user and accepts again once enabled', async () => {
     const key = await addUser(db, 'bob');

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
-import { ACCESS_POLICIES, ON_EXCESS, getChannel, updateChannel, type AccessPolicy, type Channel, type ChannelPatch, type OnExcess } from '../../store/channels';
+import { ACCESS_POLICIES, getChannel, ON_EXCESS, SECOND_PUSH_POLICIES, updateChannel, type AccessPolicy, type Channel, type ChannelPatch, type OnExcess, type SecondPushPolicy } from '../../store/channels';
 import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
@@ -24,6 +24,8 @@ export interface ChannelSetOptions {
   record?: string;
   retention?: string;
   replayOffline?: string;
+  secondPush?: string;
+  reconnectGrace?: string;
   json?: boolean;
 }
 
@@ -64,11 +66,22 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
     }
   }
   if (opts.replayOffline !== undefined) patch.replayOffline = onOff('--replay-offline', opts.replayOffline);
+  if (opts.secondPush !== undefined) {
+    if (!(SECOND_PUSH_POLICIES as readonly string[]).includes(opts.secondPush)) {
+      throw new UsageError(`invalid --second-push "${opts.secondPush}": expected one of ${SECOND_PUSH_POLICIES.join(', ')}`);
+    }
+    patch.secondPush = opts.secondPush as SecondPushPolicy;
+  }
+  if (opts.reconnectGrace !== undefined) {
+    const ms = opts.reconnectGrace.trim() === '0' ? 0 : parseDuration(opts.reconnectGrace);
+    if (ms === null) throw new UsageError(`invalid --reconnect-grace "${opts.reconnectGrace}": expected a duration such as 30s or 2m, or 0`);
+    patch.reconnectGraceMs = ms;
+  }
   return patch;
 }
 
 export function channelCommand(ctx: CliContext): Command {
-  const cmd = new Command('channel').description("a user's channel: who may watch, recording, replay");
+  const cmd = new Command('channel').description("a user's channel: who may watch, recording, replay, a second encoder");
 
   cmd
     .command('set <user>')
@@ -81,6 +94,8 @@ export function channelCommand(ctx: CliContext): Command {
     .option('--record <on|off>', 'record broadcasts')
     .option('--retention <duration>', 'keep recordings this long (e.g. 30d), or default for the global setting')
     .option('--replay-offline <on|off>', 'play the latest recording while the channel is offline')
+    .option('--second-push <policy>', `a push while the channel is live: refuse (keep the live encoder, the default) or takeover (stop it, take the newcomer)`)
+    .option('--reconnect-grace <duration>', 'after the live encoder dropped, only its key may publish for this long (e.g. 30s; default 0)')
     .option('--json', 'print the channel as JSON')
     .action(async (name: string, opts: ChannelSetOptions) => {
       const patch = channelPatchFromOptions(opts);
@@ -151,13 +166,15 @@ export function describeChannel(user: string, c: Channel): string {
   const access = c.access === 'age' ? `age (${c.minAge ?? 18}+)` : c.access;
   return (
     [
-      `channel:        ${user}`,
-      `access:         ${access}${c.access === 'password' && !c.passwordHash ? ' (no password set yet: nobody gets in)' : ''}`,
-      `viewer cap:     ${c.viewerCap ?? 'none'}`,
+      `channel:         ${user}`,
+      `access:          ${access}${c.access === 'password' && !c.passwordHash ? ' (no password set yet: nobody gets in)' : ''}`,
+      `viewer cap:      ${c.viewerCap ?? 'none'}`,
       `viewer sessions: ${c.viewerSessions === null ? 'global setting (viewer-sessions)' : `${c.viewerSessions} per viewer`}, then ${c.onExcess}`,
-      `record:         ${c.record ? 'on' : 'off'}`,
-      `retention:      ${c.retentionMs === null ? 'global default' : formatDuration(c.retentionMs)}`,
-      `replay offline: ${c.replayOffline ? 'on' : 'off'}`,
+      `record:          ${c.record ? 'on' : 'off'}`,
+      `retention:       ${c.retentionMs === null ? 'global default' : formatDuration(c.retentionMs)}`,
+      `replay offline:  ${c.replayOffline ? 'on' : 'off'}`,
+      `second push:     ${c.secondPush}`,
+      `reconnect grace: ${c.reconnectGraceMs === 0 ? 'none' : formatDuration(c.reconnectGraceMs)}`,
     ].join('\n') + '\n'
   );
 }

@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { chmodSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { GUARD_REFUSAL } from '../../ingest/admit-push';
+import { RECONNECT_GRACE_REFUSAL, SECOND_PUSH_REFUSAL, TAKEOVER_REFUSAL } from '../../ingest/second-push';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { oneLine, UserError } from '../../lib/errors';
 import { renderExposition, type Family } from '../../lib/prometheus';
@@ -45,6 +46,9 @@ function families(ctx: CliContext, windowMs: number): Family[] {
     guardReason: GUARD_REFUSAL,
     guardWindowStart: now - durationMs('push-guard-window', s['push-guard-window']),
     guardFailures: Number(s['push-guard-failures']),
+    secondPushReason: SECOND_PUSH_REFUSAL,
+    graceReasonPrefix: RECONNECT_GRACE_REFUSAL,
+    takeoverReasonPrefix: `${TAKEOVER_REFUSAL}:`,
   });
   const win = `in the last ${formatDuration(windowMs)}`;
   const w = webhookStats(db, now - windowMs);
@@ -65,6 +69,12 @@ function families(ctx: CliContext, windowMs: number): Family[] {
     },
     { name: 'streamctl_guard_blocks', type: 'gauge', help: `Pushes the brute-force guard refused without a key lookup, ${win}.`, samples: [{ value: m.guardBlocks }] },
     { name: 'streamctl_guard_blocked_sources', type: 'gauge', help: 'Addresses (IPv4) or /64s (IPv6) over the push failure limit now.', samples: [{ value: m.guardBlockedSources }] },
+    {
+      name: 'streamctl_second_pushes',
+      type: 'gauge',
+      help: `A channel's second-push policy at work, ${win}: pushes refused while the channel was live (refused), refused in the reconnect grace (grace_refused), takeovers refused because the live encoder could not be stopped (takeover_refused), live encoders a takeover stopped (encoder_stopped).`,
+      samples: Object.entries(m.secondPushes).map(([decision, n]) => ({ labels: { decision }, value: n })),
+    },
     { name: 'streamctl_recordings', type: 'gauge', help: 'Recordings in the catalogue.', samples: [{ value: m.recordings }] },
     { name: 'streamctl_recordings_bytes', type: 'gauge', help: 'Total size of the catalogued recordings, in bytes.', samples: [{ value: m.recordingBytes }] },
     {
