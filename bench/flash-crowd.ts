@@ -46,7 +46,13 @@ async function userNewRuns(): Promise<number> {
 function viewer(n: number, stream: string, query: string): Promise<boolean> {
   return new Promise((resolve) => {
     const req = request(
-      { host: '127.0.0.1', port: 8080, path: `/${encodeURIComponent(stream)}.ts${query}`, localAddress: `127.0.${(n >> 8) & 255}.${n & 255}`, timeout: 30_000 },
+      {
+        host: '127.0.0.1',
+        port: 8080,
+        path: `/${encodeURIComponent(stream)}.ts${query}`,
+        localAddress: `127.0.${(n >> 8) & 255}.${n & 255}`,
+        timeout: 30_000,
+      },
       (res) => {
         res.once('data', () => {
           req.destroy();
@@ -84,7 +90,10 @@ async function main(): Promise<void> {
       return;
     }
     await buildAll();
-    const r = spawnSync(join(MIST, 'isolated.sh'), ['npx', 'tsx', __filename], { stdio: 'inherit', env: { ...process.env, STREAMCTL_CROWD_BUILT: '1' } });
+    const r = spawnSync(join(MIST, 'isolated.sh'), ['npx', 'tsx', __filename], {
+      stdio: 'inherit',
+      env: { ...process.env, STREAMCTL_CROWD_BUILT: '1' },
+    });
     process.exit(r.status ?? 1);
   }
   if (!process.env.STREAMCTL_CROWD_BUILT) await buildAll();
@@ -98,8 +107,16 @@ async function main(): Promise<void> {
     const carol = mist.push('rtmp', mist.user('carol'), 900);
     mist.ok(['channel', 'set', 'carol', '--access', 'private']);
     const token = mist.scJson<{ token: string }>(['token', 'issue', 'carol', '--viewer', 'carol', '--ttl', '1h']).token;
-    await waitFor('both live', () => mist.scJson(['status', 'alice']).state === 'live' && mist.scJson(['status', 'carol']).state === 'live', 60_000);
-    await waitFor('alice tagged open', async () => JSON.stringify((await mist.api({ stream_tags: ['streams+alice'] })).stream_tags).includes('open'), 30_000);
+    await waitFor(
+      'both live',
+      () => mist.scJson(['status', 'alice']).state === 'live' && mist.scJson(['status', 'carol']).state === 'live',
+      60_000,
+    );
+    await waitFor(
+      'alice tagged open',
+      async () => JSON.stringify((await mist.api({ stream_tags: ['streams+alice'] })).stream_tags).includes('open'),
+      30_000,
+    );
     await sleep(2000);
 
     // Sessions end (and their processes are reaped) some 15-20 s after the viewers left.
@@ -121,10 +138,16 @@ async function main(): Promise<void> {
       const span = (Date.now() - t0) / 1000;
       const cpu = namespaceCpuSeconds() - cpu0 - idlePerSecond * span;
       const runs = (await userNewRuns()) - runs0;
-      results.push(`  ${label.padEnd(32)} ${String(c.admitted).padStart(5)} admitted in ${c.seconds.toFixed(1).padStart(5)} s   USER_NEW runs ${String(runs).padStart(5)}   CPU ${cpu.toFixed(1).padStart(6)} s`);
+      results.push(
+        `  ${label.padEnd(32)} ${String(c.admitted).padStart(5)} admitted in ${c.seconds.toFixed(1).padStart(5)} s   USER_NEW runs ${String(runs).padStart(5)}   CPU ${cpu.toFixed(1).padStart(6)} s`,
+      );
     }
-    console.log(`flash crowd on the real MistServer 3.10: ${CROWD.toLocaleString('en')} new viewers per channel, ${CONCURRENCY} at a time, each from its own address`);
-    console.log(`  CPU: every process in the namespace (MistServer, sessions, trigger programs) over the crowd + ${SETTLE_MS / 1000} s, minus idle (${idlePerSecond.toFixed(2)} CPU-s/s with both pushes live)`);
+    console.log(
+      `flash crowd on the real MistServer 3.10: ${CROWD.toLocaleString('en')} new viewers per channel, ${CONCURRENCY} at a time, each from its own address`,
+    );
+    console.log(
+      `  CPU: every process in the namespace (MistServer, sessions, trigger programs) over the crowd + ${SETTLE_MS / 1000} s, minus idle (${idlePerSecond.toFixed(2)} CPU-s/s with both pushes live)`,
+    );
     for (const r of results) console.log(r);
     console.log('  target: 0 USER_NEW runs on the open channel');
     await alice.end();

@@ -83,7 +83,11 @@ function seedRecordings(dbPath: string, root: string, count: number, ageMs: numb
  * COMMIT), as a push would: the longest wait is the longest any transaction of the command held
  * the lock (a checkpoint does not hold it). Also the command's CPU time (user + system).
  */
-async function streamctlWithLockProbe(env: NodeJS.ProcessEnv, dbPath: string, args: string[]): Promise<{ ms: number; cpuMs: number; stdout: string; longestWaitMs: number; probes: number }> {
+async function streamctlWithLockProbe(
+  env: NodeJS.ProcessEnv,
+  dbPath: string,
+  args: string[],
+): Promise<{ ms: number; cpuMs: number; stdout: string; longestWaitMs: number; probes: number }> {
   const probe = new Database(dbPath);
   probe.pragma('busy_timeout = 60000');
   const start = process.hrtime.bigint();
@@ -131,7 +135,8 @@ function main(): Promise<void> | void {
       seedRecordings(dbPath, root, PRUNE_N, 31 * DAY, true);
       const pruned = await streamctlWithLockProbe(env, dbPath, ['recordings', 'prune', '--older-than', '30d', '--json']);
       const summary = JSON.parse(pruned.stdout) as { deleted: number; failed: number };
-      if (summary.deleted !== PRUNE_N || summary.failed !== 0 || countFiles(root) !== 0) throw new Error(`prune did not remove everything: ${pruned.stdout.slice(0, 300)}`);
+      if (summary.deleted !== PRUNE_N || summary.failed !== 0 || countFiles(root) !== 0)
+        throw new Error(`prune did not remove everything: ${pruned.stdout.slice(0, 300)}`);
       results.push([`recordings prune: ${PRUNE_N.toLocaleString('en')} recordings (files and rows)`, pruned.ms]);
       results.push([`  its CPU time (user + system)`, pruned.cpuMs]);
       results.push([`  longest wait for the write lock during it (${pruned.probes} probes)`, pruned.longestWaitMs]);
@@ -149,19 +154,30 @@ function main(): Promise<void> | void {
       const page = streamctl(env, ['recordings', 'list', '--json']);
       const firstPage = JSON.parse(page.stdout) as { id: string }[];
       results.push([`recordings list --json (newest 100 of ${rows})`, page.ms]);
-      results.push([`recordings list user7 --json (one channel of ${CHANNELS})`, streamctl(env, ['recordings', 'list', 'user7', '--json']).ms]);
+      results.push([
+        `recordings list user7 --json (one channel of ${CHANNELS})`,
+        streamctl(env, ['recordings', 'list', 'user7', '--json']).ms,
+      ]);
       const deep = JSON.parse(streamctl(env, ['recordings', 'list', '--limit', '1', '--json']).stdout) as { id: string }[];
-      results.push([`recordings list --before <id> --limit 100 (keyset page)`, streamctl(env, ['recordings', 'list', '--before', deep[0]!.id, '--limit', '100', '--json']).ms]);
+      results.push([
+        `recordings list --before <id> --limit 100 (keyset page)`,
+        streamctl(env, ['recordings', 'list', '--before', deep[0]!.id, '--limit', '100', '--json']).ms,
+      ]);
       const all = streamctl(env, ['recordings', 'list', '--all', '--json']);
       const lines = all.stdout.split('\n').length - 3;
-      if (firstPage.length !== Math.min(100, LIST_ROWS) || lines !== LIST_ROWS) throw new Error(`unexpected listing sizes ${firstPage.length} / ${lines}`);
+      if (firstPage.length !== Math.min(100, LIST_ROWS) || lines !== LIST_ROWS)
+        throw new Error(`unexpected listing sizes ${firstPage.length} / ${lines}`);
       results.push([`recordings list --all --json (${rows} rows streamed)`, all.ms]);
       results.push([`streamctl --version (CLI start-up, for scale)`, streamctl(env, ['--version']).ms]);
     } finally {
       rmSync(listDir, { recursive: true, force: true });
     }
 
-    console.log(`load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs`);
+    console.log(
+      `load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} CPUs`,
+    );
     const width = Math.max(...results.map(([label]) => label.length));
     for (const [label, ms] of results) console.log(`${label.padEnd(width)}  ${ms.toFixed(0).padStart(7)} ms`);
   });

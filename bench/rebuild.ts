@@ -60,7 +60,10 @@ function main(): void {
       { label: 'on-time EMPTY (closes it)', event: (r) => ({ at: end + r * HOUR + HOUR / 2, state: 'EMPTY' }) },
       // Late: delivered now, dated early in the history (the gaps and broadcasts of the first rounds).
       { label: 'late FULL in an early gap (new broadcast)', event: (r) => ({ at: T0 + r * HOUR + (3 * HOUR) / 4, state: 'FULL' }) },
-      { label: 'late EMPTY inside an early broadcast (split)', event: (r) => ({ at: T0 + (ROUNDS + r) * HOUR + HOUR / 4, state: 'EMPTY' }) },
+      {
+        label: 'late EMPTY inside an early broadcast (split)',
+        event: (r) => ({ at: T0 + (ROUNDS + r) * HOUR + HOUR / 4, state: 'EMPTY' }),
+      },
       { label: 'late FULL before the whole history', event: (r) => ({ at: T0 - (r + 1) * HOUR, state: 'FULL' }) },
     ];
     const times = new Map<string, number[]>(cases.map((c) => [c.label, []]));
@@ -69,7 +72,11 @@ function main(): void {
       for (const c of cases) {
         const e = c.event(r);
         const start = process.hrtime.bigint();
-        const t = applyBufferEvent(db, { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: `bench-${c.label}-${r}` }, { userName: 'bench', stream: 'streams+bench', now: e.at });
+        const t = applyBufferEvent(
+          db,
+          { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: `bench-${c.label}-${r}` },
+          { userName: 'bench', stream: 'streams+bench', now: e.at },
+        );
         times.get(c.label)!.push(Number(process.hrtime.bigint() - start) / 1e6);
         if (!t.stored) throw new Error(`${c.label}: round ${r} was not stored`);
       }
@@ -77,7 +84,9 @@ function main(): void {
     const count = (db.prepare('SELECT count(*) AS n FROM broadcasts').get() as { n: number }).n;
     // Removing that channel (`user remove`): its history goes in batches; the longest is the
     // longest the write lock is held (one cascading DELETE held it for all of them).
-    const history = (db.prepare('SELECT (SELECT count(*) FROM broadcasts) + (SELECT count(*) FROM buffer_events) AS n').get() as { n: number }).n;
+    const history = (
+      db.prepare('SELECT (SELECT count(*) FROM broadcasts) + (SELECT count(*) FROM buffer_events) AS n').get() as { n: number }
+    ).n;
     const batches: number[] = [];
     let last = process.hrtime.bigint();
     const removeStart = last;
@@ -89,8 +98,12 @@ function main(): void {
     const removeMs = Number(process.hrtime.bigint() - removeStart) / 1e6;
     db.close();
     const base = median(times.get(cases[0]!.label)!);
-    console.log(`\nbroadcast re-derivation: one channel with ${BROADCASTS.toLocaleString('en')} broadcasts, ${ROUNDS} interleaved rounds, median time the write lock is held`);
-    console.log(`  (in process: applyBufferEvent, as STREAM_BUFFER and reconcile store an event; ${count.toLocaleString('en')} broadcasts at the end)`);
+    console.log(
+      `\nbroadcast re-derivation: one channel with ${BROADCASTS.toLocaleString('en')} broadcasts, ${ROUNDS} interleaved rounds, median time the write lock is held`,
+    );
+    console.log(
+      `  (in process: applyBufferEvent, as STREAM_BUFFER and reconcile store an event; ${count.toLocaleString('en')} broadcasts at the end)`,
+    );
     console.log(`  ${''.padEnd(46)}   lock held   ratio vs on-time FULL`);
     for (const c of cases) {
       const ms = median(times.get(c.label)!);

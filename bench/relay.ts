@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   await buildAll();
   const dir = mkdtempSync(join(tmpdir(), 'streamctl-bench-relay-'));
   const socket = join(dir, 'r.sock');
-  const redis = spawn(redisServer, ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const redis = spawn(redisServer, ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--dir', dir], {
+    stdio: 'ignore',
+  });
   let relay: ReturnType<typeof spawn> | undefined;
   try {
     while (!existsSync(socket)) await sleep(20);
@@ -95,8 +97,12 @@ async function main(): Promise<void> {
     db.close();
     console.log(`bench/relay: ${USERS} channels, ${USERS} grants`);
     console.log(`  write with the outbox trigger: ${on.toFixed(3)} ms per transaction (replication off: ${off.toFixed(3)} ms)`);
-    console.log(`  edge resync: ${r.written} keys in ${resyncMs.toFixed(0)} ms; again (idempotent, ${again.deleted} deleted): ${resync2Ms.toFixed(0)} ms`);
-    console.log(`  change -> readable in Redis (relay running, polls every 100 ms), ${ROUNDS} changes: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`);
+    console.log(
+      `  edge resync: ${r.written} keys in ${resyncMs.toFixed(0)} ms; again (idempotent, ${again.deleted} deleted): ${resync2Ms.toFixed(0)} ms`,
+    );
+    console.log(
+      `  change -> readable in Redis (relay running, polls every 100 ms), ${ROUNDS} changes: p50 ${pct(latencies, 50).toFixed(1)} ms, p90 ${pct(latencies, 90).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms`,
+    );
   } finally {
     relay?.kill('SIGTERM');
     redis.kill('SIGKILL');

@@ -111,7 +111,15 @@ function seed(dbPath: string, users: number, sessions: number, broadcasts: numbe
     // Viewers of many channels (none of the measured ones: their own cases decide alone).
     for (let i = 0; i < sessions; i++) {
       const u = 1 + (i % Math.min(users, 5000));
-      insertSession.run(createHash('sha256').update(`s${i}`).digest('hex'), u, `streams+user${u}`, '198.51.100.7', 'HLS', now - 60_000, now - 1000);
+      insertSession.run(
+        createHash('sha256').update(`s${i}`).digest('hex'),
+        u,
+        `streams+user${u}`,
+        '198.51.100.7',
+        'HLS',
+        now - 60_000,
+        now - 1000,
+      );
     }
     for (let i = 0; i < broadcasts; i++) {
       const u = 1 + (i % users);
@@ -121,7 +129,6 @@ function seed(dbPath: string, users: number, sessions: number, broadcasts: numbe
   db.close();
   return sampleKey;
 }
-
 
 /**
  * A stand-in for MistServer's API for the second-push cases (issue 23 §1): `clients` lists one
@@ -137,10 +144,20 @@ async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
     req.on('end', () => {
       const request = JSON.parse(body) as { clients?: { time: number; streams: string[]; fields: string[] }[] };
       const look = (q: { time: number; streams: string[]; fields: string[] }) => {
-        const row: Record<string, unknown> = { host: '192.0.2.50', stream: q.streams[0], protocol: 'INPUT:RTMP', conntime: q.time - started, down: (q.time - started) * 12_000, sessid: 'Ibench' };
+        const row: Record<string, unknown> = {
+          host: '192.0.2.50',
+          stream: q.streams[0],
+          protocol: 'INPUT:RTMP',
+          conntime: q.time - started,
+          down: (q.time - started) * 12_000,
+          sessid: 'Ibench',
+        };
         return { fields: q.fields, time: q.time, data: [q.fields.map((f) => row[f])] };
       };
-      const answer = { authorize: { status: 'OK', local: true }, ...(Array.isArray(request.clients) ? { clients: request.clients.map(look) } : {}) };
+      const answer = {
+        authorize: { status: 'OK', local: true },
+        ...(Array.isArray(request.clients) ? { clients: request.clients.map(look) } : {}),
+      };
       res.writeHead(200, { 'content-type': 'text/javascript', connection: 'close' });
       res.end(JSON.stringify(answer));
     });
@@ -154,7 +171,15 @@ async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
 const AHEAD = Date.parse('2100-01-01T00:00:00Z');
 
 /** One database prepared for the cases: migrated, seeded, and its measured channels set up. */
-function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: number, sessions: number, broadcasts: number, baseEnv: NodeJS.ProcessEnv, mistApi: string) {
+function prepareDb(
+  dir: string,
+  name: 'small' | 'large' | 'hooked',
+  users: number,
+  sessions: number,
+  broadcasts: number,
+  baseEnv: NodeJS.ProcessEnv,
+  mistApi: string,
+) {
   const dbPath = join(dir, `${name}.db`);
   const env: NodeJS.ProcessEnv = { ...baseEnv, STREAMCTL_DB: dbPath };
   const streamctl = (...args: string[]) => {
@@ -172,7 +197,9 @@ function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: numbe
   streamctl('config', 'set', 'push-guard-failures', '999999999');
   streamctl('channel', 'set', adult, '--access', 'age');
   streamctl('channel', 'set', hidden, '--access', 'private');
-  const token = (JSON.parse(streamctl('token', 'issue', adult, '--viewer', 'v1', '--ttl', '1h', '--age-verified', '--json')) as { token: string }).token;
+  const token = (
+    JSON.parse(streamctl('token', 'issue', adult, '--viewer', 'v1', '--ttl', '1h', '--age-verified', '--json')) as { token: string }
+  ).token;
   // Issue 22: a paid channel with and without viewer-sessions; tokens with a jti (what token issue
   // mints: one revocation lookup) and without (a site's own token: none).
   const paid = `user${mid + 3}`;
@@ -182,12 +209,21 @@ function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: numbe
   // A limit never reached (each run is a new session) measures the count; evict-oldest at 1 evicts on every run.
   streamctl('channel', 'set', limited, '--viewer-sessions', '1000000');
   streamctl('channel', 'set', evicting, '--viewer-sessions', '1', '--on-excess', 'evict-oldest');
-  const issue = (ch: string) => (JSON.parse(streamctl('token', 'issue', ch, '--viewer', 'v1', '--ttl', '1h', '--ent', 'paid', '--json')) as { token: string }).token;
+  const issue = (ch: string) =>
+    (JSON.parse(streamctl('token', 'issue', ch, '--viewer', 'v1', '--ttl', '1h', '--ent', 'paid', '--json')) as { token: string }).token;
   const secret = streamctl('token', 'secret', '--show');
   const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
   const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: paid, exp: Math.floor(Date.now() / 1000) + 3600, ent: ['paid'] })}`;
   const noJti = `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
-  const tickets = { paid, limited, evicting, paidToken: issue(paid), paidNoJti: noJti, limitedToken: issue(limited), evictingToken: issue(evicting) };
+  const tickets = {
+    paid,
+    limited,
+    evicting,
+    paidToken: issue(paid),
+    paidNoJti: noJti,
+    limitedToken: issue(limited),
+    evictingToken: issue(evicting),
+  };
   // Second-push policy (issue 23 §1). The measured channel's last broadcast has ended: every push
   // is decided from SQLite ("off", today's path). Two more channels are live: a second push asks
   // MistServer (the fake API) and is refused (refuse) or stops the encoder listed (takeover).
@@ -200,7 +236,9 @@ function prepareDb(dir: string, name: 'small' | 'large' | 'hooked', users: numbe
   buffer.run(mid + 6, AHEAD, 'FULL');
   buffer.run(mid + 7, AHEAD, 'FULL');
   // Both live channels have a publisher (another key), accepted before their FULL.
-  db.prepare('INSERT INTO channel_publishers (user_id, key_id, ip, accepted_at) SELECT user_id, NULL, ?, ? FROM stream_keys WHERE user_id IN (?, ?)').run('192.0.2.50', Date.now() - 60_000, mid + 6, mid + 7);
+  db.prepare(
+    'INSERT INTO channel_publishers (user_id, key_id, ip, accepted_at) SELECT user_id, NULL, ?, ? FROM stream_keys WHERE user_id IN (?, ?)',
+  ).run('192.0.2.50', Date.now() - 60_000, mid + 6, mid + 7);
   db.close();
   const keyOf = (i: number) => `stc_${createHash('sha256').update(`bench-${i}`).digest('base64url').slice(0, 32)}`;
   return { env, key, mid, adult, hidden, token, liveTakeover, refuseKey: keyOf(mid + 6), takeoverKey: keyOf(mid + 7), tickets };
@@ -215,7 +253,8 @@ function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, in
   const push = `rtmp://127.0.0.1/live/${key}\n127.0.0.1\n${key}`;
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');
   // Captured shape (20b-hls-tkn): stream, host, token, connector, URL, session id, jwt-validated.
-  const view = (s: string, tkn: string) => `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
+  const view = (s: string, tkn: string) =>
+    `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
   // Captured shape (01, 32c): 12 lines.
   const userEnd = `1684129823\n${stream}\nHLS\n127.0.0.1\n12\n100000\n2000\n[UA:curl/7.88.1]\n12\n12\n12\n${session()}`;
   const c = (label: string, program: string, trigger: string, input: string, expect?: string): Case => ({
@@ -243,7 +282,12 @@ function triggerCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>, in
     c('stream-buffer (FULL, tags open)', 'stream-buffer', 'STREAM_BUFFER', `${stream}\nFULL\n{}`, ''),
     c('stream-end', 'stream-end', 'STREAM_END', `${stream}\n1000\n2000\n3\n1\n1\n40`, ''),
     c('stream-source (unknown VoD)', 'stream-source', 'STREAM_SOURCE', 'vod+aaaaaaaaaaaaaaaaaaaaaaaaaa', ''),
-    c('default-stream (offline channel)', 'default-stream', 'DEFAULT_STREAM', `vod\n${stream}\n127.0.0.1\nHLS\nhttp://127.0.0.1:8080/hls/${stream}/index.m3u8`),
+    c(
+      'default-stream (offline channel)',
+      'default-stream',
+      'DEFAULT_STREAM',
+      `vod\n${stream}\n127.0.0.1\nHLS\nhttp://127.0.0.1:8080/hls/${stream}/index.m3u8`,
+    ),
     c('push-out-start (not a recording)', 'push-out-start', 'PUSH_OUT_START', `${stream}\nrtmp://example.invalid/live/x`),
   ];
 }
@@ -256,8 +300,24 @@ function phpCases(db: 'small' | 'large', p: ReturnType<typeof prepareDb>): Case[
   const push = `rtmp://127.0.0.1/live/${p.key}\n127.0.0.1\n${p.key}`;
   const view = `${stream}\n127.0.0.1\n1684129823\nHLS\nhttp://127.0.0.1:8080/hls/${stream}/index.m3u8\n${'f'.repeat(64)}\nfalse`;
   return [
-    { label: 'PHP peer PUSH_REWRITE', db, command: 'php', args: [join(ROOT, 'bench/peer/push-rewrite.php')], input: push, env: p.env, expect: stream },
-    { label: 'PHP peer USER_NEW (public)', db, command: 'php', args: [join(ROOT, 'bench/peer/user-new.php')], input: view, env: p.env, expect: 'true' },
+    {
+      label: 'PHP peer PUSH_REWRITE',
+      db,
+      command: 'php',
+      args: [join(ROOT, 'bench/peer/push-rewrite.php')],
+      input: push,
+      env: p.env,
+      expect: stream,
+    },
+    {
+      label: 'PHP peer USER_NEW (public)',
+      db,
+      command: 'php',
+      args: [join(ROOT, 'bench/peer/user-new.php')],
+      input: view,
+      env: p.env,
+      expect: 'true',
+    },
   ];
 }
 
@@ -269,7 +329,11 @@ interface BenchRedis {
 
 async function startRedisServer(dir: string, name: string, args: string[]): Promise<BenchRedis> {
   const socket = join(dir, `${name}.sock`);
-  const proc = spawn('redis-server', ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, ...args], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    ['--port', '0', '--unixsocket', socket, '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--dir', dir, ...args],
+    { stdio: 'ignore' },
+  );
   const deadline = Date.now() + 10_000;
   while (!existsSync(socket)) {
     if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server (${name}) did not start`);
@@ -283,7 +347,12 @@ async function startRedisServer(dir: string, name: string, args: string[]): Prom
  * replica on a unix socket (replica-serve-stale-data no), holding a public, a private and a capped
  * channel by src/replica/schema.ts. Empty when redis-server is not installed.
  */
-async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (program: string) => string, stops: (() => void)[]): Promise<Case[]> {
+async function edgeCases(
+  dir: string,
+  baseEnv: NodeJS.ProcessEnv,
+  installed: (program: string) => string,
+  stops: (() => void)[],
+): Promise<Case[]> {
   if (spawnSync('redis-server', ['--version']).status !== 0) return [];
   const port = await new Promise<number>((res) => {
     const srv = createServer().listen(0, '127.0.0.1', () => {
@@ -291,7 +360,14 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
       srv.close(() => res(p));
     });
   });
-  const primary = await startRedisServer(dir, 'primary', ['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
+  const primary = await startRedisServer(dir, 'primary', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--repl-diskless-sync-delay',
+    '0',
+  ]);
   stops.push(primary.stop);
   const replica = await startRedisServer(dir, 'replica', ['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no']);
   stops.push(replica.stop);
@@ -299,10 +375,25 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
   const secret = 'bench-edge-secret-0123456789abcdef';
   const settings = Object.fromEntries(REPLICATED_SETTINGS.map((n) => [n, SETTING_DEFAULTS[n]]));
   const chan = (id: number, name: string, access: string, viewerCap: number | null, viewerSessions: number | null = null) =>
-    JSON.stringify({ id, name, disabled: false, externalId: null, access, minAge: null, viewerCap, passwordSet: false, viewerSessions, onExcess: 'refuse' });
+    JSON.stringify({
+      id,
+      name,
+      disabled: false,
+      externalId: null,
+      access,
+      minAge: null,
+      viewerCap,
+      passwordSet: false,
+      viewerSessions,
+      onExcess: 'refuse',
+    });
   await w.pipeline([
     ['SET', keys.settings, JSON.stringify(settings)],
-    ['SET', keys.tokenKeys, JSON.stringify([{ id: 1, kind: 'secret', alg: 'HS256', material: secret, label: 'secret-1', retiredAt: null }])],
+    [
+      'SET',
+      keys.tokenKeys,
+      JSON.stringify([{ id: 1, kind: 'secret', alg: 'HS256', material: secret, label: 'secret-1', retiredAt: null }]),
+    ],
     ['SET', keys.channel('edgepub'), chan(1, 'edgepub', 'public', null)],
     ['SET', keys.channel('edgepriv'), chan(2, 'edgepriv', 'private', null)],
     ['SET', keys.channel('edgecap'), chan(3, 'edgecap', 'public', 1_000_000)],
@@ -318,10 +409,24 @@ async function edgeCases(dir: string, baseEnv: NodeJS.ProcessEnv, installed: (pr
   const jwt = `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
   const limInput = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: 'v1', aud: 'edgelim', jti: 'bench-jti', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
   const limJwt = `${limInput}.${createHmac('sha256', secret).update(limInput).digest('base64url')}`;
-  const env = { ...baseEnv, STREAMCTL_REDIS_REPLICA: replica.socket, STREAMCTL_REDIS_PRIMARY: `127.0.0.1:${port}`, MIST_TRIGGER: 'USER_NEW' };
+  const env = {
+    ...baseEnv,
+    STREAMCTL_REDIS_REPLICA: replica.socket,
+    STREAMCTL_REDIS_PRIMARY: `127.0.0.1:${port}`,
+    MIST_TRIGGER: 'USER_NEW',
+  };
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');
-  const view = (s: string, tkn: string) => `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
-  const c = (label: string, stream: string, tkn: string): Case => ({ label, db: 'edge', command: installed('edge-user-new'), args: ['USER_NEW'], input: view(stream, tkn), env, expect: 'true' });
+  const view = (s: string, tkn: string) =>
+    `${s}\n127.0.0.1\n${tkn}\nHLS\nhttp://127.0.0.1:8080/hls/${s}/index.m3u8?tkn=${tkn}\n${session()}\nfalse`;
+  const c = (label: string, stream: string, tkn: string): Case => ({
+    label,
+    db: 'edge',
+    command: installed('edge-user-new'),
+    args: ['USER_NEW'],
+    input: view(stream, tkn),
+    env,
+    expect: 'true',
+  });
   return [
     c('edge-user-new (public channel)', 'streams+edgepub', '1684129823'),
     c('edge-user-new (private, JWT + grant)', 'streams+edgepriv', jwt),
@@ -349,7 +454,10 @@ function webhookCases(off: ReturnType<typeof prepareDb>, on: ReturnType<typeof p
       vary: () => {
         last = Math.max(Date.now(), last + 1);
         const state = n++ % 2 === 0 ? 'FULL\n{}' : 'EMPTY';
-        return { input: `streams+${user}\n${state}`, env: { ...p.env, MIST_TRIGGER: 'STREAM_BUFFER', MIST_TIME: String(last), MIST_TUUID: `bench-${label}-${n}` } };
+        return {
+          input: `streams+${user}\n${state}`,
+          env: { ...p.env, MIST_TRIGGER: 'STREAM_BUFFER', MIST_TIME: String(last), MIST_TUUID: `bench-${label}-${n}` },
+        };
       },
     };
   };
@@ -362,7 +470,12 @@ function webhookCases(off: ReturnType<typeof prepareDb>, on: ReturnType<typeof p
  * Runs a command to its end without blocking this process's event loop (the second-push cases'
  * fake MistServer API answers from this process): stdout, stderr, status.
  */
-function runAsync(command: string, args: string[], input: string, env: NodeJS.ProcessEnv): Promise<{ stdout: string; stderr: string; status: number | null; error?: Error }> {
+function runAsync(
+  command: string,
+  args: string[],
+  input: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; stderr: string; status: number | null; error?: Error }> {
   return new Promise((resolvePromise) => {
     const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -396,7 +509,10 @@ async function main(): Promise<void> {
 
     // Measure the programs as installed (what MistServer runs): install.sh into a temp prefix.
     const prefix = join(dir, 'prefix');
-    const install = spawnSync('bash', [join(ROOT, 'install.sh')], { env: { ...baseEnv, PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' }, encoding: 'utf8' });
+    const install = spawnSync('bash', [join(ROOT, 'install.sh')], {
+      env: { ...baseEnv, PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '' },
+      encoding: 'utf8',
+    });
     if (install.status !== 0) throw new Error(`install.sh failed: ${install.stderr}`);
     // An asynchronous trigger's bin/<program> is a detaching sh wrapper that exits at once; what
     // costs CPU and memory is the program it starts, so that is what is measured.
@@ -412,7 +528,10 @@ async function main(): Promise<void> {
     const large = prepareDb(dir, 'large', USERS, SESSIONS, BROADCASTS, baseEnv, fakeMist.url);
     // The small database again, with one webhook endpoint (issue 23): STREAM_BUFFER writes its events.
     const hooked = prepareDb(dir, 'hooked', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
-    const added = spawnSync(join(ROOT, 'bin/streamctl'), ['webhook', 'add', 'http://127.0.0.1:9/bench'], { env: hooked.env, encoding: 'utf8' });
+    const added = spawnSync(join(ROOT, 'bin/streamctl'), ['webhook', 'add', 'http://127.0.0.1:9/bench'], {
+      env: hooked.env,
+      encoding: 'utf8',
+    });
     if (added.status !== 0) throw new Error(`webhook add: ${added.stderr}`);
     const webhooks = webhookCases(small, hooked, installed);
     const seedSeconds = (Date.now() - seedStart) / 1000;
@@ -464,11 +583,21 @@ async function main(): Promise<void> {
     const base = exit(cases[0]!);
     const baseRss = rss.get(id(cases[0]!)) ?? null;
     const fmtRss = (kb: number | null | undefined) => (kb == null ? '   -   ' : `${(kb / 1024).toFixed(1).padStart(5)} MB`);
-    console.log(`streamctl trigger programs: ${ROUNDS} interleaved rounds, median wall time until exit (= answer), peak RSS from /usr/bin/time (median of 3)`);
-    console.log(`NODE_EXTRA_CA_CERTS: ${hadCaCerts ? 'set in this shell, UNSET for every measured process' : 'not set'}; node ${process.version}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    console.log(`databases: small = ${SMALL_USERS.toLocaleString('en')} users and keys; large = ${USERS.toLocaleString('en')} users and keys, ${SESSIONS.toLocaleString('en')} open viewer sessions, ${BROADCASTS.toLocaleString('en')} broadcasts (seeded in ${seedSeconds.toFixed(0)} s)`);
+    console.log(
+      `streamctl trigger programs: ${ROUNDS} interleaved rounds, median wall time until exit (= answer), peak RSS from /usr/bin/time (median of 3)`,
+    );
+    console.log(
+      `NODE_EXTRA_CA_CERTS: ${hadCaCerts ? 'set in this shell, UNSET for every measured process' : 'not set'}; node ${process.version}; load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+    console.log(
+      `databases: small = ${SMALL_USERS.toLocaleString('en')} users and keys; large = ${USERS.toLocaleString('en')} users and keys, ${SESSIONS.toLocaleString('en')} open viewer sessions, ${BROADCASTS.toLocaleString('en')} broadcasts (seeded in ${seedSeconds.toFixed(0)} s)`,
+    );
     console.log(`node -e 0: ${base.toFixed(1)} ms, ${fmtRss(baseRss)}`);
-    console.log(`  ${'program'.padEnd(36)} ${'small db'.padStart(9)}  ×node  ${'large db'.padStart(9)}  ×node  large/small  peak RSS  ×node`);
+    console.log(
+      `  ${'program'.padEnd(36)} ${'small db'.padStart(9)}  ×node  ${'large db'.padStart(9)}  ×node  large/small  peak RSS  ×node`,
+    );
     const early: string[] = [];
     const labels = [...new Set(cases.filter((c) => (c.db === 'small' || c.db === 'large') && !webhooks.includes(c)).map((c) => c.label))];
     for (const label of labels) {
@@ -499,7 +628,9 @@ async function main(): Promise<void> {
         'edge-user-new (capped, Lua on primary)': 'user-new (public channel)',
         'edge-user-new (JWT+jti, viewer-sessions)': 'user-new (paid JWT, viewer-sessions)',
       };
-      console.log(`  ${'edge program (Redis replica, no db)'.padEnd(36)} ${'time'.padStart(9)}  ×node  ×one-box user-new (small db)  peak RSS  ×node`);
+      console.log(
+        `  ${'edge program (Redis replica, no db)'.padEnd(36)} ${'time'.padStart(9)}  ×node  ×one-box user-new (small db)  peak RSS  ×node`,
+      );
       for (const c of edge) {
         const e = exit(c);
         const r = rss.get(id(c)) ?? null;
@@ -516,22 +647,30 @@ async function main(): Promise<void> {
       console.log(`  ${'webhooks: STREAM_BUFFER, a transition each run'.padEnd(36)} ${'small db'.padStart(9)}  ×node  peak RSS  ×node`);
       for (const c of webhooks) {
         const r = rss.get(id(c)) ?? null;
-        console.log(`  ${c.label.padEnd(36)} ${exit(c).toFixed(1).padStart(6)} ms  ${(exit(c) / base).toFixed(2)}  ${fmtRss(r)}  ${r && baseRss ? (r / baseRss).toFixed(2) : '-'}`);
+        console.log(
+          `  ${c.label.padEnd(36)} ${exit(c).toFixed(1).padStart(6)} ms  ${(exit(c) / base).toFixed(2)}  ${fmtRss(r)}  ${r && baseRss ? (r / baseRss).toFixed(2) : '-'}`,
+        );
       }
-      console.log(`  the webhook event adds ${(on - off).toFixed(1)} ms (${(((on - off) / base) * 100).toFixed(1)} % of node -e 0) to a transition (target < 5 %)`);
+      console.log(
+        `  the webhook event adds ${(on - off).toFixed(1)} ms (${(((on - off) / base) * 100).toFixed(1)} % of node -e 0) to a transition (target < 5 %)`,
+      );
     }
     if (php.length === 0) console.log('  PHP peer: skipped (php with pdo_sqlite is not installed)');
     else {
       const ours = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const peer = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
-      console.log(`  side by side on the small db: push-rewrite ${(ours('push-rewrite (accept)') / peer('PHP peer PUSH_REWRITE')).toFixed(2)}× the PHP peer, user-new (public) ${(ours('user-new (public channel)') / peer('PHP peer USER_NEW (public)')).toFixed(2)}× the PHP peer`);
+      console.log(
+        `  side by side on the small db: push-rewrite ${(ours('push-rewrite (accept)') / peer('PHP peer PUSH_REWRITE')).toFixed(2)}× the PHP peer, user-new (public) ${(ours('user-new (public channel)') / peer('PHP peer USER_NEW (public)')).toFixed(2)}× the PHP peer`,
+      );
     }
     // Issue 22: what each ticket feature adds to USER_NEW, against the same kind of admission without it.
     {
       const small = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const base22 = small('user-new (paid JWT, no jti)');
       const pct = (label: string) => `${(((small(label) - base22) / base) * 100).toFixed(1)} % of node -e 0`;
-      console.log(`  issue 22 on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`);
+      console.log(
+        `  issue 22 on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`,
+      );
     }
     {
       // What the second-push policy adds (issue 23 §1), against node -e 0: a channel that is not
@@ -539,7 +678,9 @@ async function main(): Promise<void> {
       const onSmall = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const off = onSmall('push-rewrite (accept)');
       const added = (label: string) => `${(((onSmall(label) - off) / base) * 100).toFixed(1)} % of node -e 0`;
-      console.log(`  second push (small db): off = push-rewrite (accept) ${(off / base).toFixed(2)}× node; a live channel adds ${added('push-rewrite (live: refuse, asks API)')} (refuse), ${added('push-rewrite (live: takeover)')} (takeover)`);
+      console.log(
+        `  second push (small db): off = push-rewrite (accept) ${(off / base).toFixed(2)}× node; a live channel adds ${added('push-rewrite (live: refuse, asks API)')} (refuse), ${added('push-rewrite (live: takeover)')} (takeover)`,
+      );
     }
     for (const line of early) console.log(`  DEFECT: ${line}: work after the answer is lost when MistServer kills it`);
     console.log('targets: every program <= 1.2x node -e 0 (writes committed before the answer); large db within 10 % of small');

@@ -13,7 +13,11 @@ import { buildAll } from '../scripts/build';
 const ROOT = resolve(__dirname, '..');
 const GRANTS = Number(process.env.BENCH_SYNC_GRANTS ?? 600_000);
 
-async function withLockProbe(env: NodeJS.ProcessEnv, dbPath: string, args: string[]): Promise<{ ms: number; longestWaitMs: number; probes: number }> {
+async function withLockProbe(
+  env: NodeJS.ProcessEnv,
+  dbPath: string,
+  args: string[],
+): Promise<{ ms: number; longestWaitMs: number; probes: number }> {
   const probe = new Database(dbPath);
   probe.pragma('busy_timeout = 60000');
   const start = process.hrtime.bigint();
@@ -52,16 +56,28 @@ async function main(): Promise<void> {
     streamctl('user', 'add', 'club');
     streamctl('channel', 'set', 'club', '--access', 'private');
     const doc = (changed: number) => ({
-      channels: [{ user: 'club', grants: Array.from({ length: GRANTS }, (_, i) => ({ viewer: `viewer-${i < changed ? `${i}-new` : i}` })) }],
+      channels: [
+        { user: 'club', grants: Array.from({ length: GRANTS }, (_, i) => ({ viewer: `viewer-${i < changed ? `${i}-new` : i}` })) },
+      ],
     });
     const file = join(dir, 'sync.json');
     const rows: [string, { ms: number; longestWaitMs: number; probes: number }][] = [];
     writeFileSync(file, JSON.stringify(doc(0)));
-    rows.push([`sync, ${GRANTS.toLocaleString('en')} grants, all new`, await withLockProbe(env, env.STREAMCTL_DB!, ['sync', file, '--json'])]);
+    rows.push([
+      `sync, ${GRANTS.toLocaleString('en')} grants, all new`,
+      await withLockProbe(env, env.STREAMCTL_DB!, ['sync', file, '--json']),
+    ]);
     writeFileSync(file, JSON.stringify(doc(10)));
     rows.push([`sync again, 10 of them changed`, await withLockProbe(env, env.STREAMCTL_DB!, ['sync', file, '--json'])]);
-    console.log(`sync and the write lock (load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs)`);
-    for (const [label, r] of rows) console.log(`  ${label.padEnd(40)} ${r.ms.toFixed(0).padStart(7)} ms; longest wait for the write lock ${r.longestWaitMs.toFixed(0)} ms (${r.probes} probes)`);
+    console.log(
+      `sync and the write lock (load average ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')} on ${cpus().length} CPUs)`,
+    );
+    for (const [label, r] of rows)
+      console.log(
+        `  ${label.padEnd(40)} ${r.ms.toFixed(0).padStart(7)} ms; longest wait for the write lock ${r.longestWaitMs.toFixed(0)} ms (${r.probes} probes)`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -27,7 +27,8 @@ function database(dir: string, name: string, endpoints: number): Db {
   const setup = openForCli(path, { create: true });
   migrate(setup);
   setup.prepare('INSERT INTO users (id, name, created_at) VALUES (1, ?, ?)').run('alice', Date.now());
-  for (let i = 0; i < endpoints; i++) insertWebhookEndpoint(setup, { url: `https://site${i}.example/hooks`, secret: 'AAAA', events: null, now: Date.now() });
+  for (let i = 0; i < endpoints; i++)
+    insertWebhookEndpoint(setup, { url: `https://site${i}.example/hooks`, secret: 'AAAA', events: null, now: Date.now() });
   setup.close();
   return openForTrigger(path);
 }
@@ -48,13 +49,18 @@ function main(): void {
       at += 1000;
       for (const c of cases) {
         const start = process.hrtime.bigint();
-        const t = applyBufferEvent(c.db, { userId: 1, at, state, issues: null, health: null, eventId: `${c.label}-${r}` }, { userName: 'alice', stream: 'streams+alice', now: at });
+        const t = applyBufferEvent(
+          c.db,
+          { userId: 1, at, state, issues: null, health: null, eventId: `${c.label}-${r}` },
+          { userName: 'alice', stream: 'streams+alice', now: at },
+        );
         c.times.push(Number(process.hrtime.bigint() - start) / 1e3);
         if (t.before === t.after) throw new Error(`${c.label}: round ${r} was no transition`);
       }
       // All that a transition pays when no endpoint exists: the look-up that finds none.
       const start = process.hrtime.bigint();
-      if (enqueueWebhookEvent(cases[0]!.db, { type: 'stream.live', at, channel: 'alice', userId: 1, data: {}, now: at }) !== null) throw new Error('an event without an endpoint');
+      if (enqueueWebhookEvent(cases[0]!.db, { type: 'stream.live', at, channel: 'alice', userId: 1, data: {}, now: at }) !== null)
+        throw new Error('an event without an endpoint');
       lookUp.push(Number(process.hrtime.bigint() - start) / 1e3);
     }
     const written = cases.map((c) => (c.db.prepare('SELECT count(*) AS n FROM webhook_deliveries').get() as { n: number }).n);
@@ -69,7 +75,9 @@ function main(): void {
       }),
     );
     const off = median(cases[0]!.times);
-    console.log(`\nwebhooks: a STREAM_BUFFER transition's transaction (applyBufferEvent, in process), ${ROUNDS} interleaved rounds, median`);
+    console.log(
+      `\nwebhooks: a STREAM_BUFFER transition's transaction (applyBufferEvent, in process), ${ROUNDS} interleaved rounds, median`,
+    );
     console.log(`  node -e 0 in this run: ${node.toFixed(1)} ms`);
     for (const [i, c] of cases.entries()) {
       const us = median(c.times);
@@ -77,7 +85,9 @@ function main(): void {
         `  ${c.label.padEnd(12)} ${us.toFixed(0).padStart(6)} µs${i === 0 ? '' : `  +${(us - off).toFixed(0)} µs = ${(((us - off) / 1000 / node) * 100).toFixed(2)} % of node -e 0`}   (${written[i]} delivery rows written)`,
       );
     }
-    console.log(`  with no endpoint, the look-up a transition adds: ${median(lookUp).toFixed(1)} µs = ${((median(lookUp) / 1000 / node) * 100).toFixed(3)} % of node -e 0 (target: nothing measurable off, < 5 % on)`);
+    console.log(
+      `  with no endpoint, the look-up a transition adds: ${median(lookUp).toFixed(1)} µs = ${((median(lookUp) / 1000 / node) * 100).toFixed(3)} % of node -e 0 (target: nothing measurable off, < 5 % on)`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -14,6 +14,9 @@ export function betterSqliteAddon(): string {
   if (existsSync(compiled)) return compiled;
   const { getPrebuildPath } = requireHere(join(pkg, 'lib', 'binding.js')) as { getPrebuildPath(): string | null };
   const prebuilt = getPrebuildPath();
-  if (!prebuilt) throw new Error(`better-sqlite3 has no prebuilt addon for ${process.platform}-${process.arch}: npm rebuild better-sqlite3 --build-from-source (needs python3, make, g++)`);
+  if (!prebuilt)
+    throw new Error(
+      `better-sqlite3 has no prebuilt addon for ${process.platform}-${process.arch}: npm rebuild better-sqlite3 --build-from-source (needs python3, make, g++)`,
+    );
   return prebuilt;
 }

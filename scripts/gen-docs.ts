@@ -27,7 +27,11 @@ const HELP_WIDTH = 100;
 
 /** Prose from the code as Markdown: `<user>` would otherwise be taken for an HTML tag and vanish. */
 function prose(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/([|*\\])/g, '\\$1');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([|*\\])/g, '\\$1');
 }
 
 /** A Markdown table cell. */
@@ -40,7 +44,9 @@ function code(text: string): string {
 }
 
 function settingsPage(): string {
-  const rows = (Object.keys(SETTING_DEFAULTS) as SettingName[]).map((name) => `| \`${name}\` | ${code(SETTING_DEFAULTS[name])} | ${cell(SETTING_RULES[name].description)} |`);
+  const rows = (Object.keys(SETTING_DEFAULTS) as SettingName[]).map(
+    (name) => `| \`${name}\` | ${code(SETTING_DEFAULTS[name])} | ${cell(SETTING_RULES[name].description)} |`,
+  );
   return [
     GENERATED_MARK,
     '',
@@ -50,7 +56,7 @@ function settingsPage(): string {
     '`streamctl config list` prints them with their current values; `streamctl config set <name> <value>`',
     'checks a value before storing it, `streamctl config unset <name>` restores the default.',
     '',
-    'Defaults are the code\'s (`SETTING_DEFAULTS` in `src/store/settings.ts`). `install.sh` sets',
+    "Defaults are the code's (`SETTING_DEFAULTS` in `src/store/settings.ts`). `install.sh` sets",
     '`recordings-root` (and, outside `/var/lib/streamctl`, `vod-placeholder`) on install: see',
     '[Operations](../operations.md#what-installsh-does).',
     '',
@@ -92,8 +98,8 @@ function triggersPage(): string {
     '## On an edge',
     '',
     'An edge (origin + edges: `role=edge` in streamctl.conf) has no database. These programs',
-    '(`EDGE_TRIGGERS`) handle its viewer-side triggers from the origin\'s data replicated to the',
-    'edge\'s Redis replica (`redis_replica=`), and claim viewer-cap places on the origin\'s Redis',
+    "(`EDGE_TRIGGERS`) handle its viewer-side triggers from the origin's data replicated to the",
+    "edge's Redis replica (`redis_replica=`), and claim viewer-cap places on the origin's Redis",
     'primary (`redis_primary=`). Every error refuses.',
     '',
     '| trigger | handler | blocking | default | what streamctl does |',

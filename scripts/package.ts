@@ -118,7 +118,9 @@ export async function buildPackage(): Promise<string> {
 
   copyFileSync(process.execPath, PACKAGE_BIN);
   chmodSync(PACKAGE_BIN, 0o755);
-  const { inject } = require('postject') as { inject(file: string, name: string, data: Buffer, opts: { sentinelFuse: string }): Promise<void> };
+  const { inject } = require('postject') as {
+    inject(file: string, name: string, data: Buffer, opts: { sentinelFuse: string }): Promise<void>;
+  };
   await withoutLiefNoteNoise(() => inject(PACKAGE_BIN, 'NODE_SEA_BLOB', readFileSync(blob), { sentinelFuse: SEA_FUSE }));
   for (const f of [script, blob, config]) rmSync(f);
 

@@ -65,7 +65,10 @@ export function databasePath(): string {
   if (fromEnv) return resolve(fromEnv);
   const installed = readInstalledConfig().db;
   if (installed) return resolve(installed);
-  if (packaged) throw new UserError(`no database configured: ${installedConfigPath()} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)`);
+  if (packaged)
+    throw new UserError(
+      `no database configured: ${installedConfigPath()} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)`,
+    );
   return resolve('data', 'streamctl.db');
 }
 
@@ -166,7 +169,9 @@ export function role(): ServerRole {
   const fromEnv = process.env.STREAMCTL_ROLE;
   const value = fromEnv || readInstalledConfig().role || 'single';
   if (!(ROLES as readonly string[]).includes(value)) {
-    throw new UserError(`unknown role "${value.slice(0, 32)}" in ${fromEnv ? 'STREAMCTL_ROLE' : `${installedConfigPath()} (role=)`}: expected single, origin or edge`);
+    throw new UserError(
+      `unknown role "${value.slice(0, 32)}" in ${fromEnv ? 'STREAMCTL_ROLE' : `${installedConfigPath()} (role=)`}: expected single, origin or edge`,
+    );
   }
   return value as ServerRole;
 }
@@ -194,7 +199,8 @@ export function redisPassword(): { password?: string; problem?: string } {
   if (!file) return {};
   try {
     // Group-readable is expected (MistServer's user runs the edge triggers); world-readable is not.
-    if ((statSync(file).mode & 0o007) !== 0) return { problem: `${file} is readable by everyone (chmod o-rwx it); Redis password not used` };
+    if ((statSync(file).mode & 0o007) !== 0)
+      return { problem: `${file} is readable by everyone (chmod o-rwx it); Redis password not used` };
     return { password: readFileSync(file, 'utf8').replace(/\r?\n$/, '') };
   } catch (err) {
     return { problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); Redis password not used` };

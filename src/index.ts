@@ -54,6 +54,10 @@ export function openDatabase(path: string = databasePath(), opts: { create?: boo
  * Sends live effects (a sync's `live_effects`, or your own) to MistServer through the `mist-api`
  * setting, as the CLI does after a change; never throws. Each outcome is one line to `log`.
  */
-export async function applyLiveEffects(db: Db, effects: LiveEffect[], log: (line: string) => void = (l) => void process.stderr.write(l)): Promise<void> {
+export async function applyLiveEffects(
+  db: Db,
+  effects: LiveEffect[],
+  log: (line: string) => void = (l) => void process.stderr.write(l),
+): Promise<void> {
   await applyEffects({ db: () => db, err: log }, effects);
 }

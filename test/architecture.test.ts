@@ -25,7 +25,9 @@ const folder = (path: string) => (path.includes('/') ? path.slice(0, path.indexO
 
 /** Import edges that break `allowed(from, to)`, as "from -> to". */
 function violations(applies: (file: string) => boolean, allowed: (target: string, file: string) => boolean): string[] {
-  return imports.flatMap(({ file, targets }) => (applies(file) ? targets.filter((t) => !allowed(t, file)).map((t) => `${file} -> ${t}`) : []));
+  return imports.flatMap(({ file, targets }) =>
+    applies(file) ? targets.filter((t) => !allowed(t, file)).map((t) => `${file} -> ${t}`) : [],
+  );
 }
 
 /**
@@ -58,44 +60,94 @@ describe('src/ layering', () => {
   });
 
   it('no import runs upward or sideways: each folder imports only lower layers (so no folder cycle)', () => {
-    expect(violations(() => true, (t, f) => folder(t) === folder(f) || t.startsWith('..') || layerOf(t) < layerOf(f))).toEqual([]);
+    expect(
+      violations(
+        () => true,
+        (t, f) => folder(t) === folder(f) || t.startsWith('..') || layerOf(t) < layerOf(f),
+      ),
+    ).toEqual([]);
   });
 
   it('lib/ imports only lib/', () => {
-    expect(violations((f) => folder(f) === 'lib', (t) => folder(t) === 'lib')).toEqual([]);
+    expect(
+      violations(
+        (f) => folder(f) === 'lib',
+        (t) => folder(t) === 'lib',
+      ),
+    ).toEqual([]);
   });
 
   it('store/ imports only store/, lib/ and config', () => {
-    expect(violations((f) => folder(f) === 'store', (t) => ['store', 'lib', 'config'].includes(folder(t)))).toEqual([]);
+    expect(
+      violations(
+        (f) => folder(f) === 'store',
+        (t) => ['store', 'lib', 'config'].includes(folder(t)),
+      ),
+    ).toEqual([]);
   });
 
   it('the trigger registry imports nothing, so every program can load it cheaply', () => {
-    expect(violations((f) => f === 'triggers/registry', () => false)).toEqual([]);
+    expect(
+      violations(
+        (f) => f === 'triggers/registry',
+        () => false,
+      ),
+    ).toEqual([]);
   });
 
   it('domain folders never import the CLI, the runner, packaging or trigger modules (the registry aside)', () => {
     const above = ['cli', 'runtime', 'packaging', 'triggers'];
-    expect(violations((f) => DOMAIN.includes(folder(f)), (t) => t === 'triggers/registry' || !above.includes(folder(t)))).toEqual([]);
+    expect(
+      violations(
+        (f) => DOMAIN.includes(folder(f)),
+        (t) => t === 'triggers/registry' || !above.includes(folder(t)),
+      ),
+    ).toEqual([]);
   });
 
   it('trigger modules never import the CLI, the runner or packaging', () => {
-    expect(violations((f) => folder(f) === 'triggers', (t) => !['cli', 'runtime', 'packaging'].includes(folder(t)))).toEqual([]);
+    expect(
+      violations(
+        (f) => folder(f) === 'triggers',
+        (t) => !['cli', 'runtime', 'packaging'].includes(folder(t)),
+      ),
+    ).toEqual([]);
   });
 
   it('the runner imports neither the CLI nor packaging', () => {
-    expect(violations((f) => folder(f) === 'runtime', (t) => !['cli', 'packaging'].includes(folder(t)))).toEqual([]);
+    expect(
+      violations(
+        (f) => folder(f) === 'runtime',
+        (t) => !['cli', 'packaging'].includes(folder(t)),
+      ),
+    ).toEqual([]);
   });
 
   it('CLI commands never import each other (shared helpers live in domain modules or cli/)', () => {
-    expect(violations((f) => f.startsWith('cli/commands/'), (t) => !t.startsWith('cli/commands/'))).toEqual([]);
+    expect(
+      violations(
+        (f) => f.startsWith('cli/commands/'),
+        (t) => !t.startsWith('cli/commands/'),
+      ),
+    ).toEqual([]);
   });
 
   it('the CLI takes from triggers/ only the registry and the summaries: trigger logic it needs lives in domain folders', () => {
-    expect(violations((f) => folder(f) === 'cli', (t) => folder(t) !== 'triggers' || ['triggers/registry', 'triggers/summaries'].includes(t))).toEqual([]);
+    expect(
+      violations(
+        (f) => folder(f) === 'cli',
+        (t) => folder(t) !== 'triggers' || ['triggers/registry', 'triggers/summaries'].includes(t),
+      ),
+    ).toEqual([]);
   });
 
   it('the Node entry (index.ts) imports no CLI module: what it offers lives in domain folders', () => {
-    expect(violations((f) => f === 'index', (t) => folder(t) !== 'cli')).toEqual([]);
+    expect(
+      violations(
+        (f) => f === 'index',
+        (t) => folder(t) !== 'cli',
+      ),
+    ).toEqual([]);
   });
 
   it('ajv is never imported at module load (every streamctl command would pay for it): only required when validating', () => {

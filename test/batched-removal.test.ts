@@ -21,7 +21,9 @@ function seeded(): Database.Database {
   user.run(2, 'other');
   const event = db.prepare('INSERT INTO buffer_events (user_id, at, state) VALUES (?, ?, ?)');
   const broadcast = db.prepare('INSERT INTO broadcasts (user_id, started_at, ended_at, ended_cleanly) VALUES (?, ?, ?, 1)');
-  const session = db.prepare("INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, opened_at, last_seen_at) VALUES (?, ?, ?, 's', 0, 0)");
+  const session = db.prepare(
+    "INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, opened_at, last_seen_at) VALUES (?, ?, ?, 's', 0, 0)",
+  );
   const log = db.prepare("INSERT INTO events (at, kind, outcome, reason, user_id) VALUES (?, 'view', 'refused', 'r', ?)");
   db.transaction(() => {
     for (const u of [1, 2]) {

@@ -43,7 +43,11 @@ const stored = (db: Database.Database) =>
   db.prepare('SELECT started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = 1 ORDER BY started_at').all();
 
 const apply = (db: Database.Database, e: { at: number; state: BufferState }, id: string) =>
-  applyBufferEvent(db, { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: id }, { userName: 'u', stream: 'streams+u', now: e.at });
+  applyBufferEvent(
+    db,
+    { userId: 1, at: e.at, state: e.state, issues: null, health: null, eventId: id },
+    { userName: 'u', stream: 'streams+u', now: e.at },
+  );
 
 describe('broadcast re-derivation around a new event', () => {
   it('any delivery order (late, repeated, same-millisecond) yields the runs of the whole history', () => {

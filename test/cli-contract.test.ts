@@ -60,7 +60,9 @@ describe('exit codes', async () => {
       expect(r.stderr, args.join(' ')).not.toMatch(/^error:/m);
       if (args[0] !== 'user' || args.length > 1) expect(r.stderr, args.join(' ')).toMatch(/^streamctl: /);
     }
-    expect((await cli(db, ['events', '--kind', 'bogus'])).stderr).toMatch(/^streamctl: invalid --kind "bogus": expected one of push, view, broadcast, recording/);
+    expect((await cli(db, ['events', '--kind', 'bogus'])).stderr).toMatch(
+      /^streamctl: invalid --kind "bogus": expected one of push, view, broadcast, recording/,
+    );
     expect((await cli(db, ['--help'])).status).toBe(0);
     expect((await cli(db, ['--version'])).status).toBe(0);
   });
@@ -97,7 +99,13 @@ describe('exit codes', async () => {
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr, args.join(' ')).toMatch(/^streamctl: unknown command 'frobnicate'/);
     }
-    for (const args of [['user', '--help'], ['user', 'add', '--help'], ['events', '--user', 'alice', '--help'], ['help', 'user'], ['token', 'key', '-h']]) {
+    for (const args of [
+      ['user', '--help'],
+      ['user', 'add', '--help'],
+      ['events', '--user', 'alice', '--help'],
+      ['help', 'user'],
+      ['token', 'key', '-h'],
+    ]) {
       const r = await cli(db, args);
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stdout, args.join(' ')).toMatch(/^Usage: streamctl /);
@@ -209,7 +217,13 @@ describe('input hygiene', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     const watch = async (ip: string) =>
-      (await answerOnFile(userNew, db, ['streams+alice', ip, '482388719', 'HTTPTS', 'http://x/streams%2balice.ts', 'a'.repeat(64), 'false'].join('\n'))).answer;
+      (
+        await answerOnFile(
+          userNew,
+          db,
+          ['streams+alice', ip, '482388719', 'HTTPTS', 'http://x/streams%2balice.ts', 'a'.repeat(64), 'false'].join('\n'),
+        )
+      ).answer;
     expect(await watch('not-an-address')).toBe('true');
     expect((await cli(db, ['ban', 'add', '--ip', '203.0.113.0/24'])).status).toBe(0);
     expect(await watch('not-an-address')).toBe('false');

@@ -9,8 +9,9 @@ import { tempDir } from './helpers';
 const VARS = ['STREAMCTL_CONF', 'STREAMCTL_ROLE', 'STREAMCTL_REDIS_REPLICA', 'STREAMCTL_REDIS_PRIMARY', 'STREAMCTL_REDIS_PASSWORD_FILE'];
 const saved = Object.fromEntries(VARS.map((v) => [v, process.env[v]]));
 afterEach(() => {
-  for (const v of VARS) if (saved[v] === undefined) delete process.env[v];
-  else process.env[v] = saved[v];
+  for (const v of VARS)
+    if (saved[v] === undefined) delete process.env[v];
+    else process.env[v] = saved[v];
 });
 
 function useConf(text: string): string {

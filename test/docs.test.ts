@@ -86,7 +86,8 @@ describe('generated reference pages', () => {
           const m = rowRe.exec(line);
           if (!m || !codeDefaults.has(m[1]!)) return;
           checked++;
-          if (m[2] !== codeDefaults.get(m[1]!)) wrong.push(`${relative(root, file)}:${i + 1}: ${m[1]} default ${m[2]}, code says ${codeDefaults.get(m[1]!)}`);
+          if (m[2] !== codeDefaults.get(m[1]!))
+            wrong.push(`${relative(root, file)}:${i + 1}: ${m[1]} default ${m[2]}, code says ${codeDefaults.get(m[1]!)}`);
         });
     }
     expect(checked).toBeGreaterThan(5);

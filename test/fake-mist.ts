@@ -31,7 +31,15 @@ export interface FakeMist {
   /** Every request body received, in order (login retries included). */
   requests: Json[];
   /** The stored configuration, as MistServer would hold it. */
-  state: { triggers: Json; streams: Json; autoPush: Json; jwks: unknown[]; activeStreams: string[]; streamKeys: Record<string, string>; sessions: FakeSession[] };
+  state: {
+    triggers: Json;
+    streams: Json;
+    autoPush: Json;
+    jwks: unknown[];
+    activeStreams: string[];
+    streamKeys: Record<string, string>;
+    sessions: FakeSession[];
+  };
   /** When set, requests need this login (as from a remote host). */
   account?: { username: string; password: string };
   /** Requests that carried one of these keys (ignoring reads). */
@@ -44,7 +52,16 @@ export async function startFakeMist(initial: Partial<FakeMist['state']> = {}): P
   const fake: FakeMist = {
     url: '',
     requests: [],
-    state: { triggers: {}, streams: {}, autoPush: {}, jwks: [], activeStreams: [], streamKeys: {}, sessions: [], ...structuredClone(initial) },
+    state: {
+      triggers: {},
+      streams: {},
+      autoPush: {},
+      jwks: [],
+      activeStreams: [],
+      streamKeys: {},
+      sessions: [],
+      ...structuredClone(initial),
+    },
     calls: (key) => fake.requests.filter((r) => key in r),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -97,7 +114,9 @@ function handle(fake: FakeMist, request: Json): Json {
     const r = request.push_auto_remove;
     if (typeof r === 'string') delete s.autoPush[r];
     // [stream, target] matches only a push with nothing more (MistServer compares whole objects).
-    else for (const [k, p] of Object.entries(s.autoPush)) if (p.stream === r[0] && p.target === r[1] && p.inhibit === undefined) delete s.autoPush[k];
+    else
+      for (const [k, p] of Object.entries(s.autoPush))
+        if (p.stream === r[0] && p.target === r[1] && p.inhibit === undefined) delete s.autoPush[k];
   }
   if (request.push_auto_list || request.push_auto_add || request.push_auto_remove) {
     out.auto_push = s.autoPush;
@@ -110,7 +129,12 @@ function handle(fake: FakeMist, request: Json): Json {
   // With fields and longform (edge watch asks for tags): one object per stream, as MistServer answers.
   if (request.active_streams) {
     const a = request.active_streams;
-    out.active_streams = typeof a === 'object' && a.longform ? (s.activeStreams.length ? Object.fromEntries(s.activeStreams.map((n) => [n, { tags: [] }])) : null) : s.activeStreams;
+    out.active_streams =
+      typeof a === 'object' && a.longform
+        ? s.activeStreams.length
+          ? Object.fromEntries(s.activeStreams.map((n) => [n, { tags: [] }]))
+          : null
+        : s.activeStreams;
   }
   // As 3.10 answers them (controller_api.cpp): an object for `streamkeys` replaces every key; `clients`
   // lists the requested fields in its own order; `stop_sessid` ends those sessions.
@@ -132,7 +156,11 @@ function handle(fake: FakeMist, request: Json): Json {
         .map((c) => ({ ...c, conntime: c.connected === false ? c.conntime : c.conntime - ago }))
         .filter((c) => c.conntime >= 0);
       const value = (c: FakeSession, f: string) => (f === 'down' ? c.conntime * 12_000 : c[f as keyof FakeSession]);
-      return { fields: wanted, time: Math.floor(Date.now() / 1000), data: rows.length ? rows.map((c) => wanted.map((f) => value(c, f))) : null };
+      return {
+        fields: wanted,
+        time: Math.floor(Date.now() / 1000),
+        data: rows.length ? rows.map((c) => wanted.map((f) => value(c, f))) : null,
+      };
     };
     out.clients = Array.isArray(request.clients) ? request.clients.map(one) : one(request.clients);
   }
@@ -146,6 +174,11 @@ function handle(fake: FakeMist, request: Json): Json {
 }
 
 /** Runs bin/streamctl without blocking the event loop (the fake server lives in this process). */
-export function cliAsync(dbPath: string, args: string[], extraEnv: Record<string, string> = {}, program = join(BIN, 'streamctl')): Promise<RunResult> {
+export function cliAsync(
+  dbPath: string,
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  program = join(BIN, 'streamctl'),
+): Promise<RunResult> {
   return spawnCollect(program, args, baseEnv({ STREAMCTL_DB: dbPath, ...extraEnv }));
 }

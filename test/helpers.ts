@@ -98,7 +98,13 @@ export function runTrigger(call: TriggerCall): RunResult {
  * Runs a program without blocking the event loop (a fake server or a test Redis may live in this
  * process), feeds it `input` (stdin closed at once without one), and collects what it printed.
  */
-export function spawnCollect(program: string, args: string[], env: NodeJS.ProcessEnv, input?: string, as?: { uid: number; gid: number }): Promise<RunResult> {
+export function spawnCollect(
+  program: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  input?: string,
+  as?: { uid: number; gid: number },
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(program, args, { env, ...as });
     let stdout = '';

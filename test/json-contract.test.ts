@@ -64,7 +64,10 @@ function validate(run: Run, r: RunResult): any {
   const value = JSON.parse(r.stdout);
   const check = ajv.getSchema(`${run.schema}.schema.json`)!;
   for (const item of run.array ? value : [value]) {
-    if (!check(item)) throw new Error(`${run.args.join(' ')} does not match ${run.schema}: ${ajv.errorsText(check.errors)}\n${JSON.stringify(item, null, 2)}`);
+    if (!check(item))
+      throw new Error(
+        `${run.args.join(' ')} does not match ${run.schema}: ${ajv.errorsText(check.errors)}\n${JSON.stringify(item, null, 2)}`,
+      );
   }
   if (run.array) expect(Array.isArray(value), run.args.join(' ')).toBe(true);
   return value;
@@ -72,7 +75,7 @@ function validate(run: Run, r: RunResult): any {
 
 /** Runs `streamctl <args> --json` in process (the same `run` bin/streamctl calls) and validates what it printed. */
 async function run(db: string, r: Run): Promise<any> {
-  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env, stdin: r.stdin}));
+  return validate(r, await cli(db, [...r.args, '--json'], { env: r.env, stdin: r.stdin }));
 }
 
 describe('--json on every command', () => {
@@ -85,7 +88,10 @@ describe('--json on every command', () => {
       const program = buildProgram(createContext({ out() {}, err() {} }));
       let cmd: Command = program;
       for (const part of c.split(' ')) cmd = cmd.commands.find((s) => s.name() === part)!;
-      expect(cmd.options.some((o) => o.long === '--json'), `${c} has no --json`).toBe(true);
+      expect(
+        cmd.options.some((o) => o.long === '--json'),
+        `${c} has no --json`,
+      ).toBe(true);
     }
   });
 
@@ -99,10 +105,21 @@ describe('--json on every command', () => {
     await j({ command: 'db migrate', args: ['db', 'migrate'], schema: 'db' });
     // install.sh's database step (test/process/install.test.ts runs it there); never prints the secret.
     const setup = await j({ command: 'db setup', args: ['db', 'setup', '--state-dir', '/srv/streamctl'], schema: 'db-setup' });
-    expect(setup).toMatchObject({ path: db, applied: [], token_secret: 'created', recordings_root: '/srv/streamctl/recordings', vod_placeholder: '/srv/streamctl/placeholder.mkv' });
+    expect(setup).toMatchObject({
+      path: db,
+      applied: [],
+      token_secret: 'created',
+      recordings_root: '/srv/streamctl/recordings',
+      vod_placeholder: '/srv/streamctl/placeholder.mkv',
+    });
     await j({ command: 'db path', args: ['db', 'path'], schema: 'db' });
     await j({ command: 'db status', args: ['db', 'status'], schema: 'db' });
-    expect(await j({ command: 'db check', args: ['db', 'check'], schema: 'db-check' })).toEqual({ path: db, ok: true, integrity: [], foreign_keys: [] });
+    expect(await j({ command: 'db check', args: ['db', 'check'], schema: 'db-check' })).toEqual({
+      path: db,
+      ok: true,
+      integrity: [],
+      foreign_keys: [],
+    });
     const backupFile = join(tempDir(), 'backup.db');
     const backup = await j({ command: 'db backup', args: ['db', 'backup', backupFile], schema: 'db-backup' });
     expect(backup).toMatchObject({ database: db, backup: backupFile, bytes: statSync(backupFile).size });
@@ -110,8 +127,18 @@ describe('--json on every command', () => {
     // init would write streamctl.conf beside the program, i.e. into this checkout).
     const initDir = tempDir();
     const conf = join(initDir, 'streamctl.conf');
-    const initialised = await j({ command: 'init', args: ['init', '--db', join(initDir, 'init.db')], schema: 'init', env: { STREAMCTL_CONF: conf } });
-    expect(initialised).toMatchObject({ config: conf, path: join(initDir, 'init.db'), token_secret: 'created', recordings_root: join(initDir, 'recordings') });
+    const initialised = await j({
+      command: 'init',
+      args: ['init', '--db', join(initDir, 'init.db')],
+      schema: 'init',
+      env: { STREAMCTL_CONF: conf },
+    });
+    expect(initialised).toMatchObject({
+      config: conf,
+      path: join(initDir, 'init.db'),
+      token_secret: 'created',
+      recordings_root: join(initDir, 'recordings'),
+    });
     expect(readFileSync(conf, 'utf8')).toContain(`db=${join(initDir, 'init.db')}\n`);
     await j({ command: 'config set', args: ['config', 'set', 'recordings-root', root], schema: 'setting' });
     await j({ command: 'config set', args: ['config', 'set', 'vod-placeholder', join(root, 'placeholder.mkv')], schema: 'setting' });
@@ -120,7 +147,11 @@ describe('--json on every command', () => {
     await j({ command: 'config list', args: ['config', 'list'], schema: 'setting', array: true });
 
     // One shape per noun: user add, show, list, disable, enable print the same user object.
-    const added = await j({ command: 'user add', args: ['user', 'add', 'alice', '--display-name', 'Alice A.', '--external-id', 'site-1'], schema: 'user' });
+    const added = await j({
+      command: 'user add',
+      args: ['user', 'add', 'alice', '--display-name', 'Alice A.', '--external-id', 'site-1'],
+      schema: 'user',
+    });
     expect(added.key).toMatch(/^stc_/);
     const shown = await j({ command: 'user show', args: ['user', 'show', 'alice'], schema: 'user' });
     const { key, new_key, ...userPart } = added;
@@ -131,7 +162,15 @@ describe('--json on every command', () => {
     expect(await j({ command: 'user enable', args: ['user', 'enable', 'alice'], schema: 'user' })).toEqual(shown);
     await j({ command: 'user add', args: ['user', 'add', 'bob'], schema: 'user' });
 
-    const synced = await j({ command: 'sync', args: ['sync', '-'], schema: 'sync-report', stdin: JSON.stringify({ users: [{ name: 'carol', external_id: 'site-3' }], channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'viewer-9' }] }] }) });
+    const synced = await j({
+      command: 'sync',
+      args: ['sync', '-'],
+      schema: 'sync-report',
+      stdin: JSON.stringify({
+        users: [{ name: 'carol', external_id: 'site-3' }],
+        channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'viewer-9' }] }],
+      }),
+    });
     expect(synced.changed).toBe(true);
     await j({ command: 'key add', args: ['key', 'add', 'alice', '--label', 'backup'], schema: 'key' });
     const rotated = await j({ command: 'key rotate', args: ['key', 'rotate', 'alice', '--grace', '1h'], schema: 'key' });
@@ -143,8 +182,27 @@ describe('--json on every command', () => {
     const channel = await j({ command: 'channel show', args: ['channel', 'show', 'alice'], schema: 'channel' });
     expect(channel.access).toBe('paid');
     await j({ command: 'channel password', args: ['channel', 'password', 'bob'], schema: 'channel', stdin: 'correct horse' });
-    expect((await j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'correct horse' })).match).toBe(true);
-    expect((await j({ command: 'channel check-password', args: ['channel', 'check-password', 'bob'], schema: 'password-check', stdin: 'wrong', status: 1 })).match).toBe(false);
+    expect(
+      (
+        await j({
+          command: 'channel check-password',
+          args: ['channel', 'check-password', 'bob'],
+          schema: 'password-check',
+          stdin: 'correct horse',
+        })
+      ).match,
+    ).toBe(true);
+    expect(
+      (
+        await j({
+          command: 'channel check-password',
+          args: ['channel', 'check-password', 'bob'],
+          schema: 'password-check',
+          stdin: 'wrong',
+          status: 1,
+        })
+      ).match,
+    ).toBe(false);
 
     await j({ command: 'grant add', args: ['grant', 'add', 'alice', 'viewer-1', '--until', '30d'], schema: 'grant' });
     await j({ command: 'grant list', args: ['grant', 'list', 'alice'], schema: 'grant', array: true });
@@ -167,25 +225,38 @@ describe('--json on every command', () => {
     await j({ command: 'token revoke', args: ['token', 'revoke', String(issued.jti)], schema: 'token-revoke' });
     await j({ command: 'sessions expire', args: ['sessions', 'expire'], schema: 'sessions-expire' });
     // A paid channel without a token: a refusal is an answer, exit 1.
-    expect((await j({ command: 'access explain', args: ['access', 'explain', 'alice'], schema: 'access-decision', status: 1 })).decision).toBe('refuse');
-    expect((await j({ command: 'access explain', args: ['access', 'explain', 'bob', '--ip', '192.0.2.1'], schema: 'access-decision' })).decision).toBe('admit');
+    expect(
+      (await j({ command: 'access explain', args: ['access', 'explain', 'alice'], schema: 'access-decision', status: 1 })).decision,
+    ).toBe('refuse');
+    expect(
+      (await j({ command: 'access explain', args: ['access', 'explain', 'bob', '--ip', '192.0.2.1'], schema: 'access-decision' })).decision,
+    ).toBe('admit');
 
     // Live state from real STREAM_BUFFER runs, a recording from a real RECORDING_END.
     const health = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
     const now = Math.floor(Date.now() / 1000);
-    await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${health}`, db, env: { MIST_TIME: String(now - 60), MIST_TUUID: 'json-1' } });
+    await runInProcess({
+      trigger: 'STREAM_BUFFER',
+      payload: `streams+alice\nFULL\n${health}`,
+      db,
+      env: { MIST_TIME: String(now - 60), MIST_TUUID: 'json-1' },
+    });
     expect(await j({ command: 'status', args: ['status'], schema: 'status', array: true })).toHaveLength(1);
     expect((await j({ command: 'status', args: ['status', 'alice'], schema: 'status' })).health).not.toBeNull();
     await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
     // MistServer no longer has the stream: reconcile closes the broadcast.
     const none = await startFakeMist();
-    expect((await run(db, { command: 'status', args: ['status', '--reconcile', '--api', none.url], schema: 'reconcile' })).closed).toHaveLength(1);
+    expect(
+      (await run(db, { command: 'status', args: ['status', '--reconcile', '--api', none.url], schema: 'reconcile' })).closed,
+    ).toHaveLength(1);
     await j({ command: 'broadcasts', args: ['broadcasts', 'alice'], schema: 'broadcast', array: true });
 
     const file = join(root, String(added.id), 'a.mkv');
     mkdirSync(join(root, String(added.id)));
     writeFileSync(file, Buffer.alloc(1024, 7));
-    const end = ['streams+alice', file, 'EBML', 1024, 20, now - 40, now - 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
+    const end = ['streams+alice', file, 'EBML', 1024, 20, now - 40, now - 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream']
+      .map((l) => `${l}\n`)
+      .join('');
     expect((await runInProcess({ trigger: 'RECORDING_END', payload: end, db })).stdout).toBe('');
     const [rec] = await j({ command: 'recordings list', args: ['recordings', 'list'], schema: 'recording', array: true });
     expect(rec.stream).toBe(`vod+${rec.id}`);
@@ -195,7 +266,11 @@ describe('--json on every command', () => {
     await j({ command: 'recordings scan', args: ['recordings', 'scan'], schema: 'recordings-scan' });
     // bob's own retention wins over --older-than: the dry run lists it (and alice's recording).
     await j({ command: 'channel set', args: ['channel', 'set', 'bob', '--retention', '30d'], schema: 'channel' });
-    const pruneDry = await j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '1s', '--dry-run'], schema: 'recordings-prune' });
+    const pruneDry = await j({
+      command: 'recordings prune',
+      args: ['recordings', 'prune', '--older-than', '1s', '--dry-run'],
+      schema: 'recordings-prune',
+    });
     expect(pruneDry.items).toHaveLength(1);
     expect(pruneDry.retention_overrides).toEqual([{ channel: 'bob', retention: '30d', retention_ms: 30 * 86_400_000 }]);
     await j({ command: 'recordings prune', args: ['recordings', 'prune', '--older-than', '3650d'], schema: 'recordings-prune' });
@@ -208,14 +283,22 @@ describe('--json on every command', () => {
     // Webhooks to a local receiver: the secret only in add's output.
     const receiver = await startReceiver();
     try {
-      const hook = await j({ command: 'webhook add', args: ['webhook', 'add', receiver.url, '--events', 'stream.live,recording.ready'], schema: 'webhook' });
+      const hook = await j({
+        command: 'webhook add',
+        args: ['webhook', 'add', receiver.url, '--events', 'stream.live,recording.ready'],
+        schema: 'webhook',
+      });
       expect(hook.secret).toMatch(/^whsec_/);
       const listed = await j({ command: 'webhook list', args: ['webhook', 'list'], schema: 'webhook', array: true });
       expect(listed[0].secret).toBeUndefined();
       const sent = await j({ command: 'webhook test', args: ['webhook', 'test', String(hook.id)], schema: 'webhook-delivery' });
       await j({ command: 'webhook replay', args: ['webhook', 'replay', sent.event_id], schema: 'webhook-replay' });
-      expect((await j({ command: 'webhook deliveries', args: ['webhook', 'deliveries'], schema: 'webhook-delivery', array: true }))[0].attempt).toBe(0);
-      expect((await j({ command: 'webhook deliver', args: ['webhook', 'deliver', '--once'], schema: 'webhook-deliver' })).delivered).toBe(1);
+      expect(
+        (await j({ command: 'webhook deliveries', args: ['webhook', 'deliveries'], schema: 'webhook-delivery', array: true }))[0].attempt,
+      ).toBe(0);
+      expect((await j({ command: 'webhook deliver', args: ['webhook', 'deliver', '--once'], schema: 'webhook-deliver' })).delivered).toBe(
+        1,
+      );
       await j({ command: 'webhook enable', args: ['webhook', 'enable', String(hook.id)], schema: 'webhook' });
       await j({ command: 'webhook remove', args: ['webhook', 'remove', String(hook.id)], schema: 'webhook' });
     } finally {
@@ -226,16 +309,27 @@ describe('--json on every command', () => {
     const handle = openForCli(db);
     recordEvent(handle, { at: Date.now(), kind: 'trigger', outcome: 'error', reason: 'malformed USER_NEW payload', detail: 'USER_NEW' });
     handle.close();
-    expect(await j({ command: 'events', args: ['events', '--kind', 'trigger'], schema: 'event', array: true })).toMatchObject([{ kind: 'trigger', outcome: 'error', detail: 'USER_NEW' }]);
+    expect(await j({ command: 'events', args: ['events', '--kind', 'trigger'], schema: 'event', array: true })).toMatchObject([
+      { kind: 'trigger', outcome: 'error', detail: 'USER_NEW' },
+    ]);
     await j({ command: 'events', args: ['events'], schema: 'event', array: true });
     await j({ command: 'events prune', args: ['events', 'prune', '--older-than', '90d'], schema: 'events-prune' });
     await j({ command: 'triggers', args: ['triggers'], schema: 'trigger', array: true });
 
     // Pending changes make --dry-run answer no (exit 1); applying them exits 0.
-    const dry = await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply', status: 1 });
+    const dry = await run(db, {
+      command: 'mist apply',
+      args: ['mist', 'apply', '--api', mist.url, '--dry-run'],
+      schema: 'mist-apply',
+      status: 1,
+    });
     expect(dry.pending).toBeGreaterThan(0);
-    expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url], schema: 'mist-apply' })).applied).toBe(dry.pending);
-    expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply' })).pending).toBe(0);
+    expect((await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url], schema: 'mist-apply' })).applied).toBe(
+      dry.pending,
+    );
+    expect(
+      (await run(db, { command: 'mist apply', args: ['mist', 'apply', '--api', mist.url, '--dry-run'], schema: 'mist-apply' })).pending,
+    ).toBe(0);
     const doctor = await cli(db, ['doctor', '--api', mist.url, '--json']);
     await run(db, { command: 'doctor', args: ['doctor', '--api', mist.url], schema: 'doctor', status: doctor.status ?? 0 });
     // MistServer unreachable: the checks it would answer are one "skipped" warning, in the same shape.
@@ -259,11 +353,17 @@ describe('--json on every command', () => {
       const resynced = await j({ command: 'edge resync', args: ['edge', 'resync', ...target], ...needsRedis('edge-resync') });
       if (redis) expect(resynced.replication_turned_on).toBe(true);
       await j({ command: 'edge relay', args: ['edge', 'relay', '--once', ...target], ...needsRedis('edge-relay') });
-      expect((await j({ command: 'edge status', args: ['edge', 'status', ...target], schema: 'edge-status' })).redis.reachable).toBe(redis !== undefined);
+      expect((await j({ command: 'edge status', args: ['edge', 'status', ...target], schema: 'edge-status' })).redis.reachable).toBe(
+        redis !== undefined,
+      );
       await j({ command: 'edge check', args: ['edge', 'check', ...target], ...needsRedis('edge-check') });
       // An edge's watcher, here against the same Redis as its "replica" and a stand-in MistServer.
       const edgeMist = await startFakeMist({ activeStreams: ['streams+alice'] });
-      await j({ command: 'edge watch', args: ['edge', 'watch', '--once', '--replica', target[1]!, '--api', edgeMist.url], ...needsRedis('edge-watch') });
+      await j({
+        command: 'edge watch',
+        args: ['edge', 'watch', '--once', '--replica', target[1]!, '--api', edgeMist.url],
+        ...needsRedis('edge-watch'),
+      });
     } finally {
       await redis?.stop();
     }
@@ -277,7 +377,9 @@ describe('--json on every command', () => {
     const db = freshDb();
     const missing = await run(db, { command: 'user show', args: ['user', 'show', 'nobody'], schema: 'error', status: 1 });
     expect(missing).toEqual({ error: `no user named "nobody" (see 'streamctl user list')`, exit_code: 1 });
-    expect((await run(db, { command: 'broadcasts', args: ['broadcasts', 'x', '--limit', '0'], schema: 'error', status: 2 })).exit_code).toBe(2);
+    expect(
+      (await run(db, { command: 'broadcasts', args: ['broadcasts', 'x', '--limit', '0'], schema: 'error', status: 2 })).exit_code,
+    ).toBe(2);
     expect((await run(db, { command: 'events', args: ['events', '--kind', 'bogus'], schema: 'error', status: 2 })).error).toMatch(/--kind/);
   });
 });

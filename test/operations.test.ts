@@ -58,9 +58,25 @@ describe('streamctl metrics', async () => {
   handle.close();
   const now = Date.now();
   write(db, 'INSERT INTO broadcasts (user_id, started_at) VALUES (1, ?)', now - 60_000);
-  for (const s of ['s1', 's2']) write(db, "INSERT INTO viewer_sessions (session_id, user_id, stream, opened_at, last_seen_at) VALUES (?, 1, 'streams+alice', ?, ?)", s, now, now);
-  write(db, "INSERT INTO viewer_sessions (session_id, user_id, stream, opened_at, last_seen_at, closed_at) VALUES ('s3', 2, 'streams+bob', ?, ?, ?)", now, now, now);
-  for (const [id, bytes] of [['aaaaaaaaaaaaaaaa', 1000], ['bbbbbbbbbbbbbbbb', 2500]] as const) {
+  for (const s of ['s1', 's2'])
+    write(
+      db,
+      "INSERT INTO viewer_sessions (session_id, user_id, stream, opened_at, last_seen_at) VALUES (?, 1, 'streams+alice', ?, ?)",
+      s,
+      now,
+      now,
+    );
+  write(
+    db,
+    "INSERT INTO viewer_sessions (session_id, user_id, stream, opened_at, last_seen_at, closed_at) VALUES ('s3', 2, 'streams+bob', ?, ?, ?)",
+    now,
+    now,
+    now,
+  );
+  for (const [id, bytes] of [
+    ['aaaaaaaaaaaaaaaa', 1000],
+    ['bbbbbbbbbbbbbbbb', 2500],
+  ] as const) {
     write(
       db,
       "INSERT INTO recordings (id, user_id, path, format, bytes, duration_ms, started_at, ended_at, status, exit_code, exit_reason, created_at) VALUES (?, 1, ?, 'EBML', ?, 1, 1, 2, 'ok', 'CLEAN_EOF', '', 1)",

@@ -66,7 +66,8 @@ export function parsePrometheusText(text: string): Map<string, MetricFamily> {
     const labels = parseLabels(labelText ?? '', n);
     const f = family(name!, n);
     const key = JSON.stringify(Object.entries(labels).sort());
-    if (f.samples.some((s) => JSON.stringify(Object.entries(s.labels).sort()) === key)) throw new Error(`line ${n}: duplicate series ${raw}`);
+    if (f.samples.some((s) => JSON.stringify(Object.entries(s.labels).sort()) === key))
+      throw new Error(`line ${n}: duplicate series ${raw}`);
     const v = valueText!.replace(/^\+/, '');
     f.samples.push({ name: name!, labels, value: v === 'Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v) });
   });

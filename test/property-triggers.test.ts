@@ -29,17 +29,21 @@ afterAll(() => {
 describe.each(NAMES)('%s on hostile payloads', (name) => {
   const refusal = TRIGGERS[name].refusal;
 
-  it('in process: only PayloadErrors, the refusal when malformed, a safe answer always', async () => {
-    const trigger = modules.get(name)!;
-    await fc.assert(
-      fc.asyncProperty(payloads(bases[name]), async (payload) => {
-        const outcome = await runInProcess(trigger, name, payload, world.db);
-        tally.add(name, outcome, refusal);
-        if (outcome.unexpected) throw outcome.unexpected;
-        if (outcome.malformed) expect(outcome.answer).toBe(refusal);
-        expect(answerProblem(name, payload, outcome.answer, world.key)).toBeNull();
-      }),
-      { numRuns: RUNS.inProcess },
-    );
-  }, TIMEOUT);
+  it(
+    'in process: only PayloadErrors, the refusal when malformed, a safe answer always',
+    async () => {
+      const trigger = modules.get(name)!;
+      await fc.assert(
+        fc.asyncProperty(payloads(bases[name]), async (payload) => {
+          const outcome = await runInProcess(trigger, name, payload, world.db);
+          tally.add(name, outcome, refusal);
+          if (outcome.unexpected) throw outcome.unexpected;
+          if (outcome.malformed) expect(outcome.answer).toBe(refusal);
+          expect(answerProblem(name, payload, outcome.answer, world.key)).toBeNull();
+        }),
+        { numRuns: RUNS.inProcess },
+      );
+    },
+    TIMEOUT,
+  );
 });

@@ -28,7 +28,9 @@ async function record(db: string, root: string, user: string, userId: number, st
   const path = join(root, String(userId), `${startSec}.mkv`);
   mkdirSync(join(root, String(userId)), { recursive: true });
   writeFileSync(path, Buffer.alloc(1024, 7));
-  const payload = [`streams+${user}`, path, 'EBML', 1024, 20, startSec, startSec + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
+  const payload = [`streams+${user}`, path, 'EBML', 1024, 20, startSec, startSec + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream']
+    .map((l) => `${l}\n`)
+    .join('');
   expect((await runInProcess({ trigger: 'RECORDING_END', payload, db })).stdout).toBe('');
   const row = (await cliJson<{ id: string; path: string }[]>(db, ['recordings', 'list'])).find((r) => r.path === path);
   if (!row) throw new Error(`not catalogued: ${path}`);
@@ -52,7 +54,9 @@ describe('recordings prune --dry-run and channel retention', async () => {
   });
 
   it('names the setting when no --older-than is given, and is quiet when the retention is the same', async () => {
-    expect((await cli(db, ['recordings', 'prune', '--dry-run'])).stdout).toContain('channel bob keeps its own retention 60d, not the recordings-retention setting (none)\n');
+    expect((await cli(db, ['recordings', 'prune', '--dry-run'])).stdout).toContain(
+      'channel bob keeps its own retention 60d, not the recordings-retention setting (none)\n',
+    );
     expect((await cli(db, ['recordings', 'prune', '--older-than', '60d', '--dry-run'])).stdout).not.toContain('keeps its own retention');
   });
 });

@@ -25,10 +25,17 @@ const claims = (channel: string, viewer: string, extra: object = {}) => ({ sub: 
 
 /** A viewer's USER_NEW, decided in process against the file (the program's own part: test/process/programs.test.ts). */
 function watch(db: string, stream: string, token = '482388719'): Promise<{ stdout: string; stderr: string }> {
-  const payload = [stream, '127.0.0.1', token, 'HTTPTS', `http://127.0.0.1:8080/${stream}.ts`, randomBytes(32).toString('hex'), 'false'].join('\n');
+  const payload = [
+    stream,
+    '127.0.0.1',
+    token,
+    'HTTPTS',
+    `http://127.0.0.1:8080/${stream}.ts`,
+    randomBytes(32).toString('hex'),
+    'false',
+  ].join('\n');
   return runInProcess({ trigger: 'USER_NEW', payload, db });
 }
-
 
 describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', async () => {
   const db = freshDb();
@@ -36,7 +43,8 @@ describe('owner: viewer ids are site ids, matched on the external id only (issue
   await addUser(db, 'zed', '--external-id', '1234');
   for (const u of ['1234', 'zed']) expect((await cli(db, ['channel', 'set', u, '--access', 'private'])).status).toBe(0);
   const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
-  const as = async (channel: string, viewer: string) => (await watch(db, `streams+${channel}`, hs256(secret, claims(channel, viewer)))).stdout;
+  const as = async (channel: string, viewer: string) =>
+    (await watch(db, `streams+${channel}`, hs256(secret, claims(channel, viewer)))).stdout;
 
   it('a user named 1234 with external id 77 is owned by viewer 77, not by viewer 1234', async () => {
     expect(await as('1234', '77')).toBe('true');
@@ -63,7 +71,9 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
   it('every user gets its policy row when it is created', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
-    expect(sqlOnFile(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([{ access: 'public' }]);
+    expect(sqlOnFile(db, "SELECT access FROM channels JOIN users ON users.id = channels.user_id WHERE name = 'alice'")).toEqual([
+      { access: 'public' },
+    ]);
   });
 
   it('with the row gone a private channel refuses anonymous viewers with one log line, and channel show does not say public', async () => {
@@ -88,7 +98,11 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     await addUser(db, 'alice');
     expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
     sqlOnFile(db, 'DELETE FROM channels');
-    for (const args of [['--record', 'on'], ['--viewer-cap', '5'], ['--replay-offline', 'on']]) {
+    for (const args of [
+      ['--record', 'on'],
+      ['--viewer-cap', '5'],
+      ['--replay-offline', 'on'],
+    ]) {
       const r = await cli(db, ['channel', 'set', 'alice', ...args]);
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/^streamctl: alice's channel has no policy row .*--access <policy>/);
@@ -96,7 +110,9 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     const password = await cli(db, ['channel', 'password', 'alice'], { stdin: 'correct horse battery' });
     expect(password.status).toBe(1);
     expect(password.stderr).toMatch(/no policy row/);
-    const sync = await cli(db, ['sync'], { stdin: JSON.stringify({ users: [{ name: 'alice' }], channels: [{ user: 'alice', record: true }] }) });
+    const sync = await cli(db, ['sync'], {
+      stdin: JSON.stringify({ users: [{ name: 'alice' }], channels: [{ user: 'alice', record: true }] }),
+    });
     expect(sync.status).not.toBe(0);
     expect(sync.stderr).toMatch(/no policy row/);
     expect(sqlOnFile(db, 'SELECT * FROM channels')).toEqual([]);
@@ -108,7 +124,10 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
   it('migration 0007 writes the defaults for users made before it, so nothing changes for them', async () => {
     const db = join(tempDir(), 'old.db');
     const d = new Database(db);
-    for (const file of readdirSync(join(ROOT, 'db')).filter((f) => /^000[1-6]_/.test(f)).sort()) d.exec(readFileSync(join(ROOT, 'db', file), 'utf8'));
+    for (const file of readdirSync(join(ROOT, 'db'))
+      .filter((f) => /^000[1-6]_/.test(f))
+      .sort())
+      d.exec(readFileSync(join(ROOT, 'db', file), 'utf8'));
     d.pragma('user_version = 6');
     d.prepare("INSERT INTO users (name, created_at) VALUES ('old', 1)").run();
     d.close();
@@ -206,7 +225,9 @@ describe('database files are private (issue 10 #8)', async () => {
     const db = freshDb();
     const check = async () => {
       const r = await cli(db, ['doctor', '--json', '--api', 'http://127.0.0.1:9']);
-      return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter((c) => c.check === 'database')[1]!;
+      return (JSON.parse(r.stdout).checks as { check: string; status: string; message: string }[]).filter(
+        (c) => c.check === 'database',
+      )[1]!;
     };
     expect((await check()).status).toBe('ok');
     chmodSync(db, 0o644);

@@ -27,7 +27,12 @@ async function goLive(db: string): Promise<string> {
   time += 10_000;
   const env = { MIST_TIME: String(time), MIST_TUUID: `live-${time}` };
   const r = await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env });
-  await runInProcess({ trigger: 'STREAM_BUFFER', payload: 'streams+alice\nEMPTY', db, env: { MIST_TIME: String(time + 1), MIST_TUUID: `end-${time}` } });
+  await runInProcess({
+    trigger: 'STREAM_BUFFER',
+    payload: 'streams+alice\nEMPTY',
+    db,
+    env: { MIST_TIME: String(time + 1), MIST_TUUID: `end-${time}` },
+  });
   return r.stderr;
 }
 
@@ -80,7 +85,7 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     expect(await goLive(db)).toMatch(/not run: not an absolute path/);
   });
 
-  it('on a database MistServer\'s user owns, even its own hook runs as that user, never as root', async () => {
+  it("on a database MistServer's user owns, even its own hook runs as that user, never as root", async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     chownSync(db, NOBODY, NOBODY);
@@ -118,9 +123,15 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
     const d = new Database(db);
     d.prepare("INSERT INTO hooks VALUES ('offline', ?, 0)").run(evil);
     d.close();
-    await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago' } });
+    await runInProcess({
+      trigger: 'STREAM_BUFFER',
+      payload: `streams+alice\nFULL\n${HEALTH}`,
+      db,
+      env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago' },
+    });
     const api = (await startFakeMist()).url;
-    const reconcile = async (conf: string) => (await cli(db, ['status', '--reconcile', '--api', api], { env: { STREAMCTL_CONF: conf } })).stderr;
+    const reconcile = async (conf: string) =>
+      (await cli(db, ['status', '--reconcile', '--api', api], { env: { STREAMCTL_CONF: conf } })).stderr;
     try {
       // No mist_user= known: nobody to run it as but root, so it does not run.
       const noConf = join(dir, 'none.conf');
@@ -132,7 +143,12 @@ describe.skipIf(!asRoot)('hooks planted in the database (run as root)', async ()
       const d2 = new Database(db);
       d2.exec('DELETE FROM broadcasts; DELETE FROM buffer_events');
       d2.close();
-      await runInProcess({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${HEALTH}`, db, env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago-2' } });
+      await runInProcess({
+        trigger: 'STREAM_BUFFER',
+        payload: `streams+alice\nFULL\n${HEALTH}`,
+        db,
+        env: { MIST_TIME: String(Date.now() - 3_600_000), MIST_TUUID: 'long-ago-2' },
+      });
       expect(await reconcile(conf)).toBe('');
       expect(readFileSync(marker, 'utf8').trim()).toBe(String(NOBODY));
     } finally {

@@ -9,7 +9,6 @@ import { addUser, cli, cliJson } from './support/cli';
 import { sqlOnFile } from './support/db';
 import { runInProcess } from './support/trigger';
 
-
 /** A database with alice and bob recording into a fresh root, and a folder outside the root. */
 async function setup() {
   const db = freshDb();
@@ -30,8 +29,10 @@ const startSec = Math.floor(Date.now() / 1000) - 100;
 /** RECORDING_END shaped like capture 01: 12 lines, each ending in "\n". */
 const recordingEnd = (stream: string, path: string) =>
   [stream, path, 'EBML', 1024, 20, startSec, startSec + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
-const end = (db: string, stream: string, path: string) => runInProcess({ trigger: 'RECORDING_END', payload: recordingEnd(stream, path), db });
-const catalogued = (db: string) => sqlOnFile(db, 'SELECT id, path, user_id AS userId FROM recordings') as { id: string; path: string; userId: number }[];
+const end = (db: string, stream: string, path: string) =>
+  runInProcess({ trigger: 'RECORDING_END', payload: recordingEnd(stream, path), db });
+const catalogued = (db: string) =>
+  sqlOnFile(db, 'SELECT id, path, user_id AS userId FROM recordings') as { id: string; path: string; userId: number }[];
 const pushOut = (db: string, time: number) =>
   runInProcess({ trigger: 'PUSH_OUT_START', payload: 'streams+alice\n/x/$wildcard/$datetime.mkv', db, env: { MIST_TIME: String(time) } });
 
@@ -55,7 +56,7 @@ describe('PUSH_OUT_START never answers a path through a link', async () => {
   });
 });
 
-describe('RECORDING_END catalogues only a real file in the channel\'s own folder', () => {
+describe("RECORDING_END catalogues only a real file in the channel's own folder", () => {
   it('refuses a file reached through a channel folder that links outside the root', async () => {
     const { db, root, outside, alice } = await setup();
     symlinkSync(outside, join(root, String(alice)));

@@ -24,9 +24,18 @@ const SITE = {
     { name: 'bob', external_id: 'site-2', disabled: true },
   ],
   channels: [
-    { user: 'alice', access: 'paid', viewer_cap: 50, retention: '30d', grants: [{ viewer: 'v1' }, { viewer: 'v2', until: '2030-01-01T00:00:00Z' }] },
+    {
+      user: 'alice',
+      access: 'paid',
+      viewer_cap: 50,
+      retention: '30d',
+      grants: [{ viewer: 'v1' }, { viewer: 'v2', until: '2030-01-01T00:00:00Z' }],
+    },
   ],
-  bans: [{ ip: '203.0.113.7/24', reason: 'spam' }, { channel: 'alice', viewer: 'troll' }],
+  bans: [
+    { ip: '203.0.113.7/24', reason: 'spam' },
+    { channel: 'alice', viewer: 'troll' },
+  ],
 };
 
 describe('streamctl sync', async () => {
@@ -44,7 +53,11 @@ describe('streamctl sync', async () => {
     expect(push.stdout).toBe('streams+alice');
 
     expect(await cliJson(db, ['user', 'show', 'bob'])).toMatchObject({ external_id: 'site-2', disabled: true });
-    expect(await cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 50, retention_ms: 30 * 86_400_000 });
+    expect(await cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({
+      access: 'paid',
+      viewer_cap: 50,
+      retention_ms: 30 * 86_400_000,
+    });
     expect((await cliJson(db, ['grant', 'list', 'alice'])).map((g: any) => [g.viewer, g.until])).toEqual([
       ['v1', null],
       ['v2', '2030-01-01T00:00:00Z'],
@@ -103,30 +116,75 @@ describe('streamctl sync', async () => {
     const db = freshDb();
     await cliJson(db, ['user', 'add', 'carol']);
     const report = await cliJson(db, ['sync', inputFile({ users: [{ name: 'alice' }], disable_unlisted_users: true })]);
-    expect(report.changes.find((c: any) => c.user === 'carol')).toMatchObject({ action: 'update', fields: { disabled: { from: false, to: true } } });
+    expect(report.changes.find((c: any) => c.user === 'carol')).toMatchObject({
+      action: 'update',
+      fields: { disabled: { from: false, to: true } },
+    });
     expect((await cliJson(db, ['user', 'show', 'carol'])).disabled).toBe(true);
   });
 
   it('lets two users swap their external ids in one sync', async () => {
     const db = freshDb();
-    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '1' }, { name: 'b', external_id: '2' }] })]);
-    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '2' }, { name: 'b', external_id: '1' }] })]);
+    await cliJson(db, [
+      'sync',
+      inputFile({
+        users: [
+          { name: 'a', external_id: '1' },
+          { name: 'b', external_id: '2' },
+        ],
+      }),
+    ]);
+    await cliJson(db, [
+      'sync',
+      inputFile({
+        users: [
+          { name: 'a', external_id: '2' },
+          { name: 'b', external_id: '1' },
+        ],
+      }),
+    ]);
     expect((await cliJson(db, ['user', 'show', 'a'])).external_id).toBe('2');
   });
 
   it('moves an external id from a listed user to a new one, and names the user and field when two would hold one', async () => {
     const db = freshDb();
-    await cliJson(db, ['sync', inputFile({ users: [{ name: 'a', external_id: '1' }, { name: 'c', external_id: '3' }] })]);
+    await cliJson(db, [
+      'sync',
+      inputFile({
+        users: [
+          { name: 'a', external_id: '1' },
+          { name: 'c', external_id: '3' },
+        ],
+      }),
+    ]);
     // b is new and takes a's id while a moves on: valid once the sync is done.
-    await cliJson(db, ['sync', inputFile({ users: [{ name: 'b', external_id: '1', disabled: true }, { name: 'a', external_id: '2' }] })]);
+    await cliJson(db, [
+      'sync',
+      inputFile({
+        users: [
+          { name: 'b', external_id: '1', disabled: true },
+          { name: 'a', external_id: '2' },
+        ],
+      }),
+    ]);
     expect(await cliJson(db, ['user', 'show', 'b'])).toMatchObject({ external_id: '1', disabled: true });
     expect((await cliJson(db, ['user', 'show', 'a'])).external_id).toBe('2');
     // c is listed without external_id, so it keeps "3": d cannot have it.
     const r = await cli(db, ['sync', inputFile({ users: [{ name: 'c' }, { name: 'd', external_id: '3' }] })]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('streamctl: invalid sync input: users[1].external_id: user "d": "3" already belongs to user "c" (users[0]), which keeps it: give that user its new external_id too\n');
+    expect(r.stderr).toBe(
+      'streamctl: invalid sync input: users[1].external_id: user "d": "3" already belongs to user "c" (users[0]), which keeps it: give that user its new external_id too\n',
+    );
     expect(r.stderr).not.toContain('SQLITE');
-    const twice = await cli(db, ['sync', inputFile({ users: [{ name: 'x', external_id: '9' }, { name: 'y', external_id: '9' }] })]);
+    const twice = await cli(db, [
+      'sync',
+      inputFile({
+        users: [
+          { name: 'x', external_id: '9' },
+          { name: 'y', external_id: '9' },
+        ],
+      }),
+    ]);
     expect(twice.stderr).toContain('users[1].external_id: user "y": "9" is listed twice (also at users[0])');
     const unlisted = await cli(db, ['sync', inputFile({ users: [{ name: 'z', external_id: '2' }] })]);
     expect(unlisted.stderr).toContain('users[0].external_id: user "z": "2" already belongs to user "a", which is not in this sync');
@@ -147,8 +205,13 @@ describe('streamctl sync', async () => {
     ] as const) {
       const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice', [field]: value }] })]);
       expect(r.status, `${field} ${JSON.stringify(value)}`).toBe(1);
-      expect(r.stderr, `${field} ${JSON.stringify(value)}`).toMatch(new RegExp(`^streamctl: invalid sync input: users\\[0\\]\\.${field}: `));
-      expect((await cli(db, ['user', 'add', 'alice', field === 'external_id' ? '--external-id' : '--display-name', value])).status, `user add ${field}`).not.toBe(0);
+      expect(r.stderr, `${field} ${JSON.stringify(value)}`).toMatch(
+        new RegExp(`^streamctl: invalid sync input: users\\[0\\]\\.${field}: `),
+      );
+      expect(
+        (await cli(db, ['user', 'add', 'alice', field === 'external_id' ? '--external-id' : '--display-name', value])).status,
+        `user add ${field}`,
+      ).not.toBe(0);
     }
     expect(await cliJson(db, ['user', 'list'])).toEqual([]);
     await cliJson(db, ['sync', inputFile({ users: [{ name: 'alice', display_name: 'x'.repeat(100), external_id: 's'.repeat(200) }] })]);
@@ -176,9 +239,13 @@ describe('streamctl sync', async () => {
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-    for (const path of ['users[1].name', 'users[1].extra: unknown field', 'channels[0].access', 'channels[0].grants[0].until']) expect(r.stderr).toContain(path);
+    for (const path of ['users[1].name', 'users[1].extra: unknown field', 'channels[0].access', 'channels[0].grants[0].until'])
+      expect(r.stderr).toContain(path);
     // Checks against the database too: an unknown channel, a bad address, a double.
-    const r2 = await cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'zed' }], bans: [{ ip: '999.1.1.1' }, {}] })]);
+    const r2 = await cli(db, [
+      'sync',
+      inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'zed' }], bans: [{ ip: '999.1.1.1' }, {}] }),
+    ]);
     expect(r2.status).toBe(1);
     expect(r2.stderr).toContain('channels[0].user: no user "zed"');
     expect(r2.stderr).toContain('bans[0].ip: "999.1.1.1" is not');
@@ -191,7 +258,10 @@ describe('streamctl sync', async () => {
   it('refuses viewer ids by the rule the verifier, grant add and ban add use', async () => {
     const db = freshDb();
     for (const viewer of ['fan\u0085', 'fan\u202e', 'x'.repeat(201)]) {
-      const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer }] }], bans: [{ viewer }] })]);
+      const r = await cli(db, [
+        'sync',
+        inputFile({ users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer }] }], bans: [{ viewer }] }),
+      ]);
       expect(r.status, JSON.stringify(viewer)).toBe(1);
       expect(r.stderr).toContain('channels[0].grants[0].viewer: ');
       expect(r.stderr).toContain('bans[0].viewer: ');
@@ -201,7 +271,11 @@ describe('streamctl sync', async () => {
 
   it('refuses a day that does not exist (2027-02-31 would roll over into March)', async () => {
     const db = freshDb();
-    const doc = { users: [{ name: 'alice' }], channels: [{ user: 'alice', grants: [{ viewer: 'v', until: '2027-02-31' }] }], bans: [{ viewer: 'x', until: '2027-04-31T10:00:00Z' }] };
+    const doc = {
+      users: [{ name: 'alice' }],
+      channels: [{ user: 'alice', grants: [{ viewer: 'v', until: '2027-02-31' }] }],
+      bans: [{ viewer: 'x', until: '2027-04-31T10:00:00Z' }],
+    };
     const r = await cli(db, ['sync', inputFile(doc)]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('channels[0].grants[0].until: "2027-02-31" is not a valid time');
@@ -225,7 +299,10 @@ describe('streamctl sync', async () => {
     await cliJson(db, ['sync', inputFile(SITE)]);
     const mist = await startFakeMist();
     expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
-    const r = await cli(db, ['sync', inputFile({ users: [{ name: 'alice', disabled: true }], channels: [{ user: 'alice', access: 'public', grants: [] }] })]);
+    const r = await cli(db, [
+      'sync',
+      inputFile({ users: [{ name: 'alice', disabled: true }], channels: [{ user: 'alice', access: 'public', grants: [] }] }),
+    ]);
     expect(r.status).toBe(0);
     expect(mist.calls('nuke_stream').map((c) => c.nuke_stream)).toEqual(['streams+alice']);
     expect(mist.calls('invalidate_sessions').map((c) => c.invalidate_sessions)).toEqual(['streams+alice']);
@@ -238,7 +315,9 @@ describe('streamctl sync', async () => {
 describe('schemas/sync-input.schema.json', async () => {
   it('accepts the documented example and names the path of each problem', async () => {
     expect(validateJson(schema, SITE)).toEqual([]);
-    expect(validateJson(schema, { users: [{ name: 'ok' }, { name: 7 }] })).toEqual([{ path: 'users[1].name', message: 'expected string, got integer' }]);
+    expect(validateJson(schema, { users: [{ name: 'ok' }, { name: 7 }] })).toEqual([
+      { path: 'users[1].name', message: 'expected string, got integer' },
+    ]);
     expect(validateJson(schema, [])).toEqual([{ path: '(root)', message: 'expected object, got array' }]);
   });
 

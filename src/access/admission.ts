@@ -90,7 +90,12 @@ export function capRefusal(cap: number, viewer: string | null): AccessDecision {
 
 /** The refusal when a viewer already holds as many sessions as the channel allows (shared with the edge's claim). */
 export function viewerSessionsRefusal(limit: number, viewer: string | null): AccessDecision {
-  return { allow: false, rule: 'viewer-sessions', reason: `viewer already holds ${limit} session(s) on this channel (viewer-sessions ${limit})`, viewer };
+  return {
+    allow: false,
+    rule: 'viewer-sessions',
+    reason: `viewer already holds ${limit} session(s) on this channel (viewer-sessions ${limit})`,
+    viewer,
+  };
 }
 
 /** The channel policy's verdict (bans and token validity already checked by the caller). */
@@ -125,7 +130,8 @@ function policyDecision(facts: AdmissionFacts, policy: PolicyFacts, token: Token
       const minAge = policy.minAge ?? 18;
       if (!claims) return refuse('no-token', `age-restricted channel (${minAge}+): no playback token`);
       const age = verifiedAge(claims);
-      if (age === null) return refuse('age-not-verified', `age-restricted channel (${minAge}+): the token does not say the age is verified`);
+      if (age === null)
+        return refuse('age-not-verified', `age-restricted channel (${minAge}+): the token does not say the age is verified`);
       if (age < minAge) return refuse('age-not-verified', `age-restricted channel (${minAge}+): verified age is below the minimum`);
       return admit('age-verified', `age-restricted channel (${minAge}+): verified age`);
     }
@@ -140,7 +146,10 @@ function policyDecision(facts: AdmissionFacts, policy: PolicyFacts, token: Token
 }
 
 /** Decides whether a session may watch a channel, from facts alone. */
-export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token: TokenCheck; now: number; recheck?: boolean }): AccessDecision {
+export function decideAdmission(
+  facts: AdmissionFacts,
+  req: { ip: string; token: TokenCheck; now: number; recheck?: boolean },
+): AccessDecision {
   const { now } = req;
   let token = req.token;
   // A revoked token is no token: a public channel admits its holder as anyone, the rest refuse it.
@@ -168,7 +177,8 @@ export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token:
     if (inRange(address, range)) return refuse('ban-ip', `address is banned (${banScope(ban)} ban #${ban.id})`);
   }
   for (const ban of bans) {
-    if (ban.kind === 'viewer' && viewer !== null && ban.value === viewer) return refuse('ban-viewer', `viewer is banned (${banScope(ban)} ban #${ban.id})`);
+    if (ban.kind === 'viewer' && viewer !== null && ban.value === viewer)
+      return refuse('ban-viewer', `viewer is banned (${banScope(ban)} ban #${ban.id})`);
   }
 
   const policy = facts.policy;
@@ -188,12 +198,20 @@ export function decideAdmission(facts: AdmissionFacts, req: { ip: string; token:
     // A session streamctl stopped (evicted, revoked) stays refused until its USER_END, re-checks
     // and restarts alike: the same token at the same address is the same screen (MistServer's
     // session id hashes both), so an evicted HLS player's next request cannot evict the newer one.
-    if (mine.stopped) return { ...viewerSessionsRefusal(limit, viewer), reason: 'the session was stopped for a newer session of the same viewer' };
+    if (mine.stopped)
+      return { ...viewerSessionsRefusal(limit, viewer), reason: 'the session was stopped for a newer session of the same viewer' };
     if (mine.ahead >= limit) {
       if (policy.onExcess !== 'evict-oldest' || req.recheck === true) return viewerSessionsRefusal(limit, viewer);
       evictOldest = mine.ahead - limit + 1;
     }
   }
-  if (policy.viewerCap !== null && facts.sessionsAhead && facts.sessionsAhead() - (evictOldest ?? 0) >= policy.viewerCap) return capRefusal(policy.viewerCap, viewer);
-  return evictOldest === undefined ? byPolicy : { ...byPolicy, evictOldest, reason: `${byPolicy.reason}; the viewer's oldest session is stopped (viewer-sessions ${limit}, evict-oldest)` };
+  if (policy.viewerCap !== null && facts.sessionsAhead && facts.sessionsAhead() - (evictOldest ?? 0) >= policy.viewerCap)
+    return capRefusal(policy.viewerCap, viewer);
+  return evictOldest === undefined
+    ? byPolicy
+    : {
+        ...byPolicy,
+        evictOldest,
+        reason: `${byPolicy.reason}; the viewer's oldest session is stopped (viewer-sessions ${limit}, evict-oldest)`,
+      };
 }

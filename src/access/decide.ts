@@ -49,11 +49,19 @@ export function admissionFactsFromDb(db: Db, req: AccessRequest, opts: { countsE
   let own: ReturnType<typeof findOpenSession> | null = null;
   const ownSession = () => {
     if (own === null) own = req.sessionId ? findOpenSession(db, req.sessionId) : undefined;
-    return own && own.userId === channel.userId && req.sessionId ? { sessionId: req.sessionId, openedAt: own.openedAt, seq: own.seq, stoppedAt: own.stoppedAt } : undefined;
+    return own && own.userId === channel.userId && req.sessionId
+      ? { sessionId: req.sessionId, openedAt: own.openedAt, seq: own.seq, stoppedAt: own.stoppedAt }
+      : undefined;
   };
   const facts: AdmissionFacts = {
     disabled: channel.disabled,
-    bans: activeBansFor(db, channel.userId, now).map((b) => ({ id: b.id, global: b.userId === null, kind: b.kind, value: b.value, until: b.until })),
+    bans: activeBansFor(db, channel.userId, now).map((b) => ({
+      id: b.id,
+      global: b.userId === null,
+      kind: b.kind,
+      value: b.value,
+      until: b.until,
+    })),
     policy: policy && {
       access: policy.access,
       minAge: policy.minAge,

@@ -14,7 +14,10 @@ export function channelOpenness(db: Db, userId: number, now: number): Openness {
   const user = findUserById(db, userId);
   if (!user || user.disabled) return decideOpenness({ user: user ?? null, policy: undefined, bans: [] }, now);
   const channel = getChannel(db, userId);
-  const bans = channel?.access === 'public' && channel.viewerCap === null ? activeBansFor(db, userId, now).map((b) => ({ global: b.userId === null, until: b.until })) : [];
+  const bans =
+    channel?.access === 'public' && channel.viewerCap === null
+      ? activeBansFor(db, userId, now).map((b) => ({ global: b.userId === null, until: b.until }))
+      : [];
   return decideOpenness({ user, policy: channel, bans }, now);
 }
 

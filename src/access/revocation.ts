@@ -32,7 +32,11 @@ export function revokeTokenId(db: Db, jti: string, now: number): Revocation {
       const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl')) + 30_000;
       const until = exp !== null ? Math.max(exp + 30_000, now + 1) : now + maxTtl;
       const revoked = revokeToken(db, jti, until, now);
-      return { revoked, untilFrom: exp !== null ? ('token' as const) : ('token-max-ttl' as const), stopped: stopSessionsOfToken(db, jti, now) };
+      return {
+        revoked,
+        untilFrom: exp !== null ? ('token' as const) : ('token-max-ttl' as const),
+        stopped: stopSessionsOfToken(db, jti, now),
+      };
     })
     .immediate();
 }

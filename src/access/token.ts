@@ -97,7 +97,13 @@ export function checkToken(db: Db, jwt: string, channelName: string, now: number
  * when reading it costs something: it is needed only once a signature matched). The one-box reads
  * both from SQLite, an edge from its Redis replica.
  */
-export async function verifyToken(jwt: string, channelName: string, now: number, activeKeys: readonly VerificationKey[], maxTtlMs: number | (() => number)): Promise<TokenCheck> {
+export async function verifyToken(
+  jwt: string,
+  channelName: string,
+  now: number,
+  activeKeys: readonly VerificationKey[],
+  maxTtlMs: number | (() => number),
+): Promise<TokenCheck> {
   const j = loadJose();
   let alg: unknown;
   try {
@@ -105,7 +111,8 @@ export async function verifyToken(jwt: string, channelName: string, now: number,
   } catch {
     return { state: 'invalid', reason: 'token header is malformed' };
   }
-  if (typeof alg !== 'string' || !ACCEPTED_ALGS.includes(alg)) return { state: 'invalid', reason: `token algorithm "${String(alg).slice(0, 16)}" is not accepted` };
+  if (typeof alg !== 'string' || !ACCEPTED_ALGS.includes(alg))
+    return { state: 'invalid', reason: `token algorithm "${String(alg).slice(0, 16)}" is not accepted` };
   const keys = activeKeys.filter((k) => k.alg === alg);
   if (keys.length === 0) return { state: 'invalid', reason: `no ${alg} key is configured (see 'streamctl token')` };
 
@@ -147,7 +154,9 @@ function hs256SignatureMatches(jwt: string, secret: string): boolean {
   if (signature.length !== 43) return false; // 32 bytes, unpadded base64url
   // Compared as text, against the canonical encoding: decoding the given text would ignore the low
   // 2 bits of its last character, so four spellings of one signature would all verify.
-  const expected = Buffer.from(hmac(new TextEncoder().encode(secret), new TextEncoder().encode(`${header}.${payload}`))).toString('base64url');
+  const expected = Buffer.from(hmac(new TextEncoder().encode(secret), new TextEncoder().encode(`${header}.${payload}`))).toString(
+    'base64url',
+  );
   let difference = 0; // constant time: no early exit on the first wrong character
   for (let i = 0; i < expected.length; i++) difference |= expected.charCodeAt(i) ^ signature.charCodeAt(i);
   return difference === 0;
@@ -168,11 +177,14 @@ function claimsFrom(p: Record<string, unknown>, now: number, key: VerificationKe
   if (exp * 1000 > now + maxTtl + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token lifetime is longer than token-max-ttl' };
   // jose checks a future `iat` only together with maxTokenAge, which also makes `iat` required; ours
   // is optional, so the check is here (jose has already refused an `iat` that is not a number).
-  if (typeof p.iat === 'number' && p.iat * 1000 > now + CLOCK_SKEW_S * 1000) return { state: 'invalid', reason: 'token issued in the future' };
+  if (typeof p.iat === 'number' && p.iat * 1000 > now + CLOCK_SKEW_S * 1000)
+    return { state: 'invalid', reason: 'token issued in the future' };
   if (typeof p.sub !== 'string' || viewerIdProblem(p.sub) !== null) return { state: 'invalid', reason: 'token "sub" is not a viewer id' };
-  if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean') return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
+  if (p.age_verified !== undefined && typeof p.age_verified !== 'boolean')
+    return { state: 'invalid', reason: 'token "age_verified" is not a boolean' };
   if (p.age !== undefined && !isClaimAge(p.age)) return { state: 'invalid', reason: 'token "age" is not a whole number of years' };
-  if (p.jti !== undefined && !(typeof p.jti === 'string' && p.jti !== '' && p.jti.length <= 200)) return { state: 'invalid', reason: 'token "jti" is not a token id' };
+  if (p.jti !== undefined && !(typeof p.jti === 'string' && p.jti !== '' && p.jti.length <= 200))
+    return { state: 'invalid', reason: 'token "jti" is not a token id' };
   if (p.ent !== undefined && !isEntitlementList(p.ent)) {
     return { state: 'invalid', reason: 'token "ent" is not a list of strings' };
   }

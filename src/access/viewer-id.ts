@@ -9,7 +9,8 @@ export const MAX_VIEWER_ID = 200;
 
 /** Why text is not a viewer id, or null when it is one. */
 export function viewerIdProblem(viewer: string): string | null {
-  if (viewer === '' || viewer.length > MAX_VIEWER_ID || hasUnprintable(viewer)) return `invalid viewer id "${viewer.slice(0, 40)}": 1 to 200 printable characters`;
+  if (viewer === '' || viewer.length > MAX_VIEWER_ID || hasUnprintable(viewer))
+    return `invalid viewer id "${viewer.slice(0, 40)}": 1 to 200 printable characters`;
   return null;
 }
 

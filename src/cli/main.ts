@@ -11,10 +11,7 @@ import { StdioError, writeStderr, writeStdout } from './stdio';
  * Runs the CLI with argv (node-style: [node, script, ...args]); resolves to the exit code (EXIT).
  * Tests pass their own context (captured output, their database, their clock).
  */
-export async function run(
-  argv: string[],
-  ctx: CliContext = createContext({ out: writeStdout, err: writeStderr }),
-): Promise<number> {
+export async function run(argv: string[], ctx: CliContext = createContext({ out: writeStdout, err: writeStderr })): Promise<number> {
   const program = buildProgram(ctx);
   const exitOverride = (c: import('commander').Command) => {
     c.exitOverride();

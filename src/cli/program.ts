@@ -83,7 +83,13 @@ function configureTree(cmd: Command, ctx: CliContext): void {
   cmd.configureOutput({
     writeOut: ctx.out,
     writeErr: ctx.err,
-    outputError: (text, write) => write(`${text.replace(/^error: /, 'streamctl: ').trim().replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`),
+    outputError: (text, write) =>
+      write(
+        `${text
+          .replace(/^error: /, 'streamctl: ')
+          .trim()
+          .replace(/\s*\n\s*/g, ' ')} (add --help for usage)\n`,
+      ),
   });
   for (const sub of cmd.commands) configureTree(sub, ctx);
 }

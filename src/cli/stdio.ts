@@ -97,7 +97,8 @@ export function commitOnceShown<T>(db: Db, change: () => T): T {
   try {
     return db.transaction(change).immediate();
   } catch (err) {
-    if (err instanceof StdioError && err.stream === 'stdout') throw new StdioError('stdout', err.code, 'nothing was changed: the new secret could not be shown');
+    if (err instanceof StdioError && err.stream === 'stdout')
+      throw new StdioError('stdout', err.code, 'nothing was changed: the new secret could not be shown');
     throw err;
   }
 }

@@ -19,7 +19,8 @@ const APPLY = "run 'streamctl mist apply'";
 /** Native stream keys publish without PUSH_REWRITE: none may exist. */
 export function streamKeysCheck(answer: Record<string, unknown>): Finding {
   const keys = nativeStreamKeys(answer);
-  if (keys.length === 0) return { check: 'stream keys', status: 'ok', message: "no native stream keys in MistServer (every push meets PUSH_REWRITE)" };
+  if (keys.length === 0)
+    return { check: 'stream keys', status: 'ok', message: 'no native stream keys in MistServer (every push meets PUSH_REWRITE)' };
   const list = keys.map((k) => `${nativeKeyHint(k.key)} → ${k.stream}`).join(', ');
   return {
     check: 'stream keys',
@@ -77,13 +78,28 @@ export function sessionsCheck(controllers: { pid: number; env: string[] | null }
       check,
       status: 'fail',
       message: `NOSESS is set in the environment of MistController (pid ${off.map((c) => c.pid).join(', ')}): MistServer starts no sessions, so USER_NEW never runs (every viewer is admitted) and USER_END never comes`,
-      fix: 'remove NOSESS from MistServer\'s environment (its service unit or start script) and restart it',
+      fix: "remove NOSESS from MistServer's environment (its service unit or start script) and restart it",
     };
   }
   const unread = controllers.filter((c) => c.env === null);
   if (unread.length > 0) {
-    return { check, status: 'warn', message: `could not read the environment of MistController (pid ${unread.map((c) => c.pid).join(', ')}): NOSESS (sessions off) not checked`, fix: "run doctor as root or as MistServer's user" };
+    return {
+      check,
+      status: 'warn',
+      message: `could not read the environment of MistController (pid ${unread.map((c) => c.pid).join(', ')}): NOSESS (sessions off) not checked`,
+      fix: "run doctor as root or as MistServer's user",
+    };
   }
-  if (controllers.length === 0) return { check, status: 'warn', message: 'no MistController process on this host: NOSESS (sessions off) not checked', fix: 'run doctor on the MistServer host' };
-  return { check, status: 'ok', message: `sessions on: no NOSESS in MistController's environment (pid ${controllers.map((c) => c.pid).join(', ')})` };
+  if (controllers.length === 0)
+    return {
+      check,
+      status: 'warn',
+      message: 'no MistController process on this host: NOSESS (sessions off) not checked',
+      fix: 'run doctor on the MistServer host',
+    };
+  return {
+    check,
+    status: 'ok',
+    message: `sessions on: no NOSESS in MistController's environment (pid ${controllers.map((c) => c.pid).join(', ')})`,
+  };
 }

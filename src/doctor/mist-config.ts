@@ -1,4 +1,3 @@
-
 import { existsSync } from 'node:fs';
 import { oneLine } from '../lib/errors';
 import { TRIGGERS } from '../triggers/registry';
@@ -66,9 +65,17 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
     }
     const foreign = list.length - ours.length;
     if (foreign > 0 && spec.blocking) {
-      out.push({ check, status: 'warn', message: `${foreign} other handler(s) also run on ${name}; MistServer refuses if any of them refuses`, fix: 'remove them unless you meant them' });
+      out.push({
+        check,
+        status: 'warn',
+        message: `${foreign} other handler(s) also run on ${name}; MistServer refuses if any of them refuses`,
+        fix: 'remove them unless you meant them',
+      });
     }
-    const note = spec.blocking && spec.refusal === '' ? ` (default "${REFUSING_DEFAULT}" stands for the empty refusal: MistServer would turn an empty default into true)` : '';
+    const note =
+      spec.blocking && spec.refusal === ''
+        ? ` (default "${REFUSING_DEFAULT}" stands for the empty refusal: MistServer would turn an empty default into true)`
+        : '';
     // USER_NEW's `!#open` filter: the fast path for open channels (entryDifference fails without it).
     const filter = wanted.streams.length > 0 ? `, streams ${wanted.streams.join(',')}` : '';
     out.push({ check, status: 'ok', message: `${last.handler}${spec.blocking ? ', blocking' : ''}${filter}${note}` });
@@ -81,21 +88,39 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
     const list = entriesOf(triggers, name);
     const ours = list.filter(isOurs);
     if (name === 'RTMP_PUSH_REWRITE' && list.length > 0) {
-      out.push({ check: `trigger ${name}`, status: 'fail', message: `both rewrite triggers are set: ${NOT_INSTALLED.RTMP_PUSH_REWRITE}`, fix: ours.length === list.length ? APPLY : 'remove the RTMP_PUSH_REWRITE handlers in MistServer' });
+      out.push({
+        check: `trigger ${name}`,
+        status: 'fail',
+        message: `both rewrite triggers are set: ${NOT_INSTALLED.RTMP_PUSH_REWRITE}`,
+        fix: ours.length === list.length ? APPLY : 'remove the RTMP_PUSH_REWRITE handlers in MistServer',
+      });
       continue;
     }
     if (ours.length > 0) {
-      const why = role === 'edge' && name in TRIGGERS ? `a one-box handler is set on this edge (${readEntry(ours[0])?.handler ?? ''}): an edge runs only the viewer-side triggers` : 'a streamctl handler is set on a trigger streamctl does not handle';
+      const why =
+        role === 'edge' && name in TRIGGERS
+          ? `a one-box handler is set on this edge (${readEntry(ours[0])?.handler ?? ''}): an edge runs only the viewer-side triggers`
+          : 'a streamctl handler is set on a trigger streamctl does not handle';
       out.push({ check: `trigger ${name}`, status: 'fail', message: why, fix: APPLY });
     }
     for (const raw of list.filter((e) => !isOurs(e))) {
       const seen = readEntry(raw);
       if (!seen) continue;
       if (seen.sync && seen.default === '') {
-        out.push({ check: `trigger ${name}`, status: 'warn', message: `blocking handler ${seen.handler} (not streamctl's) has an empty default: fail-open when it is slow`, fix: 'give it an explicit refusing default in MistServer' });
+        out.push({
+          check: `trigger ${name}`,
+          status: 'warn',
+          message: `blocking handler ${seen.handler} (not streamctl's) has an empty default: fail-open when it is slow`,
+          fix: 'give it an explicit refusing default in MistServer',
+        });
       }
       if (seen.handler.startsWith('/') && !existsSync(seen.handler)) {
-        out.push({ check: `trigger ${name}`, status: 'warn', message: `missing handler ${seen.handler} (not streamctl's)`, fix: 'remove the entry or install the program' });
+        out.push({
+          check: `trigger ${name}`,
+          status: 'warn',
+          message: `missing handler ${seen.handler} (not streamctl's)`,
+          fix: 'remove the entry or install the program',
+        });
       }
     }
   }
@@ -106,15 +131,32 @@ export function checkMistConfig(answer: Record<string, unknown>, desired: Desire
       ? {
           check: 'streams',
           status: 'ok',
-          message: role === 'edge' ? `${desired.base} pulls from ${desired.pullSource ?? ''}, ${desired.vodBase} (${desired.vodSource})` : `${desired.base} (push://) and ${desired.vodBase} (${desired.vodSource})`,
+          message:
+            role === 'edge'
+              ? `${desired.base} pulls from ${desired.pullSource ?? ''}, ${desired.vodBase} (${desired.vodSource})`
+              : `${desired.base} (push://) and ${desired.vodBase} (${desired.vodSource})`,
         }
-      : { check: 'streams', status: 'fail', message: streams.map((c) => `${c.name}: ${c.action === 'add' ? 'missing' : c.detail}`).join('; '), fix: APPLY },
+      : {
+          check: 'streams',
+          status: 'fail',
+          message: streams.map((c) => `${c.name}: ${c.action === 'add' ? 'missing' : c.detail}`).join('; '),
+          fix: APPLY,
+        },
   );
   const push = planRecordingPush(answer, desired).changes;
   out.push(
     push.length === 0
-      ? { check: 'recording push', status: 'ok', message: role === 'edge' ? 'none (the origin records)' : `${desired.base}+ → ${desired.recordingsRoot}` }
-      : { check: 'recording push', status: 'fail', message: push.map((c) => `${c.action === 'add' ? 'missing' : 'extra'}: ${c.detail}`).join('; '), fix: APPLY },
+      ? {
+          check: 'recording push',
+          status: 'ok',
+          message: role === 'edge' ? 'none (the origin records)' : `${desired.base}+ → ${desired.recordingsRoot}`,
+        }
+      : {
+          check: 'recording push',
+          status: 'fail',
+          message: push.map((c) => `${c.action === 'add' ? 'missing' : 'extra'}: ${c.detail}`).join('; '),
+          fix: APPLY,
+        },
   );
   out.push(jwksCheck(answer), streamKeysCheck(answer));
   out.push(...dtscChecks(answer, desired));
@@ -137,17 +179,35 @@ function dtscChecks(answer: Record<string, unknown>, desired: Desired): Finding[
     out.push(
       planned.length > 0
         ? { check: 'dtsc', status: 'fail', message: `edges cannot pull: ${planned.map((c) => c.detail).join('; ')}`, fix: APPLY }
-        : { check: 'dtsc', status: 'warn', message: `DTSC on ${where} serves every stream without USER_NEW: only the edges may reach it`, fix: 'firewall the DTSC port to the edges\' addresses (docs/deployment.md)' },
+        : {
+            check: 'dtsc',
+            status: 'warn',
+            message: `DTSC on ${where} serves every stream without USER_NEW: only the edges may reach it`,
+            fix: "firewall the DTSC port to the edges' addresses (docs/deployment.md)",
+          },
     );
   } else if (open.length > 0) {
-    out.push({ check: 'dtsc', status: 'warn', message: `DTSC listens on ${where}: anyone who reaches it plays every stream without USER_NEW`, fix: 'bind MistServer\'s DTSC protocol to 127.0.0.1 (or remove it), or firewall the port' });
+    out.push({
+      check: 'dtsc',
+      status: 'warn',
+      message: `DTSC listens on ${where}: anyone who reaches it plays every stream without USER_NEW`,
+      fix: "bind MistServer's DTSC protocol to 127.0.0.1 (or remove it), or firewall the port",
+    });
   } else {
     out.push({ check: 'dtsc', status: 'ok', message: 'DTSC not reachable from other hosts' });
   }
   if (role === 'edge') {
     const streams = (answer.streams ?? {}) as Record<string, { source?: unknown }>;
-    const pushable = Object.entries(streams).filter(([, v]) => typeof v?.source === 'string' && v.source.startsWith('push://')).map(([k]) => k);
-    if (pushable.length > 0) out.push({ check: 'pushes', status: 'warn', message: `stream(s) ${pushable.join(', ')} take pushes on this edge (the PUSH_REWRITE guard refuses them while it is set)`, fix: 'remove them: an edge takes no pushes' });
+    const pushable = Object.entries(streams)
+      .filter(([, v]) => typeof v?.source === 'string' && v.source.startsWith('push://'))
+      .map(([k]) => k);
+    if (pushable.length > 0)
+      out.push({
+        check: 'pushes',
+        status: 'warn',
+        message: `stream(s) ${pushable.join(', ')} take pushes on this edge (the PUSH_REWRITE guard refuses them while it is set)`,
+        fix: 'remove them: an edge takes no pushes',
+      });
   }
   return out;
 }
@@ -162,17 +222,28 @@ export async function mistServerFindings(input: DoctorInput, scope: DoctorScope)
   try {
     answer = await mistCall(input.conn, READ_REQUEST);
     const config = (answer.config ?? {}) as Record<string, unknown>;
-    add({ check: 'mistserver', status: 'ok', message: `reachable at ${input.conn.url}${typeof config.version === 'string' ? ` (${config.version})` : ''}` });
+    add({
+      check: 'mistserver',
+      status: 'ok',
+      message: `reachable at ${input.conn.url}${typeof config.version === 'string' ? ` (${config.version})` : ''}`,
+    });
   } catch (err) {
     add({
       check: 'mistserver',
       status: 'fail',
       message: oneLine(err),
-      fix: input.apiConfigured ? 'start MistServer, or correct the URL with --api / streamctl config set mist-api <url>' : 'start MistServer, or name it: streamctl config set mist-api <url>',
+      fix: input.apiConfigured
+        ? 'start MistServer, or correct the URL with --api / streamctl config set mist-api <url>'
+        : 'start MistServer, or name it: streamctl config set mist-api <url>',
     });
   }
   if (!input.apiConfigured) {
-    add({ check: 'live effects', status: 'warn', message: 'the mist-api setting is empty: key revocations, bans and policy changes do not reach live sessions', fix: 'streamctl config set mist-api <url> (mist apply sets it)' });
+    add({
+      check: 'live effects',
+      status: 'warn',
+      message: 'the mist-api setting is empty: key revocations, bans and policy changes do not reach live sessions',
+      fix: 'streamctl config set mist-api <url> (mist apply sets it)',
+    });
   }
   if (answer) {
     for (const f of checkMistConfig(answer, input.desired)) add(f);

@@ -1,4 +1,3 @@
-
 import { accessSync, constants, readFileSync, statSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -17,7 +16,10 @@ export function findSystemUser(name: string): SystemUser | null {
   } catch {
     return null;
   }
-  const row = passwd.split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+  const row = passwd
+    .split('\n')
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === name);
   if (!row) return null;
   const uid = Number(row[2]);
   const gids = new Set([Number(row[3])]);
@@ -104,7 +106,10 @@ export function canExecute(path: string, user: SystemUser | null): boolean {
 /** A group's id from /etc/group, or null when there is no such group. */
 export function findGroupId(name: string): number | null {
   try {
-    const row = readFileSync('/etc/group', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    const row = readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === name);
     return row ? Number(row[2]) : null;
   } catch {
     return null;

@@ -34,18 +34,39 @@ function runAs(user: SystemUser | null): Runner {
   const me = userInfo();
   if (!user || user.uid === me.uid) return { who: user?.name ?? me.username, wrap: (argv) => argv };
   if (me.uid !== 0) {
-    return { who: me.username, wrap: (argv) => argv, note: `the programs ran as ${me.username}, not as MistServer's user ${user.name} (only root can switch); their modes were checked for ${user.name}` };
+    return {
+      who: me.username,
+      wrap: (argv) => argv,
+      note: `the programs ran as ${me.username}, not as MistServer's user ${user.name} (only root can switch); their modes were checked for ${user.name}`,
+    };
   }
   const setpriv = firstExisting(['/usr/bin/setpriv', '/bin/setpriv']);
   // The program is exec'd by a shell already running as the user: exec'd by setpriv itself right
   // after its setresuid, some kernels (seen on this project's CI VM) skip the folder permission
   // checks of the interpreter's path, and a program MistServer could not run would pass.
   if (setpriv) {
-    return { who: user.name, wrap: (argv) => [setpriv, `--reuid=${user.uid}`, `--regid=${user.gids[0]}`, '--init-groups', '--', '/bin/sh', '-c', 'exec "$0" "$@"', ...argv] };
+    return {
+      who: user.name,
+      wrap: (argv) => [
+        setpriv,
+        `--reuid=${user.uid}`,
+        `--regid=${user.gids[0]}`,
+        '--init-groups',
+        '--',
+        '/bin/sh',
+        '-c',
+        'exec "$0" "$@"',
+        ...argv,
+      ],
+    };
   }
   const runuser = firstExisting(['/usr/sbin/runuser', '/sbin/runuser']);
   if (runuser) return { who: user.name, wrap: (argv) => [runuser, '-u', user.name, '--', ...argv] };
-  return { who: me.username, wrap: (argv) => argv, note: `neither setpriv nor runuser is installed: the programs ran as ${me.username}, not as ${user.name}` };
+  return {
+    who: me.username,
+    wrap: (argv) => argv,
+    note: `neither setpriv nor runuser is installed: the programs ran as ${me.username}, not as ${user.name}`,
+  };
 }
 
 /**
@@ -83,7 +104,8 @@ function runsAndRefuses(runner: Runner, handler: string, trigger: TriggerName, w
   // Every program exits 0 after its answer; anything else (126/127 from setpriv: cannot execute)
   // means it never ran, even when the expected refusal is the empty answer.
   if (r.status !== 0) return `did not run (exit ${r.status ?? r.signal}): ${r.stderr.trim().split('\n')[0] ?? ''}`;
-  if (r.stdout !== want) return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
+  if (r.stdout !== want)
+    return `answered ${JSON.stringify(r.stdout.slice(0, 40))} instead of ${JSON.stringify(want)}: ${r.stderr.trim().split('\n')[0] ?? ''}`;
   return null;
 }
 
@@ -103,17 +125,29 @@ export function programFindings(input: DoctorInput, scope: DoctorScope): Finding
   add(
     broken.length === 0
       ? { check: 'programs', status: 'ok', message: `${handlers.size} trigger program(s) installed and executable by ${who}` }
-      : { check: 'programs', status: 'fail', message: `missing or not executable by ${who}: ${broken.join(', ')}`, fix: `make them and every folder above them executable by ${owner}, or run install.sh again (it installs and chmods every program)` },
+      : {
+          check: 'programs',
+          status: 'fail',
+          message: `missing or not executable by ${who}: ${broken.join(', ')}`,
+          fix: `make them and every folder above them executable by ${owner}, or run install.sh again (it installs and chmods every program)`,
+        },
   );
   if (broken.length === 0 && input.runPrograms !== false) {
     const runner = runAs(input.mistUser);
     const wrong = installedTriggers(role)
       .filter((name) => specFor(name, role) !== null)
-      .map((name) => ({ name, problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name, specFor(name, role)!.refusal) }))
+      .map((name) => ({
+        name,
+        problem: answersRefusal(runner, desiredEntry(name, input.desired).handler, name, specFor(name, role)!.refusal),
+      }))
       .filter((r) => r.problem !== null);
     add(
       wrong.length === 0
-        ? { check: 'programs run', status: 'ok', message: `every trigger program, run as ${runner.who}, answers its refusal to a malformed payload` }
+        ? {
+            check: 'programs run',
+            status: 'ok',
+            message: `every trigger program, run as ${runner.who}, answers its refusal to a malformed payload`,
+          }
         : {
             check: 'programs run',
             status: 'fail',
@@ -121,7 +155,13 @@ export function programFindings(input: DoctorInput, scope: DoctorScope): Finding
             fix: `make the programs and every folder above them readable and searchable by ${runner.who}, or run install.sh again`,
           },
     );
-    if (runner.note) add({ check: 'programs run', status: 'warn', message: runner.note, fix: `run doctor as root (it then runs them as ${input.mistUser?.name})` });
+    if (runner.note)
+      add({
+        check: 'programs run',
+        status: 'warn',
+        message: runner.note,
+        fix: `run doctor as root (it then runs them as ${input.mistUser?.name})`,
+      });
   }
   return out;
 }

@@ -1,4 +1,3 @@
-
 import { existsSync, statSync } from 'node:fs';
 import { edgeRecordingsRoot } from '../config';
 import { recordingsRootProblem } from '../recordings/recording-path';
@@ -9,12 +8,21 @@ import { canRead, canWrite } from './permissions';
 /** An edge's recordings_root=: the origin's recordings folder on shared storage, readable by MistServer's user. */
 function edgeRecordingsCheck(root: string | undefined, mistUser: DoctorInput['mistUser'], who: string): Finding {
   const check = 'recordings root';
-  const fix = "mount the origin's recordings folder on this edge (NFS, or object storage through a mount) and set recordings_root=<that folder> in streamctl.conf (install.sh ROLE=edge RECORDINGS_ROOT=...)";
-  if (!root) return { check, status: 'warn', message: 'no recordings_root= in streamctl.conf: recordings play the placeholder on this edge', fix };
+  const fix =
+    "mount the origin's recordings folder on this edge (NFS, or object storage through a mount) and set recordings_root=<that folder> in streamctl.conf (install.sh ROLE=edge RECORDINGS_ROOT=...)";
+  if (!root)
+    return { check, status: 'warn', message: 'no recordings_root= in streamctl.conf: recordings play the placeholder on this edge', fix };
   const problem = recordingsRootProblem(root);
   if (problem !== null) return { check, status: 'fail', message: `recordings_root=${root}: ${problem}`, fix };
-  if (!existsSync(root) || !statSync(root).isDirectory()) return { check, status: 'fail', message: `${root} does not exist: recordings play the placeholder on this edge`, fix };
-  if (!canRead(root, mistUser)) return { check, status: 'fail', message: `${who} cannot read ${root}: recordings play the placeholder on this edge`, fix: `let ${who} read ${root}` };
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    return { check, status: 'fail', message: `${root} does not exist: recordings play the placeholder on this edge`, fix };
+  if (!canRead(root, mistUser))
+    return {
+      check,
+      status: 'fail',
+      message: `${who} cannot read ${root}: recordings play the placeholder on this edge`,
+      fix: `let ${who} read ${root}`,
+    };
   return { check, status: 'ok', message: `${root} (the origin's recordings, shared storage): ${who} can read it` };
 }
 
@@ -28,7 +36,12 @@ export function storageFindings(input: DoctorInput, scope: DoctorScope): Finding
   add(
     existsSync(placeholder) && statSync(placeholder).isFile()
       ? { check: 'vod placeholder', status: 'ok', message: placeholder }
-      : { check: 'vod placeholder', status: 'warn', message: `${placeholder} does not exist: unknown or deleted recordings play nothing`, fix: `put a short harmless video at ${placeholder} (or streamctl config set vod-placeholder <file>, then mist apply)` },
+      : {
+          check: 'vod placeholder',
+          status: 'warn',
+          message: `${placeholder} does not exist: unknown or deleted recordings play nothing`,
+          fix: `put a short harmless video at ${placeholder} (or streamctl config set vod-placeholder <file>, then mist apply)`,
+        },
   );
 
   // An edge records nothing (the origin does); it plays recordings from the origin's folder, mounted here.
@@ -44,7 +57,12 @@ export function storageFindings(input: DoctorInput, scope: DoctorScope): Finding
       ? { check: 'recordings root', status: 'fail', message: `${root} does not exist`, fix: `mkdir -p ${root} && chown ${owner} ${root}` }
       : canWrite(root, input.mistUser)
         ? { check: 'recordings root', status: 'ok', message: `${who} can write ${root}` }
-        : { check: 'recordings root', status: 'fail', message: `${who} cannot write ${root}: recordings fail`, fix: `chown ${owner} ${root}` },
+        : {
+            check: 'recordings root',
+            status: 'fail',
+            message: `${who} cannot write ${root}: recordings fail`,
+            fix: `chown ${owner} ${root}`,
+          },
   );
   return out;
 }

@@ -107,10 +107,17 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
     // unknown-stream-access (as on the origin).
     const placeholder = [settings['vod-base'], settings['offline-stream']].includes(viewer.stream.toLowerCase());
     const allow = placeholder || settings['unknown-stream-access'] === 'allow';
-    return { allow, channel: null, why: placeholder ? 'a placeholder stream' : `not a channel (unknown-stream-access is ${settings['unknown-stream-access']})` };
+    return {
+      allow,
+      channel: null,
+      why: placeholder ? 'a placeholder stream' : `not a channel (unknown-stream-access is ${settings['unknown-stream-access']})`,
+    };
   }
 
-  const bans: BanFact[] = [...readBans(keys.globalBans, reply('globalBans'), true), ...readBans(keys.channelBans(name), reply('chan.bans'), false)].sort((a, b) => a.id - b.id);
+  const bans: BanFact[] = [
+    ...readBans(keys.globalBans, reply('globalBans'), true),
+    ...readBans(keys.channelBans(name), reply('chan.bans'), false),
+  ].sort((a, b) => a.id - b.id);
   const channelName = name;
   let token: TokenCheck = { state: 'none' };
   if (found) {
@@ -121,7 +128,10 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   let grant: boolean | undefined;
   const verified = token.state === 'valid' ? token.claims.viewer : null;
   if (verified !== null) {
-    grant = verified === claimedSub ? grantWorks(keys.grants(channelName), reply('chan.grant'), now) : grantWorks(keys.grants(channelName), await replica.call('HGET', keys.grants(channelName), verified), now);
+    grant =
+      verified === claimedSub
+        ? grantWorks(keys.grants(channelName), reply('chan.grant'), now)
+        : grantWorks(keys.grants(channelName), await replica.call('HGET', keys.grants(channelName), verified), now);
   }
 
   const policy = policyOf(channel, settings['viewer-sessions']);
@@ -132,7 +142,14 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   };
   const recheck = viewer.firstCheck === false;
   const decision = decideAdmission(
-    { disabled: channel.disabled, bans, policy, ownerExternalId: () => channel.externalId, hasGrant: (v) => v === verified && grant === true, revoked },
+    {
+      disabled: channel.disabled,
+      bans,
+      policy,
+      ownerExternalId: () => channel.externalId,
+      hasGrant: (v) => v === verified && grant === true,
+      revoked,
+    },
     { ip: viewer.ip, token, now, recheck },
   );
   const limit = policy?.viewerSessions ?? null;
@@ -151,12 +168,16 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
     staleMs: settingMs(settings, 'viewer-session-stale'),
   });
   if (result.admitted) return { allow: true, channel: channelName, decision, evicted: result.evicted };
-  const refusal = result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
+  const refusal =
+    result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
   return { allow: false, channel: channelName, decision: refusal };
 }
 
 /** Claims the session's places on the primary within CAP_BUDGET_MS (connecting included), or throws. */
-export function claimOnPrimary(redis: Pick<EdgeRedis, 'primary'>, claim: Parameters<typeof claimPlaces>[1]): ReturnType<typeof claimPlaces> {
+export function claimOnPrimary(
+  redis: Pick<EdgeRedis, 'primary'>,
+  claim: Parameters<typeof claimPlaces>[1],
+): ReturnType<typeof claimPlaces> {
   return withinBudget(
     (async () => claimPlaces(await redis.primary(CAP_BUDGET_MS), claim))(),
     CAP_BUDGET_MS,

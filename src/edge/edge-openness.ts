@@ -30,6 +30,9 @@ export async function edgeOpenness(replica: RedisClient, stream: string, now: nu
   const channel = readChannel(keys.channel(candidate), channelReply);
   if (!channel) return { channel: null, open: false, why: 'no such user' };
   const bans = [...readBans(keys.globalBans, globalReply, true), ...readBans(keys.channelBans(candidate), bansReply, false)];
-  const { open, why } = decideOpenness({ user: channel, policy: channel.access === null ? undefined : { access: channel.access, viewerCap: channel.viewerCap }, bans }, now);
+  const { open, why } = decideOpenness(
+    { user: channel, policy: channel.access === null ? undefined : { access: channel.access, viewerCap: channel.viewerCap }, bans },
+    now,
+  );
   return { channel: candidate, open, why };
 }

@@ -12,7 +12,8 @@ export function primaryFromConfig(log: (line: string) => void): Pick<EdgeRedis, 
   return {
     primary(timeoutMs) {
       const target = redisPrimary();
-      if (!target) return Promise.reject(new Error('no Redis primary configured (redis_primary= in streamctl.conf, or STREAMCTL_REDIS_PRIMARY)'));
+      if (!target)
+        return Promise.reject(new Error('no Redis primary configured (redis_primary= in streamctl.conf, or STREAMCTL_REDIS_PRIMARY)'));
       const auth = redisPassword();
       if (auth.problem) log(auth.problem);
       return (primary ??= connectRedis(target, { timeoutMs, password: auth.password }));

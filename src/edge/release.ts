@@ -8,7 +8,12 @@ import { stringOrNil } from './replicated';
 import { releasePlaces, sessionPlacesOf, withinBudget } from './viewer-cap';
 
 /** Frees the session's places for the streams it watched; resolves to how many were freed. */
-export async function releaseSessionPlaces(redis: Pick<EdgeRedis, 'primary'>, streams: readonly string[], sessionId: string, timeoutMs: number): Promise<number> {
+export async function releaseSessionPlaces(
+  redis: Pick<EdgeRedis, 'primary'>,
+  streams: readonly string[],
+  sessionId: string,
+  timeoutMs: number,
+): Promise<number> {
   const names = new Set<string>();
   const recordings = new Set<string>();
   for (const stream of streams) {

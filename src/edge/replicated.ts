@@ -24,7 +24,8 @@ export function stringOrNil(key: string, reply: unknown): string | null {
 /** A reply that must be an array (HGETALL); an error reply is thrown. */
 export function fieldPairs(key: string, reply: unknown): [string, string][] {
   if (reply instanceof Error) throw reply;
-  if (!Array.isArray(reply) || reply.length % 2 !== 0 || reply.some((v) => typeof v !== 'string')) throw new ReplicaShapeError(key, 'is not a hash');
+  if (!Array.isArray(reply) || reply.length % 2 !== 0 || reply.some((v) => typeof v !== 'string'))
+    throw new ReplicaShapeError(key, 'is not a hash');
   const pairs: [string, string][] = [];
   for (let i = 0; i < reply.length; i += 2) pairs.push([reply[i] as string, reply[i + 1] as string]);
   return pairs;
@@ -87,8 +88,16 @@ export function policyOf(channel: ChannelValue, viewerSessionsSetting = 'unlimit
   if (channel.access === null) return undefined;
   const own = channel.viewerSessions ?? null;
   const viewerSessions = own !== null ? own : viewerSessionsSetting === 'unlimited' ? null : Number(viewerSessionsSetting);
-  if (viewerSessions !== null && !(Number.isSafeInteger(viewerSessions) && viewerSessions > 0)) throw new ReplicaShapeError('sc:settings', '"viewer-sessions" is not a limit');
-  return { access: channel.access, minAge: channel.minAge, viewerCap: channel.viewerCap, passwordSet: channel.passwordSet, viewerSessions, onExcess: channel.onExcess ?? 'refuse' };
+  if (viewerSessions !== null && !(Number.isSafeInteger(viewerSessions) && viewerSessions > 0))
+    throw new ReplicaShapeError('sc:settings', '"viewer-sessions" is not a limit');
+  return {
+    access: channel.access,
+    minAge: channel.minAge,
+    viewerCap: channel.viewerCap,
+    passwordSet: channel.passwordSet,
+    viewerSessions,
+    onExcess: channel.onExcess ?? 'refuse',
+  };
 }
 
 /** A revocation field of sc:revoked (its `until`, unix ms), or nil: is the token id revoked at `now`? */
@@ -105,7 +114,13 @@ export function readBans(key: string, reply: unknown, global: boolean): BanFact[
   return fieldPairs(key, reply).map(([field, text]) => {
     const id = Number(field);
     const v = json(key, text) as Partial<BanValue>;
-    if (!Number.isSafeInteger(id) || !isObject(v) || (v.kind !== 'viewer' && v.kind !== 'ip') || typeof v.value !== 'string' || !nullableNumber(v.until)) {
+    if (
+      !Number.isSafeInteger(id) ||
+      !isObject(v) ||
+      (v.kind !== 'viewer' && v.kind !== 'ip') ||
+      typeof v.value !== 'string' ||
+      !nullableNumber(v.until)
+    ) {
       throw new ReplicaShapeError(key, `field ${field.slice(0, 20)} is not a ban`);
     }
     return { id, global, kind: v.kind, value: v.value, until: v.until ?? null };
@@ -120,10 +135,17 @@ export function readKeys(key: string, reply: unknown, now: number): Verification
   if (!Array.isArray(v)) throw new ReplicaShapeError(key, 'is not a list');
   const keys = v as Partial<KeyValue>[];
   for (const k of keys) {
-    if (!isObject(k) || typeof k.id !== 'number' || typeof k.material !== 'string' || typeof k.label !== 'string' || !nullableNumber(k.retiredAt)) {
+    if (
+      !isObject(k) ||
+      typeof k.id !== 'number' ||
+      typeof k.material !== 'string' ||
+      typeof k.label !== 'string' ||
+      !nullableNumber(k.retiredAt)
+    ) {
       throw new ReplicaShapeError(key, 'holds a key without the key shape');
     }
-    if ((k.kind !== 'secret' && k.kind !== 'public') || !['HS256', 'ES256', 'EdDSA'].includes(k.alg as string)) throw new ReplicaShapeError(key, 'holds a key of an unknown kind');
+    if ((k.kind !== 'secret' && k.kind !== 'public') || !['HS256', 'ES256', 'EdDSA'].includes(k.alg as string))
+      throw new ReplicaShapeError(key, 'holds a key of an unknown kind');
   }
   return (keys as KeyValue[])
     .filter((k) => k.retiredAt === null || k.retiredAt > now)

@@ -41,7 +41,13 @@ export interface TagPass {
  * API error (nothing after the failing call is sent). `owed`: streams untagged whose re-check has
  * not been sent yet (a pass that failed between the two); kept across passes by the caller.
  */
-export async function reconcileTags(replica: RedisClient, mist: (body: Json) => Promise<Json>, now: number, settle: () => Promise<void>, owed = new Set<string>()): Promise<TagPass> {
+export async function reconcileTags(
+  replica: RedisClient,
+  mist: (body: Json) => Promise<Json>,
+  now: number,
+  settle: () => Promise<void>,
+  owed = new Set<string>(),
+): Promise<TagPass> {
   const live = activeStreamTags(await mist({ active_streams: { fields: ['tags'], longform: true } }));
   const pass: TagPass = { checked: 0, tagged: [], untagged: [] };
   for (const [stream, tags] of live) {
@@ -123,7 +129,8 @@ export async function runTagWatch(o: TagWatchOptions): Promise<WatchTotals> {
           totals.passes++;
           totals.tagged += pass.tagged.length;
           totals.untagged += pass.untagged.length;
-          if (pass.untagged.length > 0) o.log(`untagged ${pass.untagged.join(', ')} (no longer open in the replica) and re-checked their viewers`);
+          if (pass.untagged.length > 0)
+            o.log(`untagged ${pass.untagged.join(', ')} (no longer open in the replica) and re-checked their viewers`);
           if (pass.tagged.length > 0) o.log(`tagged ${pass.tagged.join(', ')} open (open in the replica)`);
         }
         if (failing !== undefined) o.log('the replica and MistServer answer again; tags follow the replica');

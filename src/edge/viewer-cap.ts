@@ -135,8 +135,10 @@ export async function claimPlaces(primary: RedisClient, c: Claim): Promise<Claim
     c.channel,
     viewer,
   );
-  if (Array.isArray(reply) && reply[0] === 1 && reply.slice(1).every((e) => typeof e === 'string')) return { admitted: true, evicted: reply.slice(1) as string[] };
-  if (Array.isArray(reply) && reply.length === 2 && reply[0] === 0 && (reply[1] === 'viewer-cap' || reply[1] === 'viewer-sessions')) return { admitted: false, rule: reply[1] };
+  if (Array.isArray(reply) && reply[0] === 1 && reply.slice(1).every((e) => typeof e === 'string'))
+    return { admitted: true, evicted: reply.slice(1) as string[] };
+  if (Array.isArray(reply) && reply.length === 2 && reply[0] === 0 && (reply[1] === 'viewer-cap' || reply[1] === 'viewer-sessions'))
+    return { admitted: false, rule: reply[1] };
   throw new Error(`the claim script answered ${JSON.stringify(reply).slice(0, 80)}`);
 }
 
@@ -151,7 +153,12 @@ export function sessionPlacesOf(reply: unknown): [string, string] | null {
  * Frees the session's place on each channel it may hold one on (a no-op where it holds none), and
  * under viewer-sessions in the hash its admission named (`held`: from sc:sess:<sid>).
  */
-export async function releasePlaces(primary: RedisClient, channels: readonly string[], sessionId: string, held: [string, string] | null = null): Promise<number> {
+export async function releasePlaces(
+  primary: RedisClient,
+  channels: readonly string[],
+  sessionId: string,
+  held: [string, string] | null = null,
+): Promise<number> {
   const cmds: (string | number)[][] = channels.map((c) => ['HDEL', keys.cap(c), sessionId]);
   if (held) cmds.push(['HDEL', keys.cap(held[0]), sessionId], ['HDEL', keys.viewerSessions(held[0], held[1]), sessionId]);
   if (cmds.length === 0) return 0;

@@ -31,7 +31,8 @@ export async function edgeVodSource(replica: () => Promise<RedisClient>, stream:
   if (recordingOf(name, settings['vod-base']) === null) return { why: 'not a recording stream', quiet: true };
   const relative = stringOrNil(keys.vodFile(id), fileReply);
   if (relative === null) return { why: `no recording ${id} in the replica` };
-  if (!root) return { why: 'no recordings root on this edge (recordings_root= in streamctl.conf: the origin\'s recordings folder, mounted here)' };
+  if (!root)
+    return { why: "no recordings root on this edge (recordings_root= in streamctl.conf: the origin's recordings folder, mounted here)" };
   const joined = pathUnderRoot(root, relative);
   if ('problem' in joined) return { why: `recording ${id} is not served: ${joined.problem}` };
   const problem = recordingFileProblem(root, joined.path);

@@ -129,7 +129,15 @@ function answerFor(ctx: PushDecisionContext, ip: string, outcome: { stream: stri
  * the encoders MistServer lists on the channel now, null when it was not asked (`problem` says why)
  * or the database shows no push since the last broadcast ended. `stopped`: those a takeover stopped.
  */
-function decideAndSettle(ctx: PushDecisionContext, trigger: string, ip: string, c: PendingCheck, sessions: InputSession[] | null, problem: string, stopped: InputSession[] = []): { stream: string } | { refused: string } {
+function decideAndSettle(
+  ctx: PushDecisionContext,
+  trigger: string,
+  ip: string,
+  c: PendingCheck,
+  sessions: InputSession[] | null,
+  problem: string,
+  stopped: InputSession[] = [],
+): { stream: string } | { refused: string } {
   const { db, now } = ctx;
   const { owner, state, facts } = c;
   // A push accepted moments ago is not listed yet: live for another key; the same key coming back is
@@ -139,14 +147,23 @@ function decideAndSettle(ctx: PushDecisionContext, trigger: string, ip: string, 
   // MistServer no longer has the last publisher and no STREAM_BUFFER end came for it: its grace runs from now, once.
   const gone = facts.mayBeLive && !live && sessions !== null && state.last !== null;
   if (gone) markPublisherDropped(db, owner.userId, state.last!.acceptedAt, now);
-  let decision = decidePushPolicy({ policy: state.secondPush, graceMs: state.reconnectGraceMs, lastKeyId: state.last?.keyId ?? null, keyId: owner.keyId, live, droppedAt: gone ? now : facts.endedAt, now });
+  let decision = decidePushPolicy({
+    policy: state.secondPush,
+    graceMs: state.reconnectGraceMs,
+    lastKeyId: state.last?.keyId ?? null,
+    keyId: owner.keyId,
+    live,
+    droppedAt: gone ? now : facts.endedAt,
+    now,
+  });
   if (decision.kind === 'takeover' && stopped.length === 0) {
     decision = {
       kind: 'refuse',
       reason: `${TAKEOVER_REFUSAL}: ${problem !== '' ? `the live encoder could not be stopped (${problem})` : 'the live encoder connected moments ago and is not listed by MistServer yet'}`,
     };
   }
-  const audit = (outcome: string, reason: string, at: string) => recordEvent(db, { at: now, kind: 'push', outcome, reason, userId: owner.userId, ip: at, detail: trigger });
+  const audit = (outcome: string, reason: string, at: string) =>
+    recordEvent(db, { at: now, kind: 'push', outcome, reason, userId: owner.userId, ip: at, detail: trigger });
   if (decision.kind === 'refuse') {
     audit('refused', decision.reason, ip);
     return { refused: decision.reason };
@@ -154,7 +171,10 @@ function decideAndSettle(ctx: PushDecisionContext, trigger: string, ip: string, 
   touchKey(db, owner.keyId, now, ip);
   recordPublisher(db, owner.userId, owner.keyId, ip, now);
   for (const s of stopped) audit('stopped', `taken over by a push from ${ip || 'unknown address'} (policy takeover)`, s.host);
-  const took = stopped.length > 0 ? `; took over from ${[...new Set(stopped.map((s) => s.host))].join(', ')} (${stopped.length} encoder session(s) stopped)` : '';
+  const took =
+    stopped.length > 0
+      ? `; took over from ${[...new Set(stopped.map((s) => s.host))].join(', ')} (${stopped.length} encoder session(s) stopped)`
+      : '';
   audit('accepted', `key "${owner.label}"${took}`, ip);
   ctx.debug(`accepted push from ${ip} for ${owner.userName} (key "${owner.label}")${took}`);
   return { stream: c.stream };
@@ -179,9 +199,15 @@ async function withMistServer(ctx: PushDecisionContext, trigger: string, ip: str
   const wouldTakeOver = c.state.secondPush === 'takeover' && sessions !== null && sessions.length > 0;
   if (wouldTakeOver) {
     try {
-      await stopSessions(c.apiUrl, sessions!.map((s) => s.sessionId), MIST_API_TIMEOUT_MS);
+      await stopSessions(
+        c.apiUrl,
+        sessions!.map((s) => s.sessionId),
+        MIST_API_TIMEOUT_MS,
+      );
       stopped = sessions!;
-      ctx.log(`push from ${ip || 'unknown address'} takes over ${c.stream}: stopped ${stopped.length} encoder session(s) from ${stopped.map((s) => s.host).join(', ')}`);
+      ctx.log(
+        `push from ${ip || 'unknown address'} takes over ${c.stream}: stopped ${stopped.length} encoder session(s) from ${stopped.map((s) => s.host).join(', ')}`,
+      );
     } catch (err) {
       problem = (err as Error).message;
     }

@@ -32,7 +32,11 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
     const fail = (why: string) => reject(new MistUnreachable(`MistServer API at ${apiUrl}: ${why}`));
     let req: ReturnType<typeof http.request>;
     try {
-      req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' }, timeout: timeoutMs });
+      req = http.request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' },
+        timeout: timeoutMs,
+      });
     } catch (err) {
       return fail((err as Error).message);
     }
@@ -69,7 +73,17 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
  * to skip such sessions was tried: on a machine at a load of 40 live encoders read as gone.)
  */
 export async function listInputSessions(apiUrl: string, stream: string, nowMs: number, timeoutMs: number): Promise<InputSession[]> {
-  const answer = await post(apiUrl, { clients: { time: Math.floor(nowMs / 1000) - 2, streams: [stream], fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'] } }, timeoutMs);
+  const answer = await post(
+    apiUrl,
+    {
+      clients: {
+        time: Math.floor(nowMs / 1000) - 2,
+        streams: [stream],
+        fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'],
+      },
+    },
+    timeoutMs,
+  );
   return inputRows(apiUrl, answer.clients, stream).map(({ bytes: _bytes, ...session }) => session);
 }
 
@@ -82,7 +96,13 @@ function inputRows(apiUrl: string, answer: unknown, stream: string): (InputSessi
   const rows = Array.isArray(clients.data) ? (clients.data.filter(Array.isArray) as unknown[][]) : [];
   return rows
     .filter((r) => at(r, 'stream') === stream && String(at(r, 'sessid')).startsWith('I'))
-    .map((r) => ({ sessionId: String(at(r, 'sessid')), host: String(at(r, 'host')), protocol: String(at(r, 'protocol')), connectedSeconds: Number(at(r, 'conntime')) || 0, bytes: Number(at(r, 'down')) || 0 }));
+    .map((r) => ({
+      sessionId: String(at(r, 'sessid')),
+      host: String(at(r, 'host')),
+      protocol: String(at(r, 'protocol')),
+      connectedSeconds: Number(at(r, 'conntime')) || 0,
+      bytes: Number(at(r, 'down')) || 0,
+    }));
 }
 
 /** Asks MistServer to stop these sessions (each cuts its encoder's connection). */

@@ -32,7 +32,13 @@ export function addKey(db: Db, user: { id: number; name: string }, label: string
  * Labels are unique among a user's working keys, so `key revoke <user> <label>` means one key:
  * while an old key in its grace still holds `label`, the new one gets `label-2` (or -3, ...).
  */
-export function rotateKeys(db: Db, userId: number, label: string, now: number, graceMs: number): { key: string; stored: StreamKey; revoked: number } {
+export function rotateKeys(
+  db: Db,
+  userId: number,
+  label: string,
+  now: number,
+  graceMs: number,
+): { key: string; stored: StreamKey; revoked: number } {
   return db
     .transaction(() => {
       const revoked = revokeUserKeys(db, userId, now + graceMs);
@@ -60,10 +66,14 @@ export function revokeKey(db: Db, user: { id: number; name: string }, labelOrPre
     .transaction(() => {
       const keys = workingKeysNamed(db, user.id, labelOrPrefix, now);
       if (keys.length === 0) {
-        throw new UserError(`${user.name} has no working key labelled or prefixed "${labelOrPrefix.slice(0, 40)}" (see 'streamctl key list ${user.name}')`);
+        throw new UserError(
+          `${user.name} has no working key labelled or prefixed "${labelOrPrefix.slice(0, 40)}" (see 'streamctl key list ${user.name}')`,
+        );
       }
       if (keys.length > 1) {
-        throw new UserError(`${keys.length} working keys of ${user.name} are labelled "${labelOrPrefix}": revoke one by its prefix (${keys.map((k) => k.hint).join(', ')})`);
+        throw new UserError(
+          `${keys.length} working keys of ${user.name} are labelled "${labelOrPrefix}": revoke one by its prefix (${keys.map((k) => k.hint).join(', ')})`,
+        );
       }
       return revokeKeyNow(db, keys[0]!.id, now);
     })
@@ -79,7 +89,9 @@ export function createUserWithKey(
   return db
     .transaction(() => {
       // Checked here, not only in the command, so every way of creating a user refuses the same text.
-      const problem = (u.displayName !== null ? displayNameProblem(u.displayName) : null) ?? (u.externalId !== null ? externalIdProblem(u.externalId) : null);
+      const problem =
+        (u.displayName !== null ? displayNameProblem(u.displayName) : null) ??
+        (u.externalId !== null ? externalIdProblem(u.externalId) : null);
       if (problem) throw new UsageError(problem);
       if (findUserByName(db, u.name)) throw new UserError(`a user named "${u.name}" already exists`);
       if (u.externalId !== null && findUserByExternalId(db, u.externalId)) {

@@ -54,7 +54,10 @@ function parseV6(text: string): Uint8Array | null {
 
 /** 16 bytes for an IPv4 or IPv6 address (zone id dropped), or null when it is not one. */
 export function parseIp(text: string): Uint8Array | null {
-  const t = text.trim().replace(/%.*$/, '').replace(/^\[(.*)\]$/, '$1');
+  const t = text
+    .trim()
+    .replace(/%.*$/, '')
+    .replace(/^\[(.*)\]$/, '$1');
   const v4 = parseV4(t);
   if (v4) return new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, ...v4]);
   return t.includes(':') ? parseV6(t) : null;

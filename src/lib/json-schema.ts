@@ -35,7 +35,13 @@ function typeOf(value: unknown): string {
 
 const show = (v: unknown) => JSON.stringify(v)?.slice(0, 60) ?? String(v);
 const join = (path: string, key: string | number) =>
-  typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? (path ? `${path}.${key}` : key) : `${path}[${JSON.stringify(key)}]`;
+  typeof key === 'number'
+    ? `${path}[${key}]`
+    : /^[A-Za-z_][A-Za-z0-9_]*$/.test(key)
+      ? path
+        ? `${path}.${key}`
+        : key
+      : `${path}[${JSON.stringify(key)}]`;
 
 /** ajv's JSON Pointer (`/users/2/name`) as `users[2].name`. */
 function pathOf(pointer: string): string {
@@ -58,13 +64,19 @@ function problemOf(e: ErrorObject): SchemaProblem {
     case 'required':
       return { path: at, message: `"${String(p.missingProperty)}" is required` };
     case 'additionalProperties':
-      return { path: join(path, String(p.additionalProperty)), message: `unknown field (expected one of ${Object.keys(parent.properties ?? {}).join(', ')})` };
+      return {
+        path: join(path, String(p.additionalProperty)),
+        message: `unknown field (expected one of ${Object.keys(parent.properties ?? {}).join(', ')})`,
+      };
     case 'enum':
       return { path: at, message: `${show(e.data)} is not one of ${(p.allowedValues as unknown[]).map(show).join(', ')}` };
     case 'const':
       return { path: at, message: `must be ${show(p.allowedValue)}` };
     case 'pattern':
-      return { path: at, message: `${show(e.data)} is invalid: expected ${typeof parent.description === 'string' ? parent.description : `a match for ${String(p.pattern)}`}` };
+      return {
+        path: at,
+        message: `${show(e.data)} is invalid: expected ${typeof parent.description === 'string' ? parent.description : `a match for ${String(p.pattern)}`}`,
+      };
     default:
       return { path: at, message: e.message ?? e.keyword };
   }

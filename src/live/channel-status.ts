@@ -68,7 +68,12 @@ export function channelStatus(db: Db, userId: number, userName: string, now: num
     last_event: last ? { at: isoTime(last.at), state: last.state } : null,
     health:
       health && healthRow
-        ? { at: isoTime(healthRow.at), buffer_ms: health.bufferMs, jitter_ms: health.jitterMs, tracks: (health.tracks ?? []).map(trackJson) }
+        ? {
+            at: isoTime(healthRow.at),
+            buffer_ms: health.bufferMs,
+            jitter_ms: health.jitterMs,
+            tracks: (health.tracks ?? []).map(trackJson),
+          }
         : null,
   };
 }

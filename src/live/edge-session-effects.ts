@@ -52,10 +52,13 @@ function plan(db: Db, base: string, effects: EdgeEffect[], now: number): Planned
 export async function stopSessionsEverywhere(db: Db, sessionIds: string[], log: (line: string) => void): Promise<void> {
   if (sessionIds.length === 0) return;
   const urls = [...edgeUrls(db), getSetting(db, 'mist-api')].filter(Boolean);
-  if (urls.length === 0) return log(`${sessionIds.length} evicted session(s) not stopped: no MistServer API to send them to (edges and mist-api are empty)`);
+  if (urls.length === 0)
+    return log(`${sessionIds.length} evicted session(s) not stopped: no MistServer API to send them to (edges and mist-api are empty)`);
   const creds = mistApiCredentials();
   const results = await Promise.allSettled(
-    urls.map((url) => mistCall({ url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS }, { stop_sessid: sessionIds })),
+    urls.map((url) =>
+      mistCall({ url, username: creds.username, password: creds.password, timeoutMs: EDGE_TIMEOUT_MS }, { stop_sessid: sessionIds }),
+    ),
   );
   results.forEach((r, i) => {
     if (r.status === 'rejected') log(`${urls[i]}: could not stop ${sessionIds.length} evicted session(s): ${oneLine(r.reason)}`);
@@ -101,7 +104,14 @@ export class EdgeRetryQueue {
 }
 
 /** Retag and re-check on one edge; false (logged) when it did not take them. */
-async function applyToEdge(db: Db, url: string, effects: EdgeEffect[], now: number, log: (line: string) => void, retry: string): Promise<boolean> {
+async function applyToEdge(
+  db: Db,
+  url: string,
+  effects: EdgeEffect[],
+  now: number,
+  log: (line: string) => void,
+  retry: string,
+): Promise<boolean> {
   const base = getSetting(db, 'stream-base');
   const planned = plan(db, base, effects, now);
   const creds = mistApiCredentials();
@@ -110,8 +120,11 @@ async function applyToEdge(db: Db, url: string, effects: EdgeEffect[], now: numb
   try {
     for (const p of planned.filter((x) => x.effect.retag)) await mistCall(conn, p.request);
     if (planned.some((p) => p.mustSettle)) await untagSettled();
-    for (const p of planned) await mistCall(conn, liveEffectRequest({ kind: 'recheck-viewers', user: p.effect.user, reason: p.effect.reason }, base));
-    log(`edge ${url}: re-checking the viewers of ${planned.map((p) => p.stream).join(', ')} (${[...new Set(planned.map((p) => p.effect.reason))].join('; ')})`);
+    for (const p of planned)
+      await mistCall(conn, liveEffectRequest({ kind: 'recheck-viewers', user: p.effect.user, reason: p.effect.reason }, base));
+    log(
+      `edge ${url}: re-checking the viewers of ${planned.map((p) => p.stream).join(', ')} (${[...new Set(planned.map((p) => p.effect.reason))].join('; ')})`,
+    );
     return true;
   } catch (err) {
     // Unreachable once is unreachable for the rest of this round: do not wait on it again.
@@ -124,7 +137,13 @@ async function applyToEdge(db: Db, url: string, effects: EdgeEffect[], now: numb
  * Sends the effects to every edge (in parallel), one line per edge and outcome. An edge that did
  * not take them goes into `queue` (when given) for retryEdgeEffects.
  */
-export async function applyEdgeEffects(db: Db, effects: EdgeEffect[], now: number, log: (line: string) => void, queue?: EdgeRetryQueue): Promise<void> {
+export async function applyEdgeEffects(
+  db: Db,
+  effects: EdgeEffect[],
+  now: number,
+  log: (line: string) => void,
+  queue?: EdgeRetryQueue,
+): Promise<void> {
   const urls = edgeUrls(db);
   if (effects.length === 0 || urls.length === 0) return;
   const note = queue ? '; kept, sent again until it answers' : '';

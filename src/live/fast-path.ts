@@ -12,7 +12,13 @@ import { getChannel } from '../store/channels';
 import type { Db } from '../store/open';
 
 /** Sets or clears the stream's tags by the channel; resolves to what was sent (never throws). */
-export async function syncOpenTag(db: Db, userId: number, stream: string, now: number, timeoutMs: number): Promise<{ open: boolean; record: boolean; sent: boolean }> {
+export async function syncOpenTag(
+  db: Db,
+  userId: number,
+  stream: string,
+  now: number,
+  timeoutMs: number,
+): Promise<{ open: boolean; record: boolean; sent: boolean }> {
   const open = channelOpenness(db, userId, now).open;
   // No policy row (a damaged database): PUSH_OUT_START refuses it too; no retries for it either.
   const record = getChannel(db, userId)?.record ?? false;

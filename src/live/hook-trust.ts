@@ -24,7 +24,10 @@ export interface HookRunner {
 /** uid and primary gid of a system account from /etc/passwd, or null. */
 function passwdEntry(name: string): { uid: number; gid: number } | null {
   try {
-    const row = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === name);
+    const row = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((l) => l.split(':'))
+      .find((f) => f[0] === name);
     return row ? { uid: Number(row[2]), gid: Number(row[3]) } : null;
   } catch {
     return null;
@@ -47,7 +50,8 @@ export function hookRunner(dbPath: string): HookRunner | string {
   if ((st.mode & 0o022) === 0) return { who: 'root (only root can write the database)' };
   const name = readInstalledConfig().mist_user;
   const account = name ? passwdEntry(name) : null;
-  if (!account) return 'streamctl runs as root and others can write the database, but no mist_user= in the installed config says whom to run the hook as';
+  if (!account)
+    return 'streamctl runs as root and others can write the database, but no mist_user= in the installed config says whom to run the hook as';
   return { uid: account.uid, gid: account.gid, who: `${name} (uid ${account.uid})` };
 }
 
@@ -75,7 +79,8 @@ export function trustedHookProgram(program: string, runner: HookRunner): { path:
     if (isProgram && !st.isFile()) return { problem: 'not a regular file' };
     if (!trustedOwner(st.uid, runner)) return { problem: `${p} is owned by uid ${st.uid}, neither root nor ${runner.who}` };
     // A sticky folder (/tmp) may be shared: others cannot rename or remove what they do not own.
-    if ((st.mode & 0o022) !== 0 && (isProgram || (st.mode & 0o1000) === 0)) return { problem: `${p} is writable by its group or by others` };
+    if ((st.mode & 0o022) !== 0 && (isProgram || (st.mode & 0o1000) === 0))
+      return { problem: `${p} is writable by its group or by others` };
     if (p === dirname(p)) break;
   }
   return { path: real };

@@ -85,19 +85,28 @@ export function hookEventFor(t: Transition): HookEvent | null {
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Runs the configured hook for the transition, if any; problems become one log line. */
-export function notifyTransition(db: Db, t: Transition, channel: { userId: number; userName: string; stream: string; at: number }, log: (line: string) => void): void {
+export function notifyTransition(
+  db: Db,
+  t: Transition,
+  channel: { userId: number; userName: string; stream: string; at: number },
+  log: (line: string) => void,
+): void {
   const event = hookEventFor(t);
   if (!event) return;
   const program = getHook(db, event);
   if (!program) return;
   const b = latestBroadcast(db, channel.userId);
-  const problem = runHook(program, {
-    event,
-    channel: channel.userName,
-    stream: channel.stream,
-    state: t.after,
-    at: iso(channel.at),
-    broadcast: b ? { id: b.id, started_at: iso(b.startedAt), ended_at: iso(b.endedAt), ended_cleanly: b.endedCleanly } : null,
-  }, db.name);
+  const problem = runHook(
+    program,
+    {
+      event,
+      channel: channel.userName,
+      stream: channel.stream,
+      state: t.after,
+      at: iso(channel.at),
+      broadcast: b ? { id: b.id, started_at: iso(b.startedAt), ended_at: iso(b.endedAt), ended_cleanly: b.endedCleanly } : null,
+    },
+    db.name,
+  );
   if (problem) log(problem);
 }

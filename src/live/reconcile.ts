@@ -21,7 +21,13 @@ export interface ClosedBroadcast {
  * Closes every open broadcast whose stream is not among `activeStreams` (MistServer's list, asked
  * at `askedAt`); `log` gets hook failures. Returns what it closed.
  */
-export function closeVanishedBroadcasts(db: Db, activeStreams: readonly string[], askedAt: number, now: () => number, log: (line: string) => void): ClosedBroadcast[] {
+export function closeVanishedBroadcasts(
+  db: Db,
+  activeStreams: readonly string[],
+  askedAt: number,
+  now: () => number,
+  log: (line: string) => void,
+): ClosedBroadcast[] {
   const base = getSetting(db, 'stream-base');
   const activeUsers = new Set<number>();
   for (const name of activeStreams) {
@@ -35,7 +41,11 @@ export function closeVanishedBroadcasts(db: Db, activeStreams: readonly string[]
     if (!open || open.endedAt !== null || open.startedAt > askedAt - RECONCILE_GRACE_MS) continue;
     // A STREAM_END already reported dates the end better than the time we noticed it.
     const at = firstStreamEndSince(db, userId, open.startedAt) ?? now();
-    const t = applyBufferEvent(db, { userId, at, state: 'LOST', issues: null, health: null, eventId: '' }, { userName, stream: `${base}+${userName}`, now: now() });
+    const t = applyBufferEvent(
+      db,
+      { userId, at, state: 'LOST', issues: null, health: null, eventId: '' },
+      { userName, stream: `${base}+${userName}`, now: now() },
+    );
     notifyTransition(db, t, { userId, userName, stream: `${base}+${userName}`, at }, log);
     closed.push({ userName, broadcastId: open.id, endedAt: at });
   }

@@ -38,7 +38,8 @@ export function runHook(program: string, event: object, dbPath: string): string 
   } catch (err) {
     return `could not run hook ${program}: ${(err as Error).message}`;
   }
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return `hook ${program} ran longer than ${hookBound.ms / 1000} s and was killed`;
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    return `hook ${program} ran longer than ${hookBound.ms / 1000} s and was killed`;
   if (r.error && (r.error as NodeJS.ErrnoException).code !== 'EPIPE') return `could not run hook ${program}: ${r.error.message}`;
   const said = r.stderr ? r.stderr.toString('utf8').trim().split('\n', 1)[0]!.slice(0, 200) : '';
   const because = said ? `: ${said}` : '';

@@ -71,7 +71,8 @@ export async function recheckEveryChannel(ctx: EffectsContext, db: Db, reason: s
 
 function describe(effect: LiveEffect, base: string): string {
   if (effect.kind === 'recheck-stream') return `re-check the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
-  if (effect.kind === 'stop-session') return `stop session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session')
+    return `stop session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
   const what = effect.kind === 'stop-publisher' ? `stop the publisher of ${stream}` : `re-check the viewers of ${stream}`;
   return `${what} (${effect.reason})`;
@@ -112,7 +113,9 @@ export async function applyLiveEffects(ctx: EffectsContext, effects: LiveEffect[
       // No API to re-check sessions with; the tag and session stops still go over the local UDP API.
       const stops = effects.filter((e) => e.kind === 'stop-session');
       const sent = await sendAllUdp([...tags, ...stops.map((e) => ({ request: liveEffectRequest(e, base) }))]);
-      notApplied(`mist-api is not set (streamctl config set mist-api <url>)${stops.length ? `; ${stops.length} session stop(s) sent over MistServer's local UDP API (unconfirmed)` : ''}${untagNote(untags, sent)}`);
+      notApplied(
+        `mist-api is not set (streamctl config set mist-api <url>)${stops.length ? `; ${stops.length} session stop(s) sent over MistServer's local UDP API (unconfirmed)` : ''}${untagNote(untags, sent)}`,
+      );
       return false;
     }
     const creds = mistApiCredentials();
@@ -162,7 +165,9 @@ async function sendAllUdp(tags: { request: Record<string, unknown> }[]): Promise
 /** What became of the untags that went over UDP (the ones that matter: a channel no longer open). */
 function untagNote(untags: { what: string }[], sent: boolean): string {
   if (untags.length === 0) return '';
-  return sent ? `; ${untags.map((t) => t.what).join(', ')} over MistServer's local UDP API instead (unconfirmed)` : "; could not send the untag over MistServer's local UDP API either";
+  return sent
+    ? `; ${untags.map((t) => t.what).join(', ')} over MistServer's local UDP API instead (unconfirmed)`
+    : "; could not send the untag over MistServer's local UDP API either";
 }
 
 /**
@@ -175,9 +180,12 @@ export function mistConfigured(db: Db): boolean {
 
 function effectDone(effect: LiveEffect, base: string): string {
   if (effect.kind === 'recheck-stream') return `re-checking the viewers of ${effect.stream.slice(0, 80)} (${effect.reason})`;
-  if (effect.kind === 'stop-session') return `stopped session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
+  if (effect.kind === 'stop-session')
+    return `stopped session ${effect.sessionId.slice(0, 12)} on ${effect.stream.slice(0, 80)} (${effect.reason})`;
   const stream = `${base}+${effect.user}`;
-  return effect.kind === 'stop-publisher' ? `stopped the publisher of ${stream} (${effect.reason})` : `re-checking the viewers of ${stream} (${effect.reason})`;
+  return effect.kind === 'stop-publisher'
+    ? `stopped the publisher of ${stream} (${effect.reason})`
+    : `re-checking the viewers of ${stream} (${effect.reason})`;
 }
 
 /** The tag request for every channel the effects name, by its openness now (a removed user: untagged). */
@@ -185,7 +193,11 @@ function tagRequests(db: Db, base: string, effects: ChannelEffect[]): { request:
   const now = Date.now();
   return [...new Set(effects.map((e) => e.user))].map((name) => {
     const t = channelTag(db, base, name, now);
-    return { open: t.open, request: t.request, what: t.open ? `tagged ${t.stream} open (no viewer check needed)` : `untagged ${t.stream} (${t.why}: every viewer is checked)` };
+    return {
+      open: t.open,
+      request: t.request,
+      what: t.open ? `tagged ${t.stream} open (no viewer check needed)` : `untagged ${t.stream} (${t.why}: every viewer is checked)`,
+    };
   });
 }
 
@@ -224,7 +236,9 @@ export async function applyRecordTag(ctx: EffectsContext, userName: string, reco
     if (!liveChannels(db).some((c) => c.userName === userName)) return;
     const stream = `${getSetting(db, 'stream-base')}+${userName}`;
     const request = recordTagRequest(stream, record);
-    const what = record ? `untagged ${stream} ${NO_RECORD_TAG} (its recording push may start)` : `tagged ${stream} ${NO_RECORD_TAG} (no more recording retries)`;
+    const what = record
+      ? `untagged ${stream} ${NO_RECORD_TAG} (its recording push may start)`
+      : `tagged ${stream} ${NO_RECORD_TAG} (no more recording retries)`;
     const url = getSetting(db, 'mist-api');
     if (url !== '') {
       const creds = mistApiCredentials();

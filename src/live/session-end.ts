@@ -31,7 +31,10 @@ function watchedChannel(db: Db, totals: SessionTotals): { channel: StreamChannel
   const user = open ? findUserById(db, open.userId) : undefined;
   if (!open || !user) return null;
   const live = open.stream.toLowerCase().startsWith(`${base}+`);
-  return { channel: { userId: user.id, userName: user.name, disabled: user.disabled, kind: live ? 'live' : 'vod' } as StreamChannel, stream: open.stream };
+  return {
+    channel: { userId: user.id, userName: user.name, disabled: user.disabled, kind: live ? 'live' : 'vod' } as StreamChannel,
+    stream: open.stream,
+  };
 }
 
 /**

@@ -63,7 +63,8 @@ export function parseStreamHealth(text: string): StreamHealth {
   if (!isObject(root)) throw new Error('health is not a JSON object');
   // "tracks" lists the track keys; fall back to every object member that names a codec.
   const listed = Array.isArray(root.tracks) ? root.tracks.filter((k): k is string => typeof k === 'string') : [];
-  const names = listed.length > 0 ? listed : Object.keys(root).filter((k) => isObject(root[k]) && typeof (root[k] as Json).codec === 'string');
+  const names =
+    listed.length > 0 ? listed : Object.keys(root).filter((k) => isObject(root[k]) && typeof (root[k] as Json).codec === 'string');
   const tracks: TrackHealth[] = [];
   for (const name of names) {
     const t = root[name];

@@ -24,7 +24,11 @@ export function parseStreamName(stream: string): StreamName | null {
   if (plus < 0) return null;
   const rest = stream.slice(plus + 1);
   const channel = canonicalName(rest);
-  return { base: stream.slice(0, plus).toLowerCase(), channel: nameProblem(channel) === null ? channel : null, recordingId: parseRecordingId(rest) };
+  return {
+    base: stream.slice(0, plus).toLowerCase(),
+    channel: nameProblem(channel) === null ? channel : null,
+    recordingId: parseRecordingId(rest),
+  };
 }
 
 /** The channel of a live stream on `streamBase`, or null (another base, or a rest that is no channel name). */

@@ -41,7 +41,8 @@ export const UNTAG_SETTLE_MS = 1000;
 export const untagSettle = { ms: UNTAG_SETTLE_MS };
 
 /** The address is a literal: skip dns.lookup (its thread pool start costs a short process ~10 ms). */
-const loopback = (_host: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) => cb(null, UDP_API_HOST, 4);
+const loopback = (_host: string, _opts: unknown, cb: (err: Error | null, address: string, family: number) => void) =>
+  cb(null, UDP_API_HOST, 4);
 
 /** The API request that tags (open) or untags (not open) a live stream. */
 export function tagRequest(stream: string, open: boolean): Record<string, Record<string, string>> {

@@ -157,7 +157,8 @@ export function prepareChannelFolder(root: string, userId: number): { folder: st
   } catch (err) {
     return { problem: `could not check ${folder}: ${(err as Error).message}` };
   }
-  if (realRoot === null || realpathOrNull(folder) !== join(realRoot, String(userId))) return { problem: `${folder} leads outside recordings-root` };
+  if (realRoot === null || realpathOrNull(folder) !== join(realRoot, String(userId)))
+    return { problem: `${folder} leads outside recordings-root` };
   return { folder };
 }
 
@@ -178,7 +179,10 @@ export function isFreePath(path: string): boolean {
  */
 export function relativeRecordingPath(root: string, path: string): string | null {
   if (!isUnderRoot(root, path)) return null;
-  return resolve(path).slice(resolve(root).length + 1).split(sep).join('/');
+  return resolve(path)
+    .slice(resolve(root).length + 1)
+    .split(sep)
+    .join('/');
 }
 
 /**
@@ -188,9 +192,15 @@ export function relativeRecordingPath(root: string, path: string): string | null
  * checks the file itself (links, under the root's real path).
  */
 export function pathUnderRoot(root: string, relative: string): { path: string } | { problem: string } {
-  if (recordingsRootProblem(root) !== null) return { problem: `the recordings root ${root.slice(0, 80)} is not usable: ${recordingsRootProblem(root)}` };
+  if (recordingsRootProblem(root) !== null)
+    return { problem: `the recordings root ${root.slice(0, 80)} is not usable: ${recordingsRootProblem(root)}` };
   const segments = relative.split('/');
-  if (relative === '' || relative.length > 1024 || /[\\\u0000-\u001f\u007f]/.test(relative) || segments.some((s) => s === '' || s === '.' || s === '..')) {
+  if (
+    relative === '' ||
+    relative.length > 1024 ||
+    /[\\\u0000-\u001f\u007f]/.test(relative) ||
+    segments.some((s) => s === '' || s === '.' || s === '..')
+  ) {
     return { problem: 'the replicated path is not a plain relative path' };
   }
   const path = join(resolve(root), ...segments);

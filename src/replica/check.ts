@@ -27,7 +27,12 @@ export async function openPrimary(target: string, password: string | undefined, 
  * primary is still reported within `connectMs` (the client has one timeout for both, so a short
  * probe connects first).
  */
-export async function openPrimaryForResync(target: string, password: string | undefined, answerMs: number, connectMs = 5000): Promise<RedisClient> {
+export async function openPrimaryForResync(
+  target: string,
+  password: string | undefined,
+  answerMs: number,
+  connectMs = 5000,
+): Promise<RedisClient> {
   (await openPrimary(target, password, connectMs)).close();
   return openPrimary(target, password, answerMs);
 }
@@ -70,25 +75,51 @@ export interface ReplicationCheck {
 export async function checkReplication(db: Db, target: string, password: string | undefined, now: number): Promise<ReplicationCheck> {
   const stats = outboxStats(db);
   if (getSetting(db, 'replication') !== 'redis') {
-    return { status: 'warn', message: 'replication is off: edges get no changes', fix: 'streamctl edge resync (turns it on)', pending: stats.pending };
+    return {
+      status: 'warn',
+      message: 'replication is off: edges get no changes',
+      fix: 'streamctl edge resync (turns it on)',
+      pending: stats.pending,
+    };
   }
   let client: RedisClient | undefined;
   try {
     client = await openPrimary(target, password, 5000);
     const comparison = await compareWithRedis(db, client, now);
-    const counts = Object.entries(comparison.sqlite.counts).map(([k, v]) => `${v} ${k}`).join(', ');
-    const behind = stats.pending > 0 ? `; ${stats.pending} change(s) queued, oldest ${Math.max(0, now - (stats.oldestAt ?? now))} ms ago` : '';
-    if (comparison.same) return { status: stats.pending > 0 ? 'warn' : 'ok', message: `Redis matches SQLite (${counts})${behind}`, ...(stats.pending > 0 ? { fix: 'is `streamctl edge relay` running?' } : {}), comparison, pending: stats.pending };
-    const shown = comparison.differences.slice(0, 5).map((d) => `${d.key} ${d.problem}`).join('; ');
+    const counts = Object.entries(comparison.sqlite.counts)
+      .map(([k, v]) => `${v} ${k}`)
+      .join(', ');
+    const behind =
+      stats.pending > 0 ? `; ${stats.pending} change(s) queued, oldest ${Math.max(0, now - (stats.oldestAt ?? now))} ms ago` : '';
+    if (comparison.same)
+      return {
+        status: stats.pending > 0 ? 'warn' : 'ok',
+        message: `Redis matches SQLite (${counts})${behind}`,
+        ...(stats.pending > 0 ? { fix: 'is `streamctl edge relay` running?' } : {}),
+        comparison,
+        pending: stats.pending,
+      };
+    const shown = comparison.differences
+      .slice(0, 5)
+      .map((d) => `${d.key} ${d.problem}`)
+      .join('; ');
     return {
       status: stats.pending > 0 ? 'warn' : 'fail',
       message: `Redis differs from SQLite in ${comparison.differenceCount} key(s): ${shown}${behind}`,
-      fix: stats.pending > 0 ? 'is `streamctl edge relay` running? (queued changes explain differences until published)' : 'streamctl edge resync',
+      fix:
+        stats.pending > 0
+          ? 'is `streamctl edge relay` running? (queued changes explain differences until published)'
+          : 'streamctl edge resync',
       comparison,
       pending: stats.pending,
     };
   } catch (err) {
-    return { status: 'fail', message: `cannot read the Redis primary: ${oneLine(err)}`, fix: 'start Redis, or check redis_primary= in streamctl.conf', pending: stats.pending };
+    return {
+      status: 'fail',
+      message: `cannot read the Redis primary: ${oneLine(err)}`,
+      fix: 'start Redis, or check redis_primary= in streamctl.conf',
+      pending: stats.pending,
+    };
   } finally {
     client?.close();
   }

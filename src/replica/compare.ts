@@ -97,7 +97,9 @@ function current(d: Desired, now: number): Desired {
   const kind = kindOf(d.key);
   try {
     if (d.type === 'hash' && kind === 'bans') {
-      const fields = Object.fromEntries(Object.entries(d.fields).filter(([, v]) => !ended((JSON.parse(v) as { until?: unknown }).until, now)));
+      const fields = Object.fromEntries(
+        Object.entries(d.fields).filter(([, v]) => !ended((JSON.parse(v) as { until?: unknown }).until, now)),
+      );
       return Object.keys(fields).length ? { ...d, fields } : { key: d.key, type: 'none' };
     }
     if (d.type === 'hash' && kind === 'grants') {
@@ -121,7 +123,12 @@ function current(d: Desired, now: number): Desired {
 
 /** A canonical text of an entry: hash fields sorted. */
 function canonical(d: Desired): string {
-  if (d.type === 'hash') return JSON.stringify(Object.keys(d.fields).sort().map((f) => [f, d.fields[f]]));
+  if (d.type === 'hash')
+    return JSON.stringify(
+      Object.keys(d.fields)
+        .sort()
+        .map((f) => [f, d.fields[f]]),
+    );
   return d.type === 'string' ? JSON.stringify(d.value) : 'none';
 }
 

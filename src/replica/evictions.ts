@@ -14,7 +14,11 @@ export const EVICTIONS_BATCH = 100;
  * Hands the oldest evicted session ids to `stop` (which throws when it could not send them: they
  * stay), then removes them. Returns how many were read (0: nothing to stop).
  */
-export async function drainEvictions(client: RedisClient, stop: (sessionIds: string[]) => Promise<void>, max = EVICTIONS_BATCH): Promise<number> {
+export async function drainEvictions(
+  client: RedisClient,
+  stop: (sessionIds: string[]) => Promise<void>,
+  max = EVICTIONS_BATCH,
+): Promise<number> {
   const ids = (await client.call('LRANGE', keys.evict, 0, max - 1)) as string[];
   if (!Array.isArray(ids) || ids.length === 0) return 0;
   await stop(ids.filter((id) => typeof id === 'string' && /^[0-9A-Za-z]{1,128}$/.test(id)));

@@ -161,7 +161,10 @@ export function commandsFor(d: Desired): RedisCommand[] {
       return [['DEL', d.key]];
     case 'hash':
       // DEL first: fields of bans and grants that ended or were removed must not survive.
-      return [['DEL', d.key], ['HSET', d.key, ...Object.entries(d.fields).flat()]];
+      return [
+        ['DEL', d.key],
+        ['HSET', d.key, ...Object.entries(d.fields).flat()],
+      ];
   }
 }
 

@@ -87,7 +87,15 @@ interface Before {
 async function readBefore(client: RedisClient, rows: OutboxRow[]): Promise<Before> {
   const grantNames = [...new Set(rows.filter((r) => r.entity === 'grants').map((r) => r.ref))];
   const wantKeys = rows.some((r) => r.entity === 'keys');
-  const cmds: RedisCommand[] = [...(wantKeys ? [['GET', keys.tokenKeys], ['HKEYS', keys.revoked]] : []), ...grantNames.map((n) => ['HGETALL', keys.grants(n)])];
+  const cmds: RedisCommand[] = [
+    ...(wantKeys
+      ? [
+          ['GET', keys.tokenKeys],
+          ['HKEYS', keys.revoked],
+        ]
+      : []),
+    ...grantNames.map((n) => ['HGETALL', keys.grants(n)]),
+  ];
   const replies = cmds.length ? await client.pipeline(cmds) : [];
   const before: Before = { grants: new Map() };
   if (wantKeys) {
@@ -134,7 +142,12 @@ function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, afte
     out.set(
       user,
       had
-        ? { user, reason: had.reason === reason ? reason : `${had.reason}, ${reason}`, retag: had.retag || retag, policyChanged: had.policyChanged || policyChanged }
+        ? {
+            user,
+            reason: had.reason === reason ? reason : `${had.reason}, ${reason}`,
+            retag: had.retag || retag,
+            policyChanged: had.policyChanged || policyChanged,
+          }
         : { user, reason, retag, policyChanged },
     );
   };
@@ -142,7 +155,8 @@ function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, afte
     if (r.entity === 'channel') add(r.ref, 'channel changed', true, true);
     else if (r.entity === 'bans' && r.ref !== '') add(r.ref, 'bans changed', true);
     else if (r.entity === 'bans') for (const u of live()) add(u, 'global bans changed', true);
-    else if (r.entity === 'grants' && grantLost(before.grants.get(r.ref), after.get(keys.grants(r.ref)))) add(r.ref, 'grant removed', false);
+    else if (r.entity === 'grants' && grantLost(before.grants.get(r.ref), after.get(keys.grants(r.ref))))
+      add(r.ref, 'grant removed', false);
     else if (r.entity === 'keys') {
       const d = after.get(keys.tokenKeys);
       const nowIds = new Set(d?.type === 'string' ? (JSON.parse(d.value) as { id: number }[]).map((k) => k.id) : []);
@@ -151,7 +165,8 @@ function effectsOf(rows: OutboxRow[], live: () => string[], before: Before, afte
       // A token revoked: its sessions on the edges are refused when re-checked (any live channel may hold one).
       const r = after.get(keys.revoked);
       const revokedNow = r?.type === 'hash' ? Object.keys(r.fields) : [];
-      if (revokedNow.some((jti) => before.revoked === undefined || !before.revoked.has(jti))) for (const u of live()) add(u, 'token revoked', false);
+      if (revokedNow.some((jti) => before.revoked === undefined || !before.revoked.has(jti)))
+        for (const u of live()) add(u, 'token revoked', false);
     }
   }
   return [...out.values()];
@@ -213,7 +228,14 @@ export async function publishPending(
   await exec(client, [...snap.commands, ['HSET', keys.meta, 'outbox', lastId]]);
   // Only now: Redis has it. Later changes have later ids and stay.
   writeWithRetry(db, () => deleteOutboxThrough(db, lastId));
-  return { rows: snap.rows.length, entities: snap.entities, lastId, oldestAt: Math.min(...snap.rows.map((r) => r.at)), full: false, effects: snap.effects };
+  return {
+    rows: snap.rows.length,
+    entities: snap.entities,
+    lastId,
+    oldestAt: Math.min(...snap.rows.map((r) => r.at)),
+    full: false,
+    effects: snap.effects,
+  };
 }
 
 export interface ResyncResult {

@@ -10,7 +10,15 @@ import type { SessionTotals } from '../mist/session-totals';
 export const PREFIX = 'sc:';
 
 /** Settings an edge's admission reads (the rest stay on the origin). */
-export const REPLICATED_SETTINGS = ['stream-base', 'vod-base', 'offline-stream', 'unknown-stream-access', 'viewer-session-stale', 'token-max-ttl', 'viewer-sessions'] as const;
+export const REPLICATED_SETTINGS = [
+  'stream-base',
+  'vod-base',
+  'offline-stream',
+  'unknown-stream-access',
+  'viewer-session-stale',
+  'token-max-ttl',
+  'viewer-sessions',
+] as const;
 export type ReplicatedSetting = (typeof REPLICATED_SETTINGS)[number];
 
 /** `sc:settings` → JSON of every replicated setting's effective value (defaults included). */

@@ -34,12 +34,14 @@ export function edgeRedisFromConfig(log: (line: string) => void): EdgeRedis {
   return {
     replica() {
       const target = redisReplica();
-      if (!target) return Promise.reject(new Error('no Redis replica configured (redis_replica= in streamctl.conf, or STREAMCTL_REDIS_REPLICA)'));
+      if (!target)
+        return Promise.reject(new Error('no Redis replica configured (redis_replica= in streamctl.conf, or STREAMCTL_REDIS_REPLICA)'));
       return (replica ??= connectRedis(target, { timeoutMs: REPLICA_TIMEOUT_MS, password: auth() }));
     },
     primary(timeoutMs) {
       const target = redisPrimary();
-      if (!target) return Promise.reject(new Error('no Redis primary configured (redis_primary= in streamctl.conf, or STREAMCTL_REDIS_PRIMARY)'));
+      if (!target)
+        return Promise.reject(new Error('no Redis primary configured (redis_primary= in streamctl.conf, or STREAMCTL_REDIS_PRIMARY)'));
       return (primary ??= connectRedis(target, { timeoutMs, password: auth() }));
     },
   };

@@ -123,12 +123,11 @@ export function answerOnce(
   try {
     const decided = decide();
     if ('then' in decided) {
-      return decided.then(
-        (a) => {
+      return decided
+        .then((a) => {
           answer = render(name, a);
-        },
-        fail,
-      ).then(settle);
+        }, fail)
+        .then(settle);
     }
     answer = render(name, decided);
   } catch (err) {

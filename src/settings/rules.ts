@@ -16,7 +16,8 @@ export interface SettingRule {
 }
 
 const positiveInteger = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0');
-const absolutePath = (v: string) => (/^\/[^\n]*[^/\n]$/.test(v) && !v.split('/').includes('..') ? null : 'expected an absolute path without ".." or a trailing "/"');
+const absolutePath = (v: string) =>
+  /^\/[^\n]*[^/\n]$/.test(v) && !v.split('/').includes('..') ? null : 'expected an absolute path without ".." or a trailing "/"';
 const duration = (v: string) => (parseDuration(v) !== null ? null : 'expected a duration such as 90s, 10m, 1h, 7d');
 const positiveDuration = (v: string) => ((parseDuration(v) ?? 0) > 0 ? null : 'expected a duration above zero such as 90s, 10m, 1h, 7d');
 
@@ -24,8 +25,10 @@ const positiveDuration = (v: string) => ((parseDuration(v) ?? 0) > 0 ? null : 'e
 function edgeList(v: string): string | null {
   if (v === '') return null;
   for (const url of v.split(',').map((u) => u.trim())) {
-    if (/^https?:\/\/[^\s/?#]*@/.test(url)) return `a user or password does not go in the database (STREAMCTL_MIST_USER or mist_api_user= in streamctl.conf serve the edges too)`;
-    if (!/^https?:\/\/[^\s/?#@,]+\/?(api\/?)?$/.test(url)) return `"${url}": expected URLs such as http://10.0.0.2:4242/api, separated by commas`;
+    if (/^https?:\/\/[^\s/?#]*@/.test(url))
+      return `a user or password does not go in the database (STREAMCTL_MIST_USER or mist_api_user= in streamctl.conf serve the edges too)`;
+    if (!/^https?:\/\/[^\s/?#@,]+\/?(api\/?)?$/.test(url))
+      return `"${url}": expected URLs such as http://10.0.0.2:4242/api, separated by commas`;
   }
   return null;
 }
@@ -54,7 +57,8 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
     check: duration,
   },
   'viewer-sessions': {
-    description: 'most concurrent sessions one viewer id (a token\'s sub) may hold on a channel that sets none (channel set --viewer-sessions), or unlimited',
+    description:
+      "most concurrent sessions one viewer id (a token's sub) may hold on a channel that sets none (channel set --viewer-sessions), or unlimited",
     check: (v: string) => (v === 'unlimited' || /^[1-9]\d{0,8}$/.test(v) ? null : 'expected a whole number above 0, or unlimited'),
   },
   'token-secret-grace': {
@@ -74,7 +78,7 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
     check: (v: string) => (isValidStreamBase(v) ? null : 'expected lower-case letters, digits, ".", "_" or "-" (no "+")'),
   },
   'offline-stream': {
-    description: 'stream shown for an offline channel without a replay (DEFAULT_STREAM); empty: MistServer\'s own default',
+    description: "stream shown for an offline channel without a replay (DEFAULT_STREAM); empty: MistServer's own default",
     check: (v: string) => (v === '' || isValidStreamBase(v) ? null : 'expected a configured stream name (lower-case, no "+" or "$")'),
   },
   'recordings-retention': {
@@ -100,11 +104,13 @@ export const SETTING_RULES: Record<SettingName, SettingRule> = {
     check: absolutePath,
   },
   replication: {
-    description: "redis: every change edges need is queued for `streamctl edge relay` (turn on with `streamctl edge resync`); off: one box, nothing queued",
+    description:
+      'redis: every change edges need is queued for `streamctl edge relay` (turn on with `streamctl edge resync`); off: one box, nothing queued',
     check: (v: string) => (v === 'off' || v === 'redis' ? null : 'expected off or redis'),
   },
   edges: {
-    description: "comma-separated MistServer API URLs of the edges, whose viewers `edge relay` re-checks after a ban or policy change (empty: none)",
+    description:
+      'comma-separated MistServer API URLs of the edges, whose viewers `edge relay` re-checks after a ban or policy change (empty: none)',
     check: edgeList,
   },
 };
@@ -117,7 +123,8 @@ export function setSetting(db: Db, name: SettingName, value: string): string | n
   const problem = SETTING_RULES[name].check(value);
   if (problem) return problem;
   const other = MUST_DIFFER[name];
-  if (other !== undefined && getSetting(db, other) === value) return `${other} is "${value}" too: the live and the VoD stream must have different names`;
+  if (other !== undefined && getSetting(db, other) === value)
+    return `${other} is "${value}" too: the live and the VoD stream must have different names`;
   putSetting(db, name, value);
   return null;
 }
@@ -126,5 +133,7 @@ export function setSetting(db: Db, name: SettingName, value: string): string | n
 export function unsetProblem(db: Db, name: SettingName): string | null {
   const other = MUST_DIFFER[name];
   const value = SETTING_DEFAULTS[name];
-  return other !== undefined && getSetting(db, other) === value ? `its default "${value}" is the value of ${other}: change ${other} first` : null;
+  return other !== undefined && getSetting(db, other) === value
+    ? `its default "${value}" is the value of ${other}: change ${other} first`
+    : null;
 }

@@ -61,7 +61,15 @@ export type SyncChange =
   | { object: 'user'; action: 'update'; user: string; fields: FieldChanges }
   | { object: 'channel'; action: 'update'; user: string; fields: FieldChanges }
   | { object: 'grant'; action: 'add' | 'update' | 'remove'; user: string; viewer: string; until: string | null }
-  | { object: 'ban'; action: 'add' | 'update' | 'remove'; channel: string | null; kind: BanKind; value: string; until: string | null; reason: string | null };
+  | {
+      object: 'ban';
+      action: 'add' | 'update' | 'remove';
+      channel: string | null;
+      kind: BanKind;
+      value: string;
+      until: string | null;
+      reason: string | null;
+    };
 
 /** A change MistServer must apply to sessions already running (see src/live/session-effects.ts). */
 export interface SyncLiveEffect {
@@ -112,7 +120,13 @@ function parseTime(text: string | null | undefined): number | null {
 
 /** The checked input, with times in ms, canonical CIDRs and user names resolved. */
 interface Plan {
-  users: { at: string; name: string; externalId: string | null | undefined; displayName: string | null | undefined; disabled: boolean | undefined }[];
+  users: {
+    at: string;
+    name: string;
+    externalId: string | null | undefined;
+    displayName: string | null | undefined;
+    disabled: boolean | undefined;
+  }[];
   disableUnlisted: boolean;
   channels: { at: string; user: string; patch: ChannelPatch; grants?: Map<string, number | null> }[];
   bans?: Map<string, { userName: string | null; kind: BanKind; value: string; until: number | null; reason: string | null }>;
@@ -143,7 +157,8 @@ function checkInput(db: Db, raw: unknown): Plan {
   // this input sets it, a listed user keeps it (no external_id given) or a user not listed has it.
   const holders = new Map<string, { user: string; at: string | null; set: boolean }>();
   for (const existing of listUsers(db)) {
-    if (existing.externalId !== null && !listed.has(existing.name)) holders.set(existing.externalId, { user: existing.name, at: null, set: false });
+    if (existing.externalId !== null && !listed.has(existing.name))
+      holders.set(existing.externalId, { user: existing.name, at: null, set: false });
   }
   for (const u of plan.users) {
     if (u.externalId !== undefined) continue;
@@ -155,9 +170,14 @@ function checkInput(db: Db, raw: unknown): Plan {
     const holder = holders.get(u.externalId);
     const shown = u.externalId.slice(0, 40);
     if (!holder) holders.set(u.externalId, { user: u.name, at: u.at, set: true });
-    else if (holder.at === null) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}", which is not in this sync`);
+    else if (holder.at === null)
+      add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}", which is not in this sync`);
     else if (holder.set) add(`${u.at}.external_id`, `user "${u.name}": "${shown}" is listed twice (also at ${holder.at})`);
-    else add(`${u.at}.external_id`, `user "${u.name}": "${shown}" already belongs to user "${holder.user}" (${holder.at}), which keeps it: give that user its new external_id too`);
+    else
+      add(
+        `${u.at}.external_id`,
+        `user "${u.name}": "${shown}" already belongs to user "${holder.user}" (${holder.at}), which keeps it: give that user its new external_id too`,
+      );
   }
   const known = (name: string) => listed.has(name) || findUserByName(db, name) !== undefined;
 
@@ -274,7 +294,11 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
  * (a dry run's, or one with nothing to write, outside any); live effects are returned for the
  * caller to apply.
  */
-export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: boolean; beforeCommit?: (report: SyncReport) => void }): SyncReport {
+export function syncSite(
+  db: Db,
+  input: unknown,
+  opts: { now: number; dryRun?: boolean; beforeCommit?: (report: SyncReport) => void },
+): SyncReport {
   const dryRun = opts.dryRun === true;
   // The writes the plan makes, in order; run only after planning, in one write transaction.
   const writes: (() => void)[] = [];
@@ -302,7 +326,11 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
           // The external id is set with the updates below, once a user moving away from it has let
           // it go (another listed user may hold it until then: the column is UNIQUE).
           const user = insertUser(db, { name: u.name, displayName: u.displayName ?? null, externalId: null, now: opts.now });
-          if (u.disabled || u.externalId != null) updates.push({ user, next: { displayName: user.displayName, externalId: u.externalId ?? null, disabled: u.disabled === true } });
+          if (u.disabled || u.externalId != null)
+            updates.push({
+              user,
+              next: { displayName: user.displayName, externalId: u.externalId ?? null, disabled: u.disabled === true },
+            });
           const { key, stored } = createKey(db, user.id, 'default', opts.now);
           change.key = key;
           change.key_label = stored.label;
@@ -354,7 +382,8 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       if (Object.keys(fields).length > 0) {
         changes.push({ object: 'channel', action: 'update', user: c.user, fields });
         write(() => updateChannel(db, idAtWrite(), c.patch, opts.now));
-        if ('access' in fields || 'min_age' in fields || 'viewer_cap' in fields) effect({ kind: 'recheck-viewers', user: c.user, reason: 'channel access changed by sync' });
+        if ('access' in fields || 'min_age' in fields || 'viewer_cap' in fields)
+          effect({ kind: 'recheck-viewers', user: c.user, reason: 'channel access changed by sync' });
       }
       if (!c.grants) continue;
       const current = new Map((userId === undefined ? [] : listGrants(db, userId, opts.now, true)).map((g) => [g.viewer, g.until]));
@@ -379,14 +408,25 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
 
     // The site's own bans (origin 'sync'); an operator's bans are not the site's to lift.
     if (plan.bans) {
-      const watched = () => channelsWithOpenSessions(db).map((id) => findUserById(db, id)?.name).filter((n): n is string => n !== undefined);
+      const watched = () =>
+        channelsWithOpenSessions(db)
+          .map((id) => findUserById(db, id)?.name)
+          .filter((n): n is string => n !== undefined);
       const recheck = (channel: string | null, reason: string) => {
         for (const user of channel !== null ? [channel] : watched()) effect({ kind: 'recheck-viewers', user, reason });
       };
       const existing = new Map(listSyncBans(db).map((b) => [banIdentity(b.userName, b.kind, b.value), b]));
       for (const [id, b] of existing) {
         if (plan.bans.has(id)) continue;
-        changes.push({ object: 'ban', action: 'remove', channel: b.userName, kind: b.kind, value: b.value, until: iso(b.until), reason: b.reason });
+        changes.push({
+          object: 'ban',
+          action: 'remove',
+          channel: b.userName,
+          kind: b.kind,
+          value: b.value,
+          until: iso(b.until),
+          reason: b.reason,
+        });
         write(() => deleteBan(db, b.id));
         recheck(b.userName, 'ban lifted by sync');
       }
@@ -407,7 +447,13 @@ export function syncSite(db: Db, input: unknown, opts: { now: number; dryRun?: b
       }
     }
     // The report's change objects are the plan's: a created user's key is filled in by its write.
-    const report: SyncReport = { dry_run: dryRun, changed: changes.length > 0, summary: summarize(changes), changes, live_effects: effects };
+    const report: SyncReport = {
+      dry_run: dryRun,
+      changed: changes.length > 0,
+      summary: summarize(changes),
+      changes,
+      live_effects: effects,
+    };
     return report;
   };
   const report = db.transaction(run).deferred();

@@ -28,8 +28,15 @@ export function insertBan(
   db: Db,
   b: { userId: number | null; kind: BanKind; value: string; reason: string | null; until: number | null; now: number; origin?: BanOrigin },
 ): Ban {
-  const info = stmt(db, 'INSERT INTO bans (user_id, kind, value, reason, until, created_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)')
-    .run(b.userId, b.kind, b.value, b.reason, b.until, b.now, b.origin ?? 'admin');
+  const info = stmt(db, 'INSERT INTO bans (user_id, kind, value, reason, until, created_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
+    b.userId,
+    b.kind,
+    b.value,
+    b.reason,
+    b.until,
+    b.now,
+    b.origin ?? 'admin',
+  );
   return findBan(db, Number(info.lastInsertRowid))!;
 }
 
@@ -45,13 +52,18 @@ export function deleteBan(db: Db, id: number): boolean {
 
 /** Bans, optionally only those of one channel (global ones included when `withGlobal`). */
 export function listBans(db: Db, filter: { userId?: number; withGlobal: boolean; now: number; includeExpired: boolean }): Ban[] {
-  return stmt(db, 
-      `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id
+  return stmt(
+    db,
+    `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id
         WHERE (@userId IS NULL OR b.user_id = @userId OR (@withGlobal AND b.user_id IS NULL))
           AND (@includeExpired OR b.until IS NULL OR b.until > @now)
         ORDER BY b.id`,
-    )
-    .all({ userId: filter.userId ?? null, withGlobal: filter.withGlobal ? 1 : 0, now: filter.now, includeExpired: filter.includeExpired ? 1 : 0 }) as Ban[];
+  ).all({
+    userId: filter.userId ?? null,
+    withGlobal: filter.withGlobal ? 1 : 0,
+    now: filter.now,
+    includeExpired: filter.includeExpired ? 1 : 0,
+  }) as Ban[];
 }
 
 /** Bans in force at `now` that apply to a channel (its own and the global ones). */
@@ -61,7 +73,10 @@ export function activeBansFor(db: Db, userId: number, now: number): Ban[] {
 
 /** Every ban a sync owns, expired ones included (the site's list is the whole truth for them). */
 export function listSyncBans(db: Db): Ban[] {
-  return stmt(db, `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id WHERE b.origin = 'sync' ORDER BY b.id`).all() as Ban[];
+  return stmt(
+    db,
+    `SELECT ${COLUMNS} FROM bans b LEFT JOIN users u ON u.id = b.user_id WHERE b.origin = 'sync' ORDER BY b.id`,
+  ).all() as Ban[];
 }
 
 /** Changes a ban's end and note. */

@@ -46,8 +46,10 @@ const RECORDING_SLACK_MS = 10_000;
 export function findBroadcastForRecording(db: Db, userId: number, startedAt: number, endedAt: number): Broadcast | undefined {
   // Broadcasts of a channel never overlap, so the few newest that start before the recording ends
   // are the only candidates (no scan of a long history).
-  const rows = stmt(db, 'SELECT id, user_id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 4')
-    .all(userId, endedAt + RECORDING_SLACK_MS) as BroadcastRow[];
+  const rows = stmt(
+    db,
+    'SELECT id, user_id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 4',
+  ).all(userId, endedAt + RECORDING_SLACK_MS) as BroadcastRow[];
   let best: BroadcastRow | undefined;
   let bestScore = -RECORDING_SLACK_MS - 1;
   for (const r of rows) {
@@ -106,22 +108,31 @@ const overlaps = (r: BroadcastSpan, s: Segment) => r.started_at <= (s.end ?? Inf
  * inside the transaction that stored the event.
  */
 export function rebuildBroadcasts(db: Db, userId: number, at: number): void {
-  const anchor = (stmt(db, 'SELECT max(started_at) AS s FROM broadcasts WHERE user_id = ? AND started_at <= ?').get(userId, at) as { s: number | null }).s;
+  const anchor = (
+    stmt(db, 'SELECT max(started_at) AS s FROM broadcasts WHERE user_id = ? AND started_at <= ?').get(userId, at) as { s: number | null }
+  ).s;
   const from = anchor ?? Number.MIN_SAFE_INTEGER;
   // Strictly later, so it is never the new event; same-millisecond live events sort before that
   // end (ORDER), so they stay inside the window.
   const until =
     (
-      stmt(db, `SELECT at FROM buffer_events WHERE user_id = ? AND at > ? AND state IN ('EMPTY', 'LOST') ORDER BY at LIMIT 1`).get(userId, at) as
-        | { at: number }
-        | undefined
+      stmt(db, `SELECT at FROM buffer_events WHERE user_id = ? AND at > ? AND state IN ('EMPTY', 'LOST') ORDER BY at LIMIT 1`).get(
+        userId,
+        at,
+      ) as { at: number } | undefined
     )?.at ?? Number.MAX_SAFE_INTEGER;
-  const marks = stmt(db, `SELECT at, state FROM buffer_events WHERE user_id = ? AND at >= ? AND at <= ? ORDER BY ${ORDER}`).all(userId, from, until) as {
+  const marks = stmt(db, `SELECT at, state FROM buffer_events WHERE user_id = ? AND at >= ? AND at <= ? ORDER BY ${ORDER}`).all(
+    userId,
+    from,
+    until,
+  ) as {
     at: number;
     state: BufferState;
   }[];
-  const rows = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? AND started_at >= ? AND started_at <= ? ORDER BY started_at')
-    .all(userId, from, until) as BroadcastSpan[];
+  const rows = stmt(
+    db,
+    'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? AND started_at >= ? AND started_at <= ? ORDER BY started_at',
+  ).all(userId, from, until) as BroadcastSpan[];
   const used = new Set<number>();
   const byStart = new Map<number, BroadcastSpan>();
   for (const r of rows) if (!byStart.has(r.started_at)) byStart.set(r.started_at, r);
@@ -140,7 +151,8 @@ export function rebuildBroadcasts(db: Db, userId: number, at: number): void {
       continue;
     }
     used.add(row.id);
-    if (row.started_at !== seg.start || row.ended_at !== seg.end || row.ended_cleanly !== cleanly) update.run(seg.start, seg.end, cleanly, row.id);
+    if (row.started_at !== seg.start || row.ended_at !== seg.end || row.ended_cleanly !== cleanly)
+      update.run(seg.start, seg.end, cleanly, row.id);
   }
   // A row no run explains (made before these events were kept) still closes at the next end.
   for (const r of rows) {
@@ -155,8 +167,10 @@ const ATTRIBUTION_SLACK_MS = 60_000;
 
 /** The broadcast a viewing that began at `startedAt` (and ended by `endedBy`) watched, if any. */
 export function broadcastForViewing(db: Db, userId: number, startedAt: number, endedBy: number): number | undefined {
-  const spans = stmt(db, 'SELECT id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 3')
-    .all(userId, endedBy) as { id: number; started_at: number; ended_at: number | null }[];
+  const spans = stmt(
+    db,
+    'SELECT id, started_at, ended_at FROM broadcasts WHERE user_id = ? AND started_at <= ? ORDER BY started_at DESC LIMIT 3',
+  ).all(userId, endedBy) as { id: number; started_at: number; ended_at: number | null }[];
   return pickBroadcast(spans, startedAt)?.id;
 }
 
@@ -165,7 +179,8 @@ function pickBroadcast<T extends { started_at: number; ended_at: number | null }
   let best: T | undefined;
   let bestDistance = ATTRIBUTION_SLACK_MS;
   for (const s of spans) {
-    const distance = startedAt < s.started_at ? s.started_at - startedAt : s.ended_at !== null && startedAt > s.ended_at ? startedAt - s.ended_at : 0;
+    const distance =
+      startedAt < s.started_at ? s.started_at - startedAt : s.ended_at !== null && startedAt > s.ended_at ? startedAt - s.ended_at : 0;
     if (distance < bestDistance) {
       best = s;
       bestDistance = distance;
@@ -189,7 +204,15 @@ export interface BroadcastSummary {
   /** Sessions still open (USER_NEW without USER_END), only while live. */
   currentViewers: number;
   /** MistServer's STREAM_END totals, once reported. */
-  mistTotals: { at: number; bytesDown: number; bytesUp: number; viewers: number; inputs: number; outputs: number; viewerSeconds: number } | null;
+  mistTotals: {
+    at: number;
+    bytesDown: number;
+    bytesUp: number;
+    viewers: number;
+    inputs: number;
+    outputs: number;
+    viewerSeconds: number;
+  } | null;
 }
 
 interface StreamEndRow {
@@ -215,12 +238,16 @@ function peakOf(intervals: [number, number][]): number {
 
 /** The channel's newest broadcasts (newest first) with viewer figures and MistServer's totals. */
 export function broadcastHistory(db: Db, userId: number, liveStream: string, limit: number, now: number): BroadcastSummary[] {
-  const spans = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?')
-    .all(userId, limit) as BroadcastSpan[];
+  const spans = stmt(
+    db,
+    'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?',
+  ).all(userId, limit) as BroadcastSpan[];
   if (spans.length === 0) return [];
   const oldest = spans[spans.length - 1]!.started_at;
-  const ends = stmt(db, 'SELECT session_id, started_at, at, seconds FROM session_ends WHERE user_id = ? AND live = 1 AND at >= ?')
-    .all(userId, oldest) as { session_id: string; started_at: number; at: number; seconds: number }[];
+  const ends = stmt(db, 'SELECT session_id, started_at, at, seconds FROM session_ends WHERE user_id = ? AND live = 1 AND at >= ?').all(
+    userId,
+    oldest,
+  ) as { session_id: string; started_at: number; at: number; seconds: number }[];
   const byBroadcast = new Map<number, typeof ends>();
   for (const e of ends) {
     const b = pickBroadcast(
@@ -230,7 +257,8 @@ export function broadcastHistory(db: Db, userId: number, liveStream: string, lim
     if (b) byBroadcast.set(b.id, [...(byBroadcast.get(b.id) ?? []), e]);
   }
   const streamEnd = stmt(db, 'SELECT * FROM stream_ends WHERE user_id = ? AND at >= ? AND at < ? ORDER BY at LIMIT 1');
-  const openSessions = stmt(db, 
+  const openSessions = stmt(
+    db,
     'SELECT opened_at FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ? AND lower(stream) = lower(?)',
   );
 
@@ -247,7 +275,9 @@ export function broadcastHistory(db: Db, userId: number, liveStream: string, lim
     // that had ended by then, i.e. it lies between this end and the next (newer) broadcast's end.
     const newer = i > 0 ? spans[i - 1] : undefined;
     const totals =
-      b.ended_at === null ? undefined : (streamEnd.get(userId, b.ended_at, newer?.ended_at ?? Number.MAX_SAFE_INTEGER) as StreamEndRow | undefined);
+      b.ended_at === null
+        ? undefined
+        : (streamEnd.get(userId, b.ended_at, newer?.ended_at ?? Number.MAX_SAFE_INTEGER) as StreamEndRow | undefined);
     return {
       id: b.id,
       startedAt: b.started_at,
@@ -274,14 +304,22 @@ export function broadcastHistory(db: Db, userId: number, liveStream: string, lim
 
 /** Users with an open broadcast, oldest broadcast first. */
 export function liveChannels(db: Db): { userId: number; userName: string }[] {
-  return stmt(db, 'SELECT u.id AS userId, u.name AS userName FROM broadcasts b JOIN users u ON u.id = b.user_id WHERE b.ended_at IS NULL ORDER BY b.started_at')
-    .all() as { userId: number; userName: string }[];
+  return stmt(
+    db,
+    'SELECT u.id AS userId, u.name AS userName FROM broadcasts b JOIN users u ON u.id = b.user_id WHERE b.ended_at IS NULL ORDER BY b.started_at',
+  ).all() as { userId: number; userName: string }[];
 }
 
 /** The channel's newest broadcast (open or closed). */
-export function latestBroadcast(db: Db, userId: number): { id: number; startedAt: number; endedAt: number | null; endedCleanly: boolean | null } | undefined {
-  const r = stmt(db, 'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT 1').get(userId) as
-    | BroadcastSpan
-    | undefined;
-  return r && { id: r.id, startedAt: r.started_at, endedAt: r.ended_at, endedCleanly: r.ended_cleanly === null ? null : r.ended_cleanly === 1 };
+export function latestBroadcast(
+  db: Db,
+  userId: number,
+): { id: number; startedAt: number; endedAt: number | null; endedCleanly: boolean | null } | undefined {
+  const r = stmt(
+    db,
+    'SELECT id, started_at, ended_at, ended_cleanly FROM broadcasts WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT 1',
+  ).get(userId) as BroadcastSpan | undefined;
+  return (
+    r && { id: r.id, startedAt: r.started_at, endedAt: r.ended_at, endedCleanly: r.ended_cleanly === null ? null : r.ended_cleanly === 1 }
+  );
 }

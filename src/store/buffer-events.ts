@@ -37,11 +37,11 @@ export interface BufferEventInput {
 /** Stores a buffer event; false when it was already stored (same event id or same user/time/state). */
 export function recordBufferEvent(db: Db, e: BufferEventInput): boolean {
   return (
-    stmt(db, 
-        `INSERT INTO buffer_events (user_id, at, state, issues, health, event_id) VALUES (?, ?, ?, ?, ?, ?)
+    stmt(
+      db,
+      `INSERT INTO buffer_events (user_id, at, state, issues, health, event_id) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT DO NOTHING`,
-      )
-      .run(e.userId, e.at, e.state, e.issues, e.health, e.eventId).changes === 1
+    ).run(e.userId, e.at, e.state, e.issues, e.health, e.eventId).changes === 1
   );
 }
 
@@ -64,5 +64,11 @@ export function latestHealth(db: Db, userId: number): { at: number; health: stri
  * broadcast in the event log (it outlives a removed user's buffer events).
  */
 export function hasSeenStreamBuffer(db: Db): boolean {
-  return (stmt(db, "SELECT EXISTS (SELECT 1 FROM buffer_events) OR EXISTS (SELECT 1 FROM events WHERE kind = 'broadcast') AS seen").get() as { seen: number }).seen === 1;
+  return (
+    (
+      stmt(db, "SELECT EXISTS (SELECT 1 FROM buffer_events) OR EXISTS (SELECT 1 FROM events WHERE kind = 'broadcast') AS seen").get() as {
+        seen: number;
+      }
+    ).seen === 1
+  );
 }

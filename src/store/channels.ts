@@ -99,7 +99,9 @@ const COLUMN: Record<keyof ChannelPatch, string> = {
 
 /** Names of users whose policy row is missing (their viewers are refused). */
 export function usersWithoutPolicy(db: Db): string[] {
-  return (stmt(db, 'SELECT name FROM users WHERE id NOT IN (SELECT user_id FROM channels) ORDER BY name').all() as { name: string }[]).map((r) => r.name);
+  return (stmt(db, 'SELECT name FROM users WHERE id NOT IN (SELECT user_id FROM channels) ORDER BY name').all() as { name: string }[]).map(
+    (r) => r.name,
+  );
 }
 
 /** Writes a new user's policy row with the defaults (public, no cap, not recorded). */
@@ -127,7 +129,10 @@ export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: 
 
 /** Channels with a recording retention of their own (prune uses it over the default), by name. */
 export function channelsWithOwnRetention(db: Db): { userName: string; retentionMs: number }[] {
-  return stmt(db, 'SELECT u.name AS userName, c.retention_ms AS retentionMs FROM channels c JOIN users u ON u.id = c.user_id WHERE c.retention_ms IS NOT NULL ORDER BY u.name').all() as {
+  return stmt(
+    db,
+    'SELECT u.name AS userName, c.retention_ms AS retentionMs FROM channels c JOIN users u ON u.id = c.user_id WHERE c.retention_ms IS NOT NULL ORDER BY u.name',
+  ).all() as {
     userName: string;
     retentionMs: number;
   }[];

@@ -72,13 +72,13 @@ export function recordAdminEvent(db: Db, e: AdminEventInput): void {
 
 /** Newest events first, optionally of one kind and/or one user. */
 export function listEvents(db: Db, filter: { kind?: string; userId?: number; limit: number }): EventRow[] {
-  return stmt(db, 
-      `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail, e.actor
+  return stmt(
+    db,
+    `SELECT e.id, e.at, e.kind, e.outcome, e.reason, e.user_id AS userId, u.name AS userName, e.ip, e.detail, e.actor
          FROM events e LEFT JOIN users u ON u.id = e.user_id
         WHERE (@kind IS NULL OR e.kind = @kind) AND (@userId IS NULL OR e.user_id = @userId)
         ORDER BY e.at DESC, e.id DESC LIMIT @limit`,
-    )
-    .all({ kind: filter.kind ?? null, userId: filter.userId ?? null, limit: filter.limit }) as EventRow[];
+  ).all({ kind: filter.kind ?? null, userId: filter.userId ?? null, limit: filter.limit }) as EventRow[];
 }
 
 /** Events deleted per transaction: a long log is pruned without holding the write lock for long. */

@@ -21,11 +21,10 @@ export function listHooks(db: Db): { event: HookEvent; program: string; updatedA
 
 /** Sets (or replaces) the program for an event. */
 export function setHook(db: Db, event: HookEvent, program: string, now: number): void {
-  stmt(db, 'INSERT INTO hooks (event, program, updated_at) VALUES (?, ?, ?) ON CONFLICT(event) DO UPDATE SET program = excluded.program, updated_at = excluded.updated_at').run(
-    event,
-    program,
-    now,
-  );
+  stmt(
+    db,
+    'INSERT INTO hooks (event, program, updated_at) VALUES (?, ?, ?) ON CONFLICT(event) DO UPDATE SET program = excluded.program, updated_at = excluded.updated_at',
+  ).run(event, program, now);
 }
 
 /** Removes the hook of an event; false when none was set. */

@@ -54,34 +54,45 @@ export function keyWorksAt(revokedAt: number | null, now: number): boolean {
 
 /** The key with this digest and its owner, whatever their state (the caller decides and explains). */
 export function findKeyOwnerByDigest(db: Db, digest: string): KeyOwner | undefined {
-  const r = stmt(db, 
-      `SELECT k.id AS keyId, k.label, k.revoked_at AS revokedAt, u.id AS userId, u.name AS userName, u.disabled AS userDisabled
+  const r = stmt(
+    db,
+    `SELECT k.id AS keyId, k.label, k.revoked_at AS revokedAt, u.id AS userId, u.name AS userName, u.disabled AS userDisabled
          FROM stream_keys k JOIN users u ON u.id = k.user_id
         WHERE k.digest = ?`,
-    )
-    .get(digest) as (Omit<KeyOwner, 'userDisabled'> & { userDisabled: number }) | undefined;
+  ).get(digest) as (Omit<KeyOwner, 'userDisabled'> & { userDisabled: number }) | undefined;
   return r && { ...r, userDisabled: r.userDisabled === 1 };
 }
 
 /** Stores a new key's digest under a label. */
 export function insertKey(db: Db, k: { userId: number; label: string; digest: string; hint: string; now: number }): StreamKey {
-  const info = stmt(db, 'INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)')
-    .run(k.userId, k.label, k.hint, k.digest, k.now);
+  const info = stmt(db, 'INSERT INTO stream_keys (user_id, label, prefix, digest, created_at) VALUES (?, ?, ?, ?, ?)').run(
+    k.userId,
+    k.label,
+    k.hint,
+    k.digest,
+    k.now,
+  );
   return toKey(stmt(db, 'SELECT * FROM stream_keys WHERE id = ?').get(info.lastInsertRowid) as KeyRow);
 }
 
 /** Keys of a user, newest first; revoked ones (grace over) only when asked. */
 export function listKeys(db: Db, userId: number, now: number, includeRevoked: boolean): StreamKey[] {
-  const rows = stmt(db, 
-      `SELECT * FROM stream_keys WHERE user_id = ? AND (? OR revoked_at IS NULL OR revoked_at > ?) ORDER BY created_at DESC, id DESC`,
-    )
-    .all(userId, includeRevoked ? 1 : 0, now) as KeyRow[];
+  const rows = stmt(
+    db,
+    `SELECT * FROM stream_keys WHERE user_id = ? AND (? OR revoked_at IS NULL OR revoked_at > ?) ORDER BY created_at DESC, id DESC`,
+  ).all(userId, includeRevoked ? 1 : 0, now) as KeyRow[];
   return rows.map(toKey);
 }
 
 /** True when a key of the user with this label still works at `now` (current or in its rotation grace). */
 export function hasWorkingLabel(db: Db, userId: number, label: string, now: number): boolean {
-  return stmt(db, 'SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)').get(userId, label, now) !== undefined;
+  return (
+    stmt(db, 'SELECT 1 FROM stream_keys WHERE user_id = ? AND label = ? AND (revoked_at IS NULL OR revoked_at > ?)').get(
+      userId,
+      label,
+      now,
+    ) !== undefined
+  );
 }
 
 /** The user's keys still working at `now` whose label, or else whose prefix, is `text`. */
@@ -103,8 +114,8 @@ export function revokeKeyNow(db: Db, keyId: number, now: number): StreamKey {
  * A key already set to stop earlier keeps its earlier time. Returns how many keys changed.
  */
 export function revokeUserKeys(db: Db, userId: number, at: number): number {
-  return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)')
-    .run(at, userId, at).changes;
+  return stmt(db, 'UPDATE stream_keys SET revoked_at = ? WHERE user_id = ? AND (revoked_at IS NULL OR revoked_at > ?)').run(at, userId, at)
+    .changes;
 }
 
 /** Records a successful push with this key. */

@@ -37,7 +37,8 @@ export function backupTargetProblem(source: string, target: string): string | nu
   const same = (a: string, b: string) => a === b || (realFolder(a) === realFolder(b) && basename(a) === basename(b));
   if (same(target, source)) return `${target} is the database itself`;
   const sidecar = SIDECARS.find((suffix) => same(target, source + suffix));
-  if (sidecar) return `${target} is the database's ${sidecar.slice(1)} file (SQLite would take a backup there for its own); choose another file`;
+  if (sidecar)
+    return `${target} is the database's ${sidecar.slice(1)} file (SQLite would take a backup there for its own); choose another file`;
   return null;
 }
 
@@ -50,7 +51,9 @@ export interface IntegrityReport {
 
 /** Runs integrity_check and foreign_key_check (read-only; fine on a live database). */
 export function checkDatabase(db: Db): IntegrityReport {
-  const integrity = (db.pragma('integrity_check') as { integrity_check: string }[]).map((r) => r.integrity_check).filter((line) => line !== 'ok');
+  const integrity = (db.pragma('integrity_check') as { integrity_check: string }[])
+    .map((r) => r.integrity_check)
+    .filter((line) => line !== 'ok');
   const foreignKeys = (db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string }[]).map((r) => ({
     table: r.table,
     rowid: r.rowid,

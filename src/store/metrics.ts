@@ -50,7 +50,10 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
   return db.transaction((): MetricsSnapshot => {
     const one = (sql: string, ...args: unknown[]) => (stmt(db, sql).get(...args) as { n: number }).n;
     const pushes: Record<string, number> = { accepted: 0, refused: 0 };
-    for (const r of stmt(db, "SELECT outcome, count(*) AS n FROM events WHERE kind = 'push' AND at >= ? GROUP BY outcome").all(q.since) as { outcome: string; n: number }[]) {
+    for (const r of stmt(db, "SELECT outcome, count(*) AS n FROM events WHERE kind = 'push' AND at >= ? GROUP BY outcome").all(q.since) as {
+      outcome: string;
+      n: number;
+    }[]) {
       pushes[r.outcome] = r.n;
     }
     const secondPushes = { refused: 0, grace_refused: 0, takeover_refused: 0, encoder_stopped: 0 };
@@ -62,17 +65,34 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
         WHERE kind = 'push' AND at >= @since
           AND (outcome = 'stopped' OR (outcome = 'refused' AND (reason = @refused OR substr(reason, 1, length(@grace)) = @grace OR substr(reason, 1, length(@takeover)) = @takeover)))
         GROUP BY decision`,
-    ).all({ since: q.since, refused: q.secondPushReason, grace: q.graceReasonPrefix, takeover: q.takeoverReasonPrefix }) as { decision: keyof typeof secondPushes; n: number }[]) {
+    ).all({ since: q.since, refused: q.secondPushReason, grace: q.graceReasonPrefix, takeover: q.takeoverReasonPrefix }) as {
+      decision: keyof typeof secondPushes;
+      n: number;
+    }[]) {
       secondPushes[r.decision] = r.n;
     }
-    const totals = stmt(db, 'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL').get() as { count: number; bytes: number };
+    const totals = stmt(
+      db,
+      'SELECT count(*) AS count, coalesce(sum(bytes), 0) AS bytes FROM recordings WHERE deleting_at IS NULL',
+    ).get() as { count: number; bytes: number };
     const ticketRefusals: Record<string, number> = { 'viewer-sessions': 0, 'token-revoked': 0, 'token-expired': 0 };
     for (const rule of Object.keys(ticketRefusals)) {
-      ticketRefusals[rule] = one("SELECT count(*) AS n FROM events WHERE kind = 'view' AND outcome = 'refused' AND reason LIKE ? AND at >= ?", `${rule}:%`, q.since);
+      ticketRefusals[rule] = one(
+        "SELECT count(*) AS n FROM events WHERE kind = 'view' AND outcome = 'refused' AND reason LIKE ? AND at >= ?",
+        `${rule}:%`,
+        q.since,
+      );
     }
     return {
-      sessionsTokenExpired: one('SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND token_exp <= ? AND last_seen_at >= ?', q.now, q.staleBefore),
-      sessionsStopped: one('SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND stopped_at IS NOT NULL AND last_seen_at >= ?', q.staleBefore),
+      sessionsTokenExpired: one(
+        'SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND token_exp <= ? AND last_seen_at >= ?',
+        q.now,
+        q.staleBefore,
+      ),
+      sessionsStopped: one(
+        'SELECT count(*) AS n FROM viewer_sessions WHERE closed_at IS NULL AND stopped_at IS NOT NULL AND last_seen_at >= ?',
+        q.staleBefore,
+      ),
       ticketRefusals,
       evictions: one("SELECT count(*) AS n FROM events WHERE kind = 'view' AND outcome = 'stopped' AND at >= ?", q.since),
       revokedTokens: one('SELECT count(*) AS n FROM revoked_tokens WHERE until > ?', q.now),
@@ -83,7 +103,11 @@ export function readMetrics(db: Db, q: MetricsQuery): MetricsSnapshot {
           WHERE s.closed_at IS NULL AND s.last_seen_at >= ? GROUP BY u.name ORDER BY u.name`,
       ).all(q.staleBefore) as { channel: string; viewers: number }[],
       pushes,
-      guardBlocks: one("SELECT count(*) AS n FROM events WHERE kind = 'push' AND outcome = 'refused' AND reason = ? AND at >= ?", q.guardReason, q.since),
+      guardBlocks: one(
+        "SELECT count(*) AS n FROM events WHERE kind = 'push' AND outcome = 'refused' AND reason = ? AND at >= ?",
+        q.guardReason,
+        q.since,
+      ),
       guardBlockedSources: one(
         'SELECT count(*) AS n FROM (SELECT source FROM push_failures WHERE at > ? GROUP BY source HAVING count(*) >= ?)',
         q.guardWindowStart,

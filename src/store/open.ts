@@ -73,7 +73,9 @@ export function openForCli(path: string, opts: { create?: boolean } = {}): Db {
   if (path !== ':memory:') {
     if (opts.create) makeFolders(dirname(path));
     else if (!existsSync(path)) {
-      throw new UserError(`database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`);
+      throw new UserError(
+        `database ${path} does not exist (check STREAMCTL_DB or the installed config's db=); 'streamctl db migrate' creates it`,
+      );
     }
   }
   // SQLite would create it 0644 (minus umask): readable by every local user, secret included.

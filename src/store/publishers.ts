@@ -55,5 +55,9 @@ export function recordPublisher(db: Db, userId: number, keyId: number, ip: strin
 
 /** Notes that MistServer no longer has the publisher accepted at `acceptedAt` (no STREAM_BUFFER end seen for it yet). */
 export function markPublisherDropped(db: Db, userId: number, acceptedAt: number, at: number): void {
-  stmt(db, 'UPDATE channel_publishers SET dropped_at = ? WHERE user_id = ? AND accepted_at = ? AND dropped_at IS NULL').run(at, userId, acceptedAt);
+  stmt(db, 'UPDATE channel_publishers SET dropped_at = ? WHERE user_id = ? AND accepted_at = ? AND dropped_at IS NULL').run(
+    at,
+    userId,
+    acceptedAt,
+  );
 }

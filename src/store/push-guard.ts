@@ -28,12 +28,12 @@ export interface GuardSource {
 
 /** Sources with refused pushes since `since`, most failures first. */
 export function listPushFailureSources(db: Db, since: number): GuardSource[] {
-  return stmt(db, 
-      `SELECT source, count(*) AS failures, min(at) AS firstAt, max(at) AS lastAt,
+  return stmt(
+    db,
+    `SELECT source, count(*) AS failures, min(at) AS firstAt, max(at) AS lastAt,
               (SELECT ip FROM push_failures p WHERE p.source = f.source ORDER BY at DESC LIMIT 1) AS lastIp
          FROM push_failures f WHERE at > ? GROUP BY source ORDER BY failures DESC, lastAt DESC`,
-    )
-    .all(since) as GuardSource[];
+  ).all(since) as GuardSource[];
 }
 
 /** Forgets the refused pushes of one source, or of every source when `source` is null; returns how many. */
@@ -56,11 +56,10 @@ export function listGuardAllow(db: Db): GuardAllow[] {
 
 /** Adds (or re-notes) an allowlist entry. */
 export function addGuardAllow(db: Db, a: { cidr: string; note: string | null; now: number }): void {
-  stmt(db, 'INSERT INTO push_guard_allow (cidr, note, created_at) VALUES (?, ?, ?) ON CONFLICT(cidr) DO UPDATE SET note = excluded.note').run(
-    a.cidr,
-    a.note,
-    a.now,
-  );
+  stmt(
+    db,
+    'INSERT INTO push_guard_allow (cidr, note, created_at) VALUES (?, ?, ?) ON CONFLICT(cidr) DO UPDATE SET note = excluded.note',
+  ).run(a.cidr, a.note, a.now);
 }
 
 /** Removes an allowlist entry; false when there was none. */

@@ -14,8 +14,10 @@ const LOOKBACK_MS = 24 * 3_600_000;
  * to the broadcast they belong to, if there is one now. Returns how many were linked.
  */
 export function linkWaitingRecordings(db: Db, userId: number, at: number): number {
-  const waiting = stmt(db, 'SELECT id, started_at AS startedAt, ended_at AS endedAt FROM recordings WHERE user_id = ? AND started_at >= ? AND broadcast_id IS NULL')
-    .all(userId, at - LOOKBACK_MS) as { id: string; startedAt: number; endedAt: number }[];
+  const waiting = stmt(
+    db,
+    'SELECT id, started_at AS startedAt, ended_at AS endedAt FROM recordings WHERE user_id = ? AND started_at >= ? AND broadcast_id IS NULL',
+  ).all(userId, at - LOOKBACK_MS) as { id: string; startedAt: number; endedAt: number }[];
   const link = stmt(db, 'UPDATE recordings SET broadcast_id = ? WHERE id = ? AND broadcast_id IS NULL');
   let linked = 0;
   for (const r of waiting) {

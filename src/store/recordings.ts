@@ -74,11 +74,25 @@ export type NewRecording = Omit<Recording, 'userName' | 'pinned' | 'deletingAt'>
 
 /** Catalogues a finished file; a repeat for the same path changes nothing. Returns the row's id and whether it is new. */
 export function insertRecording(db: Db, rec: NewRecording): { id: string; inserted: boolean } {
-  const info = stmt(db, 
-      `INSERT INTO recordings (id, user_id, broadcast_id, path, format, bytes, duration_ms, started_at, ended_at, status, exit_code, exit_reason, created_at)
+  const info = stmt(
+    db,
+    `INSERT INTO recordings (id, user_id, broadcast_id, path, format, bytes, duration_ms, started_at, ended_at, status, exit_code, exit_reason, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO NOTHING`,
-    )
-    .run(rec.id, rec.userId, rec.broadcastId, rec.path, rec.format, rec.bytes, rec.durationMs, rec.startedAt, rec.endedAt, rec.status, rec.exitCode, rec.exitReason, rec.createdAt);
+  ).run(
+    rec.id,
+    rec.userId,
+    rec.broadcastId,
+    rec.path,
+    rec.format,
+    rec.bytes,
+    rec.durationMs,
+    rec.startedAt,
+    rec.endedAt,
+    rec.status,
+    rec.exitCode,
+    rec.exitReason,
+    rec.createdAt,
+  );
   if (info.changes === 1) return { id: rec.id, inserted: true };
   const existing = stmt(db, 'SELECT id FROM recordings WHERE path = ?').get(rec.path) as { id: string } | undefined;
   if (!existing) throw new Error('recording insert was ignored but no row has its path');
@@ -98,12 +112,12 @@ export function findServableRecording(db: Db, id: string): { path: string } | un
 
 /** The channel's newest good recordings (for replay while offline), newest first. */
 export function latestGoodRecordings(db: Db, userId: number, limit: number): { id: string; path: string }[] {
-  return stmt(db, 
-      `SELECT id, path FROM recordings
+  return stmt(
+    db,
+    `SELECT id, path FROM recordings
         WHERE user_id = ? AND status = 'ok' AND deleting_at IS NULL AND bytes > 0
         ORDER BY started_at DESC, id DESC LIMIT ?`,
-    )
-    .all(userId, limit) as { id: string; path: string }[];
+  ).all(userId, limit) as { id: string; path: string }[];
 }
 
 export interface ListQuery {
@@ -163,7 +177,12 @@ export function unmarkRecordingsDeleting(db: Db, ids: readonly string[]): void {
  * (before any of its files is touched). One commit per batch instead of three: each commit
  * rewrites the same index pages of the table into the WAL.
  */
-export function settleRecordingRemovals(db: Db, done: { gone: readonly string[]; kept: readonly string[] }, markNext: readonly string[], now: number): void {
+export function settleRecordingRemovals(
+  db: Db,
+  done: { gone: readonly string[]; kept: readonly string[] },
+  markNext: readonly string[],
+  now: number,
+): void {
   const unmark = stmt(db, 'UPDATE recordings SET deleting_at = NULL WHERE id = ?');
   const mark = stmt(db, 'UPDATE recordings SET deleting_at = ? WHERE id = ? AND deleting_at IS NULL');
   db.transaction(() => {
@@ -178,12 +197,24 @@ export function settleRecordingRemovals(db: Db, done: { gone: readonly string[];
  * commits with it. `now`: when the deliveries are due.
  */
 export function deleteRecordingRows(db: Db, ids: readonly string[], now: number): void {
-  const statement = stmt(db, 'DELETE FROM recordings WHERE id = ? RETURNING user_id, broadcast_id, format, bytes, duration_ms, started_at, ended_at, status');
+  const statement = stmt(
+    db,
+    'DELETE FROM recordings WHERE id = ? RETURNING user_id, broadcast_id, format, bytes, duration_ms, started_at, ended_at, status',
+  );
   const owner = stmt(db, 'SELECT name FROM users WHERE id = ?');
   db.transaction(() => {
     for (const id of ids) {
       const r = statement.get(id) as
-        | { user_id: number; broadcast_id: number | null; format: string; bytes: number; duration_ms: number; started_at: number; ended_at: number; status: string }
+        | {
+            user_id: number;
+            broadcast_id: number | null;
+            format: string;
+            bytes: number;
+            duration_ms: number;
+            started_at: number;
+            ended_at: number;
+            status: string;
+          }
         | undefined;
       if (!r) continue;
       const user = owner.get(r.user_id) as { name: string } | undefined;
@@ -193,7 +224,16 @@ export function deleteRecordingRows(db: Db, ids: readonly string[], now: number)
         channel: user?.name ?? null,
         userId: r.user_id,
         now,
-        data: recordingWebhookData({ id, broadcastId: r.broadcast_id, format: r.format, bytes: r.bytes, durationMs: r.duration_ms, startedAt: r.started_at, endedAt: r.ended_at, status: r.status }),
+        data: recordingWebhookData({
+          id,
+          broadcastId: r.broadcast_id,
+          format: r.format,
+          bytes: r.bytes,
+          durationMs: r.duration_ms,
+          startedAt: r.started_at,
+          endedAt: r.ended_at,
+          status: r.status,
+        }),
       });
     }
   })();
@@ -220,12 +260,12 @@ export function recordingsBeingDeleted(db: Db): PruneRow[] {
  * channels without one (null: those channels keep everything), oldest first.
  */
 export function recordingsPastRetention(db: Db, now: number, defaultRetentionMs: number | null): PruneRow[] {
-  return stmt(db, 
-      `SELECT ${PRUNE_COLUMNS} FROM recordings r LEFT JOIN channels c ON c.user_id = r.user_id
+  return stmt(
+    db,
+    `SELECT ${PRUNE_COLUMNS} FROM recordings r LEFT JOIN channels c ON c.user_id = r.user_id
         WHERE r.pinned = 0 AND r.deleting_at IS NULL AND r.started_at < ? - COALESCE(c.retention_ms, ?)
         ORDER BY r.started_at, r.id`,
-    )
-    .all(now, defaultRetentionMs) as PruneRow[];
+  ).all(now, defaultRetentionMs) as PruneRow[];
 }
 
 /** Every recording not being deleted, oldest first, with its pin (for the total-size cap). */
@@ -251,8 +291,10 @@ export function iterateRecordingPaths(db: Db): IterableIterator<{ id: string; pa
 
 /** The channel a recording belongs to, for `vod+<id>` streams (rows being deleted excluded). */
 export function findRecordingChannel(db: Db, id: string): { userId: number; userName: string; disabled: boolean } | undefined {
-  const r = stmt(db, 'SELECT u.id, u.name, u.disabled FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleting_at IS NULL')
-    .get(id) as { id: number; name: string; disabled: number } | undefined;
+  const r = stmt(
+    db,
+    'SELECT u.id, u.name, u.disabled FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.id = ? AND r.deleting_at IS NULL',
+  ).get(id) as { id: number; name: string; disabled: number } | undefined;
   return r && { userId: r.id, userName: r.name, disabled: r.disabled === 1 };
 }
 

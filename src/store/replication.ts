@@ -37,7 +37,10 @@ export interface OutboxStats {
 
 /** How far behind the relay is. */
 export function outboxStats(db: Db): OutboxStats {
-  const r = stmt(db, 'SELECT count(*) AS pending, min(at) AS oldestAt FROM replication_outbox').get() as { pending: number; oldestAt: number | null };
+  const r = stmt(db, 'SELECT count(*) AS pending, min(at) AS oldestAt FROM replication_outbox').get() as {
+    pending: number;
+    oldestAt: number | null;
+  };
   const seq = stmt(db, "SELECT seq FROM sqlite_sequence WHERE name = 'replication_outbox'").get() as { seq: number } | undefined;
   return { pending: r.pending, oldestAt: r.oldestAt, lastId: seq?.seq ?? 0 };
 }
@@ -106,7 +109,10 @@ const GRANT_SELECT = 'SELECT u.name AS userName, g.viewer, g.until FROM access_g
 
 /** A channel's grants in force at `now`. */
 export function replicaGrants(db: Db, name: string, now: number): ReplicaGrantRow[] {
-  return stmt(db, `${GRANT_SELECT} WHERE u.name = ? AND (g.until IS NULL OR g.until > ?) ORDER BY g.viewer`).all(name, now) as ReplicaGrantRow[];
+  return stmt(db, `${GRANT_SELECT} WHERE u.name = ? AND (g.until IS NULL OR g.until > ?) ORDER BY g.viewer`).all(
+    name,
+    now,
+  ) as ReplicaGrantRow[];
 }
 
 /** Every grant in force at `now`. */
@@ -121,7 +127,8 @@ export interface ReplicaRecordingRow {
   path: string;
 }
 
-const RECORDING_SELECT = 'SELECT r.id, u.name AS userName, r.path FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.deleting_at IS NULL';
+const RECORDING_SELECT =
+  'SELECT r.id, u.name AS userName, r.path FROM recordings r JOIN users u ON u.id = r.user_id WHERE r.deleting_at IS NULL';
 
 /** A playable recording; undefined when gone or being deleted. */
 export function replicaRecording(db: Db, id: string): ReplicaRecordingRow | undefined {

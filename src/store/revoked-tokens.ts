@@ -12,7 +12,10 @@ export interface RevokedToken {
 
 /** Revokes a token id (again: the later `until` wins); returns the stored row. */
 export function revokeToken(db: Db, jti: string, until: number, now: number): RevokedToken {
-  stmt(db, 'INSERT INTO revoked_tokens (jti, revoked_at, until) VALUES (?, ?, ?) ON CONFLICT(jti) DO UPDATE SET until = max(until, excluded.until)').run(jti, now, until);
+  stmt(
+    db,
+    'INSERT INTO revoked_tokens (jti, revoked_at, until) VALUES (?, ?, ?) ON CONFLICT(jti) DO UPDATE SET until = max(until, excluded.until)',
+  ).run(jti, now, until);
   return stmt(db, 'SELECT jti, revoked_at AS revokedAt, until FROM revoked_tokens WHERE jti = ?').get(jti) as RevokedToken;
 }
 

@@ -43,8 +43,10 @@ export function getSetting(db: Db, name: SettingName): string {
 export function getSettings<N extends SettingName>(db: Db, names: readonly N[]): Record<N, string> {
   const out = {} as Record<N, string>;
   for (const n of names) out[n] = SETTING_DEFAULTS[n];
-  const rows = stmt(db, `SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(',')})`)
-    .all(...names) as { name: N; value: string }[];
+  const rows = stmt(db, `SELECT name, value FROM settings WHERE name IN (${names.map(() => '?').join(',')})`).all(...names) as {
+    name: N;
+    value: string;
+  }[];
   for (const r of rows) out[r.name] = r.value;
   return out;
 }

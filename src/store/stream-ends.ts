@@ -17,15 +17,18 @@ export interface StreamEndInput {
 /** Stores MistServer's totals for a stream that ended; false when already stored. */
 export function recordStreamEnd(db: Db, e: StreamEndInput): boolean {
   return (
-    stmt(db, 
-        `INSERT INTO stream_ends (user_id, at, bytes_down, bytes_up, viewers, inputs, outputs, viewer_seconds, event_id)
+    stmt(
+      db,
+      `INSERT INTO stream_ends (user_id, at, bytes_down, bytes_up, viewers, inputs, outputs, viewer_seconds, event_id)
          VALUES (@userId, @at, @bytesDown, @bytesUp, @viewers, @inputs, @outputs, @viewerSeconds, @eventId) ON CONFLICT DO NOTHING`,
-      )
-      .run(e).changes === 1
+    ).run(e).changes === 1
   );
 }
 
 /** The first STREAM_END a channel had at or after `at`: lets reconcile date an end MistServer already reported. */
 export function firstStreamEndSince(db: Db, userId: number, at: number): number | undefined {
-  return (stmt(db, 'SELECT min(at) AS at FROM stream_ends WHERE user_id = ? AND at >= ?').get(userId, at) as { at: number | null }).at ?? undefined;
+  return (
+    (stmt(db, 'SELECT min(at) AS at FROM stream_ends WHERE user_id = ? AND at >= ?').get(userId, at) as { at: number | null }).at ??
+    undefined
+  );
 }

@@ -27,8 +27,10 @@ export function activeTokenKeys(db: Db, now: number): TokenKey[] {
 
 /** Every key, newest first; retired ones only when asked. */
 export function listTokenKeys(db: Db, now: number, includeRetired: boolean): TokenKey[] {
-  return stmt(db, `SELECT ${COLUMNS} FROM token_keys WHERE ? OR retired_at IS NULL OR retired_at > ? ORDER BY id DESC`)
-    .all(includeRetired ? 1 : 0, now) as TokenKey[];
+  return stmt(db, `SELECT ${COLUMNS} FROM token_keys WHERE ? OR retired_at IS NULL OR retired_at > ? ORDER BY id DESC`).all(
+    includeRetired ? 1 : 0,
+    now,
+  ) as TokenKey[];
 }
 
 /** The current HS256 secret (the one `token issue` signs with), if any. */
@@ -41,17 +43,25 @@ export function currentSecret(db: Db): TokenKey | undefined {
 /** Stores a key; returns its id. */
 export function insertTokenKey(db: Db, k: { kind: TokenKeyKind; alg: TokenAlg; material: string; label: string; now: number }): number {
   return Number(
-    stmt(db, 'INSERT INTO token_keys (kind, alg, material, label, created_at) VALUES (?, ?, ?, ?, ?)').run(k.kind, k.alg, k.material, k.label, k.now)
-      .lastInsertRowid,
+    stmt(db, 'INSERT INTO token_keys (kind, alg, material, label, created_at) VALUES (?, ?, ?, ?, ?)').run(
+      k.kind,
+      k.alg,
+      k.material,
+      k.label,
+      k.now,
+    ).lastInsertRowid,
   );
 }
 
 /** Retires every current secret at `at` (now, or now + grace); returns how many. */
 export function retireSecrets(db: Db, at: number): number {
-  return stmt(db, `UPDATE token_keys SET retired_at = ? WHERE kind = 'secret' AND (retired_at IS NULL OR retired_at > ?)`).run(at, at).changes;
+  return stmt(db, `UPDATE token_keys SET retired_at = ? WHERE kind = 'secret' AND (retired_at IS NULL OR retired_at > ?)`).run(at, at)
+    .changes;
 }
 
 /** Retires one key at once; false when no working key has this id. */
 export function retireTokenKey(db: Db, id: number, now: number): boolean {
-  return stmt(db, 'UPDATE token_keys SET retired_at = ? WHERE id = ? AND (retired_at IS NULL OR retired_at > ?)').run(now, id, now).changes > 0;
+  return (
+    stmt(db, 'UPDATE token_keys SET retired_at = ? WHERE id = ? AND (retired_at IS NULL OR retired_at > ?)').run(now, id, now).changes > 0
+  );
 }

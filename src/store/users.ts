@@ -59,12 +59,13 @@ export function listUsers(db: Db): User[] {
 }
 
 /** Inserts a user and its channel policy row; the name must already be validated and canonical. */
-export function insertUser(
-  db: Db,
-  u: { name: string; displayName: string | null; externalId: string | null; now: number },
-): User {
-  const info = stmt(db, 'INSERT INTO users (name, display_name, external_id, created_at) VALUES (?, ?, ?, ?)')
-    .run(u.name, u.displayName, u.externalId, u.now);
+export function insertUser(db: Db, u: { name: string; displayName: string | null; externalId: string | null; now: number }): User {
+  const info = stmt(db, 'INSERT INTO users (name, display_name, external_id, created_at) VALUES (?, ?, ?, ?)').run(
+    u.name,
+    u.displayName,
+    u.externalId,
+    u.now,
+  );
   // The policy row is part of the user: without it the channel refuses viewers (see getChannel).
   insertDefaultChannel(db, Number(info.lastInsertRowid), u.now);
   return findUserById(db, Number(info.lastInsertRowid))!;
@@ -116,6 +117,15 @@ export function deleteUser(db: Db, id: number, onBatch: (rows: number) => void =
 }
 
 /** Sets the fields the site owns (display name, external id, disabled). */
-export function updateUserFields(db: Db, id: number, u: { displayName: string | null; externalId: string | null; disabled: boolean }): void {
-  stmt(db, 'UPDATE users SET display_name = ?, external_id = ?, disabled = ? WHERE id = ?').run(u.displayName, u.externalId, u.disabled ? 1 : 0, id);
+export function updateUserFields(
+  db: Db,
+  id: number,
+  u: { displayName: string | null; externalId: string | null; disabled: boolean },
+): void {
+  stmt(db, 'UPDATE users SET display_name = ?, external_id = ?, disabled = ? WHERE id = ?').run(
+    u.displayName,
+    u.externalId,
+    u.disabled ? 1 : 0,
+    id,
+  );
 }

@@ -26,7 +26,8 @@ export interface ViewerSessionOpen {
  */
 export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
   const renew = '(closed_at < excluded.last_seen_at)';
-  stmt(db, 
+  stmt(
+    db,
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, viewer, ip, connector, opened_at, last_seen_at, token_exp, jti)
      VALUES (@sessionId, @userId, @broadcastId, @stream, @viewer, @ip, @connector, @at, @at, @tokenExp, @jti)
      ON CONFLICT(session_id) DO UPDATE SET
@@ -44,7 +45,10 @@ export function openViewerSession(db: Db, s: ViewerSessionOpen): void {
 /** Open sessions of a channel seen since `since` (older open ones are treated as stale). */
 export function countOpenSessions(db: Db, userId: number, since: number): number {
   return (
-    stmt(db, 'SELECT count(*) AS n FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ?').get(userId, since) as {
+    stmt(
+      db,
+      'SELECT count(*) AS n FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ?',
+    ).get(userId, since) as {
       n: number;
     }
   ).n;
@@ -61,24 +65,30 @@ export interface OpenSession {
 
 /** An open session's channel and start, if MistServer already admitted it (a re-check). */
 export function findOpenSession(db: Db, sessionId: string): OpenSession | undefined {
-  return stmt(db, 'SELECT user_id AS userId, opened_at AS openedAt, rowid AS seq, stopped_at AS stoppedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL').get(
-    sessionId,
-  ) as OpenSession | undefined;
+  return stmt(
+    db,
+    'SELECT user_id AS userId, opened_at AS openedAt, rowid AS seq, stopped_at AS stoppedAt FROM viewer_sessions WHERE session_id = ? AND closed_at IS NULL',
+  ).get(sessionId) as OpenSession | undefined;
 }
 
 /**
  * Open, non-stale sessions of a channel that come before a session in admission order (all of them
  * when `before` is undefined): a re-check keeps its place, so lowering a cap drops the newest.
  */
-export function countSessionsAhead(db: Db, userId: number, since: number, before?: { sessionId: string; openedAt: number; seq: number }): number {
+export function countSessionsAhead(
+  db: Db,
+  userId: number,
+  since: number,
+  before?: { sessionId: string; openedAt: number; seq: number },
+): number {
   if (!before) return countOpenSessions(db, userId, since);
   return (
-    stmt(db, 
-        `SELECT count(*) AS n FROM viewer_sessions
+    stmt(
+      db,
+      `SELECT count(*) AS n FROM viewer_sessions
           WHERE user_id = ? AND closed_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ? AND session_id <> ?
             AND (opened_at < ? OR (opened_at = ? AND rowid < ?))`,
-      )
-      .get(userId, since, before.sessionId, before.openedAt, before.openedAt, before.seq) as { n: number }
+    ).get(userId, since, before.sessionId, before.openedAt, before.openedAt, before.seq) as { n: number }
   ).n;
 }
 
@@ -86,10 +96,17 @@ export function countSessionsAhead(db: Db, userId: number, since: number, before
  * A viewer's open, not stopped, non-stale sessions on a channel that come before a session in
  * admission order (all of them when `before` is undefined): viewer-sessions counts these.
  */
-export function countViewerSessionsAhead(db: Db, userId: number, viewer: string, since: number, before?: { sessionId: string; openedAt: number; seq: number }): number {
+export function countViewerSessionsAhead(
+  db: Db,
+  userId: number,
+  viewer: string,
+  since: number,
+  before?: { sessionId: string; openedAt: number; seq: number },
+): number {
   const b = before ?? { sessionId: '', openedAt: Number.MAX_SAFE_INTEGER, seq: 0 };
   return (
-    stmt(db,
+    stmt(
+      db,
       `SELECT count(*) AS n FROM viewer_sessions
         WHERE user_id = ? AND viewer = ? AND closed_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ? AND session_id <> ?
           AND (opened_at < ? OR (opened_at = ? AND rowid < ?))`,
@@ -98,9 +115,18 @@ export function countViewerSessionsAhead(db: Db, userId: number, viewer: string,
 }
 
 /** Marks a viewer's `count` oldest counted sessions on a channel stopped (evicted); returns their ids. */
-export function stopOldestViewerSessions(db: Db, userId: number, viewer: string, since: number, count: number, except: string, now: number): string[] {
+export function stopOldestViewerSessions(
+  db: Db,
+  userId: number,
+  viewer: string,
+  since: number,
+  count: number,
+  except: string,
+  now: number,
+): string[] {
   const ids = (
-    stmt(db,
+    stmt(
+      db,
       `SELECT session_id AS id FROM viewer_sessions
         WHERE user_id = ? AND viewer = ? AND closed_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ? AND session_id <> ?
         ORDER BY opened_at, rowid LIMIT ?`,
@@ -119,7 +145,10 @@ export interface SessionRef {
 
 /** Marks the open sessions a token (by jti) admitted stopped; returns them (to stop on MistServer). */
 export function stopSessionsOfToken(db: Db, jti: string, now: number): SessionRef[] {
-  const rows = stmt(db, 'SELECT session_id AS sessionId, user_id AS userId, stream FROM viewer_sessions WHERE jti = ? AND closed_at IS NULL AND stopped_at IS NULL').all(jti) as SessionRef[];
+  const rows = stmt(
+    db,
+    'SELECT session_id AS sessionId, user_id AS userId, stream FROM viewer_sessions WHERE jti = ? AND closed_at IS NULL AND stopped_at IS NULL',
+  ).all(jti) as SessionRef[];
   for (const r of rows) stmt(db, 'UPDATE viewer_sessions SET stopped_at = ? WHERE session_id = ?').run(now, r.sessionId);
   return rows;
 }
@@ -134,7 +163,8 @@ export function tokenExpOfJti(db: Db, jti: string): number | null {
  * since `since` (older ones are stale).
  */
 export function expiredSessions(db: Db, now: number, since: number): SessionRef[] {
-  return stmt(db,
+  return stmt(
+    db,
     `SELECT session_id AS sessionId, user_id AS userId, stream FROM viewer_sessions
       WHERE closed_at IS NULL AND token_exp IS NOT NULL AND token_exp <= ? AND expiry_checked_at IS NULL AND stopped_at IS NULL AND last_seen_at >= ?
       ORDER BY stream`,
@@ -149,8 +179,14 @@ export function markExpiryChecked(db: Db, sessionIds: readonly string[], now: nu
 }
 
 /** A channel's open sessions for `status`: admitted with a token, whose token expired, stopped by streamctl. */
-export function tokenSessionCounts(db: Db, userId: number, now: number, since: number): { withToken: number; expired: number; stopped: number } {
-  return stmt(db,
+export function tokenSessionCounts(
+  db: Db,
+  userId: number,
+  now: number,
+  since: number,
+): { withToken: number; expired: number; stopped: number } {
+  return stmt(
+    db,
     `SELECT count(token_exp) AS withToken, coalesce(sum(token_exp <= ?), 0) AS expired, count(stopped_at) AS stopped
        FROM viewer_sessions WHERE user_id = ? AND closed_at IS NULL AND last_seen_at >= ?`,
   ).get(now, userId, since) as { withToken: number; expired: number; stopped: number };
@@ -165,7 +201,9 @@ export function openSessionOf(db: Db, sessionId: string): { userId: number; stre
 
 /** Channels that have open sessions (re-check targets for a global ban). */
 export function channelsWithOpenSessions(db: Db): number[] {
-  return (stmt(db, 'SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map((r) => r.id);
+  return (stmt(db, 'SELECT DISTINCT user_id AS id FROM viewer_sessions WHERE closed_at IS NULL').all() as { id: number }[]).map(
+    (r) => r.id,
+  );
 }
 
 /**
@@ -201,18 +239,20 @@ export function recordSessionEnd(db: Db, e: SessionEndInput): boolean {
   // USER_NEW's opened_at is exact while the row is open; a re-used session id starts a new viewing.
   const startedAt = row && row.closed_at === null && row.opened_at <= e.at ? row.opened_at : e.at - USER_END_DELAY_MS - e.seconds * 1000;
   const inserted =
-    stmt(db, 
-        `INSERT INTO session_ends (session_id, user_id, live, stream, started_at, at, seconds, bytes_up, bytes_down, event_id)
+    stmt(
+      db,
+      `INSERT INTO session_ends (session_id, user_id, live, stream, started_at, at, seconds, bytes_up, bytes_down, event_id)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      )
-      .run(e.sessionId, e.userId, e.live ? 1 : 0, e.stream, startedAt, e.at, e.seconds, e.bytesUp, e.bytesDown, e.eventId).changes === 1;
+    ).run(e.sessionId, e.userId, e.live ? 1 : 0, e.stream, startedAt, e.at, e.seconds, e.bytesUp, e.bytesDown, e.eventId).changes === 1;
   if (!inserted) return false;
   const broadcastId = e.live ? (broadcastForViewing(db, e.userId, startedAt, e.at) ?? null) : null;
-  stmt(db, 
+  stmt(
+    db,
     `INSERT INTO viewer_sessions (session_id, user_id, broadcast_id, stream, ip, connector, opened_at, last_seen_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(session_id) DO NOTHING`,
   ).run(e.sessionId, e.userId, broadcastId, e.stream, e.ip, e.connector, startedAt, e.at);
-  stmt(db, 
+  stmt(
+    db,
     `UPDATE viewer_sessions SET
        closed_at = t.last_end, seconds = t.seconds, bytes_up = t.bytes_up, bytes_down = t.bytes_down,
        last_seen_at = max(last_seen_at, t.last_end), broadcast_id = coalesce(broadcast_id, ?)

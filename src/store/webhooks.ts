@@ -37,16 +37,23 @@ interface EndpointRow {
   disabledReason: string | null;
 }
 
-const ENDPOINT_SELECT = 'SELECT id, url, events, created_at AS createdAt, disabled_at AS disabledAt, disabled_reason AS disabledReason FROM webhook_endpoints';
+const ENDPOINT_SELECT =
+  'SELECT id, url, events, created_at AS createdAt, disabled_at AS disabledAt, disabled_reason AS disabledReason FROM webhook_endpoints';
 
 function toEndpoint(r: EndpointRow): WebhookEndpoint {
   return { ...r, events: r.events === null ? null : (r.events.slice(1, -1).split(',') as WebhookEventType[]) };
 }
 
 /** Adds an endpoint with its signing key (base64 bytes); returns its id. */
-export function insertWebhookEndpoint(db: Db, e: { url: string; secret: string; events: readonly WebhookEventType[] | null; now: number }): number {
+export function insertWebhookEndpoint(
+  db: Db,
+  e: { url: string; secret: string; events: readonly WebhookEventType[] | null; now: number },
+): number {
   const events = e.events === null ? null : `,${e.events.join(',')},`;
-  return Number(stmt(db, 'INSERT INTO webhook_endpoints (url, secret, events, created_at) VALUES (?, ?, ?, ?)').run(e.url, e.secret, events, e.now).lastInsertRowid);
+  return Number(
+    stmt(db, 'INSERT INTO webhook_endpoints (url, secret, events, created_at) VALUES (?, ?, ?, ?)').run(e.url, e.secret, events, e.now)
+      .lastInsertRowid,
+  );
 }
 
 /** Every endpoint, by id (never the secret). */
@@ -62,13 +69,18 @@ export function getWebhookEndpoint(db: Db, id: number): WebhookEndpoint | undefi
 
 /** Removes an endpoint and, with it, its deliveries and their attempts. */
 export function deleteWebhookEndpoint(db: Db, id: number): boolean {
-  return db.transaction(() => {
-    // Deliveries first: their attempts go by cascade, and events left with no delivery are dropped.
-    stmt(db, 'DELETE FROM webhook_deliveries WHERE endpoint_id = ?').run(id);
-    const gone = stmt(db, 'DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
-    stmt(db, 'DELETE FROM webhook_events WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)').run();
-    return gone;
-  }).immediate();
+  return db
+    .transaction(() => {
+      // Deliveries first: their attempts go by cascade, and events left with no delivery are dropped.
+      stmt(db, 'DELETE FROM webhook_deliveries WHERE endpoint_id = ?').run(id);
+      const gone = stmt(db, 'DELETE FROM webhook_endpoints WHERE id = ?').run(id).changes === 1;
+      stmt(
+        db,
+        'DELETE FROM webhook_events WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = webhook_events.id)',
+      ).run();
+      return gone;
+    })
+    .immediate();
 }
 
 /** Marks an endpoint disabled (it answered 410 Gone): the sender skips its deliveries. */
@@ -78,11 +90,15 @@ export function disableWebhookEndpoint(db: Db, id: number, reason: string, now: 
 
 /** Enables an endpoint again; its waiting deliveries are due at once. */
 export function enableWebhookEndpoint(db: Db, id: number, now: number): boolean {
-  return db.transaction(() => {
-    const changed = stmt(db, 'UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = ? AND disabled_at IS NOT NULL').run(id).changes === 1;
-    if (changed) stmt(db, "UPDATE webhook_deliveries SET next_at = ? WHERE endpoint_id = ? AND state = 'pending'").run(now, id);
-    return changed;
-  }).immediate();
+  return db
+    .transaction(() => {
+      const changed =
+        stmt(db, 'UPDATE webhook_endpoints SET disabled_at = NULL, disabled_reason = NULL WHERE id = ? AND disabled_at IS NOT NULL').run(id)
+          .changes === 1;
+      if (changed) stmt(db, "UPDATE webhook_deliveries SET next_at = ? WHERE endpoint_id = ? AND state = 'pending'").run(now, id);
+      return changed;
+    })
+    .immediate();
 }
 
 const SUBSCRIBED = "disabled_at IS NULL AND (events IS NULL OR instr(events, ',' || @type || ',') > 0)";
@@ -136,7 +152,10 @@ export function recordingWebhookData(r: {
 export function enqueueWebhookEvent(db: Db, e: WebhookEventInput): string | null {
   if (!stmt(db, `SELECT 1 FROM webhook_endpoints WHERE ${SUBSCRIBED} LIMIT 1`).get({ type: e.type })) return null;
   const id = insertEvent(db, e);
-  stmt(db, `INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, created_at) SELECT @id, id, @now, @now FROM webhook_endpoints WHERE ${SUBSCRIBED}`).run({
+  stmt(
+    db,
+    `INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, created_at) SELECT @id, id, @now, @now FROM webhook_endpoints WHERE ${SUBSCRIBED}`,
+  ).run({
     id,
     now: e.now,
     type: e.type,
@@ -153,8 +172,13 @@ export function enqueueTestEvent(db: Db, endpointId: number, now: number, leaseU
     .transaction(() => {
       const eventId = insertEvent(db, { type: 'webhook.test', at: now, channel: null, userId: null, data: { endpoint: endpointId }, now });
       const deliveryId = Number(
-        stmt(db, 'INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, leased_until, created_at) VALUES (?, ?, ?, ?, ?)').run(eventId, endpointId, now, leaseUntil, now)
-          .lastInsertRowid,
+        stmt(db, 'INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, leased_until, created_at) VALUES (?, ?, ?, ?, ?)').run(
+          eventId,
+          endpointId,
+          now,
+          leaseUntil,
+          now,
+        ).lastInsertRowid,
       );
       return { eventId, deliveryId };
     })
@@ -178,7 +202,14 @@ function insertEvent(db: Db, e: WebhookEventInput): string {
      SELECT id, @type, @at, @userId, json_object('type', @type, 'id', id, 'time', @time, 'channel', @channel, 'data', json(@data))
        FROM (SELECT 'msg_' || lower(hex(randomblob(16))) AS id)
      RETURNING id`,
-  ).get({ type: e.type, at: e.at, userId: e.userId, time: new Date(e.at).toISOString(), channel: e.channel, data: JSON.stringify(e.data) }) as { id: string };
+  ).get({
+    type: e.type,
+    at: e.at,
+    userId: e.userId,
+    time: new Date(e.at).toISOString(),
+    channel: e.channel,
+    data: JSON.stringify(e.data),
+  }) as { id: string };
   return row.id;
 }
 
@@ -247,16 +278,16 @@ export interface AttemptResult {
 /** Stores an attempt and the delivery's new state, releasing its lease (one transaction). */
 export function recordAttempt(db: Db, a: AttemptResult): void {
   db.transaction(() => {
-    stmt(db, 'INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error, duration_ms, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)').run(
-      a.deliveryId,
+    stmt(
+      db,
+      'INSERT INTO webhook_attempts (delivery_id, attempt, at, http_status, error, duration_ms, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(a.deliveryId, a.attempt, a.at, a.httpStatus, a.error, a.durationMs, a.nextAt);
+    stmt(db, 'UPDATE webhook_deliveries SET state = ?, attempts = ?, next_at = ?, leased_until = NULL WHERE id = ?').run(
+      a.state,
       a.attempt,
-      a.at,
-      a.httpStatus,
-      a.error,
-      a.durationMs,
       a.nextAt,
+      a.deliveryId,
     );
-    stmt(db, 'UPDATE webhook_deliveries SET state = ?, attempts = ?, next_at = ?, leased_until = NULL WHERE id = ?').run(a.state, a.attempt, a.nextAt, a.deliveryId);
   }).immediate();
 }
 
@@ -320,16 +351,23 @@ export function replayWebhookEvent(db: Db, eventId: string, now: number, endpoin
   return db
     .transaction(() => {
       const endpoints = (
-        stmt(db, 'SELECT DISTINCT endpoint_id AS id FROM webhook_deliveries WHERE event_id = ? AND (? IS NULL OR endpoint_id = ?) ORDER BY endpoint_id').all(
-          eventId,
-          endpointId ?? null,
-          endpointId ?? null,
-        ) as { id: number }[]
+        stmt(
+          db,
+          'SELECT DISTINCT endpoint_id AS id FROM webhook_deliveries WHERE event_id = ? AND (? IS NULL OR endpoint_id = ?) ORDER BY endpoint_id',
+        ).all(eventId, endpointId ?? null, endpointId ?? null) as { id: number }[]
       ).map((r) => r.id);
       if (endpointId !== undefined && endpoints.length === 0 && getWebhookEndpoint(db, endpointId)) endpoints.push(endpointId);
       for (const id of endpoints) {
-        stmt(db, "UPDATE webhook_deliveries SET state = 'cancelled', next_at = NULL WHERE event_id = ? AND endpoint_id = ? AND state = 'pending'").run(eventId, id);
-        stmt(db, 'INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, created_at) VALUES (?, ?, ?, ?)').run(eventId, id, now, now);
+        stmt(
+          db,
+          "UPDATE webhook_deliveries SET state = 'cancelled', next_at = NULL WHERE event_id = ? AND endpoint_id = ? AND state = 'pending'",
+        ).run(eventId, id);
+        stmt(db, 'INSERT INTO webhook_deliveries (event_id, endpoint_id, next_at, created_at) VALUES (?, ?, ?, ?)').run(
+          eventId,
+          id,
+          now,
+          now,
+        );
       }
       return endpoints;
     })
@@ -351,7 +389,10 @@ export interface WebhookStats {
 /** The figures `metrics` and `webhook list` show. */
 export function webhookStats(db: Db, since: number): WebhookStats {
   return db.transaction((): WebhookStats => {
-    const ep = stmt(db, 'SELECT count(*) AS n, count(disabled_at) AS disabled FROM webhook_endpoints').get() as { n: number; disabled: number };
+    const ep = stmt(db, 'SELECT count(*) AS n, count(disabled_at) AS disabled FROM webhook_endpoints').get() as {
+      n: number;
+      disabled: number;
+    };
     const p = stmt(
       db,
       "SELECT count(*) AS n, min(ev.at) AS oldest FROM webhook_deliveries d JOIN webhook_events ev ON ev.id = d.event_id WHERE d.state = 'pending'",
@@ -365,7 +406,10 @@ export function webhookStats(db: Db, since: number): WebhookStats {
       finished[r.state] = r.n;
     }
     const failedAttempts = (
-      stmt(db, 'SELECT count(*) AS n FROM webhook_attempts WHERE at >= ? AND (http_status IS NULL OR http_status NOT BETWEEN 200 AND 299)').get(since) as { n: number }
+      stmt(
+        db,
+        'SELECT count(*) AS n FROM webhook_attempts WHERE at >= ? AND (http_status IS NULL OR http_status NOT BETWEEN 200 AND 299)',
+      ).get(since) as { n: number }
     ).n;
     return { endpoints: ep.n, endpointsDisabled: ep.disabled, pending: p.n, oldestPendingAt: p.oldest, finished, failedAttempts };
   })();

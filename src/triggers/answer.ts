@@ -27,7 +27,11 @@ export interface Value {
 export type Answer = Silent | Allow | Deny | Unchanged | Value;
 
 /** The answers a trigger of kind K may give. */
-export type AnswerFor<K extends TriggerKind> = K extends 'informative' ? Silent : K extends 'allow-deny' ? Allow | Deny : Value | Unchanged | Deny;
+export type AnswerFor<K extends TriggerKind> = K extends 'informative'
+  ? Silent
+  : K extends 'allow-deny'
+    ? Allow | Deny
+    : Value | Unchanged | Deny;
 
 export const SILENT: Silent = { kind: 'silent' };
 export const ALLOW: Allow = { kind: 'allow' };

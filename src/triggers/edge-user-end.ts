@@ -20,7 +20,11 @@ const edgeUserEnd: EdgeTrigger<UserEndEvent, typeof TRIGGER> = {
   decide(event, ctx) {
     ctx.background?.(
       releaseSessionPlaces(ctx.redis, event.streams, event.sessionId, USER_END_PRIMARY_TIMEOUT_MS).then((freed) =>
-        ctx.debug(freed > 0 ? `freed the viewer-cap place of session ${event.sessionId.slice(0, 12)}` : `session ${event.sessionId.slice(0, 12)} held no viewer-cap place`),
+        ctx.debug(
+          freed > 0
+            ? `freed the viewer-cap place of session ${event.sessionId.slice(0, 12)}`
+            : `session ${event.sessionId.slice(0, 12)} held no viewer-cap place`,
+        ),
       ),
     );
     ctx.background?.(

@@ -34,7 +34,8 @@ const edgeUserNew: EdgeTrigger<UserNewEvent, typeof TRIGGER> = {
     // play on this edge; the origin's relay sends the stop to every other box (sc:evict).
     if (verdict.evicted?.length) {
       const { sendUdpApi } = await import('../mist/stream-tags');
-      for (const id of verdict.evicted) if (!(await sendUdpApi({ stop_sessid: id }, 200))) ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
+      for (const id of verdict.evicted)
+        if (!(await sendUdpApi({ stop_sessid: id }, 200))) ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
     }
     const who = shownViewer(event.ip, d.viewer);
     if (verdict.allow) {

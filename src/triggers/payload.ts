@@ -25,6 +25,7 @@ export { normaliseIp } from '../lib/ip';
 /** A payload count: digits only, a safe integer. */
 export function payloadCount(trigger: string, field: string, text: string): number {
   const n = Number(text);
-  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(n)) throw new PayloadError(`${trigger} payload has a bad ${field} ${JSON.stringify(text.slice(0, 24))}`);
+  if (!/^\d{1,16}$/.test(text) || !Number.isSafeInteger(n))
+    throw new PayloadError(`${trigger} payload has a bad ${field} ${JSON.stringify(text.slice(0, 24))}`);
   return n;
 }

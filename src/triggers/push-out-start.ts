@@ -5,7 +5,15 @@
 // Answer: the target to use; empty aborts the push (MistServer retries an auto-push every few s).
 // File pushes of channels are rewritten to <recordings-root>/<user id>/<UTC stamp>.<ext>, built
 // from database values only: $wildcard is the unsanitised text after "+" and never reaches a path.
-import { isFileTarget, isFreePath, isUnderRoot, prepareChannelFolder, recordingPath, recordingsRootProblem, targetExtension } from '../recordings/recording-path';
+import {
+  isFileTarget,
+  isFreePath,
+  isUnderRoot,
+  prepareChannelFolder,
+  recordingPath,
+  recordingsRootProblem,
+  targetExtension,
+} from '../recordings/recording-path';
 import { getChannel } from '../store/channels';
 import { getSettings } from '../store/settings';
 import { expectLines } from './payload';

@@ -57,7 +57,18 @@ const recordingEnd: Trigger<RecordingEndEvent, typeof TRIGGER> = {
     const lines = expectLines(TRIGGER, payload, 13);
     if (lines[12] !== '') throw new PayloadError(`${TRIGGER} payload does not end in a newline`);
     const [stream, path, format, bytes, seconds, start, stop, mediaMs, , , exitCode, exitReason] = lines as string[] as [
-      string, string, string, string, string, string, string, string, string, string, string, string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
     ];
     return {
       stream,
@@ -94,43 +105,54 @@ const recordingEnd: Trigger<RecordingEndEvent, typeof TRIGGER> = {
     const clean = e.exitCode.startsWith('CLEAN_');
     const status = e.bytes > 0 && clean ? 'ok' : 'failed';
     const broadcast = findBroadcastForRecording(ctx.db, channel.userId, e.startedAt, e.stoppedAt);
-    const { id, inserted } = ctx.db.transaction(() => {
-      const result = insertRecording(ctx.db, {
-        id: newRecordingId(),
-        userId: channel.userId,
-        broadcastId: broadcast?.id ?? null,
-        path: resolve(e.path),
-        format: e.format,
-        bytes: e.bytes,
-        durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000,
-        startedAt: e.startedAt,
-        endedAt: e.stoppedAt,
-        status,
-        exitCode: e.exitCode,
-        exitReason: e.exitReason,
-        createdAt: ctx.now,
-      });
-      if (result.inserted) {
-        recordEvent(ctx.db, {
-          at: ctx.eventTime,
-          kind: 'recording',
-          outcome: status,
-          reason: status === 'ok' ? 'recording finished' : e.bytes === 0 ? 'recording is empty' : `recording ended: ${e.exitCode}`,
+    const { id, inserted } = ctx.db
+      .transaction(() => {
+        const result = insertRecording(ctx.db, {
+          id: newRecordingId(),
           userId: channel.userId,
-          detail: result.id,
+          broadcastId: broadcast?.id ?? null,
+          path: resolve(e.path),
+          format: e.format,
+          bytes: e.bytes,
+          durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000,
+          startedAt: e.startedAt,
+          endedAt: e.stoppedAt,
+          status,
+          exitCode: e.exitCode,
+          exitReason: e.exitReason,
+          createdAt: ctx.now,
         });
-        // Committed with the catalogue row: the site hears of every recording, once.
-        enqueueWebhookEvent(ctx.db, {
-          type: status === 'ok' ? 'recording.ready' : 'recording.failed',
-          at: ctx.eventTime,
-          channel: channel.userName,
-          userId: channel.userId,
-          now: ctx.now,
-          data: recordingWebhookData({ id: result.id, broadcastId: broadcast?.id ?? null, format: e.format, bytes: e.bytes, durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000, startedAt: e.startedAt, endedAt: e.stoppedAt, status }),
-        });
-      }
-      return result;
-    }).immediate();
+        if (result.inserted) {
+          recordEvent(ctx.db, {
+            at: ctx.eventTime,
+            kind: 'recording',
+            outcome: status,
+            reason: status === 'ok' ? 'recording finished' : e.bytes === 0 ? 'recording is empty' : `recording ended: ${e.exitCode}`,
+            userId: channel.userId,
+            detail: result.id,
+          });
+          // Committed with the catalogue row: the site hears of every recording, once.
+          enqueueWebhookEvent(ctx.db, {
+            type: status === 'ok' ? 'recording.ready' : 'recording.failed',
+            at: ctx.eventTime,
+            channel: channel.userName,
+            userId: channel.userId,
+            now: ctx.now,
+            data: recordingWebhookData({
+              id: result.id,
+              broadcastId: broadcast?.id ?? null,
+              format: e.format,
+              bytes: e.bytes,
+              durationMs: e.mediaMs > 0 ? e.mediaMs : e.seconds * 1000,
+              startedAt: e.startedAt,
+              endedAt: e.stoppedAt,
+              status,
+            }),
+          });
+        }
+        return result;
+      })
+      .immediate();
     ctx.debug(`${inserted ? 'catalogued' : 'already catalogued'} recording ${id} of ${channel.userName} (${status})`);
     return SILENT;
   },

@@ -25,7 +25,8 @@ export function parseStreamBuffer(payload: string): StreamBufferEvent {
   const lines = payloadLines(payload);
   if (lines.length < 2) throw new PayloadError(`${TRIGGER} payload has ${lines.length} line(s), expected 2-3`);
   const [stream, state] = lines as [string, string];
-  if (!(STATES as readonly string[]).includes(state)) throw new PayloadError(`${TRIGGER} payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
+  if (!(STATES as readonly string[]).includes(state))
+    throw new PayloadError(`${TRIGGER} payload has an unknown state ${JSON.stringify(state.slice(0, 32))}`);
   const rest = lines.slice(2).join('\n').trim();
   return { stream, state: state as StreamBufferEvent['state'], healthText: state === 'EMPTY' || rest === '' ? null : rest };
 }

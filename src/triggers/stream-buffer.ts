@@ -43,7 +43,11 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
         ctx.log(`malformed health JSON for ${channel.userName}; keeping the ${event.state} state change without health`);
       }
     }
-    const t = applyBufferEvent(db, { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId }, { userName: channel.userName, stream: event.stream, now: ctx.now });
+    const t = applyBufferEvent(
+      db,
+      { userId: channel.userId, at: ctx.eventTime, state: event.state, issues, health, eventId: ctx.eventId },
+      { userName: channel.userName, stream: event.stream, now: ctx.now },
+    );
     if (!t.stored) {
       ctx.debug(`repeated ${event.state} for ${channel.userName} ignored`);
       return SILENT;

@@ -26,7 +26,15 @@ export type StreamEndEvent = { stream: string } & Omit<StreamEndInput, 'userId' 
 const streamEnd: Trigger<StreamEndEvent, typeof TRIGGER> = {
   name: TRIGGER,
   parse(payload) {
-    const [stream, down, up, viewers, inputs, outputs, seconds] = expectLines(TRIGGER, payload, 7) as [string, string, string, string, string, string, string];
+    const [stream, down, up, viewers, inputs, outputs, seconds] = expectLines(TRIGGER, payload, 7) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     const count = (field: string, text: string) => payloadCount(TRIGGER, field, text);
     return {
       stream,
@@ -46,7 +54,9 @@ const streamEnd: Trigger<StreamEndEvent, typeof TRIGGER> = {
       return SILENT;
     }
     const { stream: _stream, ...totals } = event;
-    const stored = writeWithRetry(db, () => recordStreamEnd(db, { userId: channel.userId, at: ctx.eventTime, eventId: ctx.eventId, ...totals }));
+    const stored = writeWithRetry(db, () =>
+      recordStreamEnd(db, { userId: channel.userId, at: ctx.eventTime, eventId: ctx.eventId, ...totals }),
+    );
     if (!stored) ctx.debug(`repeated ${TRIGGER} for ${channel.userName} ignored`);
     return SILENT;
   },

@@ -29,7 +29,18 @@ const firstOf = (list: string) => list.split(',')[0]?.trim() || null;
 export function parseUserEnd(payload: string): UserEndEvent {
   const lines = expectLines(TRIGGER, payload, 12);
   const [, streams, connectors, hosts, seconds, up, down, , , , streamTimes, sessionId] = lines as [
-    string, string, string, string, string, string, string, string, string, string, string, string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
   ];
   if (!/^[0-9A-Za-z]{1,128}$/.test(sessionId)) throw new PayloadError(`${TRIGGER} payload has a malformed session id`);
   const count = (field: string, text: string) => payloadCount(TRIGGER, field, text);

@@ -52,7 +52,12 @@ const SESSION_WRITE_WAIT_MS = 250;
 /** How long the answer waits for the datagram that stops an evicted session to leave (loopback: sub-ms). */
 const EVICT_SEND_WAIT_MS = 200;
 
-function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChannel, token: TokenCheck): Allow | Deny | Promise<Allow | Deny> {
+function conclude(
+  ctx: TriggerContext,
+  event: UserNewEvent,
+  channel: StreamChannel,
+  token: TokenCheck,
+): Allow | Deny | Promise<Allow | Deny> {
   const { db, now } = ctx;
   const request = { channel, ip: event.ip, token, sessionId: event.sessionId, recheck: !event.firstCheck, now };
   const claims = token.state === 'valid' ? token.claims : null;
@@ -72,7 +77,10 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
   const read = db.transaction(() => {
     const policy = getChannel(db, channel.userId);
     // A cap counts every session, viewer-sessions only those with a verified viewer id.
-    const counted = (policy?.viewerCap ?? null) !== null || (claims !== null && viewerSessionsLimit(policy?.viewerSessions ?? null, getSettings(db, ['viewer-sessions'])['viewer-sessions']) !== null);
+    const counted =
+      (policy?.viewerCap ?? null) !== null ||
+      (claims !== null &&
+        viewerSessionsLimit(policy?.viewerSessions ?? null, getSettings(db, ['viewer-sessions'])['viewer-sessions']) !== null);
     // An origin with edges counts on the Redis primary, where the edges count (issue 20.8).
     const onPrimary = counted && role() === 'origin';
     return { counted, onPrimary, policy, decision: decideAccess(db, request, { countsElsewhere: onPrimary }) };
@@ -85,8 +93,10 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
     // A full disk is the same case as a busy database (issue 20): the answer needs no write.
     const d = decision;
     const written = writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d)));
-    if (!written.done && written.why === 'busy') ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
-    if (!written.done && written.why === 'full') ctx.log('database or disk is full: admitted without a session row (USER_END will record the viewing if there is room then)');
+    if (!written.done && written.why === 'busy')
+      ctx.debug('database busy: admitted without a session row (USER_END will record the viewing)');
+    if (!written.done && written.why === 'full')
+      ctx.log('database or disk is full: admitted without a session row (USER_END will record the viewing if there is room then)');
   } else {
     // A cap (or viewer-sessions) counts open sessions: the count and this session's row commit
     // together (no two admissions both see the last free place), or the answer is a refusal. A
@@ -99,7 +109,16 @@ function conclude(ctx: TriggerContext, event: UserNewEvent, channel: StreamChann
           if (d.evictOldest && d.viewer !== null) {
             const since = now - durationMs('viewer-session-stale', getSettings(db, ['viewer-session-stale'])['viewer-session-stale']);
             evicted = stopOldestViewerSessions(db, channel.userId, d.viewer, since, d.evictOldest, event.sessionId, now);
-            for (const id of evicted) recordEvent(db, { at: now, kind: 'view', outcome: 'stopped', reason: 'viewer-sessions: evicted for a newer session of the same viewer', userId: channel.userId, ip: event.ip, detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}` });
+            for (const id of evicted)
+              recordEvent(db, {
+                at: now,
+                kind: 'view',
+                outcome: 'stopped',
+                reason: 'viewer-sessions: evicted for a newer session of the same viewer',
+                userId: channel.userId,
+                ip: event.ip,
+                detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}`,
+              });
           }
           openViewerSession(db, session(d));
         } else recordEvent(db, refusedViewEvent(ctx, event, channel, d));
@@ -149,15 +168,34 @@ async function concludeOnPrimary(
         staleMs: durationMs('viewer-session-stale', settings['viewer-session-stale']),
       });
       if (result.admitted) evicted = result.evicted;
-      else decision = result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
+      else
+        decision =
+          result.rule === 'viewer-cap'
+            ? capRefusal(policy.viewerCap ?? 0, decision.viewer)
+            : viewerSessionsRefusal(limit ?? 0, decision.viewer);
     } catch (err) {
-      decision = { allow: false, rule: decision.rule, reason: `the Redis primary did not count the session: ${err instanceof Error ? err.message : String(err)}`, viewer: decision.viewer };
+      decision = {
+        allow: false,
+        rule: decision.rule,
+        reason: `the Redis primary did not count the session: ${err instanceof Error ? err.message : String(err)}`,
+        viewer: decision.viewer,
+      };
     }
   }
   const d = decision;
   if (d.allow) {
     writeIfFree(db, SESSION_WRITE_WAIT_MS, () => {
-      if (d.viewer !== null) for (const id of evicted) recordEvent(db, { at: now, kind: 'view', outcome: 'stopped', reason: 'viewer-sessions: evicted for a newer session of the same viewer', userId: channel.userId, ip: event.ip, detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}` });
+      if (d.viewer !== null)
+        for (const id of evicted)
+          recordEvent(db, {
+            at: now,
+            kind: 'view',
+            outcome: 'stopped',
+            reason: 'viewer-sessions: evicted for a newer session of the same viewer',
+            userId: channel.userId,
+            ip: event.ip,
+            detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}`,
+          });
       openViewerSession(db, session(d));
     });
   } else {
@@ -172,7 +210,8 @@ async function concludeOnPrimary(
 async function stopSessions(ctx: TriggerContext, sessionIds: string[]): Promise<void> {
   const { sendUdpApi } = await import('../mist/stream-tags');
   for (const id of sessionIds) {
-    if (!(await sendUdpApi({ stop_sessid: id }, EVICT_SEND_WAIT_MS))) ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
+    if (!(await sendUdpApi({ stop_sessid: id }, EVICT_SEND_WAIT_MS)))
+      ctx.log(`could not ask MistServer to stop session ${id.slice(0, 12)} (evicted)`);
     else ctx.debug(`asked MistServer to stop session ${id.slice(0, 12)} (evicted: viewer-sessions)`);
   }
 }
@@ -200,12 +239,21 @@ const userNew: Trigger<UserNewEvent, typeof TRIGGER> = {
       // harmless, and the offline stream) are for everyone; other streams follow the setting.
       const placeholder = [settings['vod-base'], settings['offline-stream']].includes(event.stream.toLowerCase());
       if (placeholder || settings['unknown-stream-access'] === 'allow') {
-        ctx.debug(`admitted ${event.ip} to ${shownStream(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`);
+        ctx.debug(
+          `admitted ${event.ip} to ${shownStream(event.stream)}: ${placeholder ? 'a placeholder stream' : 'not a channel, unknown-stream-access is allow'}`,
+        );
         return ALLOW;
       }
       ctx.log(`refused ${event.ip || 'unknown address'} on ${shownStream(event.stream)}: not a channel (unknown-stream-access is refuse)`);
       // Audited before answering (MistServer kills the handler once it has the answer).
-      recordEvent(db, { at: ctx.now, kind: 'view', outcome: 'refused', reason: 'unknown-stream: not a channel', ip: event.ip, detail: shownStream(event.stream) });
+      recordEvent(db, {
+        at: ctx.now,
+        kind: 'view',
+        outcome: 'refused',
+        reason: 'unknown-stream: not a channel',
+        ip: event.ip,
+        detail: shownStream(event.stream),
+      });
       return DENY;
     }
     const found = playbackJwt(event.token);

@@ -59,7 +59,11 @@ export function retryAfterMs(value: string | null, now: number): number | null {
 }
 
 /** The delivery's state after attempt `attempt` (1-based) failed, honouring a Retry-After. */
-export function afterFailure(attempt: number, now: number, retryAfter: number | null): { state: 'pending' | 'failed'; nextAt: number | null } {
+export function afterFailure(
+  attempt: number,
+  now: number,
+  retryAfter: number | null,
+): { state: 'pending' | 'failed'; nextAt: number | null } {
   const delay = RETRY_DELAYS_MS[attempt - 1];
   if (delay === undefined) return { state: 'failed', nextAt: null };
   return { state: 'pending', nextAt: now + Math.max(delay, Math.min(retryAfter ?? 0, MAX_RETRY_AFTER_MS)) };
@@ -87,7 +91,8 @@ async function post(d: ClaimedDelivery, sentAt: number, timeoutMs: number): Prom
     return { httpStatus: res.status, error: null, retryAfter: retryAfterMs(res.headers.get('retry-after'), sentAt) };
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const error = e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : oneLine(e.cause?.code ?? e.cause?.message ?? e.message);
+    const error =
+      e.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : oneLine(e.cause?.code ?? e.cause?.message ?? e.message);
     return { httpStatus: null, error: error.slice(0, 200), retryAfter: null };
   }
 }
@@ -103,18 +108,45 @@ export async function sendDelivery(db: Db, d: ClaimedDelivery, opts: SenderOptio
   const gone = o.httpStatus === 410;
   // 410 Gone: the endpoint asks to be dropped (the spec's rule). It is disabled; this delivery
   // and any later ones wait, pending, in case an operator enables it again.
-  const next = ok ? { state: 'delivered' as const, nextAt: null } : gone ? { state: 'pending' as const, nextAt: at } : afterFailure(attempt, at, o.retryAfter);
-  const result: AttemptResult = { deliveryId: d.id, attempt, at, httpStatus: o.httpStatus, error: o.error, durationMs: at - sentAt, ...next };
+  const next = ok
+    ? { state: 'delivered' as const, nextAt: null }
+    : gone
+      ? { state: 'pending' as const, nextAt: at }
+      : afterFailure(attempt, at, o.retryAfter);
+  const result: AttemptResult = {
+    deliveryId: d.id,
+    attempt,
+    at,
+    httpStatus: o.httpStatus,
+    error: o.error,
+    durationMs: at - sentAt,
+    ...next,
+  };
   writeWithRetry(db, () => {
     recordAttempt(db, result);
     if (gone) {
       disableWebhookEndpoint(db, d.endpointId, 'answered 410 Gone', at);
-      recordEvent(db, { at, kind: 'webhook', outcome: 'disabled', reason: `endpoint ${d.endpointId} answered 410 Gone`, detail: d.eventId });
+      recordEvent(db, {
+        at,
+        kind: 'webhook',
+        outcome: 'disabled',
+        reason: `endpoint ${d.endpointId} answered 410 Gone`,
+        detail: d.eventId,
+      });
     } else if (result.state === 'failed') {
-      recordEvent(db, { at, kind: 'webhook', outcome: 'failed', reason: `no 2xx from endpoint ${d.endpointId} after ${attempt} attempts (last: ${o.httpStatus ?? o.error})`, detail: d.eventId });
+      recordEvent(db, {
+        at,
+        kind: 'webhook',
+        outcome: 'failed',
+        reason: `no 2xx from endpoint ${d.endpointId} after ${attempt} attempts (last: ${o.httpStatus ?? o.error})`,
+        detail: d.eventId,
+      });
     }
   });
-  if (!ok) opts.log(`${d.type} ${d.eventId} to endpoint ${d.endpointId}: attempt ${attempt} got ${o.httpStatus ?? o.error}${gone ? '; endpoint disabled' : result.nextAt ? `; next in ${Math.round((result.nextAt - at) / 1000)} s` : '; giving up'}`);
+  if (!ok)
+    opts.log(
+      `${d.type} ${d.eventId} to endpoint ${d.endpointId}: attempt ${attempt} got ${o.httpStatus ?? o.error}${gone ? '; endpoint disabled' : result.nextAt ? `; next in ${Math.round((result.nextAt - at) / 1000)} s` : '; giving up'}`,
+    );
   return result;
 }
 

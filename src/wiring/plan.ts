@@ -233,7 +233,9 @@ export function planTriggers(current: unknown, desired: Desired): { triggers: Js
     const foreign = list.filter((e) => !isOurs(e));
     if (foreign.length > 0) triggers[name] = foreign;
     else delete triggers[name];
-    const why = NOT_INSTALLED[name as TriggerName] ?? (role === 'edge' && name in TRIGGERS ? 'an edge runs only the viewer-side triggers' : 'not a trigger this version handles');
+    const why =
+      NOT_INSTALLED[name as TriggerName] ??
+      (role === 'edge' && name in TRIGGERS ? 'an edge runs only the viewer-side triggers' : 'not a trigger this version handles');
     changes.push({ area: 'trigger', action: 'remove', name, detail: `${readEntry(ours[0])?.handler ?? ''}: ${why}` });
   }
   return { triggers, changes, unchanged };
@@ -309,7 +311,12 @@ export function planRecordingPush(answer: Json, desired: Desired): { requests: J
   const wanted = (p: AutoPush) => p.target === target && p.inhibit === RECORDING_INHIBIT;
   if (target !== null && !ours.some(wanted)) {
     requests.push({ push_auto_add: { stream, target, inhibit: RECORDING_INHIBIT } });
-    changes.push({ area: 'recording push', action: 'add', name: stream, detail: `${target} (not for streams tagged ${RECORDING_INHIBIT})` });
+    changes.push({
+      area: 'recording push',
+      action: 'add',
+      name: stream,
+      detail: `${target} (not for streams tagged ${RECORDING_INHIBIT})`,
+    });
   }
   let keptOne = false;
   for (const p of ours) {
@@ -344,11 +351,20 @@ export function planProtocols(protocols: unknown, desired: Desired): { requests:
     } else if (open.length === 0) {
       const { online: _online, interface: _iface, ...kept } = dtsc[0]!;
       requests.push({ updateprotocol: [withoutRuntime(dtsc[0]!), kept] });
-      changes.push({ area: 'protocol', action: 'update', name: 'DTSC', detail: `${describeDtsc(dtsc[0]!)} → every interface (edges cannot reach loopback)` });
+      changes.push({
+        area: 'protocol',
+        action: 'update',
+        name: 'DTSC',
+        detail: `${describeDtsc(dtsc[0]!)} → every interface (edges cannot reach loopback)`,
+      });
     }
-    notes.push(`DTSC (${open.length > 0 ? open.map(describeDtsc).join(', ') : `every interface port ${DTSC_PORT}`}) serves every stream without USER_NEW: let only the edges reach it (firewall)`);
+    notes.push(
+      `DTSC (${open.length > 0 ? open.map(describeDtsc).join(', ') : `every interface port ${DTSC_PORT}`}) serves every stream without USER_NEW: let only the edges reach it (firewall)`,
+    );
   } else if (open.length > 0) {
-    notes.push(`DTSC listens on ${open.map(describeDtsc).join(', ')}: anyone who reaches it plays every stream without USER_NEW; bind it to 127.0.0.1 or firewall it`);
+    notes.push(
+      `DTSC listens on ${open.map(describeDtsc).join(', ')}: anyone who reaches it plays every stream without USER_NEW; bind it to 127.0.0.1 or firewall it`,
+    );
   }
   return { requests, changes, notes };
 }
@@ -391,14 +407,25 @@ export function planSetup(answer: Json, desired: Desired): Plan {
   if (keys > 0) {
     // MistServer would admit token holders itself and skip USER_NEW (bans, caps, revocation).
     main.jwks = [];
-    changes.push({ area: 'jwks', action: 'remove', name: 'jwks', detail: `${keys} key(s); restart MistServer afterwards, it keeps using a loaded key` });
+    changes.push({
+      area: 'jwks',
+      action: 'remove',
+      name: 'jwks',
+      detail: `${keys} key(s); restart MistServer afterwards, it keeps using a loaded key`,
+    });
   }
   // A push named by a native stream key publishes before PUSH_REWRITE runs (bypass-checks.ts).
   // An object for `streamkeys` replaces them all: {} leaves none.
   const native = nativeStreamKeys(answer);
   if (native.length > 0) {
     main.streamkeys = {};
-    for (const k of native) changes.push({ area: 'stream keys', action: 'remove', name: k.stream, detail: `native key ${nativeKeyHint(k.key)}: it published to ${k.stream} without PUSH_REWRITE` });
+    for (const k of native)
+      changes.push({
+        area: 'stream keys',
+        action: 'remove',
+        name: k.stream,
+        detail: `native key ${nativeKeyHint(k.key)}: it published to ${k.stream} without PUSH_REWRITE`,
+      });
   }
   const requests: Json[] = [];
   if (Object.keys(main).length > 0) requests.push(main);
@@ -407,7 +434,10 @@ export function planSetup(answer: Json, desired: Desired): Plan {
 
   const notes: string[] = [];
   const rtmp = entriesOf(t.triggers, 'RTMP_PUSH_REWRITE');
-  if (rtmp.length > 0) notes.push(`RTMP_PUSH_REWRITE has ${rtmp.length} handler(s) that are not streamctl's; with PUSH_REWRITE also set, RTMP pushes are refused: remove them`);
+  if (rtmp.length > 0)
+    notes.push(
+      `RTMP_PUSH_REWRITE has ${rtmp.length} handler(s) that are not streamctl's; with PUSH_REWRITE also set, RTMP pushes are refused: remove them`,
+    );
   for (const name of installedTriggers(desired.role)) {
     if (!(specFor(name, desired.role ?? 'single')?.blocking ?? true)) continue;
     const foreign = entriesOf(t.triggers, name).length - 1;

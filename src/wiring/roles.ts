@@ -5,7 +5,8 @@
 import { EDGE_TRIGGERS, type TriggerName } from '../triggers/registry';
 
 /** Why the edge has a PUSH_REWRITE entry at all (for people). */
-export const PUSH_GUARD_REASON = 'an edge takes no pushes: no handler, and a default that names no stream, so MistServer refuses every push without running anything';
+export const PUSH_GUARD_REASON =
+  'an edge takes no pushes: no handler, and a default that names no stream, so MistServer refuses every push without running anything';
 
 /** The triggers an edge sets: its programs, then the push guard (PUSH_REWRITE, no program). */
 export function edgeTriggerNames(): TriggerName[] {
@@ -30,7 +31,8 @@ export function pullSource(origin: string): string {
 /** Why an --origin value cannot be used, or null. Only a host name or address (and port): it goes into MistServer's config. */
 export function originProblem(origin: string): string | null {
   if (origin === '') return 'no origin given: use --origin <host> or set origin= in streamctl.conf';
-  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/.test(origin)) return `invalid origin "${origin.slice(0, 64)}": expected a host name or address, optionally with :port`;
+  if (!/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+|[0-9a-fA-F:]+)(:\d{1,5})?$/.test(origin))
+    return `invalid origin "${origin.slice(0, 64)}": expected a host name or address, optionally with :port`;
   return null;
 }
 

@@ -35,13 +35,19 @@ describe('decideAccess', async () => {
 
   it('admits on a public channel, ignoring an invalid token', () => {
     expect(rule()).toBe('admit public');
-    expect(decideAccess(db, request({ token: { state: 'invalid', reason: 'token expired' } }))).toMatchObject({ allow: true, rule: 'public', reason: expect.stringContaining('token expired') });
+    expect(decideAccess(db, request({ token: { state: 'invalid', reason: 'token expired' } }))).toMatchObject({
+      allow: true,
+      rule: 'public',
+      reason: expect.stringContaining('token expired'),
+    });
   });
 
   it('checks the channel state first, then address bans, then token validity', () => {
     updateChannel(db, alice.id, { access: 'private' }, NOW);
     const invalid: TokenCheck = { state: 'invalid', reason: 'token expired' };
-    expect(rule({ channel: { userId: alice.id, userName: 'alice', disabled: true }, token: valid('alice') })).toBe('refuse channel-disabled');
+    expect(rule({ channel: { userId: alice.id, userName: 'alice', disabled: true }, token: valid('alice') })).toBe(
+      'refuse channel-disabled',
+    );
     expect(rule({ token: invalid })).toBe('refuse token-invalid');
     insertBan(db, { userId: alice.id, kind: 'ip', value: '192.0.2.0/24', reason: null, until: null, now: NOW });
     expect(rule({ token: invalid })).toBe('refuse ban-ip');
@@ -60,7 +66,9 @@ describe('decideAccess', async () => {
   it('applies the viewer cap last, only to admissions', () => {
     updateChannel(db, alice.id, { access: 'public', viewerCap: 1 }, NOW);
     expect(rule({ ip: '198.51.100.1' })).toBe('admit public');
-    db.prepare("INSERT INTO viewer_sessions (session_id, user_id, stream, ip, connector, opened_at, last_seen_at) VALUES (?, ?, 'streams+alice', '198.51.100.2', 'HLS', ?, ?)").run('a'.repeat(64), alice.id, NOW, NOW);
+    db.prepare(
+      "INSERT INTO viewer_sessions (session_id, user_id, stream, ip, connector, opened_at, last_seen_at) VALUES (?, ?, 'streams+alice', '198.51.100.2', 'HLS', ?, ?)",
+    ).run('a'.repeat(64), alice.id, NOW, NOW);
     expect(rule({ ip: '198.51.100.1' })).toBe('refuse viewer-cap');
     expect(rule({ ip: '198.51.100.1', sessionId: 'a'.repeat(64) })).toBe('admit public');
     expect(rule({ ip: '192.0.2.9' })).toBe('refuse ban-ip');
@@ -71,13 +79,18 @@ describe('decideAccess', async () => {
     await addUser(other, 'bob');
     const bob = findUserByName(other, 'bob')!;
     const ban = (value: string) => insertBan(other, { userId: null, kind: 'ip', value, reason: null, until: null, now: NOW });
-    const decide = (ip: string) => decideAccess(other, { channel: { userId: bob.id, userName: 'bob', disabled: false }, ip, token: { state: 'none' }, now: NOW });
+    const decide = (ip: string) =>
+      decideAccess(other, { channel: { userId: bob.id, userName: 'bob', disabled: false }, ip, token: { state: 'none' }, now: NOW });
     const onOther = (ip: string) => `${decide(ip).allow ? 'admit' : 'refuse'} ${decide(ip).rule}`;
     ban('::/0');
     expect(onOther('2001:db8::1')).toBe('refuse ban-ip');
     expect(onOther('192.0.2.1')).toBe('admit public');
     expect(onOther('::ffff:192.0.2.1')).toBe('admit public');
     const damaged = ban('not-a-range');
-    expect(decide('192.0.2.1')).toMatchObject({ allow: false, rule: 'ban-ip', reason: `global ban #${damaged.id} holds an invalid address range; see 'streamctl ban list'` });
+    expect(decide('192.0.2.1')).toMatchObject({
+      allow: false,
+      rule: 'ban-ip',
+      reason: `global ban #${damaged.id} holds an invalid address range; see 'streamctl ban list'`,
+    });
   });
 });

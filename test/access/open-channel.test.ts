@@ -117,11 +117,33 @@ describe('decideOpenness (the rule both paths call)', () => {
     ['no such user', { ...open, user: null }, { open: false, why: 'no such user', closedBy: 'user' }],
     ['a disabled user', { ...open, user: { disabled: true } }, { open: false, why: 'user is disabled', closedBy: 'user' }],
     ['no policy row', { ...open, policy: undefined }, { open: false, why: 'no channel policy row', closedBy: 'policy' }],
-    ['a token channel', { ...open, policy: { access: 'token', viewerCap: null } }, { open: false, why: 'access is token', closedBy: 'policy' }],
-    ['a capped channel', { ...open, policy: { access: 'public', viewerCap: 5 } }, { open: false, why: 'viewer cap of 5', closedBy: 'policy' }],
+    [
+      'a token channel',
+      { ...open, policy: { access: 'token', viewerCap: null } },
+      { open: false, why: 'access is token', closedBy: 'policy' },
+    ],
+    [
+      'a capped channel',
+      { ...open, policy: { access: 'public', viewerCap: 5 } },
+      { open: false, why: 'viewer cap of 5', closedBy: 'policy' },
+    ],
     ['a ban in force', { ...open, bans: [{ global: false, until: null }] }, { open: false, why: '1 ban(s) in force', closedBy: 'bans' }],
-    ['a global ban ending later', { ...open, bans: [{ global: true, until: now + 1 }] }, { open: false, why: '1 ban(s) in force (global included)', closedBy: 'bans' }],
-    ['only bans that are over', { ...open, bans: [{ global: true, until: now }, { global: false, until: now - 5 }] }, { open: true, why: '', closedBy: null }],
+    [
+      'a global ban ending later',
+      { ...open, bans: [{ global: true, until: now + 1 }] },
+      { open: false, why: '1 ban(s) in force (global included)', closedBy: 'bans' },
+    ],
+    [
+      'only bans that are over',
+      {
+        ...open,
+        bans: [
+          { global: true, until: now },
+          { global: false, until: now - 5 },
+        ],
+      },
+      { open: true, why: '', closedBy: null },
+    ],
   ] as const)('%s', (_what, facts, expected) => {
     expect(decideOpenness(facts, now)).toEqual(expected);
   });

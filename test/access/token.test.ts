@@ -38,13 +38,24 @@ describe('checkToken', async () => {
   const nowS = Math.floor(now / 1000);
 
   it('says no key is configured before a secret exists', async () => {
-    expect(await checkToken(db, hs256('x', { sub: 'v', aud: 'alice', exp: nowS + 60 }), 'alice', now)).toEqual({ state: 'invalid', reason: expect.stringMatching(/no HS256 key is configured/) });
+    expect(await checkToken(db, hs256('x', { sub: 'v', aud: 'alice', exp: nowS + 60 }), 'alice', now)).toEqual({
+      state: 'invalid',
+      reason: expect.stringMatching(/no HS256 key is configured/),
+    });
   });
 
   it('returns the claims of a valid token, and reasons without the token for invalid ones', async () => {
     const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
-    const good = await checkToken(db, hs256(secret, { sub: 'fan', aud: 'alice', exp: nowS + 60, ent: ['paid'], age_verified: true, age: 30 }), 'alice', now);
-    expect(good).toMatchObject({ state: 'valid', claims: { viewer: 'fan', entitlements: ['paid'], ageVerified: true, age: 30, expiresAt: (nowS + 60) * 1000 } });
+    const good = await checkToken(
+      db,
+      hs256(secret, { sub: 'fan', aud: 'alice', exp: nowS + 60, ent: ['paid'], age_verified: true, age: 30 }),
+      'alice',
+      now,
+    );
+    expect(good).toMatchObject({
+      state: 'valid',
+      claims: { viewer: 'fan', entitlements: ['paid'], ageVerified: true, age: 30, expiresAt: (nowS + 60) * 1000 },
+    });
     for (const [claims, reason] of [
       [{ sub: 'fan', aud: 'bob', exp: nowS + 60 }, 'token is for another channel'],
       [{ sub: 'fan', aud: 'alice', exp: nowS - 60 }, 'token expired'],
@@ -59,10 +70,15 @@ describe('checkToken', async () => {
   it('refuses a sub that is not a viewer id, by the rule grant add and ban add use', async () => {
     const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
     for (const sub of ['', 'x'.repeat(201), 'fan\u001b[2J', 'fan\nfake', 'fan\u0085', 'fan\u202eevil']) {
-      expect(await checkToken(db, hs256(secret, { sub, aud: 'alice', exp: nowS + 60 }), 'alice', now), JSON.stringify(sub)).toEqual({ state: 'invalid', reason: 'token "sub" is not a viewer id' });
+      expect(await checkToken(db, hs256(secret, { sub, aud: 'alice', exp: nowS + 60 }), 'alice', now), JSON.stringify(sub)).toEqual({
+        state: 'invalid',
+        reason: 'token "sub" is not a viewer id',
+      });
       expect((await cli(db, ['grant', 'add', 'alice', sub])).status, JSON.stringify(sub)).not.toBe(0);
     }
-    expect(await checkToken(db, hs256(secret, { sub: 'x'.repeat(200), aud: 'alice', exp: nowS + 60 }), 'alice', now)).toMatchObject({ state: 'valid' });
+    expect(await checkToken(db, hs256(secret, { sub: 'x'.repeat(200), aud: 'alice', exp: nowS + 60 }), 'alice', now)).toMatchObject({
+      state: 'valid',
+    });
   });
 
   it('never issues a token the verifier refuses (viewer id, age)', async () => {

@@ -20,7 +20,8 @@ describe('streamctl access explain', async () => {
   const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
   expect((await cli(db, ['channel', 'set', 'alice', '--access', 'paid'])).status).toBe(0);
   const watch = async (token: string, ip = '127.0.0.1') =>
-    (await answer(userNew, db, ['streams+alice', ip, token, 'HLS', 'http://x/', randomBytes(32).toString('hex'), 'false'].join('\n'))).answer;
+    (await answer(userNew, db, ['streams+alice', ip, token, 'HLS', 'http://x/', randomBytes(32).toString('hex'), 'false'].join('\n')))
+      .answer;
 
   /** access explain --json; exit 0 when it admits, 1 when it refuses (a negative answer). */
   const explain = async (args: string[]) => {
@@ -44,7 +45,11 @@ describe('streamctl access explain', async () => {
 
   it('names the token problem and prints a readable summary', async () => {
     const expired = hs256(secret, claimsFor('alice', 'fan', { exp: nowS() - 100 }));
-    expect(await explain(['alice', '--token', expired])).toMatchObject({ decision: 'refuse', rule: 'token-invalid', token_problem: 'token expired' });
+    expect(await explain(['alice', '--token', expired])).toMatchObject({
+      decision: 'refuse',
+      rule: 'token-invalid',
+      token_problem: 'token expired',
+    });
     const text = (await cli(db, ['access', 'explain', 'alice'])).stdout;
     expect(text).toMatch(/decision: REFUSE/);
     expect(text).toMatch(/rule: +no-token/);

@@ -49,10 +49,17 @@ describe('admin events', () => {
     ]);
     const byOutcome = (o: string) => events.find((e) => e.outcome === o)!;
     expect(byOutcome('channel set')).toMatchObject({ user: 'alice', reason: 'alice: --viewer-cap 3 --record on' });
-    expect(byOutcome('ban remove')).toMatchObject({ user: 'alice', reason: `lifted ban #${ban.id}: viewer troll on alice`, detail: 'troll' });
+    expect(byOutcome('ban remove')).toMatchObject({
+      user: 'alice',
+      reason: `lifted ban #${ban.id}: viewer troll on alice`,
+      detail: 'troll',
+    });
     expect(byOutcome('grant remove')).toMatchObject({ user: 'alice', detail: 'viewer-7' });
     // The removed user's name stays in the words (its id is gone with it).
-    expect(byOutcome('user remove')).toMatchObject({ user: null, reason: expect.stringMatching(/^removed user bob \(#\d+\) with 1 key\(s\)$/) });
+    expect(byOutcome('user remove')).toMatchObject({
+      user: null,
+      reason: expect.stringMatching(/^removed user bob \(#\d+\) with 1 key\(s\)$/),
+    });
     // Never a secret: stream keys, the token secret, the password.
     const everything = JSON.stringify(await cliJson(db, ['events', '--limit', '1000']));
     for (const s of [firstKey, rotated.key, secret.secret, 'correct horse battery']) expect(everything).not.toContain(s);

@@ -8,7 +8,11 @@ import { tempDir } from '../helpers';
 import { cli, cliJson } from '../support/cli';
 
 /** The key=value lines as [key, value] pairs, in order. */
-const pairs = (stdout: string) => stdout.trimEnd().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
+const pairs = (stdout: string) =>
+  stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
 
 describe('streamctl db setup', () => {
   it('creates and migrates the database (0600), makes the token secret without printing it, and puts the folders in the state folder', async () => {
@@ -48,7 +52,10 @@ describe('streamctl db setup', () => {
     const mine = await cliJson(db, ['db', 'setup', '--state-dir', '/srv/streamctl']);
     expect(mine).toMatchObject({ recordings_root: '/srv/recordings', vod_placeholder: '/srv/streamctl/placeholder.mkv' });
     expect((await cli(db, ['config', 'set', 'vod-placeholder', '/srv/clip.mkv'])).status).toBe(0);
-    expect(await cliJson(db, ['db', 'setup', '--state-dir', '/srv/other'])).toMatchObject({ recordings_root: '/srv/recordings', vod_placeholder: '/srv/clip.mkv' });
+    expect(await cliJson(db, ['db', 'setup', '--state-dir', '/srv/other'])).toMatchObject({
+      recordings_root: '/srv/recordings',
+      vod_placeholder: '/srv/clip.mkv',
+    });
 
     const system = join(tempDir(), 'streamctl.db');
     expect(await cliJson(system, ['db', 'setup', '--state-dir', '/var/lib/streamctl'])).toMatchObject({
@@ -66,7 +73,9 @@ describe('streamctl db setup', () => {
     expect(await cliJson(given, ['token', 'list'])).toEqual([]);
     const installed = join(tempDir(), 'streamctl.db');
     expect(await cliJson(installed, ['db', 'setup'], { env: { STREAMCTL_ROLE: 'edge' } })).toMatchObject({ token_secret: 'none' });
-    expect(await cliJson(installed, ['db', 'setup', '--role', 'origin'], { env: { STREAMCTL_ROLE: 'edge' } })).toMatchObject({ token_secret: 'created' });
+    expect(await cliJson(installed, ['db', 'setup', '--role', 'origin'], { env: { STREAMCTL_ROLE: 'edge' } })).toMatchObject({
+      token_secret: 'created',
+    });
   });
 
   it('writes nothing when a state-folder value is refused (one transaction): no secret, no setting', async () => {

@@ -70,7 +70,10 @@ describe('doctor', () => {
     const { report, failed } = byCheck(r.stdout);
     expect(report.ok).toBe(false);
     const msg = (check: string) => failed.find((c) => c.check === check);
-    expect(failed.find((c) => c.check === 'mistserver'), JSON.stringify(failed)).toBeUndefined();
+    expect(
+      failed.find((c) => c.check === 'mistserver'),
+      JSON.stringify(failed),
+    ).toBeUndefined();
     expect(msg('trigger PUSH_REWRITE')?.message).toContain('fail-open');
     expect(msg('trigger RTMP_PUSH_REWRITE')?.message).toContain('both rewrite triggers');
     expect(msg(`trigger ${someTrigger}`)?.message).toContain('missing handler');
@@ -88,7 +91,9 @@ describe('doctor', () => {
     const r = await doctor(db, mist);
     expect(r.stdout).not.toContain('mallorys-native-key');
     const keys = byCheck(r.stdout).failed.find((f) => f.check === 'stream keys');
-    expect(keys?.message).toContain('1 native stream key(s) in MistServer (mall… → streams+mallory): a push with one publishes without PUSH_REWRITE');
+    expect(keys?.message).toContain(
+      '1 native stream key(s) in MistServer (mall… → streams+mallory): a push with one publishes without PUSH_REWRITE',
+    );
     expect(keys?.fix).toContain('mist apply');
     expect((await apply(db, mist)).status).toBe(0);
     expect(byCheck((await doctor(db, mist)).stdout).report.checks.find((c) => c.check === 'stream keys')?.status).toBe('ok');

@@ -30,7 +30,12 @@ describe('mist apply', () => {
       expect(mist.state.triggers[name], name).toEqual([
         spec.blocking
           ? // USER_NEW skips streams tagged open (the fast path); the other triggers run for every stream.
-            { handler: join(BIN, spec.program), sync: true, streams: name === 'USER_NEW' ? ['!#open'] : [], default: spec.refusal === '' ? REFUSING_DEFAULT : spec.refusal }
+            {
+              handler: join(BIN, spec.program),
+              sync: true,
+              streams: name === 'USER_NEW' ? ['!#open'] : [],
+              default: spec.refusal === '' ? REFUSING_DEFAULT : spec.refusal,
+            }
           : { handler: join(BIN, spec.program), sync: false, streams: [] },
       ]);
     }
@@ -38,7 +43,9 @@ describe('mist apply', () => {
     expect(mist.state.streams.streams).toEqual({ name: 'streams', source: 'push://' });
     expect(mist.state.streams.vod).toEqual({ name: 'vod', source: join(root, 'placeholder.mkv') });
     // Inhibited for streams tagged norecord: no retries every 3 s for channels that do not record (issue 24.5).
-    expect(Object.values(mist.state.autoPush)).toEqual([{ stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv`, inhibit: '#norecord' }]);
+    expect(Object.values(mist.state.autoPush)).toEqual([
+      { stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv`, inhibit: '#norecord' },
+    ]);
     expect(mist.calls('save')).toHaveLength(1);
     // Remembered for live effects.
     expect((await cli(db, ['config', 'get', 'mist-api'])).stdout.trim()).toBe(mist.url);
@@ -235,7 +242,11 @@ describe('with no MistServer configured (no mist-api, no STREAM_BUFFER ever run 
       await vi.waitFor(() => expect(datagrams).toContain('marker'));
       expect(datagrams).toEqual(['marker']);
       // MistServer runs this database's STREAM_BUFFER: a stream may now carry the open tag.
-      await runInProcess({ trigger: 'STREAM_BUFFER', db, payload: fixture('01-basic-push-alice/STREAM_BUFFER-1').replace('streams+alice', 'streams+erin') });
+      await runInProcess({
+        trigger: 'STREAM_BUFFER',
+        db,
+        payload: fixture('01-basic-push-alice/STREAM_BUFFER-1').replace('streams+alice', 'streams+erin'),
+      });
       datagrams.length = 0;
       const r = await cli(db, ['channel', 'set', 'erin', '--viewer-cap', '5'], { env });
       expect(r.stderr).toBe(
@@ -289,9 +300,13 @@ describe('admin changes reach live sessions', () => {
     const json = await cli(db, ['key', 'rotate', 'carol', '--json']);
     expect(json.status).toBe(0);
     expect(JSON.parse(json.stdout).key).toMatch(/^stc_/);
-    expect(json.stderr).toMatch(/^streamctl: not applied to live sessions: stop the publisher of streams\+carol \(stream key rotated\); cannot reach MistServer[^\n]*\n$/);
+    expect(json.stderr).toMatch(
+      /^streamctl: not applied to live sessions: stop the publisher of streams\+carol \(stream key rotated\); cannot reach MistServer[^\n]*\n$/,
+    );
     const cap = await cli(db, ['channel', 'set', 'carol', '--viewer-cap', '3']);
-    expect(cap.stderr).toMatch(/^streamctl: not applied to live sessions: re-check the viewers of streams\+carol \(viewer cap changed to 3\); cannot reach MistServer.*; untagged streams\+carol \(viewer cap of 3: every viewer is checked\) over MistServer's local UDP API instead \(unconfirmed\)\n$/);
+    expect(cap.stderr).toMatch(
+      /^streamctl: not applied to live sessions: re-check the viewers of streams\+carol \(viewer cap changed to 3\); cannot reach MistServer.*; untagged streams\+carol \(viewer cap of 3: every viewer is checked\) over MistServer's local UDP API instead \(unconfirmed\)\n$/,
+    );
   });
 
   it('one line naming what changed when it reaches MistServer; nothing at all for a change that changes nothing', async () => {
@@ -300,7 +315,9 @@ describe('admin changes reach live sessions', () => {
     await addUser(db, 'dan');
     expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
     const cap = await cli(db, ['channel', 'set', 'dan', '--viewer-cap', '2']);
-    expect(cap.stderr).toBe('streamctl: MistServer: untagged streams+dan (viewer cap of 2: every viewer is checked); re-checking the viewers of streams+dan (viewer cap changed to 2)\n');
+    expect(cap.stderr).toBe(
+      'streamctl: MistServer: untagged streams+dan (viewer cap of 2: every viewer is checked); re-checking the viewers of streams+dan (viewer cap changed to 2)\n',
+    );
     const access = await cli(db, ['channel', 'set', 'dan', '--access', 'private']);
     expect(access.stderr).toMatch(/re-checking the viewers of streams\+dan \(access changed to private\)\n$/);
     mist.requests.length = 0;

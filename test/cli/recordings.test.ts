@@ -186,7 +186,10 @@ describe('streamctl recordings prune', () => {
 
   it('refuses bad flags with one line', async () => {
     const { db } = await setup();
-    for (const args of [['--older-than', 'soon'], ['--max-total-size', 'big']]) {
+    for (const args of [
+      ['--older-than', 'soon'],
+      ['--max-total-size', 'big'],
+    ]) {
       const r = await cli(db, ['recordings', 'prune', ...args]);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr).toContain('expected');

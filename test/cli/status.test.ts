@@ -26,7 +26,10 @@ describe('status --reconcile', () => {
     expect((await cliJson(db, ['broadcasts', 'alice']))[0]).toMatchObject({ live: false, ended_cleanly: false });
     expect((await status('bob')).state).toBe('live');
     expect(offline.events()).toEqual([expect.objectContaining({ event: 'offline', channel: 'alice' })]);
-    expect((await cliJson(db, ['events', '--kind', 'broadcast', '--user', 'alice']))[0]).toMatchObject({ outcome: 'offline', reason: 'MistServer no longer has the stream' });
+    expect((await cliJson(db, ['events', '--kind', 'broadcast', '--user', 'alice']))[0]).toMatchObject({
+      outcome: 'offline',
+      reason: 'MistServer no longer has the stream',
+    });
     const again = await cli(db, ['status', '--reconcile', '--api', mist.url]);
     expect(again.stdout).toMatch(/nothing to close/);
     // A late EMPTY from MistServer still dates the end and marks it clean.

@@ -26,14 +26,24 @@ describe('streamctl user', () => {
   it('never shows the key again: not in list, show or key list', async () => {
     const db2 = memoryDb();
     const { key } = await cliJson(db2, ['user', 'add', 'bob']);
-    for (const args of [['user', 'list'], ['user', 'show', 'bob'], ['key', 'list', 'bob'], ['key', 'list', 'bob', '--all']]) {
+    for (const args of [
+      ['user', 'list'],
+      ['user', 'show', 'bob'],
+      ['key', 'list', 'bob'],
+      ['key', 'list', 'bob', '--all'],
+    ]) {
       const text = await cli(db2, args);
       expect(text.status, args.join(' ')).toBe(0);
       expect(text.stdout).toMatch(/bob|default/); // printed something about the user or its key
       expect(text.stdout).not.toContain(key);
       expect((await cli(db2, [...args, '--json'])).stdout).not.toContain(key);
     }
-    expect((await cliJson(db2, ['key', 'list', 'bob']))[0]).toMatchObject({ label: 'default', prefix: key.slice(0, 8), state: 'active', last_used_at: null });
+    expect((await cliJson(db2, ['key', 'list', 'bob']))[0]).toMatchObject({
+      label: 'default',
+      prefix: key.slice(0, 8),
+      state: 'active',
+      last_used_at: null,
+    });
   });
 
   it.each([
@@ -59,7 +69,14 @@ describe('streamctl user', () => {
 
   it('lists users in JSON with stable fields', async () => {
     expect(await cliJson(db, ['user', 'list'])).toEqual([
-      expect.objectContaining({ id: expect.any(Number), name: 'alice', display_name: 'Alice A.', external_id: 'site-42', disabled: false, created_at: expect.stringMatching(/Z$/) }),
+      expect.objectContaining({
+        id: expect.any(Number),
+        name: 'alice',
+        display_name: 'Alice A.',
+        external_id: 'site-42',
+        disabled: false,
+        created_at: expect.stringMatching(/Z$/),
+      }),
     ]);
   });
 
@@ -77,9 +94,13 @@ describe('streamctl user', () => {
     await cliJson(db, ['user', 'add', 'erin']);
     const script = await cli(db, ['user', 'remove', 'erin'], { stdin: '' });
     expect(script.status).toBe(2);
-    expect(script.stderr).toMatch(/^streamctl: user remove deletes erin's keys, channel settings and history for good: add --yes to confirm/);
+    expect(script.stderr).toMatch(
+      /^streamctl: user remove deletes erin's keys, channel settings and history for good: add --yes to confirm/,
+    );
     const no = await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: ['n'] });
-    expect(no.stderr).toMatch(/^remove erin with its 1 key\(s\), channel settings and history\? \[y\/N\] streamctl: erin was not removed\n$/);
+    expect(no.stderr).toMatch(
+      /^remove erin with its 1 key\(s\), channel settings and history\? \[y\/N\] streamctl: erin was not removed\n$/,
+    );
     expect(no.status).toBe(1);
     expect((await cli(db, ['user', 'remove', 'erin'], { terminalAnswers: [''] })).status).toBe(1);
     expect((await cli(db, ['user', 'show', 'erin'])).status).toBe(0);
@@ -89,7 +110,14 @@ describe('streamctl user', () => {
   });
 
   it('prints help for every command on stdout and exits 0', async () => {
-    for (const args of [['--help'], ['user', '--help'], ['user', 'add', '--help'], ['key', 'rotate', '--help'], ['config', '--help'], ['channel', 'set', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['user', '--help'],
+      ['user', 'add', '--help'],
+      ['key', 'rotate', '--help'],
+      ['config', '--help'],
+      ['channel', 'set', '--help'],
+    ]) {
       const r = await cli(db, args);
       expect(r.status, args.join(' ')).toBe(0);
       expect(r.stdout).toMatch(/Usage: streamctl/);
@@ -121,14 +149,20 @@ describe('streamctl key', () => {
 });
 
 describe('a new secret whose answer cannot be written', () => {
-  const push = (db: ReturnType<typeof memoryDb>, key: string) => answerSync(pushRewrite, db, `rtmp://h/live/${key}\n127.0.0.1\n${key}`).answer;
+  const push = (db: ReturnType<typeof memoryDb>, key: string) =>
+    answerSync(pushRewrite, db, `rtmp://h/live/${key}\n127.0.0.1\n${key}`).answer;
 
   it('is not stored: user add and key add change nothing, exit 74 with one line', async () => {
     const db = memoryDb();
-    for (const args of [['user', 'add', 'gail', '--json'], ['user', 'add', 'gail']]) {
+    for (const args of [
+      ['user', 'add', 'gail', '--json'],
+      ['user', 'add', 'gail'],
+    ]) {
       const r = await cli(db, args, { stdoutError: 'ENOSPC' });
       expect(r.status, args.join(' ')).toBe(74);
-      expect(r.stderr, args.join(' ')).toBe('streamctl: cannot write to stdout: ENOSPC (nothing was changed: the new secret could not be shown)\n');
+      expect(r.stderr, args.join(' ')).toBe(
+        'streamctl: cannot write to stdout: ENOSPC (nothing was changed: the new secret could not be shown)\n',
+      );
     }
     expect(await cliJson(db, ['user', 'list'])).toEqual([]);
     await cliJson(db, ['user', 'add', 'gail']);
@@ -139,7 +173,10 @@ describe('a new secret whose answer cannot be written', () => {
   it('key rotate keeps the old key working (it was the only one the broadcaster had)', async () => {
     const db = memoryDb();
     const { key } = await cliJson(db, ['user', 'add', 'hal']);
-    for (const args of [['key', 'rotate', 'hal'], ['key', 'rotate', 'hal', '--json']]) {
+    for (const args of [
+      ['key', 'rotate', 'hal'],
+      ['key', 'rotate', 'hal', '--json'],
+    ]) {
       const r = await cli(db, args, { stdoutError: 'ENOSPC' });
       expect(r.status, args.join(' ')).toBe(74);
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
@@ -189,7 +226,14 @@ describe('streamctl db and config', () => {
     await cli(path, ['db', 'migrate']);
     await cliJson(path, ['user', 'add', 'jo']);
     symlinkSync(dir, join(dir, 'via-link'));
-    for (const target of [path, `${path}-journal`, `${path}-wal`, `${path}-shm`, join(dir, 'via-link', 'streamctl.db-journal'), join(dir, '.', 'streamctl.db-wal')]) {
+    for (const target of [
+      path,
+      `${path}-journal`,
+      `${path}-wal`,
+      `${path}-shm`,
+      join(dir, 'via-link', 'streamctl.db-journal'),
+      join(dir, '.', 'streamctl.db-wal'),
+    ]) {
       const r = await cli(path, ['db', 'backup', target]);
       expect(r.status, target).toBe(1);
       expect(r.stderr, target).toMatch(/^streamctl: \S+ is the database('s (journal|wal|shm) file| itself)/);

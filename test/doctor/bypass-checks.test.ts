@@ -29,12 +29,26 @@ describe('the sessions check (NOSESS)', () => {
       { pid: 40, comm: 'MistController', env: ['PATH=/usr/bin', 'NOSESS=1'] },
       { pid: 41, comm: 'MistOutRTMP', env: ['NOSESS=1'] },
     ]);
-    expect(check(root)).toMatchObject({ check: 'sessions', status: 'fail', message: expect.stringContaining('NOSESS is set in the environment of MistController (pid 40): MistServer starts no sessions, so USER_NEW never runs') });
+    expect(check(root)).toMatchObject({
+      check: 'sessions',
+      status: 'fail',
+      message: expect.stringContaining(
+        'NOSESS is set in the environment of MistController (pid 40): MistServer starts no sessions, so USER_NEW never runs',
+      ),
+    });
   });
 
   it('is ok without it, and says what it could not read', () => {
-    expect(check(fakeProc([{ pid: 40, comm: 'MistController', env: ['PATH=/usr/bin', 'NOSESSION_NOTE=x'] }]))).toMatchObject({ status: 'ok' });
-    expect(check(fakeProc([{ pid: 40, comm: 'MistController', env: null }]))).toMatchObject({ status: 'warn', message: expect.stringContaining('could not read the environment of MistController (pid 40)') });
-    expect(check(fakeProc([{ pid: 41, comm: 'bash', env: ['NOSESS=1'] }]))).toMatchObject({ status: 'warn', message: expect.stringContaining('no MistController process on this host') });
+    expect(check(fakeProc([{ pid: 40, comm: 'MistController', env: ['PATH=/usr/bin', 'NOSESSION_NOTE=x'] }]))).toMatchObject({
+      status: 'ok',
+    });
+    expect(check(fakeProc([{ pid: 40, comm: 'MistController', env: null }]))).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('could not read the environment of MistController (pid 40)'),
+    });
+    expect(check(fakeProc([{ pid: 41, comm: 'bash', env: ['NOSESS=1'] }]))).toMatchObject({
+      status: 'warn',
+      message: expect.stringContaining('no MistController process on this host'),
+    });
   });
 });

@@ -80,7 +80,10 @@ describe.skipIf(!REDIS_SERVER)('redis checks', () => {
 
     // The edge named its streams differently from the origin: every pull would ask for the wrong name.
     const renamed = await redisChecks({ ...input, base: 'live' });
-    expect(renamed.find((f) => f.check === 'stream names')).toMatchObject({ status: 'fail', message: 'stream-base is live here but streams on the origin' });
+    expect(renamed.find((f) => f.check === 'stream names')).toMatchObject({
+      status: 'fail',
+      message: 'stream-base is live here but streams on the origin',
+    });
 
     // The origin: only its primary (and one box: nothing at all).
     expect((await redisChecks({ ...input, role: 'origin' })).map((f) => [f.check, f.status])).toEqual([['redis primary', 'ok']]);
@@ -104,10 +107,21 @@ describe.skipIf(!REDIS_SERVER)('redis checks', () => {
     const lone = await redis([]);
     const findings = await redisChecks({ role: 'edge', replica: lone.socket, primary: lone.socket, ...base });
     expect(findings[0]).toMatchObject({ check: 'redis replica', status: 'fail', message: expect.stringContaining('not a replica') });
-    expect((await redisChecks({ role: 'edge', primary: lone.socket, ...base }))[0]).toMatchObject({ status: 'fail', message: expect.stringContaining('no redis_replica=') });
+    expect((await redisChecks({ role: 'edge', primary: lone.socket, ...base }))[0]).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('no redis_replica='),
+    });
     const gone = await redisChecks({ role: 'edge', replica: `${lone.dir}/nothing.sock`, primary: lone.socket, ...base });
-    expect(gone[0]).toMatchObject({ check: 'redis replica', status: 'fail', message: expect.stringContaining('refuses every non-public viewer') });
-    expect((await redisChecks({ role: 'origin', ...base }))[0]).toMatchObject({ check: 'redis primary', status: 'fail', message: expect.stringContaining('no redis_primary=') });
+    expect(gone[0]).toMatchObject({
+      check: 'redis replica',
+      status: 'fail',
+      message: expect.stringContaining('refuses every non-public viewer'),
+    });
+    expect((await redisChecks({ role: 'origin', ...base }))[0]).toMatchObject({
+      check: 'redis primary',
+      status: 'fail',
+      message: expect.stringContaining('no redis_primary='),
+    });
   });
 });
 
@@ -136,7 +150,10 @@ describe.skipIf(!REDIS_SERVER)('doctor on an origin', () => {
     // A change the relay never published: queued, and after a minute the outbox counts as stuck.
     expect((await cli(file, ['user', 'add', 'alice'])).status).toBe(0);
     by = await doctor(Date.now() + 120_000);
-    expect(by('outbox')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^1 change\(s\) queued, the oldest 1[12]\d s ago/) });
+    expect(by('outbox')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^1 change\(s\) queued, the oldest 1[12]\d s ago/),
+    });
     expect(by('replication')!.status).toBe('warn');
 
     // The edges the relay re-checks viewers on: none listed, one answering, one not.
@@ -145,6 +162,9 @@ describe.skipIf(!REDIS_SERVER)('doctor on an origin', () => {
     expect((await cli(file, ['config', 'set', 'edges', `${edge.url}/api`])).status).toBe(0);
     expect((await doctor())('edges')).toMatchObject({ status: 'ok', message: '1 edge API(s) answer' });
     expect((await cli(file, ['config', 'set', 'edges', `${edge.url}/api,http://127.0.0.1:9/api`])).status).toBe(0);
-    expect((await doctor())('edges')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/api: .*not re-checked/) });
+    expect((await doctor())('edges')).toMatchObject({
+      status: 'fail',
+      message: expect.stringMatching(/^http:\/\/127\.0\.0\.1:9\/api: .*not re-checked/),
+    });
   });
 });

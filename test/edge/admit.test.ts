@@ -9,7 +9,18 @@ import { admitOnEdge, unverifiedSubject } from '../../src/edge/admit';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { keys } from '../../src/replica/schema';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
-import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, startReplicaPair, type ReplicaPair } from '../support/replica';
+import {
+  clearReplicated,
+  hs256,
+  putBan,
+  putChannel,
+  putGrant,
+  putKeys,
+  putSettings,
+  putVod,
+  startReplicaPair,
+  type ReplicaPair,
+} from '../support/replica';
 
 if (!REDIS_SERVER) console.log(NO_REDIS);
 
@@ -47,7 +58,11 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
   });
 
   const admit = (stream: string, over: { ip?: string; token?: string; session?: number } = {}) =>
-    admitOnEdge(redis, { stream, ip: over.ip ?? '198.51.100.7', token: over.token ?? '482388719', sessionId: SESSION(over.session ?? 1) }, NOW);
+    admitOnEdge(
+      redis,
+      { stream, ip: over.ip ?? '198.51.100.7', token: over.token ?? '482388719', sessionId: SESSION(over.session ?? 1) },
+      NOW,
+    );
   /** "admit <rule>" / "refuse <rule>", as the one-box tests say it. */
   const rule = (v: EdgeVerdict) => `${v.allow ? 'admit' : 'refuse'} ${v.channel === null ? `(not a channel: ${v.why})` : v.decision.rule}`;
   const set = async (fn: (w: RedisClient) => Promise<void>) => {
@@ -75,13 +90,15 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     expect(rule(await admit('streams+alice', { token: token({ sub: 'new-fan', aud: 'alice' }) }))).toBe('admit grant');
   });
 
-  it('never lets a forged sub borrow a grant: only the verified viewer\'s grant counts', async () => {
+  it("never lets a forged sub borrow a grant: only the verified viewer's grant counts", async () => {
     await set(async (w) => {
       await putChannel(w, 'alice', { access: 'private' });
       await putGrant(w, 'alice', 'fan', null);
     });
     // Signed by another secret, claiming the granted viewer: invalid, the fetched grant unused.
-    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice' }, 'not-the-secret') }))).toBe('refuse token-invalid');
+    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice' }, 'not-the-secret') }))).toBe(
+      'refuse token-invalid',
+    );
     expect(unverifiedSubject(token({ sub: 'fan' }))).toBe('fan');
     expect(unverifiedSubject('x.!!!.y')).toBeNull();
   });
@@ -96,8 +113,12 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
 
     await set((w) => putChannel(w, 'alice', { access: 'age', minAge: 21 }));
     expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice' }) }))).toBe('refuse age-not-verified');
-    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice', age_verified: true }) }))).toBe('refuse age-not-verified');
-    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice', age_verified: true, age: 30 }) }))).toBe('admit age-verified');
+    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice', age_verified: true }) }))).toBe(
+      'refuse age-not-verified',
+    );
+    expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice', age_verified: true, age: 30 }) }))).toBe(
+      'admit age-verified',
+    );
 
     await set((w) => putChannel(w, 'alice', { access: 'password', passwordSet: false }));
     expect(rule(await admit('streams+alice', { token: token({ sub: 'fan', aud: 'alice' }) }))).toBe('refuse no-password');
@@ -115,9 +136,13 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     expect(await reason(token({ sub: 'fan', aud: 'alice' }, 'forged'))).toBe('token-invalid: token signature does not verify');
     expect(await reason(token({ sub: 'fan', aud: 'alice', exp: NOW_S - 120 }))).toBe('token-invalid: token expired');
     expect(await reason(token({ sub: 'fan', aud: 'bob' }))).toBe('token-invalid: token is for another channel');
-    expect(await reason(token({ sub: 'fan', aud: 'alice', exp: NOW_S + 3 * 86400 }))).toBe('token-invalid: token lifetime is longer than token-max-ttl');
+    expect(await reason(token({ sub: 'fan', aud: 'alice', exp: NOW_S + 3 * 86400 }))).toBe(
+      'token-invalid: token lifetime is longer than token-max-ttl',
+    );
     // A token MistServer passed without its first character (Authorization: Bearer) still verifies.
-    expect(await reason(token({ sub: 'fan', aud: 'alice' }).slice(1))).toBe('token: password channel: valid playback token for this channel');
+    expect(await reason(token({ sub: 'fan', aud: 'alice' }).slice(1))).toBe(
+      'token: password channel: valid playback token for this channel',
+    );
     // token-max-ttl comes from the replicated settings.
     await set((w) => putSettings(w, { 'token-max-ttl': '5m' }));
     expect(await reason(token({ sub: 'fan', aud: 'alice' }))).toBe('token-invalid: token lifetime is longer than token-max-ttl');
@@ -130,7 +155,9 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     );
     await set((w) => putSettings(w));
     expect(await reason(token({ sub: 'fan', aud: 'alice' }))).toBe('token-invalid: token signature does not verify');
-    expect(await reason(token({ sub: 'fan', aud: 'alice' }, 'the-new-secret'))).toBe('token: password channel: valid playback token for this channel');
+    expect(await reason(token({ sub: 'fan', aud: 'alice' }, 'the-new-secret'))).toBe(
+      'token: password channel: valid playback token for this channel',
+    );
     await set((w) => putKeys(w, []));
     expect(await reason(token({ sub: 'fan', aud: 'alice' }))).toMatch(/^token-invalid: no HS256 key is configured/);
   });
@@ -170,7 +197,7 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     expect(rule(await admit('streams+alice'))).toBe('refuse no-policy');
   });
 
-  it('plays recordings under their channel\'s policy (vod+<id> looked up first)', async () => {
+  it("plays recordings under their channel's policy (vod+<id> looked up first)", async () => {
     await set(async (w) => {
       await putChannel(w, 'alice', { access: 'private', externalId: 'site-alice' });
       await putVod(w, 'abcdefghijklmnop', 'alice');
@@ -201,7 +228,7 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
     // A place not seen for viewer-session-stale (a lost USER_END) is removed by the next claim.
     await pair.writer.call('HSET', keys.cap('alice'), SESSION(2), String(NOW - 7 * 3600_000));
     expect(rule(await admit('streams+alice', { session: 3 }))).toBe('admit public');
-    expect((await pair.writer.call('HKEYS', keys.cap('alice')) as string[]).sort()).toEqual([SESSION(1), SESSION(3)]);
+    expect(((await pair.writer.call('HKEYS', keys.cap('alice'))) as string[]).sort()).toEqual([SESSION(1), SESSION(3)]);
     // Refused sessions never take a place.
     await set((w) => putBan(w, 'alice', 1, { kind: 'ip', value: '203.0.113.0/24', until: null }));
     await pair.writer.call('DEL', keys.cap('alice'));
@@ -211,7 +238,9 @@ describe.skipIf(!REDIS_SERVER)('admission on an edge', () => {
 
   it('throws (so the trigger refuses) when the replica holds no settings or a value of the wrong shape', async () => {
     await set((w) => w.call('DEL', keys.settings).then(() => undefined));
-    await expect(admit('streams+alice')).rejects.toThrow("replicated sc:settings is missing (never synced? run 'streamctl edge resync' on the origin)");
+    await expect(admit('streams+alice')).rejects.toThrow(
+      "replicated sc:settings is missing (never synced? run 'streamctl edge resync' on the origin)",
+    );
     await set(async (w) => {
       await putSettings(w);
       await w.call('SET', keys.channel('alice'), '{"broken"');

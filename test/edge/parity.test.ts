@@ -82,8 +82,14 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
     const bans: [string, () => void][] = [
       ['no ban', () => db.prepare('DELETE FROM bans').run()],
       ['address ban', () => insertBan(db, { userId: alice.id, kind: 'ip', value: '198.51.100.0/24', reason: null, until: null, now: NOW })],
-      ['global viewer ban on fan', () => insertBan(db, { userId: null, kind: 'viewer', value: 'fan', reason: null, until: NOW + 60_000, now: NOW })],
-      ['ended ban on the owner', () => insertBan(db, { userId: alice.id, kind: 'viewer', value: 'site-alice', reason: null, until: NOW - 1, now: NOW })],
+      [
+        'global viewer ban on fan',
+        () => insertBan(db, { userId: null, kind: 'viewer', value: 'fan', reason: null, until: NOW + 60_000, now: NOW }),
+      ],
+      [
+        'ended ban on the owner',
+        () => insertBan(db, { userId: alice.id, kind: 'viewer', value: 'site-alice', reason: null, until: NOW - 1, now: NOW }),
+      ],
     ];
 
     const mismatches: string[] = [];
@@ -103,7 +109,10 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
             const origin = decideAccess(db, { channel: { userId: alice.id, userName: 'alice', disabled: false }, ip, token, now: NOW });
             const edge = await admitOnEdge(redis, { stream: 'streams+alice', ip, token: line, sessionId: 'e'.repeat(64) }, NOW);
             const o = `${origin.allow ? 'admit' : 'refuse'} ${origin.rule}: ${origin.reason}`;
-            const e = edge.channel === null ? `not a channel: ${edge.why}` : `${edge.allow ? 'admit' : 'refuse'} ${edge.decision.rule}: ${edge.decision.reason}`;
+            const e =
+              edge.channel === null
+                ? `not a channel: ${edge.why}`
+                : `${edge.allow ? 'admit' : 'refuse'} ${edge.decision.rule}: ${edge.decision.reason}`;
             if (o !== e) mismatches.push(`${policyName} / ${banName} / ${tokenName} / ${ip}: origin "${o}", edge "${e}"`);
             seen.add(origin.rule);
             compared++;
@@ -115,7 +124,22 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
     expect(compared).toBe(policies.length * bans.length * Object.keys(tokens).length * 2);
     // The table reaches every rule it is meant to compare (a table that only ever admits proves little).
     expect([...seen].sort()).toEqual(
-      ['age-not-verified', 'age-verified', 'ban-ip', 'ban-viewer', 'entitlement', 'grant', 'no-password', 'no-token', 'not-entitled', 'not-on-allow-list', 'owner', 'public', 'token', 'token-invalid'].sort(),
+      [
+        'age-not-verified',
+        'age-verified',
+        'ban-ip',
+        'ban-viewer',
+        'entitlement',
+        'grant',
+        'no-password',
+        'no-token',
+        'not-entitled',
+        'not-on-allow-list',
+        'owner',
+        'public',
+        'token',
+        'token-invalid',
+      ].sort(),
     );
   });
 
@@ -125,7 +149,21 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
     await addUser(db, 'bob_2');
     await mirror(db, pair.writer);
     await pair.synced();
-    const streams = ['streams+alice', 'Streams+alice', 'STREAMS+ALICE', 'streams+Bob_2', 'streams+alice+x', 'streams+', 'streams', '+alice', 'other+alice', 'streams+nobody', 'streams+al.ice', `streams+${'a'.repeat(33)}`, 'vod+alice'];
+    const streams = [
+      'streams+alice',
+      'Streams+alice',
+      'STREAMS+ALICE',
+      'streams+Bob_2',
+      'streams+alice+x',
+      'streams+',
+      'streams',
+      '+alice',
+      'other+alice',
+      'streams+nobody',
+      'streams+al.ice',
+      `streams+${'a'.repeat(33)}`,
+      'vod+alice',
+    ];
     const mismatches: string[] = [];
     for (const stream of streams) {
       const origin = channelForStream(db, stream, 'streams')?.userName ?? null;
@@ -133,6 +171,11 @@ describe.skipIf(!REDIS_SERVER)('the edge and the origin decide alike', () => {
       if (origin !== edge) mismatches.push(`${JSON.stringify(stream)}: origin ${origin}, edge ${edge}`);
     }
     expect(mismatches).toEqual([]);
-    expect(streams.filter((st) => channelForStream(db, st, 'streams') !== null)).toEqual(['streams+alice', 'Streams+alice', 'STREAMS+ALICE', 'streams+Bob_2']);
+    expect(streams.filter((st) => channelForStream(db, st, 'streams') !== null)).toEqual([
+      'streams+alice',
+      'Streams+alice',
+      'STREAMS+ALICE',
+      'streams+Bob_2',
+    ]);
   });
 });

@@ -17,7 +17,10 @@ import { answer, fakeContext } from '../support/trigger';
 if (!REDIS_SERVER) console.log(NO_REDIS);
 
 const sid = () => randomBytes(32).toString('hex');
-const payload = (session: string, lines: 6 | 7 = 7) => ['streams+alice', '127.0.0.1', '1234', 'HLS', 'http://x/hls/streams+alice/index.m3u8', session, ...(lines === 7 ? ['false'] : [])].join('\n');
+const payload = (session: string, lines: 6 | 7 = 7) =>
+  ['streams+alice', '127.0.0.1', '1234', 'HLS', 'http://x/hls/streams+alice/index.m3u8', session, ...(lines === 7 ? ['false'] : [])].join(
+    '\n',
+  );
 
 describe.skipIf(!REDIS_SERVER)('the viewer cap on an origin with edges', () => {
   let pair: ReplicaPair;
@@ -34,7 +37,10 @@ describe.skipIf(!REDIS_SERVER)('the viewer cap on an origin with edges', () => {
     process.env.STREAMCTL_REDIS_PRIMARY = pair.primaryTarget;
   });
   afterAll(async () => {
-    for (const [k, v] of [['STREAMCTL_ROLE', saved.role], ['STREAMCTL_REDIS_PRIMARY', saved.primary]] as const) {
+    for (const [k, v] of [
+      ['STREAMCTL_ROLE', saved.role],
+      ['STREAMCTL_REDIS_PRIMARY', saved.primary],
+    ] as const) {
       if (v === undefined) delete process.env[k];
       else process.env[k] = v;
     }
@@ -42,7 +48,7 @@ describe.skipIf(!REDIS_SERVER)('the viewer cap on an origin with edges', () => {
     await pair?.stop();
   });
 
-  it('counts the origin\'s and the edges\' viewers once (cap 2: 2 in all), a re-check after lowering the cap keeps the earliest, USER_END frees the place', async () => {
+  it("counts the origin's and the edges' viewers once (cap 2: 2 in all), a re-check after lowering the cap keeps the earliest, USER_END frees the place", async () => {
     const db = memoryDb();
     await addUser(db, 'alice');
     expect((await cli(db, ['channel', 'set', 'alice', '--viewer-cap', '2'])).status).toBe(0);
@@ -59,14 +65,19 @@ describe.skipIf(!REDIS_SERVER)('the viewer cap on an origin with edges', () => {
     const third = await answer(userNew, db, payload(sid()));
     expect(third.answer).toBe('false');
     expect(third.lines).toEqual([expect.stringMatching(/\[viewer-cap\]/)]);
-    expect((await admitOnEdge(edge, { stream: 'streams+alice', ip: '198.51.100.8', token: '98', sessionId: sid() }, Date.now())).allow).toBe(false);
+    expect(
+      (await admitOnEdge(edge, { stream: 'streams+alice', ip: '198.51.100.8', token: '98', sessionId: sid() }, Date.now())).allow,
+    ).toBe(false);
     expect(await pair.writer.call('HLEN', keys.cap('alice'))).toBe(2);
     // Lowered to 1 and re-checked: the earliest (on the origin) stays, the newest (on the edge) goes.
     expect((await cli(db, ['channel', 'set', 'alice', '--viewer-cap', '1'])).status).toBe(0);
     await putChannel(pair.writer, 'alice', { viewerCap: 1 });
     await pair.synced();
     expect((await answer(userNew, db, payload(a, 6))).answer).toBe('true');
-    expect((await admitOnEdge(edge, { stream: 'streams+alice', ip: '198.51.100.7', token: '99', sessionId: b, firstCheck: false }, Date.now())).allow).toBe(false);
+    expect(
+      (await admitOnEdge(edge, { stream: 'streams+alice', ip: '198.51.100.7', token: '99', sessionId: b, firstCheck: false }, Date.now()))
+        .allow,
+    ).toBe(false);
     // USER_END on the origin frees its place on the primary.
     const ctx = fakeContext(db);
     const work: Promise<unknown>[] = [];

@@ -28,7 +28,8 @@ function standInMist(live: Record<string, string[]>) {
     }
     if (body.tag_stream) for (const [s, t] of Object.entries(body.tag_stream as Record<string, string>)) tags.get(s)?.add(t);
     if (body.untag_stream) for (const [s, t] of Object.entries(body.untag_stream as Record<string, string>)) tags.get(s)?.delete(t);
-    if (body.active_streams) return { active_streams: tags.size ? Object.fromEntries([...tags].map(([s, t]) => [s, { tags: [...t] }])) : null };
+    if (body.active_streams)
+      return { active_streams: tags.size ? Object.fromEntries([...tags].map(([s, t]) => [s, { tags: [...t] }])) : null };
     return {};
   };
   return {
@@ -77,10 +78,15 @@ describe.skipIf(!REDIS_SERVER)("an edge's tags follow its replica", () => {
       'streams+pub': [],
       'streams+pubtagged': ['open'],
       'vod+0123456789abcdef': ['open'],
-      'somethingelse': ['open'],
+      somethingelse: ['open'],
     });
     const order: string[] = [];
-    const pass = await reconcileTags(replica, async (b) => (order.push(Object.keys(b)[0]!), m.mist(b)), NOW, async () => void order.push('settle'));
+    const pass = await reconcileTags(
+      replica,
+      async (b) => (order.push(Object.keys(b)[0]!), m.mist(b)),
+      NOW,
+      async () => void order.push('settle'),
+    );
     expect(pass.untagged.sort()).toEqual(['streams+banned', 'streams+capped', 'streams+carol', 'streams+off']);
     expect(pass.tagged).toEqual(['streams+pub']);
     expect(pass.checked).toBe(6);
@@ -94,7 +100,13 @@ describe.skipIf(!REDIS_SERVER)("an edge's tags follow its replica", () => {
     const settleAt = order.indexOf('settle');
     expect(order.lastIndexOf('untag_stream')).toBeLessThan(settleAt);
     expect(order.slice(settleAt + 1)).toEqual(['invalidate_sessions', 'invalidate_sessions', 'invalidate_sessions', 'invalidate_sessions']);
-    expect(m.writes().filter((r) => r.invalidate_sessions).map((r) => r.invalidate_sessions).sort()).toEqual(pass.untagged.sort());
+    expect(
+      m
+        .writes()
+        .filter((r) => r.invalidate_sessions)
+        .map((r) => r.invalidate_sessions)
+        .sort(),
+    ).toEqual(pass.untagged.sort());
     // A second pass changes nothing.
     const again = await reconcileTags(replica, m.mist, NOW, async () => {});
     expect(again).toMatchObject({ tagged: [], untagged: [] });
@@ -107,7 +119,16 @@ describe.skipIf(!REDIS_SERVER)("an edge's tags follow its replica", () => {
     const m = standInMist({ 'streams+carol': ['open'] });
     const stop = new AbortController();
     const lines: string[] = [];
-    const watching = runTagWatch({ replica: () => connectRedis(pair.replica.socket), mist: m.mist, now: Date.now, log: (l) => lines.push(l), settle: async () => {}, signal: stop.signal, pollMs: 20, fullPassMs: 60_000 });
+    const watching = runTagWatch({
+      replica: () => connectRedis(pair.replica.socket),
+      mist: m.mist,
+      now: Date.now,
+      log: (l) => lines.push(l),
+      settle: async () => {},
+      signal: stop.signal,
+      pollMs: 20,
+      fullPassMs: 60_000,
+    });
     try {
       await waitUntil(() => m.requests.some((r) => r.active_streams));
       const reads = () => m.requests.filter((r) => r.active_streams).length;
@@ -136,7 +157,15 @@ describe.skipIf(!REDIS_SERVER)("an edge's tags follow its replica", () => {
     m.failNext('invalidate_sessions');
     const stop = new AbortController();
     const lines: string[] = [];
-    const watching = runTagWatch({ replica: () => connectRedis(pair.replica.socket), mist: m.mist, now: Date.now, log: (l) => lines.push(l), settle: async () => {}, signal: stop.signal, pollMs: 20 });
+    const watching = runTagWatch({
+      replica: () => connectRedis(pair.replica.socket),
+      mist: m.mist,
+      now: Date.now,
+      log: (l) => lines.push(l),
+      settle: async () => {},
+      signal: stop.signal,
+      pollMs: 20,
+    });
     try {
       await waitUntil(() => m.requests.filter((r) => r.invalidate_sessions).length >= 2);
     } finally {
@@ -151,7 +180,17 @@ describe.skipIf(!REDIS_SERVER)("an edge's tags follow its replica", () => {
   it('--once fails (throws) when the replica cannot answer, and sends MistServer nothing', async () => {
     const m = standInMist({ 'streams+carol': ['open'] });
     const broken = () => connectRedis('/nonexistent/redis.sock');
-    await expect(runTagWatch({ replica: broken, mist: m.mist, now: Date.now, log: () => {}, settle: async () => {}, signal: new AbortController().signal, once: true })).rejects.toThrow();
+    await expect(
+      runTagWatch({
+        replica: broken,
+        mist: m.mist,
+        now: Date.now,
+        log: () => {},
+        settle: async () => {},
+        signal: new AbortController().signal,
+        once: true,
+      }),
+    ).rejects.toThrow();
     expect(m.requests).toEqual([]);
     expect(m.tagsOf('streams+carol')).toEqual(['open']);
   });

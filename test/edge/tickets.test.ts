@@ -29,7 +29,8 @@ describe.skipIf(!REDIS_SERVER)('tickets on an edge', () => {
     let primary: Promise<RedisClient> | undefined;
     return {
       replica: () => (replica ??= (opened.push(connectRedis(pair.replica.socket)), opened.at(-1)!)),
-      primary: (timeoutMs) => (primary ??= (opened.push(connectRedis(pair.primaryTarget, { timeoutMs: Math.max(timeoutMs, 2000) })), opened.at(-1)!)),
+      primary: (timeoutMs) =>
+        (primary ??= (opened.push(connectRedis(pair.primaryTarget, { timeoutMs: Math.max(timeoutMs, 2000) })), opened.at(-1)!)),
     };
   };
   let redis: EdgeRedis;
@@ -54,10 +55,20 @@ describe.skipIf(!REDIS_SERVER)('tickets on an edge', () => {
     await pair.synced();
   };
   const admit = (o: { session: number; token?: string; recheck?: boolean; stream?: string; now?: number; via?: EdgeRedis }) =>
-    admitOnEdge(o.via ?? redis, { stream: o.stream ?? 'streams+alice', ip: '198.51.100.7', token: o.token ?? token({ sub: 'fan' }), sessionId: SESSION(o.session), firstCheck: !o.recheck }, o.now ?? NOW);
+    admitOnEdge(
+      o.via ?? redis,
+      {
+        stream: o.stream ?? 'streams+alice',
+        ip: '198.51.100.7',
+        token: o.token ?? token({ sub: 'fan' }),
+        sessionId: SESSION(o.session),
+        firstCheck: !o.recheck,
+      },
+      o.now ?? NOW,
+    );
   const rule = (v: EdgeVerdict) => `${v.allow ? 'admit' : 'refuse'} ${v.channel === null ? v.why : v.decision.rule}`;
 
-  it('viewer-sessions: the same viewer\'s next session is refused, another viewer is not, a re-check keeps its place, USER_END frees it', async () => {
+  it("viewer-sessions: the same viewer's next session is refused, another viewer is not, a re-check keeps its place, USER_END frees it", async () => {
     await set((w) => putChannel(w, 'alice', { access: 'paid', viewerSessions: 1 }));
     expect(rule(await admit({ session: 1 }))).toBe('admit entitlement');
     expect(rule(await admit({ session: 2 }))).toBe('refuse viewer-sessions');

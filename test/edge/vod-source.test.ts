@@ -56,7 +56,7 @@ describe.skipIf(!REDIS_SERVER)('STREAM_SOURCE on an edge (shared storage)', () =
   };
   const source = (stream: string, r = root) => edgeVodSource(() => replica, stream, r);
 
-  it('answers the recording under the edge\'s own root, whatever case the id is in', async () => {
+  it("answers the recording under the edge's own root, whatever case the id is in", async () => {
     expect(await source(`vod+${ID}`)).toEqual({ path: file });
     expect(await source(`vod+${ID.toUpperCase()}`)).toEqual({ path: file });
   });
@@ -67,22 +67,39 @@ describe.skipIf(!REDIS_SERVER)('STREAM_SOURCE on an edge (shared storage)', () =
     expect(await source(`other+${ID}`)).toMatchObject({ quiet: true });
     expect(await source('vod+../../etc/passwd')).toMatchObject({ quiet: true });
     await set('3/gone.mkv');
-    expect(await source(`vod+${OTHER}`)).toEqual({ why: expect.stringMatching(/the file is missing \(is the origin's recordings folder mounted at /) });
+    expect(await source(`vod+${OTHER}`)).toEqual({
+      why: expect.stringMatching(/the file is missing \(is the origin's recordings folder mounted at /),
+    });
   });
 
   it('refuses replicated paths that escape the root, absolute ones and links', async () => {
-    for (const bad of ['../elsewhere/secret.mkv', '3/../../elsewhere/secret.mkv', join(outside, 'secret.mkv'), '3//x.mkv', './3/20261127-150000-000.mkv', '3\\x.mkv', '3/x\n.mkv', '']) {
+    for (const bad of [
+      '../elsewhere/secret.mkv',
+      '3/../../elsewhere/secret.mkv',
+      join(outside, 'secret.mkv'),
+      '3//x.mkv',
+      './3/20261127-150000-000.mkv',
+      '3\\x.mkv',
+      '3/x\n.mkv',
+      '',
+    ]) {
       await set(bad);
-      expect(await source(`vod+${OTHER}`), bad).toEqual({ why: expect.stringMatching(/not served: the replicated path is not a plain relative path/) });
+      expect(await source(`vod+${OTHER}`), bad).toEqual({
+        why: expect.stringMatching(/not served: the replicated path is not a plain relative path/),
+      });
     }
     await set('3/link.mkv');
     expect(await source(`vod+${OTHER}`)).toEqual({ why: expect.stringContaining('the file is a symbolic link') });
     await set('4/secret.mkv');
-    expect(await source(`vod+${OTHER}`)).toEqual({ why: expect.stringContaining('its folder leads outside recordings-root (a symbolic link)') });
+    expect(await source(`vod+${OTHER}`)).toEqual({
+      why: expect.stringContaining('its folder leads outside recordings-root (a symbolic link)'),
+    });
   });
 
   it('without a recordings root on the edge, plays the placeholder and says why', async () => {
-    expect(await edgeVodSource(() => replica, `vod+${ID}`, undefined)).toEqual({ why: expect.stringContaining('no recordings root on this edge') });
+    expect(await edgeVodSource(() => replica, `vod+${ID}`, undefined)).toEqual({
+      why: expect.stringContaining('no recordings root on this edge'),
+    });
     expect(await source(`vod+${ID}`, 'relative/root')).toEqual({ why: expect.stringContaining('is not usable') });
   });
 
@@ -98,8 +115,18 @@ describe.skipIf(!REDIS_SERVER)('STREAM_SOURCE on an edge (shared storage)', () =
     });
     process.env.STREAMCTL_RECORDINGS_ROOT = root;
     try {
-      expect(await edgeStreamSource.decide({ stream: `vod+${ID}` }, ctx(() => replica))).toEqual({ kind: 'value', value: file });
-      expect(await edgeStreamSource.decide({ stream: `vod+${OTHER}` }, ctx(() => replica))).toEqual({ kind: 'unchanged' });
+      expect(
+        await edgeStreamSource.decide(
+          { stream: `vod+${ID}` },
+          ctx(() => replica),
+        ),
+      ).toEqual({ kind: 'value', value: file });
+      expect(
+        await edgeStreamSource.decide(
+          { stream: `vod+${OTHER}` },
+          ctx(() => replica),
+        ),
+      ).toEqual({ kind: 'unchanged' });
       expect(lines).toEqual([`"vod+${OTHER}": no recording ${OTHER} in the replica; playing the placeholder`]);
       lines.length = 0;
       const down = () => connectRedis(join(base, 'no-such.sock'), { timeoutMs: 200 });

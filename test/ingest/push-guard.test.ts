@@ -100,7 +100,12 @@ describe('streamctl guard', () => {
     push(db, WRONG, '2001:db8:5:6::1');
     push(db, WRONG, '2001:db8:5:6::2');
 
-    type Listing = { limit: number; window: string; sources: { source: string; failures: number; blocked: boolean; last_ip: string }[]; allow: { cidr: string; note: string | null }[] };
+    type Listing = {
+      limit: number;
+      window: string;
+      sources: { source: string; failures: number; blocked: boolean; last_ip: string }[];
+      allow: { cidr: string; note: string | null }[];
+    };
     let list = await cliJson<Listing>(db, ['guard', 'list']);
     expect(list.limit).toBe(3);
     expect(list.sources).toEqual([
@@ -137,7 +142,13 @@ describe('streamctl guard', () => {
 
   it('refuses nonsense with one line and a non-zero exit', async () => {
     const db = memoryDb();
-    for (const args of [['guard', 'clear'], ['guard', 'clear', 'nope'], ['guard', 'allow', '10.0.0.0/33'], ['guard', 'allow', '--remove', '10.9.9.9'], ['guard', 'clear', '1.2.3.4', '--all']]) {
+    for (const args of [
+      ['guard', 'clear'],
+      ['guard', 'clear', 'nope'],
+      ['guard', 'allow', '10.0.0.0/33'],
+      ['guard', 'allow', '--remove', '10.9.9.9'],
+      ['guard', 'clear', '1.2.3.4', '--all'],
+    ]) {
       const r = await cli(db, args);
       expect(r.status, args.join(' ')).not.toBe(0);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);

@@ -34,9 +34,14 @@ async function channel(settings: string[] = []): Promise<Channel> {
   return { db, main, backup };
 }
 
-const push = (db: Db, key: string, ip: string, now: number) => answer(pushRewrite, db, `rtmp://127.0.0.1/live/${key}\n${ip}\n${key}`, { now });
+const push = (db: Db, key: string, ip: string, now: number) =>
+  answer(pushRewrite, db, `rtmp://127.0.0.1/live/${key}\n${ip}\n${key}`, { now });
 const buffer = (db: Db, state: 'FULL' | 'EMPTY', at: number) =>
-  applyBufferEvent(db, { userId: findUserByName(db, 'alice')!.id, at, state, issues: null, health: null, eventId: '' }, { userName: 'alice', stream: 'streams+alice', now: at });
+  applyBufferEvent(
+    db,
+    { userId: findUserByName(db, 'alice')!.id, at, state, issues: null, health: null, eventId: '' },
+    { userName: 'alice', stream: 'streams+alice', now: at },
+  );
 const encoder = (sessid: string, host: string) => ({ sessid, stream: 'streams+alice', host, protocol: 'INPUT:RTMP', conntime: 30 });
 const pushEvents = async (db: Db) => cliJson<{ outcome: string; reason: string; ip: string }[]>(db, ['events', '--kind', 'push']);
 const asked = () => fake.calls('clients').length;
@@ -99,7 +104,9 @@ describe('--second-push refuse (the default)', () => {
     buffer(db, 'FULL', T0 + 4000);
     const r = await push(db, backup, '198.51.100.2', T0 + 20_000);
     expect(r.answer).toBe('');
-    expect(r.lines[0]).toMatch(/^could not list the encoders of streams\+alice: MistServer API at http:\/\/127\.0\.0\.1:9: .*; deciding from the database$/);
+    expect(r.lines[0]).toMatch(
+      /^could not list the encoders of streams\+alice: MistServer API at http:\/\/127\.0\.0\.1:9: .*; deciding from the database$/,
+    );
   });
 });
 
@@ -114,8 +121,16 @@ describe('--second-push takeover', () => {
     expect(fake.calls('stop_sessid').map((c) => c.stop_sessid)).toEqual([['Iaaa']]);
     expect(fake.state.sessions.map((s) => s.sessid)).toEqual(['e0f']);
     expect((await pushEvents(db)).slice(0, 2)).toEqual([
-      expect.objectContaining({ outcome: 'accepted', reason: 'key "backup"; took over from 198.51.100.1 (1 encoder session(s) stopped)', ip: '198.51.100.2' }),
-      expect.objectContaining({ outcome: 'stopped', reason: 'taken over by a push from 198.51.100.2 (policy takeover)', ip: '198.51.100.1' }),
+      expect.objectContaining({
+        outcome: 'accepted',
+        reason: 'key "backup"; took over from 198.51.100.1 (1 encoder session(s) stopped)',
+        ip: '198.51.100.2',
+      }),
+      expect.objectContaining({
+        outcome: 'stopped',
+        reason: 'taken over by a push from 198.51.100.2 (policy takeover)',
+        ip: '198.51.100.1',
+      }),
     ]);
     // The newcomer is the channel's publisher now: with a grace, its key is the one that may come back.
     expect((await cli(db, ['channel', 'set', 'alice', '--reconnect-grace', '1m'])).status).toBe(0);
@@ -131,7 +146,10 @@ describe('--second-push takeover', () => {
     buffer(db, 'FULL', T0 + 4000);
     const r = await push(db, backup, '198.51.100.2', T0 + 20_000);
     expect(r.answer).toBe('');
-    expect((await pushEvents(db))[0]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/^takeover: the live encoder could not be stopped \(MistServer API at http:\/\/127\.0\.0\.1:9: /) });
+    expect((await pushEvents(db))[0]).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/^takeover: the live encoder could not be stopped \(MistServer API at http:\/\/127\.0\.0\.1:9: /),
+    });
   });
 });
 
@@ -143,7 +161,9 @@ describe('--reconnect-grace', () => {
     buffer(db, 'EMPTY', T0 + 60_000);
     const early = await push(db, backup, '198.51.100.2', T0 + 65_000);
     expect(early.answer).toBe('');
-    expect(early.lines).toEqual([`refused push from 198.51.100.2: ${RECONNECT_GRACE_REFUSAL}: only the key that was live may publish for 25 s more`]);
+    expect(early.lines).toEqual([
+      `refused push from 198.51.100.2: ${RECONNECT_GRACE_REFUSAL}: only the key that was live may publish for 25 s more`,
+    ]);
     expect((await push(db, main, '198.51.100.1', T0 + 66_000)).answer).toBe('streams+alice');
     // The grace starts again from that encoder's next drop; after it, anyone.
     buffer(db, 'FULL', T0 + 70_000);
@@ -201,7 +221,10 @@ describe('streamctl channel set --second-push / --reconnect-grace', () => {
     await addUser(db, 'alice');
     const shown = await cliJson<{ second_push: string; reconnect_grace_ms: number }>(db, ['channel', 'show', 'alice']);
     expect(shown).toMatchObject({ second_push: 'refuse', reconnect_grace_ms: 0 });
-    expect(await cliJson(db, ['channel', 'set', 'alice', '--second-push', 'takeover', '--reconnect-grace', '45s'])).toMatchObject({ second_push: 'takeover', reconnect_grace_ms: 45_000 });
+    expect(await cliJson(db, ['channel', 'set', 'alice', '--second-push', 'takeover', '--reconnect-grace', '45s'])).toMatchObject({
+      second_push: 'takeover',
+      reconnect_grace_ms: 45_000,
+    });
     expect((await cli(db, ['channel', 'show', 'alice'])).stdout).toMatch(/second push: {5}takeover\nreconnect grace: 45s\n/);
     expect(await cliJson(db, ['channel', 'set', 'alice', '--reconnect-grace', '0'])).toMatchObject({ reconnect_grace_ms: 0 });
     const bad = await cli(db, ['channel', 'set', 'alice', '--second-push', 'share']);
@@ -209,4 +232,3 @@ describe('streamctl channel set --second-push / --reconnect-grace', () => {
     expect((await cli(db, ['channel', 'set', 'alice', '--reconnect-grace', 'soon'])).stderr).toContain('invalid --reconnect-grace "soon"');
   });
 });
-

@@ -8,7 +8,15 @@ describe('renderExposition', () => {
   it('writes one HELP and one TYPE line per family, then its samples', () => {
     const text = renderExposition([
       { name: 'streamctl_users', help: 'Users.', type: 'gauge', samples: [{ value: 3 }] },
-      { name: 'streamctl_events_total', help: 'Events.', type: 'counter', samples: [{ labels: { kind: 'view', outcome: 'refused' }, value: 7 }, { labels: { kind: 'push', outcome: 'ok' }, value: 0 }] },
+      {
+        name: 'streamctl_events_total',
+        help: 'Events.',
+        type: 'counter',
+        samples: [
+          { labels: { kind: 'view', outcome: 'refused' }, value: 7 },
+          { labels: { kind: 'push', outcome: 'ok' }, value: 0 },
+        ],
+      },
     ]);
     expect(text).toBe(
       '# HELP streamctl_users Users.\n# TYPE streamctl_users gauge\nstreamctl_users 3\n' +
@@ -30,7 +38,9 @@ describe('renderExposition', () => {
   });
 
   it('escapes backslash and newline in HELP text but not the double quote', () => {
-    expect(renderExposition([{ name: 'm', help: 'a "b"\\c\nd', type: 'gauge', samples: [] }])).toBe('# HELP m a "b"\\\\c\\nd\n# TYPE m gauge\n');
+    expect(renderExposition([{ name: 'm', help: 'a "b"\\c\nd', type: 'gauge', samples: [] }])).toBe(
+      '# HELP m a "b"\\\\c\\nd\n# TYPE m gauge\n',
+    );
   });
 
   it.each([

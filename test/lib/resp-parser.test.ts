@@ -20,7 +20,18 @@ const WIRE = Buffer.from(
   'utf8',
 );
 
-const EXPECTED: RespValue[] = ['OK', -42, null, '', 'line\r\n$3\r\nab', 'naïve✓', null, [], ['a', [1, [null]], new RedisReplyError('WRONGTYPE Operation against a key')], new RedisReplyError('ERR unknown command')];
+const EXPECTED: RespValue[] = [
+  'OK',
+  -42,
+  null,
+  '',
+  'line\r\n$3\r\nab',
+  'naïve✓',
+  null,
+  [],
+  ['a', [1, [null]], new RedisReplyError('WRONGTYPE Operation against a key')],
+  new RedisReplyError('ERR unknown command'),
+];
 
 /** Values with errors as plain objects, so toEqual compares their messages and kinds. */
 function plain(v: RespValue): unknown {

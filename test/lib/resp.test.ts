@@ -90,7 +90,11 @@ describe.skipIf(!REDIS_SERVER)('resp client', () => {
     // Multi-byte characters make chunk boundaries fall inside a character too.
     const big = '€x'.repeat(700_000);
     await client.call('SET', 'big', big);
-    const [a, b, c] = await client.pipeline([['GET', 'big'], ['STRLEN', 'big'], ['GET', 'k']]);
+    const [a, b, c] = await client.pipeline([
+      ['GET', 'big'],
+      ['STRLEN', 'big'],
+      ['GET', 'k'],
+    ]);
     expect(a).toBe(big);
     expect(b).toBe(Buffer.byteLength(big));
     expect(c).toBe('v');
@@ -102,7 +106,10 @@ describe.skipIf(!REDIS_SERVER)('resp client', () => {
       await overTcp.call('SET', 'big', big);
       const list = Array.from({ length: 5000 }, (_, i) => `item-${i}-é`);
       await overTcp.call('RPUSH', 'list', ...list);
-      const [value, items] = await overTcp.pipeline([['GET', 'big'], ['LRANGE', 'list', 0, -1]]);
+      const [value, items] = await overTcp.pipeline([
+        ['GET', 'big'],
+        ['LRANGE', 'list', 0, -1],
+      ]);
       expect(value).toBe(big);
       expect(items).toEqual(list);
       overTcp.close();

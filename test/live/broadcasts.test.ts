@@ -24,7 +24,16 @@ describe('capture 01: a full broadcast lifecycle', async () => {
     expect(s.since).toBe(iso(Number(first.MIST_TIME)));
     expect(s.health.tracks).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ type: 'video', codec: 'H264', width: 640, height: 360, fps: 25, kbits: 369, buffer_ms: 4320, jitter_ms: 60 }),
+        expect.objectContaining({
+          type: 'video',
+          codec: 'H264',
+          width: 640,
+          height: 360,
+          fps: 25,
+          kbits: 369,
+          buffer_ms: 4320,
+          jitter_ms: 60,
+        }),
         expect.objectContaining({ type: 'audio', codec: 'AAC', sample_rate: 48000, channels: 2, kbits: 93 }),
       ]),
     );
@@ -59,16 +68,33 @@ describe('capture 01: a full broadcast lifecycle', async () => {
       watch_time_s: 13,
       mist_totals: { bytes_down: 0, bytes_up: 1426133, viewers: 2, inputs: 1, outputs: 1, viewer_seconds: 0 },
     });
-    expect((await cli(db, ['broadcasts', 'alice'])).stdout).toMatch(/^1\s+2026-11-23 19:24:00Z\s+2026-11-23 19:24:16Z\s+16s\s+2\s+2\s+13s\s+clean$/m);
+    expect((await cli(db, ['broadcasts', 'alice'])).stdout).toMatch(
+      /^1\s+2026-11-23 19:24:00Z\s+2026-11-23 19:24:16Z\s+16s\s+2\s+2\s+13s\s+clean$/m,
+    );
     expect((await cli(db, ['status', 'alice'])).stdout).toMatch(/state:\s+offline/);
   });
 
   it('closes each viewer session with its seconds and bytes (no USER_NEW ran) and never stores the token', () => {
-    const sessions = rows(db, 'SELECT session_id, closed_at, seconds, bytes_up, bytes_down, broadcast_id, connector, ip FROM viewer_sessions ORDER BY seconds');
+    const sessions = rows(
+      db,
+      'SELECT session_id, closed_at, seconds, bytes_up, bytes_down, broadcast_id, connector, ip FROM viewer_sessions ORDER BY seconds',
+    );
     const all = JSON.stringify(rows(db, 'SELECT * FROM viewer_sessions')) + JSON.stringify(rows(db, 'SELECT * FROM session_ends'));
     expect(sessions).toEqual([
-      expect.objectContaining({ session_id: '7025fa2f725c64a39907bf86d5665405173468cee54010985d364c4b811bab84', seconds: 6, bytes_up: 2316, bytes_down: 0, connector: 'HLS', ip: '127.0.0.1' }),
-      expect.objectContaining({ session_id: '6da5ba93cd0c2b4628de475aaef592f75884be0595b97b84ee60f58e218659d2', seconds: 7, bytes_up: 458276, connector: 'HTTPTS' }),
+      expect.objectContaining({
+        session_id: '7025fa2f725c64a39907bf86d5665405173468cee54010985d364c4b811bab84',
+        seconds: 6,
+        bytes_up: 2316,
+        bytes_down: 0,
+        connector: 'HLS',
+        ip: '127.0.0.1',
+      }),
+      expect.objectContaining({
+        session_id: '6da5ba93cd0c2b4628de475aaef592f75884be0595b97b84ee60f58e218659d2',
+        seconds: 7,
+        bytes_up: 458276,
+        connector: 'HTTPTS',
+      }),
     ]);
     expect(sessions.every((r: any) => r.closed_at !== null && r.broadcast_id === 1)).toBe(true);
     expect(all).not.toContain('abc123');
@@ -78,7 +104,8 @@ describe('capture 01: a full broadcast lifecycle', async () => {
   it('repeated deliveries (same MIST_TUUID) change nothing', async () => {
     const before = JSON.stringify(await broadcasts(db, 'alice'));
     const stored = rows(db, 'SELECT count(*) AS n FROM buffer_events');
-    for (const name of ['STREAM_BUFFER-1', 'USER_END-1', 'STREAM_BUFFER-2', 'STREAM_END-1']) deliver(db, captured(`01-basic-push-alice/${name}`));
+    for (const name of ['STREAM_BUFFER-1', 'USER_END-1', 'STREAM_BUFFER-2', 'STREAM_END-1'])
+      deliver(db, captured(`01-basic-push-alice/${name}`));
     expect(JSON.stringify(await broadcasts(db, 'alice'))).toBe(before);
     expect(rows(db, 'SELECT count(*) AS n FROM buffer_events')).toEqual(stored);
   });
@@ -87,7 +114,8 @@ describe('capture 01: a full broadcast lifecycle', async () => {
 describe('capture 23: DRY and RECOVER', async () => {
   const db = memoryDb();
   await addUser(db, 'alice');
-  const step = (n: number) => deliver(db, captured(`23-stream-buffer-dry-recover/STREAM_BUFFER-${n}`, { from: 'buf', to: 'streams+alice' }));
+  const step = (n: number) =>
+    deliver(db, captured(`23-stream-buffer-dry-recover/STREAM_BUFFER-${n}`, { from: 'buf', to: 'streams+alice' }));
 
   it("goes live, unstable with MistServer's reason, live again, then offline", async () => {
     step(1);
@@ -96,7 +124,9 @@ describe('capture 23: DRY and RECOVER', async () => {
     const dry = await status(db, 'alice');
     expect(dry.state).toBe('unstable');
     expect(dry.issues).toBe('unstable connection (1 H264 frame(s) in key)! unstable key interval (4900% H264 variance)!');
-    expect(dry.health.tracks).toEqual(expect.arrayContaining([expect.objectContaining({ codec: 'H264', width: 320, height: 180, kbits: 237, jitter_ms: 9 })]));
+    expect(dry.health.tracks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ codec: 'H264', width: 320, height: 180, kbits: 237, jitter_ms: 9 })]),
+    );
     expect((await cliJson(db, ['status']))[0]).toMatchObject({ user: 'alice', state: 'unstable' });
     expect((await cli(db, ['status'])).stdout).toMatch(/alice\s+unstable.*unstable connection/);
     step(3);
@@ -117,7 +147,11 @@ describe('out-of-order and repeated deliveries', () => {
   it.each([1, 2, 3, 4, 5, 6])('converges on the in-order result for shuffle #%i with every event delivered twice', async (seed) => {
     const user = `shuffle${seed}`;
     await addUser(db, user);
-    const mine = events.map((e) => ({ ...e, payload: forChannel(e.payload, 'buf', `streams+${user}`), env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-${user}` } }));
+    const mine = events.map((e) => ({
+      ...e,
+      payload: forChannel(e.payload, 'buf', `streams+${user}`),
+      env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-${user}` },
+    }));
     for (const e of shuffled([...mine, ...mine], seed)) deliver(db, e);
     const list = await broadcasts(db, user);
     expect(list).toHaveLength(1);
@@ -130,7 +164,11 @@ describe('out-of-order and repeated deliveries', () => {
 
   it('a stale DRY delivered after RECOVER does not make the channel unstable', async () => {
     await addUser(db, 'stale');
-    const mine = events.map((e) => ({ ...e, payload: forChannel(e.payload, 'buf', 'streams+stale'), env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-stale` } }));
+    const mine = events.map((e) => ({
+      ...e,
+      payload: forChannel(e.payload, 'buf', 'streams+stale'),
+      env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-stale` },
+    }));
     deliver(db, mine[0]!);
     deliver(db, mine[2]!);
     deliver(db, mine[1]!);
@@ -169,7 +207,13 @@ describe('out-of-order and repeated deliveries', () => {
 
   it('two broadcasts delivered in reverse order come out as two broadcasts', async () => {
     await addUser(db, 'rev');
-    for (const e of [empty('streams+rev', 4_015_000), full('streams+rev', 4_010_000), empty('streams+rev', 4_005_000), full('streams+rev', 4_000_000)]) deliver(db, e);
+    for (const e of [
+      empty('streams+rev', 4_015_000),
+      full('streams+rev', 4_010_000),
+      empty('streams+rev', 4_005_000),
+      full('streams+rev', 4_000_000),
+    ])
+      deliver(db, e);
     expect((await broadcasts(db, 'rev')).map((b) => [b.started_at, b.ended_at, b.ended_cleanly])).toEqual([
       [iso(4_010_000), iso(4_015_000), true],
       [iso(4_000_000), iso(4_005_000), true],

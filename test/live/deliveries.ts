@@ -16,7 +16,11 @@ export const MODULES = { STREAM_BUFFER: streamBuffer, STREAM_END: streamEnd, USE
 export type Delivery = { trigger: LiveTrigger; payload: string; env: Record<string, string> };
 
 /** The payload with its stream line(s) pointed at another channel. */
-export const forChannel = (payload: string, from: string, to: string) => payload.split('\n').map((l) => (l === from ? to : l)).join('\n');
+export const forChannel = (payload: string, from: string, to: string) =>
+  payload
+    .split('\n')
+    .map((l) => (l === from ? to : l))
+    .join('\n');
 
 /** A captured event, optionally moved to another channel, with its recorded MIST_TIME/MIST_TUUID. */
 export function captured(name: string, moveTo?: { from: string; to: string }): Delivery {
@@ -66,6 +70,12 @@ export function recordingHook(dir: string, name: string): { program: string; eve
   chmodSync(program, 0o755);
   return {
     program,
-    events: () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : []),
+    events: () =>
+      existsSync(out)
+        ? readFileSync(out, 'utf8')
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l))
+        : [],
   };
 }

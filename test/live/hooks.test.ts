@@ -34,7 +34,13 @@ describe('hooks', async () => {
     deliver(db, full('streams+alice', 8_000_000));
     deliver(db, at('STREAM_BUFFER', `streams+alice\nDRY\n${HEALTH}`, 8_001_000));
     expect(live.events()).toEqual([
-      expect.objectContaining({ event: 'live', channel: 'alice', stream: 'streams+alice', state: 'live', at: new Date(8_000_000).toISOString() }),
+      expect.objectContaining({
+        event: 'live',
+        channel: 'alice',
+        stream: 'streams+alice',
+        state: 'live',
+        at: new Date(8_000_000).toISOString(),
+      }),
     ]);
     expect(live.events()[0].broadcast).toMatchObject({ ended_at: null, started_at: new Date(8_000_000).toISOString() });
     deliver(db, empty('streams+alice', 8_002_000));

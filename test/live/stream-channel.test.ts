@@ -7,7 +7,13 @@ describe('channelForStream', () => {
   it('resolves vod+<id> to the recording channel with kind vod', async () => {
     const { db, root, alice } = await setup();
     const { id } = record(db, root, alice, nowSec() - 100);
-    expect(channelForStream(db, `vod+${id}`, 'streams')).toEqual({ userId: alice, userName: 'alice', disabled: false, kind: 'vod', recordingId: id });
+    expect(channelForStream(db, `vod+${id}`, 'streams')).toEqual({
+      userId: alice,
+      userName: 'alice',
+      disabled: false,
+      kind: 'vod',
+      recordingId: id,
+    });
     expect(channelForStream(db, 'streams+alice', 'streams')).toMatchObject({ kind: 'live', userId: alice });
     expect(channelForStream(db, 'vod+aaaaaaaaaaaaaaaa', 'streams')).toBeNull();
     expect(channelForStream(db, `replay+${id}`, 'streams', 'replay')).toMatchObject({ kind: 'vod', recordingId: id });

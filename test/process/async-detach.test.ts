@@ -32,9 +32,16 @@ function ignoresIntAndTerm(pid: number): boolean {
  * machine, but on a loaded one sh may not have run its first line after any fixed wait (seen at a
  * load of 27 on 2 cores). MistServer's first SIGINT comes 0.5 s after the firing process began to exit.
  */
-async function runUnderFire(file: string, db: string, firstAfterMs: number | 'trap'): Promise<{ signal: NodeJS.Signals | null; ms: number }> {
+async function runUnderFire(
+  file: string,
+  db: string,
+  firstAfterMs: number | 'trap',
+): Promise<{ signal: NodeJS.Signals | null; ms: number }> {
   const t0 = Date.now();
-  const child = spawn(file, ['STREAM_BUFFER'], { env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: 'STREAM_BUFFER' }), stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = spawn(file, ['STREAM_BUFFER'], {
+    env: baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: 'STREAM_BUFFER' }),
+    stdio: ['pipe', 'ignore', 'ignore'],
+  });
   child.stdin.end(`streams+alice\nFULL\n${HEALTH}`);
   const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, signal) => r(signal)));
   let done = false;
@@ -101,7 +108,10 @@ describe('asynchronous trigger programs', async () => {
     // fd 3 stands for what MistServer leaks into its children (listening sockets, connections).
     const closedWhileRunning = async (file: string, trigger: string) => {
       // fd 7 (a socket: node's 'pipe' is a socketpair), passed on by sh as MistServer passes its own.
-      const child = spawn('/bin/sh', ['-c', 'exec "$0" "$1" 7>&3 3>&-', file, trigger], { env: baseEnv({ STREAMCTL_DB: '/nonexistent/x.db' }), stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+      const child = spawn('/bin/sh', ['-c', 'exec "$0" "$1" 7>&3 3>&-', file, trigger], {
+        env: baseEnv({ STREAMCTL_DB: '/nonexistent/x.db' }),
+        stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+      });
       const extra = child.stdio[3] as NodeJS.ReadableStream;
       let closed = false;
       extra.on('data', () => {});

@@ -95,7 +95,8 @@ describe('stdout that cannot be written', () => {
   it('user add --json > /dev/full and key rotate > /dev/full change nothing: exit 74, one line, no stack', async () => {
     const db = freshDb();
     const full = openSync('/dev/full', 'w');
-    const run = (args: string[]) => spawnSync(STREAMCTL, args, { env: baseEnv({ STREAMCTL_DB: db }), stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+    const run = (args: string[]) =>
+      spawnSync(STREAMCTL, args, { env: baseEnv({ STREAMCTL_DB: db }), stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
     try {
       const add = run(['user', 'add', 'cy', '--json']);
       expect(add.status).toBe(74);

@@ -56,7 +56,8 @@ describe('commit before answer: a handler killed right after its answer lost not
     const db = freshDb();
     const key = await addUser(db, 'alice');
     expect((await cli(db, ['config', 'set', 'push-guard-failures', '3'])).status).toBe(0);
-    for (let i = 0; i < 3; i++) await runAndKillAtAnswer('rtmp-push-rewrite', 'RTMP_PUSH_REWRITE', `rtmp://h/live/stc_${'Z'.repeat(32)}\n203.0.113.9`, db);
+    for (let i = 0; i < 3; i++)
+      await runAndKillAtAnswer('rtmp-push-rewrite', 'RTMP_PUSH_REWRITE', `rtmp://h/live/stc_${'Z'.repeat(32)}\n203.0.113.9`, db);
     expect(await runAndKillAtAnswer('rtmp-push-rewrite', 'RTMP_PUSH_REWRITE', `rtmp://h/live/${key}\n203.0.113.9`, db)).toBe('');
   });
 

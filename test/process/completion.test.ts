@@ -49,7 +49,15 @@ describe('streamctl completion', async () => {
     const complete = (...words: string[]): string[] => {
       const r = spawnSync(
         'bash',
-        ['--norc', '-c', 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _streamctl_complete; printf "%s\\n" "${COMPREPLY[@]}"', 'bash', file, 'streamctl', ...words],
+        [
+          '--norc',
+          '-c',
+          'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _streamctl_complete; printf "%s\\n" "${COMPREPLY[@]}"',
+          'bash',
+          file,
+          'streamctl',
+          ...words,
+        ],
         { encoding: 'utf8', env },
       );
       expect(r.stderr).toBe('');
@@ -136,7 +144,9 @@ describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions s
   });
 
   it('offers the subcommands of the command typed so far, with descriptions', async () => {
-    expect(complete('recordings', '')).toContain('prune:remove recordings past their retention and above the size cap (pinned ones are kept); for cron');
+    expect(complete('recordings', '')).toContain(
+      'prune:remove recordings past their retention and above the size cap (pinned ones are kept); for cron',
+    );
     expect(complete('recordings', '').some((l) => l.startsWith('user:'))).toBe(false);
     expect(complete('').some((l) => l.startsWith('user:'))).toBe(true);
   });
@@ -155,7 +165,10 @@ describe.runIf(has('fish'))('fish, with the script sourced', async () => {
   const complete = (line: string): string[] => {
     const r = spawnSync('fish', ['--no-config', '-c', 'source $argv[1]; complete -C $argv[2]', file, line], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
-    return r.stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!);
+    return r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\t')[0]!);
   };
 
   it('completes a command, a subcommand and an option', async () => {

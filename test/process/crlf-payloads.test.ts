@@ -21,7 +21,12 @@ describe('CRLF payloads', async () => {
     const root = `${db}-recordings`;
     expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
     expect((await cli(db, ['channel', 'set', 'alice', '--record', 'on'])).status).toBe(0);
-    const r = runTrigger({ trigger: 'PUSH_OUT_START', db, payload: crlf(fixture('01-basic-push-alice/PUSH_OUT_START-1')), env: { MIST_TIME: '1795461836000' } });
+    const r = runTrigger({
+      trigger: 'PUSH_OUT_START',
+      db,
+      payload: crlf(fixture('01-basic-push-alice/PUSH_OUT_START-1')),
+      env: { MIST_TIME: '1795461836000' },
+    });
     expect(r.stdout).toMatch(/^\/.*\.mkv$/);
     expect(r.stdout).not.toMatch(/\r/);
   });
@@ -36,7 +41,11 @@ describe('CRLF payloads', async () => {
   it('PUSH_REWRITE and USER_NEW answer as for the LF payload', async () => {
     const db = freshDb();
     const key = await addUser(db, 'alice');
-    const push = runTrigger({ trigger: 'PUSH_REWRITE', db, payload: crlf(fixture('01-basic-push-alice/PUSH_REWRITE-1').replaceAll('streams+alice', key)) });
+    const push = runTrigger({
+      trigger: 'PUSH_REWRITE',
+      db,
+      payload: crlf(fixture('01-basic-push-alice/PUSH_REWRITE-1').replaceAll('streams+alice', key)),
+    });
     expect(push.stdout).toBe('streams+alice');
     const view = runTrigger({ trigger: 'USER_NEW', db, payload: crlf(fixture('01-basic-push-alice/USER_NEW-1')) });
     expect(view.stdout).toBe('true');

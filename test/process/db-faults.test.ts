@@ -15,9 +15,16 @@ import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb 
 const NATIVE = { nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') };
 
 /** Runs a trigger program as MistServer does (optionally as another user); resolves when it exits. */
-function trigger(name: TriggerName, payload: string, db: string, opts: { uid?: number; env?: Record<string, string>; dist?: string } = {}): Promise<RunResult> {
+function trigger(
+  name: TriggerName,
+  payload: string,
+  db: string,
+  opts: { uid?: number; env?: Record<string, string>; dist?: string } = {},
+): Promise<RunResult> {
   // From a copy of dist/ when given (see readableDist), else the repo's own program.
-  const [command, args] = opts.dist ? [process.execPath, [join(opts.dist, `${TRIGGERS[name].program}.js`), name]] : [join(BIN, TRIGGERS[name].program), [name]];
+  const [command, args] = opts.dist
+    ? [process.execPath, [join(opts.dist, `${TRIGGERS[name].program}.js`), name]]
+    : [join(BIN, TRIGGERS[name].program), [name]];
   const env = baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false', ...opts.env });
   return spawnCollect(command, args, env, payload, opts.uid !== undefined ? { uid: opts.uid, gid: opts.uid } : undefined);
 }
@@ -44,7 +51,9 @@ function readableDist(): string {
 
 /** Every trigger once, in parallel (each may wait out its busy timeout). */
 function everyTrigger(path: string, payloads: Record<TriggerName, string[]>, opts: { uid?: number; dist?: string } = {}) {
-  return Promise.all(NAMES.map(async (name) => ({ name, payload: payloads[name][0]!, r: await trigger(name, payloads[name][0]!, path, opts) })));
+  return Promise.all(
+    NAMES.map(async (name) => ({ name, payload: payloads[name][0]!, r: await trigger(name, payloads[name][0]!, path, opts) })),
+  );
 }
 
 /** Exit 0, exactly the refusal, and (when anything went wrong) one stderr line without a stack. */
@@ -182,7 +191,9 @@ describe('trigger programs on a faulty database', async () => {
       child.stdin.end(payload);
       // Every other one is killed at some point of its run (start-up, open, transaction, exit).
       if (i % 2 === 0) setTimeout(() => child.kill('SIGKILL'), 20 + ((i * 37) % 180));
-      return new Promise<{ session: string; finished: boolean }>((done) => child.on('close', (status) => done({ session, finished: status === 0 })));
+      return new Promise<{ session: string; finished: boolean }>((done) =>
+        child.on('close', (status) => done({ session, finished: status === 0 })),
+      );
     });
     const results = await Promise.all(runs);
     expect(integrity(path)).toBe('ok');
@@ -205,7 +216,10 @@ describe('trigger programs on a faulty database', async () => {
        INSERT INTO buffer_events (user_id, at, state) SELECT ?, n * 10, CASE n % 2 WHEN 1 THEN 'EMPTY' ELSE 'FULL' END FROM i`,
     ).run(EVENTS, alice);
     const left = db.prepare('SELECT count(*) AS n FROM buffer_events WHERE user_id = ?');
-    const child = spawn(join(BIN, 'streamctl'), ['user', 'remove', 'alice', '--yes'], { env: baseEnv({ STREAMCTL_DB: path }), stdio: 'ignore' });
+    const child = spawn(join(BIN, 'streamctl'), ['user', 'remove', 'alice', '--yes'], {
+      env: baseEnv({ STREAMCTL_DB: path }),
+      stdio: 'ignore',
+    });
     let exited = false;
     const closed = new Promise((done) => child.on('close', () => done((exited = true))));
     // Killed once the first batches have committed, so surely in the middle of the removal.
@@ -241,11 +255,32 @@ describe('trigger programs on a faulty database', async () => {
  * namespaces are allowed): the database's filesystem can really be filled up, as a full disk is.
  * `run` starts a command inside it; the test process reaches its files through /proc/<pid>/root.
  */
-async function smallFilesystem(mnt: string, size: string): Promise<{ run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult>; outside(path: string): string; stop(): void } | null> {
+async function smallFilesystem(
+  mnt: string,
+  size: string,
+): Promise<{
+  run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult>;
+  outside(path: string): string;
+  stop(): void;
+} | null> {
   const asRoot = process.getuid?.() === 0;
-  const holder = spawn('unshare', [...(asRoot ? ['-m'] : ['-r', '-m']), '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size="$2" tmpfs "$1" && echo ready && exec sleep 600', 'sh', mnt, size], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const holder = spawn(
+    'unshare',
+    [
+      ...(asRoot ? ['-m'] : ['-r', '-m']),
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      'mount -t tmpfs -o size="$2" tmpfs "$1" && echo ready && exec sleep 600',
+      'sh',
+      mnt,
+      size,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const ready = await new Promise<boolean>((done) => {
     holder.stdout.on('data', (d: Buffer) => d.toString().includes('ready') && done(true));
     holder.on('error', () => done(false));
@@ -277,7 +312,11 @@ describe('the database on a full filesystem (issue 20 item 7)', () => {
       const env = (name: TriggerName) => baseEnv({ STREAMCTL_DB: db, MIST_TRIGGER: name, MIST_TRIG_DEF: 'false' });
       const run = (name: TriggerName, payload: string) => fs.run(join(BIN, TRIGGERS[name].program), [name], env(name), payload);
       const view = (stream: string, session: string, tkn = '1684129823') =>
-        payloads.USER_NEW[0]!.replace(/^streams\+alice/, stream).replace(/[0-9a-f]{64}/, session.repeat(64)).split('\n').map((l, i) => (i === 2 ? tkn : l)).join('\n');
+        payloads.USER_NEW[0]!.replace(/^streams\+alice/, stream)
+          .replace(/[0-9a-f]{64}/, session.repeat(64))
+          .split('\n')
+          .map((l, i) => (i === 2 ? tkn : l))
+          .join('\n');
       // In use before the disk fills, as a live database is: its -wal and -shm exist.
       expect(await run('USER_NEW', view('streams+alice', 'a'))).toMatchObject({ stdout: 'true', status: 0 });
       const filled = await fs.run('sh', ['-c', `cat /dev/zero > "${join(mnt, 'filler')}"; df -k "${mnt}" | tail -1`], baseEnv());
@@ -309,7 +348,14 @@ describe('the database on a full filesystem (issue 20 item 7)', () => {
       // Room again: the next viewer's session row is written, and nothing was damaged.
       expect((await fs.run('rm', [join(mnt, 'filler')], baseEnv())).status).toBe(0);
       expect(await run('USER_NEW', view('streams+alice', 'f'))).toEqual({ stdout: 'true', stderr: '', status: 0 });
-      const check = await fs.run(process.execPath, ['-e', `const D=require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});const d=new D(${JSON.stringify(db)},${JSON.stringify(NATIVE)});console.log(d.pragma('integrity_check',{simple:true}), d.prepare("SELECT group_concat(substr(session_id,1,1),'') AS s FROM (SELECT session_id FROM viewer_sessions ORDER BY session_id)").get().s)`], baseEnv());
+      const check = await fs.run(
+        process.execPath,
+        [
+          '-e',
+          `const D=require(${JSON.stringify(join(ROOT, 'node_modules/better-sqlite3'))});const d=new D(${JSON.stringify(db)},${JSON.stringify(NATIVE)});console.log(d.pragma('integrity_check',{simple:true}), d.prepare("SELECT group_concat(substr(session_id,1,1),'') AS s FROM (SELECT session_id FROM viewer_sessions ORDER BY session_id)").get().s)`,
+        ],
+        baseEnv(),
+      );
       expect(check.stdout.trim(), check.stderr).toBe('ok af');
     } finally {
       fs.stop();

@@ -28,7 +28,10 @@ describe('opening the database from the CLI', async () => {
   });
 
   it('fails at once, with one line, for a folder that cannot be created (/proc) or is a file', async () => {
-    for (const args of [['user', 'list'], ['db', 'migrate']]) {
+    for (const args of [
+      ['user', 'list'],
+      ['db', 'migrate'],
+    ]) {
       // A process: in process the old spin would hang the test worker instead of failing the test;
       // spawnSync would wait for ever on it, and a status (not a signal) means it ended by itself.
       const r = cliProcess('/proc/nope/x.db', args);

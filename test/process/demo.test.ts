@@ -22,7 +22,9 @@ describe('the demo', () => {
     expect(r.stdout).toContain(`== database: ${join(dir, 'data', 'streamctl.db')}`);
     expect(r.stdout).toMatch(/PUSH_REWRITE +-> streams\+demo/);
     expect(r.stdout).toMatch(/the channel is public, so it is admitted\n {2}USER_NEW +-> true\n/);
-    expect(r.stdout).toMatch(/is refused\n {2}USER_NEW +-> false\n {4}stderr: streamctl USER_NEW: refused 127\.0\.0\.1 on demo \[no-token\]/);
+    expect(r.stdout).toMatch(
+      /is refused\n {2}USER_NEW +-> false\n {4}stderr: streamctl USER_NEW: refused 127\.0\.0\.1 on demo \[no-token\]/,
+    );
     expect(r.stdout).toMatch(/== streamctl recordings list demo\nID .*\n\S+ +demo +.* ok\n/);
     expect(existsSync(elsewhere)).toBe(false);
     expect(readdirSync(dir).sort()).toEqual(['assets', 'bin', 'data', 'scripts', 'test']);

@@ -20,9 +20,15 @@ describe.runIf(isRoot && hasNobody)('doctor --mist-user, run as root', () => {
   // mkdtemp makes the folder 0700: nobody cannot reach anything installed under it.
   const top = tempDir();
   const prefix = join(top, 'prefix');
-  const install = spawnSync('bash', [join(ROOT, 'install.sh')], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', SCHEDULE: 'none' }), encoding: 'utf8' });
+  const install = spawnSync('bash', [join(ROOT, 'install.sh')], {
+    env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', SCHEDULE: 'none' }),
+    encoding: 'utf8',
+  });
   const doctor = (): Check[] => {
-    const r = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--mist-user', 'nobody', '--api', 'http://127.0.0.1:9', '--json'], { env: {}, encoding: 'utf8' });
+    const r = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--mist-user', 'nobody', '--api', 'http://127.0.0.1:9', '--json'], {
+      env: {},
+      encoding: 'utf8',
+    });
     return (JSON.parse(r.stdout) as { checks: Check[] }).checks;
   };
   const find = (checks: Check[], name: string) => checks.filter((c) => c.check === name);
@@ -39,7 +45,12 @@ describe.runIf(isRoot && hasNobody)('doctor --mist-user, run as root', () => {
     const checks = doctor();
     expect(find(checks, 'programs')[0]!.status).toBe('ok');
     expect(find(checks, 'programs run')).toEqual([
-      { check: 'programs run', status: 'ok', message: 'every trigger program, run as nobody, answers its refusal to a malformed payload', fix: null },
+      {
+        check: 'programs run',
+        status: 'ok',
+        message: 'every trigger program, run as nobody, answers its refusal to a malformed payload',
+        fix: null,
+      },
     ]);
   });
 
@@ -64,7 +75,7 @@ describe.runIf(isRoot && hasNobody)('doctor --mist-user, run as root', () => {
     }
   });
 
-  it('also runs the program behind an asynchronous trigger\'s wrapper (the wrapper exits 0 regardless)', () => {
+  it("also runs the program behind an asynchronous trigger's wrapper (the wrapper exits 0 regardless)", () => {
     const hidden = join(tempDir(), 'node-home');
     mkdirSync(hidden);
     symlinkSync(process.execPath, join(hidden, 'node'));

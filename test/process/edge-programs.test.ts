@@ -10,7 +10,19 @@ import { keys } from '../../src/replica/schema';
 import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry';
 import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
 import { NO_REDIS, REDIS_SERVER, type TestRedis } from '../support/redis';
-import { clearReplicated, hs256, putBan, putChannel, putGrant, putKeys, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
+import {
+  clearReplicated,
+  hs256,
+  putBan,
+  putChannel,
+  putGrant,
+  putKeys,
+  putSettings,
+  putVod,
+  putVodFile,
+  startReplicaPair,
+  type ReplicaPair,
+} from '../support/replica';
 import { waitUntil } from '../support/wait';
 
 if (!REDIS_SERVER) console.log(NO_REDIS);
@@ -44,7 +56,12 @@ interface Edge {
 }
 
 /** Runs bin/<edge program> as MistServer does, on one edge. */
-async function run(trigger: EdgeTriggerName, payload: string, edge: Edge, env: Record<string, string> = {}): Promise<RunResult & { ms: number }> {
+async function run(
+  trigger: EdgeTriggerName,
+  payload: string,
+  edge: Edge,
+  env: Record<string, string> = {},
+): Promise<RunResult & { ms: number }> {
   const started = Date.now();
   const programEnv = baseEnv({
     // No installed config is read: everything comes from here.
@@ -111,11 +128,19 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     const t = (sub: string, aud: string, extra: object = {}) => token({ sub, aud, ...extra });
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t('fan', 'bob') }), edge1));
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t('site-bob', 'bob') }), edge2));
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t('stranger', 'bob') }), edge2), /\[not-on-allow-list\]/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t('stranger', 'bob') }), edge2),
+      /\[not-on-allow-list\]/,
+    );
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+paid', token: t('fan', 'paid', { ent: ['paid'] }) }), edge1));
     expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+paid', token: t('fan', 'paid') }), edge1), /\[not-entitled\]/);
-    expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+adult', token: t('fan', 'adult', { age_verified: true }) }), edge1));
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+adult', token: t('kid', 'adult', { age_verified: true, age: 15 }) }), edge1), /\[age-not-verified\]/);
+    expectAdmitted(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+adult', token: t('fan', 'adult', { age_verified: true }) }), edge1),
+    );
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+adult', token: t('kid', 'adult', { age_verified: true, age: 15 }) }), edge1),
+      /\[age-not-verified\]/,
+    );
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+pw', token: t('fan', 'pw') }), edge1));
     // Authorization: Bearer reaches USER_NEW without its first character (capture 20d).
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+pw', token: t('fan', 'pw').slice(1) }), edge1));
@@ -126,22 +151,37 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     const r = await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: forged }), edge1);
     expectRefused(r, /\[token-invalid\]: token signature does not verify/);
     expect(r.stderr).not.toContain(forged.split('.')[2]);
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'fan', aud: 'bob', exp: nowS() - 300 }) }), edge1), /token expired/);
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'fan', aud: 'alice' }) }), edge1), /token is for another channel/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'fan', aud: 'bob', exp: nowS() - 300 }) }), edge1),
+      /token expired/,
+    );
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'fan', aud: 'alice' }) }), edge1),
+      /token is for another channel/,
+    );
   });
 
   it('refuses viewer, address (CIDR) and global bans as soon as they replicate', async () => {
     const fan = token({ sub: 'fan', aud: 'bob' });
     await putBan(pair.writer, 'bob', 1, { kind: 'viewer', value: 'fan', until: null });
     await pair.synced();
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: fan }), edge2), /\[ban-viewer\]: viewer is banned \(channel ban #1\)/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: fan }), edge2),
+      /\[ban-viewer\]: viewer is banned \(channel ban #1\)/,
+    );
     await putBan(pair.writer, null, 2, { kind: 'ip', value: '10.20.0.0/16', until: null });
     await pair.synced();
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+alice', ip: '10.20.3.4' }), edge1), /\[ban-ip\]: address is banned \(global ban #2\)/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+alice', ip: '10.20.3.4' }), edge1),
+      /\[ban-ip\]: address is banned \(global ban #2\)/,
+    );
     expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+alice', ip: '10.21.3.4' }), edge1));
     await putBan(pair.writer, null, 3, { kind: 'viewer', value: 'site-bob', until: null });
     await pair.synced();
-    expectRefused(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'site-bob', aud: 'bob' }) }), edge1), /global ban #3/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: token({ sub: 'site-bob', aud: 'bob' }) }), edge1),
+      /global ban #3/,
+    );
   });
 
   it('holds a viewer cap of 2 across two edges on one primary, and USER_END frees a place', async () => {
@@ -166,7 +206,7 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     expectAdmitted(await view(edge2, 3));
   });
 
-  it('frees a recording viewer\'s place through sc:vod', async () => {
+  it("frees a recording viewer's place through sc:vod", async () => {
     await putChannel(pair.writer, 'alice', { viewerCap: 1 });
     await putVod(pair.writer, 'abcdefghijklmnop', 'alice');
     await pair.synced();
@@ -178,7 +218,10 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
 
   it('refuses when the replica cannot be reached or is not configured, naming it', async () => {
     const missing = join(ROOT, 'no-such-dir', 'replica.sock');
-    expectRefused(await run('USER_NEW', userNewPayload(), { ...edge1, replica: missing }), new RegExp(`redis ${missing.replace(/[.]/g, '\\.')}: ENOENT`));
+    expectRefused(
+      await run('USER_NEW', userNewPayload(), { ...edge1, replica: missing }),
+      new RegExp(`redis ${missing.replace(/[.]/g, '\\.')}: ENOENT`),
+    );
     expectRefused(await run('USER_NEW', userNewPayload(), { ...edge1, replica: '' }), /no Redis replica configured/);
   });
 
@@ -198,13 +241,16 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
 
   it('answers false to a malformed USER_NEW and nothing to a malformed USER_END, with one stderr line', async () => {
     expectRefused(await run('USER_NEW', 'streams+alice\n127.0.0.1', edge1), /USER_NEW payload has 2 line/);
-    expectRefused(await run('USER_NEW', userNewPayload({ session: 1 }).replace(SESSION(1), 'not-a-session'), edge1), /line 6 is not a 64-hex session id/);
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ session: 1 }).replace(SESSION(1), 'not-a-session'), edge1),
+      /line 6 is not a 64-hex session id/,
+    );
     const end = await run('USER_END', 'garbage', edge1);
     expect(end.stdout).toBe('');
     expect(end.stderr).toMatch(/^streamctl USER_END: USER_END payload has 1 line/);
   });
 
-  it('answers STREAM_SOURCE with the recording under the edge\'s root, and nothing (the placeholder) for an unknown id', async () => {
+  it("answers STREAM_SOURCE with the recording under the edge's root, and nothing (the placeholder) for an unknown id", async () => {
     // What edge-stream-source decides in every other case: test/edge/vod-source.test.ts.
     const root = tempDir('streamctl-edge-vod-');
     const file = join(root, '3', '20261127-150000-000.mkv');
@@ -217,10 +263,12 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     expect(await run('STREAM_SOURCE', 'vod+abcdefghijklmnop', edge1, env)).toMatchObject({ stdout: file, stderr: '', status: 0 });
     const unknown = await run('STREAM_SOURCE', 'vod+qrstuvwxyz234567', edge1, env);
     expect(unknown).toMatchObject({ stdout: '', status: 0 });
-    expect(unknown.stderr).toBe('streamctl STREAM_SOURCE: "vod+qrstuvwxyz234567": no recording qrstuvwxyz234567 in the replica; playing the placeholder\n');
+    expect(unknown.stderr).toBe(
+      'streamctl STREAM_SOURCE: "vod+qrstuvwxyz234567": no recording qrstuvwxyz234567 in the replica; playing the placeholder\n',
+    );
   });
 
-  it('tags an open channel\'s stream at FULL and untags others, over the local UDP API', async () => {
+  it("tags an open channel's stream at FULL and untags others, over the local UDP API", async () => {
     // Its own port (STREAMCTL_UDP_API_PORT), so datagrams of tests running beside it never mix in;
     // the one-box test (access/open-channel.test.ts) proves the real 4242.
     const socket = createSocket('udp4');
@@ -230,7 +278,9 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     socket.on('message', (m) => got.push(JSON.parse(m.toString())));
     try {
       const full = (stream: string, edge = edge1) =>
-        run('STREAM_BUFFER', fixture('23-stream-buffer-dry-recover/STREAM_BUFFER-1').replace(/^buf/, stream), edge, { STREAMCTL_UDP_API_PORT: port });
+        run('STREAM_BUFFER', fixture('23-stream-buffer-dry-recover/STREAM_BUFFER-1').replace(/^buf/, stream), edge, {
+          STREAMCTL_UDP_API_PORT: port,
+        });
       for (const stream of ['streams+alice', 'streams+bob', 'streams+nobody']) expect((await full(stream)).status).toBe(0);
       await putBan(pair.writer, 'alice', 5, { kind: 'ip', value: '192.0.2.1', until: null });
       await pair.synced();
@@ -294,7 +344,12 @@ describe.skipIf(!REDIS_SERVER)('mist-trigger on an edge', () => {
       const dispatch = (role: string) =>
         new Promise<RunResult>((resolve) => {
           const child = spawn(join(BIN, 'mist-trigger'), ['USER_NEW'], {
-            env: baseEnv({ STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'), STREAMCTL_ROLE: role, STREAMCTL_REDIS_REPLICA: pair.replica.socket, STREAMCTL_DB: join(ROOT, 'no-such.db') }),
+            env: baseEnv({
+              STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
+              STREAMCTL_ROLE: role,
+              STREAMCTL_REDIS_REPLICA: pair.replica.socket,
+              STREAMCTL_DB: join(ROOT, 'no-such.db'),
+            }),
           });
           let stdout = '';
           let stderr = '';

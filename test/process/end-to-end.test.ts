@@ -27,7 +27,11 @@ describe('a broadcast from push to VoD', async () => {
   let recordingPath = '';
 
   it('accepts the key, goes live and records under the root', async () => {
-    const push = runTrigger({ trigger: 'PUSH_REWRITE', payload: fixture('18-srt-push-key/PUSH_REWRITE-1').replaceAll('KEY_ALICE', key), db });
+    const push = runTrigger({
+      trigger: 'PUSH_REWRITE',
+      payload: fixture('18-srt-push-key/PUSH_REWRITE-1').replaceAll('KEY_ALICE', key),
+      db,
+    });
     expect(push.stdout).toBe('streams+alice');
     recordingPath = replay(db, 'PUSH_OUT_START', 'PUSH_OUT_START-1').stdout;
     expect(recordingPath.startsWith(`${root}/`)).toBe(true);
@@ -44,7 +48,12 @@ describe('a broadcast from push to VoD', async () => {
 
   it('catalogues the finished recording, linked to the broadcast, and goes offline', async () => {
     writeFileSync(recordingPath, Buffer.alloc(4096, 1));
-    replay(db, 'RECORDING_END', 'RECORDING_END-1', (p) => p.split('\n').map((l, i) => (i === 1 ? recordingPath : l)).join('\n'));
+    replay(db, 'RECORDING_END', 'RECORDING_END-1', (p) =>
+      p
+        .split('\n')
+        .map((l, i) => (i === 1 ? recordingPath : l))
+        .join('\n'),
+    );
     replay(db, 'STREAM_BUFFER', 'STREAM_BUFFER-2');
     for (const n of [1, 2, 3]) replay(db, 'USER_END', `USER_END-${n}`);
     replay(db, 'STREAM_END', 'STREAM_END-1');
@@ -68,7 +77,11 @@ describe('a broadcast from push to VoD', async () => {
     await cli(db, ['channel', 'set', 'alice', '--access', 'private']);
     const token = (await cliJson(db, ['token', 'issue', 'alice', '--viewer', 'fan-7', '--ttl', '10m'])).token as string;
     const view = (tkn: string, session: string) =>
-      runTrigger({ trigger: 'USER_NEW', payload: `vod+${recording.id}\n203.0.113.5\n${tkn}\nHLS\nhttp://h/hls/vod+${recording.id}/index.m3u8\n${session}\nfalse`, db }).stdout;
+      runTrigger({
+        trigger: 'USER_NEW',
+        payload: `vod+${recording.id}\n203.0.113.5\n${tkn}\nHLS\nhttp://h/hls/vod+${recording.id}/index.m3u8\n${session}\nfalse`,
+        db,
+      }).stdout;
     expect(view(token, SESSION)).toBe('false');
     await cli(db, ['grant', 'add', 'alice', 'fan-7']);
     expect(view(token, 'cd'.repeat(32))).toBe('true');
@@ -86,7 +99,11 @@ describe('removing a user who has recordings', async () => {
     await cli(db, ['channel', 'set', 'carol', '--record', 'on']);
     const path = runTrigger({ trigger: 'PUSH_OUT_START', payload: 'streams+carol\n/x/$wildcard/$datetime.mkv', db }).stdout;
     writeFileSync(path, Buffer.alloc(2048, 1));
-    runTrigger({ trigger: 'RECORDING_END', payload: `streams+carol\n${path}\nEBML\n2048\n2\n1\n3\n2000\n0\n2000\nCLEAN_EOF\nend of stream\n`, db });
+    runTrigger({
+      trigger: 'RECORDING_END',
+      payload: `streams+carol\n${path}\nEBML\n2048\n2\n1\n3\n2000\n0\n2000\nCLEAN_EOF\nend of stream\n`,
+      db,
+    });
     expect(await cliJson<any[]>(db, ['recordings', 'list', 'carol'])).toHaveLength(1);
 
     const refused = await cli(db, ['user', 'remove', 'carol', '--yes']);
@@ -107,9 +124,15 @@ describe('viewer cap and returning viewers', async () => {
     await addUser(db, 'bob');
     await cli(db, ['channel', 'set', 'bob', '--viewer-cap', '1']);
     const session = '12'.repeat(32);
-    const view = (sid: string) => runTrigger({ trigger: 'USER_NEW', payload: `streams+bob\n198.51.100.1\n111\nHLS\nhttp://h/x\n${sid}\nfalse`, db }).stdout;
+    const view = (sid: string) =>
+      runTrigger({ trigger: 'USER_NEW', payload: `streams+bob\n198.51.100.1\n111\nHLS\nhttp://h/x\n${sid}\nfalse`, db }).stdout;
     const end = (sid: string, at: number) =>
-      runTrigger({ trigger: 'USER_END', payload: `111\nstreams+bob\nHLS\n198.51.100.1\n5\n100\n0\n[UA:x]\n5\n5\n5\n${sid}`, db, env: { MIST_TIME: String(at) } });
+      runTrigger({
+        trigger: 'USER_END',
+        payload: `111\nstreams+bob\nHLS\n198.51.100.1\n5\n100\n0\n[UA:x]\n5\n5\n5\n${sid}`,
+        db,
+        env: { MIST_TIME: String(at) },
+      });
     expect(view(session)).toBe('true');
     expect(view('34'.repeat(32))).toBe('false'); // cap of 1 reached
     end(session, Date.now());

@@ -11,13 +11,21 @@ import { baseEnv, ROOT, tempDir } from '../helpers';
 import { REDIS_SERVER, redisAnswers } from '../support/redis';
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
-  return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
+  return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], {
+    env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }),
+    encoding: 'utf8',
+  });
 }
 
 /** streamctl.conf as key → value. */
 function conf(prefix: string): Record<string, string> {
   const text = readFileSync(join(prefix, 'lib', 'streamctl', 'streamctl.conf'), 'utf8');
-  return Object.fromEntries(text.split('\n').filter((l) => /^[a-z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => /^[a-z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
@@ -57,7 +65,11 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     const r = install(prefix, { ...env, ROLE: 'origin', REDIS_BIND: '127.0.0.1 10.0.0.1' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(conf(prefix)).toMatchObject({ role: 'origin', redis_primary: '/run/redis/redis-server.sock', redis_conf: join(redisDir, 'streamctl-primary.conf') });
+    expect(conf(prefix)).toMatchObject({
+      role: 'origin',
+      redis_primary: '/run/redis/redis-server.sock',
+      redis_conf: join(redisDir, 'streamctl-primary.conf'),
+    });
     expect(conf(prefix).origin).toBeUndefined();
     expect(conf(prefix).redis_replica).toBeUndefined();
     const primary = readFileSync(join(redisDir, 'streamctl-primary.conf'), 'utf8');
@@ -84,7 +96,10 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(true);
     if (hasSystemdAnalyze) {
       // --man=no: the man page is in the temp PREFIX, not on man's path.
-      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], { encoding: 'utf8', cwd: units });
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-relay.service')], {
+        encoding: 'utf8',
+        cwd: units,
+      });
       expect(verify.stderr).toBe('');
       expect(verify.status).toBe(0);
     }
@@ -93,7 +108,11 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     // Re-running adds no second include line and keeps the password.
     expect(install(prefix, { ...env, ROLE: 'origin' }).status).toBe(0);
     expect(readFileSync(pwFile, 'utf8')).toBe(pw);
-    expect(readFileSync(redisConf, 'utf8').split('\n').filter((l) => l.startsWith('include ')).length).toBe(1);
+    expect(
+      readFileSync(redisConf, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('include ')).length,
+    ).toBe(1);
     expect(readFileSync(redisConf, 'utf8')).toContain(`include ${join(redisDir, 'streamctl-primary.conf')}\n`);
   });
 
@@ -101,10 +120,22 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     // The origin's recordings folder as mounted on this edge (shared storage).
     const shared = join(dir, 'mnt-recordings');
     mkdirSync(shared);
-    const r = install(prefix, { ...env, ROLE: 'edge', ORIGIN: '10.0.0.1:4300', REDIS_PASSWORD_FILE: join(state, 'redis-password'), RECORDINGS_ROOT: shared });
+    const r = install(prefix, {
+      ...env,
+      ROLE: 'edge',
+      ORIGIN: '10.0.0.1:4300',
+      REDIS_PASSWORD_FILE: join(state, 'redis-password'),
+      RECORDINGS_ROOT: shared,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(conf(prefix)).toMatchObject({ role: 'edge', origin: '10.0.0.1:4300', redis_replica: '/run/redis/redis-server.sock', redis_primary: '10.0.0.1:6379', recordings_root: shared });
+    expect(conf(prefix)).toMatchObject({
+      role: 'edge',
+      origin: '10.0.0.1:4300',
+      redis_replica: '/run/redis/redis-server.sock',
+      redis_primary: '10.0.0.1:6379',
+      recordings_root: shared,
+    });
     expect(existsSync(join(redisDir, 'streamctl-primary.conf'))).toBe(false);
     const replica = readFileSync(join(redisDir, 'streamctl-replica.conf'), 'utf8');
     // Redis's port for replication, not the DTSC port.
@@ -112,7 +143,9 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(replica).toContain('\nreplica-serve-stale-data no\n');
     expect(replica).toContain('\nrepl-timeout 5\n');
     expect(replica).toContain(`\nmasterauth ${readFileSync(join(state, 'redis-password'), 'utf8')}\n`);
-    expect(readFileSync(redisConf, 'utf8')).toBe(`port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`);
+    expect(readFileSync(redisConf, 'utf8')).toBe(
+      `port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`,
+    );
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
     // The edge writes no webhook events (the origin's triggers do): no sender here.
     expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(false);
@@ -122,7 +155,10 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(watch).toContain('Restart=always\n');
     expect(r.stdout).toContain('streamctl-tag-watch.service');
     if (hasSystemdAnalyze) {
-      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-tag-watch.service')], { encoding: 'utf8', cwd: units });
+      const verify = spawnSync('systemd-analyze', ['verify', '--man=no', join(units, 'streamctl-tag-watch.service')], {
+        encoding: 'utf8',
+        cwd: units,
+      });
       expect(verify.stderr).toBe('');
       expect(verify.status).toBe(0);
     }
@@ -133,7 +169,10 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(checks.find((c) => c.check === 'redis primary')).toMatchObject({ status: 'fail' });
     expect(checks.some((c) => c.check === 'trigger database')).toBe(false);
     // The edge's recordings root is the shared folder it reads (it records nothing itself).
-    expect(checks.find((c) => c.check === 'recordings root')).toMatchObject({ status: 'ok', message: expect.stringContaining(`${shared} (the origin's recordings, shared storage)`) });
+    expect(checks.find((c) => c.check === 'recordings root')).toMatchObject({
+      status: 'ok',
+      message: expect.stringContaining(`${shared} (the origin's recordings, shared storage)`),
+    });
     expect(checks.find((c) => c.check === 'vod placeholder')).toMatchObject({ status: 'ok' });
   });
 
@@ -142,7 +181,8 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(r.status).toBe(0);
     const c = conf(prefix);
     expect(c.role).toBe('single');
-    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf', 'redis_password_file', 'recordings_root']) expect(c[key], key).toBeUndefined();
+    for (const key of ['origin', 'redis_replica', 'redis_primary', 'redis_conf', 'redis_password_file', 'recordings_root'])
+      expect(c[key], key).toBeUndefined();
     expect(readdirSync(redisDir)).toEqual(['redis.conf']);
     expect(readFileSync(redisConf, 'utf8')).toBe('port 6379\n');
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
@@ -155,7 +195,9 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(r.status).toBe(0);
     expect(conf(prefix).redis_primary).toBe('origin.example:6379');
     // Redis 7's protected mode answers other hosts only when a password is set.
-    expect(r.stdout).toContain("NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off");
+    expect(r.stdout).toContain(
+      "NOTE: no REDIS_PASSWORD_FILE: the origin's Redis refuses this edge unless it has no password and protected mode off",
+    );
     expect(conf(prefix).redis_password_file).toBeUndefined();
     // No shared recordings folder named: said, and every recording plays the placeholder there.
     expect(r.stdout).toContain('NOTE: no RECORDINGS_ROOT: this edge plays the placeholder for every recording');

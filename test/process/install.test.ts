@@ -41,7 +41,12 @@ describe('install.sh', () => {
     const add = spawnSync(join(app, 'bin', 'streamctl'), ['user', 'add', 'alice', '--json'], { env: {}, encoding: 'utf8', cwd: '/' });
     expect(add.status).toBe(0);
     const key = JSON.parse(add.stdout).key as string;
-    const push = spawnSync(join(app, 'bin', 'push-rewrite'), ['PUSH_REWRITE'], { env: {}, input: `u\n127.0.0.1\n${key}`, encoding: 'utf8', cwd: '/' });
+    const push = spawnSync(join(app, 'bin', 'push-rewrite'), ['PUSH_REWRITE'], {
+      env: {},
+      input: `u\n127.0.0.1\n${key}`,
+      encoding: 'utf8',
+      cwd: '/',
+    });
     expect(push.stdout).toBe('streams+alice');
   });
 
@@ -53,7 +58,10 @@ describe('install.sh', () => {
     // Matroska (EBML magic), small: MistServer opens it with its MKV input (proven on the real server).
     expect(readFileSync(placeholder).subarray(0, 4).toString('hex')).toBe('1a45dfa3');
     // MistServer is not running here: doctor fails that check, but the placeholder one is ok.
-    const doctor = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], { env: {}, encoding: 'utf8' });
+    const doctor = spawnSync(join(prefix, 'bin', 'streamctl'), ['doctor', '--json', '--api', 'http://127.0.0.1:9'], {
+      env: {},
+      encoding: 'utf8',
+    });
     checks = (JSON.parse(doctor.stdout) as { checks: { check: string; status: string; message: string }[] }).checks;
     expect(checks.find((c) => c.check === 'vod placeholder')?.status).toBe('ok');
   });
@@ -64,7 +72,9 @@ describe('install.sh', () => {
     expect(skipped.status).toBe('warn');
     // One per trigger mist apply installs (all but RTMP_PUSH_REWRITE), plus streams, recording push, jwks, DTSC.
     const installed = Object.keys(TRIGGERS).length - 1;
-    expect(skipped.message).toBe(`${installed + 4} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, DTSC`);
+    expect(skipped.message).toBe(
+      `${installed + 4} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, DTSC`,
+    );
   });
 
   it("is idempotent and keeps the data when run again, and an operator's own placeholder file", () => {

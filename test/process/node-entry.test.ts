@@ -52,7 +52,10 @@ describe("require('streamctl')", async () => {
     expect(out.missing).toContain(`database ${db} does not exist`);
     expect(out.key).toMatch(/^stc_/);
     expect(out.report.summary).toMatchObject({ users_created: 1, grants_added: 1, grants_removed: 0 });
-    expect(out.refused).toEqual({ name: 'SyncInputError', problems: [{ path: 'users[0].name', message: expect.stringContaining('"Nope" is invalid') }] });
+    expect(out.refused).toEqual({
+      name: 'SyncInputError',
+      problems: [{ path: 'users[0].name', message: expect.stringContaining('"Nope" is invalid') }],
+    });
     // The CLI sees what the library wrote: one database, one schema.
     expect(await cliJson(db, ['channel', 'show', 'alice'])).toMatchObject({ access: 'paid', viewer_cap: 10 });
     expect((await cliJson(db, ['grant', 'list', 'alice'])).map((g: { viewer: string }) => g.viewer)).toEqual(['v1', 'v2']);

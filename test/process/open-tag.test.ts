@@ -34,7 +34,8 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       // Nothing to wait for: a fixed window in which no datagram may arrive.
       await new Promise((r) => setTimeout(r, 200));
       expect(got).toEqual([]);
-      const full = (user: string) => runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
+      const full = (user: string) =>
+        runTriggerAsync({ program: 'stream-buffer', trigger: 'STREAM_BUFFER', payload: `streams+${user}\nFULL\n{}`, db });
       expect((await full('udpalice')).status).toBe(0);
       expect((await full('udpcarol')).status).toBe(0);
       await waitUntil("both programs' datagrams", () => got.length >= 2);

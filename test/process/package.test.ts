@@ -6,7 +6,18 @@
 // test/property-triggers.test.ts), and for the built node programs in test/process/programs.test.ts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, LIEF_NOTE_NOISE, PACKAGE_BIN, PACKAGE_DIR } from '../../scripts/package';
@@ -114,7 +125,9 @@ function rowCounts(path: string): Record<string, number> {
   const db = openForTrigger(path);
   try {
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[];
-    return Object.fromEntries(tables.map(({ name }) => [name, (db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n]));
+    return Object.fromEntries(
+      tables.map(({ name }) => [name, (db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n]),
+    );
   } finally {
     db.close();
   }
@@ -123,10 +136,17 @@ function rowCounts(path: string): Record<string, number> {
 describe('the standalone executable', () => {
   it("is built without warnings: LIEF's '.note' string-offset lines are dropped, nothing else is", () => {
     expect(buildWarnings).toEqual([]);
-    for (const noise of ["warning: Can't find string offset for section name '.note.100'", "warning: Can't find string offset for section name '.note'"]) {
+    for (const noise of [
+      "warning: Can't find string offset for section name '.note.100'",
+      "warning: Can't find string offset for section name '.note'",
+    ]) {
       expect(LIEF_NOTE_NOISE.test(noise), noise).toBe(true);
     }
-    for (const real of ["warning: Can't find string offset for section name '.text'", 'error: Error when injecting resource', "Can't find string offset for section name '.note.100' and more"]) {
+    for (const real of [
+      "warning: Can't find string offset for section name '.text'",
+      'error: Error when injecting resource',
+      "Can't find string offset for section name '.note.100' and more",
+    ]) {
       expect(LIEF_NOTE_NOISE.test(real), real).toBe(false);
     }
   });
@@ -178,7 +198,10 @@ describe('the standalone executable', () => {
       expect(own.size, `${trigger}: each sample gives another answer`).toBe(names.length);
       for (const a of own) answers.add(a);
     }
-    expect([...answers].filter((a) => !['', 'true', 'false'].includes(a)), 'values').not.toEqual([]);
+    expect(
+      [...answers].filter((a) => !['', 'true', 'false'].includes(a)),
+      'values',
+    ).not.toEqual([]);
     for (const a of ['', 'true', 'false']) expect(answers).toContain(a);
     // The same writes: the informative triggers answer nothing, so their work shows only here.
     expect(rowCounts(pkg.db)).toEqual(rowCounts(code.db));
@@ -222,7 +245,12 @@ describe('the standalone executable', () => {
     const dir = tempDir();
     for (const trigger of ['USER_NEW', 'PUSH_REWRITE'] as const) {
       const name = SAMPLES[trigger][0]!;
-      const r = run({ program: packaged(TRIGGERS[trigger].program), args: [trigger], payload: withKey(fixture(name), template.key), db: join(dir, 'nope', 'streamctl.db') });
+      const r = run({
+        program: packaged(TRIGGERS[trigger].program),
+        args: [trigger],
+        payload: withKey(fixture(name), template.key),
+        db: join(dir, 'nope', 'streamctl.db'),
+      });
       expect(r.stdout, trigger).toBe(TRIGGERS[trigger].refusal);
       expect(r.status, trigger).toBe(0);
       expect(r.stderr.trim().split('\n'), trigger).toHaveLength(1);
@@ -234,15 +262,30 @@ describe('the standalone executable', () => {
   it('refuses to load its addon from a cache folder others could write', () => {
     const { db, key } = packagedCopy();
     const cache = tempDir();
-    const id = createHash('sha256').update(readFileSync(join(ROOT, 'dist', 'better_sqlite3.node'))).digest('hex').slice(0, 16);
+    const id = createHash('sha256')
+      .update(readFileSync(join(ROOT, 'dist', 'better_sqlite3.node')))
+      .digest('hex')
+      .slice(0, 16);
     const dir = join(cache, `streamctl-${process.getuid?.() ?? 0}-${id}`);
     mkdirSync(dir);
     chmodSync(dir, 0o777);
-    const r = run({ program: packaged('push-rewrite'), args: ['PUSH_REWRITE'], payload: `u\n10.0.0.1\n${key}`, db, env: { STREAMCTL_CACHE_DIR: cache } });
+    const r = run({
+      program: packaged('push-rewrite'),
+      args: ['PUSH_REWRITE'],
+      payload: `u\n10.0.0.1\n${key}`,
+      db,
+      env: { STREAMCTL_CACHE_DIR: cache },
+    });
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('not a private folder');
     chmodSync(dir, 0o700);
-    const ok = run({ program: packaged('push-rewrite'), args: ['PUSH_REWRITE'], payload: `u\n10.0.0.1\n${key}`, db, env: { STREAMCTL_CACHE_DIR: cache } });
+    const ok = run({
+      program: packaged('push-rewrite'),
+      args: ['PUSH_REWRITE'],
+      payload: `u\n10.0.0.1\n${key}`,
+      db,
+      env: { STREAMCTL_CACHE_DIR: cache },
+    });
     expect(ok.stdout).toBe('streams+alice');
     expect(existsSync(join(dir, 'better_sqlite3.node'))).toBe(true);
   });
@@ -287,10 +330,15 @@ describe('the standalone executable without a config (streamctl init)', () => {
   const bare = (args: string[], payload = '') => spawnSync(exe, args, { env: baseEnv(), cwd: work, input: payload, encoding: 'utf8' });
 
   it('refuses to invent ./data/streamctl.db on first run, and names init', () => {
-    for (const args of [['user', 'list'], ['db', 'migrate']]) {
+    for (const args of [
+      ['user', 'list'],
+      ['db', 'migrate'],
+    ]) {
       const r = bare(args);
       expect(r.status, args.join(' ')).toBe(1);
-      expect(r.stderr).toBe(`streamctl: no database configured: ${join(dir, 'streamctl.conf')} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)\n`);
+      expect(r.stderr).toBe(
+        `streamctl: no database configured: ${join(dir, 'streamctl.conf')} names no db=; run 'streamctl init --db <path>' (or set STREAMCTL_DB)\n`,
+      );
     }
     // A trigger run refuses too (MistServer's answer), with the same line in its log.
     const t = bare(['USER_NEW'], fixture('01-basic-push-alice/USER_NEW-1'));

@@ -40,7 +40,8 @@ describe('each trigger program, as MistServer runs it', async () => {
   const key = await addUser(db, 'alice');
   expect((await cli(db, ['config', 'set', 'recordings-root', root])).status).toBe(0);
   expect((await cli(db, ['channel', 'set', 'alice', '--record', 'on'])).status).toBe(0);
-  const run = (trigger: TriggerName, payload: string, env: Record<string, string> = {}) => runTrigger({ program: program(trigger), trigger, payload, db, env });
+  const run = (trigger: TriggerName, payload: string, env: Record<string, string> = {}) =>
+    runTrigger({ program: program(trigger), trigger, payload, db, env });
   let recordingPath = '';
 
   it('PUSH_REWRITE answers the stream name for a key (capture 18)', () => {
@@ -50,7 +51,10 @@ describe('each trigger program, as MistServer runs it', async () => {
 
   it('RTMP_PUSH_REWRITE answers the rewritten URL (capture 01)', () => {
     const name = '01-basic-push-alice/RTMP_PUSH_REWRITE-1';
-    expectAnswer(run('RTMP_PUSH_REWRITE', fixture(name).replaceAll('KEY_ALICE', key), fixtureEnv(name)), 'rtmp://127.0.0.1:1935/live/streams+alice');
+    expectAnswer(
+      run('RTMP_PUSH_REWRITE', fixture(name).replaceAll('KEY_ALICE', key), fixtureEnv(name)),
+      'rtmp://127.0.0.1:1935/live/streams+alice',
+    );
   });
 
   it('PUSH_OUT_START answers a path under the root from MIST_TIME (capture 32a)', () => {
@@ -85,7 +89,21 @@ describe('each trigger program, as MistServer runs it', async () => {
 
   it('RECORDING_END answers nothing and catalogues the file', async () => {
     writeFileSync(recordingPath, Buffer.alloc(1024, 1));
-    const payload = ['streams+alice', recordingPath, 'EBML', 1024, 20, 1795462612, 1795462632, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream', ''].join('\n');
+    const payload = [
+      'streams+alice',
+      recordingPath,
+      'EBML',
+      1024,
+      20,
+      1795462612,
+      1795462632,
+      19643,
+      0,
+      19643,
+      'CLEAN_EOF',
+      'end of stream',
+      '',
+    ].join('\n');
     expectAnswer(run('RECORDING_END', payload), '');
     expect(await cliJson(db, ['recordings', 'list', 'alice'])).toEqual([expect.objectContaining({ path: recordingPath, status: 'ok' })]);
   });
@@ -107,7 +125,13 @@ describe('each trigger program, as MistServer runs it', async () => {
   });
 
   it('STREAMCTL_DEBUG in the environment adds debug lines on stderr', () => {
-    const r = runTrigger({ program: 'user-end', trigger: 'USER_END', payload: fixture('36-controller-shutdown/USER_END-1'), db, env: { STREAMCTL_DEBUG: '1' } });
+    const r = runTrigger({
+      program: 'user-end',
+      trigger: 'USER_END',
+      payload: fixture('36-controller-shutdown/USER_END-1'),
+      db,
+      env: { STREAMCTL_DEBUG: '1' },
+    });
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/^streamctl USER_END: .*not a channel stream/);
   });
@@ -128,7 +152,7 @@ describe('the mist-trigger dispatcher', async () => {
     expect(await cliJson(db, ['broadcasts', 'alice'])).toEqual([expect.objectContaining({ live: false, ended_cleanly: true })]);
   });
 
-  it('answers blocking triggers with their program\'s answer', () => {
+  it("answers blocking triggers with their program's answer", () => {
     expectAnswer(runTrigger({ trigger: 'PUSH_REWRITE', payload: `rtmp://h/live/${key}\n127.0.0.1\n${key}`, db }), 'streams+alice');
     expectAnswer(runTrigger({ trigger: 'USER_NEW', payload: fixture('01-basic-push-alice/USER_NEW-1'), db }), 'true');
   });
@@ -173,16 +197,25 @@ describe('failing closed', async () => {
       USER_END: fixture('01-basic-push-alice/USER_END-1'),
     };
     expect(Object.keys(parses).sort()).toEqual([...names].sort());
-    for (const name of names) expectRefusal(runTrigger({ program: program(name), trigger: name, payload: parses[name], db: missing }), name, /does not exist/);
+    for (const name of names)
+      expectRefusal(runTrigger({ program: program(name), trigger: name, payload: parses[name], db: missing }), name, /does not exist/);
     expect(existsSync(join(dir, 'nope'))).toBe(false);
     // Through the dispatcher, and with a folder that does not exist either.
-    expectRefusal(runTrigger({ trigger: 'PUSH_REWRITE', payload: parses.PUSH_REWRITE, db: '/nonexistent/streamctl.db' }), 'PUSH_REWRITE', /does not exist/);
+    expectRefusal(
+      runTrigger({ trigger: 'PUSH_REWRITE', payload: parses.PUSH_REWRITE, db: '/nonexistent/streamctl.db' }),
+      'PUSH_REWRITE',
+      /does not exist/,
+    );
   });
 
   it('answers empty when the database exists but was never migrated', () => {
     const path = join(tempDir(), 'empty.db');
     new Database(path).close();
-    expectRefusal(runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n1.2.3.4\nstc_x', db: path }), 'PUSH_REWRITE', /schema 0, this build needs \d+; run 'streamctl db migrate'/);
+    expectRefusal(
+      runTrigger({ trigger: 'PUSH_REWRITE', payload: 'u\n1.2.3.4\nstc_x', db: path }),
+      'PUSH_REWRITE',
+      /schema 0, this build needs \d+; run 'streamctl db migrate'/,
+    );
   });
 
   it('answers empty when the database file is not a database', () => {
@@ -202,13 +235,21 @@ describe('failing closed', async () => {
     ['STREAM_BUFFER', 'an unknown state', 'streams+alice\nHALF\n{}'],
     ['STREAM_END', 'eight lines (capture 10)', fixture('10-handler-exit1-with-output/STREAM_END-1')],
     ['USER_END', "MistServer's documented 8 lines", 'sid\nstreams+alice\nHLS\n127.0.0.1\n5\n100\n0\n'],
-  ] as const)('%s answers its refusal with one stderr line for a malformed payload (%s), and records a trigger error', (name, _, payload) => {
-    const errors = () => (sqlOnFile(db, "SELECT count(*) AS n FROM events WHERE kind = 'trigger' AND outcome = 'error' AND detail = ?", name) as { n: number }[])[0]!.n;
-    const before = errors();
-    expectRefusal(runTrigger({ program: program(name), trigger: name, payload, db }), name, new RegExp(name));
-    // The event `streamctl metrics` counts (streamctl_trigger_errors_total).
-    expect(errors()).toBe(before + 1);
-  });
+  ] as const)(
+    '%s answers its refusal with one stderr line for a malformed payload (%s), and records a trigger error',
+    (name, _, payload) => {
+      const errors = () =>
+        (
+          sqlOnFile(db, "SELECT count(*) AS n FROM events WHERE kind = 'trigger' AND outcome = 'error' AND detail = ?", name) as {
+            n: number;
+          }[]
+        )[0]!.n;
+      const before = errors();
+      expectRefusal(runTrigger({ program: program(name), trigger: name, payload, db }), name, new RegExp(name));
+      // The event `streamctl metrics` counts (streamctl_trigger_errors_total).
+      expect(errors()).toBe(before + 1);
+    },
+  );
 
   // A valid key refused while the database is locked: db-faults.test.ts ("locked"), beside the
   // other locked runs so that their busy timeouts are waited out together.
@@ -223,7 +264,11 @@ describe('concurrent deliveries', () => {
     const deliveries: Delivery[] = [];
     users.forEach((u, i) => {
       for (const e of lifecycle) {
-        const d = { ...e, payload: forChannel(e.payload, 'buf', `streams+${u}`), env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-${u}` } };
+        const d = {
+          ...e,
+          payload: forChannel(e.payload, 'buf', `streams+${u}`),
+          env: { ...e.env, MIST_TUUID: `${e.env.MIST_TUUID}-${u}` },
+        };
         deliveries.push(d, d); // every event twice, as MistServer may deliver it
       }
       for (let s = 0; s < 4; s++) {
@@ -232,7 +277,11 @@ describe('concurrent deliveries', () => {
         deliveries.push(at('USER_END', `tok\nstreams+${u}\nHLS\n127.0.0.1\n5\n1000\n0\n\n5\n5\n5\n${sid}`, t, `ue-${u}-${s}`));
       }
     });
-    const results = await Promise.all(shuffled(deliveries, 42).map((d) => runTriggerAsync({ program: program(d.trigger), trigger: d.trigger, payload: d.payload, db, env: d.env })));
+    const results = await Promise.all(
+      shuffled(deliveries, 42).map((d) =>
+        runTriggerAsync({ program: program(d.trigger), trigger: d.trigger, payload: d.payload, db, env: d.env }),
+      ),
+    );
     for (const r of results) expectAnswer(r, '');
     for (const u of users) {
       const list = await cliJson<any[]>(db, ['broadcasts', u]);
@@ -251,7 +300,14 @@ describe('concurrent deliveries', () => {
     await addUser(db, 'alice');
     const wrong = `stc_${'W'.repeat(32)}`;
     const results = await Promise.all(
-      Array.from({ length: 40 }, () => runTriggerAsync({ program: 'push-rewrite', trigger: 'PUSH_REWRITE', payload: `srt://h/?streamid=${wrong}\n198.51.100.40\n${wrong}`, db })),
+      Array.from({ length: 40 }, () =>
+        runTriggerAsync({
+          program: 'push-rewrite',
+          trigger: 'PUSH_REWRITE',
+          payload: `srt://h/?streamid=${wrong}\n198.51.100.40\n${wrong}`,
+          db,
+        }),
+      ),
     );
     expect(results.every((r) => r.stdout === '' && r.status === 0)).toBe(true);
     const events = await cliJson<{ outcome: string; reason: string }[]>(db, ['events', '--kind', 'push', '--limit', '1000']);
@@ -270,7 +326,9 @@ describe('concurrent deliveries', () => {
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, Buffer.alloc(1024, 7));
     const start = Math.floor(Date.now() / 1000) - 60;
-    const payload = ['streams+alice', path, 'EBML', 1024, 20, start, start + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream', ''].join('\n');
+    const payload = ['streams+alice', path, 'EBML', 1024, 20, start, start + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream', ''].join(
+      '\n',
+    );
     const results = await Promise.all([0, 1, 2].map(() => runTriggerAsync({ trigger: 'RECORDING_END', payload, db })));
     for (const r of results) expectAnswer(r, '');
     expectAnswer(runTrigger({ trigger: 'RECORDING_END', payload, db }), '');

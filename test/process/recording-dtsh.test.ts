@@ -17,7 +17,9 @@ describe('MistServer header cache (.dtsh) beside a recording', async () => {
     const path = join(root, '1', `${start}.mkv`);
     mkdirSync(join(root, '1'), { recursive: true });
     writeFileSync(path, Buffer.alloc(1024, 7));
-    const payload = ['streams+alice', path, 'EBML', 1024, 20, start, start + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream'].map((l) => `${l}\n`).join('');
+    const payload = ['streams+alice', path, 'EBML', 1024, 20, start, start + 20, 19643, 0, 19643, 'CLEAN_EOF', 'end of stream']
+      .map((l) => `${l}\n`)
+      .join('');
     expect(runTrigger({ trigger: 'RECORDING_END', payload, db }).stdout).toBe('');
     writeFileSync(`${path}.dtsh`, 'DTSH');
     const other = join(root, '1', 'orphan.mkv.dtsh');

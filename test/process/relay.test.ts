@@ -25,7 +25,10 @@ describe.skipIf(!REDIS_SERVER)('streamctl edge relay, the program', () => {
     const env = { STREAMCTL_REDIS_PRIMARY: server.socket };
     expect(cliProcess(file, ['user', 'add', 'alice'], env).status).toBe(0);
     expect(cliProcess(file, ['edge', 'resync'], env).status).toBe(0);
-    const relay = spawn(join(BIN, 'streamctl'), ['edge', 'relay'], { env: baseEnv({ STREAMCTL_DB: file, ...env }), stdio: ['ignore', 'pipe', 'pipe'] });
+    const relay = spawn(join(BIN, 'streamctl'), ['edge', 'relay'], {
+      env: baseEnv({ STREAMCTL_DB: file, ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     relay.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((r) => relay.once('exit', (code) => r(code)));

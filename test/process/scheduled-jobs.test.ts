@@ -12,7 +12,10 @@ import { cli } from '../support/cli';
 const JOBS = ['reconcile', 'sessions-expire', 'recordings-prune', 'events-prune'];
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {
-  return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], { env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }), encoding: 'utf8' });
+  return spawnSync('bash', [join(ROOT, 'install.sh'), ...args], {
+    env: baseEnv({ PREFIX: prefix, SKIP_BUILD: '1', MIST_USER: '', ...env }),
+    encoding: 'utf8',
+  });
 }
 
 /** The cron file install.sh wrote, as docs/operations.md shows it (paths and user substituted back). */
@@ -20,7 +23,12 @@ function expectCronAsDocumented(prefix: string, cron: string): void {
   const written = readFileSync(join(cron, 'streamctl'), 'utf8')
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
-    .map((l) => l.replaceAll(`${prefix}/var/lib/streamctl`, '/var/lib/streamctl').replaceAll(prefix, '/usr/local').replace(/^((?:\S+\s+){5})\S+/, '$1mistserver'));
+    .map((l) =>
+      l
+        .replaceAll(`${prefix}/var/lib/streamctl`, '/var/lib/streamctl')
+        .replaceAll(prefix, '/usr/local')
+        .replace(/^((?:\S+\s+){5})\S+/, '$1mistserver'),
+    );
   const docs = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8');
   const block = docs.slice(docs.indexOf('<!-- cron.d example -->')).split('```')[1]!;
   expect(block.split('\n').filter((l) => l && !l.startsWith('#'))).toEqual(written);
@@ -33,11 +41,13 @@ describe('install.sh with systemd timers', async () => {
   const prefix = join(dir, 'prefix');
   const units = join(dir, 'systemd');
 
-  it('writes a service and a timer per job, and the webhook sender\'s service, running the installed streamctl as the job user', async () => {
+  it("writes a service and a timer per job, and the webhook sender's service, running the installed streamctl as the job user", async () => {
     const r = install(prefix, { SYSTEMD_DIR: units });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(readdirSync(units).sort()).toEqual([...JOBS.flatMap((j) => [`streamctl-${j}.service`, `streamctl-${j}.timer`]), 'streamctl-webhooks.service'].sort());
+    expect(readdirSync(units).sort()).toEqual(
+      [...JOBS.flatMap((j) => [`streamctl-${j}.service`, `streamctl-${j}.timer`]), 'streamctl-webhooks.service'].sort(),
+    );
     const sender = readFileSync(join(units, 'streamctl-webhooks.service'), 'utf8');
     expect(sender).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} webhook deliver\n`);
     expect(sender).toMatch(/^Restart=always$/m);
@@ -63,15 +73,21 @@ describe('install.sh with systemd timers', async () => {
   });
 
   it('the ExecStart command works: the installed streamctl runs the job', async () => {
-    const line = readFileSync(join(units, 'streamctl-events-prune.service'), 'utf8').match(/^ExecStart=(.*)$/m)![1]!.split(' ');
+    const line = readFileSync(join(units, 'streamctl-events-prune.service'), 'utf8')
+      .match(/^ExecStart=(.*)$/m)![1]!
+      .split(' ');
     const r = spawnSync(line[0]!, line.slice(1), { env: {}, encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^deleted 0 event\(s\)/);
   });
 
   it('installs the man page and the completions, what the installed program prints', async () => {
-    expect(readFileSync(join(prefix, 'share', 'man', 'man1', 'streamctl.1'), 'utf8')).toBe(readFileSync(join(ROOT, 'docs', 'reference', 'streamctl.1'), 'utf8'));
-    expect(readFileSync(join(prefix, 'share', 'bash-completion', 'completions', 'streamctl'), 'utf8')).toContain('complete -o default -F _streamctl_complete streamctl');
+    expect(readFileSync(join(prefix, 'share', 'man', 'man1', 'streamctl.1'), 'utf8')).toBe(
+      readFileSync(join(ROOT, 'docs', 'reference', 'streamctl.1'), 'utf8'),
+    );
+    expect(readFileSync(join(prefix, 'share', 'bash-completion', 'completions', 'streamctl'), 'utf8')).toContain(
+      'complete -o default -F _streamctl_complete streamctl',
+    );
     // install.sh copies them from dist/ (the build printed them): the same text the installed CLI prints.
     const installed = {
       bash: join(prefix, 'share', 'bash-completion', 'completions', 'streamctl'),
@@ -111,7 +127,10 @@ describe('install.sh with systemd timers', async () => {
     expect(service).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} metrics -o ${metrics}\n`);
     expect(readFileSync(join(units, 'streamctl-metrics.timer'), 'utf8')).toContain('OnCalendar=minutely\n');
     if (hasSystemdAnalyze) {
-      const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...readdirSync(units).map((f) => join(units, f))], { encoding: 'utf8', cwd: units });
+      const r = spawnSync('systemd-analyze', ['verify', '--man=no', ...readdirSync(units).map((f) => join(units, f))], {
+        encoding: 'utf8',
+        cwd: units,
+      });
       expect(r.stderr).toBe('');
     }
     expect(install(prefix, {}, ['--uninstall']).status).toBe(0); // without METRICS_FILE now

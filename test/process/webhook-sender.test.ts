@@ -20,7 +20,10 @@ afterEach(async () => {
 });
 
 function startSender(file: string, ...args: string[]): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(join(BIN, 'streamctl'), ['webhook', 'deliver', ...args], { env: baseEnv({ STREAMCTL_DB: file }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(join(BIN, 'streamctl'), ['webhook', 'deliver', ...args], {
+    env: baseEnv({ STREAMCTL_DB: file }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -36,7 +39,12 @@ async function until(what: string, holds: () => boolean, timeoutMs = 30_000): Pr
 }
 
 const states = (file: string): Record<string, number> =>
-  Object.fromEntries((sqlOnFile(file, 'SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state') as { state: string; n: number }[]).map((r) => [r.state, r.n]));
+  Object.fromEntries(
+    (sqlOnFile(file, 'SELECT state, count(*) AS n FROM webhook_deliveries GROUP BY state') as { state: string; n: number }[]).map((r) => [
+      r.state,
+      r.n,
+    ]),
+  );
 
 describe('streamctl webhook deliver, the program', () => {
   it('sends what the built STREAM_BUFFER program committed, signed, and stops on SIGTERM with exit 0', async () => {
@@ -45,14 +53,24 @@ describe('streamctl webhook deliver, the program', () => {
     const add = JSON.parse(cliProcess(file, ['webhook', 'add', receiver.url, '--json']).stdout);
     const health = fixture('01-basic-push-alice/STREAM_BUFFER-1').split('\n')[2]!;
     const t = Date.now();
-    const live = await runTriggerAsync({ trigger: 'STREAM_BUFFER', payload: `streams+alice\nFULL\n${health}`, db: file, env: { MIST_TIME: String(t), MIST_TUUID: 'p-1' } });
+    const live = await runTriggerAsync({
+      trigger: 'STREAM_BUFFER',
+      payload: `streams+alice\nFULL\n${health}`,
+      db: file,
+      env: { MIST_TIME: String(t), MIST_TUUID: 'p-1' },
+    });
     expect(live).toMatchObject({ status: 0, stdout: '' });
     // Committed by the trigger program itself, before it exited.
     expect(sqlOnFile(file, 'SELECT type FROM webhook_events')).toEqual([{ type: 'stream.live' }]);
     const sender = startSender(file);
     try {
       await receiver.waitFor(1);
-      await runTriggerAsync({ trigger: 'STREAM_BUFFER', payload: 'streams+alice\nEMPTY', db: file, env: { MIST_TIME: String(t + 5000), MIST_TUUID: 'p-2' } });
+      await runTriggerAsync({
+        trigger: 'STREAM_BUFFER',
+        payload: 'streams+alice\nEMPTY',
+        db: file,
+        env: { MIST_TIME: String(t + 5000), MIST_TUUID: 'p-2' },
+      });
       await receiver.waitFor(2);
     } finally {
       sender.child.kill('SIGTERM');
@@ -70,7 +88,8 @@ describe('streamctl webhook deliver, the program', () => {
     try {
       const now = Date.now();
       db.transaction(() => {
-        for (let i = 0; i < 30; i++) ids.push(enqueueWebhookEvent(db, { type: 'stream.live', at: now + i, channel: `c${i}`, userId: null, data: { n: i }, now })!);
+        for (let i = 0; i < 30; i++)
+          ids.push(enqueueWebhookEvent(db, { type: 'stream.live', at: now + i, channel: `c${i}`, userId: null, data: { n: i }, now })!);
       })();
     } finally {
       db.close();

@@ -34,7 +34,10 @@ async function whileLocked<T>(db: string, fn: () => T | Promise<T>): Promise<T> 
 function sessions(db: string): { session_id: string; closed_at: number | null }[] {
   const ro = new Database(db, { readonly: true, nativeBinding: join(ROOT, 'dist', 'better_sqlite3.node') });
   try {
-    return ro.prepare('SELECT session_id, closed_at FROM viewer_sessions ORDER BY session_id').all() as { session_id: string; closed_at: number | null }[];
+    return ro.prepare('SELECT session_id, closed_at FROM viewer_sessions ORDER BY session_id').all() as {
+      session_id: string;
+      closed_at: number | null;
+    }[];
   } finally {
     ro.close();
   }

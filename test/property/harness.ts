@@ -77,7 +77,10 @@ const lineMutation: fc.Arbitrary<(line: string) => string> = fc.oneof(
   { weight: 1, arbitrary: fc.nat(80).map((i) => (l: string) => `${l.slice(0, i)}\0${l.slice(i)}`) },
   { weight: 1, arbitrary: fc.constant((l: string) => `${l}\r`) },
   { weight: 1, arbitrary: fc.constant(() => '') },
-  { weight: 1, arbitrary: fc.constantFrom('\u001b[31m', '\u202e', '\ufeff', '../../etc/passwd', '$wildcard', '%00').map((s) => (l: string) => l + s) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('\u001b[31m', '\u202e', '\ufeff', '../../etc/passwd', '$wildcard', '%00').map((s) => (l: string) => l + s),
+  },
 );
 
 /** A captured payload with its lines mutated, dropped or added to, joined by LF or CRLF. */
@@ -87,7 +90,10 @@ function mutated(base: string): fc.Arbitrary<string> {
     .record({
       mutations: fc.array(lineMutation, { minLength: lines.length, maxLength: lines.length }),
       drop: fc.option(fc.nat(lines.length - 1), { freq: 4 }),
-      extra: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.array(fc.string({ maxLength: 20 }), { minLength: 1, maxLength: 3 }) }),
+      extra: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.array(fc.string({ maxLength: 20 }), { minLength: 1, maxLength: 3 }) },
+      ),
       crlf: fc.boolean(),
       trailing: fc.constantFrom('', '', '\n', '\r', '\r\n'),
       huge: fc.option(fc.nat(lines.length - 1), { freq: 40 }),
@@ -131,7 +137,14 @@ export async function runInProcess(trigger: Trigger<unknown>, name: TriggerName,
     return err instanceof PayloadError ? { answer: refusal, malformed: true } : { answer: refusal, malformed: true, unexpected: err };
   }
   const now = Date.now();
-  const ctx: TriggerContext = { db, now, eventTime: now + sequence, eventId: `fuzz-${process.pid}-${++sequence}`, log: () => {}, debug: () => {} };
+  const ctx: TriggerContext = {
+    db,
+    now,
+    eventTime: now + sequence,
+    eventId: `fuzz-${process.pid}-${++sequence}`,
+    log: () => {},
+    debug: () => {},
+  };
   try {
     const answer: Answer = await trigger.decide(event, ctx);
     return { answer: render(name, answer), malformed: false };
@@ -149,10 +162,12 @@ export function answerProblem(name: TriggerName, payload: string, answer: string
   if (/[\r\n]/.test(answer)) return `answer contains a line break or \\r: ${JSON.stringify(answer.slice(0, 80))}`;
   const spec = TRIGGERS[name];
   if (spec.kind === 'informative' && answer !== '') return `informative trigger printed ${JSON.stringify(answer.slice(0, 80))}`;
-  if (spec.kind === 'allow-deny' && answer !== 'true' && answer !== 'false') return `allow/deny answer ${JSON.stringify(answer.slice(0, 80))}`;
+  if (spec.kind === 'allow-deny' && answer !== 'true' && answer !== 'false')
+    return `allow/deny answer ${JSON.stringify(answer.slice(0, 80))}`;
   if (name === 'USER_NEW' && answer === 'true') {
     const stream = payload.split('\n', 1)[0]!.replace(/\r$/, '').toLowerCase();
-    if (!['streams+alice', 'vod', 'offline', 'streams+bob'].includes(stream)) return `admitted a viewer to ${JSON.stringify(stream.slice(0, 80))}`;
+    if (!['streams+alice', 'vod', 'offline', 'streams+bob'].includes(stream))
+      return `admitted a viewer to ${JSON.stringify(stream.slice(0, 80))}`;
   }
   if ((name === 'PUSH_REWRITE' || name === 'RTMP_PUSH_REWRITE') && answer !== '') {
     if (!payload.includes(key) || !answer.endsWith('streams+alice')) return `push accepted as ${JSON.stringify(answer.slice(0, 80))}`;
@@ -178,11 +193,15 @@ export class Tally {
 
   print(): void {
     const lines = [`fuzz campaign: ${RUNS.inProcess} in-process runs and ${RUNS.programs} program runs per trigger`];
-    lines.push(`  ${'trigger'.padEnd(18)} ${'in process'.padStart(10)} ${'malformed'.padStart(10)} ${'refused'.padStart(8)} ${'answered'.padStart(9)} ${'programs'.padStart(9)}   defects`);
+    lines.push(
+      `  ${'trigger'.padEnd(18)} ${'in process'.padStart(10)} ${'malformed'.padStart(10)} ${'refused'.padStart(8)} ${'answered'.padStart(9)} ${'programs'.padStart(9)}   defects`,
+    );
     let total = 0;
     for (const [name, r] of this.rows) {
       total += r.runs + r.programs;
-      lines.push(`  ${name.padEnd(18)} ${String(r.runs).padStart(10)} ${String(r.malformed).padStart(10)} ${String(r.refused).padStart(8)} ${String(r.answered).padStart(9)} ${String(r.programs).padStart(9)}   0`);
+      lines.push(
+        `  ${name.padEnd(18)} ${String(r.runs).padStart(10)} ${String(r.malformed).padStart(10)} ${String(r.refused).padStart(8)} ${String(r.answered).padStart(9)} ${String(r.programs).padStart(9)}   0`,
+      );
     }
     lines.push(`  total ${total} runs, 0 uncaught errors, 0 unsafe answers (a defect fails the run before this line)`);
     console.log(lines.join('\n'));

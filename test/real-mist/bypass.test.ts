@@ -25,7 +25,12 @@ interface Check {
 /** doctor starts every trigger program as MistServer does: slow on a loaded machine, so its own time limit. */
 const doctor = () => {
   const started = Date.now();
-  const r = spawnSync(join(mist.prefix, 'bin', 'streamctl'), ['doctor', '--json'], { env: cleanEnv(), encoding: 'utf8', cwd: '/', timeout: 120_000 });
+  const r = spawnSync(join(mist.prefix, 'bin', 'streamctl'), ['doctor', '--json'], {
+    env: cleanEnv(),
+    encoding: 'utf8',
+    cwd: '/',
+    timeout: 120_000,
+  });
   console.log(`doctor took ${Date.now() - started} ms`);
   if (r.error) throw new Error(`streamctl doctor: ${r.error.message}`);
   return { status: r.status, checks: (JSON.parse(r.stdout) as { checks: Check[] }).checks, text: r.stdout };
@@ -37,7 +42,9 @@ describe('a native stream key', () => {
     mist.ok(['config', 'set', 'push-guard-failures', '1']);
     const wrong = mist.push('rtmp', `stc_${'q'.repeat(32)}`, 10);
     expect((await wrong.exited).code).not.toBe(0);
-    expect(mist.scJson<{ sources: { source: string; blocked: boolean }[] }>(['guard', 'list']).sources).toEqual([expect.objectContaining({ source: '127.0.0.1', blocked: true })]);
+    expect(mist.scJson<{ sources: { source: string; blocked: boolean }[] }>(['guard', 'list']).sources).toEqual([
+      expect.objectContaining({ source: '127.0.0.1', blocked: true }),
+    ]);
 
     const added = await mist.api({ streamkey_add: { [NATIVE_KEY]: 'streams+mallory' } });
     expect(added.streamkey_add).toEqual({ added: [NATIVE_KEY] });
@@ -52,7 +59,11 @@ describe('a native stream key', () => {
 
     const d = doctor();
     expect(d.status).toBe(1);
-    expect(d.checks.find((c) => c.check === 'stream keys')).toMatchObject({ status: 'fail', message: expect.stringContaining('1 native stream key(s) in MistServer (mall… → streams+mallory)'), fix: expect.stringContaining('mist apply') });
+    expect(d.checks.find((c) => c.check === 'stream keys')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('1 native stream key(s) in MistServer (mall… → streams+mallory)'),
+      fix: expect.stringContaining('mist apply'),
+    });
     expect(d.text).not.toContain(NATIVE_KEY);
     await p.end();
   });
@@ -77,6 +88,9 @@ describe('a native stream key', () => {
     const d = doctor();
     expect(d.checks.find((c) => c.check === 'stream keys')?.status).toBe('ok');
     // The real MistController's environment was read (root): sessions are on.
-    expect(d.checks.find((c) => c.check === 'sessions')).toMatchObject({ status: 'ok', message: expect.stringMatching(/^sessions on: no NOSESS in MistController's environment \(pid \d+/) });
+    expect(d.checks.find((c) => c.check === 'sessions')).toMatchObject({
+      status: 'ok',
+      message: expect.stringMatching(/^sessions on: no NOSESS in MistController's environment \(pid \d+/),
+    });
   });
 });

@@ -34,7 +34,10 @@ let nextAddress = 10;
  */
 function viewFrom(stream: string, query = '', seconds = 2): Viewer {
   const n = nextAddress++;
-  const v = curlViewer(`http://127.0.0.1:8080/${encodeURIComponent(stream)}.ts${query}`, seconds, ['--interface', `127.0.${n >> 8}.${n & 255}`]);
+  const v = curlViewer(`http://127.0.0.1:8080/${encodeURIComponent(stream)}.ts${query}`, seconds, [
+    '--interface',
+    `127.0.${n >> 8}.${n & 255}`,
+  ]);
   mist.track(v.proc);
   return v;
 }
@@ -52,7 +55,11 @@ beforeAll(async () => {
   carolPush = mist.push('srt', mist.user('carol'), 400);
   mist.ok(['channel', 'set', 'carol', '--access', 'private']);
   carolToken = mist.scJson<{ token: string }>(['token', 'issue', 'carol', '--viewer', 'carol', '--ttl', '1h']).token;
-  await waitFor('alice and carol live', () => mist.scJson(['status', 'alice']).state === 'live' && mist.scJson(['status', 'carol']).state === 'live', 30_000);
+  await waitFor(
+    'alice and carol live',
+    () => mist.scJson(['status', 'alice']).state === 'live' && mist.scJson(['status', 'carol']).state === 'live',
+    30_000,
+  );
 });
 afterAll(async () => {
   await alicePush?.end();
@@ -167,11 +174,16 @@ describe('an open channel', () => {
     mist.ok(['user', 'enable', 'alice']);
   });
 
-  it("still counts its viewers: USER_END fires for sessions USER_NEW never saw", async () => {
-    const b = await waitFor('alice viewers from USER_END', () => {
-      const x = mist.scJson<any[]>(['broadcasts', 'alice'])[0];
-      return x && x.total_viewers >= 10 ? x : null;
-    }, 90_000, 1000);
+  it('still counts its viewers: USER_END fires for sessions USER_NEW never saw', async () => {
+    const b = await waitFor(
+      'alice viewers from USER_END',
+      () => {
+        const x = mist.scJson<any[]>(['broadcasts', 'alice'])[0];
+        return x && x.total_viewers >= 10 ? x : null;
+      },
+      90_000,
+      1000,
+    );
     expect(b.total_viewers).toBeGreaterThanOrEqual(10);
   });
 });

@@ -31,7 +31,8 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
 /** Environment without the developer's STREAMCTL_* (the installed programs must find their own database). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('STREAMCTL_') && !k.startsWith('MIST_') && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('STREAMCTL_') && !k.startsWith('MIST_') && k !== 'NODE_EXTRA_CA_CERTS') env[k] = v;
   return { ...env, ...extra };
 }
 
@@ -58,7 +59,10 @@ export class RealMist {
 
   /** install.sh into this server's PREFIX; `env` adds install.sh's options (e.g. ROLE). */
   install(env: Record<string, string> = {}): void {
-    const inst = spawnSync('bash', [join(REPO, 'install.sh')], { env: cleanEnv({ ...env, PREFIX: this.prefix, SKIP_BUILD: '1' }), encoding: 'utf8' });
+    const inst = spawnSync('bash', [join(REPO, 'install.sh')], {
+      env: cleanEnv({ ...env, PREFIX: this.prefix, SKIP_BUILD: '1' }),
+      encoding: 'utf8',
+    });
     if (inst.status !== 0) throw new Error(`install.sh failed: ${inst.stderr}${inst.stdout}`);
   }
 
@@ -67,7 +71,9 @@ export class RealMist {
     // mist.pid is start.sh's background shell; MistController below it leads its own session
     // (setsid), whose process group holds every input and output.
     const pid = spawnSync('cat', [join(this.mistDir, 'mist.pid')], { encoding: 'utf8' }).stdout.trim();
-    const children = spawnSync('cat', [`/proc/${pid}/task/${pid}/children`], { encoding: 'utf8' }).stdout.trim().split(/\s+/);
+    const children = spawnSync('cat', [`/proc/${pid}/task/${pid}/children`], { encoding: 'utf8' })
+      .stdout.trim()
+      .split(/\s+/);
     for (const p of [pid, ...children].map(Number).filter((n) => n > 0)) {
       for (const target of [-p, p]) {
         try {
@@ -85,10 +91,14 @@ export class RealMist {
   }
 
   /** A blank MistServer (start.sh), set up by `streamctl mist apply` alone. */
-  async startMist(): Promise<void> {    // start.sh leaves a shell holding its stdout while MistServer runs: output goes to a file,
+  async startMist(): Promise<void> {
+    // start.sh leaves a shell holding its stdout while MistServer runs: output goes to a file,
     // or spawnSync would wait for that pipe to close.
-    const st = spawnSync('bash', ['-c', 'mkdir -p "$2" && "$1/start.sh" "$2" >"$2/start.out" 2>&1', 'start', MIST, this.mistDir], { stdio: 'ignore' });
-    if (st.status !== 0) throw new Error(`start.sh failed: ${spawnSync('cat', [join(this.mistDir, 'start.out')], { encoding: 'utf8' }).stdout}`);
+    const st = spawnSync('bash', ['-c', 'mkdir -p "$2" && "$1/start.sh" "$2" >"$2/start.out" 2>&1', 'start', MIST, this.mistDir], {
+      stdio: 'ignore',
+    });
+    if (st.status !== 0)
+      throw new Error(`start.sh failed: ${spawnSync('cat', [join(this.mistDir, 'start.out')], { encoding: 'utf8' }).stdout}`);
     const apply = this.sc(['mist', 'apply']);
     if (apply.status !== 0) throw new Error(`mist apply failed: ${apply.stderr}`);
     // MistServer starts its connectors a few seconds after the config changes.
@@ -106,7 +116,13 @@ export class RealMist {
 
   /** The installed CLI, as an operator runs it (no STREAMCTL_DB: it finds the installed database). */
   sc(args: string[], input?: string): Run {
-    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8', input, cwd: '/', timeout: 30_000 });
+    const r = spawnSync(join(this.prefix, 'bin', 'streamctl'), args, {
+      env: cleanEnv(),
+      encoding: 'utf8',
+      input,
+      cwd: '/',
+      timeout: 30_000,
+    });
     if (r.error) throw new Error(`streamctl ${args.join(' ')}: ${r.error.message}`);
     return { stdout: r.stdout, stderr: r.stderr, status: r.status };
   }
@@ -133,7 +149,9 @@ export class RealMist {
     return this.scJson<{ key: string }>(['user', 'add', name, '--external-id', name]).key;
   }
 
-  events(kind?: string): { at: string; kind: string; outcome: string; reason: string; user: string | null; ip: string | null; detail: string | null }[] {
+  events(
+    kind?: string,
+  ): { at: string; kind: string; outcome: string; reason: string; user: string | null; ip: string | null; detail: string | null }[] {
     return this.scJson(['events', '--limit', '1000', ...(kind ? ['--kind', kind] : [])]);
   }
 
@@ -164,14 +182,33 @@ export class RealMist {
   /** `size`: the picture's, to tell two encoders apart in what viewers get. */
   push(proto: 'rtmp' | 'srt' | 'rtsp', key: string, seconds = 60, size = '160x120'): Pusher {
     const input = ['-re', '-f', 'lavfi', '-i', `testsrc=size=${size}:rate=15`, '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100'];
-    const enc = ['-t', String(seconds), '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '15', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-b:a', '32k'];
+    const enc = [
+      '-t',
+      String(seconds),
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-tune',
+      'zerolatency',
+      '-g',
+      '15',
+      '-pix_fmt',
+      'yuv420p',
+      '-c:a',
+      'aac',
+      '-b:a',
+      '32k',
+    ];
     const out =
       proto === 'rtmp'
         ? ['-f', 'flv', `rtmp://127.0.0.1/live/${key}`]
         : proto === 'srt'
           ? ['-f', 'mpegts', `srt://127.0.0.1:8889?streamid=${key}`]
           : ['-f', 'rtsp', '-rtsp_transport', 'tcp', `rtsp://127.0.0.1:5554/${key}`];
-    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, ...enc, ...out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', ...input, ...enc, ...out], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.track(p);
     return new Pusher(p);
   }
@@ -200,14 +237,21 @@ export class RealMist {
     const get = (url: string) => {
       const r = spawnSync('curl', ['-s', '--max-time', '8', '-w', '\n%{http_code} %{size_download}', url], { encoding: 'latin1' });
       const tail = r.stdout.lastIndexOf('\n');
-      const [code = 0, bytes = 0] = r.stdout.slice(tail + 1).split(' ').map(Number);
+      const [code = 0, bytes = 0] = r.stdout
+        .slice(tail + 1)
+        .split(' ')
+        .map(Number);
       return { body: r.stdout.slice(0, tail), code, bytes };
     };
     const base = `${http}/hls/${stream}/`;
     const master = get(`${base}index.m3u8${query}`);
     const result: HlsResult = { code: master.code, playlist: master.body, error: master.body.includes('#EXT-X-ERROR'), segmentBytes: 0 };
     if (result.error || master.code !== 200) return result;
-    const next = (text: string) => text.split('\n').find((l) => l.trim() !== '' && !l.startsWith('#'))?.trim();
+    const next = (text: string) =>
+      text
+        .split('\n')
+        .find((l) => l.trim() !== '' && !l.startsWith('#'))
+        ?.trim();
     const abs = (u: string, dir: string) => (/^https?:/.test(u) ? u : u.startsWith('/') ? `${http}${u}` : `${dir}${u}`);
     const media = next(master.body);
     if (!media) return result;
@@ -221,7 +265,11 @@ export class RealMist {
 
   /** Plays `url` with ffmpeg for up to `seconds` and returns the frames it decoded. */
   async play(url: string, seconds = 2): Promise<number> {
-    const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-rw_timeout', '8000000', '-i', url, '-t', String(seconds), '-map', '0:v:0?', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-nostdin', '-rw_timeout', '8000000', '-i', url, '-t', String(seconds), '-map', '0:v:0?', '-f', 'null', '-'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     this.track(p);
     let err = '';
     p.stderr!.on('data', (d) => (err += d));

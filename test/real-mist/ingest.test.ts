@@ -45,11 +45,17 @@ describe('pushes with a good key go live as streams+<user>', () => {
     // The decision is in the audit log: written before the answer (MistServer kills the handler after it).
     const pushes = mist.events('push');
     expect(pushes.length).toBe(before + 1);
-    expect(pushes[0]).toMatchObject({ outcome: 'accepted', user, ip: proto === 'srt' ? expect.stringMatching(/127\.0\.0\.1$/) : '127.0.0.1' });
+    expect(pushes[0]).toMatchObject({
+      outcome: 'accepted',
+      user,
+      ip: proto === 'srt' ? expect.stringMatching(/127\.0\.0\.1$/) : '127.0.0.1',
+    });
   });
 
   it('key list shows the last use and address', () => {
-    const [k] = mist.scJson<{ last_used_at: string | null; last_ip: string | null }[]>(['key', 'list', 'alice']) as [{ last_used_at: string | null; last_ip: string | null }];
+    const [k] = mist.scJson<{ last_used_at: string | null; last_ip: string | null }[]>(['key', 'list', 'alice']) as [
+      { last_used_at: string | null; last_ip: string | null },
+    ];
     expect(k.last_ip).toBe('127.0.0.1');
     expect(Date.now() - Date.parse(k.last_used_at ?? '')).toBeLessThan(120_000);
   });

@@ -23,7 +23,11 @@ export class Lab {
 
   /** The edges, their Redis (and the origin's), MistUtilLoad; the origin's MistServer is the caller's. */
   up(): void {
-    const r = spawnSync('bash', [LAB_SH, 'up', this.dir], { env: { ...process.env, LAB_ORIGIN_MIST: '0' }, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync('bash', [LAB_SH, 'up', this.dir], {
+      env: { ...process.env, LAB_ORIGIN_MIST: '0' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
     if (r.status !== 0) throw new Error(`lab.sh up failed: ${r.stderr}${r.stdout}`);
   }
 
@@ -33,8 +37,18 @@ export class Lab {
   }
 
   /** Runs a program inside an edge's namespace. */
-  exec(node: EdgeName, cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): SpawnSyncReturns<string> {
-    return spawnSync('bash', [LAB_SH, 'exec', this.dir, node, cmd, ...args], { encoding: 'utf8', env: opts.env ?? process.env, input: opts.input, timeout: opts.timeout ?? 30_000 });
+  exec(
+    node: EdgeName,
+    cmd: string,
+    args: string[],
+    opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {},
+  ): SpawnSyncReturns<string> {
+    return spawnSync('bash', [LAB_SH, 'exec', this.dir, node, cmd, ...args], {
+      encoding: 'utf8',
+      env: opts.env ?? process.env,
+      input: opts.input,
+      timeout: opts.timeout ?? 30_000,
+    });
   }
 
   /** Cuts or restores an edge's link to the origin's Redis (media and viewers keep theirs). */
@@ -90,12 +104,20 @@ export class Lab {
 
   /** redis-cli without blocking this process (for polling while something else runs). */
   redisAsync(node: 'origin' | EdgeName, ...args: string[]): Promise<string> {
-    return new Promise((resolve) => execFile('redis-cli', ['-s', this.redisSocket(node), ...args], { timeout: 10_000 }, (_err, stdout) => resolve(String(stdout ?? '').trim())));
+    return new Promise((resolve) =>
+      execFile('redis-cli', ['-s', this.redisSocket(node), ...args], { timeout: 10_000 }, (_err, stdout) =>
+        resolve(String(stdout ?? '').trim()),
+      ),
+    );
   }
 
   /** MistUtilLoad's answer for a stream: status and Location (not followed). */
   balance(stream: string, query: string): { code: number; location: string } {
-    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${LB}/${encodeURIComponent(stream)}${query}`], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(
+      'curl',
+      ['-s', '-o', '/dev/null', '-w', '%{http_code} %{redirect_url}', `${LB}/${encodeURIComponent(stream)}${query}`],
+      { encoding: 'utf8', timeout: 10_000 },
+    );
     const [code = '0', ...rest] = r.stdout.split(' ');
     return { code: Number(code), location: rest.join(' ') };
   }
@@ -168,7 +190,14 @@ export class Edge {
 
   /** The edge's MistServer API, from inside its namespace (loopback: no login). */
   mistApi(body: Record<string, unknown>): any {
-    const r = this.lab.exec(this.name, 'curl', ['-s', '-H', 'Content-Type: application/json', '-d', JSON.stringify(body), 'http://127.0.0.1:4242/api']);
+    const r = this.lab.exec(this.name, 'curl', [
+      '-s',
+      '-H',
+      'Content-Type: application/json',
+      '-d',
+      JSON.stringify(body),
+      'http://127.0.0.1:4242/api',
+    ]);
     return JSON.parse(r.stdout || 'null');
   }
 

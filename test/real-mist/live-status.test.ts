@@ -54,7 +54,12 @@ describe('a broadcast, as MistServer reports it', () => {
     const r = mist.scJson(['status', '--reconcile']);
     expect(r.closed).toEqual([]);
     expect(r.active_streams).toBe((await mist.active()).length);
-    expect(mist.scJson<any[]>(['status']).map((c) => c.user).sort()).toEqual(['alice', 'bob']);
+    expect(
+      mist
+        .scJson<any[]>(['status'])
+        .map((c) => c.user)
+        .sort(),
+    ).toEqual(['alice', 'bob']);
   });
 
   it('is offline soon after the push ends, with clean end, STREAM_END totals and its viewers', async () => {
@@ -66,10 +71,15 @@ describe('a broadcast, as MistServer reports it', () => {
     // MistServer keeps the stream loaded for a while after its buffer emptied.
     await waitFor('streams+alice unloaded', async () => !(await mist.active()).includes('streams+alice'), 60_000, 500);
     // STREAM_END and USER_END are asynchronous and come late (15 s or more).
-    const b = await waitFor('STREAM_END totals and viewers', () => {
-      const x = broadcast('alice');
-      return x.mist_totals && x.unique_viewers >= 2 ? x : null;
-    }, 60_000, 1000);
+    const b = await waitFor(
+      'STREAM_END totals and viewers',
+      () => {
+        const x = broadcast('alice');
+        return x.mist_totals && x.unique_viewers >= 2 ? x : null;
+      },
+      60_000,
+      1000,
+    );
     expect(b).toMatchObject({ live: false, ended_cleanly: true });
     // MistServer's totals for it, in the payload's order (down, up: controller_statistics.cpp): down
     // is what the push sent it, up what it sent the viewers (seen: 167 kB down, 280 kB up, 40 s).
@@ -80,7 +90,12 @@ describe('a broadcast, as MistServer reports it', () => {
     expect(b.mist_totals.viewers).toBeGreaterThanOrEqual(2);
     expect(b.total_viewers).toBeGreaterThanOrEqual(2);
     expect(b.watch_time_s).toBeGreaterThanOrEqual(2);
-    expect(mist.events('broadcast').filter((e) => e.user === 'alice').map((e) => e.outcome)).toEqual(['offline', 'live']);
+    expect(
+      mist
+        .events('broadcast')
+        .filter((e) => e.user === 'alice')
+        .map((e) => e.outcome),
+    ).toEqual(['offline', 'live']);
   });
 });
 

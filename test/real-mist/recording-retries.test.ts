@@ -34,7 +34,9 @@ const tags = async (stream: string): Promise<string[]> => {
 };
 
 const recordingPushes = async () =>
-  Object.entries((await mist.api({ push_auto_list: true })).auto_push ?? {}).filter(([, p]: [string, any]) => p.stream === 'streams+' && String(p.target).startsWith('/')) as [string, { target: string; inhibit?: string }][];
+  Object.entries((await mist.api({ push_auto_list: true })).auto_push ?? {}).filter(
+    ([, p]: [string, any]) => p.stream === 'streams+' && String(p.target).startsWith('/'),
+  ) as [string, { target: string; inhibit?: string }][];
 
 beforeAll(async () => {
   await mist.start();
@@ -64,7 +66,9 @@ describe('a live channel that does not record', () => {
     await mist.api({ push_auto_add: { stream: 'streams+', target: push!.target } });
     expect((await recordingPushes()).map(([, q]) => q.inhibit)).toEqual([undefined]);
     const uninhibited = await runsDuring(15_000);
-    console.log(`PUSH_OUT_START runs for one live channel that does not record: ${perBroadcast} from the push's start until 15 s after its norecord tag (of which ${inhibited} in those 15 s), with the inhibited push; ${uninhibited} in 15 s with the push as before (no inhibit)`);
+    console.log(
+      `PUSH_OUT_START runs for one live channel that does not record: ${perBroadcast} from the push's start until 15 s after its norecord tag (of which ${inhibited} in those 15 s), with the inhibited push; ${uninhibited} in 15 s with the push as before (no inhibit)`,
+    );
     expect(inhibited).toBe(0);
     // One when the stream starts (MistServer's doAutoPush), at most one retry before FULL tags it.
     expect(perBroadcast).toBeLessThanOrEqual(2);

@@ -70,7 +70,11 @@ describe('a recorded broadcast', () => {
     expect(ts.code).toBe(404);
     expect(mist.hls('vod+bbbbbbbbbbbbbbbb').error).toBe(true);
     expect(await mist.play(vodTs('cccccccccccccccc'), 2)).toBe(0);
-    await waitFor('refusals audited', () => mist.events('view').filter((e) => e.outcome === 'refused' && /^unknown-stream/.test(e.reason)).length >= 3, 5000);
+    await waitFor(
+      'refusals audited',
+      () => mist.events('view').filter((e) => e.outcome === 'refused' && /^unknown-stream/.test(e.reason)).length >= 3,
+      5000,
+    );
   });
 });
 

@@ -44,7 +44,9 @@ function dtcm(fields: Record<string, string>): Buffer {
 function dtscPull(stream: string, from: string, ms: number): Promise<{ bytes: number; media: boolean }> {
   return new Promise((resolve, reject) => {
     let got = Buffer.alloc(0);
-    const sock = createConnection({ host: REMOTE, port: 4200, localAddress: from }, () => sock.write(dtcm({ cmd: 'play', stream, version: 'streamctl-test' })));
+    const sock = createConnection({ host: REMOTE, port: 4200, localAddress: from }, () =>
+      sock.write(dtcm({ cmd: 'play', stream, version: 'streamctl-test' })),
+    );
     sock.on('data', (d: Buffer) => {
       if (got.length < 1_000_000) got = Buffer.concat([got, d]);
     });
@@ -79,7 +81,11 @@ function fakeOrigin(port: number): { server: Server; asked: string[] } {
   return { server, asked };
 }
 
-const triggers = async () => (await mist.api({ config: true })).config.triggers as Record<string, { handler: string; default?: string; sync: boolean; streams: string[] }[]>;
+const triggers = async () =>
+  (await mist.api({ config: true })).config.triggers as Record<
+    string,
+    { handler: string; default?: string; sync: boolean; streams: string[] }[]
+  >;
 
 beforeAll(async () => {
   await mist.start();
@@ -103,7 +109,14 @@ describe('origin', () => {
     expect(dtsc.map(({ online: _o, ...p }: Record<string, unknown>) => p)).toEqual([{ connector: 'DTSC' }]);
     expect(apply.stdout).toMatch(/! DTSC .* without USER_NEW: let only the edges reach it \(firewall\)/);
     expect(mist.sc(['mist', 'apply', '--role', 'origin', '--dry-run']).status).toBe(0);
-    await waitFor('DTSC connector online', async () => ((await mist.api({ config: true })).config.protocols as { connector: string; online: unknown }[]).some((p) => p.connector === 'DTSC' && p.online === 1), 20_000);
+    await waitFor(
+      'DTSC connector online',
+      async () =>
+        ((await mist.api({ config: true })).config.protocols as { connector: string; online: unknown }[]).some(
+          (p) => p.connector === 'DTSC' && p.online === 1,
+        ),
+      20_000,
+    );
 
     alicePush = mist.push('rtmp', aliceKey, 300);
     await waitFor('alice live', () => mist.scJson(['status', 'alice']).state === 'live', 30_000);
@@ -136,10 +149,14 @@ describe('edge', () => {
     expect(apply.status).toBe(0);
     const t = await triggers();
     expect(Object.keys(t).sort()).toEqual(['PUSH_REWRITE', 'STREAM_BUFFER', 'STREAM_SOURCE', 'USER_END', 'USER_NEW']);
-    expect(t.USER_NEW).toEqual([{ handler: `${mist.prefix}/lib/streamctl/bin/edge-user-new`, sync: true, default: 'false', streams: ['!#open'] }]);
+    expect(t.USER_NEW).toEqual([
+      { handler: `${mist.prefix}/lib/streamctl/bin/edge-user-new`, sync: true, default: 'false', streams: ['!#open'] },
+    ]);
     expect(t.USER_END![0]).toMatchObject({ handler: `${mist.prefix}/lib/streamctl/bin/edge-user-end`, sync: false });
     expect(t.STREAM_BUFFER![0]).toMatchObject({ handler: `${mist.prefix}/lib/streamctl/bin/edge-stream-buffer`, sync: false });
-    expect(t.STREAM_SOURCE).toEqual([{ handler: `${mist.prefix}/lib/streamctl/bin/edge-stream-source`, sync: true, default: '?streamctl-refused', streams: [] }]);
+    expect(t.STREAM_SOURCE).toEqual([
+      { handler: `${mist.prefix}/lib/streamctl/bin/edge-stream-source`, sync: true, default: '?streamctl-refused', streams: [] },
+    ]);
     expect(t.PUSH_REWRITE).toEqual([{ handler: '', sync: true, default: '?streamctl-refused', streams: [] }]);
     const streams = (await mist.api({ streams: true })).streams as Record<string, { source: string }>;
     expect(streams.streams!.source).toBe(`dtsc://${REMOTE}:4201`);
@@ -167,7 +184,10 @@ describe('edge', () => {
       expect(code, target).not.toBe(0);
     }
     // The guard's default names no stream: MistServer finds none to push into.
-    await waitFor('MistServer logged both refusals', () => (mist.log().match(/Push rejected - stream {2}not configured/g) ?? []).length >= before + 2);
+    await waitFor(
+      'MistServer logged both refusals',
+      () => (mist.log().match(/Push rejected - stream {2}not configured/g) ?? []).length >= before + 2,
+    );
   });
 
   it('turns back into one box: pushes play again', async () => {

@@ -26,7 +26,9 @@ function mint(channel: string, viewer: string, opts: { ent?: string[]; expIn?: n
   const now = Math.floor(Date.now() / 1000);
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...(opts.ent ? { ent: opts.ent } : {}), sub: viewer, aud: channel, iat: now, exp: now + (opts.expIn ?? 600) })}`;
-  return `${body}.${createHmac('sha256', opts.key ?? secret).update(body).digest('base64url')}`;
+  return `${body}.${createHmac('sha256', opts.key ?? secret)
+    .update(body)
+    .digest('base64url')}`;
 }
 
 let probes = 0;
@@ -53,12 +55,17 @@ async function liveChannel(user: string, ...policy: string[]): Promise<Pusher> {
   if (policy.length) origin.ok(['channel', 'set', user, ...policy]);
   const p = origin.push('rtmp', key, 300);
   pushes.push(p);
-  await waitFor(`streams+${user} live on the origin`, async () => (await origin.active()).includes(`streams+${user}`) && origin.scJson(['status', user]).state === 'live', 20_000);
+  await waitFor(
+    `streams+${user} live on the origin`,
+    async () => (await origin.active()).includes(`streams+${user}`) && origin.scJson(['status', user]).state === 'live',
+    20_000,
+  );
   return p;
 }
 
 /** Waits until an edge serves `stream` to an admitted viewer (its first viewer starts the DTSC pull). */
-const playing = (edge: Edge, stream: string, query = () => '') => waitFor(`${stream} playing on ${edge.name}`, () => admits(edge, stream, query()), 30_000, 500);
+const playing = (edge: Edge, stream: string, query = () => '') =>
+  waitFor(`${stream} playing on ${edge.name}`, () => admits(edge, stream, query()), 30_000, 500);
 
 // The lab needs redis-server (CI installs it, .ci/run); without it the file says so and skips.
 const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -80,7 +87,10 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
     secret = origin.scJson<{ secret: string }>(['token', 'secret', '--show']).secret;
     origin.ok(['config', 'set', 'edges', EDGES.map((n) => edges[n].api).join(',')]);
     origin.ok(['config', 'set', 'replication', 'redis']);
-    const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     relay.stderr!.on('data', (d) => {
       relayLog.push(String(d));
       process.stderr.write(`relay: ${d}`);
@@ -167,21 +177,29 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       // The ban commits before the CLI prints it (then the CLI re-checks the origin's own viewers):
       // its JSON on stdout marks the commit; the replicas are polled meanwhile.
       const t0 = Date.now();
-      const cli = spawn(join(origin.prefix, 'bin', 'streamctl'), ['ban', 'add', '--viewer', 'bob', '--channel', 'paidban', '--reason', 'lab', '--json'], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const cli = spawn(
+        join(origin.prefix, 'bin', 'streamctl'),
+        ['ban', 'add', '--viewer', 'bob', '--channel', 'paidban', '--reason', 'lab', '--json'],
+        { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       origin.track(cli);
       let committed = 0;
       cli.stdout!.on('data', () => (committed ||= Date.now()));
       const exited = new Promise<number | null>((r) => cli.on('exit', r));
       const arrived: Partial<Record<EdgeName, number>> = {};
       while (!EDGES.every((n) => arrived[n]) && Date.now() - t0 < 10_000) {
-        await Promise.all(EDGES.filter((n) => !arrived[n]).map(async (n) => {
-          if ((await lab.redisAsync(n, 'HGETALL', 'sc:bans:paidban')).includes('bob')) arrived[n] = Date.now();
-        }));
+        await Promise.all(
+          EDGES.filter((n) => !arrived[n]).map(async (n) => {
+            if ((await lab.redisAsync(n, 'HGETALL', 'sc:bans:paidban')).includes('bob')) arrived[n] = Date.now();
+          }),
+        );
       }
       expect(await exited).toBe(0);
       const cliMs = Date.now() - t0;
       const after = EDGES.map((n) => arrived[n]! - committed);
-      console.log(`ban propagation: in edge1's and edge2's replicas ${after.join(' ms and ')} ms after the commit (CLI printed it ${committed - t0} ms after its start; the CLI took ${cliMs} ms in all)`);
+      console.log(
+        `ban propagation: in edge1's and edge2's replicas ${after.join(' ms and ')} ms after the commit (CLI printed it ${committed - t0} ms after its start; the CLI took ${cliMs} ms in all)`,
+      );
       expect(EDGES.every((n) => arrived[n])).toBe(true);
       expect(Math.max(...after)).toBeLessThan(1000);
 
@@ -191,7 +209,10 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       console.log(`banned viewer dropped after ${ended.map((e) => e.at - t0).join(' ms, ')} ms`);
       await other.receives();
       expect(other.running).toBe(true);
-      for (const n of EDGES) expect((await ask(edges[n], 'streams+paidban', `?tkn=${mint('paidban', 'bob', { ent: ['paid'], expIn: 500 })}`)).refused).toBe(true);
+      for (const n of EDGES)
+        expect((await ask(edges[n], 'streams+paidban', `?tkn=${mint('paidban', 'bob', { ent: ['paid'], expIn: 500 })}`)).refused).toBe(
+          true,
+        );
       other.proc.kill();
     });
 
@@ -230,7 +251,12 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       const t0 = Date.now();
       lab.link('edge1', 'down');
       try {
-        await waitFor('edge1 refusing the paid channel', async () => (await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 20_000, 200);
+        await waitFor(
+          'edge1 refusing the paid channel',
+          async () => (await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused,
+          20_000,
+          200,
+        );
         const refusedAfter = Date.now() - t0;
         console.log(`edge1 cut off from the origin's Redis: refuses the paid channel after ${refusedAfter} ms`);
         // Redis itself errors ~6 s after the cut (repl-timeout 5, measured 6.04 s); the rest is polling under load.
@@ -243,7 +269,12 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
         lab.link('edge1', 'up');
       }
       const t1 = Date.now();
-      await waitFor('edge1 admitting again', async () => !(await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused, 30_000, 250);
+      await waitFor(
+        'edge1 admitting again',
+        async () => !(await ask(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).refused,
+        30_000,
+        250,
+      );
       console.log(`edge1 relinked: admits again after ${Date.now() - t1} ms`);
       expect(admits(edges.edge1, 'streams+paidchan', `?tkn=${paidViewer('paidchan')}`)).toBe(true);
       across.stop();
@@ -266,16 +297,28 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
         // Stalled: no byte for 5 s (or MistServer closed the connection).
         let last = watching.received;
         let grewAt = Date.now();
-        await waitFor('the viewer on edge1 stalls', () => {
-          if (watching.received > last) [last, grewAt] = [watching.received, Date.now()];
-          return !watching.running || Date.now() - grewAt > 5000;
-        }, 60_000, 250);
+        await waitFor(
+          'the viewer on edge1 stalls',
+          () => {
+            if (watching.received > last) [last, grewAt] = [watching.received, Date.now()];
+            return !watching.running || Date.now() - grewAt > 5000;
+          },
+          60_000,
+          250,
+        );
         const stalledAfter = grewAt - t0;
-        await waitFor('edge1 refusing the paid channel', () => lab.refusedFrom('edge2', `${edges.edge1.http}/hls/streams+cutpaid/index.m3u8?tkn=${paidViewer('cutpaid')}`), 20_000, 250);
+        await waitFor(
+          'edge1 refusing the paid channel',
+          () => lab.refusedFrom('edge2', `${edges.edge1.http}/hls/streams+cutpaid/index.m3u8?tkn=${paidViewer('cutpaid')}`),
+          20_000,
+          250,
+        );
         const refusedAfter = Date.now() - t0;
         // A new viewer of the public channel gets at most what edge1 still holds (its last seconds).
         const late = await lab.viewer('edge2', `${flv}?tkn=late-in-cut`, 6).done;
-        console.log(`edge1 cut off from the origin entirely: its public viewer's last bytes ${stalledAfter} ms after the cut (${watching.running ? 'connection open, nothing arriving' : 'connection closed'}); paid channel refused after ${refusedAfter} ms; a new public viewer got ${late.bytes} bytes in 6 s (HTTP ${late.code})`);
+        console.log(
+          `edge1 cut off from the origin entirely: its public viewer's last bytes ${stalledAfter} ms after the cut (${watching.running ? 'connection open, nothing arriving' : 'connection closed'}); paid channel refused after ${refusedAfter} ms; a new public viewer got ${late.bytes} bytes in 6 s (HTTP ${late.code})`,
+        );
         expect(stalledAfter).toBeLessThan(30_000);
         expect(refusedAfter).toBeLessThan(15_000);
       } finally {
@@ -284,7 +327,12 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       }
       const t1 = Date.now();
       await playing(edges.edge1, 'streams+cutpub', () => `?tkn=after-cut-${Date.now()}`);
-      await waitFor('edge1 admitting the paid channel again', () => admits(edges.edge1, 'streams+cutpaid', `?tkn=${paidViewer('cutpaid')}`), 30_000, 500);
+      await waitFor(
+        'edge1 admitting the paid channel again',
+        () => admits(edges.edge1, 'streams+cutpaid', `?tkn=${paidViewer('cutpaid')}`),
+        30_000,
+        500,
+      );
       console.log(`edge1 relinked whole: plays and admits again after ${Date.now() - t1} ms`);
     });
 
@@ -302,14 +350,26 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       try {
         const t0 = Date.now();
         origin.ok(['channel', 'set', 'flipedge', '--access', 'private']);
-        await waitFor("private in edge1's replica", () => lab.redis('edge1', 'GET', 'sc:chan:flipedge').includes('"access":"private"'), 10_000, 100);
+        await waitFor(
+          "private in edge1's replica",
+          () => lab.redis('edge1', 'GET', 'sc:chan:flipedge').includes('"access":"private"'),
+          10_000,
+          100,
+        );
         const replicated = Date.now() - t0;
         await waitFor('streams+flipedge untagged on edge1', () => !edges.edge1.tags('streams+flipedge').includes('open'), 20_000, 100);
         const untagged = Date.now() - t0;
         const ended = await viewer.done;
         expect((await ask(edges.edge1, 'streams+flipedge', '?tkn=after-flip')).refused).toBe(true);
-        await waitFor("the relay's failed call to edge1", () => relayLog.slice(logged).join('').includes(`edge ${edges.edge1.api}: not applied`), 15_000, 250);
-        console.log(`edge1's API unreachable from the origin: private in its replica ${replicated} ms after the change, untagged by edge1's own watcher after ${untagged} ms, its viewer dropped after ${ended.at - t0} ms (${ended.bytes} bytes before)`);
+        await waitFor(
+          "the relay's failed call to edge1",
+          () => relayLog.slice(logged).join('').includes(`edge ${edges.edge1.api}: not applied`),
+          15_000,
+          250,
+        );
+        console.log(
+          `edge1's API unreachable from the origin: private in its replica ${replicated} ms after the change, untagged by edge1's own watcher after ${untagged} ms, its viewer dropped after ${ended.at - t0} ms (${ended.bytes} bytes before)`,
+        );
         expect(untagged).toBeLessThan(10_000);
         expect(ended.at - t0).toBeLessThan(20_000);
       } finally {
@@ -324,9 +384,20 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       // The edge's USER_NEW itself, run as MistServer runs it (payload on stdin) inside edge2: its
       // time with the primary answering, then stopped. The difference is what the cap's budget costs.
       const userNew = (session: string) => {
-        const payload = ['streams+capstop', LAN.origin, `direct-${session}`, 'HLS', `${edges.edge2.http}/hls/streams+capstop/index.m3u8`, session, 'false'].join('\n');
+        const payload = [
+          'streams+capstop',
+          LAN.origin,
+          `direct-${session}`,
+          'HLS',
+          `${edges.edge2.http}/hls/streams+capstop/index.m3u8`,
+          session,
+          'false',
+        ].join('\n');
         const t = Date.now();
-        const r = lab.exec('edge2', join(edges.edge2.prefix, 'lib', 'streamctl', 'bin', 'edge-user-new'), ['USER_NEW'], { env: cleanEnv(), input: payload });
+        const r = lab.exec('edge2', join(edges.edge2.prefix, 'lib', 'streamctl', 'bin', 'edge-user-new'), ['USER_NEW'], {
+          env: cleanEnv(),
+          input: payload,
+        });
         return { answer: r.stdout, ms: Date.now() - t };
       };
       const up = userNew('a'.repeat(64));
@@ -335,7 +406,9 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
         const stopped = userNew('b'.repeat(64));
         const answers = [];
         for (let i = 0; i < 3; i++) answers.push(await ask(edges.edge2, 'streams+capstop', `?tkn=stopped-${i}`));
-        console.log(`origin Redis stopped: edge-user-new answered ${JSON.stringify(stopped.answer)} in ${stopped.ms} ms (${JSON.stringify(up.answer)} in ${up.ms} ms with it running); HLS viewers refused in ${answers.map((a) => a.ms).join(', ')} ms (request to answer)`);
+        console.log(
+          `origin Redis stopped: edge-user-new answered ${JSON.stringify(stopped.answer)} in ${stopped.ms} ms (${JSON.stringify(up.answer)} in ${up.ms} ms with it running); HLS viewers refused in ${answers.map((a) => a.ms).join(', ')} ms (request to answer)`,
+        );
         expect(up.answer).toBe('true');
         expect(stopped.answer).toBe('false');
         expect(stopped.ms - up.ms).toBeLessThan(300 + 150);

@@ -19,7 +19,9 @@ const stream = (user: string) => `streams+${user}`;
 /** The picture sizes MistServer offers for the stream now (its video tracks). */
 async function videoSizes(user: string): Promise<string[]> {
   try {
-    const info = (await (await fetch(`http://127.0.0.1:8080/json_${encodeURIComponent(stream(user))}.js`)).json()) as { meta?: { tracks?: Record<string, { type?: string; width?: number; height?: number }> } };
+    const info = (await (await fetch(`http://127.0.0.1:8080/json_${encodeURIComponent(stream(user))}.js`)).json()) as {
+      meta?: { tracks?: Record<string, { type?: string; width?: number; height?: number }> };
+    };
     return Object.values(info.meta?.tracks ?? {})
       .filter((t) => t.type === 'video')
       .map((t) => `${t.width}x${t.height}`)
@@ -31,13 +33,37 @@ async function videoSizes(user: string): Promise<string[]> {
 
 /** The input (publishing) sessions MistServer lists for the stream (seen in the last 2 s), by protocol. */
 async function encoders(user: string): Promise<string[]> {
-  const c = (await mist.api({ clients: { time: Math.floor(Date.now() / 1000) - 2, streams: [stream(user)], fields: ['protocol', 'sessid'] } })).clients as { fields: string[]; data: unknown[][] | null };
-  return (c.data ?? []).filter((r) => String(r[c.fields.indexOf('sessid')]).startsWith('I')).map((r) => String(r[c.fields.indexOf('protocol')]));
+  const c = (
+    await mist.api({ clients: { time: Math.floor(Date.now() / 1000) - 2, streams: [stream(user)], fields: ['protocol', 'sessid'] } })
+  ).clients as { fields: string[]; data: unknown[][] | null };
+  return (c.data ?? [])
+    .filter((r) => String(r[c.fields.indexOf('sessid')]).startsWith('I'))
+    .map((r) => String(r[c.fields.indexOf('protocol')]));
 }
 
 /** A viewer (ffmpeg, progressive TS) for `seconds`: frames decoded and the picture sizes seen. */
 function watch(user: string, seconds: number): Promise<{ frames: number; sizes: string[] }> {
-  const p = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-rw_timeout', '8000000', '-i', `http://127.0.0.1:8080/${encodeURIComponent(stream(user))}.ts`, '-t', String(seconds), '-map', '0:v:0?', '-vf', 'showinfo', '-f', 'null', '-'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-rw_timeout',
+      '8000000',
+      '-i',
+      `http://127.0.0.1:8080/${encodeURIComponent(stream(user))}.ts`,
+      '-t',
+      String(seconds),
+      '-map',
+      '0:v:0?',
+      '-vf',
+      'showinfo',
+      '-f',
+      'null',
+      '-',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   mist.track(p);
   let err = '';
   p.stderr!.on('data', (d) => (err += d));
@@ -102,11 +128,21 @@ describe('--second-push takeover', () => {
     const cut = await Promise.race([a.exited, sleep(30_000).then(() => null)]);
     expect(cut, JSON.stringify(userEvents(user).slice(0, 3))).not.toBeNull();
     expect(b.running).toBe(true);
-    await waitFor('B alone on the stream', async () => {
-      const seen = { sizes: await videoSizes(user), encoders: await encoders(user) };
-      return JSON.stringify(seen.sizes) === '["320x240"]' || console.log(`${user}: ${JSON.stringify(seen)}`);
-    }, 30_000, 1000);
-    await waitFor('B alone in MistServer\'s sessions', async () => JSON.stringify(await encoders(user)) === JSON.stringify([proto === 'rtmp' ? 'INPUT:RTMP' : 'INPUT:TSSRT']), 30_000, 1000);
+    await waitFor(
+      'B alone on the stream',
+      async () => {
+        const seen = { sizes: await videoSizes(user), encoders: await encoders(user) };
+        return JSON.stringify(seen.sizes) === '["320x240"]' || console.log(`${user}: ${JSON.stringify(seen)}`);
+      },
+      30_000,
+      1000,
+    );
+    await waitFor(
+      "B alone in MistServer's sessions",
+      async () => JSON.stringify(await encoders(user)) === JSON.stringify([proto === 'rtmp' ? 'INPUT:RTMP' : 'INPUT:TSSRT']),
+      30_000,
+      1000,
+    );
     await waitFor(`${user} live`, () => mist.scJson(['status', user]).state === 'live', 20_000);
     const after = await watch(user, 4);
     expect(after.sizes).toEqual(['320x240']);
@@ -118,8 +154,15 @@ describe('--second-push takeover', () => {
     expect(seen.sizes[0]).toBe('160x120');
     const events = userEvents(user);
     expect(events.slice(0, 3)).toEqual([
-      expect.objectContaining({ outcome: 'accepted', reason: expect.stringMatching(/^key "backup"; took over from 127\.0\.0\.1 \(1 encoder session\(s\) stopped\)$/) }),
-      expect.objectContaining({ outcome: 'stopped', reason: expect.stringMatching(/^taken over by a push from .*127\.0\.0\.1 \(policy takeover\)$/), ip: '127.0.0.1' }),
+      expect.objectContaining({
+        outcome: 'accepted',
+        reason: expect.stringMatching(/^key "backup"; took over from 127\.0\.0\.1 \(1 encoder session\(s\) stopped\)$/),
+      }),
+      expect.objectContaining({
+        outcome: 'stopped',
+        reason: expect.stringMatching(/^taken over by a push from .*127\.0\.0\.1 \(policy takeover\)$/),
+        ip: '127.0.0.1',
+      }),
       expect.objectContaining({ outcome: 'accepted', reason: 'key "default"' }),
     ]);
     await b.end();
@@ -137,7 +180,10 @@ describe('--reconnect-grace', () => {
     await waitFor(`${user} offline`, () => mist.scJson(['status', user]).state === 'offline', 30_000, 1000);
     const b = mist.push('rtmp', backupKey(user), 20, '320x240');
     expect((await b.exited).code).not.toBe(0);
-    expect(userEvents(user)[0]).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/^reconnect grace: only the key that was live may publish for \d+ s more$/) });
+    expect(userEvents(user)[0]).toMatchObject({
+      outcome: 'refused',
+      reason: expect.stringMatching(/^reconnect grace: only the key that was live may publish for \d+ s more$/),
+    });
     const again = mist.push('rtmp', key, 60, '160x120');
     await waitFor('A back on the stream', async () => (await encoders(user)).length >= 1, 30_000, 1000);
     expect(again.running).toBe(true);

@@ -29,10 +29,19 @@ async function liveChannel(user: string, ...policy: string[]): Promise<void> {
   const key = origin.user(user);
   origin.ok(['channel', 'set', user, '--access', 'paid', ...policy]);
   pushes.push(origin.push('rtmp', key, 400));
-  await waitFor(`streams+${user} live on the origin`, async () => (await origin.active()).includes(`streams+${user}`) && origin.scJson(['status', user]).state === 'live', 60_000);
+  await waitFor(
+    `streams+${user} live on the origin`,
+    async () => (await origin.active()).includes(`streams+${user}`) && origin.scJson(['status', user]).state === 'live',
+    60_000,
+  );
   // Each edge pulls the stream for its first viewer: warm both up (a warm-up viewer of its own).
   for (const n of EDGES) {
-    await waitFor(`streams+${user} playing on ${n}`, async () => (await origin.viewTs(`streams+${user}`, `?tkn=${mint(user, `warm-${n}`)}`, 4, edges[n].http).done).bytes > 5000, 60_000, 1000);
+    await waitFor(
+      `streams+${user} playing on ${n}`,
+      async () => (await origin.viewTs(`streams+${user}`, `?tkn=${mint(user, `warm-${n}`)}`, 4, edges[n].http).done).bytes > 5000,
+      60_000,
+      1000,
+    );
   }
   await waitFor('warm-up places freed', () => lab.redis('origin', 'HLEN', `sc:cap:${user}`) === '0', 60_000, 500);
 }
@@ -51,7 +60,10 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     secret = origin.scJson<{ secret: string }>(['token', 'secret', '--show']).secret;
     origin.ok(['config', 'set', 'edges', EDGES.map((n) => edges[n].api).join(',')]);
     origin.ok(['config', 'set', 'replication', 'redis']);
-    const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+    const relay = spawn(join(origin.prefix, 'bin', 'streamctl'), ['edge', 'relay'], {
+      env: cleanEnv(),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     relay.stderr!.on('data', (d) => process.stderr.write(`relay: ${d}`));
     origin.track(relay);
     for (const n of EDGES) {
@@ -117,7 +129,20 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     expect(done.bytes).toBeGreaterThan(10_000);
     expect(done.at - at).toBeLessThan(15_000);
     // Another address makes another session: refused on the other edge too.
-    const again = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', `${edges.edge2.http}/${encodeURIComponent('streams+rev')}.ts?tkn=${token}`], { encoding: 'utf8' });
+    const again = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--max-time',
+        '10',
+        `${edges.edge2.http}/${encodeURIComponent('streams+rev')}.ts?tkn=${token}`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(again.stdout).toBe('404');
   }, 600_000);
 });

@@ -19,14 +19,19 @@ async function liveChannel(user: string, ...policy: string[]): Promise<void> {
   const key = mist.user(user);
   mist.ok(['channel', 'set', user, '--access', 'paid', ...policy]);
   pushes.push(mist.push('rtmp', key, 240));
-  await waitFor(`streams+${user} live`, async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live', 60_000);
+  await waitFor(
+    `streams+${user} live`,
+    async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live',
+    60_000,
+  );
   await sleep(2000); // a couple of keyframes before HLS has a segment
 }
 
 /** The installed CLI without blocking this process (viewers' exits are timed on its event loop). */
 const scAsync = (args: string[]) => run(join(mist.prefix, 'bin', 'streamctl'), args, { env: cleanEnv(), encoding: 'utf8' });
 
-const issue = (channel: string, viewer: string, ttl: string) => mist.scJson<{ token: string; jti: string }>(['token', 'issue', channel, '--viewer', viewer, '--ent', 'paid', '--ttl', ttl]);
+const issue = (channel: string, viewer: string, ttl: string) =>
+  mist.scJson<{ token: string; jti: string }>(['token', 'issue', channel, '--viewer', viewer, '--ent', 'paid', '--ttl', ttl]);
 
 /** An HLS player: fetches the media playlist and its newest segment every second; resolves when refused (or at maxMs). */
 function hlsPlayer(stream: string, token: string, maxMs: number) {
@@ -36,11 +41,19 @@ function hlsPlayer(stream: string, token: string, maxMs: number) {
     const started = Date.now();
     const base = `http://127.0.0.1:8080/hls/${stream}/`;
     // A timed-out request is an empty answer (the player simply tries again), not a failure.
-    const get = async (url: string) => (await run('curl', ['-s', '--max-time', '5', url], { encoding: 'latin1', maxBuffer: 16 << 20 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }))).stdout;
+    const get = async (url: string) =>
+      (
+        await run('curl', ['-s', '--max-time', '5', url], { encoding: 'latin1', maxBuffer: 16 << 20 }).catch((e: { stdout?: string }) => ({
+          stdout: e.stdout ?? '',
+        }))
+      ).stdout;
     while (!stopped && Date.now() - started < maxMs) {
       const master = await get(`${base}index.m3u8?tkn=${token}`);
       if (master.includes('#EXT-X-ERROR')) return { refusedAt: Date.now(), bytes };
-      const media = master.split('\n').find((l) => l.trim() && !l.startsWith('#'))?.trim();
+      const media = master
+        .split('\n')
+        .find((l) => l.trim() && !l.startsWith('#'))
+        ?.trim();
       if (media) {
         const mediaUrl = /^https?:/.test(media) ? media : `${base}${media}`;
         const list = await get(mediaUrl);
@@ -53,7 +66,13 @@ function hlsPlayer(stream: string, token: string, maxMs: number) {
     }
     return { refusedAt: null as number | null, bytes };
   })();
-  return { done, stop: () => void (stopped = true), get bytes() { return bytes; } };
+  return {
+    done,
+    stop: () => void (stopped = true),
+    get bytes() {
+      return bytes;
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -116,7 +135,7 @@ describe('an expired token stops playing', () => {
 });
 
 describe('one paid login, one screen', () => {
-  it('viewer-sessions 1 refuses the same viewer\'s second session with the reason viewer-sessions', async () => {
+  it("viewer-sessions 1 refuses the same viewer's second session with the reason viewer-sessions", async () => {
     await liveChannel('one', '--viewer-sessions', '1');
     const first = mist.viewTs('streams+one', `?tkn=${issue('one', 'fan', '10m').token}`, 25);
     await sleep(2500);
@@ -125,7 +144,11 @@ describe('one paid login, one screen', () => {
     expect(second.code).toBe(404);
     const other = await mist.viewTs('streams+one', `?tkn=${issue('one', 'someone-else', '10m').token}`, 6).done;
     expect(other.bytes).toBeGreaterThan(5000);
-    await waitFor('refusal audited', () => mist.events('view').some((e) => e.user === 'one' && e.reason.startsWith('viewer-sessions')), 5000);
+    await waitFor(
+      'refusal audited',
+      () => mist.events('view').some((e) => e.user === 'one' && e.reason.startsWith('viewer-sessions')),
+      5000,
+    );
     const explained = mist.sc(['access', 'explain', 'one', '--token', issue('one', 'fan', '12m').token, '--json']);
     expect(explained.status).toBe(1);
     expect(JSON.parse(explained.stdout).rule).toBe('viewer-sessions');
@@ -147,7 +170,9 @@ describe('one paid login, one screen', () => {
     const played = await newest.done;
     expect(played.at - at).toBeGreaterThan(13_000);
     expect(played.bytes).toBeGreaterThan(20_000);
-    expect(mist.events('view').some((e) => e.user === 'evict' && e.outcome === 'stopped' && e.reason.startsWith('viewer-sessions'))).toBe(true);
+    expect(mist.events('view').some((e) => e.user === 'evict' && e.outcome === 'stopped' && e.reason.startsWith('viewer-sessions'))).toBe(
+      true,
+    );
   }, 150_000);
 
   it('token revoke stops the session the token admitted within seconds and refuses the token after', async () => {
@@ -166,7 +191,18 @@ describe('one paid login, one screen', () => {
     expect(done.at - at).toBeLessThan(8000);
     expect(bystander.proc.exitCode).toBe(null);
     // A new session with the revoked token: refused (another address, so MistServer makes a new session).
-    const again = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', '127.0.0.2', '--max-time', '10', `http://127.0.0.1:8080/${encodeURIComponent('streams+rev')}.ts?tkn=${t.token}`]).catch((e: { stdout: string }) => e);
+    const again = await run('curl', [
+      '-s',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '--interface',
+      '127.0.0.2',
+      '--max-time',
+      '10',
+      `http://127.0.0.1:8080/${encodeURIComponent('streams+rev')}.ts?tkn=${t.token}`,
+    ]).catch((e: { stdout: string }) => e);
     expect(again.stdout).toBe('404');
     expect((await bystander.done).bytes).toBeGreaterThan(20_000);
   }, 150_000);

@@ -14,13 +14,18 @@ async function liveChannel(user: string, ...policy: string[]): Promise<Pusher> {
   if (policy.length) mist.ok(['channel', 'set', user, ...policy]);
   const p = mist.push('rtmp', key, 240);
   pushes.set(user, p);
-  await waitFor(`streams+${user} live`, async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live', 20_000);
+  await waitFor(
+    `streams+${user} live`,
+    async () => (await mist.active()).includes(`streams+${user}`) && mist.scJson(['status', user]).state === 'live',
+    20_000,
+  );
   // MistServer needs a couple of keyframes before HLS has a segment to serve.
   await sleep(2000);
   return p;
 }
 
-const token = (channel: string, viewer: string, ...extra: string[]) => mist.ok(['token', 'issue', channel, '--viewer', viewer, '--ttl', '10m', ...extra]).trim();
+const token = (channel: string, viewer: string, ...extra: string[]) =>
+  mist.ok(['token', 'issue', channel, '--viewer', viewer, '--ttl', '10m', ...extra]).trim();
 const refusals = (user: string) => mist.events('view').filter((e) => e.user === user && e.outcome === 'refused');
 
 beforeAll(async () => {
@@ -44,41 +49,76 @@ describe('policies', () => {
   });
 
   it.each([
-    ['priv', 'private', 'no-token', 'wrong viewer', 'granted viewer', () => token('priv', 'mallory'), () => (mist.ok(['grant', 'add', 'priv', 'vic']), token('priv', 'vic'))],
-    ['paid', 'paid', 'no-token', 'token without ent', 'token with ent paid', () => token('paid', 'pat'), () => token('paid', 'pat', '--ent', 'paid')],
-    ['adult', 'age', 'no-token', 'token without age', 'age-verified token', () => token('adult', 'ada'), () => token('adult', 'ada', '--age-verified')],
-    ['pw', 'password', 'no-password', 'token before a password is set', 'token after it', () => token('pw', 'pia'), () => (mist.ok(['channel', 'password', 'pw'], 'correct horse'), token('pw', 'pia', '--ttl', '11m'))],
-  // pw's good token differs from its bad one (another ttl): minted in the same second with the same
-  // claims they would be one string, and MistServer reuses its cached answer for a known tkn.
-  ] as const)('%s (%s): refused without a token (%s), %s refused, %s admitted', async (user, access, rule, _bad, _good, badToken, goodToken) => {
-    const push = await liveChannel(user, '--access', access);
-    // No token: MistServer answers HLS with 200 and #EXT-X-ERROR, progressive TS with 404.
-    const hls = mist.hls(`streams+${user}`);
-    expect(hls.code).toBe(200);
-    expect(hls.error).toBe(true);
-    expect(hls.segmentBytes).toBe(0);
-    const ts = await mist.viewTs(`streams+${user}`, '', 2).done;
-    expect(ts.code).toBe(404);
-    expect(ts.bytes).toBeLessThan(200);
-    // The refused viewer is audited before the answer (MistServer kills USER_NEW after it).
-    await waitFor('refusal audited', () => refusals(user).length >= 1, 5000);
-    expect(refusals(user)[0]?.reason).toMatch(new RegExp(`^${rule}`));
+    [
+      'priv',
+      'private',
+      'no-token',
+      'wrong viewer',
+      'granted viewer',
+      () => token('priv', 'mallory'),
+      () => (mist.ok(['grant', 'add', 'priv', 'vic']), token('priv', 'vic')),
+    ],
+    [
+      'paid',
+      'paid',
+      'no-token',
+      'token without ent',
+      'token with ent paid',
+      () => token('paid', 'pat'),
+      () => token('paid', 'pat', '--ent', 'paid'),
+    ],
+    [
+      'adult',
+      'age',
+      'no-token',
+      'token without age',
+      'age-verified token',
+      () => token('adult', 'ada'),
+      () => token('adult', 'ada', '--age-verified'),
+    ],
+    [
+      'pw',
+      'password',
+      'no-password',
+      'token before a password is set',
+      'token after it',
+      () => token('pw', 'pia'),
+      () => (mist.ok(['channel', 'password', 'pw'], 'correct horse'), token('pw', 'pia', '--ttl', '11m')),
+    ],
+    // pw's good token differs from its bad one (another ttl): minted in the same second with the same
+    // claims they would be one string, and MistServer reuses its cached answer for a known tkn.
+  ] as const)(
+    '%s (%s): refused without a token (%s), %s refused, %s admitted',
+    async (user, access, rule, _bad, _good, badToken, goodToken) => {
+      const push = await liveChannel(user, '--access', access);
+      // No token: MistServer answers HLS with 200 and #EXT-X-ERROR, progressive TS with 404.
+      const hls = mist.hls(`streams+${user}`);
+      expect(hls.code).toBe(200);
+      expect(hls.error).toBe(true);
+      expect(hls.segmentBytes).toBe(0);
+      const ts = await mist.viewTs(`streams+${user}`, '', 2).done;
+      expect(ts.code).toBe(404);
+      expect(ts.bytes).toBeLessThan(200);
+      // The refused viewer is audited before the answer (MistServer kills USER_NEW after it).
+      await waitFor('refusal audited', () => refusals(user).length >= 1, 5000);
+      expect(refusals(user)[0]?.reason).toMatch(new RegExp(`^${rule}`));
 
-    const bad = badToken();
-    expect((await mist.viewTs(`streams+${user}`, `?tkn=${bad}`, 2).done).code).toBe(404);
-    expect(mist.hls(`streams+${user}`, `?tkn=${bad}`).error).toBe(true);
-    const good = goodToken();
-    const admitted = await mist.viewTs(`streams+${user}`, `?tkn=${good}`, 2).done;
-    expect(admitted.code).toBe(200);
-    expect(admitted.bytes).toBeGreaterThan(5000);
-    const ok = mist.hls(`streams+${user}`, `?tkn=${good}`);
-    expect(ok).toMatchObject({ code: 200, error: false });
-    expect(ok.segmentBytes).toBeGreaterThan(1000);
-    expect(await mist.play(`http://127.0.0.1:8080/${encodeURIComponent(`streams+${user}`)}.ts?tkn=${good}`, 2)).toBeGreaterThan(10);
-    // Tokens never reach the audit log.
-    expect(JSON.stringify(mist.events())).not.toContain(good.split('.')[2]);
-    await push.end();
-  });
+      const bad = badToken();
+      expect((await mist.viewTs(`streams+${user}`, `?tkn=${bad}`, 2).done).code).toBe(404);
+      expect(mist.hls(`streams+${user}`, `?tkn=${bad}`).error).toBe(true);
+      const good = goodToken();
+      const admitted = await mist.viewTs(`streams+${user}`, `?tkn=${good}`, 2).done;
+      expect(admitted.code).toBe(200);
+      expect(admitted.bytes).toBeGreaterThan(5000);
+      const ok = mist.hls(`streams+${user}`, `?tkn=${good}`);
+      expect(ok).toMatchObject({ code: 200, error: false });
+      expect(ok.segmentBytes).toBeGreaterThan(1000);
+      expect(await mist.play(`http://127.0.0.1:8080/${encodeURIComponent(`streams+${user}`)}.ts?tkn=${good}`, 2)).toBeGreaterThan(10);
+      // Tokens never reach the audit log.
+      expect(JSON.stringify(mist.events())).not.toContain(good.split('.')[2]);
+      await push.end();
+    },
+  );
 
   it('viewer cap 2 admits exactly 2 of 3 concurrent sessions', async () => {
     await liveChannel('cap', '--viewer-cap', '2');

@@ -20,7 +20,11 @@ let secret: string;
 
 /** The installed sender, as the streamctl-webhooks service runs it. */
 function sender(...args: string[]): { child: ChildProcess; exited: Promise<unknown> } {
-  const child = spawn(join(mist.prefix, 'bin', 'streamctl'), ['webhook', 'deliver', ...args], { env: cleanEnv(), stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
+  const child = spawn(join(mist.prefix, 'bin', 'streamctl'), ['webhook', 'deliver', ...args], {
+    env: cleanEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+    cwd: '/',
+  });
   mist.track(child);
   return { child, exited: new Promise((r) => child.once('exit', r)) };
 }
@@ -67,11 +71,21 @@ describe('webhooks from a real broadcast', () => {
     const offline = await waitFor('stream.offline delivered', () => ofType('stream.offline')[0] ?? null, 90_000, 500);
     const ready = await waitFor('recording.ready delivered', () => ofType('recording.ready')[0] ?? null, 60_000, 500);
     const [live] = ofType('stream.live');
-    expect(offline).toMatchObject({ channel: 'alice', data: { state: 'offline', reason: 'ended', broadcast: { id: live.data.broadcast.id, ended_cleanly: true } } });
+    expect(offline).toMatchObject({
+      channel: 'alice',
+      data: { state: 'offline', reason: 'ended', broadcast: { id: live.data.broadcast.id, ended_cleanly: true } },
+    });
     const [rec] = mist.scJson<any[]>(['recordings', 'list', 'alice']);
-    expect(ready).toMatchObject({ channel: 'alice', data: { recording: { id: rec.id, status: 'ok', bytes: rec.bytes, broadcast_id: live.data.broadcast.id } } });
+    expect(ready).toMatchObject({
+      channel: 'alice',
+      data: { recording: { id: rec.id, status: 'ok', bytes: rec.bytes, broadcast_id: live.data.broadcast.id } },
+    });
     // One event per change, each delivered once to a receiver that answered 2xx at once.
-    expect(bodies().map((b) => b.type).sort()).toEqual(['recording.ready', 'stream.live', 'stream.offline']);
+    expect(
+      bodies()
+        .map((b) => b.type)
+        .sort(),
+    ).toEqual(['recording.ready', 'stream.live', 'stream.offline']);
     const attempts = mist.scJson<any[]>(['webhook', 'deliveries']);
     expect(attempts.map((a) => [a.type, a.attempt, a.http_status, a.state]).sort()).toEqual([
       ['recording.ready', 1, 204, 'delivered'],
@@ -90,12 +104,18 @@ describe('webhooks from a real broadcast', () => {
     await first.exited;
     const held = receiver.received[before]!;
     expect(verified(secret, held).type).toBe('recording.deleted');
-    expect(mist.scJson<any[]>(['webhook', 'deliveries', '--event', String(held.headers['webhook-id'])])).toMatchObject([{ attempt: 0, state: 'pending' }]);
+    expect(mist.scJson<any[]>(['webhook', 'deliveries', '--event', String(held.headers['webhook-id'])])).toMatchObject([
+      { attempt: 0, state: 'pending' },
+    ]);
 
     const second = sender('--timeout', '2s');
     try {
       await receiver.waitFor(before + 2, 30_000);
-      await waitFor('delivered', () => mist.scJson<any[]>(['webhook', 'deliveries', '--event', String(held.headers['webhook-id'])])[0].state === 'delivered', 10_000);
+      await waitFor(
+        'delivered',
+        () => mist.scJson<any[]>(['webhook', 'deliveries', '--event', String(held.headers['webhook-id'])])[0].state === 'delivered',
+        10_000,
+      );
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

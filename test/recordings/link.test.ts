@@ -31,12 +31,27 @@ function buffer(db: Db, state: 'FULL' | 'EMPTY', at: number): void {
 /** RECORDING_END shaped like capture 01: start and stop in whole unix seconds. */
 function recordingEnd(db: Db, path: string, startMs: number, stopMs: number): void {
   const [start, stop] = [Math.floor(startMs / 1000), Math.floor(stopMs / 1000)];
-  const payload = ['streams+alice', path, 'EBML', 2048, stop - start, start, stop, (stop - start) * 1000, 0, (stop - start) * 1000, 'CLEAN_EOF', 'end of stream', ''].join('\n');
+  const payload = [
+    'streams+alice',
+    path,
+    'EBML',
+    2048,
+    stop - start,
+    start,
+    stop,
+    (stop - start) * 1000,
+    0,
+    (stop - start) * 1000,
+    'CLEAN_EOF',
+    'end of stream',
+    '',
+  ].join('\n');
   expect(answerSync(recordingEndTrigger, db, payload, { eventTime: stopMs + 50 })).toEqual({ answer: '', lines: [] });
 }
 
 const broadcasts = (db: Db) => cliJson<{ id: number; started_at: string }[]>(db, ['broadcasts', 'alice']);
-const recordingOf = async (db: Db, path: string) => (await cliJson<{ path: string; broadcast_id: number | null }[]>(db, ['recordings', 'list', 'alice'])).find((r) => r.path === path);
+const recordingOf = async (db: Db, path: string) =>
+  (await cliJson<{ path: string; broadcast_id: number | null }[]>(db, ['recordings', 'list', 'alice'])).find((r) => r.path === path);
 
 describe('recordings are linked to their broadcast', () => {
   // Whole seconds plus a fraction, like MIST_TIME; two minutes ago.

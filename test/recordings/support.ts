@@ -41,13 +41,32 @@ export interface EndPayload {
 /** A RECORDING_END payload shaped exactly like capture 01 (12 lines, each ending in "\n"). */
 export function recordingEnd(p: EndPayload): string {
   const seconds = p.seconds ?? 20;
-  return [p.stream ?? 'streams+alice', p.path, 'EBML', p.bytes ?? 1426133, seconds, p.startSec, p.startSec + seconds, seconds * 1000 - 357, 0, seconds * 1000 - 357, p.code ?? 'CLEAN_EOF', p.text ?? 'end of stream']
+  return [
+    p.stream ?? 'streams+alice',
+    p.path,
+    'EBML',
+    p.bytes ?? 1426133,
+    seconds,
+    p.startSec,
+    p.startSec + seconds,
+    seconds * 1000 - 357,
+    0,
+    seconds * 1000 - 357,
+    p.code ?? 'CLEAN_EOF',
+    p.text ?? 'end of stream',
+  ]
     .map((l) => `${l}\n`)
     .join('');
 }
 
 /** Writes a small real file where MistServer would have, and catalogues it through RECORDING_END. */
-export function record(db: Db, root: string, owner: number, startSec: number, extra: Partial<EndPayload> = {}): { id: string; path: string } {
+export function record(
+  db: Db,
+  root: string,
+  owner: number,
+  startSec: number,
+  extra: Partial<EndPayload> = {},
+): { id: string; path: string } {
   const path = extra.path ?? join(root, String(owner), `${startSec}.mkv`);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, Buffer.alloc(1024, 7));

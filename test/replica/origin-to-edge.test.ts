@@ -62,10 +62,25 @@ describe.skipIf(!REDIS_SERVER)('origin → relay → replica → edge admission'
   /** The origin's rule and the edge's rule for one viewer, after the relay published and the replica caught up. */
   async function both(channel: string, viewer: { ip?: string; token?: string } = {}): Promise<{ origin: string; edge: string }> {
     const ip = viewer.ip ?? '198.51.100.7';
-    const explained = await cli(db, ['access', 'explain', channel, '--ip', ip, '--json', ...(viewer.token ? ['--token', viewer.token] : [])]);
+    const explained = await cli(db, [
+      'access',
+      'explain',
+      channel,
+      '--ip',
+      ip,
+      '--json',
+      ...(viewer.token ? ['--token', viewer.token] : []),
+    ]);
     const o = JSON.parse(explained.stdout) as { decision: string; rule: string };
-    const v = await admitOnEdge(edge, { stream: `streams+${channel}`, ip, token: viewer.token ?? '482388719', sessionId: SESSION }, Date.now());
-    return { origin: `${o.decision} ${o.rule}`, edge: `${v.allow ? 'admit' : 'refuse'} ${v.channel === null ? 'not-a-channel' : v.decision.rule}` };
+    const v = await admitOnEdge(
+      edge,
+      { stream: `streams+${channel}`, ip, token: viewer.token ?? '482388719', sessionId: SESSION },
+      Date.now(),
+    );
+    return {
+      origin: `${o.decision} ${o.rule}`,
+      edge: `${v.allow ? 'admit' : 'refuse'} ${v.channel === null ? 'not-a-channel' : v.decision.rule}`,
+    };
   }
 
   async function relay(): Promise<void> {
@@ -77,7 +92,8 @@ describe.skipIf(!REDIS_SERVER)('origin → relay → replica → edge admission'
     await ok('token', 'secret');
     await ok('channel', 'set', 'alice', '--access', 'paid');
     await relay();
-    const token = async (viewer: string, ...extra: string[]) => (await cliJson<{ token: string }>(db, ['token', 'issue', 'alice', '--viewer', viewer, ...extra])).token;
+    const token = async (viewer: string, ...extra: string[]) =>
+      (await cliJson<{ token: string }>(db, ['token', 'issue', 'alice', '--viewer', viewer, ...extra])).token;
     const fan = await token('fan');
     const payer = await token('payer', '--ent', 'paid');
     const owner = await token('site-alice');
@@ -139,7 +155,9 @@ describe.skipIf(!REDIS_SERVER)('origin → relay → replica → edge admission'
     expect(answerSync(streamSourceTrigger, db, `vod+${rec.id}`).answer).toBe(rec.path);
     const file = rec.path.slice(root.length + 1);
     expect(await edgeVodSource(async () => replica, `vod+${rec.id}`, mount)).toEqual({ path: join(mount, file) });
-    expect((await admitOnEdge(edge, { stream: `vod+${rec.id}`, ip: '198.51.100.7', token: '1', sessionId: SESSION }, Date.now())).channel).toBe('alice');
+    expect(
+      (await admitOnEdge(edge, { stream: `vod+${rec.id}`, ip: '198.51.100.7', token: '1', sessionId: SESSION }, Date.now())).channel,
+    ).toBe('alice');
     await ok('recordings', 'delete', rec.id, '--force');
     await relay();
     // Gone on both sides: the origin and the edge keep the placeholder.

@@ -15,7 +15,8 @@ import { memoryDb, row, rows } from '../support/db';
 import { record } from '../recordings/support';
 
 /** The pending rows as "entity/ref", in id order. */
-const pending = (db: Db) => rows<{ entity: string; ref: string }>(db, 'SELECT entity, ref FROM replication_outbox ORDER BY id').map((r) => `${r.entity}/${r.ref}`);
+const pending = (db: Db) =>
+  rows<{ entity: string; ref: string }>(db, 'SELECT entity, ref FROM replication_outbox ORDER BY id').map((r) => `${r.entity}/${r.ref}`);
 const clear = (db: Db) => db.exec('DELETE FROM replication_outbox');
 const userId = (db: Db, name: string) => row<{ id: number }>(db, 'SELECT id FROM users WHERE name = ?', name)!.id;
 
@@ -138,7 +139,11 @@ describe('replication outbox', () => {
     clear(db);
     syncSite(
       db,
-      { users: [{ name: 'carol', external_id: 's3' }], channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'v9' }] }], bans: [{ viewer: 'x' }] },
+      {
+        users: [{ name: 'carol', external_id: 's3' }],
+        channels: [{ user: 'carol', access: 'paid', grants: [{ viewer: 'v9' }] }],
+        bans: [{ viewer: 'x' }],
+      },
       { now: Date.now() },
     );
     expect(pending(db).sort()).toEqual(['bans/', 'channel/carol', 'grants/carol']);
@@ -206,7 +211,10 @@ describe('replication of the ticket settings (issue 22)', () => {
     const now = Date.now();
     const revoked = entityState(db, 'keys', '', now).find((d) => d.key === 'sc:revoked');
     expect(revoked).toMatchObject({ type: 'hash', fields: { 'leaked-1': expect.stringMatching(/^\d+$/) } });
-    expect(JSON.parse((entityState(db, 'channel', 'alice', now)[0] as { value: string }).value)).toMatchObject({ viewerSessions: 2, onExcess: 'evict-oldest' });
+    expect(JSON.parse((entityState(db, 'channel', 'alice', now)[0] as { value: string }).value)).toMatchObject({
+      viewerSessions: 2,
+      onExcess: 'evict-oldest',
+    });
     expect(JSON.parse((entityState(db, 'settings', '', now)[0] as { value: string }).value)['viewer-sessions']).toBe('3');
   });
 });

@@ -107,9 +107,14 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect(alice).toMatchObject({ name: 'alice', externalId: 'site-1', access: 'paid', viewerCap: 2, disabled: false });
     const aliceBans = Object.values(await hgetall(client, keys.channelBans('alice'))).map((v) => JSON.parse(v));
     expect(aliceBans).toEqual([{ kind: 'viewer', value: 'spammer', until: expect.any(Number) }]);
-    expect(Object.values(await hgetall(client, keys.globalBans)).map((v) => JSON.parse(v))).toEqual([{ kind: 'ip', value: '203.0.113.0/24', until: null }]);
+    expect(Object.values(await hgetall(client, keys.globalBans)).map((v) => JSON.parse(v))).toEqual([
+      { kind: 'ip', value: '203.0.113.0/24', until: null },
+    ]);
     expect(Object.keys(await hgetall(client, keys.grants('alice'))).sort()).toEqual(['v1', 'v2']);
-    expect(JSON.parse((await client.call('GET', keys.settings)) as string)).toMatchObject({ 'unknown-stream-access': 'allow', 'token-max-ttl': '2h' });
+    expect(JSON.parse((await client.call('GET', keys.settings)) as string)).toMatchObject({
+      'unknown-stream-access': 'allow',
+      'token-max-ttl': '2h',
+    });
     const tokenKeys = JSON.parse((await client.call('GET', keys.tokenKeys)) as string);
     expect(tokenKeys).toEqual([expect.objectContaining({ kind: 'secret', alg: 'HS256', retiredAt: null })]);
     expect(await hgetall(client, keys.meta)).toMatchObject({ outbox: expect.stringMatching(/^\d+$/) });
@@ -130,7 +135,8 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await ok(db, 'grant', 'remove', 'alice', 'v1');
     await ok(db, 'token', 'secret', '--grace', '0s');
     await ok(db, 'edge', 'relay', '--once');
-    for (const key of [keys.channel('bob'), keys.channelBans('bob'), keys.globalBans]) expect(await client.call('EXISTS', key), key).toBe(0);
+    for (const key of [keys.channel('bob'), keys.channelBans('bob'), keys.globalBans])
+      expect(await client.call('EXISTS', key), key).toBe(0);
     // The hash is rewritten whole: the removed viewer's field does not survive beside the other.
     expect(await hgetall(client, keys.grants('alice'))).toEqual({ v3: '' });
     // The old secret stopped verifying at once: only the new one is replicated.
@@ -202,12 +208,19 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect((await compareWithRedis(db, client, Date.now())).same).toBe(true);
     // The same from a resync (an edge that missed the relay's write).
     await client.call('DEL', keys.vodFile(rec.id));
-    expect((await compareWithRedis(db, client, Date.now())).differences).toEqual([{ key: keys.vodFile(rec.id), problem: 'missing in Redis' }]);
+    expect((await compareWithRedis(db, client, Date.now())).differences).toEqual([
+      { key: keys.vodFile(rec.id), problem: 'missing in Redis' },
+    ]);
     expect(await cliJson(db, ['edge', 'resync'])).toMatchObject({ keys: expect.objectContaining({ vod: 1, vodfile: 1 }) });
     expect(await client.call('GET', keys.vodFile(rec.id))).toBe(`${alice}/${rec.path.split('/').at(-1)}`);
     await ok(db, 'recordings', 'delete', rec.id, '--force');
     await publishPending(db, client, Date.now, () => []);
-    expect(await client.pipeline([['EXISTS', keys.vod(rec.id)], ['EXISTS', keys.vodFile(rec.id)]])).toEqual([0, 0]);
+    expect(
+      await client.pipeline([
+        ['EXISTS', keys.vod(rec.id)],
+        ['EXISTS', keys.vodFile(rec.id)],
+      ]),
+    ).toEqual([0, 0]);
   });
 
   it('a crash between EXEC and the outbox delete: publishing the same rows again changes nothing', async () => {
@@ -306,7 +319,12 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     await populated();
     await ok(db, 'user', 'disable', 'alice');
     const s = await cliJson(db, ['edge', 'status']);
-    expect(s).toMatchObject({ replication: 'redis', redis: { reachable: true, error: null }, outbox: { pending: 1 }, meta: { synced_at: expect.any(String) } });
+    expect(s).toMatchObject({
+      replication: 'redis',
+      redis: { reachable: true, error: null },
+      outbox: { pending: 1 },
+      meta: { synced_at: expect.any(String) },
+    });
     expect(s.outbox.oldest_age_ms).toBeGreaterThanOrEqual(0);
   });
 
@@ -337,7 +355,14 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect(edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize'))).toEqual([['untag_stream'], ['invalidate_sessions']]);
     // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
     // no one by itself: nothing is sent.
-    const sent = () => edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
+    const sent = () =>
+      edge.requests
+        .map((q) =>
+          Object.keys(q)
+            .filter((k) => k !== 'authorize')
+            .map((k) => `${k} ${JSON.stringify(q[k])}`),
+        )
+        .flat();
     edge.requests.length = 0;
     await ok(db, 'grant', 'add', 'alice', 'v9');
     await ok(db, 'edge', 'relay', '--once');
@@ -371,7 +396,13 @@ describe('an edge that did not take a re-check', () => {
     const lines: string[] = [];
     const queue = new EdgeRetryQueue();
     await ok(db, 'channel', 'set', 'bob', '--access', 'private');
-    await applyEdgeEffects(db, [{ user: 'bob', reason: 'channel changed', retag: true, policyChanged: true }], Date.now(), (l) => lines.push(l), queue);
+    await applyEdgeEffects(
+      db,
+      [{ user: 'bob', reason: 'channel changed', retag: true, policyChanged: true }],
+      Date.now(),
+      (l) => lines.push(l),
+      queue,
+    );
     expect(lines.at(-1)).toMatch(/not applied to live sessions of streams\+bob: .*wants a login.*; kept, sent again until it answers$/);
     expect(queue.edges).toBe(1);
     // Still refused: kept; a later change to another channel joins it.
@@ -381,7 +412,13 @@ describe('an edge that did not take a re-check', () => {
     delete edge.account;
     edge.requests.length = 0;
     await retryEdgeEffects(db, queue, Date.now(), (l) => lines.push(l));
-    const sent = edge.requests.map((q) => Object.keys(q).filter((k) => k !== 'authorize').map((k) => `${k} ${JSON.stringify(q[k])}`)).flat();
+    const sent = edge.requests
+      .map((q) =>
+        Object.keys(q)
+          .filter((k) => k !== 'authorize')
+          .map((k) => `${k} ${JSON.stringify(q[k])}`),
+      )
+      .flat();
     expect(sent).toEqual([
       'untag_stream {"streams+bob":"open"}',
       'tag_stream {"streams+carol":"open"}',

@@ -10,7 +10,10 @@ const recorded = JSON.parse(readFileSync(join(root, 'test/fixtures/migration-che
 const onDisk = readdirSync(join(root, 'db'))
   .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
   .sort();
-const sha256 = (file: string) => createHash('sha256').update(readFileSync(join(root, 'db', file))).digest('hex');
+const sha256 = (file: string) =>
+  createHash('sha256')
+    .update(readFileSync(join(root, 'db', file)))
+    .digest('hex');
 
 describe('committed migrations', () => {
   it('are never edited: each db/*.sql still has the checksum recorded when it was added', () => {

@@ -51,7 +51,15 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
   const port = await freePort();
   // No 5 s wait for more replicas before the first full sync (the default): tests start them one by one.
   const primary = await startRedis(['--port', String(port), '--bind', '127.0.0.1', '--repl-diskless-sync-delay', '0']);
-  const replica = await startRedis(['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no', '--replica-read-only', 'yes']);
+  const replica = await startRedis([
+    '--replicaof',
+    '127.0.0.1',
+    String(port),
+    '--replica-serve-stale-data',
+    'no',
+    '--replica-read-only',
+    'yes',
+  ]);
   const writer = await connectRedis(primary.socket, { timeoutMs: 5000 });
   await linked(replica);
   const replicas = [replica];
@@ -68,7 +76,15 @@ export async function startReplicaPair(): Promise<ReplicaPair> {
       if (acked !== replicas.length) throw new Error(`${String(acked)} of ${replicas.length} replicas acknowledged`);
     },
     async addReplica() {
-      const another = await startRedis(['--replicaof', '127.0.0.1', String(port), '--replica-serve-stale-data', 'no', '--replica-read-only', 'yes']);
+      const another = await startRedis([
+        '--replicaof',
+        '127.0.0.1',
+        String(port),
+        '--replica-serve-stale-data',
+        'no',
+        '--replica-read-only',
+        'yes',
+      ]);
       await linked(another);
       replicas.push(another);
       return another;
@@ -91,7 +107,17 @@ let nextId = 1;
 
 /** `sc:chan:<name>`: a public, enabled channel unless told otherwise. */
 export async function putChannel(c: RedisClient, name: string, over: Partial<ChannelValue> = {}): Promise<void> {
-  const value: ChannelValue = { id: nextId++, name, disabled: false, externalId: null, access: 'public', minAge: null, viewerCap: null, passwordSet: false, ...over };
+  const value: ChannelValue = {
+    id: nextId++,
+    name,
+    disabled: false,
+    externalId: null,
+    access: 'public',
+    minAge: null,
+    viewerCap: null,
+    passwordSet: false,
+    ...over,
+  };
   await c.call('SET', keys.channel(name), JSON.stringify(value));
 }
 

@@ -45,14 +45,24 @@ export interface Answered {
 }
 
 /** parse → decide → render, as the runner does for a payload it can read. */
-export async function answer<E, N extends TriggerName>(trigger: Trigger<E, N>, db: Db, payload: string, opts: FakeContextOptions = {}): Promise<Answered> {
+export async function answer<E, N extends TriggerName>(
+  trigger: Trigger<E, N>,
+  db: Db,
+  payload: string,
+  opts: FakeContextOptions = {},
+): Promise<Answered> {
   const ctx = fakeContext(db, opts);
   const decided = await trigger.decide(trigger.parse(payload), ctx);
   return { answer: render(trigger.name, decided), lines: ctx.lines };
 }
 
 /** The same, for triggers whose decide never waits (every trigger but USER_NEW with a token). */
-export function answerSync<E, N extends TriggerName>(trigger: Trigger<E, N>, db: Db, payload: string, opts: FakeContextOptions = {}): Answered {
+export function answerSync<E, N extends TriggerName>(
+  trigger: Trigger<E, N>,
+  db: Db,
+  payload: string,
+  opts: FakeContextOptions = {},
+): Answered {
   const ctx = fakeContext(db, opts);
   const decided = trigger.decide(trigger.parse(payload), ctx);
   if ('then' in decided) throw new Error(`${trigger.name} decided asynchronously; use answer()`);
@@ -72,7 +82,12 @@ export function fromMistEnv(env: Record<string, string>): FakeContextOptions {
  * parse → decide → render against a database file, opened for this one answer as a program run
  * opens it (openForTrigger: busy timeout, schema check) and closed after.
  */
-export async function answerOnFile<E, N extends TriggerName>(trigger: Trigger<E, N>, path: string, payload: string, opts: FakeContextOptions = {}): Promise<Answered> {
+export async function answerOnFile<E, N extends TriggerName>(
+  trigger: Trigger<E, N>,
+  path: string,
+  payload: string,
+  opts: FakeContextOptions = {},
+): Promise<Answered> {
   const db = openForTrigger(path);
   try {
     return await answer(trigger, db, payload, opts);
@@ -105,6 +120,9 @@ export async function runInProcess(call: InProcessCall): Promise<{ stdout: strin
   const { STREAMCTL_DEBUG, ...mist } = call.env ?? {};
   const other = Object.keys(mist).filter((k) => !k.startsWith('MIST_'));
   if (other.length > 0) throw new Error(`runInProcess: ${other.join(', ')} not supported in process; run the program`);
-  const r = await answerOnFile(await loadTrigger(call.trigger), call.db, call.payload, { ...fromMistEnv(mist), debug: Boolean(STREAMCTL_DEBUG) });
+  const r = await answerOnFile(await loadTrigger(call.trigger), call.db, call.payload, {
+    ...fromMistEnv(mist),
+    debug: Boolean(STREAMCTL_DEBUG),
+  });
   return { stdout: r.answer, stderr: r.lines.map((l) => `streamctl ${call.trigger}: ${l}\n`).join('') };
 }

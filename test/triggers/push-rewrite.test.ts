@@ -19,7 +19,8 @@ function payloadOrFail(edited: string, original: string): string {
   return edited;
 }
 const rewrite = (db: Db, payload: string, env: Record<string, string> = {}) => answerSync(pushRewrite, db, payload, fromMistEnv(env));
-const rtmpRewrite = (db: Db, payload: string, env: Record<string, string> = {}) => answerSync(rtmpPushRewrite, db, payload, fromMistEnv(env));
+const rtmpRewrite = (db: Db, payload: string, env: Record<string, string> = {}) =>
+  answerSync(rtmpPushRewrite, db, payload, fromMistEnv(env));
 
 describe('PUSH_REWRITE', async () => {
   const db = memoryDb();
@@ -104,7 +105,8 @@ describe('keys and users change what is accepted', () => {
   // Each push a new encoder after the last one's pending window (another key inside it would be a
   // second push: test/ingest/second-push.test.ts).
   let clock = Date.now();
-  const push = (key: string, ip = '192.0.2.1') => answerSync(pushRewrite, db, `u\n${ip}\n${key}`, { now: (clock += PENDING_PUSH_MS + 1) }).answer;
+  const push = (key: string, ip = '192.0.2.1') =>
+    answerSync(pushRewrite, db, `u\n${ip}\n${key}`, { now: (clock += PENDING_PUSH_MS + 1) }).answer;
 
   it('refuses a disabled user and accepts again once enabled', async () => {
     const key = await addUser(db, 'bob');

@@ -32,11 +32,18 @@ describe('RECORDING_END', async () => {
       const stopMs = Number(captured.split('\n')[6]) * 1000;
       // The broadcast opened at STREAM_BUFFER FULL, a few seconds after the recorder started, and
       // closed (EMPTY) just after it stopped, as in capture 01.
-      const { lastInsertRowid } = db.prepare('INSERT INTO broadcasts (user_id, started_at, ended_at) VALUES (?, ?, ?)').run(alice, startMs + 4000, stopMs + 600);
+      const { lastInsertRowid } = db
+        .prepare('INSERT INTO broadcasts (user_id, started_at, ended_at) VALUES (?, ?, ?)')
+        .run(alice, startMs + 4000, stopMs + 600);
       const r = end(captured.replace(capturedPath, path), fixtureEnv(name));
       expect(r).toEqual({ answer: '', lines: [] });
       const rec = (await cliJson<any[]>(db, ['recordings', 'list', 'alice'])).find((x) => x.path === path);
-      expect(rec).toMatchObject({ user: 'alice', bytes: Number(captured.split('\n')[3]), status: 'ok', broadcast_id: Number(lastInsertRowid) });
+      expect(rec).toMatchObject({
+        user: 'alice',
+        bytes: Number(captured.split('\n')[3]),
+        status: 'ok',
+        broadcast_id: Number(lastInsertRowid),
+      });
       expect(rec.id).toMatch(/^[a-z2-7]{16}$/);
       expect(rec.duration_ms).toBe(Number(captured.split('\n')[7]));
     },

@@ -17,7 +17,7 @@ describe('trigger registry', () => {
 });
 
 describe('render', () => {
-  it('prints allow as true and deny as the trigger\'s own refusal', () => {
+  it("prints allow as true and deny as the trigger's own refusal", () => {
     expect(render('USER_NEW', ALLOW)).toBe('true');
     expect(render('USER_NEW', DENY)).toBe('false');
     expect(render('PUSH_REWRITE', DENY)).toBe('');

@@ -34,6 +34,8 @@ describe('bad input', async () => {
   it('ignores events of streams that are not channels, saying so only when debugging', () => {
     expect(deliver(db, full('vod', 6_100_000)).lines).toEqual([]);
     expect(deliver(db, full('streams+nobody', 6_100_000), true).lines).toEqual([expect.stringMatching(/not a channel stream/)]);
-    expect(deliver(db, at('STREAM_END', 'other\n0\n1\n1\n1\n1\n0', 6_100_000), true).lines).toEqual([expect.stringMatching(/not a channel stream/)]);
+    expect(deliver(db, at('STREAM_END', 'other\n0\n1\n1\n1\n1\n0', 6_100_000), true).lines).toEqual([
+      expect.stringMatching(/not a channel stream/),
+    ]);
   });
 });

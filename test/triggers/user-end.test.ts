@@ -26,7 +26,13 @@ describe('USER_END', async () => {
     expect((await broadcasts())[0].current_viewers).toBe(1);
     expect(deliver(db, { trigger: 'USER_END', payload, env }).lines).toEqual([]);
     expect(deliver(db, { trigger: 'USER_END', payload, env }).lines).toEqual([]);
-    expect(row(db, 'SELECT * FROM viewer_sessions WHERE session_id = ?', sessionId)).toMatchObject({ opened_at: endTime - 22_000, closed_at: endTime, seconds: 3, bytes_up: 476737, bytes_down: 0 });
+    expect(row(db, 'SELECT * FROM viewer_sessions WHERE session_id = ?', sessionId)).toMatchObject({
+      opened_at: endTime - 22_000,
+      closed_at: endTime,
+      seconds: 3,
+      bytes_up: 476737,
+      bytes_down: 0,
+    });
     expect((await broadcasts())[0]).toMatchObject({ current_viewers: 0, unique_viewers: 1, watch_time_s: 3 });
   });
 
@@ -34,7 +40,11 @@ describe('USER_END', async () => {
     const again = payload.replace(/\n3\n476737\n/, '\n10\n1000\n');
     expect(again).not.toBe(payload);
     deliver(db, { trigger: 'USER_END', payload: again, env: { MIST_TIME: String(endTime + 60_000), MIST_TUUID: 'second-end' } });
-    expect(row(db, 'SELECT closed_at, seconds, bytes_up FROM viewer_sessions WHERE session_id = ?', sessionId)).toEqual({ closed_at: endTime + 60_000, seconds: 13, bytes_up: 477737 });
+    expect(row(db, 'SELECT closed_at, seconds, bytes_up FROM viewer_sessions WHERE session_id = ?', sessionId)).toEqual({
+      closed_at: endTime + 60_000,
+      seconds: 13,
+      bytes_up: 477737,
+    });
   });
 
   it('ignores sessions on streams that are not channels, with a debug line only when asked', () => {

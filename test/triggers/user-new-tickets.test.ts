@@ -21,8 +21,17 @@ function hs256(secret: string, claims: object): string {
 }
 const sid = () => randomBytes(32).toString('hex');
 const payload = (o: { token: string; sid: string; stream?: string; lines?: 6 | 7 }) =>
-  [o.stream ?? 'streams+alice', '127.0.0.1', o.token, 'HLS', 'http://127.0.0.1:8080/hls/streams+alice/index.m3u8', o.sid, ...((o.lines ?? 7) === 7 ? ['false'] : [])].join('\n');
-const watch = async (db: Db, o: Parameters<typeof payload>[0], now?: number) => (await answer(userNew, db, payload(o), now === undefined ? {} : { now })).answer;
+  [
+    o.stream ?? 'streams+alice',
+    '127.0.0.1',
+    o.token,
+    'HLS',
+    'http://127.0.0.1:8080/hls/streams+alice/index.m3u8',
+    o.sid,
+    ...((o.lines ?? 7) === 7 ? ['false'] : []),
+  ].join('\n');
+const watch = async (db: Db, o: Parameters<typeof payload>[0], now?: number) =>
+  (await answer(userNew, db, payload(o), now === undefined ? {} : { now })).answer;
 
 /** A stand-in for MistServer's local UDP API: collects the session stops streamctl sends it (tags aside). */
 const received: string[] = [];
@@ -47,7 +56,8 @@ async function paidChannel() {
   await addUser(db, 'alice');
   expect((await cli(db, ['channel', 'set', 'alice', '--access', 'paid'])).status).toBe(0);
   const secret = (await cliJson<{ secret: string }>(db, ['token', 'secret'])).secret;
-  const token = (viewer: string, extra: object = {}) => hs256(secret, { sub: viewer, aud: 'alice', exp: nowS() + 600, ent: ['paid'], ...extra });
+  const token = (viewer: string, extra: object = {}) =>
+    hs256(secret, { sub: viewer, aud: 'alice', exp: nowS() + 600, ent: ['paid'], ...extra });
   return { db, token };
 }
 
@@ -63,7 +73,9 @@ describe('viewer-sessions: at most N sessions per viewer id', () => {
     const refused = await answer(userNew, db, payload({ token: t, sid: c }));
     expect(refused.answer).toBe('false');
     expect(refused.lines).toEqual([expect.stringMatching(/\[viewer-sessions\]/)]);
-    expect(row<{ reason: string }>(db, "SELECT reason FROM events WHERE kind = 'view' ORDER BY id DESC LIMIT 1")!.reason).toMatch(/^viewer-sessions: /);
+    expect(row<{ reason: string }>(db, "SELECT reason FROM events WHERE kind = 'view' ORDER BY id DESC LIMIT 1")!.reason).toMatch(
+      /^viewer-sessions: /,
+    );
     // Another viewer is counted apart; a re-check keeps its place.
     expect(await watch(db, { token: token('fan-2'), sid: sid() })).toBe('true');
     expect(await watch(db, { token: t, sid: a, lines: 6 })).toBe('true');
@@ -109,7 +121,12 @@ describe('viewer-sessions: at most N sessions per viewer id', () => {
 
   it('refuses nonsense on the command line', async () => {
     const { db } = await paidChannel();
-    for (const args of [['--viewer-sessions', '0'], ['--viewer-sessions', 'x'], ['--on-excess', 'kick']]) expect((await cli(db, ['channel', 'set', 'alice', ...args])).status).toBe(2);
+    for (const args of [
+      ['--viewer-sessions', '0'],
+      ['--viewer-sessions', 'x'],
+      ['--on-excess', 'kick'],
+    ])
+      expect((await cli(db, ['channel', 'set', 'alice', ...args])).status).toBe(2);
     expect((await cli(db, ['config', 'set', 'viewer-sessions', '0'])).status).not.toBe(0);
   });
 });
@@ -117,14 +134,28 @@ describe('viewer-sessions: at most N sessions per viewer id', () => {
 describe('token revoke', () => {
   it('refuses a revoked jti from then on and stops the sessions it admitted', async () => {
     const { db, token } = await paidChannel();
-    const issued = await cliJson<{ jti: string; token: string }>(db, ['token', 'issue', 'alice', '--viewer', 'fan-1', '--ent', 'paid', '--ttl', '10m']);
+    const issued = await cliJson<{ jti: string; token: string }>(db, [
+      'token',
+      'issue',
+      'alice',
+      '--viewer',
+      'fan-1',
+      '--ent',
+      'paid',
+      '--ttl',
+      '10m',
+    ]);
     expect(issued.jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
     const a = sid();
     expect(await watch(db, { token: issued.token, sid: a })).toBe('true');
     const other = token('fan-2', { jti: 'other' });
     expect(await watch(db, { token: other, sid: sid() })).toBe('true');
     received.length = 0;
-    const revoked = await cliJson<{ jti: string; until_from: string; sessions_stopped: number; until: string }>(db, ['token', 'revoke', issued.jti]);
+    const revoked = await cliJson<{ jti: string; until_from: string; sessions_stopped: number; until: string }>(db, [
+      'token',
+      'revoke',
+      issued.jti,
+    ]);
     expect(revoked).toMatchObject({ jti: issued.jti, until_from: 'token', sessions_stopped: 1 });
     await until(() => received.length > 0);
     expect(received).toEqual([JSON.stringify({ stop_sessid: a })]);
@@ -145,7 +176,9 @@ describe('a token that expires during the session', () => {
     const t = token('fan-1', { exp: nowS() + 20 });
     const a = sid();
     expect(await watch(db, { token: t, sid: a })).toBe('true');
-    expect(row<{ token_exp: number }>(db, 'SELECT token_exp FROM viewer_sessions WHERE session_id = ?', a)!.token_exp).toBe((nowS() + 20) * 1000);
+    expect(row<{ token_exp: number }>(db, 'SELECT token_exp FROM viewer_sessions WHERE session_id = ?', a)!.token_exp).toBe(
+      (nowS() + 20) * 1000,
+    );
     const later = Date.now() + 21_000;
     const r = await answer(userNew, db, payload({ token: t, sid: a, lines: 6 }), { now: later });
     expect(r.answer).toBe('false');

@@ -26,7 +26,8 @@ function jwt(header: object, claims: object, signer: (input: string) => Buffer |
 }
 const hs256 = (secret: string | Buffer, claims: object, header: object = { alg: 'HS256', typ: 'JWT' }) =>
   jwt(header, claims, (i) => createHmac('sha256', secret).update(i).digest());
-const es256 = (key: KeyObject, claims: object) => jwt({ alg: 'ES256' }, claims, (i) => sign('sha256', Buffer.from(i), { key, dsaEncoding: 'ieee-p1363' }));
+const es256 = (key: KeyObject, claims: object) =>
+  jwt({ alg: 'ES256' }, claims, (i) => sign('sha256', Buffer.from(i), { key, dsaEncoding: 'ieee-p1363' }));
 const eddsa = (key: KeyObject, claims: object) => jwt({ alg: 'EdDSA' }, claims, (i) => sign(null, Buffer.from(i), key));
 const claimsFor = (channel: string, viewer: string, extra: object = {}) => ({ sub: viewer, aud: channel, exp: nowS() + 600, ...extra });
 
@@ -42,7 +43,14 @@ interface Viewer {
 }
 
 function payload(v: Viewer): string {
-  const fields = [v.stream ?? 'streams+alice', v.ip ?? '127.0.0.1', v.token ?? '482388719', 'HTTPTS', 'http://127.0.0.1:8080/streams%2balice.ts', v.sid ?? sessionId()];
+  const fields = [
+    v.stream ?? 'streams+alice',
+    v.ip ?? '127.0.0.1',
+    v.token ?? '482388719',
+    'HTTPTS',
+    'http://127.0.0.1:8080/streams%2balice.ts',
+    v.sid ?? sessionId(),
+  ];
   if ((v.lines ?? 7) === 7) fields.push('false');
   return fields.join('\n');
 }
@@ -130,7 +138,12 @@ describe('USER_NEW on the captured payloads, public channel', async () => {
   it('records the session it admits, with the address in plain IPv4 form', async () => {
     const sid = sessionId();
     expect(await watch(db, { sid, ip: '::ffff:198.51.100.4' })).toBe('true');
-    expect(row(db, 'SELECT * FROM viewer_sessions WHERE session_id = ?', sid)).toMatchObject({ stream: 'streams+alice', ip: '198.51.100.4', connector: 'HTTPTS', closed_at: null });
+    expect(row(db, 'SELECT * FROM viewer_sessions WHERE session_id = ?', sid)).toMatchObject({
+      stream: 'streams+alice',
+      ip: '198.51.100.4',
+      connector: 'HTTPTS',
+      closed_at: null,
+    });
   });
 });
 
@@ -183,21 +196,37 @@ describe('playback tokens', async () => {
     ['a token for another channel', () => hs256(secret, claimsFor('bob', 'v1')), /another channel/],
     ['a token without exp', () => hs256(secret, { sub: 'v1', aud: 'alice' }), /no "exp"/],
     ['a token without sub', () => hs256(secret, { aud: 'alice', exp: nowS() + 60 }), /no "sub"/],
-    ['a token living longer than token-max-ttl', () => hs256(secret, claimsFor('alice', 'v1', { exp: nowS() + 3 * 86400 })), /token-max-ttl/],
+    [
+      'a token living longer than token-max-ttl',
+      () => hs256(secret, claimsFor('alice', 'v1', { exp: nowS() + 3 * 86400 })),
+      /token-max-ttl/,
+    ],
     ['a token not valid yet', () => hs256(secret, claimsFor('alice', 'v1', { nbf: nowS() + 3600 })), /not valid yet/],
     ['a forged token (another secret)', () => hs256('not-the-secret', claimsFor('alice', 'v1')), /signature/],
     ['a tampered payload', () => valid.replace(/\.[^.]+\./, `.${b64(claimsFor('alice', 'admin'))}.`), /signature/],
-    ['the wrong algorithm (HS512 with the right secret)', () => jwt({ alg: 'HS512' }, claimsFor('alice', 'v1'), (i) => createHmac('sha512', secret).update(i).digest()), /not accepted/],
+    [
+      'the wrong algorithm (HS512 with the right secret)',
+      () => jwt({ alg: 'HS512' }, claimsFor('alice', 'v1'), (i) => createHmac('sha512', secret).update(i).digest()),
+      /not accepted/,
+    ],
     ['alg:none', () => jwt({ alg: 'none' }, claimsFor('alice', 'v1'), () => ''), /not accepted/],
     ['a malformed header', () => `eyJub3QganNvbg.${b64(claimsFor('alice', 'v1'))}.abc`, /malformed/],
     ['a header with critical extensions', () => hs256(secret, claimsFor('alice', 'v1'), { alg: 'HS256', crit: ['exp'] }), /signature/],
-    ['an unencoded-payload header (b64: false)', () => hs256(secret, claimsFor('alice', 'v1'), { alg: 'HS256', b64: false, crit: ['b64'] }), /signature/],
+    [
+      'an unencoded-payload header (b64: false)',
+      () => hs256(secret, claimsFor('alice', 'v1'), { alg: 'HS256', b64: false, crit: ['b64'] }),
+      /signature/,
+    ],
     ['a truncated signature', () => valid.slice(0, -2), /signature/],
     ['a signature with bytes appended', () => `${valid}AAAA`, /signature/],
-    ['a correctly signed payload that is not JSON', () => {
-      const input = `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}`;
-      return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
-    }, /malformed/],
+    [
+      'a correctly signed payload that is not JSON',
+      () => {
+        const input = `${b64({ alg: 'HS256' })}.${Buffer.from('not json').toString('base64url')}`;
+        return `${input}.${createHmac('sha256', secret).update(input).digest('base64url')}`;
+      },
+      /malformed/,
+    ],
   ])('refuses %s and says why in one log line, without the token', async (_, make, why) => {
     const token = make();
     const r = await check(db, payload({ token }));
@@ -242,7 +271,9 @@ describe('playback tokens', async () => {
     // Algorithm confusion: the public key used as an HMAC secret must not verify.
     expect(await watch(db, { token: hs256(ecPem, claimsFor('alice', 'v4')) })).toBe('false');
     // A key of another party.
-    expect(await watch(db, { token: es256(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, claimsFor('alice', 'v4')) })).toBe('false');
+    expect(await watch(db, { token: es256(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, claimsFor('alice', 'v4')) })).toBe(
+      'false',
+    );
   });
 
   it('treats an invalid token on a public channel as no token', async () => {
@@ -271,7 +302,9 @@ describe('policies', async () => {
   });
 
   it('paid: a grant that has ended admits no one', async () => {
-    db.prepare("INSERT INTO access_grants (user_id, viewer, until, created_at) SELECT id, 'lapsed', ?, 0 FROM users WHERE name = 'alice'").run(Date.now() - 1000);
+    db.prepare(
+      "INSERT INTO access_grants (user_id, viewer, until, created_at) SELECT id, 'lapsed', ?, 0 FROM users WHERE name = 'alice'",
+    ).run(Date.now() - 1000);
     expect(await watch(db, { token: token('lapsed') })).toBe('false');
   });
 
@@ -285,7 +318,8 @@ describe('policies', async () => {
     expect(await watch(db, { token: token('adult', { age_verified: true, age: 20 }) })).toBe('false');
     expect(await watch(db, { token: token('adult', { age_verified: true, age: 25 }) })).toBe('true');
     expect(await watch(db, { token: token('adult', { age_verified: 'yes' }) })).toBe('false');
-    const issued = (await cliJson<{ token: string }>(db, ['token', 'issue', 'alice', '--viewer', 'x', '--age-verified', '--age', '30'])).token;
+    const issued = (await cliJson<{ token: string }>(db, ['token', 'issue', 'alice', '--viewer', 'x', '--age-verified', '--age', '30']))
+      .token;
     expect(await watch(db, { token: issued })).toBe('true');
   });
 

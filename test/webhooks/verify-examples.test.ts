@@ -34,7 +34,14 @@ beforeAll(async () => {
   const db = memoryDb();
   const { secret } = await cliJson(db, ['webhook', 'add', receiver.url]);
   const now = Date.now();
-  enqueueWebhookEvent(db, { type: 'stream.live', at: now, channel: 'alice', userId: null, data: { stream: 'streams+alice', note: 'ünïcode ✓' }, now });
+  enqueueWebhookEvent(db, {
+    type: 'stream.live',
+    at: now,
+    channel: 'alice',
+    userId: null,
+    data: { stream: 'streams+alice', note: 'ünïcode ✓' },
+    now,
+  });
   expect((await cli(db, ['webhook', 'deliver', '--once'])).status).toBe(0);
   const r = receiver.received[0]!;
   real = {
@@ -66,7 +73,7 @@ function runExample(command: 'python3' | 'php', driver: string, all: Case[]): st
   return r.stdout.trim().split('\n');
 }
 
-describe('the docs\' verification examples', () => {
+describe("the docs' verification examples", () => {
   it.runIf(has('python3'))('Python: accepts the real delivery, refuses a tampered, foreign or old one', () => {
     const driver = `${block('python')}
 for c in json.load(open("CASES")):
@@ -76,8 +83,14 @@ for c in json.load(open("CASES")):
         print("refused: " + str(e))
 `;
     const all = cases();
-    const lines = runExample('python3', driver, all.map(([, c]) => c));
-    expect(lines.map((l, i) => [all[i]![0], l])).toEqual(all.map(([what, , accept]) => [what, accept ? 'accepted stream.live' : expect.stringMatching(/^refused: /)]));
+    const lines = runExample(
+      'python3',
+      driver,
+      all.map(([, c]) => c),
+    );
+    expect(lines.map((l, i) => [all[i]![0], l])).toEqual(
+      all.map(([what, , accept]) => [what, accept ? 'accepted stream.live' : expect.stringMatching(/^refused: /)]),
+    );
   });
 
   it.runIf(has('php'))('PHP: accepts the real delivery, refuses a tampered, foreign or old one', () => {
@@ -88,7 +101,13 @@ foreach (json_decode(file_get_contents("CASES"), true) as $c) {
 }
 `;
     const all = cases();
-    const lines = runExample('php', driver, all.map(([, c]) => c));
-    expect(lines.map((l, i) => [all[i]![0], l])).toEqual(all.map(([what, , accept]) => [what, accept ? 'accepted stream.live' : expect.stringMatching(/^refused: /)]));
+    const lines = runExample(
+      'php',
+      driver,
+      all.map(([, c]) => c),
+    );
+    expect(lines.map((l, i) => [all[i]![0], l])).toEqual(
+      all.map(([what, , accept]) => [what, accept ? 'accepted stream.live' : expect.stringMatching(/^refused: /)]),
+    );
   });
 });

@@ -40,7 +40,8 @@ async function addEndpoint(db: Db, url: string, ...extra: string[]): Promise<{ i
   return { id: e.id, secret: e.secret };
 }
 
-const deliverOnce = (db: Db, now?: () => number, ...extra: string[]) => cliJson(db, ['webhook', 'deliver', '--once', ...extra], now ? { now } : {});
+const deliverOnce = (db: Db, now?: () => number, ...extra: string[]) =>
+  cliJson(db, ['webhook', 'deliver', '--once', ...extra], now ? { now } : {});
 const count = (db: Db, table: string) => row<{ n: number }>(db, `SELECT count(*) AS n FROM ${table}`)!.n;
 
 describe('events from the triggers, delivered signed', () => {
@@ -65,20 +66,29 @@ describe('events from the triggers, delivered signed', () => {
       expect(receiver.received[i]!.headers['content-type']).toBe('application/json');
     }
     const live = bodies.find((b) => b.type === 'stream.live');
-    expect(live).toMatchObject({ time: new Date(t0).toISOString(), data: { stream: 'streams+alice', state: 'live', broadcast: { ended_at: null } } });
+    expect(live).toMatchObject({
+      time: new Date(t0).toISOString(),
+      data: { stream: 'streams+alice', state: 'live', broadcast: { ended_at: null } },
+    });
     const offline = bodies.find((b) => b.type === 'stream.offline');
-    expect(offline.data).toMatchObject({ state: 'offline', reason: 'ended', broadcast: { id: live.data.broadcast.id, ended_at: new Date(t0 + 30_000).toISOString() } });
+    expect(offline.data).toMatchObject({
+      state: 'offline',
+      reason: 'ended',
+      broadcast: { id: live.data.broadcast.id, ended_at: new Date(t0 + 30_000).toISOString() },
+    });
     expect(bodies.find((b) => b.type === 'recording.ready').data.recording).toMatchObject({ id: rec.id, status: 'ok', bytes: 1426133 });
     expect(bodies.find((b) => b.type === 'recording.deleted').data.recording.id).toBe(rec.id);
 
     // Every attempt shows in `webhook deliveries`, delivered; nothing left to send.
     const attempts = await cliJson(db, ['webhook', 'deliveries']);
     expect(attempts).toHaveLength(4);
-    expect(attempts.every((a: any) => a.state === 'delivered' && a.attempt === 1 && a.http_status === 204 && a.next_attempt_at === null)).toBe(true);
+    expect(
+      attempts.every((a: any) => a.state === 'delivered' && a.attempt === 1 && a.http_status === 204 && a.next_attempt_at === null),
+    ).toBe(true);
     expect(await deliverOnce(db)).toEqual({ attempts: 0, delivered: 0, retrying: 0, failed: 0 });
   });
 
-  it('the signature is HMAC-SHA256 of id.timestamp.body under the secret\'s bytes (the spec\'s own example)', () => {
+  it("the signature is HMAC-SHA256 of id.timestamp.body under the secret's bytes (the spec's own example)", () => {
     // From the Standard Webhooks spec's test vectors (libraries/javascript/src/index.test.ts).
     const key = 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const body = '{"test": 2432232314}';
@@ -106,7 +116,11 @@ describe('events from the triggers, delivered signed', () => {
     const userId = row<{ id: number }>(db, "SELECT id FROM users WHERE name = 'carol'")!.id;
     expect(() =>
       db.transaction(() => {
-        applyBufferEvent(db, { userId, at: Date.now(), state: 'FULL', issues: null, health: null, eventId: 'rolled-back' }, { userName: 'carol', stream: 'streams+carol', now: Date.now() });
+        applyBufferEvent(
+          db,
+          { userId, at: Date.now(), state: 'FULL', issues: null, health: null, eventId: 'rolled-back' },
+          { userName: 'carol', stream: 'streams+carol', now: Date.now() },
+        );
         expect(count(db, 'webhook_events')).toBe(1);
         throw new Error('the state change fails after the event was written');
       })(),
@@ -124,7 +138,11 @@ describe('events from the triggers, delivered signed', () => {
     await deliverOnce(db);
     const [offline] = receiver.received.map((r) => verified(secret, r));
     validBody(offline);
-    expect(offline).toMatchObject({ type: 'stream.offline', channel: 'fay', data: { reason: 'lost', broadcast: { ended_cleanly: false } } });
+    expect(offline).toMatchObject({
+      type: 'stream.offline',
+      channel: 'fay',
+      data: { reason: 'lost', broadcast: { ended_cleanly: false } },
+    });
   });
 
   it('unstable and stable again are events too', async () => {
@@ -133,8 +151,16 @@ describe('events from the triggers, delivered signed', () => {
     const { secret } = await addEndpoint(db, receiver.url);
     const t0 = Date.now();
     deliver(db, full('streams+dan', t0));
-    deliver(db, { trigger: 'STREAM_BUFFER', payload: `streams+dan\nDRY\n{"issues":"video buffer low"}`, env: { MIST_TIME: String(t0 + 1000), MIST_TUUID: 'dry' } });
-    deliver(db, { trigger: 'STREAM_BUFFER', payload: `streams+dan\nRECOVER\n{}`, env: { MIST_TIME: String(t0 + 2000), MIST_TUUID: 'rec' } });
+    deliver(db, {
+      trigger: 'STREAM_BUFFER',
+      payload: `streams+dan\nDRY\n{"issues":"video buffer low"}`,
+      env: { MIST_TIME: String(t0 + 1000), MIST_TUUID: 'dry' },
+    });
+    deliver(db, {
+      trigger: 'STREAM_BUFFER',
+      payload: `streams+dan\nRECOVER\n{}`,
+      env: { MIST_TIME: String(t0 + 2000), MIST_TUUID: 'rec' },
+    });
     await deliverOnce(db);
     const bodies = receiver.received.map((r) => verified(secret, r));
     bodies.forEach(validBody);
@@ -234,7 +260,7 @@ describe('retries, Retry-After, 410, timeouts', () => {
 });
 
 describe('the CLI', () => {
-  it('the secret is shown once: never in list, deliveries, remove or the sender\'s log', async () => {
+  it("the secret is shown once: never in list, deliveries, remove or the sender's log", async () => {
     const db = memoryDb();
     const add = await cli(db, ['webhook', 'add', receiver.url]);
     const secret = /signing secret \(shown once, store it now\): (whsec_\S+)/.exec(add.stdout)![1]!;
@@ -303,20 +329,27 @@ describe('the CLI', () => {
     await addEndpoint(db, receiver.url);
     let now = Date.now();
     const clock = () => now;
-    for (const type of ['stream.live', 'stream.offline'] as const) enqueueWebhookEvent(db, { type, at: now, channel: 'x', userId: null, data: {}, now });
+    for (const type of ['stream.live', 'stream.offline'] as const)
+      enqueueWebhookEvent(db, { type, at: now, channel: 'x', userId: null, data: {}, now });
     receiver.replies.push({ status: 204 }, { status: 502 });
     await deliverOnce(db, clock);
     now += 2000;
     const m = parsePrometheusText((await cli(db, ['metrics'], { now: clock })).stdout);
     const values = (name: string) => m.get(name)!.samples.map((x) => [x.labels, x.value]);
-    expect(values('streamctl_webhook_endpoints')).toEqual([[{ state: 'enabled' }, 1], [{ state: 'disabled' }, 0]]);
+    expect(values('streamctl_webhook_endpoints')).toEqual([
+      [{ state: 'enabled' }, 1],
+      [{ state: 'disabled' }, 0],
+    ]);
     expect(values('streamctl_webhook_pending')).toEqual([[{}, 1]]);
     expect(values('streamctl_webhook_oldest_pending_age_seconds')).toEqual([[{}, 2]]);
-    expect(values('streamctl_webhook_deliveries')).toEqual([[{ outcome: 'delivered' }, 1], [{ outcome: 'failed' }, 0]]);
+    expect(values('streamctl_webhook_deliveries')).toEqual([
+      [{ outcome: 'delivered' }, 1],
+      [{ outcome: 'failed' }, 0],
+    ]);
     expect(values('streamctl_webhook_failed_attempts')).toEqual([[{}, 1]]);
   });
 
-  it('remove drops the endpoint\'s queued deliveries', async () => {
+  it("remove drops the endpoint's queued deliveries", async () => {
     const db = memoryDb();
     const { id } = await addEndpoint(db, receiver.url);
     const now = Date.now();

@@ -2,7 +2,15 @@
 // the registry: every installed trigger once, ours last, blocking ones never fail-open.
 import { describe, expect, it } from 'vitest';
 import { desiredSetup } from '../../src/wiring/desired';
-import { desiredEntry, installedTriggers, mistDefaultFor, NOT_INSTALLED, planTriggers, readEntry, REFUSING_DEFAULT } from '../../src/wiring/plan';
+import {
+  desiredEntry,
+  installedTriggers,
+  mistDefaultFor,
+  NOT_INSTALLED,
+  planTriggers,
+  readEntry,
+  REFUSING_DEFAULT,
+} from '../../src/wiring/plan';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
 import { memoryDb } from '../support/db';
 
@@ -31,7 +39,11 @@ describe('planTriggers', () => {
   it('adds one entry per installed trigger to an empty configuration', () => {
     const { triggers, changes, unchanged } = planTriggers({}, desired);
     expect(Object.keys(triggers).sort()).toEqual([...installedTriggers()].sort());
-    expect(changes.map((c) => [c.action, c.name]).sort()).toEqual(installedTriggers().map((n) => ['add', n]).sort());
+    expect(changes.map((c) => [c.action, c.name]).sort()).toEqual(
+      installedTriggers()
+        .map((n) => ['add', n])
+        .sort(),
+    );
     expect(unchanged).toBe(0);
     for (const name of installedTriggers()) {
       expect(triggers[name], name).toEqual([desiredEntry(name, desired)]);
@@ -68,7 +80,13 @@ describe('planTriggers', () => {
   });
 
   it("reads MistServer's old array form of an entry", () => {
-    expect(readEntry(['/x/bin/push-rewrite', true, ['streams']])).toEqual({ handler: '/x/bin/push-rewrite', sync: true, streams: ['streams'], default: '', params: '' });
+    expect(readEntry(['/x/bin/push-rewrite', true, ['streams']])).toEqual({
+      handler: '/x/bin/push-rewrite',
+      sync: true,
+      streams: ['streams'],
+      default: '',
+      params: '',
+    });
     expect(readEntry('nonsense')).toBeNull();
   });
 });

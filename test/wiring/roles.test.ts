@@ -46,7 +46,9 @@ function applyRequests(state: Json, requests: Json[]): void {
     if (r.push_auto_add) state.pushes.push(r.push_auto_add);
     if (r.push_auto_remove !== undefined) {
       const key = r.push_auto_remove;
-      state.pushes = state.pushes.filter((p: Json, i: number) => String(i + 1) !== key && !(Array.isArray(key) && key[0] === p.stream && key[1] === p.target));
+      state.pushes = state.pushes.filter(
+        (p: Json, i: number) => String(i + 1) !== key && !(Array.isArray(key) && key[0] === p.stream && key[1] === p.target),
+      );
     }
     if (r.addprotocol) state.protocols.push(r.addprotocol);
     if (r.updateprotocol) {
@@ -56,7 +58,12 @@ function applyRequests(state: Json, requests: Json[]): void {
   }
 }
 
-const blank = (): Json => ({ triggers: {}, streams: {}, pushes: [], protocols: [{ connector: 'HTTP', interface: '127.0.0.1', port: 8080 }] });
+const blank = (): Json => ({
+  triggers: {},
+  streams: {},
+  pushes: [],
+  protocols: [{ connector: 'HTTP', interface: '127.0.0.1', port: 8080 }],
+});
 
 /** Plans and applies until MistServer holds what `desired` wants; returns the first plan. */
 function converge(state: Json, desired: Desired) {
@@ -85,7 +92,9 @@ describe('edge', () => {
     expect(state.triggers.USER_END[0].sync).toBe(false);
     expect(handler('STREAM_BUFFER')).toMatch(/\/bin\/edge-stream-buffer$/);
     // Blocking, with a default no input accepts: a slow handler never plays something else.
-    expect(state.triggers.STREAM_SOURCE).toEqual([{ handler: join(bin, 'edge-stream-source'), sync: true, streams: [], default: REFUSING_DEFAULT }]);
+    expect(state.triggers.STREAM_SOURCE).toEqual([
+      { handler: join(bin, 'edge-stream-source'), sync: true, streams: [], default: REFUSING_DEFAULT },
+    ]);
     // No program: MistServer answers the default, which names no stream, so every push is refused.
     expect(state.triggers.PUSH_REWRITE).toEqual([{ handler: '', sync: true, streams: [], default: REFUSING_DEFAULT }]);
     expect(state.pushes).toEqual([]);
@@ -97,11 +106,19 @@ describe('edge', () => {
     converge(state, single);
     state.triggers.PUSH_REWRITE.unshift({ handler: '/opt/other/hook', sync: true, streams: [], default: 'x' });
     const plan = converge(state, edge);
-    expect(plan.changes.filter((c) => c.action === 'remove').map((c) => `${c.area} ${c.name}`).sort()).toEqual(
+    expect(
+      plan.changes
+        .filter((c) => c.action === 'remove')
+        .map((c) => `${c.area} ${c.name}`)
+        .sort(),
+    ).toEqual(
       ['recording push streams+', 'trigger DEFAULT_STREAM', 'trigger PUSH_OUT_START', 'trigger RECORDING_END', 'trigger STREAM_END'].sort(),
     );
     // STREAM_SOURCE stays, now the edge's program; the VoD stream keeps the placeholder.
-    expect(plan.changes.find((c) => c.name === 'STREAM_SOURCE')).toMatchObject({ action: 'update', detail: expect.stringContaining('edge-stream-source') });
+    expect(plan.changes.find((c) => c.name === 'STREAM_SOURCE')).toMatchObject({
+      action: 'update',
+      detail: expect.stringContaining('edge-stream-source'),
+    });
     expect(state.streams.vod.source).toBe(edge.vodSource);
     // The foreign handler runs first; the guard's answer is the one MistServer uses.
     expect(state.triggers.PUSH_REWRITE.map((e: Json) => e.handler)).toEqual(['/opt/other/hook', '']);
@@ -109,7 +126,10 @@ describe('edge', () => {
     // doctor on the edge: a one-box handler left behind is named.
     const back = structuredClone(state);
     back.triggers.STREAM_END = [{ handler: join(bin, 'stream-end'), sync: false, streams: [] }];
-    expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_END')).toMatchObject({ status: 'fail', message: expect.stringContaining('one-box handler') });
+    expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_END')).toMatchObject({
+      status: 'fail',
+      message: expect.stringContaining('one-box handler'),
+    });
     // The one-box STREAM_SOURCE (it would open a database the edge does not have) is not the edge's.
     back.triggers.STREAM_SOURCE = [{ handler: join(bin, 'stream-source'), sync: true, streams: [], default: REFUSING_DEFAULT }];
     expect(checkMistConfig(answerOf(back), edge).find((f) => f.check === 'trigger STREAM_SOURCE')).toMatchObject({ status: 'fail' });
@@ -167,8 +187,15 @@ describe('origin', () => {
     state.protocols.push({ connector: 'DTSC', interface: '127.0.0.1', port: 4300, online: 1 });
     expect(checkMistConfig(answerOf(state), origin).find((f) => f.check === 'dtsc')).toMatchObject({ status: 'fail' });
     const plan = planSetup(answerOf(state), origin);
-    expect(plan.requests).toContainEqual({ updateprotocol: [{ connector: 'DTSC', interface: '127.0.0.1', port: 4300 }, { connector: 'DTSC', port: 4300 }] });
-    expect(plan.changes.find((c) => c.area === 'protocol')!.detail).toBe('127.0.0.1 port 4300 → every interface (edges cannot reach loopback)');
+    expect(plan.requests).toContainEqual({
+      updateprotocol: [
+        { connector: 'DTSC', interface: '127.0.0.1', port: 4300 },
+        { connector: 'DTSC', port: 4300 },
+      ],
+    });
+    expect(plan.changes.find((c) => c.area === 'protocol')!.detail).toBe(
+      '127.0.0.1 port 4300 → every interface (edges cannot reach loopback)',
+    );
   });
 
   it('leaves a DTSC output on a private address alone', () => {
@@ -194,7 +221,8 @@ describe('origin addresses', () => {
   it('refuses anything but a host and port (it is written into MistServer)', () => {
     expect(originProblem('')).toMatch(/--origin/);
     for (const bad of ['a b', 'x/y', 'host:port', 'dtsc://x', 'a;rm', 'h\nx']) expect(originProblem(bad), bad).toMatch(/invalid origin/);
-    for (const good of ['origin', 'origin.example', '10.0.0.1', '10.0.0.1:4200', 'fd00::1', '[fd00::1]:4200']) expect(originProblem(good), good).toBeNull();
+    for (const good of ['origin', 'origin.example', '10.0.0.1', '10.0.0.1:4200', 'fd00::1', '[fd00::1]:4200'])
+      expect(originProblem(good), good).toBeNull();
   });
 });
 
@@ -202,9 +230,14 @@ describe('mist apply --role', () => {
   it('names a bad role, a missing or malformed origin, and --origin off an edge', async () => {
     const file = freshDb();
     const run = (...args: string[]) => cli(file, ['mist', 'apply', '--api', 'http://127.0.0.1:9', ...args]);
-    expect(await run('--role', 'relay')).toMatchObject({ status: 1, stderr: 'streamctl: invalid --role "relay": expected single, origin or edge\n' });
+    expect(await run('--role', 'relay')).toMatchObject({
+      status: 1,
+      stderr: 'streamctl: invalid --role "relay": expected single, origin or edge\n',
+    });
     expect((await run('--role', 'edge')).stderr).toBe('streamctl: no origin given: use --origin <host> or set origin= in streamctl.conf\n');
     expect((await run('--role', 'edge', '--origin', 'x y')).stderr).toContain('invalid origin "x y"');
-    expect((await run('--role', 'origin', '--origin', 'x')).stderr).toBe('streamctl: --origin is for an edge; this server\'s role is origin\n');
+    expect((await run('--role', 'origin', '--origin', 'x')).stderr).toBe(
+      "streamctl: --origin is for an edge; this server's role is origin\n",
+    );
   });
 });

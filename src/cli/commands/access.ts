@@ -23,7 +23,8 @@ export function accessCommand(ctx: CliContext): Command {
     .option('--json', 'print JSON')
     .action(async (name: string, opts: { token?: string; ip: string; session?: string; json?: boolean }) => {
       if (!parseIp(opts.ip)) throw new UsageError(`invalid --ip "${opts.ip}": expected an IPv4 or IPv6 address`);
-      if (opts.session !== undefined && !/^[0-9a-f]{64}$/.test(opts.session)) throw new UsageError('invalid --session: expected 64 hex characters');
+      if (opts.session !== undefined && !/^[0-9a-f]{64}$/.test(opts.session))
+        throw new UsageError('invalid --session: expected 64 hex characters');
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
@@ -42,7 +43,13 @@ export function accessCommand(ctx: CliContext): Command {
           if (found.repaired) tokenNote += ' [first character restored, as MistServer drops it from Bearer headers]';
         }
       }
-      const d = decideAccess(db, { channel: { userId: user.id, userName: user.name, disabled: user.disabled }, ip: opts.ip, token, sessionId: opts.session, now });
+      const d = decideAccess(db, {
+        channel: { userId: user.id, userName: user.name, disabled: user.disabled },
+        ip: opts.ip,
+        token,
+        sessionId: opts.session,
+        now,
+      });
       const policy = getChannel(db, user.id);
       // A refusal is the answer asked for, not a failure: exit 1 without an error line.
       if (!d.allow) ctx.answerNo();

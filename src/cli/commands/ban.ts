@@ -22,7 +22,9 @@ async function recheckFor(ctx: CliContext, db: Db, b: Ban, reason: string): Prom
   // A global ban also reaches live channels without recorded sessions: open channels admit viewers without USER_NEW.
   const ids = b.userName !== null ? [] : [...new Set([...channelsWithOpenSessions(db), ...liveChannels(db).map((c) => c.userId)])];
   const names = b.userName !== null ? [b.userName] : ids.map((id) => findUserById(db, id)?.name);
-  const effects: LiveEffect[] = names.filter((n): n is string => n !== undefined).map((user) => ({ kind: 'recheck-viewers', user, reason }));
+  const effects: LiveEffect[] = names
+    .filter((n): n is string => n !== undefined)
+    .map((user) => ({ kind: 'recheck-viewers', user, reason }));
   if (effects.length) await applyLiveEffects(ctx, effects);
 }
 
@@ -44,7 +46,8 @@ export function banCommand(ctx: CliContext): Command {
     .option('--reason <text>', 'a note for operators')
     .option('--json', 'print JSON')
     .action(async (opts: { viewer?: string; ip?: string; channel?: string; until?: string; reason?: string; json?: boolean }) => {
-      if ((opts.viewer === undefined) === (opts.ip === undefined)) throw new UsageError('give exactly one of --viewer <id> or --ip <address>');
+      if ((opts.viewer === undefined) === (opts.ip === undefined))
+        throw new UsageError('give exactly one of --viewer <id> or --ip <address>');
       let value: string;
       if (opts.viewer !== undefined) {
         checkViewerId(opts.viewer);
@@ -61,9 +64,17 @@ export function banCommand(ctx: CliContext): Command {
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
       if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       const ban = insertBan(db, { userId: user?.id ?? null, kind: opts.viewer !== undefined ? 'viewer' : 'ip', value, reason, until, now });
-      recordAdmin(ctx, { action: 'ban add', userId: user?.id ?? null, reason: `ban #${ban.id}: ${describeBan(ban)}${until === null ? '' : ` until ${isoTime(until)}`}${reason ? ` (${reason})` : ''}`, detail: ban.value });
+      recordAdmin(ctx, {
+        action: 'ban add',
+        userId: user?.id ?? null,
+        reason: `ban #${ban.id}: ${describeBan(ban)}${until === null ? '' : ` until ${isoTime(until)}`}${reason ? ` (${reason})` : ''}`,
+        detail: ban.value,
+      });
       if (opts.json) ctx.json(banJson(ban, now));
-      else ctx.out(`ban #${ban.id}: ${ban.kind} ${ban.value} on ${user ? user.name : 'every channel'}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
+      else
+        ctx.out(
+          `ban #${ban.id}: ${ban.kind} ${ban.value} on ${user ? user.name : 'every channel'}${until === null ? '' : ` until ${isoTime(until)}`}\n`,
+        );
       await recheckFor(ctx, db, ban, 'ban added');
     });
 
@@ -83,7 +94,14 @@ export function banCommand(ctx: CliContext): Command {
       ctx.out(
         table(
           ['ID', 'CHANNEL', 'KIND', 'VALUE', 'UNTIL', 'REASON'],
-          bans.map((b) => [String(b.id), b.userName ?? '(all)', b.kind, b.value, b.until === null ? '-' : shortTime(b.until), b.reason ?? '']),
+          bans.map((b) => [
+            String(b.id),
+            b.userName ?? '(all)',
+            b.kind,
+            b.value,
+            b.until === null ? '-' : shortTime(b.until),
+            b.reason ?? '',
+          ]),
         ),
       );
     });
@@ -97,7 +115,12 @@ export function banCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const ban = findBan(db, Number(idText));
       if (!ban || !deleteBan(db, ban.id)) throw new UserError(`no ban #${idText} (see 'streamctl ban list')`);
-      recordAdmin(ctx, { action: 'ban remove', userId: ban.userId, reason: `lifted ban #${ban.id}: ${describeBan(ban)}`, detail: ban.value });
+      recordAdmin(ctx, {
+        action: 'ban remove',
+        userId: ban.userId,
+        reason: `lifted ban #${ban.id}: ${describeBan(ban)}`,
+        detail: ban.value,
+      });
       if (opts.json) ctx.json(banJson(ban, ctx.now()));
       else ctx.out(`ban #${ban.id} lifted\n`);
       // Lifting a ban admits no one by itself (refused sessions are cached by MistServer for ~10

@@ -47,7 +47,9 @@ export function broadcastsCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const user = requireUser(db, name);
       const now = ctx.now();
-      const rows = broadcastHistory(db, user.id, `${getSetting(db, 'stream-base')}+${user.name}`, opts.limit, now).map((b) => broadcastJson(user.name, b, now));
+      const rows = broadcastHistory(db, user.id, `${getSetting(db, 'stream-base')}+${user.name}`, opts.limit, now).map((b) =>
+        broadcastJson(user.name, b, now),
+      );
       if (opts.json) return ctx.json(rows);
       if (rows.length === 0) return ctx.out(`${user.name} has not broadcast yet\n`);
       ctx.out(

@@ -30,16 +30,21 @@ export function addChannelPasswordCommands(cmd: Command, ctx: CliContext): void 
         if (had) recordAdmin(ctx, { action: 'channel password', userId: user.id, reason: `removed the password of ${user.name}` });
         if (opts.json) ctx.json(channelJson(user.name, channel));
         else ctx.out(`password of ${user.name} removed\n`);
-        if (had && channel.access === 'password') await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
+        if (had && channel.access === 'password')
+          await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'channel password removed' }]);
         return;
       }
       const password = readSecretFromStdin(ctx, 'password');
-      if (password.length < MIN_PASSWORD_LENGTH) throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
-      if (password.length > MAX_PASSWORD_LENGTH) throw new UserError(`the password is too long (at most ${MAX_PASSWORD_LENGTH} characters)`);
+      if (password.length < MIN_PASSWORD_LENGTH)
+        throw new UserError(`the password is too short (at least ${MIN_PASSWORD_LENGTH} characters)`);
+      if (password.length > MAX_PASSWORD_LENGTH)
+        throw new UserError(`the password is too long (at most ${MAX_PASSWORD_LENGTH} characters)`);
       const channel = updateChannel(db, user.id, { passwordHash: hashPassword(password) }, ctx.now());
       recordAdmin(ctx, { action: 'channel password', userId: user.id, reason: `set the password of ${user.name}` });
       if (opts.json) return ctx.json(channelJson(user.name, channel));
-      ctx.out(`password of ${user.name} set${channel.access === 'password' ? '' : ` (access is ${channel.access}: use --access password to require it)`}\n`);
+      ctx.out(
+        `password of ${user.name} set${channel.access === 'password' ? '' : ` (access is ${channel.access}: use --access password to require it)`}\n`,
+      );
     });
 
   cmd

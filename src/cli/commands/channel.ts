@@ -2,7 +2,18 @@
 import { Command } from 'commander';
 import { formatDuration, parseDuration } from '../../lib/duration';
 import { UsageError, UserError } from '../../lib/errors';
-import { ACCESS_POLICIES, getChannel, ON_EXCESS, SECOND_PUSH_POLICIES, updateChannel, type AccessPolicy, type Channel, type ChannelPatch, type OnExcess, type SecondPushPolicy } from '../../store/channels';
+import {
+  ACCESS_POLICIES,
+  getChannel,
+  ON_EXCESS,
+  SECOND_PUSH_POLICIES,
+  updateChannel,
+  type AccessPolicy,
+  type Channel,
+  type ChannelPatch,
+  type OnExcess,
+  type SecondPushPolicy,
+} from '../../store/channels';
 import type { CliContext } from '../context';
 import { recordAdmin } from '../admin-events';
 import { channelJson } from '../shapes';
@@ -39,7 +50,8 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
     patch.access = opts.access as AccessPolicy;
   }
   if (opts.minAge !== undefined) {
-    if (!/^\d{1,2}$/.test(opts.minAge) || Number(opts.minAge) < 1) throw new UsageError(`invalid --min-age "${opts.minAge}": expected 1 to 99`);
+    if (!/^\d{1,2}$/.test(opts.minAge) || Number(opts.minAge) < 1)
+      throw new UsageError(`invalid --min-age "${opts.minAge}": expected 1 to 99`);
     patch.minAge = Number(opts.minAge);
   }
   if (opts.viewerCap !== undefined) {
@@ -50,10 +62,14 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
   if (opts.viewerSessions !== undefined) {
     if (opts.viewerSessions === 'none') patch.viewerSessions = null;
     else if (/^[1-9]\d{0,8}$/.test(opts.viewerSessions)) patch.viewerSessions = Number(opts.viewerSessions);
-    else throw new UsageError(`invalid --viewer-sessions "${opts.viewerSessions}": expected a whole number above 0, or none (the global setting viewer-sessions)`);
+    else
+      throw new UsageError(
+        `invalid --viewer-sessions "${opts.viewerSessions}": expected a whole number above 0, or none (the global setting viewer-sessions)`,
+      );
   }
   if (opts.onExcess !== undefined) {
-    if (!(ON_EXCESS as readonly string[]).includes(opts.onExcess)) throw new UsageError(`invalid --on-excess "${opts.onExcess}": expected one of ${ON_EXCESS.join(', ')}`);
+    if (!(ON_EXCESS as readonly string[]).includes(opts.onExcess))
+      throw new UsageError(`invalid --on-excess "${opts.onExcess}": expected one of ${ON_EXCESS.join(', ')}`);
     patch.onExcess = opts.onExcess as OnExcess;
   }
   if (opts.record !== undefined) patch.record = onOff('--record', opts.record);
@@ -61,7 +77,8 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
     if (opts.retention === 'default') patch.retentionMs = null;
     else {
       const ms = parseDuration(opts.retention);
-      if (ms === null || ms === 0) throw new UsageError(`invalid --retention "${opts.retention}": expected a duration such as 30d, or default`);
+      if (ms === null || ms === 0)
+        throw new UsageError(`invalid --retention "${opts.retention}": expected a duration such as 30d, or default`);
       patch.retentionMs = ms;
     }
   }
@@ -74,7 +91,8 @@ export function channelPatchFromOptions(opts: ChannelSetOptions): ChannelPatch {
   }
   if (opts.reconnectGrace !== undefined) {
     const ms = opts.reconnectGrace.trim() === '0' ? 0 : parseDuration(opts.reconnectGrace);
-    if (ms === null) throw new UsageError(`invalid --reconnect-grace "${opts.reconnectGrace}": expected a duration such as 30s or 2m, or 0`);
+    if (ms === null)
+      throw new UsageError(`invalid --reconnect-grace "${opts.reconnectGrace}": expected a duration such as 30s or 2m, or 0`);
     patch.reconnectGraceMs = ms;
   }
   return patch;
@@ -89,12 +107,21 @@ export function channelCommand(ctx: CliContext): Command {
     .option('--access <policy>', `who may watch: ${ACCESS_POLICIES.join(', ')}`)
     .option('--min-age <years>', 'minimum age for --access age (default 18)')
     .option('--viewer-cap <n>', 'most concurrent viewer sessions, or none')
-    .option('--viewer-sessions <n>', "most concurrent sessions per viewer id (a token's sub), or none for the global setting viewer-sessions")
-    .option('--on-excess <what>', `the viewer's next session past --viewer-sessions: ${ON_EXCESS.join(' or ')} (stop the viewer's oldest session)`)
+    .option(
+      '--viewer-sessions <n>',
+      "most concurrent sessions per viewer id (a token's sub), or none for the global setting viewer-sessions",
+    )
+    .option(
+      '--on-excess <what>',
+      `the viewer's next session past --viewer-sessions: ${ON_EXCESS.join(' or ')} (stop the viewer's oldest session)`,
+    )
     .option('--record <on|off>', 'record broadcasts')
     .option('--retention <duration>', 'keep recordings this long (e.g. 30d), or default for the global setting')
     .option('--replay-offline <on|off>', 'play the latest recording while the channel is offline')
-    .option('--second-push <policy>', `a push while the channel is live: refuse (keep the live encoder, the default) or takeover (stop it, take the newcomer)`)
+    .option(
+      '--second-push <policy>',
+      `a push while the channel is live: refuse (keep the live encoder, the default) or takeover (stop it, take the newcomer)`,
+    )
     .option('--reconnect-grace <duration>', 'after the live encoder dropped, only its key may publish for this long (e.g. 30s; default 0)')
     .option('--json', 'print the channel as JSON')
     .action(async (name: string, opts: ChannelSetOptions) => {
@@ -143,7 +170,10 @@ function channelFlags(opts: ChannelSetOptions): string {
     ['--retention', opts.retention],
     ['--replay-offline', opts.replayOffline],
   ];
-  return flags.filter(([, v]) => v !== undefined).map(([f, v]) => `${f} ${v}`).join(' ');
+  return flags
+    .filter(([, v]) => v !== undefined)
+    .map(([f, v]) => `${f} ${v}`)
+    .join(' ');
 }
 
 /** What changed about who may watch (access, minimum age, viewer cap), in words; '' when nothing did. */
@@ -152,7 +182,8 @@ export function admissionChange(before: Channel | undefined, after: Channel): st
   if (before?.access !== after.access) changes.push(`access changed to ${after.access}`);
   if (after.access === 'age' && before?.minAge !== after.minAge) changes.push(`minimum age changed to ${after.minAge ?? 18}`);
   if (before?.viewerCap !== after.viewerCap) changes.push(`viewer cap changed to ${after.viewerCap ?? 'none'}`);
-  if (before?.viewerSessions !== after.viewerSessions) changes.push(`viewer-sessions changed to ${after.viewerSessions ?? 'the global setting'}`);
+  if (before?.viewerSessions !== after.viewerSessions)
+    changes.push(`viewer-sessions changed to ${after.viewerSessions ?? 'the global setting'}`);
   return changes.join(', ');
 }
 

@@ -68,7 +68,12 @@ export function configCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const names = Object.keys(SETTING_DEFAULTS) as SettingName[];
       if (opts.json) return ctx.json(names.map((n) => settingJson(db, n)));
-      ctx.out(table(['NAME', 'VALUE', 'MEANING'], names.map((n) => [n, getSetting(db, n), SETTING_RULES[n].description])));
+      ctx.out(
+        table(
+          ['NAME', 'VALUE', 'MEANING'],
+          names.map((n) => [n, getSetting(db, n), SETTING_RULES[n].description]),
+        ),
+      );
     });
 
   return cmd;

@@ -67,7 +67,8 @@ export function dbCommand(ctx: CliContext): Command {
         // One key=value a line, for a shell to read (install.sh): a value never spans lines.
         const lines = Object.entries(report).flatMap(([key, value]) => (Array.isArray(value) ? value : [value]).map((v) => `${key}=${v}`));
         const broken = lines.find((l) => l.includes('\n'));
-        if (broken) throw new UserError(`${broken.slice(0, broken.indexOf('='))} holds a line break: it cannot be printed as key=value (use --json)`);
+        if (broken)
+          throw new UserError(`${broken.slice(0, broken.indexOf('='))} holds a line break: it cannot be printed as key=value (use --json)`);
         ctx.out(lines.map((l) => `${l}\n`).join(''));
       } finally {
         db.close();
@@ -92,7 +93,7 @@ export function dbCommand(ctx: CliContext): Command {
 
   cmd
     .command('backup')
-    .description('copy the database to a new file with SQLite\'s online backup (safe while triggers run); the copy is 0600')
+    .description("copy the database to a new file with SQLite's online backup (safe while triggers run); the copy is 0600")
     .argument('<file>', 'the backup file to create (must not exist)')
     .option('--json', 'print JSON')
     .action(async (file: string, opts: { json?: boolean }) => {
@@ -148,7 +149,10 @@ export function dbCommand(ctx: CliContext): Command {
         for (const f of report.foreignKeys) ctx.out(`foreign key: ${f.table} row ${f.rowid ?? '?'} points at a missing ${f.parent} row\n`);
         if (ok) ctx.out(`${path}: ok (integrity_check, foreign_key_check)\n`);
       }
-      if (!ok) throw new UserError(`${path}: ${report.integrity.length} integrity problem(s), ${report.foreignKeys.length} dangling foreign key(s); restore from a backup (docs/operations.md)`);
+      if (!ok)
+        throw new UserError(
+          `${path}: ${report.integrity.length} integrity problem(s), ${report.foreignKeys.length} dangling foreign key(s); restore from a backup (docs/operations.md)`,
+        );
     });
 
   return cmd;

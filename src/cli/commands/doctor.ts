@@ -2,7 +2,15 @@
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { databaseGroup, originHost, readInstalledConfig, redisPassword, redisPrimary, redisReplica, role as configuredRole } from '../../config';
+import {
+  databaseGroup,
+  originHost,
+  readInstalledConfig,
+  redisPassword,
+  redisPrimary,
+  redisReplica,
+  role as configuredRole,
+} from '../../config';
 import { UserError } from '../../lib/errors';
 import { desiredSetup, DEFAULT_MIST_API } from '../../wiring/desired';
 import { mistConnection } from '../../mist/connection';
@@ -18,7 +26,9 @@ const LABEL = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' } as const;
 
 export function doctorCommand(ctx: CliContext): Command {
   return new Command('doctor')
-    .description("check the database, programs, MistServer setup and recordings folder, and an origin's or edge's Redis; exit 1 on any problem")
+    .description(
+      "check the database, programs, MistServer setup and recordings folder, and an origin's or edge's Redis; exit 1 on any problem",
+    )
     .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .option('--user <name>', 'API account (not needed from the same host)')
     .option('--password <password>', 'API password')
@@ -36,7 +46,8 @@ export function doctorCommand(ctx: CliContext): Command {
       try {
         const mistUserName = opts.mistUser ?? readInstalledConfig().mist_user ?? '';
         const mistUser = mistUserName ? findSystemUser(mistUserName) : null;
-        if (mistUserName && !mistUser) throw new UserError(`no system user "${mistUserName}" (give the user MistServer runs as with --mist-user)`);
+        if (mistUserName && !mistUser)
+          throw new UserError(`no system user "${mistUserName}" (give the user MistServer runs as with --mist-user)`);
         const settingsDb = db ?? (db = defaultsOnly());
         // The role and origin install.sh wrote (role=, origin=): what this server should be.
         const role = configuredRole();
@@ -64,7 +75,13 @@ export function doctorCommand(ctx: CliContext): Command {
             vodBase: desired.vodBase,
           })),
         );
-        if (role === 'edge' && !originHost()) findings.push({ check: 'origin', status: 'fail', message: 'no origin= in streamctl.conf: the edge does not know where to pull from', fix: 'install.sh ROLE=edge ORIGIN=<origin host> (or add origin= to streamctl.conf)' });
+        if (role === 'edge' && !originHost())
+          findings.push({
+            check: 'origin',
+            status: 'fail',
+            message: 'no origin= in streamctl.conf: the edge does not know where to pull from',
+            fix: 'install.sh ROLE=edge ORIGIN=<origin host> (or add origin= to streamctl.conf)',
+          });
         if (role === 'origin') findings.push(...(await originReplication(db, findings, redisPrimary(), pw.password, ctx.now())));
         report(ctx, findings, mistUserName, opts.json === true);
         const failed = findings.filter((f) => f.status === 'fail').length;

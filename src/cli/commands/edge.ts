@@ -42,8 +42,12 @@ interface RedisOpts {
 /** --redis, else STREAMCTL_REDIS_PRIMARY / redis_primary=; the password from redis_password_file=. */
 function primary(ctx: CliContext, opts: RedisOpts): { target: string; password?: string } {
   const target = opts.redis ?? redisPrimary();
-  if (!target) throw new UserError('no Redis primary configured: set redis_primary= in streamctl.conf (or STREAMCTL_REDIS_PRIMARY, or give --redis <host:port|socket>)');
-  if (!target.startsWith('/') && !/^[^\s/]+:\d{1,5}$/.test(target)) throw new UserError(`invalid Redis target "${target.slice(0, 80)}": expected host:port or a unix socket path`);
+  if (!target)
+    throw new UserError(
+      'no Redis primary configured: set redis_primary= in streamctl.conf (or STREAMCTL_REDIS_PRIMARY, or give --redis <host:port|socket>)',
+    );
+  if (!target.startsWith('/') && !/^[^\s/]+:\d{1,5}$/.test(target))
+    throw new UserError(`invalid Redis target "${target.slice(0, 80)}": expected host:port or a unix socket path`);
   const pw = redisPassword();
   if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
   return { target, ...(pw.password !== undefined ? { password: pw.password } : {}) };
@@ -70,10 +74,15 @@ function sessionEndStore(db: Db, log: (line: string) => void): (entries: string[
   };
 }
 
-const redisOption = ['--redis <target>', "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)"] as const;
+const redisOption = [
+  '--redis <target>',
+  "the Redis primary: host:port or a unix socket path (default: streamctl.conf's redis_primary=)",
+] as const;
 
 export function edgeCommand(ctx: CliContext): Command {
-  const cmd = new Command('edge').description('replicate admission data to the edges through Redis (the origin\'s relay and checks; an edge\'s tag watcher)');
+  const cmd = new Command('edge').description(
+    "replicate admission data to the edges through Redis (the origin's relay and checks; an edge's tag watcher)",
+  );
 
   cmd
     .command('relay')
@@ -84,7 +93,8 @@ export function edgeCommand(ctx: CliContext): Command {
     .action(async (opts: RedisOpts & { once?: boolean; json?: boolean }) => {
       const db = ctx.db();
       const { target, password } = primary(ctx, opts);
-      if (getSetting(db, 'replication') !== 'redis') ctx.err("streamctl: replication is off, so nothing is queued; 'streamctl edge resync' turns it on\n");
+      if (getSetting(db, 'replication') !== 'redis')
+        ctx.err("streamctl: replication is off, so nothing is queued; 'streamctl edge resync' turns it on\n");
       const log = (line: string) => ctx.err(`streamctl relay: ${line}\n`);
       const stop = new AbortController();
       const onSignal = () => stop.abort();
@@ -98,11 +108,15 @@ export function edgeCommand(ctx: CliContext): Command {
       const queue = opts.once ? undefined : new EdgeRetryQueue();
       const published = (p: Published) => {
         if (p.effects.length === 0) return;
-        effects = effects.then(() => applyEdgeEffects(db, p.effects, ctx.now(), log, queue)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+        effects = effects
+          .then(() => applyEdgeEffects(db, p.effects, ctx.now(), log, queue))
+          .catch((err) => log(`edge re-check failed: ${String(err)}`));
       };
       const retrying = setInterval(() => {
         if (!queue || queue.edges === 0) return;
-        effects = effects.then(() => retryEdgeEffects(db, queue, ctx.now(), log)).catch((err) => log(`edge re-check failed: ${String(err)}`));
+        effects = effects
+          .then(() => retryEdgeEffects(db, queue, ctx.now(), log))
+          .catch((err) => log(`edge re-check failed: ${String(err)}`));
       }, EDGE_RETRY_MS);
       try {
         const totals = await runRelay({
@@ -119,12 +133,25 @@ export function edgeCommand(ctx: CliContext): Command {
           once: opts.once === true,
         });
         await effects;
-        if (opts.json) ctx.json({ redis: target, batches: totals.batches, rows: totals.rows, entities: totals.entities, session_ends: totals.ends, failures: totals.failures });
-        else if (opts.once) ctx.out(`published ${totals.entities} change(s) from ${totals.rows} outbox row(s); stored ${totals.ends} session end(s) from the edges\n`);
+        if (opts.json)
+          ctx.json({
+            redis: target,
+            batches: totals.batches,
+            rows: totals.rows,
+            entities: totals.entities,
+            session_ends: totals.ends,
+            failures: totals.failures,
+          });
+        else if (opts.once)
+          ctx.out(
+            `published ${totals.entities} change(s) from ${totals.rows} outbox row(s); stored ${totals.ends} session end(s) from the edges\n`,
+          );
         else log(`stopped: published ${totals.entities} change(s) from ${totals.rows} outbox row(s), stored ${totals.ends} session end(s)`);
       } catch (err) {
         await effects;
-        throw new UserError(`could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`);
+        throw new UserError(
+          `could not publish to Redis ${target}: ${err instanceof Error ? err.message : String(err)} (the changes stay queued)`,
+        );
       } finally {
         clearInterval(retrying);
         process.off('SIGTERM', onSignal);
@@ -162,9 +189,16 @@ export function edgeCommand(ctx: CliContext): Command {
             synced_at: isoTime(r.syncedAt),
           });
         }
-        if (turnedOn) ctx.out('replication was off: turned on (setting replication=redis); run `streamctl edge relay` to publish changes from now on\n');
-        const kinds = Object.entries(r.byKind).map(([k, n]) => `${n} ${k}`).join(', ');
-        ctx.out(`resynced ${target}: wrote ${r.written} key(s) (${kinds}), deleted ${r.deleted} stale key(s), covered ${r.rows} queued change(s)\n`);
+        if (turnedOn)
+          ctx.out(
+            'replication was off: turned on (setting replication=redis); run `streamctl edge relay` to publish changes from now on\n',
+          );
+        const kinds = Object.entries(r.byKind)
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ');
+        ctx.out(
+          `resynced ${target}: wrote ${r.written} key(s) (${kinds}), deleted ${r.deleted} stale key(s), covered ${r.rows} queued change(s)\n`,
+        );
       } finally {
         client.close();
       }
@@ -181,17 +215,23 @@ export function edgeCommand(ctx: CliContext): Command {
       const s = await replicationStatus(db, target, password);
       const now = ctx.now();
       const age = s.outbox.oldestAt === null ? null : Math.max(0, now - s.outbox.oldestAt);
-      const meta = s.meta === null ? null : {
-        synced_at: s.meta.synced_at ? isoTime(Number(s.meta.synced_at)) : null,
-        outbox_id: s.meta.outbox ? Number(s.meta.outbox) : null,
-      };
+      const meta =
+        s.meta === null
+          ? null
+          : {
+              synced_at: s.meta.synced_at ? isoTime(Number(s.meta.synced_at)) : null,
+              outbox_id: s.meta.outbox ? Number(s.meta.outbox) : null,
+            };
       if (opts.json) {
         return ctx.json({
           replication: s.replication,
           redis: s.redis,
           outbox: { pending: s.outbox.pending, oldest_at: isoTime(s.outbox.oldestAt), oldest_age_ms: age, last_id: s.outbox.lastId },
           meta,
-          edges: getSetting(db, 'edges').split(',').map((u) => u.trim()).filter(Boolean),
+          edges: getSetting(db, 'edges')
+            .split(',')
+            .map((u) => u.trim())
+            .filter(Boolean),
         });
       }
       ctx.out(`replication: ${s.replication}\n`);
@@ -232,7 +272,9 @@ export function edgeCommand(ctx: CliContext): Command {
 
   cmd
     .command('watch')
-    .description("on an edge: keep this MistServer's open tags in step with the Redis replica until stopped (untag and re-check a channel no longer open)")
+    .description(
+      "on an edge: keep this MistServer's open tags in step with the Redis replica until stopped (untag and re-check a channel no longer open)",
+    )
     .option('--once', 'compare every live stream once, then exit (exit 1 if the replica or MistServer cannot answer)')
     .option('--api <url>', "this edge's MistServer API (default: the mist-api setting, else loopback)")
     .option('--replica <socket>', "the Redis replica's unix socket (default: streamctl.conf's redis_replica=)")
@@ -240,7 +282,10 @@ export function edgeCommand(ctx: CliContext): Command {
     .action(async (opts: { once?: boolean; api?: string; replica?: string; json?: boolean }) => {
       const db = ctx.db();
       const target = opts.replica ?? redisReplica();
-      if (!target) throw new UserError('no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA, or give --replica <socket>');
+      if (!target)
+        throw new UserError(
+          'no Redis replica configured: set redis_replica= in streamctl.conf (install.sh ROLE=edge writes it), or STREAMCTL_REDIS_REPLICA, or give --replica <socket>',
+        );
       const pw = redisPassword();
       if (pw.problem) ctx.err(`streamctl: ${pw.problem}\n`);
       const conn = { ...mistConnection(db, { api: opts.api }, (line) => ctx.err(`streamctl: ${line}\n`)), timeoutMs: WATCH_API_TIMEOUT_MS };
@@ -251,7 +296,8 @@ export function edgeCommand(ctx: CliContext): Command {
       process.once('SIGINT', onSignal);
       try {
         const totals = await runTagWatch({
-          replica: () => connectRedis(target, { timeoutMs: WATCH_REDIS_TIMEOUT_MS, ...(pw.password !== undefined ? { password: pw.password } : {}) }),
+          replica: () =>
+            connectRedis(target, { timeoutMs: WATCH_REDIS_TIMEOUT_MS, ...(pw.password !== undefined ? { password: pw.password } : {}) }),
           mist: (body) => mistCall(conn, body),
           now: () => ctx.now(),
           log,
@@ -259,7 +305,8 @@ export function edgeCommand(ctx: CliContext): Command {
           signal: stop.signal,
           once: opts.once === true,
         });
-        if (opts.json) ctx.json({ replica: target, passes: totals.passes, tagged: totals.tagged, untagged: totals.untagged, failures: totals.failures });
+        if (opts.json)
+          ctx.json({ replica: target, passes: totals.passes, tagged: totals.tagged, untagged: totals.untagged, failures: totals.failures });
         else if (opts.once) ctx.out(`compared the live streams with the replica: tagged ${totals.tagged}, untagged ${totals.untagged}\n`);
         else log(`stopped: tagged ${totals.tagged}, untagged ${totals.untagged} in ${totals.passes} pass(es)`);
       } catch (err) {

@@ -26,7 +26,17 @@ export function eventsCommand(ctx: CliContext): Command {
       const rows = listEvents(db, { kind: opts.kind, userId, limit: opts.limit });
       if (opts.json) {
         return ctx.json(
-          rows.map((e) => ({ id: e.id, at: isoTime(e.at), kind: e.kind, outcome: e.outcome, reason: e.reason, user: e.userName, ip: e.ip, detail: e.detail, actor: e.actor })),
+          rows.map((e) => ({
+            id: e.id,
+            at: isoTime(e.at),
+            kind: e.kind,
+            outcome: e.outcome,
+            reason: e.reason,
+            user: e.userName,
+            ip: e.ip,
+            detail: e.detail,
+            actor: e.actor,
+          })),
         );
       }
       if (rows.length === 0) return ctx.out('no events\n');

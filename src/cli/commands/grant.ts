@@ -28,7 +28,12 @@ export function grantCommand(ctx: CliContext): Command {
       const until = opts.until === undefined ? null : parseUntil(opts.until, now);
       if (until !== null && until <= now) throw new UsageError('invalid --until: it is in the past');
       upsertGrant(db, { userId: user.id, viewer, until, now });
-      recordAdmin(ctx, { action: 'grant add', userId: user.id, reason: `${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}`, detail: viewer });
+      recordAdmin(ctx, {
+        action: 'grant add',
+        userId: user.id,
+        reason: `${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}`,
+        detail: viewer,
+      });
       const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
       if (opts.json && grant) return ctx.json(grantJson(user.name, grant, now));
       ctx.out(`${viewer} may watch ${user.name}${until === null ? '' : ` until ${isoTime(until)}`}\n`);
@@ -46,7 +51,12 @@ export function grantCommand(ctx: CliContext): Command {
       const grants = listGrants(db, user.id, now, opts.all === true);
       if (opts.json) return ctx.json(grants.map((g) => grantJson(user.name, g, now)));
       if (grants.length === 0) return ctx.out(`${user.name} has no grants\n`);
-      ctx.out(table(['VIEWER', 'UNTIL', 'CREATED'], grants.map((g) => [g.viewer, g.until === null ? '-' : shortTime(g.until), shortTime(g.createdAt)])));
+      ctx.out(
+        table(
+          ['VIEWER', 'UNTIL', 'CREATED'],
+          grants.map((g) => [g.viewer, g.until === null ? '-' : shortTime(g.until), shortTime(g.createdAt)]),
+        ),
+      );
     });
 
   cmd
@@ -58,8 +68,14 @@ export function grantCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const grant = listGrants(db, user.id, now, true).find((g) => g.viewer === viewer);
-      if (!grant || !deleteGrant(db, user.id, viewer)) throw new UserError(`${user.name} has no grant for "${printable(viewer.slice(0, 40))}" (see 'streamctl grant list ${user.name}')`);
-      recordAdmin(ctx, { action: 'grant remove', userId: user.id, reason: `removed the grant of ${viewer} on ${user.name}`, detail: viewer });
+      if (!grant || !deleteGrant(db, user.id, viewer))
+        throw new UserError(`${user.name} has no grant for "${printable(viewer.slice(0, 40))}" (see 'streamctl grant list ${user.name}')`);
+      recordAdmin(ctx, {
+        action: 'grant remove',
+        userId: user.id,
+        reason: `removed the grant of ${viewer} on ${user.name}`,
+        detail: viewer,
+      });
       if (opts.json) ctx.json(grantJson(user.name, grant, now));
       else ctx.out(`removed the grant of ${viewer} on ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'recheck-viewers', user: user.name, reason: 'grant removed' }]);

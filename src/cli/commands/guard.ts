@@ -25,7 +25,13 @@ function sourceOf(text: string): string {
 
 /** A note as stored: one line, at most 200 characters, null when empty. */
 function cleanNote(note: string | undefined): string | null {
-  return note?.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200) || null;
+  return (
+    note
+      ?.replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+      .slice(0, 200) || null
+  );
 }
 
 export function guardCommand(ctx: CliContext): Command {
@@ -68,7 +74,13 @@ export function guardCommand(ctx: CliContext): Command {
         );
       }
       if (allow.length === 0) return ctx.out('allowlist: empty\n');
-      ctx.out('allowlist (never blocked):\n' + table(['RANGE', 'ADDED', 'NOTE'], allow.map((a) => [a.cidr, shortTime(a.createdAt), a.note ?? ''])));
+      ctx.out(
+        'allowlist (never blocked):\n' +
+          table(
+            ['RANGE', 'ADDED', 'NOTE'],
+            allow.map((a) => [a.cidr, shortTime(a.createdAt), a.note ?? '']),
+          ),
+      );
     });
 
   cmd

@@ -13,7 +13,8 @@ import { shortTime, table } from '../format';
 import { hookJson } from '../shapes';
 
 function hookEvent(value: string): HookEvent {
-  if (!(HOOK_EVENTS as readonly string[]).includes(value)) throw new UsageError(`invalid hook event "${value}": expected ${HOOK_EVENTS.join(' or ')}`);
+  if (!(HOOK_EVENTS as readonly string[]).includes(value))
+    throw new UsageError(`invalid hook event "${value}": expected ${HOOK_EVENTS.join(' or ')}`);
   return value as HookEvent;
 }
 
@@ -32,7 +33,9 @@ function executable(program: string): string {
 }
 
 export function hookCommand(ctx: CliContext): Command {
-  const cmd = new Command('hook').description(`programs run when a channel goes live or offline (JSON event on stdin, killed after ${HOOK_TIMEOUT_MS / 1000} s)`);
+  const cmd = new Command('hook').description(
+    `programs run when a channel goes live or offline (JSON event on stdin, killed after ${HOOK_TIMEOUT_MS / 1000} s)`,
+  );
 
   cmd
     .command('set <event> <program>')
@@ -75,7 +78,12 @@ export function hookCommand(ctx: CliContext): Command {
       const hooks = listHooks(ctx.db());
       if (opts.json) return ctx.json(hooks.map(hookJson));
       if (hooks.length === 0) return ctx.out('no hooks set\n');
-      ctx.out(table(['EVENT', 'PROGRAM', 'SET'], hooks.map((h) => [h.event, h.program, shortTime(h.updatedAt)])));
+      ctx.out(
+        table(
+          ['EVENT', 'PROGRAM', 'SET'],
+          hooks.map((h) => [h.event, h.program, shortTime(h.updatedAt)]),
+        ),
+      );
     });
 
   return cmd;

@@ -25,7 +25,9 @@ function setConfigLine(file: string, key: string, value: string): void {
 
 export function initCommand(ctx: CliContext): Command {
   return new Command('init')
-    .description('set up an installation install.sh did not make (the standalone executable): record the database in streamctl.conf and set it up as db setup does (schema, token secret)')
+    .description(
+      'set up an installation install.sh did not make (the standalone executable): record the database in streamctl.conf and set it up as db setup does (schema, token secret)',
+    )
     .requiredOption('--db <path>', 'the database file (created and migrated if missing)')
     .option('--force', 'replace a db= the config file already names')
     .option('--json', 'print JSON')
@@ -51,10 +53,21 @@ export function initCommand(ctx: CliContext): Command {
       } finally {
         handle.close();
       }
-      const report = { config: conf, path: db, schema_version: version, token_secret: done.tokenSecret, recordings_root: done.recordingsRoot, vod_placeholder: done.vodPlaceholder };
+      const report = {
+        config: conf,
+        path: db,
+        schema_version: version,
+        token_secret: done.tokenSecret,
+        recordings_root: done.recordingsRoot,
+        vod_placeholder: done.vodPlaceholder,
+      };
       if (opts.json) return ctx.json(report);
       ctx.out(`${conf}: db=${db}\n${db}: schema version ${version}\n`);
-      const secret = { created: 'created (streamctl token secret --show prints it)', kept: 'kept', none: 'none (an edge verifies with the origin\'s keys)' }[done.tokenSecret];
+      const secret = {
+        created: 'created (streamctl token secret --show prints it)',
+        kept: 'kept',
+        none: "none (an edge verifies with the origin's keys)",
+      }[done.tokenSecret];
       ctx.out(`token secret: ${secret}\nrecordings-root: ${done.recordingsRoot}\n`);
       ctx.out('next: streamctl mist apply --dry-run (then without --dry-run), streamctl doctor\n');
     });

@@ -44,7 +44,11 @@ export function keyCommand(ctx: CliContext): Command {
       // The old keys are revoked only once the new one has been written out.
       const result = commitOnceShown(db, () => {
         const rotated = rotateKeys(db, user.id, opts.label, now, grace);
-        recordAdmin(ctx, { action: 'key rotate', userId: user.id, reason: `new stream key "${rotated.stored.label}" for ${user.name}; ${rotated.revoked} old key(s) ${grace > 0 ? `work for ${opts.grace}` : 'revoked'}` });
+        recordAdmin(ctx, {
+          action: 'key rotate',
+          userId: user.id,
+          reason: `new stream key "${rotated.stored.label}" for ${user.name}; ${rotated.revoked} old key(s) ${grace > 0 ? `work for ${opts.grace}` : 'revoked'}`,
+        });
         if (opts.json) {
           ctx.json({ ...keyJson(user.name, rotated.stored, now, rotated.key), revoked_keys: rotated.revoked, old_keys_work_until: until });
         } else {
@@ -67,7 +71,7 @@ export function keyCommand(ctx: CliContext): Command {
   cmd
     .command('add <name>')
     .description('add another key (e.g. for a backup encoder); printed once')
-    .requiredOption('--label <label>', 'name for this key, unique among the user\'s working keys')
+    .requiredOption('--label <label>', "name for this key, unique among the user's working keys")
     .option('--json', 'print the new key as JSON (with the key itself in "key")')
     .action((name: string, opts: { label: string; json?: boolean }) => {
       checkLabel(opts.label);
@@ -111,7 +115,11 @@ export function keyCommand(ctx: CliContext): Command {
       const user = requireUser(db, name);
       const now = ctx.now();
       const revoked = revokeKey(db, user, which, now);
-      recordAdmin(ctx, { action: 'key revoke', userId: user.id, reason: `revoked stream key "${revoked.label}" (${revoked.hint}…) of ${user.name}` });
+      recordAdmin(ctx, {
+        action: 'key revoke',
+        userId: user.id,
+        reason: `revoked stream key "${revoked.label}" (${revoked.hint}…) of ${user.name}`,
+      });
       if (opts.json) ctx.json(keyJson(user.name, revoked, now));
       else ctx.out(`revoked key "${revoked.label}" (${revoked.hint}…) of ${user.name}\n`);
       await applyLiveEffects(ctx, [{ kind: 'stop-publisher', user: user.name, reason: `stream key "${revoked.label}" revoked` }]);

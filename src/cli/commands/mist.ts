@@ -33,7 +33,8 @@ function handlerProblems(desired: Desired): string[] {
     const entry = desiredEntry(name, desired);
     // The edge's push guard runs no program.
     if (entry.handler === '') continue;
-    if (Buffer.byteLength(entry.handler) > MIST_FIELD_MAX) problems.push(`${entry.handler} is longer than MistServer's ${MIST_FIELD_MAX}-byte handler field (install to a shorter path)`);
+    if (Buffer.byteLength(entry.handler) > MIST_FIELD_MAX)
+      problems.push(`${entry.handler} is longer than MistServer's ${MIST_FIELD_MAX}-byte handler field (install to a shorter path)`);
     try {
       accessSync(entry.handler, constants.X_OK);
     } catch {
@@ -66,8 +67,13 @@ export function mistCommand(ctx: CliContext): Command {
 
   cmd
     .command('apply')
-    .description('create the streams, triggers and recording push streamctl needs for this server\'s role (idempotent; other triggers are kept)')
-    .option('--role <role>', 'single (one box), origin (takes pushes; edges pull from it) or edge (pulls from the origin, admits from Redis); default: role= in streamctl.conf, else single')
+    .description(
+      "create the streams, triggers and recording push streamctl needs for this server's role (idempotent; other triggers are kept)",
+    )
+    .option(
+      '--role <role>',
+      'single (one box), origin (takes pushes; edges pull from it) or edge (pulls from the origin, admits from Redis); default: role= in streamctl.conf, else single',
+    )
     .option('--origin <host>', "an edge's origin, host or host:port of its DTSC output (default: origin= in streamctl.conf)")
     .option('--api <url>', `MistServer API (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .option('--user <name>', 'API account (not needed from the same host)')

@@ -87,9 +87,14 @@ export function recordingsCommand(ctx: CliContext): Command {
         write(count ? '\n]\n' : ']\n');
       } else {
         for (const r of rows) {
-          if (count++ === 0) write(`${'ID'.padEnd(16)}  ${'USER'.padEnd(16)}  ${'STARTED'.padEnd(20)}  ${'LENGTH'.padEnd(8)}  ${'SIZE'.padEnd(9)}  STATUS\n`);
+          if (count++ === 0)
+            write(
+              `${'ID'.padEnd(16)}  ${'USER'.padEnd(16)}  ${'STARTED'.padEnd(20)}  ${'LENGTH'.padEnd(8)}  ${'SIZE'.padEnd(9)}  STATUS\n`,
+            );
           const status = statusText(r) + (r.pinned ? ', pinned' : '');
-          write(`${r.id}  ${r.userName.padEnd(16)}  ${shortTime(r.startedAt).padEnd(20)}  ${formatDuration(r.durationMs).padEnd(8)}  ${formatSize(r.bytes).padEnd(9)}  ${status}\n`);
+          write(
+            `${r.id}  ${r.userName.padEnd(16)}  ${shortTime(r.startedAt).padEnd(20)}  ${formatDuration(r.durationMs).padEnd(8)}  ${formatSize(r.bytes).padEnd(9)}  ${status}\n`,
+          );
           last = r;
         }
         if (count === 0) write('no recordings\n');
@@ -125,7 +130,10 @@ export function recordingsCommand(ctx: CliContext): Command {
       );
     });
 
-  for (const [name, pinned] of [['pin', true], ['unpin', false]] as const) {
+  for (const [name, pinned] of [
+    ['pin', true],
+    ['unpin', false],
+  ] as const) {
     cmd
       .command(`${name} <id>`)
       .description(pinned ? 'keep a recording whatever the retention (prune skips it)' : 'let prune remove a recording again')
@@ -134,7 +142,13 @@ export function recordingsCommand(ctx: CliContext): Command {
         const db = ctx.db();
         const r = requireRecording(db, idText);
         setRecordingPinned(db, r.id, pinned);
-        if (r.pinned !== pinned) recordAdmin(ctx, { action: `recordings ${name}`, userId: r.userId, reason: `${r.id} ${pinned ? 'pinned' : 'unpinned'}`, detail: r.id });
+        if (r.pinned !== pinned)
+          recordAdmin(ctx, {
+            action: `recordings ${name}`,
+            userId: r.userId,
+            reason: `${r.id} ${pinned ? 'pinned' : 'unpinned'}`,
+            detail: r.id,
+          });
         if (opts.json) return ctx.json(recordingJson(requireRecording(db, r.id), getSetting(db, 'vod-base')));
         ctx.out(`${r.id} ${pinned ? 'pinned' : 'unpinned'}\n`);
       });
@@ -152,17 +166,31 @@ export function recordingsCommand(ctx: CliContext): Command {
       const root = requireRecordingsRoot(db);
       if (!isUnderRoot(root, r.path)) throw new UserError(`${r.id}: ${r.path} is not under recordings-root ${root}; not touching it`);
       const [outcome] = removeRecordings(db, root, [r], ctx.now());
-      if (outcome?.result === 'failed') throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
-      recordAdmin(ctx, { action: 'recordings delete', userId: r.userId, reason: `deleted ${r.id} (${r.path})${r.pinned ? ', pinned' : ''}`, detail: r.id });
+      if (outcome?.result === 'failed')
+        throw new UserError(`${r.id}: could not delete ${r.path} (${outcome.error}); the recording is kept`);
+      recordAdmin(ctx, {
+        action: 'recordings delete',
+        userId: r.userId,
+        reason: `deleted ${r.id} (${r.path})${r.pinned ? ', pinned' : ''}`,
+        detail: r.id,
+      });
       if (outcome?.result === 'outside-root') throw new UserError(`${r.id}: ${r.path}: ${outcome.error}`);
-      if (opts.json) return ctx.json({ ...recordingJson(r, getSetting(db, 'vod-base')), result: outcome?.result === 'already-gone' ? 'already-gone' : 'deleted' });
+      if (opts.json)
+        return ctx.json({
+          ...recordingJson(r, getSetting(db, 'vod-base')),
+          result: outcome?.result === 'already-gone' ? 'already-gone' : 'deleted',
+        });
       ctx.out(outcome?.result === 'already-gone' ? `${r.id} removed (its file was already gone)\n` : `${r.id} deleted\n`);
     });
 
   cmd
     .command('prune')
     .description('remove recordings past their retention and above the size cap (pinned ones are kept); for cron')
-    .option('--older-than <duration>', 'retention for channels without their own (default: the recordings-retention setting)', retentionOption)
+    .option(
+      '--older-than <duration>',
+      'retention for channels without their own (default: the recordings-retention setting)',
+      retentionOption,
+    )
     .option('--max-total-size <size>', 'keep the catalogue under this size, oldest first (default: recordings-max-total-size)', sizeOption)
     .option('--dry-run', 'show what would be removed, remove nothing')
     .option('--json', 'print JSON')
@@ -170,18 +198,29 @@ export function recordingsCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const root = requireRecordingsRoot(db);
       const settings = getSettings(db, ['recordings-retention', 'recordings-max-total-size']);
-      const defaultRetention = opts.olderThan ?? (settings['recordings-retention'] === 'none' ? null : parseDuration(settings['recordings-retention']));
-      const maxTotal = opts.maxTotalSize ?? (settings['recordings-max-total-size'] === 'none' ? null : parseSize(settings['recordings-max-total-size']));
+      const defaultRetention =
+        opts.olderThan ?? (settings['recordings-retention'] === 'none' ? null : parseDuration(settings['recordings-retention']));
+      const maxTotal =
+        opts.maxTotalSize ?? (settings['recordings-max-total-size'] === 'none' ? null : parseSize(settings['recordings-max-total-size']));
       const now = ctx.now();
       const plan = planPrune(db, now, defaultRetention, maxTotal);
 
       if (opts.dryRun) {
-        const items = plan.candidates.map((c) => ({ id: c.id, path: c.path, bytes: c.bytes, reason: c.reason, outside_root: !isUnderRoot(root, c.path) }));
+        const items = plan.candidates.map((c) => ({
+          id: c.id,
+          path: c.path,
+          bytes: c.bytes,
+          reason: c.reason,
+          outside_root: !isUnderRoot(root, c.path),
+        }));
         const bytes = items.reduce((s, i) => s + i.bytes, 0);
         // A channel's own retention wins over --older-than and the setting: say so, or the dry
         // run reads as if --older-than applied to every channel.
         const overrides = channelsWithOwnRetention(db).filter((c) => c.retentionMs !== defaultRetention);
-        const defaultText = opts.olderThan !== undefined ? `--older-than ${formatDuration(opts.olderThan)}` : `the recordings-retention setting (${settings['recordings-retention']})`;
+        const defaultText =
+          opts.olderThan !== undefined
+            ? `--older-than ${formatDuration(opts.olderThan)}`
+            : `the recordings-retention setting (${settings['recordings-retention']})`;
         if (opts.json) {
           return ctx.json({
             dry_run: true,
@@ -189,11 +228,22 @@ export function recordingsCommand(ctx: CliContext): Command {
             would_free_bytes: bytes,
             cap_shortfall_bytes: plan.capShortfall,
             items,
-            retention_overrides: overrides.map((c) => ({ channel: c.userName, retention: formatDuration(c.retentionMs), retention_ms: c.retentionMs })),
+            retention_overrides: overrides.map((c) => ({
+              channel: c.userName,
+              retention: formatDuration(c.retentionMs),
+              retention_ms: c.retentionMs,
+            })),
           });
         }
-        for (const c of overrides) ctx.out(`channel ${c.userName} keeps its own retention ${formatDuration(c.retentionMs)}, not ${defaultText}\n`);
-        if (items.length) ctx.out(table(['ID', 'REASON', 'SIZE', 'PATH'], items.map((i) => [i.id, i.reason, formatSize(i.bytes), i.path + (i.outside_root ? ' (outside root: kept)' : '')])));
+        for (const c of overrides)
+          ctx.out(`channel ${c.userName} keeps its own retention ${formatDuration(c.retentionMs)}, not ${defaultText}\n`);
+        if (items.length)
+          ctx.out(
+            table(
+              ['ID', 'REASON', 'SIZE', 'PATH'],
+              items.map((i) => [i.id, i.reason, formatSize(i.bytes), i.path + (i.outside_root ? ' (outside root: kept)' : '')]),
+            ),
+          );
         ctx.out(`dry run: would delete ${items.length} recording(s), ${formatSize(bytes)}\n`);
         if (plan.capShortfall > 0) ctx.out(`pinned recordings alone exceed the size cap by ${formatSize(plan.capShortfall)}\n`);
         return;
@@ -221,7 +271,12 @@ export function recordingsCommand(ctx: CliContext): Command {
           failed: failed.length,
           outside_root: outside.length,
           cap_shortfall_bytes: plan.capShortfall,
-          problems: [...goneReported, ...failed, ...outside].map((i) => ({ id: i.id, path: i.path, result: i.result, error: i.error ?? null })),
+          problems: [...goneReported, ...failed, ...outside].map((i) => ({
+            id: i.id,
+            path: i.path,
+            result: i.result,
+            error: i.error ?? null,
+          })),
         });
       } else {
         for (const i of goneReported) ctx.out(`${i.id}: file was already gone; catalogue row removed (${i.path})\n`);
@@ -247,7 +302,11 @@ export function recordingsCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const root = requireRecordingsRoot(db);
       const report = scanRecordings(db, root, ctx.now());
-      const file = (f: { path: string; bytes: number; modifiedAt: number }) => ({ path: f.path, bytes: f.bytes, modified_at: isoTime(f.modifiedAt) });
+      const file = (f: { path: string; bytes: number; modifiedAt: number }) => ({
+        path: f.path,
+        bytes: f.bytes,
+        modified_at: isoTime(f.modifiedAt),
+      });
       if (opts.json) {
         return ctx.json({
           root,

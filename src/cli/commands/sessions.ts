@@ -22,13 +22,23 @@ export function sessionsCommand(ctx: CliContext): Command {
       const since = now - durationMs('viewer-session-stale', getSetting(db, 'viewer-session-stale'));
       const expired = expiredSessions(db, now, since);
       const streams = [...new Set(expired.map((s) => s.stream))];
-      const applied = await applyLiveEffects(ctx, streams.map((stream) => ({ kind: 'recheck-stream' as const, stream, reason: 'a playback token expired' })));
+      const applied = await applyLiveEffects(
+        ctx,
+        streams.map((stream) => ({ kind: 'recheck-stream' as const, stream, reason: 'a playback token expired' })),
+      );
       // Only once MistServer confirmed: an unreachable server leaves them for the next run.
-      if (applied) markExpiryChecked(db, expired.map((s) => s.sessionId), now);
+      if (applied)
+        markExpiryChecked(
+          db,
+          expired.map((s) => s.sessionId),
+          now,
+        );
       const pruned = pruneRevocations(db, now);
       if (opts.json) return ctx.json({ expired_sessions: expired.length, streams, applied, revocations_pruned: pruned });
       if (expired.length > 0 || pruned > 0 || !applied) {
-        ctx.out(`${expired.length} session(s) with an expired token on ${streams.length} stream(s)${streams.length ? `: ${streams.join(', ')}` : ''}${applied ? '' : ' (not applied: tried again next run)'}${pruned ? `; ${pruned} revocation(s) past their token's life removed` : ''}\n`);
+        ctx.out(
+          `${expired.length} session(s) with an expired token on ${streams.length} stream(s)${streams.length ? `: ${streams.join(', ')}` : ''}${applied ? '' : ' (not applied: tried again next run)'}${pruned ? `; ${pruned} revocation(s) past their token's life removed` : ''}\n`,
+        );
       }
     });
 

@@ -18,7 +18,6 @@ import type { CliContext } from '../context';
 import { isoTime, shortTime, table } from '../format';
 import { requireUser } from '../resolve';
 
-
 /** "H264 640x360 25fps 369kbit/s" and the like. */
 function trackLine(t: TrackStatus): string {
   const parts = [t.codec ?? t.name];
@@ -59,7 +58,10 @@ async function addFastPath(db: Db, all: ChannelStatus[], now: number): Promise<v
   const live = all.filter((s) => s.state !== 'offline');
   if (live.length === 0) return;
   const base = getSetting(db, 'stream-base');
-  const tags = await readStreamTags(db, live.map((s) => `${base}+${s.user}`));
+  const tags = await readStreamTags(
+    db,
+    live.map((s) => `${base}+${s.user}`),
+  );
   for (const s of live) {
     const user = findUserByName(db, s.user);
     const o = user ? channelOpenness(db, user.id, now) : { open: false, why: 'no such user' };
@@ -80,7 +82,9 @@ function describeStatus(s: ChannelStatus, now: number): string {
   const lines = [`channel:  ${s.user}`, `state:    ${s.state}${s.issues ? ` (${s.issues})` : ''}`];
   if (s.since) {
     const since = Date.parse(s.since);
-    lines.push(`${s.state === 'offline' ? 'offline since' : 'live since'}: ${shortTime(since)} (${formatDuration(Math.max(0, now - since))})`);
+    lines.push(
+      `${s.state === 'offline' ? 'offline since' : 'live since'}: ${shortTime(since)} (${formatDuration(Math.max(0, now - since))})`,
+    );
   }
   if (s.state !== 'offline') lines.push(`viewers:  ${s.viewers} now, ${s.peak_viewers} at most`);
   if (s.fast_path) lines.push(`fast path: ${fastPathText(s.fast_path)}`);
@@ -89,7 +93,9 @@ function describeStatus(s: ChannelStatus, now: number): string {
     `sessions: ${t.viewer_sessions === null ? 'any number per viewer' : `at most ${t.viewer_sessions} per viewer (then ${t.on_excess})`}; ${t.with_token} open with a token, ${t.token_expired} with an expired one, ${t.stopped} stopped by streamctl`,
   );
   if (s.health) {
-    lines.push(`health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`);
+    lines.push(
+      `health:   at ${shortTime(Date.parse(s.health.at!))}, buffer ${s.health.buffer_ms ?? '?'} ms, jitter ${s.health.jitter_ms ?? '?'} ms`,
+    );
     for (const t of mediaTracks(s)) lines.push(`  ${trackLine(t)}, buffer ${t.buffer_ms ?? '?'} ms, jitter ${t.jitter_ms ?? '?'} ms`);
   }
   return lines.join('\n') + '\n';
@@ -107,13 +113,20 @@ async function reconcile(ctx: CliContext, api: string | undefined, json: boolean
     throw err;
   }
   const names = activeStreamNames(answer);
-  const closed = closeVanishedBroadcasts(ctx.db(), names, askedAt, () => ctx.now(), (line) => ctx.err(`streamctl: ${line}\n`)).map((c) => ({
+  const closed = closeVanishedBroadcasts(
+    ctx.db(),
+    names,
+    askedAt,
+    () => ctx.now(),
+    (line) => ctx.err(`streamctl: ${line}\n`),
+  ).map((c) => ({
     user: c.userName,
     broadcast_id: c.broadcastId,
     ended_at: isoTime(c.endedAt),
   }));
   if (json) return ctx.json({ active_streams: names.length, closed });
-  if (closed.length === 0) return ctx.out(`nothing to close: every live channel is active in MistServer (${names.length} active stream(s))\n`);
+  if (closed.length === 0)
+    return ctx.out(`nothing to close: every live channel is active in MistServer (${names.length} active stream(s))\n`);
   for (const c of closed) ctx.out(`closed broadcast ${c.broadcast_id} of ${c.user}: MistServer no longer has the stream\n`);
 }
 
@@ -122,7 +135,7 @@ export function statusCommand(ctx: CliContext): Command {
     .description("live channels (since when, healthy or unstable and why, tracks, viewers), or one channel's full state")
     .argument('[user]', 'one channel, live or not')
     .option('--json', 'print JSON')
-    .option('--reconcile', "close broadcasts MistServer no longer has (a crash loses EMPTY); safe from cron")
+    .option('--reconcile', 'close broadcasts MistServer no longer has (a crash loses EMPTY); safe from cron')
     .option('--api <url>', `MistServer's API for --reconcile (default: the mist-api setting, else ${DEFAULT_MIST_API})`)
     .action(async (name: string | undefined, opts: { json?: boolean; reconcile?: boolean; api?: string }) => {
       if (opts.reconcile) {

@@ -29,7 +29,9 @@ function readInput(ctx: CliContext, file: string | undefined): unknown {
 
 function describe(c: SyncChange): string {
   const fields = (f: Record<string, { from: unknown; to: unknown }>) =>
-    Object.entries(f).map(([k, v]) => `${k} ${JSON.stringify(v.from)} -> ${JSON.stringify(v.to)}`).join(', ');
+    Object.entries(f)
+      .map(([k, v]) => `${k} ${JSON.stringify(v.from)} -> ${JSON.stringify(v.to)}`)
+      .join(', ');
   switch (c.object) {
     case 'user':
       return c.action === 'create' ? `create user ${c.user}` : `update user ${c.user}: ${fields(c.fields)}`;
@@ -44,7 +46,9 @@ function describe(c: SyncChange): string {
 
 export function syncCommand(ctx: CliContext): Command {
   return new Command('sync')
-    .description("make users, channel policies, grants and the site's bans match a JSON document (file, or - / none for stdin), in one transaction")
+    .description(
+      "make users, channel policies, grants and the site's bans match a JSON document (file, or - / none for stdin), in one transaction",
+    )
     .argument('[file]', 'the sync document (schemas/sync-input.schema.json); - or none: stdin')
     .option('--dry-run', 'say what would change, change nothing')
     .option('--json', 'print the report as JSON (includes the keys of created users)')
@@ -54,14 +58,17 @@ export function syncCommand(ctx: CliContext): Command {
       // The report (with the keys of created users) is written before the commit: when stdout
       // fails, nothing is changed and no key is lost. The admin event commits with the change.
       const show = (report: SyncReport) => {
-        const counts = Object.entries(report.summary).filter(([, n]) => n > 0).map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
+        const counts = Object.entries(report.summary)
+          .filter(([, n]) => n > 0)
+          .map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
         if (!report.dry_run && counts.length > 0) recordAdmin(ctx, { action: 'sync', reason: counts.join(', ') });
         if (opts.json) return ctx.json(report);
         const prefix = report.dry_run ? 'would ' : '';
         let text = '';
         for (const c of report.changes) {
           text += `${prefix}${describe(c)}\n`;
-          if (c.object === 'user' && c.action === 'create' && c.key) text += `  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`;
+          if (c.object === 'user' && c.action === 'create' && c.key)
+            text += `  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`;
         }
         ctx.out(`${text}${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
       };
@@ -69,7 +76,8 @@ export function syncCommand(ctx: CliContext): Command {
       try {
         report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true, beforeCommit: show });
       } catch (err) {
-        if (err instanceof StdioError && err.stream === 'stdout') throw new StdioError('stdout', err.code, 'nothing was changed: the keys of new users could not be shown');
+        if (err instanceof StdioError && err.stream === 'stdout')
+          throw new StdioError('stdout', err.code, 'nothing was changed: the keys of new users could not be shown');
         throw err;
       }
       if (!report.dry_run) await applyLiveEffects(ctx, report.live_effects);

@@ -27,7 +27,9 @@ function algorithmOf(key: KeyObject): TokenAlg {
   if (key.asymmetricKeyType === 'ed25519') return 'EdDSA';
   if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return 'ES256';
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  throw new UserError(`unsupported key type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}: use an EC P-256 (ES256) or Ed25519 (EdDSA) public key`);
+  throw new UserError(
+    `unsupported key type ${key.asymmetricKeyType}${curve ? ` (${curve})` : ''}: use an EC P-256 (ES256) or Ed25519 (EdDSA) public key`,
+  );
 }
 
 export function tokenCommand(ctx: CliContext): Command {
@@ -53,12 +55,21 @@ export function tokenCommand(ctx: CliContext): Command {
       if (grace === null) throw new UsageError(`invalid --grace "${graceText}": expected a duration such as 10m, 1h, 2d`);
       const { retired } = commitOnceShown(db, () => {
         const rotated = rotateTokenSecret(db, now, grace);
-        recordAdmin(ctx, { action: 'token secret', reason: `new HS256 token secret #${rotated.id}; ${rotated.retired} old secret(s) ${rotated.retired > 0 && grace > 0 ? `verify for ${graceText}` : 'stopped'}` });
+        recordAdmin(ctx, {
+          action: 'token secret',
+          reason: `new HS256 token secret #${rotated.id}; ${rotated.retired} old secret(s) ${rotated.retired > 0 && grace > 0 ? `verify for ${graceText}` : 'stopped'}`,
+        });
         const oldUntil = rotated.retired > 0 ? isoTime(now + grace) : null;
         const made = listTokenKeys(db, now, true).find((k) => k.id === rotated.id)!;
-        if (opts.json) ctx.json({ ...tokenKeyJson(made, now, rotated.secret), retired_secrets: rotated.retired, old_secrets_work_until: oldUntil });
+        if (opts.json)
+          ctx.json({ ...tokenKeyJson(made, now, rotated.secret), retired_secrets: rotated.retired, old_secrets_work_until: oldUntil });
         else {
-          const old = rotated.retired === 0 ? '' : grace > 0 ? `the old secret keeps verifying tokens until ${oldUntil}\n` : 'the old secret stopped working\n';
+          const old =
+            rotated.retired === 0
+              ? ''
+              : grace > 0
+                ? `the old secret keeps verifying tokens until ${oldUntil}\n`
+                : 'the old secret stopped working\n';
           ctx.out(`HS256 token secret (shown once; put it in the site's configuration): ${rotated.secret}\n${old}`);
         }
         return rotated;
@@ -81,7 +92,8 @@ export function tokenCommand(ctx: CliContext): Command {
       } catch (err) {
         throw new UserError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
       }
-      if (/PRIVATE KEY/.test(pem)) throw new UserError(`${file} holds a private key: give the public key only (the site keeps the private one)`);
+      if (/PRIVATE KEY/.test(pem))
+        throw new UserError(`${file} holds a private key: give the public key only (the site keeps the private one)`);
       let publicKey: KeyObject;
       try {
         publicKey = createPublicKey({ key: pem, format: 'pem' });
@@ -127,7 +139,15 @@ export function tokenCommand(ctx: CliContext): Command {
       ctx.out(
         table(
           ['ID', 'KIND', 'ALG', 'LABEL', 'STATE', 'CREATED', 'RETIRED'],
-          keys.map((k) => [String(k.id), k.kind, k.alg, k.label, tokenKeyJson(k, now).state, shortTime(k.createdAt), shortTime(k.retiredAt)]),
+          keys.map((k) => [
+            String(k.id),
+            k.kind,
+            k.alg,
+            k.label,
+            tokenKeyJson(k, now).state,
+            shortTime(k.createdAt),
+            shortTime(k.retiredAt),
+          ]),
         ),
       );
     });
@@ -141,43 +161,50 @@ export function tokenCommand(ctx: CliContext): Command {
     .option('--age <years>', 'verified age in years (age claim, with --age-verified)')
     .option('--ent <list>', 'entitlements, comma-separated (e.g. paid)')
     .option('--json', 'print JSON')
-    .action(async (channel: string, opts: { viewer: string; ttl: string; ageVerified?: boolean; age?: string; ent?: string; json?: boolean }) => {
-      const db = ctx.db();
-      const user = requireUser(db, channel);
-      const ttl = parseDuration(opts.ttl);
-      if (ttl === null || ttl < 1000) throw new UsageError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
-      const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
-      if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
-      // The verifier's own rules (src/access/viewer-id.ts): a token it would refuse is not minted.
-      const viewerProblem = viewerIdProblem(opts.viewer);
-      if (viewerProblem) throw new UsageError(`--viewer: ${viewerProblem}`);
-      if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && isClaimAge(Number(opts.age)) && opts.ageVerified)) throw new UsageError('--age takes whole years (0 to 199) and needs --age-verified');
-      const secret = currentSecret(db);
-      if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
-      const claims: Record<string, unknown> = {};
-      if (opts.ageVerified) claims.age_verified = true;
-      if (opts.age !== undefined) claims.age = Number(opts.age);
-      if (opts.ent !== undefined) claims.ent = opts.ent.split(',').map((e) => e.trim()).filter(Boolean);
-      const now = ctx.now();
-      const exp = Math.floor((now + ttl) / 1000);
-      // The token's id, for `token revoke`: 16 random bytes, unique without asking the database.
-      const jti = randomBytes(16).toString('base64url');
-      const jose = loadJose();
-      const token = await new jose.SignJWT(claims)
-        .setJti(jti)
-        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setSubject(opts.viewer)
-        .setAudience(user.name)
-        .setIssuedAt(Math.floor(now / 1000))
-        .setExpirationTime(exp)
-        .sign(new TextEncoder().encode(secret.material));
-      if (opts.json) return ctx.json({ channel: user.name, viewer: opts.viewer, expires_at: isoTime(exp * 1000), jti, token });
-      ctx.out(`${token}\n`);
-    });
+    .action(
+      async (channel: string, opts: { viewer: string; ttl: string; ageVerified?: boolean; age?: string; ent?: string; json?: boolean }) => {
+        const db = ctx.db();
+        const user = requireUser(db, channel);
+        const ttl = parseDuration(opts.ttl);
+        if (ttl === null || ttl < 1000) throw new UsageError(`invalid --ttl "${opts.ttl}": expected a duration such as 15m, 1h`);
+        const maxTtl = durationMs('token-max-ttl', getSetting(db, 'token-max-ttl'));
+        if (ttl > maxTtl) throw new UserError(`--ttl ${opts.ttl} is longer than the token-max-ttl setting (${formatDuration(maxTtl)})`);
+        // The verifier's own rules (src/access/viewer-id.ts): a token it would refuse is not minted.
+        const viewerProblem = viewerIdProblem(opts.viewer);
+        if (viewerProblem) throw new UsageError(`--viewer: ${viewerProblem}`);
+        if (opts.age !== undefined && !(/^\d{1,3}$/.test(opts.age) && isClaimAge(Number(opts.age)) && opts.ageVerified))
+          throw new UsageError('--age takes whole years (0 to 199) and needs --age-verified');
+        const secret = currentSecret(db);
+        if (!secret) throw new UserError("no token secret yet: create one with 'streamctl token secret'");
+        const claims: Record<string, unknown> = {};
+        if (opts.ageVerified) claims.age_verified = true;
+        if (opts.age !== undefined) claims.age = Number(opts.age);
+        if (opts.ent !== undefined)
+          claims.ent = opts.ent
+            .split(',')
+            .map((e) => e.trim())
+            .filter(Boolean);
+        const now = ctx.now();
+        const exp = Math.floor((now + ttl) / 1000);
+        // The token's id, for `token revoke`: 16 random bytes, unique without asking the database.
+        const jti = randomBytes(16).toString('base64url');
+        const jose = loadJose();
+        const token = await new jose.SignJWT(claims)
+          .setJti(jti)
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .setSubject(opts.viewer)
+          .setAudience(user.name)
+          .setIssuedAt(Math.floor(now / 1000))
+          .setExpirationTime(exp)
+          .sign(new TextEncoder().encode(secret.material));
+        if (opts.json) return ctx.json({ channel: user.name, viewer: opts.viewer, expires_at: isoTime(exp * 1000), jti, token });
+        ctx.out(`${token}\n`);
+      },
+    );
 
   cmd
     .command('revoke <jti>')
-    .description("refuse the token with this id (its jti claim) from now on, and stop the sessions it admitted")
+    .description('refuse the token with this id (its jti claim) from now on, and stop the sessions it admitted')
     .option('--json', 'print JSON')
     .action(async (jti: string, opts: { json?: boolean }) => {
       const problem = jtiProblem(jti);
@@ -186,13 +213,27 @@ export function tokenCommand(ctx: CliContext): Command {
       const now = ctx.now();
       const r = revokeTokenId(db, jti, now);
       if (opts.json) {
-        ctx.json({ jti, revoked_at: isoTime(r.revoked.revokedAt), until: isoTime(r.revoked.until), until_from: r.untilFrom, sessions_stopped: r.stopped.length });
+        ctx.json({
+          jti,
+          revoked_at: isoTime(r.revoked.revokedAt),
+          until: isoTime(r.revoked.until),
+          until_from: r.untilFrom,
+          sessions_stopped: r.stopped.length,
+        });
       } else {
-        ctx.out(`token ${JSON.stringify(jti)} revoked (kept until ${isoTime(r.revoked.until)}${r.untilFrom === 'token-max-ttl' ? ', token-max-ttl: no session showed its exp' : ''}); ${r.stopped.length} session(s) stopped\n`);
+        ctx.out(
+          `token ${JSON.stringify(jti)} revoked (kept until ${isoTime(r.revoked.until)}${r.untilFrom === 'token-max-ttl' ? ', token-max-ttl: no session showed its exp' : ''}); ${r.stopped.length} session(s) stopped\n`,
+        );
       }
       // The sessions it is known to have admitted stop now; every live channel is re-checked as well,
       // for a session admitted without a row (a busy database) or on a VoD stream.
-      const stops = r.stopped.map((s) => ({ kind: 'stop-session' as const, user: findUserById(db, s.userId)?.name ?? '', stream: s.stream, sessionId: s.sessionId, reason: 'token revoked' }));
+      const stops = r.stopped.map((s) => ({
+        kind: 'stop-session' as const,
+        user: findUserById(db, s.userId)?.name ?? '',
+        stream: s.stream,
+        sessionId: s.sessionId,
+        reason: 'token revoked',
+      }));
       const rechecks = liveChannels(db).map((c) => ({ kind: 'recheck-viewers' as const, user: c.userName, reason: 'token revoked' }));
       await applyLiveEffects(ctx, [...stops, ...rechecks]);
     });

@@ -33,8 +33,13 @@ export function userCommand(ctx: CliContext): Command {
       const now = ctx.now();
       commitOnceShown(db, () => {
         const created = createUserWithKey(db, { name, displayName: opts.displayName ?? null, externalId: opts.externalId ?? null }, now);
-        recordAdmin(ctx, { action: 'user add', userId: created.user.id, reason: `added user ${created.user.name} with stream key "${created.stored.label}"` });
-        if (opts.json) ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
+        recordAdmin(ctx, {
+          action: 'user add',
+          userId: created.user.id,
+          reason: `added user ${created.user.name} with stream key "${created.stored.label}"`,
+        });
+        if (opts.json)
+          ctx.json({ ...userJson(created.user, 1), key: created.key, new_key: keyJson(created.user.name, created.stored, now) });
         else ctx.out(`created user ${created.user.name}\n${newKeyMessage(created.key, created.stored.label)}`);
       });
     });
@@ -96,7 +101,12 @@ export function userCommand(ctx: CliContext): Command {
         const db = ctx.db();
         const user = requireUser(db, name);
         setUserDisabled(db, user.id, disable);
-        if (disable !== user.disabled) recordAdmin(ctx, { action: `user ${disable ? 'disable' : 'enable'}`, userId: user.id, reason: `${disable ? 'disabled' : 'enabled'} user ${user.name}` });
+        if (disable !== user.disabled)
+          recordAdmin(ctx, {
+            action: `user ${disable ? 'disable' : 'enable'}`,
+            userId: user.id,
+            reason: `${disable ? 'disabled' : 'enabled'} user ${user.name}`,
+          });
         if (opts.json) ctx.json(userJson(requireUser(db, user.name), listKeys(db, user.id, ctx.now(), false).length));
         else ctx.out(`${user.name} ${disable ? 'disabled' : 'enabled'}\n`);
         // Disabling a user already disabled changes nothing live.
@@ -118,7 +128,10 @@ export function userCommand(ctx: CliContext): Command {
       if (!opts.yes) {
         const what = `remove ${user.name} with its ${removed.active_keys} key(s), channel settings and history${opts.deleteRecordings ? ' and recordings' : ''}?`;
         const answer = ctx.confirm(what);
-        if (answer === null) throw new UsageError(`user remove deletes ${user.name}'s keys, channel settings and history for good: add --yes to confirm (nobody to ask: stdin is not a terminal)`);
+        if (answer === null)
+          throw new UsageError(
+            `user remove deletes ${user.name}'s keys, channel settings and history for good: add --yes to confirm (nobody to ask: stdin is not a terminal)`,
+          );
         if (!answer) throw new UserError(`${user.name} was not removed`);
       }
       // Recording rows go with the user (ON DELETE CASCADE): their files would be left behind,
@@ -131,12 +144,17 @@ export function userCommand(ctx: CliContext): Command {
         const outcomes = removeRecordingsInBatches(db, requireRecordingsRoot(db), recordings, ctx.now());
         const kept = outcomes.filter((o) => o.result === 'failed' || o.result === 'outside-root');
         if (kept.length > 0) {
-          throw new UserError(`${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`);
+          throw new UserError(
+            `${kept.length} recording file(s) of ${user.name} could not be deleted (first: ${kept[0]!.id}: ${kept[0]!.error}); the user was not removed`,
+          );
         }
         if (!opts.json) ctx.out(`deleted ${outcomes.length} recording(s) of ${user.name}\n`);
       }
       deleteUser(db, user.id);
-      recordAdmin(ctx, { action: 'user remove', reason: `removed user ${user.name} (#${user.id}) with ${removed.active_keys} key(s)${recordings.length ? ` and ${recordings.length} recording(s)` : ''}` });
+      recordAdmin(ctx, {
+        action: 'user remove',
+        reason: `removed user ${user.name} (#${user.id}) with ${removed.active_keys} key(s)${recordings.length ? ` and ${recordings.length} recording(s)` : ''}`,
+      });
       if (opts.json) ctx.json(removed);
       else ctx.out(`removed user ${user.name}\n`);
       await applyLiveEffects(ctx, [

@@ -28,10 +28,18 @@ import { webhookDeliveryJson, webhookJson } from '../shapes';
 const SUBSCRIBABLE = WEBHOOK_EVENT_TYPES.filter((t) => t !== 'webhook.test');
 
 function eventList(text: string): WebhookEventType[] {
-  const names = [...new Set(text.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+  const names = [
+    ...new Set(
+      text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    ),
+  ];
   if (names.length === 0) throw new UsageError(`--events is empty: expected a comma-separated list of ${SUBSCRIBABLE.join(', ')}`);
   for (const n of names) {
-    if (!(SUBSCRIBABLE as readonly string[]).includes(n)) throw new UsageError(`unknown event "${n.slice(0, 40)}": expected ${SUBSCRIBABLE.join(', ')}`);
+    if (!(SUBSCRIBABLE as readonly string[]).includes(n))
+      throw new UsageError(`unknown event "${n.slice(0, 40)}": expected ${SUBSCRIBABLE.join(', ')}`);
   }
   return names as WebhookEventType[];
 }
@@ -44,8 +52,10 @@ function endpointUrl(text: string): string {
   } catch {
     throw new UsageError(`invalid URL "${text.slice(0, 80)}": expected http://host/path or https://host/path`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`invalid URL "${text.slice(0, 80)}": only http and https are sent to`);
-  if (url.username !== '' || url.password !== '') throw new UsageError('the URL holds a user name or password: listings would show it; the signature authenticates the sender');
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new UsageError(`invalid URL "${text.slice(0, 80)}": only http and https are sent to`);
+  if (url.username !== '' || url.password !== '')
+    throw new UsageError('the URL holds a user name or password: listings would show it; the signature authenticates the sender');
   return url.href;
 }
 
@@ -63,7 +73,9 @@ function timeoutOption(value: string): number {
 }
 
 export function webhookCommand(ctx: CliContext): Command {
-  const cmd = new Command('webhook').description('signed HTTP notifications to the site (Standard Webhooks): endpoints, deliveries, the sender');
+  const cmd = new Command('webhook').description(
+    'signed HTTP notifications to the site (Standard Webhooks): endpoints, deliveries, the sender',
+  );
 
   cmd
     .command('add <url>')
@@ -78,7 +90,9 @@ export function webhookCommand(ctx: CliContext): Command {
       const id = insertWebhookEndpoint(db, { url, secret: key, events, now: ctx.now() });
       const endpoint = getWebhookEndpoint(db, id)!;
       if (opts.json) return ctx.json(webhookJson(endpoint, secret));
-      ctx.out(`webhook ${id}: ${url} (${events ? events.join(', ') : 'all events'})\nsigning secret (shown once, store it now): ${secret}\n`);
+      ctx.out(
+        `webhook ${id}: ${url} (${events ? events.join(', ') : 'all events'})\nsigning secret (shown once, store it now): ${secret}\n`,
+      );
     });
 
   cmd
@@ -92,7 +106,13 @@ export function webhookCommand(ctx: CliContext): Command {
       ctx.out(
         table(
           ['ID', 'URL', 'EVENTS', 'STATE', 'ADDED'],
-          endpoints.map((e) => [String(e.id), e.url, e.events ? e.events.join(',') : 'all', e.disabledAt === null ? 'enabled' : `disabled (${e.disabledReason ?? ''})`, shortTime(e.createdAt)]),
+          endpoints.map((e) => [
+            String(e.id),
+            e.url,
+            e.events ? e.events.join(',') : 'all',
+            e.disabledAt === null ? 'enabled' : `disabled (${e.disabledReason ?? ''})`,
+            shortTime(e.createdAt),
+          ]),
         ),
       );
     });
@@ -164,7 +184,10 @@ export function webhookCommand(ctx: CliContext): Command {
       const r = await sendDelivery(db, delivery, { now: () => ctx.now(), log: () => {} });
       const [row] = listDeliveryAttempts(db, { eventId: delivery.eventId, limit: 1 });
       if (opts.json) ctx.json(webhookDeliveryJson(row!));
-      else ctx.out(`webhook.test ${delivery.eventId} to ${delivery.url}: ${r.httpStatus !== null ? `HTTP ${r.httpStatus}` : r.error}${r.nextAt !== null ? `, retried at ${isoTime(r.nextAt)}` : ''}\n`);
+      else
+        ctx.out(
+          `webhook.test ${delivery.eventId} to ${delivery.url}: ${r.httpStatus !== null ? `HTTP ${r.httpStatus}` : r.error}${r.nextAt !== null ? `, retried at ${isoTime(r.nextAt)}` : ''}\n`,
+        );
       if (r.state !== 'delivered') ctx.answerNo();
     });
 
@@ -176,7 +199,10 @@ export function webhookCommand(ctx: CliContext): Command {
     .action((eventId: string, opts: { endpoint?: string; json?: boolean }) => {
       const db = ctx.db();
       const event = getWebhookEvent(db, eventId);
-      if (!event) throw new UserError(`no webhook event ${JSON.stringify(eventId.slice(0, 60))} (events are kept ${KEEP_EVENTS_MS / 86_400_000} days; see streamctl webhook deliveries)`);
+      if (!event)
+        throw new UserError(
+          `no webhook event ${JSON.stringify(eventId.slice(0, 60))} (events are kept ${KEEP_EVENTS_MS / 86_400_000} days; see streamctl webhook deliveries)`,
+        );
       const only = opts.endpoint !== undefined ? endpointId(ctx, opts.endpoint) : undefined;
       const endpoints = replayWebhookEvent(db, eventId, ctx.now(), only);
       if (opts.json) return ctx.json({ event_id: event.id, type: event.type, endpoints });
@@ -198,7 +224,13 @@ export function webhookCommand(ctx: CliContext): Command {
       process.once('SIGTERM', onSignal);
       process.once('SIGINT', onSignal);
       try {
-        const t = await runSender(db, { now: () => ctx.now(), timeoutMs: opts.timeout, log, signal: stop.signal, once: opts.once === true });
+        const t = await runSender(db, {
+          now: () => ctx.now(),
+          timeoutMs: opts.timeout,
+          log,
+          signal: stop.signal,
+          once: opts.once === true,
+        });
         if (opts.json) ctx.json({ attempts: t.attempts, delivered: t.delivered, retrying: t.retrying, failed: t.failed });
         else if (opts.once) ctx.out(`${t.attempts} attempt(s): ${t.delivered} delivered, ${t.retrying} to retry, ${t.failed} given up\n`);
         else log(`stopped: ${t.attempts} attempt(s), ${t.delivered} delivered`);
