@@ -10,6 +10,7 @@
 // admitted without a check go through USER_NEW now.
 // A replica that cannot answer (cut off: MASTERDOWN) leaves the tags as they are: it cannot say
 // what changed, and public channels keep playing there; USER_NEW still refuses every other viewer.
+import { abortableSleep } from '../lib/abortable-sleep';
 import { oneLine } from '../lib/errors';
 import type { RedisClient } from '../lib/resp';
 import { activeStreamTags } from '../mist/active-streams';
@@ -87,19 +88,6 @@ export interface TagWatchOptions {
   fullPassMs?: number;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
-
 /** Totals of a watch run. */
 export interface WatchTotals {
   passes: number;
@@ -145,7 +133,7 @@ export async function runTagWatch(o: TagWatchOptions): Promise<WatchTotals> {
         failing = message;
       }
       if (o.once) break;
-      await sleep(o.pollMs ?? WATCH_POLL_MS, o.signal);
+      await abortableSleep(o.pollMs ?? WATCH_POLL_MS, o.signal);
     }
   } finally {
     client?.close();

@@ -8,6 +8,7 @@
 // - every publish WATCHes sc:meta and writes it inside its MULTI, so two publishers (a relay and a
 //   resync, or two relays by mistake) never interleave: a publish whose snapshot another one
 //   overtook is aborted by Redis (EXEC answers nil) and redone from a fresh snapshot.
+import { abortableSleep } from '../lib/abortable-sleep';
 import { oneLine } from '../lib/errors';
 import type { RedisClient, RespValue } from '../lib/resp';
 import type { Db } from '../store/open';
@@ -314,19 +315,6 @@ export interface RelayOptions {
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done);
-  });
-}
-
 /** Totals of a relay run. */
 export interface RelayTotals {
   batches: number;
@@ -361,7 +349,7 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
         if (!p && ends > 0) continue;
         if (!p) {
           if (o.once) break;
-          await sleep(o.pollMs ?? RELAY_POLL_MS, o.signal);
+          await abortableSleep(o.pollMs ?? RELAY_POLL_MS, o.signal);
           continue;
         }
         totals.batches++;
@@ -382,7 +370,7 @@ export async function runRelay(o: RelayOptions): Promise<RelayTotals> {
         const message = oneLine(err);
         if (failing !== message) o.log(`${message}; changes stay queued, retrying (every ${BACKOFF_MAX_MS / 1000} s at most)`);
         failing = message;
-        await sleep(backoff, o.signal);
+        await abortableSleep(backoff, o.signal);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       }
     }

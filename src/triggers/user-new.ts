@@ -109,16 +109,7 @@ function conclude(
           if (d.evictOldest && d.viewer !== null) {
             const since = now - durationMs('viewer-session-stale', getSettings(db, ['viewer-session-stale'])['viewer-session-stale']);
             evicted = stopOldestViewerSessions(db, channel.userId, d.viewer, since, d.evictOldest, event.sessionId, now);
-            for (const id of evicted)
-              recordEvent(db, {
-                at: now,
-                kind: 'view',
-                outcome: 'stopped',
-                reason: 'viewer-sessions: evicted for a newer session of the same viewer',
-                userId: channel.userId,
-                ip: event.ip,
-                detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}`,
-              });
+            for (const id of evicted) recordEvent(db, evictionEvent(ctx, event, channel, d.viewer, id));
           }
           openViewerSession(db, session(d));
         } else recordEvent(db, refusedViewEvent(ctx, event, channel, d));
@@ -147,7 +138,7 @@ async function concludeOnPrimary(
   policy: ReturnType<typeof getChannel>,
   session: (d: AccessDecision) => Parameters<typeof openViewerSession>[1],
 ): Promise<Allow | Deny> {
-  const { db, now } = ctx;
+  const { db } = ctx;
   let decision = decided;
   let evicted: string[] = [];
   if (decision.allow && policy) {
@@ -185,17 +176,7 @@ async function concludeOnPrimary(
   const d = decision;
   if (d.allow) {
     writeIfFree(db, SESSION_WRITE_WAIT_MS, () => {
-      if (d.viewer !== null)
-        for (const id of evicted)
-          recordEvent(db, {
-            at: now,
-            kind: 'view',
-            outcome: 'stopped',
-            reason: 'viewer-sessions: evicted for a newer session of the same viewer',
-            userId: channel.userId,
-            ip: event.ip,
-            detail: `session ${id.slice(0, 12)} viewer ${d.viewer.slice(0, 64)}`,
-          });
+      if (d.viewer !== null) for (const id of evicted) recordEvent(db, evictionEvent(ctx, event, channel, d.viewer, id));
       openViewerSession(db, session(d));
     });
   } else {
@@ -264,3 +245,22 @@ const userNew: Trigger<UserNewEvent, typeof TRIGGER> = {
 };
 
 export default userNew;
+
+/** The audit row of a session stopped for a newer one of the same viewer (viewer-sessions, evict-oldest). */
+function evictionEvent(
+  ctx: TriggerContext,
+  event: UserNewEvent,
+  channel: StreamChannel,
+  viewer: string,
+  sessionId: string,
+): Parameters<typeof recordEvent>[1] {
+  return {
+    at: ctx.now,
+    kind: 'view',
+    outcome: 'stopped',
+    reason: 'viewer-sessions: evicted for a newer session of the same viewer',
+    userId: channel.userId,
+    ip: event.ip,
+    detail: `session ${sessionId.slice(0, 12)} viewer ${viewer.slice(0, 64)}`,
+  };
+}
