@@ -70,10 +70,10 @@ describe('install.sh', () => {
     expect(checks.filter((c) => /^trigger [A-Z_]+$/.test(c.check))).toEqual([]);
     const skipped = checks.find((c) => c.check === 'mistserver config')!;
     expect(skipped.status).toBe('warn');
-    // One per trigger mist apply installs (all but RTMP_PUSH_REWRITE), plus streams, recording push, jwks, DTSC.
+    // One per trigger mist apply installs (all but RTMP_PUSH_REWRITE), plus streams, recording push, jwks, stream keys, DTSC.
     const installed = Object.keys(TRIGGERS).length - 1;
     expect(skipped.message).toBe(
-      `${installed + 4} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, DTSC`,
+      `${installed + 5} check(s) skipped because MistServer could not be asked: ${installed} trigger entries, streams, recording push, jwks, stream keys, DTSC`,
     );
   });
 
