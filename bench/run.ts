@@ -136,14 +136,21 @@ function seed(dbPath: string, users: number, sessions: number, broadcasts: numbe
  * does (the encoder stays listed, so every takeover run finds one). Same host, as PUSH_REWRITE
  * reaches the real one.
  */
+interface ClientsQuery {
+  time: number;
+  streams: string[];
+  fields: string[];
+}
+
 async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
   const started = Math.floor(Date.now() / 1000) - 60;
   const server = createHttpServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      const request = JSON.parse(body) as { clients?: { time: number; streams: string[]; fields: string[] }[] };
-      const look = (q: { time: number; streams: string[]; fields: string[] }) => {
+      // One object or an array of them, as MistServer takes `clients` (PUSH_REWRITE sends one).
+      const request = JSON.parse(body) as { clients?: ClientsQuery | ClientsQuery[] };
+      const look = (q: ClientsQuery) => {
         const row: Record<string, unknown> = {
           host: '192.0.2.50',
           stream: q.streams[0],
@@ -156,7 +163,7 @@ async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
       };
       const answer = {
         authorize: { status: 'OK', local: true },
-        ...(Array.isArray(request.clients) ? { clients: request.clients.map(look) } : {}),
+        ...(request.clients === undefined ? {} : { clients: Array.isArray(request.clients) ? request.clients.map(look) : look(request.clients) }),
       };
       res.writeHead(200, { 'content-type': 'text/javascript', connection: 'close' });
       res.end(JSON.stringify(answer));
