@@ -163,7 +163,9 @@ async function startFakeMistApi(): Promise<{ url: string; stop: () => void }> {
       };
       const answer = {
         authorize: { status: 'OK', local: true },
-        ...(request.clients === undefined ? {} : { clients: Array.isArray(request.clients) ? request.clients.map(look) : look(request.clients) }),
+        ...(request.clients === undefined
+          ? {}
+          : { clients: Array.isArray(request.clients) ? request.clients.map(look) : look(request.clients) }),
       };
       res.writeHead(200, { 'content-type': 'text/javascript', connection: 'close' });
       res.end(JSON.stringify(answer));
