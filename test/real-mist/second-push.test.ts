@@ -95,7 +95,15 @@ describe('--second-push refuse (the default)', () => {
     const viewer = watch(user, 12);
     await sleep(2000);
     const b = mist.push(proto, backupKey(user), 30, '320x240');
-    await waitFor('the refusal in the events', () => userEvents(user)[0]?.outcome === 'refused', 40_000, 1000);
+    await waitFor('the refusal in the events', () => userEvents(user)[0]?.outcome === 'refused', 40_000, 1000).catch((err: Error) => {
+      // Seen once in CI and not reproduced: say what the events and MistServer said, so the next one can be read.
+      const pushLines = mist
+        .log()
+        .split('\n')
+        .filter((l) => /PUSH_REWRITE|RTMP|SRT|push/i.test(l))
+        .slice(-30);
+      throw new Error(`${err.message}\npush events of ${user}: ${JSON.stringify(userEvents(user))}\n${pushLines.join('\n')}`);
+    });
     await sleep(3000);
     // Who is live: A alone. MistServer never took B's tracks, and A was not cut.
     expect(a.running).toBe(true);
