@@ -1,7 +1,8 @@
 // `streamctl sync`: the state the site owns (users, channel policies, grants, its own bans), sent
 // whole from the site's database: checked and planned in a read snapshot, its writes made in ONE
-// transaction. Idempotent: the same input twice changes nothing the second time, so a nightly cron
-// is enough to keep streamctl right.
+// transaction (a big channel's grants staged beforehand in short ones: see syncSite). Idempotent:
+// the same input twice changes nothing the second time, so a nightly cron is enough to keep
+// streamctl right.
 import { parseDuration } from '../lib/duration';
 import { oneLine, UserError } from '../lib/errors';
 import { formatRange, parseRange } from '../lib/ip';
@@ -322,10 +323,21 @@ function channelFieldChanges(before: Omit<Channel, 'userId'>, patch: ChannelPatc
  * Makes the database match `input`, all or nothing, or with `dryRun` only says what would change.
  * The input is checked and the changes planned in a read transaction (a snapshot: WAL readers never
  * hold the write lock, so pushes and viewers go on while a big input is validated); only the
- * planned writes then run, in one IMMEDIATE transaction (issue 20: validating 600,000 grants inside
- * it held the lock for seconds). Every planned write makes a row what the input says (an upsert, a
- * delete by key), so a change committed by another program in between is not undone blindly; one
- * that collides (a user of the same name created meanwhile) fails the whole sync, nothing changed.
+ * planned writes then run, in one IMMEDIATE transaction. Every planned write makes a row what the
+ * input says (an upsert, a delete by key), so a change committed by another program in between is
+ * not undone blindly; one that collides (a user of the same name created meanwhile) fails the whole
+ * sync, nothing changed.
+ *
+ * Grants are the one part that can be huge (a site may send a million). When the planned grant
+ * writes exceed a batch (`batchRows`, SYNC_BATCH_ROWS), the biggest channels are staged instead:
+ * each one's whole next grant set is written invisibly, a batch per short transaction (the lock
+ * left free between them), and the final transaction makes it current with one small UPDATE,
+ * with all the other writes; the old set is then deleted in batches (db/0015_grant_sets.sql). So
+ * no transaction writes more than about one batch of grants, and the sync still changes all or
+ * nothing: until the final commit, every reader sees the old set. A change to a staged channel's
+ * grants made meanwhile by another program (`grant add`) fails the sync, changing nothing, rather
+ * than be lost; so does another sync replacing the same channel's grants.
+ *
  * Keys of created users are in the report, the only time they exist in clear: `beforeCommit` gets
  * the report inside the write transaction, after the writes, to show them before they are stored
  * (a dry run's, or one with nothing to write, outside any); live effects are returned for the
