@@ -1,7 +1,9 @@
 // A big `streamctl sync` and the write lock (issue 20 item 9): BENCH_SYNC_GRANTS (default 600,000)
 // grants on one private channel, sent once (every grant new) and then again with 10 changed (the
 // nightly case). While each runs, this process takes the write lock every ~10 ms as a push would
-// (BEGIN IMMEDIATE, COMMIT): the longest wait is the longest the sync held the lock.
+// (BEGIN IMMEDIATE, COMMIT): the longest wait is the longest the sync held the lock. The first run
+// stages the channel's new grant set in batches (src/site/sync.ts), the second writes its 20 rows
+// in the one final transaction.
 // Run as `npx tsx bench/sync.ts` (part of `npm run bench`).
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';

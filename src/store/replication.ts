@@ -105,11 +105,14 @@ export interface ReplicaGrantRow {
   until: number | null;
 }
 
-const GRANT_SELECT = 'SELECT u.name AS userName, g.viewer, g.until FROM access_grants g JOIN users u ON u.id = g.user_id';
+// Only the channel's current set (db/0015): a set a sync is still building, or an old one being
+// deleted, is never published.
+const GRANT_SELECT = `SELECT u.name AS userName, g.viewer, g.until FROM access_grants g JOIN users u ON u.id = g.user_id
+  WHERE g.set_id = coalesce((SELECT grant_set FROM channels WHERE user_id = g.user_id), 0)`;
 
 /** A channel's grants in force at `now`. */
 export function replicaGrants(db: Db, name: string, now: number): ReplicaGrantRow[] {
-  return stmt(db, `${GRANT_SELECT} WHERE u.name = ? AND (g.until IS NULL OR g.until > ?) ORDER BY g.viewer`).all(
+  return stmt(db, `${GRANT_SELECT} AND u.name = ? AND (g.until IS NULL OR g.until > ?) ORDER BY g.viewer`).all(
     name,
     now,
   ) as ReplicaGrantRow[];
@@ -117,7 +120,7 @@ export function replicaGrants(db: Db, name: string, now: number): ReplicaGrantRo
 
 /** Every grant in force at `now`. */
 export function allReplicaGrants(db: Db, now: number): ReplicaGrantRow[] {
-  return stmt(db, `${GRANT_SELECT} WHERE g.until IS NULL OR g.until > ? ORDER BY u.name, g.viewer`).all(now) as ReplicaGrantRow[];
+  return stmt(db, `${GRANT_SELECT} AND (g.until IS NULL OR g.until > ?) ORDER BY u.name, g.viewer`).all(now) as ReplicaGrantRow[];
 }
 
 /** A playable recording as replicated: its channel (user name) and its file's absolute path. */

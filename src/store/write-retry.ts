@@ -48,3 +48,23 @@ export function writeIfFree<T>(db: Db, waitMs: number, fn: () => T): { done: tru
     db.pragma(`busy_timeout = ${TRIGGER_BUSY_TIMEOUT_MS}`);
   }
 }
+
+/** The shortest pause batchWrite leaves between two batches. */
+const BATCH_PAUSE_MIN_MS = 25;
+
+/**
+ * One batch of a long series of writes: writeWithRetry, then the write lock left free for as long
+ * as the batch held it (at least BATCH_PAUSE_MIN_MS). SQLite's lock is not a queue: a writer that
+ * waits sleeps in its busy handler and retries, at intervals that grow to 25 ms over its first
+ * 100 ms of waiting and never exceed the time it has already waited. Batches run back to back
+ * would leave the lock free only for microseconds between them, and a waiting push would miss
+ * every gap until the series ended (seconds). A pause as long as the batch (or the 25 ms) always
+ * holds one of its retries: nobody waits much longer than one batch.
+ */
+export function batchWrite<T>(db: Db, fn: () => T): T {
+  const started = performance.now();
+  const value = writeWithRetry(db, fn);
+  const pause = Math.max(BATCH_PAUSE_MIN_MS, performance.now() - started);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.ceil(pause));
+  return value;
+}

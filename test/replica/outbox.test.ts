@@ -13,6 +13,8 @@ import { tempDir } from '../helpers';
 import { addUser, cli } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { record } from '../recordings/support';
+import { watchTransactions } from '../support/transactions';
+import { allReplicaGrants, replicaGrants } from '../../src/store/replication';
 
 /** The pending rows as "entity/ref", in id order. */
 const pending = (db: Db) =>
@@ -147,6 +149,25 @@ describe('replication outbox', () => {
       { now: Date.now() },
     );
     expect(pending(db).sort()).toEqual(['bans/', 'channel/carol', 'grants/carol']);
+  });
+
+  it("sync staging a big channel's grants: the set being built queues nothing and is not published; the switch queues the grants once", async () => {
+    await addUser(db, 'club');
+    await ok(db, 'grant', 'add', 'club', 'old');
+    clear(db);
+    const names = () => allReplicaGrants(db, Date.now()).map((g) => `${g.userName}/${g.viewer}`);
+    const seen: { pending: string[]; published: string[] }[] = [];
+    // After each transaction of the sync (the planning read, the set begun, each staged batch, the
+    // final one, the old set deleted): what the outbox holds and what a publish would send.
+    watchTransactions(db, () => seen.push({ pending: pending(db), published: names() }));
+    const grants = Array.from({ length: 250 }, (_, i) => ({ viewer: `v${i}` }));
+    syncSite(db, { channels: [{ user: 'club', grants }] }, { now: Date.now(), batchRows: 100 });
+    // 1 planning, 2 the set begun, 3-5 staged batches: the edges are still told the old set.
+    expect(seen.slice(0, 5)).toEqual(Array.from({ length: 5 }, () => ({ pending: [], published: ['club/old'] })));
+    expect(seen[5]!.pending).toEqual(['grants/club']);
+    expect(seen.at(-1)!.pending).toEqual(['grants/club']);
+    expect(replicaGrants(db, 'club', Date.now()).map((g) => g.viewer)).toEqual(grants.map((g) => g.viewer).sort());
+    expect(names()).toHaveLength(250);
   });
 
   it('one row per entity: a later change replaces the pending row with a later id, keeping the oldest time', async () => {

@@ -3,6 +3,7 @@
 // SQLite (compare.ts), resync is idempotent and removes what is gone, a replay after a crash
 // between EXEC and the outbox delete changes nothing, and changes made while Redis is down arrive
 // once it is back.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import { compareWithRedis } from '../../src/replica/compare';
 import { publishPending, PublishConflict, resync, runRelay } from '../../src/replica/relay';
 import { UNTAG_SETTLE_MS, untagSettle } from '../../src/mist/stream-tags';
 import { keys } from '../../src/replica/schema';
-import type { Db } from '../../src/store/open';
+import { openForCli, type Db } from '../../src/store/open';
 import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../src/live/edge-session-effects';
 import { startFakeMist } from '../fake-mist';
 import { record } from '../recordings/support';
@@ -20,6 +21,9 @@ import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 import { waitUntil } from '../support/wait';
+import { baseEnv, BIN, freshDb } from '../helpers';
+import { watchTransactions } from '../support/transactions';
+import { syncSite } from '../../src/site/sync';
 
 /** A redis-server on a fixed socket path that can be stopped and started again on it. */
 class Server {
@@ -124,6 +128,36 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     expect(cmp.sqlite.digest).toBe(cmp.redis.digest);
     expect(cmp.sqlite.counts).toEqual({ settings: 1, keys: 1, channels: 2, bans: 3, grants: 2, recordings: 0 });
     expect((await cli(db, ['edge', 'check'])).status).toBe(0);
+  });
+
+  it("a sync staging a big channel's grants: the relay run while the next set is built publishes the current set, after the switch the new one", async () => {
+    // A database file, so that the real relay program can run between the sync's transactions.
+    const path = freshDb();
+    const file = openForCli(path);
+    try {
+      await addUser(file, 'alice');
+      await ok(file, 'grant', 'add', 'alice', 'v1');
+      await ok(file, 'edge', 'resync');
+      await ok(file, 'grant', 'add', 'alice', 'v2'); // queued, not yet published
+      const relay = () => {
+        const r = spawnSync(join(BIN, 'streamctl'), ['edge', 'relay', '--once'], {
+          env: baseEnv({ STREAMCTL_DB: path, STREAMCTL_REDIS_PRIMARY: server.socket }),
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+      };
+      // After the sync's third transaction (the first staged batch) and its fourth: a relay runs.
+      watchTransactions(file, (n) => (n === 3 || n === 4) && relay());
+      const grants = Array.from({ length: 300 }, (_, i) => ({ viewer: `w${i}` }));
+      syncSite(file, { channels: [{ user: 'alice', grants }] }, { now: Date.now(), batchRows: 100 });
+      // What the edges got meanwhile: the current set, never a part of the next one.
+      expect(Object.keys(await hgetall(client, keys.grants('alice'))).sort()).toEqual(['v1', 'v2']);
+      relay();
+      expect(Object.keys(await hgetall(client, keys.grants('alice'))).sort()).toEqual(grants.map((g) => g.viewer).sort());
+      expect((await compareWithRedis(file, client, Date.now())).same).toBe(true);
+    } finally {
+      file.close();
+    }
   });
 
   it('a removed user, a lifted ban, a removed grant and a retired key leave Redis too', async () => {

@@ -44,6 +44,11 @@ function describe(c: SyncChange): string {
   }
 }
 
+const counts = (report: SyncReport) =>
+  Object.entries(report.summary)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
+
 export function syncCommand(ctx: CliContext): Command {
   return new Command('sync')
     .description(
@@ -55,13 +60,14 @@ export function syncCommand(ctx: CliContext): Command {
     .action(async (file: string | undefined, opts: { dryRun?: boolean; json?: boolean }) => {
       const input = readInput(ctx, file);
       const db = ctx.db();
-      // The report (with the keys of created users) is written before the commit: when stdout
-      // fails, nothing is changed and no key is lost. The admin event commits with the change.
-      const show = (report: SyncReport) => {
-        const counts = Object.entries(report.summary)
-          .filter(([, n]) => n > 0)
-          .map(([k, n]) => `${k.replace('_', ' ')} ${n}`);
-        if (!report.dry_run && counts.length > 0) recordAdmin(ctx, { action: 'sync', reason: counts.join(', ') });
+      // A report with the keys of created users is written before the commit: when stdout fails,
+      // nothing is changed and no key is lost. Any other report is written after the commit, so a
+      // big one (600,000 grant changes) is not written while the sync holds the write lock. The
+      // admin event commits with the change.
+      const hasKeys = (report: SyncReport) => report.changes.some((c) => c.object === 'user' && c.action === 'create');
+      let shown = false;
+      const print = (report: SyncReport) => {
+        shown = true;
         if (opts.json) return ctx.json(report);
         const prefix = report.dry_run ? 'would ' : '';
         let text = '';
@@ -70,15 +76,28 @@ export function syncCommand(ctx: CliContext): Command {
           if (c.object === 'user' && c.action === 'create' && c.key)
             text += `  stream key "${c.key_label}" of ${c.user} (shown once, store it now): ${c.key}\n`;
         }
-        ctx.out(`${text}${report.dry_run ? 'dry run: ' : ''}${counts.length ? counts.join(', ') : 'nothing to change'}\n`);
+        ctx.out(`${text}${report.dry_run ? 'dry run: ' : ''}${counts(report).length ? counts(report).join(', ') : 'nothing to change'}\n`);
+      };
+      const beforeCommit = (report: SyncReport) => {
+        if (!report.dry_run && counts(report).length > 0) recordAdmin(ctx, { action: 'sync', reason: counts(report).join(', ') });
+        if (report.dry_run || hasKeys(report)) print(report);
       };
       let report: SyncReport;
       try {
-        report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true, beforeCommit: show });
+        report = syncSite(db, input, { now: ctx.now(), dryRun: opts.dryRun === true, beforeCommit });
       } catch (err) {
         if (err instanceof StdioError && err.stream === 'stdout')
           throw new StdioError('stdout', err.code, 'nothing was changed: the keys of new users could not be shown');
         throw err;
+      }
+      if (!shown) {
+        try {
+          print(report);
+        } catch (err) {
+          if (err instanceof StdioError && err.stream === 'stdout')
+            throw new StdioError('stdout', err.code, 'the changes were made; only the report could not be written');
+          throw err;
+        }
       }
       if (!report.dry_run) await applyLiveEffects(ctx, report.live_effects);
     });
