@@ -82,6 +82,27 @@ describe('admin events', () => {
     ]);
   });
 
+  it('records token revoke with the token id, never the token', async () => {
+    const db = freshDb();
+    await addUser(db, 'dana');
+    await cli(db, ['token', 'secret']);
+    const issued = await cliJson<{ jti: string; token: string }>(db, [
+      'token',
+      'issue',
+      'dana',
+      '--viewer',
+      'v-1',
+      '--ttl',
+      '1h',
+      '--json',
+    ]);
+    expect((await cli(db, ['token', 'revoke', issued.jti])).status).toBe(0);
+    const events = await cliJson<EventJson[]>(db, ['events', '--kind', 'admin']);
+    expect(events[0]).toMatchObject({ outcome: 'token revoke', detail: issued.jti });
+    expect(events[0]!.reason).toMatch(new RegExp(`^revoked token ${issued.jti} \\(kept until .+\\); 0 session\\(s\\) stopped$`));
+    expect(JSON.stringify(events)).not.toContain(issued.token);
+  });
+
   it('a refused command and a change that changes nothing record nothing', async () => {
     const db = freshDb();
     await addUser(db, 'carol');

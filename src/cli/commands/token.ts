@@ -212,6 +212,12 @@ export function tokenCommand(ctx: CliContext): Command {
       const db = ctx.db();
       const now = ctx.now();
       const r = revokeTokenId(db, jti, now);
+      // The jti names the token without being it: a revoked id admits nobody, so it is no secret.
+      recordAdmin(ctx, {
+        action: 'token revoke',
+        reason: `revoked token ${jti} (kept until ${isoTime(r.revoked.until)}); ${r.stopped.length} session(s) stopped`,
+        detail: jti,
+      });
       if (opts.json) {
         ctx.json({
           jti,
