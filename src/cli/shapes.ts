@@ -1,6 +1,6 @@
 // The JSON shape of each noun, one function per noun, so every command that prints a user (add,
 // show, list, enable, ...) prints the same object and a list prints an array of them. Described by
-// schemas/<noun>.schema.json and docs/json.md; test/json-contract.test.ts validates real output.
+// schemas/<noun>.schema.json and docs/json.md; test/cli/json-contract.test.ts validates real output.
 // Field names are snake_case, times ISO 8601 UTC (or null), durations and sizes carry their unit.
 import type { Ban } from '../store/bans';
 import type { Channel } from '../store/channels';

@@ -3,7 +3,7 @@
 // the CLI. What it proves is the packaging: dispatch, the bundled trigger code (the same answers,
 // log lines and writes as that code in process), the embedded migrations and addon, failing closed,
 // init. What each trigger answers on each capture is proven in process (test/triggers/,
-// test/property-triggers.test.ts), and for the built node programs in test/process/programs.test.ts.
+// test/triggers/property.test.ts), and for the built node programs in test/process/programs.test.ts.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {

@@ -345,7 +345,7 @@ describe('CLI commands that read stdin', async () => {
   };
 
   it('channel password: hashed, checked through stdin, never stored or printed in clear', async () => {
-    // A wrong or too short password from stdin: test/cli-contract.test.ts (in process, same command).
+    // A wrong or too short password from stdin: test/cli/contract.test.ts (in process, same command).
     const pw = 'correct horse battery';
     const set = streamctl(['channel', 'password', 'alice'], pw + '\n');
     expect(set.status).toBe(0);

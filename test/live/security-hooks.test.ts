@@ -6,10 +6,10 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { startFakeMist } from './fake-mist';
-import { fixture, freshDb, tempDir } from './helpers';
-import { addUser, cli } from './support/cli';
-import { runInProcess } from './support/trigger';
+import { startFakeMist } from '../fake-mist';
+import { fixture, freshDb, tempDir } from '../helpers';
+import { addUser, cli } from '../support/cli';
+import { runInProcess } from '../support/trigger';
 
 const NOBODY = 65534;
 const asRoot = process.geteuid?.() === 0;

@@ -6,10 +6,10 @@ import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, s
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { freshDb, ROOT, tempDir } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
-import { sqlOnFile } from './support/db';
-import { runInProcess } from './support/trigger';
+import { freshDb, ROOT, tempDir } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
+import { sqlOnFile } from '../support/db';
+import { runInProcess } from '../support/trigger';
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
 const nowS = () => Math.floor(Date.now() / 1000);

@@ -6,9 +6,9 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyBufferEvent } from '../src/live/live-transition';
-import type { BufferState } from '../src/store/buffer-events';
-import { migrate } from '../src/store/migrate';
+import { applyBufferEvent } from '../../src/live/live-transition';
+import type { BufferState } from '../../src/store/buffer-events';
+import { migrate } from '../../src/store/migrate';
 
 const STATES: BufferState[] = ['FULL', 'DRY', 'RECOVER', 'EMPTY', 'LOST'];
 const RANK: Record<BufferState, number> = { FULL: 0, DRY: 1, RECOVER: 1, EMPTY: 2, LOST: 3 };

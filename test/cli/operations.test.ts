@@ -5,12 +5,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { recordEvent } from '../src/store/events';
-import { openForCli } from '../src/store/open';
-import { freshDb, ROOT, tempDir } from './helpers';
-import { addUser, cli } from './support/cli';
-import { parsePrometheusText } from './prometheus-text';
-import { runInProcess } from './support/trigger';
+import { recordEvent } from '../../src/store/events';
+import { openForCli } from '../../src/store/open';
+import { freshDb, ROOT, tempDir } from '../helpers';
+import { addUser, cli } from '../support/cli';
+import { parsePrometheusText } from '../prometheus-text';
+import { runInProcess } from '../support/trigger';
 
 function write(dbPath: string, statement: string, ...args: unknown[]): void {
   const db = new Database(dbPath);

@@ -3,11 +3,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateJson } from '../src/lib/json-schema';
-import { startFakeMist } from './fake-mist';
-import { freshDb, ROOT, tempDir } from './helpers';
-import { cli, cliJson } from './support/cli';
-import { runInProcess } from './support/trigger';
+import { validateJson } from '../../src/lib/json-schema';
+import { startFakeMist } from '../fake-mist';
+import { freshDb, ROOT, tempDir } from '../helpers';
+import { cli, cliJson } from '../support/cli';
+import { runInProcess } from '../support/trigger';
 
 const schema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-input.schema.json'), 'utf8'));
 const reportSchema = JSON.parse(readFileSync(join(ROOT, 'schemas/sync-report.schema.json'), 'utf8'));

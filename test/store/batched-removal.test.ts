@@ -6,11 +6,11 @@ import Database from 'better-sqlite3';
 import { mkdirSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REMOVE_BATCH, removeRecordingsInBatches } from '../src/recordings/remove';
-import { pruneEvents } from '../src/store/events';
-import { migrate } from '../src/store/migrate';
-import { deleteUser, REMOVAL_BATCH } from '../src/store/users';
-import { tempDir } from './helpers';
+import { REMOVE_BATCH, removeRecordingsInBatches } from '../../src/recordings/remove';
+import { pruneEvents } from '../../src/store/events';
+import { migrate } from '../../src/store/migrate';
+import { deleteUser, REMOVAL_BATCH } from '../../src/store/users';
+import { tempDir } from '../helpers';
 
 function seeded(): Database.Database {
   const db = new Database(':memory:');

@@ -5,10 +5,10 @@
 // runs); the built programs on the same payloads: test/process/property-programs.test.ts.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TRIGGERS } from '../src/triggers/registry';
-import type { Trigger } from '../src/triggers/types';
-import { tempDir } from './helpers';
-import { answerProblem, basePayloads, FUZZ, loadTrigger, NAMES, payloads, RUNS, runInProcess, Tally, worldDb } from './property/harness';
+import { TRIGGERS } from '../../src/triggers/registry';
+import type { Trigger } from '../../src/triggers/types';
+import { tempDir } from '../helpers';
+import { answerProblem, basePayloads, FUZZ, loadTrigger, NAMES, payloads, RUNS, runInProcess, Tally, worldDb } from '../property/harness';
 
 const dir = tempDir('streamctl-property-');
 const world = worldDb(dir);

@@ -3,9 +3,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDb, tempDir } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
-import { runInProcess } from './support/trigger';
+import { freshDb, tempDir } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
+import { runInProcess } from '../support/trigger';
 
 const DAY = 86_400;
 const nowSec = () => Math.floor(Date.now() / 1000);

@@ -4,10 +4,10 @@
 import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, freshDb } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
-import { sqlOnFile } from './support/db';
-import { runInProcess } from './support/trigger';
+import { tempDir, freshDb } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
+import { sqlOnFile } from '../support/db';
+import { runInProcess } from '../support/trigger';
 
 /** A database with alice and bob recording into a fresh root, and a folder outside the root. */
 async function setup() {

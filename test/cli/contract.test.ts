@@ -4,12 +4,12 @@
 import Database from 'better-sqlite3';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import pushRewrite from '../src/triggers/push-rewrite';
-import userNew from '../src/triggers/user-new';
-import { freshDb } from './helpers';
-import { addUser, cli, cliJson } from './support/cli';
-import { memoryDb } from './support/db';
-import { answerOnFile } from './support/trigger';
+import pushRewrite from '../../src/triggers/push-rewrite';
+import userNew from '../../src/triggers/user-new';
+import { freshDb } from '../helpers';
+import { addUser, cli, cliJson } from '../support/cli';
+import { memoryDb } from '../support/db';
+import { answerOnFile } from '../support/trigger';
 
 const withStdin = (db: string, args: string[], stdin: string) => cli(db, args, { stdin });
 

@@ -7,17 +7,17 @@ import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { createContext } from '../src/cli/context';
-import { buildProgram } from '../src/cli/program';
-import { startFakeMist } from './fake-mist';
-import { REDIS_SERVER, startRedis } from './support/redis';
-import { connectRedis } from '../src/lib/resp';
-import { recordEvent } from '../src/store/events';
-import { openForCli } from '../src/store/open';
-import { fixture, freshDb, ROOT, tempDir, type RunResult } from './helpers';
-import { cli } from './support/cli';
-import { runInProcess } from './support/trigger';
-import { startReceiver } from './webhooks/receiver';
+import { createContext } from '../../src/cli/context';
+import { buildProgram } from '../../src/cli/program';
+import { startFakeMist } from '../fake-mist';
+import { REDIS_SERVER, startRedis } from '../support/redis';
+import { connectRedis } from '../../src/lib/resp';
+import { recordEvent } from '../../src/store/events';
+import { openForCli } from '../../src/store/open';
+import { fixture, freshDb, ROOT, tempDir, type RunResult } from '../helpers';
+import { cli } from '../support/cli';
+import { runInProcess } from '../support/trigger';
+import { startReceiver } from '../webhooks/receiver';
 
 const SCHEMAS = join(ROOT, 'schemas');
 const ajv = new Ajv({ allErrors: true, allowUnionTypes: true });

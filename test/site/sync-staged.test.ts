@@ -3,15 +3,15 @@
 // deleted afterwards (db/0015_grant_sets.sql). Real SQLite; a watcher on the connection counts the
 // grant rows each write transaction makes and plays other programs writing between transactions.
 import { describe, expect, it } from 'vitest';
-import { syncSite } from '../src/site/sync';
-import { beginGrantSet, findActiveGrant, listGrants, stageGrants, upsertGrant } from '../src/store/grants';
-import { openForCli, type Db } from '../src/store/open';
-import { replicaGrants } from '../src/store/replication';
-import { insertUser } from '../src/store/users';
-import { writeWithRetry } from '../src/store/write-retry';
-import { freshDb } from './helpers';
-import { memoryDb, row, rows } from './support/db';
-import { watchTransactions } from './support/transactions';
+import { syncSite } from '../../src/site/sync';
+import { beginGrantSet, findActiveGrant, listGrants, stageGrants, upsertGrant } from '../../src/store/grants';
+import { openForCli, type Db } from '../../src/store/open';
+import { replicaGrants } from '../../src/store/replication';
+import { insertUser } from '../../src/store/users';
+import { writeWithRetry } from '../../src/store/write-retry';
+import { freshDb } from '../helpers';
+import { memoryDb, row, rows } from '../support/db';
+import { watchTransactions } from '../support/transactions';
 
 const BATCH = 100;
 const T0 = Date.parse('2026-03-01T00:00:00Z');
