@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { redisPassword, redisPrimary, redisReplica, role } from '../src/config';
-import { tempDir } from './helpers';
+import { tempDir } from './support/helpers';
 
 const VARS = ['STREAMCTL_CONF', 'STREAMCTL_ROLE', 'STREAMCTL_REDIS_REPLICA', 'STREAMCTL_REDIS_PRIMARY', 'STREAMCTL_REDIS_PASSWORD_FILE'];
 const saved = Object.fromEntries(VARS.map((v) => [v, process.env[v]]));

@@ -6,7 +6,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, s
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { freshDb, ROOT, tempDir } from '../helpers';
+import { freshDb, ROOT, tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { sqlOnFile } from '../support/db';
 import { runInProcess } from '../support/trigger';

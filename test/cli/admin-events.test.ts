@@ -2,7 +2,7 @@
 // `streamctl events --kind admin`, in JSON too; never a secret.
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { freshDb } from '../helpers';
+import { freshDb } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 
 interface EventJson {

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../../src/triggers/push-rewrite';
 import userNew from '../../src/triggers/user-new';
-import { freshDb } from '../helpers';
+import { freshDb } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerOnFile } from '../support/trigger';

@@ -4,7 +4,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { cli, cliJson } from '../support/cli';
 
 /** The key=value lines as [key, value] pairs, in order. */

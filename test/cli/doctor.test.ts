@@ -5,8 +5,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { REFUSING_DEFAULT } from '../../src/wiring/plan';
-import { startFakeMist, type FakeMist } from '../fake-mist';
-import { tempDir } from '../helpers';
+import { startFakeMist, type FakeMist } from '../support/fake-mist';
+import { tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 import { INSTALLED, setupDb } from '../support/mist';
 

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recordEvent } from '../../src/store/events';
 import { openForCli } from '../../src/store/open';
-import { freshDb, ROOT, tempDir } from '../helpers';
+import { freshDb, ROOT, tempDir } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
-import { parsePrometheusText } from '../prometheus-text';
+import { parsePrometheusText } from '../support/prometheus-text';
 import { runInProcess } from '../support/trigger';
 
 function write(dbPath: string, statement: string, ...args: unknown[]): void {

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, unlinkSync, utimesSync, wri
 import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import streamSource from '../../src/triggers/stream-source';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerSync } from '../support/trigger';

@@ -1,8 +1,8 @@
 // `streamctl status --reconcile` in process against a small stand-in for MistServer's API (in this
 // process too: the CLI's requests are asynchronous).
 import { describe, expect, it } from 'vitest';
-import { startFakeMist } from '../fake-mist';
-import { tempDir } from '../helpers';
+import { startFakeMist } from '../support/fake-mist';
+import { tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { deliver, empty, full, iso, recordingHook } from '../live/deliveries';

@@ -4,7 +4,7 @@ import { existsSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import pushRewrite from '../../src/triggers/push-rewrite';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerSync } from '../support/trigger';

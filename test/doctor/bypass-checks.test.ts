@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mistControllerEnvironments, sessionsCheck } from '../../src/doctor/bypass-checks';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 
 /** A /proc with one process per entry: its comm and its environment (null: an environ nobody can read). */
 function fakeProc(processes: { pid: number; comm: string; env: string[] | null }[]): string {

@@ -5,8 +5,8 @@ import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { redisChecks, type RedisCheckInput } from '../../src/doctor/role-checks';
 import { connectRedis } from '../../src/lib/resp';
-import { startFakeMist } from '../fake-mist';
-import { freshDb } from '../helpers';
+import { startFakeMist } from '../support/fake-mist';
+import { freshDb } from '../support/helpers';
 import { cli } from '../support/cli';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 

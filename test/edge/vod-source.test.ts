@@ -10,7 +10,7 @@ import { edgeVodSource } from '../../src/edge/vod-source';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import edgeStreamSource from '../../src/triggers/edge-stream-source';
 import type { EdgeTriggerContext } from '../../src/triggers/types';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { NO_REDIS, REDIS_SERVER } from '../support/redis';
 import { clearReplicated, putSettings, putVod, putVodFile, startReplicaPair, type ReplicaPair } from '../support/replica';
 

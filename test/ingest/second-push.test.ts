@@ -8,7 +8,7 @@ import { applyBufferEvent } from '../../src/live/live-transition';
 import type { Db } from '../../src/store/open';
 import { findUserByName } from '../../src/store/users';
 import pushRewrite from '../../src/triggers/push-rewrite';
-import { startFakeMist, type FakeMist } from '../fake-mist';
+import { startFakeMist, type FakeMist } from '../support/fake-mist';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answer } from '../support/trigger';

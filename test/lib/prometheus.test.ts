@@ -1,8 +1,8 @@
 // The Prometheus text exposition (src/lib/prometheus.ts), read back by the strict test parser of
-// the format (test/prometheus-text.ts) so what node_exporter's textfile collector rejects fails here.
+// the format (test/support/prometheus-text.ts) so what node_exporter's textfile collector rejects fails here.
 import { describe, expect, it } from 'vitest';
 import { renderExposition, type Family } from '../../src/lib/prometheus';
-import { parsePrometheusText } from '../prometheus-text';
+import { parsePrometheusText } from '../support/prometheus-text';
 
 describe('renderExposition', () => {
   it('writes one HELP and one TYPE line per family, then its samples', () => {

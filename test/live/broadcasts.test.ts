@@ -3,7 +3,7 @@
 // process). Concurrent processes and the dispatcher are in test/process/programs.test.ts.
 import { describe, expect, it } from 'vitest';
 import type { Db } from '../../src/store/open';
-import { fixtureEnv } from '../helpers';
+import { fixtureEnv } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, rows } from '../support/db';
 import { at, captured, deliver, empty, forChannel, full, iso, shuffled } from './deliveries';

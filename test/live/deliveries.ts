@@ -7,7 +7,7 @@ import type { Db } from '../../src/store/open';
 import streamBuffer from '../../src/triggers/stream-buffer';
 import streamEnd from '../../src/triggers/stream-end';
 import userEnd from '../../src/triggers/user-end';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { answerSync, fromMistEnv, type Answered } from '../support/trigger';
 
 export type LiveTrigger = 'STREAM_BUFFER' | 'STREAM_END' | 'USER_END';

@@ -4,7 +4,7 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HOOK_TIMEOUT_MS, hookBound } from '../../src/live/run-hook';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { at, deliver, empty, full, HEALTH, recordingHook } from './deliveries';

@@ -6,8 +6,8 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, writ
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { startFakeMist } from '../fake-mist';
-import { fixture, freshDb, tempDir } from '../helpers';
+import { startFakeMist } from '../support/fake-mist';
+import { fixture, freshDb, tempDir } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 import { runInProcess } from '../support/trigger';
 

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS } from '../../src/triggers/registry';
-import { baseEnv, fixture, freshDb, ROOT } from '../helpers';
+import { baseEnv, fixture, freshDb, ROOT } from '../support/helpers';
 import { addUser, cliJson } from '../support/cli';
 
 const DIST = join(ROOT, 'dist');

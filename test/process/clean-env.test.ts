@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 
 /** What an operator's shell may hold. */
 const OPERATOR = {

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, freshDb, tempDir } from '../helpers';
+import { baseEnv, BIN, freshDb, tempDir } from '../support/helpers';
 import { cliJson } from '../support/cli';
 import pushRewrite from '../../src/triggers/push-rewrite';
 import { answerOnFile } from '../support/trigger';

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, freshDb, ROOT } from '../helpers';
+import { baseEnv, BIN, freshDb, ROOT } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 
 /** Runs a program like MistServer: payload on stdin, read stdout to EOF, then SIGKILL at once. */

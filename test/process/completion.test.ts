@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { commandTree } from '../../src/cli/command-tree';
 import { createContext } from '../../src/cli/context';
 import { buildProgram } from '../../src/cli/program';
-import { baseEnv, BIN, freshDb, tempDir } from '../helpers';
+import { baseEnv, BIN, freshDb, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 
 const db = freshDb();

@@ -2,7 +2,7 @@
 // (PUSH_OUT_START, DEFAULT_STREAM). The payload splitter drops a line's trailing "\r"; a value
 // answer never contains one. Run through the built programs, as MistServer runs them.
 import { describe, expect, it } from 'vitest';
-import { fixture, freshDb, runTrigger } from '../helpers';
+import { fixture, freshDb, runTrigger } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 
 const crlf = (payload: string) => payload.replaceAll('\n', '\r\n') + '\r';

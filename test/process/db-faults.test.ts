@@ -8,7 +8,7 @@ import { chmodSync, closeSync, cpSync, mkdirSync, openSync, statSync, writeSync 
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
-import { baseEnv, BIN, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
+import { baseEnv, BIN, ROOT, spawnCollect, tempDir, type RunResult } from '../support/helpers';
 import { cli } from '../support/cli';
 import { answerProblem, basePayloads, loadTrigger, NAMES, runInProcess, worldDb } from '../property/harness';
 

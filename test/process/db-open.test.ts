@@ -4,7 +4,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliProcess, tempDir } from '../helpers';
+import { cliProcess, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 
 describe('opening the database from the CLI', async () => {

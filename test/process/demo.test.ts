@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 
 describe('the demo', () => {
   it('shows a viewer admitted and refused by policy and a recording catalogued, writing only under ./data', () => {

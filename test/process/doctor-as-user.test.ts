@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 
 const isRoot = process.getuid?.() === 0;
 const hasNobody = spawnSync('id', ['nobody']).status === 0;

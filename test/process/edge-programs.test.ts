@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../src/replica/schema';
 import { EDGE_TRIGGERS, type EdgeTriggerName } from '../../src/triggers/registry';
-import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../helpers';
+import { baseEnv, BIN, fixture, fixtureEnv, ROOT, spawnCollect, tempDir, type RunResult } from '../support/helpers';
 import { NO_REDIS, REDIS_SERVER, type TestRedis } from '../support/redis';
 import {
   clearReplicated,

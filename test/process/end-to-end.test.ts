@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, fixtureEnv, freshDb, runTrigger, tempDir } from '../helpers';
+import { fixture, fixtureEnv, freshDb, runTrigger, tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 
 const CAPTURE = '01-basic-push-alice';

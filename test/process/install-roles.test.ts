@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectRedis } from '../../src/lib/resp';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 import { REDIS_SERVER, redisAnswers } from '../support/redis';
 
 function install(prefix: string, env: Record<string, string>, args: string[] = []) {

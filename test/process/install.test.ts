@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TRIGGERS } from '../../src/triggers/registry';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 
 describe('install.sh', () => {
   const prefix = join(tempDir(), 'prefix');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { emitDeclarations, TYPES_DIR } from '../../scripts/build';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 import { cliJson } from '../support/cli';
 
 /** A site's folder with streamctl installed as a dependency (a link to this build). */

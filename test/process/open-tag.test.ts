@@ -4,7 +4,7 @@
 import { createSocket } from 'node:dgram';
 import { describe, expect, it } from 'vitest';
 import { UDP_API_PORT } from '../../src/mist/stream-tags';
-import { freshDb, runTriggerAsync } from '../helpers';
+import { freshDb, runTriggerAsync } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 import { waitUntil } from '../support/wait';
 

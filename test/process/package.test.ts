@@ -23,8 +23,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildPackage, LIEF_NOTE_NOISE, PACKAGE_BIN, PACKAGE_DIR } from '../../scripts/package';
 import { openForTrigger } from '../../src/store/open';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
-import { cliAsync, startFakeMist } from '../fake-mist';
-import { baseEnv, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from '../helpers';
+import { cliAsync, startFakeMist } from '../support/fake-mist';
+import { baseEnv, fixture, fixtureEnv, ROOT, tempDir, type RunResult } from '../support/helpers';
 import { cli } from '../support/cli';
 import { runInProcess } from '../support/trigger';
 

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GUARD_REFUSAL } from '../../src/ingest/admit-push';
 import { TRIGGERS, type TriggerName } from '../../src/triggers/registry';
-import { baseEnv, BIN, fixture, fixtureEnv, freshDb, runTrigger, runTriggerAsync, tempDir, type RunResult } from '../helpers';
+import { baseEnv, BIN, fixture, fixtureEnv, freshDb, runTrigger, runTriggerAsync, tempDir, type RunResult } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { sqlOnFile } from '../support/db';
 import { captured, forChannel, full, shuffled, at, type Delivery } from '../live/deliveries';

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TRIGGERS } from '../../src/triggers/registry';
-import { baseEnv, BIN, tempDir } from '../helpers';
+import { baseEnv, BIN, tempDir } from '../support/helpers';
 import { answerProblem, basePayloads, FUZZ, NAMES, payloads, RUNS, Tally, worldDb } from '../property/harness';
 
 const dir = tempDir('streamctl-property-');

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDb, runTrigger, tempDir } from '../helpers';
+import { freshDb, runTrigger, tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 
 describe('MistServer header cache (.dtsh) beside a recording', async () => {

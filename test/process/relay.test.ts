@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';
 import { keys } from '../../src/replica/schema';
-import { baseEnv, BIN, cliProcess, freshDb } from '../helpers';
+import { baseEnv, BIN, cliProcess, freshDb } from '../support/helpers';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 
 describe.skipIf(!REDIS_SERVER)('streamctl edge relay, the program', () => {

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliAsync, startFakeMist } from '../fake-mist';
-import { baseEnv, freshDb, ROOT, tempDir } from '../helpers';
+import { cliAsync, startFakeMist } from '../support/fake-mist';
+import { baseEnv, freshDb, ROOT, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 
 const JOBS = ['reconcile', 'sessions-expire', 'recordings-prune', 'events-prune'];

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { baseEnv, BIN, cliProcess, freshDb, ROOT, tempDir } from '../helpers';
+import { baseEnv, BIN, cliProcess, freshDb, ROOT, tempDir } from '../support/helpers';
 
 const doc = readFileSync(join(ROOT, 'docs/operations.md'), 'utf8');
 

@@ -7,7 +7,7 @@ import { chmodSync, copyFileSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { baseEnv, ROOT, tempDir } from '../helpers';
+import { baseEnv, ROOT, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 
 const isRoot = process.getuid?.() === 0;

@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { syncSite } from '../../src/site/sync';
-import { baseEnv, BIN, cliProcess, freshDb, tempDir } from '../helpers';
+import { baseEnv, BIN, cliProcess, freshDb, tempDir } from '../support/helpers';
 import { worldDb } from '../property/harness';
 
 const GRANTS = 50_000;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openForCli } from '../../src/store/open';
 import { enqueueWebhookEvent } from '../../src/store/webhooks';
-import { baseEnv, BIN, cliProcess, fixture, freshDb, runTriggerAsync } from '../helpers';
+import { baseEnv, BIN, cliProcess, fixture, freshDb, runTriggerAsync } from '../support/helpers';
 import { sqlOnFile } from '../support/db';
 import { startReceiver, verified, type Receiver } from '../webhooks/receiver';
 

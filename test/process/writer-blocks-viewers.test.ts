@@ -5,7 +5,7 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, freshDb, ROOT, runTrigger, runTriggerAsync } from '../helpers';
+import { fixture, freshDb, ROOT, runTrigger, runTriggerAsync } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 
 const userNew = (stream: string, session: string) =>

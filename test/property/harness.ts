@@ -14,7 +14,7 @@ import type { Trigger, TriggerContext } from '../../src/triggers/types';
 import { updateChannel } from '../../src/store/channels';
 import { migrate } from '../../src/store/migrate';
 import { putSetting } from '../../src/store/settings';
-import { fixture } from '../helpers';
+import { fixture } from '../support/helpers';
 
 /** STREAMCTL_FUZZ=1: the long campaign (`npm run fuzz`). */
 export const FUZZ = Boolean(process.env.STREAMCTL_FUZZ);

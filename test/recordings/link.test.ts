@@ -9,7 +9,7 @@ import type { Db } from '../../src/store/open';
 import pushOutStartTrigger from '../../src/triggers/push-out-start';
 import recordingEndTrigger from '../../src/triggers/recording-end';
 import streamBuffer from '../../src/triggers/stream-buffer';
-import { fixture } from '../helpers';
+import { fixture } from '../support/helpers';
 import { cliJson } from '../support/cli';
 import { answerSync } from '../support/trigger';
 import { setup } from './support';

@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { freshDb, tempDir } from '../helpers';
+import { freshDb, tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { runInProcess } from '../support/trigger';
 

@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir, freshDb } from '../helpers';
+import { tempDir, freshDb } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { sqlOnFile } from '../support/db';
 import { runInProcess } from '../support/trigger';

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import type { Db } from '../../src/store/open';
 import recordingEndTrigger from '../../src/triggers/recording-end';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 import { memoryDb, row } from '../support/db';
 import { answerSync } from '../support/trigger';

@@ -9,7 +9,7 @@ import { keys } from '../../src/replica/schema';
 import type { Db } from '../../src/store/open';
 import edgeUserEnd from '../../src/triggers/edge-user-end';
 import { parseUserEnd } from '../../src/triggers/user-end-payload';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';

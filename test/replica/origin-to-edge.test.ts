@@ -9,7 +9,7 @@ import { admitOnEdge } from '../../src/edge/admit';
 import type { EdgeRedis } from '../../src/edge/edge-redis';
 import { edgeVodSource } from '../../src/edge/vod-source';
 import streamSourceTrigger from '../../src/triggers/stream-source';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { record } from '../recordings/support';
 import { answerSync } from '../support/trigger';
 import { connectRedis, type RedisClient } from '../../src/lib/resp';

@@ -9,7 +9,7 @@ import { updateChannel } from '../../src/store/channels';
 import { insertBan, updateBan } from '../../src/store/bans';
 import { markRecordingsDeleting, unmarkRecordingsDeleting } from '../../src/store/recordings';
 import type { Db } from '../../src/store/open';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { record } from '../recordings/support';

@@ -15,13 +15,13 @@ import { UNTAG_SETTLE_MS, untagSettle } from '../../src/mist/stream-tags';
 import { keys } from '../../src/replica/schema';
 import { openForCli, type Db } from '../../src/store/open';
 import { applyEdgeEffects, EdgeRetryQueue, retryEdgeEffects } from '../../src/live/edge-session-effects';
-import { startFakeMist } from '../fake-mist';
+import { startFakeMist } from '../support/fake-mist';
 import { record } from '../recordings/support';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row, rows } from '../support/db';
 import { NO_REDIS, REDIS_SERVER, startRedis, type TestRedis } from '../support/redis';
 import { waitUntil } from '../support/wait';
-import { baseEnv, BIN, freshDb } from '../helpers';
+import { baseEnv, BIN, freshDb } from '../support/helpers';
 import { watchTransactions } from '../support/transactions';
 import { syncSite } from '../../src/site/sync';
 

@@ -9,7 +9,7 @@ import { openForCli, type Db } from '../../src/store/open';
 import { replicaGrants } from '../../src/store/replication';
 import { insertUser } from '../../src/store/users';
 import { writeWithRetry } from '../../src/store/write-retry';
-import { freshDb } from '../helpers';
+import { freshDb } from '../support/helpers';
 import { memoryDb, row, rows } from '../support/db';
 import { watchTransactions } from '../support/transactions';
 

@@ -4,8 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateJson } from '../../src/lib/json-schema';
-import { startFakeMist } from '../fake-mist';
-import { freshDb, ROOT, tempDir } from '../helpers';
+import { startFakeMist } from '../support/fake-mist';
+import { freshDb, ROOT, tempDir } from '../support/helpers';
 import { cli, cliJson } from '../support/cli';
 import { runInProcess } from '../support/trigger';
 

@@ -10,7 +10,7 @@ import { REMOVE_BATCH, removeRecordingsInBatches } from '../../src/recordings/re
 import { pruneEvents } from '../../src/store/events';
 import { migrate } from '../../src/store/migrate';
 import { deleteUser, REMOVAL_BATCH } from '../../src/store/users';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 
 function seeded(): Database.Database {
   const db = new Database(':memory:');

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { TRIGGERS } from '../../src/triggers/registry';
-import { freshDb, tempDir } from '../helpers';
+import { freshDb, tempDir } from './helpers';
 import { cli } from './cli';
 
 /** The triggers a one-box `mist apply` installs (RTMP_PUSH_REWRITE is left to the operator). */

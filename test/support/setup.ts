@@ -3,7 +3,7 @@
 // for every file, not at a helper module's import, which happens once per worker.
 import { afterAll } from 'vitest';
 import { untagSettle } from '../../src/mist/stream-tags';
-import { removeTempDirs } from '../helpers';
+import { removeTempDirs } from './helpers';
 
 afterAll(removeTempDirs);
 

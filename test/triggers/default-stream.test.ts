@@ -5,7 +5,7 @@ import { unlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import defaultStream from '../../src/triggers/default-stream';
-import { fixture } from '../helpers';
+import { fixture } from '../support/helpers';
 import { cli } from '../support/cli';
 import { answerSync } from '../support/trigger';
 import { DAY, nowSec, record, setup } from '../recordings/support';

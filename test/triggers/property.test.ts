@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRIGGERS } from '../../src/triggers/registry';
 import type { Trigger } from '../../src/triggers/types';
-import { tempDir } from '../helpers';
+import { tempDir } from '../support/helpers';
 import { answerProblem, basePayloads, FUZZ, loadTrigger, NAMES, payloads, RUNS, runInProcess, Tally, worldDb } from '../property/harness';
 
 const dir = tempDir('streamctl-property-');

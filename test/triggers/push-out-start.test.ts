@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import pushOutStart from '../../src/triggers/push-out-start';
 import type { Db } from '../../src/store/open';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { addUser, cli } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerSync, fromMistEnv } from '../support/trigger';

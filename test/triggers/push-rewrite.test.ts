@@ -6,7 +6,7 @@ import { PayloadError } from '../../src/lib/errors';
 import pushRewrite from '../../src/triggers/push-rewrite';
 import rtmpPushRewrite from '../../src/triggers/rtmp-push-rewrite';
 import type { Db } from '../../src/store/open';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { answerSync, fromMistEnv } from '../support/trigger';

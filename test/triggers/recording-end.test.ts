@@ -4,7 +4,7 @@ import { join, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import recordingEndTrigger from '../../src/triggers/recording-end';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { cliJson } from '../support/cli';
 import { rows } from '../support/db';
 import { answerSync, fromMistEnv } from '../support/trigger';

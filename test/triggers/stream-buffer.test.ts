@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import streamBuffer from '../../src/triggers/stream-buffer';
 import streamEnd from '../../src/triggers/stream-end';
-import { fixture } from '../helpers';
+import { fixture } from '../support/helpers';
 import { addUser, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { at, deliver, full } from '../live/deliveries';

@@ -4,7 +4,7 @@ import { unlinkSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import streamSource from '../../src/triggers/stream-source';
-import { fixture, fixtureEnv, tempDir } from '../helpers';
+import { fixture, fixtureEnv, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 import { answerSync, fromMistEnv } from '../support/trigger';
 import { nowSec, record, setup } from '../recordings/support';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { PayloadError } from '../../src/lib/errors';
 import userEnd from '../../src/triggers/user-end';
-import { fixture, fixtureEnv } from '../helpers';
+import { fixture, fixtureEnv } from '../support/helpers';
 import { addUser, cliJson } from '../support/cli';
 import { memoryDb, row } from '../support/db';
 import { captured, deliver, full } from '../live/deliveries';

@@ -9,7 +9,7 @@ import { hashPassword } from '../../src/access/password';
 import { PayloadError } from '../../src/lib/errors';
 import { updateChannel } from '../../src/store/channels';
 import userNew from '../../src/triggers/user-new';
-import { fixture, fixtureEnv, tempDir } from '../helpers';
+import { fixture, fixtureEnv, tempDir } from '../support/helpers';
 import { addUser, cli, cliJson } from '../support/cli';
 import { memoryDb, row } from '../support/db';
 import { answer, fromMistEnv, type FakeContextOptions } from '../support/trigger';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enqueueWebhookEvent } from '../../src/store/webhooks';
 import { signedHeaders } from '../../src/webhooks/signing';
-import { ROOT, tempDir } from '../helpers';
+import { ROOT, tempDir } from '../support/helpers';
 import { cli, cliJson } from '../support/cli';
 import { memoryDb } from '../support/db';
 import { startReceiver, type Receiver } from './receiver';

@@ -9,7 +9,7 @@ import { desiredSetup } from '../../src/wiring/desired';
 import { planSetup, REFUSING_DEFAULT, type Desired } from '../../src/wiring/plan';
 import { originProblem, pullSource } from '../../src/wiring/roles';
 import { EDGE_TRIGGERS, TRIGGERS } from '../../src/triggers/registry';
-import { freshDb, tempDir } from '../helpers';
+import { freshDb, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
 import { memoryDb } from '../support/db';
 

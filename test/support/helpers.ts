@@ -1,13 +1,13 @@
 // Running the built programs the way MistServer runs them: argv[1] = trigger name, payload on
 // stdin, MIST_* in the environment, a real SQLite file in a temp dir.
-import { openForCli } from '../src/store/open';
+import { openForCli } from '../../src/store/open';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { migrate } from '../src/store/migrate';
+import { migrate } from '../../src/store/migrate';
 
-export const ROOT = resolve(__dirname, '..');
+export const ROOT = resolve(__dirname, '..', '..');
 export const BIN = join(ROOT, 'bin');
 export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
