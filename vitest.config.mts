@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
-// A clean environment (issue 20 #14): no STREAMCTL_* from the caller's shell (STREAMCTL_DB, _CONF,
+// A clean environment: no STREAMCTL_* from the caller's shell (STREAMCTL_DB, _CONF,
 // _ROLE ...) reaches a test; workers inherit this process's environment, so it is cleaned here,
 // before any starts. Kept: STREAMCTL_FUZZ, the test runner's own switch (npm run fuzz).
 for (const name of Object.keys(process.env)) if (name.startsWith('STREAMCTL_') && name !== 'STREAMCTL_FUZZ') delete process.env[name];

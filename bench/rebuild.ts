@@ -1,4 +1,4 @@
-// Broadcast re-derivation at scale (issue 10 item 9): one channel with BENCH_BROADCASTS broadcasts
+// Broadcast re-derivation at scale: one channel with BENCH_BROADCASTS broadcasts
 // (default 100,000, each a FULL and an EMPTY buffer event), then STREAM_BUFFER events stored the
 // way the trigger stores them (applyBufferEvent: one IMMEDIATE transaction, so the time shown is
 // how long the write lock is held). Side by side: an on-time event (the everyday case) and late

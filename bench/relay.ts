@@ -1,4 +1,4 @@
-// Replication to the edges (issue 14): how long a change committed in SQLite takes to be readable in
+// Replication to the edges: how long a change committed in SQLite takes to be readable in
 // Redis with `streamctl edge relay` running (the built CLI, its own process, polling every ~100 ms),
 // what a full `edge resync` costs at scale, and what the outbox triggers add to a write. Needs
 // redis-server (skipped with one line without it). Own redis-server on a unix socket in a temp dir.

@@ -5,7 +5,7 @@
 // 100,000 open viewer sessions and 100,000 broadcasts): the same latencies are expected of both.
 // Peak memory (max RSS) per program comes from /usr/bin/time. NODE_EXTRA_CA_CERTS is removed from
 // the children's environment (it adds ~80 ms to every node start on this machine).
-// An edge's USER_NEW (issue 14: no database; one pipelined read from a local Redis replica over a
+// An edge's USER_NEW (no database; one pipelined read from a local Redis replica over a
 // unix socket, the cap claimed on the primary) is measured in the same run, against a primary +
 // replica pair the bench starts (skipped when redis-server is missing).
 // The flash crowd against the real MistServer is bench/flash-crowd.ts (run inside isolated.sh).
@@ -131,7 +131,7 @@ function seed(dbPath: string, users: number, sessions: number, broadcasts: numbe
 }
 
 /**
- * A stand-in for MistServer's API for the second-push cases (issue 23 §1): `clients` lists one
+ * A stand-in for MistServer's API for the second-push cases: `clients` lists one
  * connected encoder (its connection time growing) on every stream, `stop_sessid` answers as 3.10
  * does (the encoder stays listed, so every takeover run finds one). Same host, as PUSH_REWRITE
  * reaches the real one.
@@ -209,7 +209,7 @@ function prepareDb(
   const token = (
     JSON.parse(streamctl('token', 'issue', adult, '--viewer', 'v1', '--ttl', '1h', '--age-verified', '--json')) as { token: string }
   ).token;
-  // Issue 22: a paid channel with and without viewer-sessions; tokens with a jti (what token issue
+  // A paid channel with and without viewer-sessions; tokens with a jti (what token issue
   // mints: one revocation lookup) and without (a site's own token: none).
   const paid = `user${mid + 3}`;
   const limited = `user${mid + 4}`;
@@ -233,7 +233,7 @@ function prepareDb(
     limitedToken: issue(limited),
     evictingToken: issue(evicting),
   };
-  // Second-push policy (issue 23 §1). The measured channel's last broadcast has ended: every push
+  // Second-push policy. The measured channel's last broadcast has ended: every push
   // is decided from SQLite ("off", today's path). Two more channels are live: a second push asks
   // MistServer (the fake API) and is refused (refuse) or stops the encoder listed (takeover).
   streamctl('config', 'set', 'mist-api', mistApi);
@@ -535,7 +535,7 @@ async function main(): Promise<void> {
     const seedStart = Date.now();
     const small = prepareDb(dir, 'small', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
     const large = prepareDb(dir, 'large', USERS, SESSIONS, BROADCASTS, baseEnv, fakeMist.url);
-    // The small database again, with one webhook endpoint (issue 23): STREAM_BUFFER writes its events.
+    // The small database again, with one webhook endpoint: STREAM_BUFFER writes its events.
     const hooked = prepareDb(dir, 'hooked', SMALL_USERS, 0, 0, baseEnv, fakeMist.url);
     const added = spawnSync(join(ROOT, 'bin/streamctl'), ['webhook', 'add', 'http://127.0.0.1:9/bench'], {
       env: hooked.env,
@@ -672,17 +672,17 @@ async function main(): Promise<void> {
         `  side by side on the small db: push-rewrite ${(ours('push-rewrite (accept)') / peer('PHP peer PUSH_REWRITE')).toFixed(2)}× the PHP peer, user-new (public) ${(ours('user-new (public channel)') / peer('PHP peer USER_NEW (public)')).toFixed(2)}× the PHP peer`,
       );
     }
-    // Issue 22: what each ticket feature adds to USER_NEW, against the same kind of admission without it.
+    // What each ticket feature adds to USER_NEW, against the same kind of admission without it.
     {
       const small = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const base22 = small('user-new (paid JWT, no jti)');
       const pct = (label: string) => `${(((small(label) - base22) / base) * 100).toFixed(1)} % of node -e 0`;
       console.log(
-        `  issue 22 on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`,
+        `  tickets on the small db, added to a paid JWT admission (${base22.toFixed(1)} ms): a jti (revocation lookup) ${pct('user-new (paid JWT, jti: revoked?)')}; viewer-sessions counted ${pct('user-new (paid JWT, viewer-sessions)')}; evicting the oldest (stop_sessid datagram) ${pct('user-new (paid JWT, evicts oldest)')}`,
       );
     }
     {
-      // What the second-push policy adds (issue 23 §1), against node -e 0: a channel that is not
+      // What the second-push policy adds, against node -e 0: a channel that is not
       // live ("off") runs today's path; a live one asks MistServer (and a takeover stops its encoder).
       const onSmall = (label: string) => exit(cases.find((c) => c.label === label && c.db === 'small')!);
       const off = onSmall('push-rewrite (accept)');

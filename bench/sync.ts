@@ -1,4 +1,4 @@
-// A big `streamctl sync` and the write lock (issue 20 item 9): BENCH_SYNC_GRANTS (default 600,000)
+// A big `streamctl sync` and the write lock: BENCH_SYNC_GRANTS (default 600,000)
 // grants on one private channel, sent once (every grant new) and then again with 10 changed (the
 // nightly case). While each runs, this process takes the write lock every ~10 ms as a push would
 // (BEGIN IMMEDIATE, COMMIT): the longest wait is the longest the sync held the lock. The first run

@@ -1,4 +1,4 @@
-// What webhooks (issue 23 §2) add to STREAM_BUFFER, in process and so to the microsecond (a spawned
+// What webhooks add to STREAM_BUFFER, in process and so to the microsecond (a spawned
 // program's ±10 % noise at ~50 ms would hide it): the transaction a transition commits
 // (applyBufferEvent: buffer event, broadcasts, event log, and the webhook event with its delivery
 // rows) on two databases alike but for webhook endpoints, interleaved; and the look-up a transition

@@ -5,7 +5,7 @@
 # Without ../shared/mistserver (a clone on its own) it prints one line and succeeds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# A clean environment (issue 20 #14): no STREAMCTL_* from the caller's shell reaches install.sh,
+# A clean environment: no STREAMCTL_* from the caller's shell reaches install.sh,
 # the build or a test (vitest.real.config.mts drops them too, for a direct vitest run).
 for v in $(compgen -e | grep '^STREAMCTL_' || true); do unset "$v"; done
 # REAL_MIST_DIR overrides the place (e.g. a git worktree that does not sit next to shared/).

@@ -160,7 +160,7 @@ export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
 
-/** What this server is in a deployment (issue 14): one box, the origin of edges, or an edge. */
+/** What this server is in a deployment: one box, the origin of edges, or an edge. */
 export type ServerRole = 'single' | 'origin' | 'edge';
 const ROLES: readonly ServerRole[] = ['single', 'origin', 'edge'];
 

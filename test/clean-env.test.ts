@@ -1,4 +1,4 @@
-// The unit and process layers run with a clean environment (issue 20 #14): nothing of the caller's
+// The unit and process layers run with a clean environment: nothing of the caller's
 // STREAMCTL_* is left (test/process/clean-env.test.ts runs this file with some set).
 import { describe, expect, it } from 'vitest';
 

@@ -1,4 +1,4 @@
-// The deployment settings of issue 14 in streamctl.conf (role, Redis endpoints, password file),
+// The deployment settings in streamctl.conf (role, Redis endpoints, password file),
 // with the STREAMCTL_* environment overrides tests and operators use.
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

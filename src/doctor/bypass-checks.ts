@@ -1,5 +1,5 @@
 // Ways around streamctl's triggers that a stock MistServer 3.10 offers, each switched on from its
-// own API or web interface (issue 23 §3). Read in MistServer's source (src/output/output.cpp,
+// own API or web interface. Read in MistServer's source (src/output/output.cpp,
 // lib/stream.cpp, src/session.cpp):
 // - native stream keys (API `streamkeys`, `streamkey_add`): an RTMP, SRT, RTSP, WebRTC or DTSC push
 //   whose name is such a key publishes to the key's stream before PUSH_REWRITE or

@@ -1,6 +1,6 @@
 // The origin's Redis primary as streamctl.conf names it (redis_primary=, redis_password_file=),
 // for the origin's own trigger programs: its USER_NEW and USER_END count and free viewer-cap and
-// viewer-sessions places there, in the same hashes as the edges (issue 20.8: one count per channel
+// viewer-sessions places there, in the same hashes as the edges (one count per channel
 // wherever the viewer lands). Connected on first use only.
 import { redisPassword, redisPrimary } from '../config';
 import { connectRedis, type RedisClient } from '../lib/resp';

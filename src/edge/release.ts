@@ -26,7 +26,7 @@ export async function releaseSessionPlaces(
       const primary = await redis.primary(timeoutMs);
       // The primary holds the replicated keys too: a recording's channel is looked up there. Which
       // places the admission claimed is kept beside them (sc:sess:<sid>): a recording deleted before
-      // its viewer's USER_END still has its place freed (issue 20.8).
+      // its viewer's USER_END still has its place freed.
       const ids = [...recordings];
       const replies = await primary.pipeline([['GET', keys.session(sessionId)], ...ids.map((id) => ['GET', keys.vod(id)])]);
       const held = sessionPlacesOf(stringOrNil(keys.session(sessionId), replies[0]));

@@ -48,7 +48,7 @@ export function readSettings(key: string, reply: unknown): SettingsValue {
   if (text === null) throw new ReplicaShapeError(key, "is missing (never synced? run 'streamctl edge resync' on the origin)");
   const v = json(key, text);
   if (!isObject(v)) throw new ReplicaShapeError(key, 'is not an object');
-  // An origin that predates viewer-sessions (issue 22) does not replicate it: unlimited, as there.
+  // An origin that predates viewer-sessions does not replicate it: unlimited, as there.
   if (v['viewer-sessions'] === undefined) v['viewer-sessions'] = 'unlimited';
   for (const name of REPLICATED_SETTINGS) if (typeof v[name] !== 'string') throw new ReplicaShapeError(key, `has no "${name}"`);
   return v as SettingsValue;

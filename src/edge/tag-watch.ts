@@ -1,4 +1,4 @@
-// Keeps an edge's `open` tags in step with its own Redis replica (issue 20.1). The origin's relay
+// Keeps an edge's `open` tags in step with its own Redis replica. The origin's relay
 // asks each edge in `edges` to retag and re-check a channel after a change, but that call can fail
 // (the edge's API unreachable from the origin) or never be made (`edges` empty): an edge whose
 // stream stayed tagged `open` would go on admitting every new viewer of a channel made private,

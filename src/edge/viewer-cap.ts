@@ -1,7 +1,7 @@
 // The viewer cap and viewer-sessions across the origin and its edges: hashes on the origin's Redis
 // primary (never a replica: every box must count the same places), one Lua call that counts and
 // claims atomically, so two boxes never both take the last place. The origin's own USER_NEW claims
-// here too (issue 20.8): one count per channel wherever the viewer lands. USER_END frees the places;
+// here too: one count per channel wherever the viewer lands. USER_END frees the places;
 // a place not seen for viewer-session-stale (a lost USER_END) stops counting and is removed.
 import type { RedisClient } from '../lib/resp';
 import { keys } from '../replica/schema';
@@ -9,7 +9,7 @@ import { keys } from '../replica/schema';
 /**
  * One admission's claim on the primary, atomically: the viewer cap (hash sc:cap:<name>) and the
  * viewer's sessions under viewer-sessions (hash sc:vs:<name>:<viewer>). Field = MistServer's session
- * id, value = "<opened>:<seen>" (unix ms, the primary's clock; a bare number from before issue 22
+ * id, value = "<opened>:<seen>" (unix ms, the primary's clock; a bare number from before viewer-sessions
  * is both), or "x:<seen>" in the viewer's hash for a session streamctl evicted (refused until
  * its USER_END frees the field: the same token at the same address is the same screen). Places are ordered by when they were opened: a re-check keeps its place, so lowering a
  * cap or a limit keeps the earliest and drops the newest, as on one box. A place not seen for

@@ -1,4 +1,4 @@
-// Which file an edge plays for `vod+<recording id>` (issue 14, VoD on edges). MistServer 3.10's
+// Which file an edge plays for `vod+<recording id>` (VoD on edges). MistServer 3.10's
 // edge cannot play a recording pulled from the origin over DTSC (the stream goes inactive at once),
 // so edges play recordings from shared storage: the origin's recordings folder mounted on every
 // edge. The origin replicates each playable recording's path relative to its recordings-root

@@ -47,6 +47,14 @@ function guardAllows(db: Db, ip: string): boolean {
 
 /** Per call to MistServer's API from PUSH_REWRITE (listing the channel's encoders, stopping them): two calls stay under MistServer's 10 s trigger timeout. */
 const MIST_API_TIMEOUT_MS = 3000;
+/**
+ * How far back PUSH_REWRITE looks a second time when MistServer lists no encoder for a channel the
+ * database shows live. A loaded MistServer's per-second statistics run behind the clock (seen in CI:
+ * a live encoder missing from the last 2 s), and an empty list then would let a second encoder feed
+ * the stream. An encoder that really left is ended by its STREAM_BUFFER within about a second, so
+ * this only delays a newcomer by seconds.
+ */
+const LAGGING_STATS_LOOKBACK_S = 6;
 
 /** A good key for a channel that may be live: MistServer is asked before the decision is written. */
 interface PendingCheck {
@@ -191,6 +199,8 @@ async function withMistServer(ctx: PushDecisionContext, trigger: string, ip: str
   let problem = '';
   try {
     sessions = await listInputSessions(c.apiUrl, c.stream, ctx.now, MIST_API_TIMEOUT_MS);
+    if (sessions.length === 0 && c.facts.liveInDb)
+      sessions = await listInputSessions(c.apiUrl, c.stream, ctx.now, MIST_API_TIMEOUT_MS, LAGGING_STATS_LOOKBACK_S);
   } catch (err) {
     problem = (err as Error).message;
     ctx.log(`could not list the encoders of ${c.stream}: ${problem}; deciding from the database`);

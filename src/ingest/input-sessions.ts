@@ -71,13 +71,20 @@ function post(apiUrl: string, body: Json, timeoutMs: number): Promise<Json> {
  * asks only while no STREAM_BUFFER end came after the last accept, which arrives within about a
  * second of the encoder leaving, so that window is short. (Comparing two looks a few seconds apart
  * to skip such sessions was tried: on a machine at a load of 40 live encoders read as gone.)
+ * `lookbackSeconds`: how far back to look; a loaded MistServer's statistics can lag behind the clock.
  */
-export async function listInputSessions(apiUrl: string, stream: string, nowMs: number, timeoutMs: number): Promise<InputSession[]> {
+export async function listInputSessions(
+  apiUrl: string,
+  stream: string,
+  nowMs: number,
+  timeoutMs: number,
+  lookbackSeconds = 2,
+): Promise<InputSession[]> {
   const answer = await post(
     apiUrl,
     {
       clients: {
-        time: Math.floor(nowMs / 1000) - 2,
+        time: Math.floor(nowMs / 1000) - lookbackSeconds,
         streams: [stream],
         fields: ['host', 'stream', 'protocol', 'conntime', 'down', 'sessid'],
       },

@@ -1,4 +1,4 @@
-// A push for a channel that may already be live (issue 23 §1): stock MistServer 3.10 lets two encoders
+// A push for a channel that may already be live: stock MistServer 3.10 lets two encoders
 // feed one stream at once (docs/ingest.md), so PUSH_REWRITE applies the channel's policy instead.
 // Pure: facts in, a decision out; admit-push.ts gathers the facts (SQLite, then MistServer's API).
 import { isEnd } from '../store/buffer-events';

@@ -1,6 +1,6 @@
 // A minimal Redis client (RESP2) for the edge's trigger hot path: one socket, commands written as
 // RESP arrays, replies parsed in order. No library: ioredis / node-redis cost ~33 ms of module
-// loading per trigger spawn (measured for issue 14), more than the whole admission read. Only what
+// loading per trigger spawn (measured), more than the whole admission read. Only what
 // the edge and the relay need: call, pipeline (one write, replies in order), AUTH, a timeout.
 import { createConnection, type Socket } from 'node:net';
 

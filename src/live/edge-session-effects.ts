@@ -4,7 +4,7 @@
 // now before its viewers are re-checked (an edge whose stream is still tagged open would re-admit
 // them without USER_NEW). A failed edge is logged, never fatal, and the running relay sends it
 // again until it answers (EdgeRetryQueue); meanwhile its Redis copy is already right and its own
-// `edge watch` untags what is no longer open (issue 20.1).
+// `edge watch` untags what is no longer open.
 import { mistApiCredentials } from '../config';
 import { oneLine } from '../lib/errors';
 import { mistCall, type MistApiOptions } from '../mist/api';

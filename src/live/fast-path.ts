@@ -1,7 +1,7 @@
 // Keeps a live stream's tags in step with its channel from the trigger programs: `open` when the
 // channel is open, cleared otherwise (a tag left from an earlier open spell is cleared, not trusted),
 // and `norecord` when it does not record (the recording auto-push is inhibited for it, so MistServer
-// stops retrying a push whose PUSH_OUT_START answers no target: issue 24.5). Sent when the stream
+// stops retrying a push whose PUSH_OUT_START answers no target). Sent when the stream
 // goes live or recovers (STREAM_BUFFER FULL/RECOVER, asynchronous: MistServer neither waits for nor
 // kills it), never from PUSH_REWRITE: measured, the UDP socket's first send costs a Node process
 // ~25 % of its start-up (`npm run bench`), on the push's answer path. MistServer drops tags ~18 s

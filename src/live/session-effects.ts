@@ -224,7 +224,7 @@ export function untagSettled(): Promise<void> {
 }
 
 /**
- * A live channel whose recording was switched: its `norecord` tag follows (issue 24.5). Off: tagged,
+ * A live channel whose recording was switched: its `norecord` tag follows. Off: tagged,
  * so MistServer stops retrying the recording push (it is inhibited for tagged streams); on: untagged,
  * so its next retry (within ~3 s) runs PUSH_OUT_START, which now answers a file. Offline channels get
  * their tag at their next STREAM_BUFFER FULL. Over the API when mist-api is set, else the local UDP

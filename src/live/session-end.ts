@@ -26,7 +26,7 @@ function watchedChannel(db: Db, totals: SessionTotals): { channel: StreamChannel
   }
   if (best) return best;
   // No stream resolves any more (a recording deleted while watched): the session USER_NEW opened
-  // still holds its place under the viewer cap, so it is closed by its id (issue 20.8).
+  // still holds its place under the viewer cap, so it is closed by its id.
   const open = openSessionOf(db, totals.sessionId);
   const user = open ? findUserById(db, open.userId) : undefined;
   if (!open || !user) return null;

@@ -59,7 +59,7 @@ export function recordingPath(root: string, userId: number, startedMs: number, e
  * Real locations already resolved, path → real path (null: cannot be resolved). One batch of
  * removals shares one: Node's realpath lstats every component of the path, ten system calls per
  * recording for the root and its folder, which made a prune of 100,000 recordings spend more time
- * resolving the same few folders again than unlinking files (issue 19). Each lookup is as old as
+ * resolving the same few folders again than unlinking files. Each lookup is as old as
  * the batch (a few ms); the file itself is always checked afresh.
  */
 export type RealpathCache = Map<string, string | null>;

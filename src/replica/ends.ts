@@ -1,4 +1,4 @@
-// Viewer session ends from the edges (issue 14): an edge's USER_END appends the session's totals to
+// Viewer session ends from the edges: an edge's USER_END appends the session's totals to
 // the list sc:ends on the origin's primary; the origin's relay reads them in order, stores each as
 // the one-box USER_END does (session_ends, viewer_sessions: deduplicated, so a replay is harmless),
 // and only then trims what it stored. Loaded by the edge's USER_END bundle too: imports only the

@@ -37,7 +37,7 @@ export interface ChannelValue {
   viewerCap: number | null;
   /** A password channel admits token holders only once a password is set. */
   passwordSet: boolean;
-  /** Most concurrent sessions per viewer id set on the channel (null: the setting viewer-sessions). Absent from values written before issue 22: null. */
+  /** Most concurrent sessions per viewer id set on the channel (null: the setting viewer-sessions). Absent from values written before viewer-sessions existed: null. */
   viewerSessions?: number | null;
   /** The next session past that limit: refused or evicting the viewer's oldest. Absent: refuse. */
   onExcess?: 'refuse' | 'evict-oldest';

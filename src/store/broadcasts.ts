@@ -103,7 +103,7 @@ const overlaps = (r: BroadcastSpan, s: Segment) => r.started_at <= (s.end ?? Inf
  * (an end both histories share closes whatever was open, so the runs after it are what they
  * were; the new event itself, when an end, is not one of those: it may split a run). A late event
  * dated early in a long history therefore costs what an on-time one does, not a pass over
- * everything after it (issue 10: 20,000 broadcasts held the write lock 6.5 s). Existing rows
+ * everything after it (20,000 broadcasts held the write lock 6.5 s). Existing rows
  * keep their ids where they still overlap a run; a run that split one gets a new row. Call
  * inside the transaction that stored the event.
  */

@@ -112,7 +112,7 @@ export function insertDefaultChannel(db: Db, userId: number, now: number): void 
 /**
  * Changes the given fields; returns the new settings. A missing row (a damaged database: its
  * viewers are refused) is written again only by a patch that says who may watch: the defaults
- * would make it public behind the operator's back (issue 20 #12). Otherwise: MissingPolicyError.
+ * would make it public behind the operator's back. Otherwise: MissingPolicyError.
  */
 export function updateChannel(db: Db, userId: number, patch: ChannelPatch, now: number): Channel {
   return db.transaction(() => {

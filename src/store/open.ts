@@ -43,7 +43,7 @@ export function openForTrigger(path: string): Db {
 
 /**
  * Creates the folders of `dir` one level at a time. Node's recursive mkdir loops for ever where
- * the kernel answers ENOENT to every mkdir (under /proc: issue 10, 77 % CPU for 10 minutes).
+ * the kernel answers ENOENT to every mkdir (under /proc: seen at 77 % CPU for 10 minutes).
  */
 function makeFolders(dir: string): void {
   const missing: string[] = [];
@@ -66,7 +66,7 @@ function makeFolders(dir: string): void {
 
 /**
  * For the CLI; the caller migrates. Only set-up commands (`db migrate`, init) pass `create`:
- * everywhere else a missing file is a mistyped path (issue 10: `STREAMCTL_DB=/tmp/typo.db
+ * everywhere else a missing file is a mistyped path (`STREAMCTL_DB=/tmp/typo.db
  * streamctl user list` printed "no users yet" from a new empty database), so it is named and refused.
  */
 export function openForCli(path: string, opts: { create?: boolean } = {}): Db {

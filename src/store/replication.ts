@@ -1,4 +1,4 @@
-// Replication to the edges (issue 14): the outbox the table triggers of db/0010 fill, and the
+// Replication to the edges: the outbox the table triggers of db/0010 fill, and the
 // reads that give the current state of each replicated entity (src/replica/publish.ts turns it
 // into Redis commands). Every read here is what an edge's admission needs, nothing more.
 import type { Db } from './open';

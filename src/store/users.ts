@@ -82,7 +82,7 @@ export const REMOVAL_BATCH = 2000;
 /**
  * A user's history, most numerous first, as (table, what removal does). Removed before the user
  * row in batches: one cascading DELETE held the write lock for as long as the history was long,
- * while triggers waited (issue 10). Events keep their rows with the user cleared (ON DELETE SET NULL).
+ * while triggers waited. Events keep their rows with the user cleared (ON DELETE SET NULL).
  */
 const HISTORY: { table: string; clear?: boolean }[] = [
   { table: 'viewer_sessions' },

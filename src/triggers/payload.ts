@@ -3,7 +3,7 @@ import { PayloadError } from '../lib/errors';
 
 /**
  * A payload's lines. A line's trailing "\r" (CRLF line ends, or a payload ending in "\r") is not
- * part of the field: kept, it was echoed into answers (issue 10: PUSH_OUT_START, DEFAULT_STREAM).
+ * part of the field: kept, it was echoed into answers (PUSH_OUT_START, DEFAULT_STREAM).
  */
 export function payloadLines(payload: string): string[] {
   return payload.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));

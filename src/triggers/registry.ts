@@ -91,7 +91,7 @@ export const TRIGGERS = {
 export type TriggerName = keyof typeof TRIGGERS;
 
 /**
- * The programs an edge runs instead (issue 14: origin + edges). An edge has no database: these read
+ * The programs an edge runs instead (origin + edges). An edge has no database: these read
  * the origin's replicated data from the edge's local Redis replica (src/edge). Same trigger names,
  * blocking flags, kinds and refusals as above; `mist apply --role edge` points MistServer at them.
  */

@@ -32,7 +32,7 @@ const userEnd: Trigger<UserEndEvent, typeof TRIGGER> = {
   name: TRIGGER,
   parse: parseUserEnd,
   decide(event, ctx) {
-    // An origin with edges counts viewer caps and viewer-sessions on the Redis primary (issue 20.8):
+    // An origin with edges counts viewer caps and viewer-sessions on the Redis primary:
     // the session's places are freed there, whatever became of its stream.
     if (role() === 'origin' && ctx.background) {
       ctx.background(

@@ -45,7 +45,7 @@ function refusedViewEvent(ctx: TriggerContext, event: UserNewEvent, channel: Str
 /**
  * How long an admission that needs no cap count waits for the write lock to record its session.
  * Past this it admits without the row (USER_END records sessions USER_NEW never opened), so a long
- * writer elsewhere never turns public viewers away (issue 10: they were refused after 2 s).
+ * writer elsewhere never turns public viewers away (they were refused after 2 s).
  */
 const SESSION_WRITE_WAIT_MS = 250;
 
@@ -81,7 +81,7 @@ function conclude(
       (policy?.viewerCap ?? null) !== null ||
       (claims !== null &&
         viewerSessionsLimit(policy?.viewerSessions ?? null, getSettings(db, ['viewer-sessions'])['viewer-sessions']) !== null);
-    // An origin with edges counts on the Redis primary, where the edges count (issue 20.8).
+    // An origin with edges counts on the Redis primary, where the edges count.
     const onPrimary = counted && role() === 'origin';
     return { counted, onPrimary, policy, decision: decideAccess(db, request, { countsElsewhere: onPrimary }) };
   })();
@@ -90,7 +90,7 @@ function conclude(
   let evicted: string[] = [];
   if (!read.counted && decision.allow) {
     // No cap to count against: the session row is for statistics and re-checks, not the answer.
-    // A full disk is the same case as a busy database (issue 20): the answer needs no write.
+    // A full disk is the same case as a busy database: the answer needs no write.
     const d = decision;
     const written = writeIfFree(db, SESSION_WRITE_WAIT_MS, () => openViewerSession(db, session(d)));
     if (!written.done && written.why === 'busy')

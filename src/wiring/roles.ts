@@ -1,4 +1,4 @@
-// What each kind of server runs (issue 14, docs/deployment.md): one box and the origin take pushes,
+// What each kind of server runs (docs/deployment.md): one box and the origin take pushes,
 // record and run every trigger of the registry; an edge pulls the origin's live streams over DTSC,
 // plays recordings from shared storage (the origin's recordings folder mounted on it) and runs only
 // the viewer-side triggers, answered from its Redis replica. Pure: no I/O.

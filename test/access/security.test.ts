@@ -1,4 +1,4 @@
-// Issue 10's access and database holes, each reproduced as filed and kept closed: owner confusion
+// The access and database holes, each reproduced as filed and kept closed: owner confusion
 // between user names and site ids, a missing channel policy row read as public, a token issued in
 // the future, and databases created readable by every local user.
 import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
@@ -37,7 +37,7 @@ function watch(db: string, stream: string, token = '482388719'): Promise<{ stdou
   return runInProcess({ trigger: 'USER_NEW', payload, db });
 }
 
-describe('owner: viewer ids are site ids, matched on the external id only (issue 10 #3)', async () => {
+describe('owner: viewer ids are site ids, matched on the external id only', async () => {
   const db = freshDb();
   await addUser(db, '1234', '--external-id', '77');
   await addUser(db, 'zed', '--external-id', '1234');
@@ -67,7 +67,7 @@ describe('owner: viewer ids are site ids, matched on the external id only (issue
   });
 });
 
-describe('a missing channel policy row refuses (issue 10 #2)', async () => {
+describe('a missing channel policy row refuses', async () => {
   it('every user gets its policy row when it is created', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
@@ -93,7 +93,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
     expect((await cli(db, ['channel', 'show', 'alice', '--json'])).stdout).not.toMatch(/public/);
   });
 
-  it('with the row gone only a change that gives --access writes it again; --record, --viewer-cap or a password write no public row (issue 20 #12)', async () => {
+  it('with the row gone only a change that gives --access writes it again; --record, --viewer-cap or a password write no public row', async () => {
     const db = freshDb();
     await addUser(db, 'alice');
     expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
@@ -166,7 +166,7 @@ describe('a missing channel policy row refuses (issue 10 #2)', async () => {
   });
 });
 
-describe('a token issued in the future is refused beyond the clock skew (issue 10 #7)', async () => {
+describe('a token issued in the future is refused beyond the clock skew', async () => {
   const db = freshDb();
   await addUser(db, 'alice');
   expect((await cli(db, ['channel', 'set', 'alice', '--access', 'private'])).status).toBe(0);
@@ -190,7 +190,7 @@ describe('a token issued in the future is refused beyond the clock skew (issue 1
   });
 });
 
-describe('database files are private (issue 10 #8)', async () => {
+describe('database files are private', async () => {
   const mode = (p: string) => statSync(p).mode & 0o777;
   const migrateWithUmask = async (db: string) => {
     const old = process.umask(0);

@@ -1,4 +1,4 @@
-// Admin changes in the event log (issue 19): who (the operating-system user), what, when, shown by
+// Admin changes in the event log: who (the operating-system user), what, when, shown by
 // `streamctl events --kind admin`, in JSON too; never a secret.
 import { userInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';

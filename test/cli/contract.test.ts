@@ -1,4 +1,4 @@
-// The CLI's contract for scripts and operators (issue 10 items 14-16, issue 12 "Messages"): exit
+// The CLI's contract for scripts and operators: exit
 // codes, one `streamctl:` prefix, network errors that name their cause, refused hostile input,
 // and stream-key labels that name one key.
 import Database from 'better-sqlite3';

@@ -337,7 +337,7 @@ describe('--json on every command', () => {
     const unreachable = await run(db, { command: 'doctor', args: ['doctor', '--api', none.url], schema: 'doctor', status: 1 });
     expect(unreachable.checks.find((c: { check: string }) => c.check === 'mistserver config').message).toMatch(/check\(s\) skipped/);
 
-    // Replication (issue 14): against a real Redis when installed, else the error each command gives without one.
+    // Replication: against a real Redis when installed, else the error each command gives without one.
     const redis = REDIS_SERVER ? await startRedis() : undefined;
     try {
       // redis-server creates its socket file a moment before it listens: wait for an answer.

@@ -42,7 +42,7 @@ describe('mist apply', () => {
     expect(mist.state.triggers.RTMP_PUSH_REWRITE).toBeUndefined();
     expect(mist.state.streams.streams).toEqual({ name: 'streams', source: 'push://' });
     expect(mist.state.streams.vod).toEqual({ name: 'vod', source: join(root, 'placeholder.mkv') });
-    // Inhibited for streams tagged norecord: no retries every 3 s for channels that do not record (issue 24.5).
+    // Inhibited for streams tagged norecord: no retries every 3 s for channels that do not record.
     expect(Object.values(mist.state.autoPush)).toEqual([
       { stream: 'streams+', target: `${root}/$wildcard/$datetime.mkv`, inhibit: '#norecord' },
     ]);

@@ -90,7 +90,7 @@ describe('streamctl user', () => {
     expect((await cli(db, ['user', 'show', 'dora'])).status).toBe(1);
   });
 
-  it('user remove asks a person at a terminal, and a script must say --yes (issue 19)', async () => {
+  it('user remove asks a person at a terminal, and a script must say --yes', async () => {
     await cliJson(db, ['user', 'add', 'erin']);
     const script = await cli(db, ['user', 'remove', 'erin'], { stdin: '' });
     expect(script.status).toBe(2);

@@ -1,4 +1,4 @@
-// One count per channel wherever the viewer lands (issue 20.8): the origin's own USER_NEW claims
+// One count per channel wherever the viewer lands: the origin's own USER_NEW claims
 // viewer-cap and viewer-sessions places on the Redis primary, in the same hashes as the edges', and
 // its USER_END frees them there. In process: the origin's SQLite in memory, a real primary + replica.
 import { randomBytes } from 'node:crypto';

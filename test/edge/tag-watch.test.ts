@@ -1,4 +1,4 @@
-// An edge converges on its own to what its replica says about a channel's openness (issue 20.1):
+// An edge converges on its own to what its replica says about a channel's openness:
 // `edge watch` (runTagWatch) against a real primary + replica pair, and a stand-in for the edge's
 // MistServer API that keeps tags as MistServer does (active_streams with fields ["tags"], longform;
 // tag_stream / untag_stream; invalidate_sessions recorded). The relay's API call is never made here:

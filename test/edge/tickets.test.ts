@@ -1,4 +1,4 @@
-// Tokens that behave like tickets on an edge (issue 22) and the shared viewer count (issue 20.8), in
+// Tokens that behave like tickets on an edge and the shared viewer count, in
 // process against a real primary + replica pair: viewer-sessions counted on the primary (refused
 // or evicting the oldest, atomically under concurrent admissions), revoked token ids from
 // sc:revoked, a re-check after exp refused, a lowered cap keeping the earliest sessions on
@@ -118,7 +118,7 @@ describe.skipIf(!REDIS_SERVER)('tickets on an edge', () => {
     expect(rule(await admit({ session: 1, token: short, recheck: true, now: NOW + 21_000 }))).toBe('refuse token-expired');
   });
 
-  it('a lowered viewer cap keeps the earliest sessions on re-checks and drops the newest, as on the origin (20.8)', async () => {
+  it('a lowered viewer cap keeps the earliest sessions on re-checks and drops the newest, as on the origin', async () => {
     await set((w) => putChannel(w, 'alice', { access: 'public', viewerCap: 3 }));
     for (const s of [1, 2, 3]) {
       expect((await admit({ session: s, token: '1234' })).allow).toBe(true);
@@ -130,7 +130,7 @@ describe.skipIf(!REDIS_SERVER)('tickets on an edge', () => {
     expect(rechecks).toEqual([false, false, true]);
   });
 
-  it("frees a VoD viewer's places when the recording was deleted before its USER_END (20.8)", async () => {
+  it("frees a VoD viewer's places when the recording was deleted before its USER_END", async () => {
     await set(async (w) => {
       await putChannel(w, 'alice', { access: 'paid', viewerCap: 1, viewerSessions: 1 });
       await putVod(w, 'abcdefghijklmnop', 'alice');

@@ -1,4 +1,4 @@
-// A second encoder on a live channel (issue 23 §1), in process: PUSH_REWRITE against an in-memory
+// A second encoder on a live channel, in process: PUSH_REWRITE against an in-memory
 // database and the fake MistServer's `clients` / `stop_sessid` (answered as 3.10 answers them).
 // STREAM_BUFFER events go through applyBufferEvent, as the STREAM_BUFFER trigger stores them.
 // The real server with two ffmpeg encoders: test/real-mist/second-push.test.ts.
@@ -49,6 +49,7 @@ const asked = () => fake.calls('clients').length;
 beforeEach(() => {
   fake.requests.length = 0;
   fake.state.sessions = [];
+  delete fake.state.statsUpTo;
 });
 
 describe('an idle channel', () => {
@@ -63,6 +64,19 @@ describe('an idle channel', () => {
 });
 
 describe('--second-push refuse (the default)', () => {
+  it("refuses a newcomer while MistServer's statistics lag: a live channel with no encoder in the last 2 s is asked again, further back", async () => {
+    const { db, main, backup } = await channel();
+    expect((await push(db, main, '198.51.100.1', T0)).answer).toBe('streams+alice');
+    buffer(db, 'FULL', T0 + 4000);
+    fake.state.sessions = [encoder('Iaaa', '198.51.100.1')];
+    // MistServer has statistics only up to 4 s ago: the usual look (2 s back) lists nothing.
+    fake.state.statsUpTo = Math.floor((T0 + 20_000) / 1000) - 4;
+    const second = await push(db, backup, '198.51.100.2', T0 + 20_000);
+    expect(second.answer).toBe('');
+    expect(second.lines).toEqual([`refused push from 198.51.100.2: ${SECOND_PUSH_REFUSAL}`]);
+    expect(asked()).toBe(2);
+  });
+
   it('keeps the live encoder and refuses a newcomer, with its own key or the same one', async () => {
     const { db, main, backup } = await channel();
     expect((await push(db, main, '198.51.100.1', T0)).answer).toBe('streams+alice');
@@ -86,7 +100,8 @@ describe('--second-push refuse (the default)', () => {
     await push(db, main, '198.51.100.1', T0);
     buffer(db, 'FULL', T0 + 4000);
     expect((await push(db, backup, '198.51.100.2', T0 + 20_000)).answer).toBe('streams+alice');
-    expect(asked()).toBe(1);
+    // Twice: the database shows it live, so an empty last 2 s is checked further back once.
+    expect(asked()).toBe(2);
   });
 
   it('counts a push accepted moments ago as live for another key, not for the same key retrying', async () => {
@@ -179,8 +194,9 @@ describe('--reconnect-grace', () => {
     expect((await push(db, backup, '198.51.100.2', T0 + 20_000)).answer).toBe('');
     expect((await push(db, backup, '198.51.100.2', T0 + 25_000)).answer).toBe('');
     expect((await push(db, backup, '198.51.100.2', T0 + 30_001)).answer).toBe('streams+alice');
-    // Asked once: the drop was written down, later pushes decide from the database.
-    expect(asked()).toBe(1);
+    // Only the first push asks (twice: the last 2 s, then further back): the drop was written
+    // down, later pushes decide from the database.
+    expect(asked()).toBe(2);
   });
 
   it('is off by default: another key may publish as soon as the channel is offline', async () => {

@@ -1,6 +1,6 @@
 // src/lib/ip.ts by tables: what parses as an address or a range, the canonical text of each range,
 // and which addresses a range holds; IPv4 viewers (IPv4-mapped inside) lie only in ranges written
-// for IPv4, never in an IPv6 range that covers ::ffff:0:0/96 by its bits (issue 20.2).
+// for IPv4, never in an IPv6 range that covers ::ffff:0:0/96 by its bits.
 import { describe, expect, it } from 'vitest';
 import { formatRange, inRange, isMappedV4, parseIp, parseRange } from '../../src/lib/ip';
 

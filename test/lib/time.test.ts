@@ -1,5 +1,5 @@
 // src/lib/time.ts by table: ISO 8601 times as sites and operators write them, and the impossible
-// ones Date.parse would roll over into another day (issue 20.11).
+// ones Date.parse would roll over into another day.
 import { describe, expect, it } from 'vitest';
 import { parseIsoTime } from '../../src/lib/time';
 

@@ -1,4 +1,4 @@
-// Issue 10 item 9: broadcasts are re-derived only around a new buffer event (from the broadcast
+// Broadcasts are re-derived only around a new buffer event (from the broadcast
 // before it to the first end after it), not over the whole history after it. The property: in
 // whatever order and however often events arrive, the stored broadcasts are exactly the runs of
 // the whole event history (the old full re-derivation's answer). Speed is in `npm run bench`

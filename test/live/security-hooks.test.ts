@@ -1,4 +1,4 @@
-// Issue 10 #1: the hooks table lives in the database, which MistServer's user can write, so a hook
+// The hooks table lives in the database, which MistServer's user can write, so a hook
 // is something that user could have chosen. A planted hook must never run as a more privileged
 // account: here the trigger runs as root (as a cron'd `status --reconcile` would) and the hooks
 // are planted with plain SQL, as MistServer's user could.

@@ -1,4 +1,4 @@
-// Every test layer runs with a clean environment (issue 20 #14): an operator's shell with
+// Every test layer runs with a clean environment: an operator's shell with
 // STREAMCTL_DB (or any STREAMCTL_*) set changes nothing a test sees.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// The CLI's fd 0 and fd 1 as a process has them (issue 20.4, 20.6): a writer slower than the
+// The CLI's fd 0 and fd 1 as a process has them: a writer slower than the
 // command (the nightly `export | streamctl sync`), stdin that cannot be read, stdout on a full disk
 // or a closed pipe. Reads block until EOF; an I/O error exits 74, never the "no" answer 1; a
 // command that makes a secret changes nothing when it cannot show it. In process, with a failing

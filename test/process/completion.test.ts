@@ -76,7 +76,7 @@ describe('streamctl completion', async () => {
       expect(complete('recordings', 'prune', '--d')).toEqual(['--dry-run']);
     });
 
-    it('offers values: access policies, on/off, event kinds, setting names, shells, user names (issue 19)', async () => {
+    it('offers values: access policies, on/off, event kinds, setting names, shells, user names', async () => {
       expect(complete('channel', 'set', 'alice', '--access', '')).toEqual(['public', 'password', 'paid', 'age', 'private']);
       expect(complete('channel', 'set', 'alice', '--access', 'pa')).toEqual(['password', 'paid']);
       expect(complete('channel', 'set', 'alice', '--record', '')).toEqual(['on', 'off']);
@@ -133,7 +133,7 @@ describe.runIf(has('zsh'))('zsh, with the script sourced (completion functions s
     return r.stdout.split('\n').filter(Boolean);
   };
 
-  it('offers values: access policies, setting names (issue 19)', async () => {
+  it('offers values: access policies, setting names', async () => {
     const values = (...words: string[]) => complete(...words).filter((l) => !l.startsWith('compdef '));
     expect(values('channel', 'set', 'alice', '--access', '')).toEqual(['public', 'password', 'paid', 'age', 'private']);
     expect(values('config', 'set', '')).toContain('mist-api');
@@ -177,7 +177,7 @@ describe.runIf(has('fish'))('fish, with the script sourced', async () => {
     expect(complete('streamctl doctor --api user --mist')).toEqual(['--mist-user']);
   });
 
-  it('offers values: access policies, setting names (issue 19)', async () => {
+  it('offers values: access policies, setting names', async () => {
     // fish sorts what it offers.
     expect(complete('streamctl channel set alice --access ')).toEqual(['age', 'paid', 'password', 'private', 'public']);
     expect(complete('streamctl config set ')).toContain('mist-api');

@@ -1,4 +1,4 @@
-// Issue 10 item 13: payloads with CRLF line ends (or a trailing "\r") gave answers ending in "\r"
+// Payloads with CRLF line ends (or a trailing "\r") gave answers ending in "\r"
 // (PUSH_OUT_START, DEFAULT_STREAM). The payload splitter drops a line's trailing "\r"; a value
 // answer never contains one. Run through the built programs, as MistServer runs them.
 import { describe, expect, it } from 'vitest';

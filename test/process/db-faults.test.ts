@@ -1,4 +1,4 @@
-// Issue 10, "Kept closed": the trigger programs on a database that is missing, read-only, locked,
+// The trigger programs on a database that is missing, read-only, locked,
 // corrupt or full, and killed (SIGKILL) in the middle of writes. Always: exit 0, the trigger's
 // refusal (or another safe answer), one stderr line, no stack trace; afterwards the database
 // passes integrity_check and nothing that was committed is lost.
@@ -295,7 +295,7 @@ async function smallFilesystem(
   };
 }
 
-describe('the database on a full filesystem (issue 20 item 7)', () => {
+describe('the database on a full filesystem', () => {
   it('user-new admits whom it may without a write (public; private with a valid token); a capped channel, a refusal and a push still need their commit', async () => {
     const { dir, path, payloads } = world();
     expect((await cli(path, ['token', 'secret'])).status).toBe(0);

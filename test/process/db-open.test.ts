@@ -1,4 +1,4 @@
-// Issue 10 items 11 and 12: only set-up commands create a database. A mistyped path is named and
+// Only set-up commands create a database. A mistyped path is named and
 // refused (it used to print "no users yet" from a new empty file), and a path the kernel will
 // never let us create (/proc) fails at once instead of spinning in Node's recursive mkdir.
 import { existsSync, writeFileSync } from 'node:fs';

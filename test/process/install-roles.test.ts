@@ -149,7 +149,7 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
     // The edge writes no webhook events (the origin's triggers do): no sender here.
     expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(false);
-    // Its own long-running program instead: the tag watcher (issue 20.1).
+    // Its own long-running program instead: the tag watcher.
     const watch = readFileSync(join(units, 'streamctl-tag-watch.service'), 'utf8');
     expect(watch).toContain(`ExecStart=${join(prefix, 'bin', 'streamctl')} edge watch\n`);
     expect(watch).toContain('Restart=always\n');
@@ -248,7 +248,7 @@ describe.skipIf(!REDIS_SERVER)('the rendered replica config', () => {
   });
 });
 
-// issue 24.1: with REDIS_REPLICA=<socket> on the origin, Redis listens on that socket, so the relay's
+// With REDIS_REPLICA=<socket> on the origin, Redis listens on that socket, so the relay's
 // primary (redis_primary=) must be that socket too, not the default path.
 describe.skipIf(!REDIS_SERVER)('the rendered primary config', () => {
   const dir = tempDir();

@@ -40,7 +40,7 @@ describe('STREAM_BUFFER sends the tag over the local UDP API before it exits (th
       expect((await full('udpcarol')).status).toBe(0);
       await waitUntil("both programs' datagrams", () => got.length >= 2);
       // One datagram per stream carries both tags: open or not, and norecord (neither records), which
-      // inhibits the recording push so MistServer stops retrying it (issue 24.5).
+      // inhibits the recording push so MistServer stops retrying it.
       expect(got).toEqual([
         { tag_stream: { 'streams+udpalice': ['open', 'norecord'] } },
         { tag_stream: { 'streams+udpcarol': ['norecord'] }, untag_stream: { 'streams+udpcarol': ['open'] } },

@@ -309,7 +309,7 @@ describe('the standalone executable', () => {
     expect(doctor.status).toBe(0);
   });
 
-  it('refuses a database that does not exist (issue 10 item 11): names it, exits 1, creates nothing', () => {
+  it('refuses a database that does not exist: names it, exits 1, creates nothing', () => {
     const typo = join(tempDir(), 'typo.db');
     const r = run({ program: packaged(), args: ['user', 'list'], db: typo });
     expect(r.status).toBe(1);

@@ -1,4 +1,4 @@
-// Issue 10, "Kept closed", through the built programs: the hostile payloads of
+// Through the built programs: the hostile payloads of
 // test/triggers/property.test.ts (there in process, many runs) fed to each program as MistServer
 // runs it: exit 0, a safe answer, no stack trace, bounded log lines. Few runs here; `npm run fuzz`
 // runs thousands.

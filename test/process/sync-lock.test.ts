@@ -1,4 +1,4 @@
-// Issue 20 item 9: a big sync must not hold the write lock while it validates and plans. A push
+// A big sync must not hold the write lock while it validates and plans. A push
 // (the real push-rewrite program, waiting at most its 2 s busy timeout and refusing after) is
 // started from inside the sync's validation, through a getter on the input's last grant: before,
 // the sync's IMMEDIATE transaction was open there and the push was refused; now it is answered.

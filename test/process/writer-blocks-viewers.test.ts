@@ -1,4 +1,4 @@
-// Issue 10 item 10: a long writer must not turn public viewers away. Admitting a viewer who needs
+// A long writer must not turn public viewers away. Admitting a viewer who needs
 // no cap count reads only; its session row is written if the lock is free within a moment, else
 // left to USER_END (which records sessions USER_NEW never opened). A capped channel still counts
 // and records in one IMMEDIATE transaction, so while the lock is held it refuses (fails closed).

@@ -1,4 +1,4 @@
-// Property-based checks of every trigger (issue 10, "Kept closed"): hostile payloads built with
+// Property-based checks of every trigger: hostile payloads built with
 // fast-check, run in process (parse → decide → render, as src/runtime/run-trigger.ts does, on a
 // real SQLite database) and a sample through the built programs. Used by the default suite with
 // few runs and by `npm run fuzz` (STREAMCTL_FUZZ=1) with thousands, which prints the counts.

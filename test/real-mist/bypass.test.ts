@@ -1,4 +1,4 @@
-// A way around PUSH_REWRITE, on the real MistServer (issue 23 §3): a native stream key added over
+// A way around PUSH_REWRITE, on the real MistServer: a native stream key added over
 // MistServer's own API publishes a stream streamctl knows nothing of, from an address streamctl's guard
 // has blocked, and PUSH_REWRITE never runs for it. doctor fails on it; `mist apply` removes it, says
 // so, and the same push is then refused. The sessions check finds the real MistController's environment.

@@ -214,7 +214,7 @@ export class RealMist {
   }
 
   /** A progressive MPEG-TS viewer (curl) of `stream`; ends at maxSeconds unless MistServer ends it first. */
-  /** `http`: another server's HTTP output (an edge of issue 14's lab). */
+  /** `http`: another server's HTTP output (an edge of the origin + edges lab). */
   viewTs(stream: string, query = '', maxSeconds = 3, http = HTTP): Viewer {
     const p = curlViewer(`${http}/${encodeURIComponent(stream)}.ts${query}`, maxSeconds);
     this.track(p.proc);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The origin + edges lab of issue 14 on one machine: three network namespaces (origin, edge1,
+# The origin + edges lab on one machine: three network namespaces (origin, edge1,
 # edge2), each with its own real MistServer and its own redis-server, and MistUtilLoad in front of
 # the two edges. Run it inside ONE ../shared/mistserver/isolated.sh call (needs root); everything
 # it starts ends with that call.

@@ -1,4 +1,4 @@
-// Issue 14's origin + edges lab (lab.sh) for the real-server layer: the edges' namespaces, their
+// The origin + edges lab (lab.sh) for the real-server layer: the edges' namespaces, their
 // Redis replicas and MistServers, MistUtilLoad in front. The origin is this process's own namespace
 // (isolated.sh's), so the origin is a plain RealMist; an edge is a streamctl install whose CLI and
 // MistServer API are reached inside its namespace (nsenter, through lab.sh exec).

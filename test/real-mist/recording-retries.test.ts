@@ -1,4 +1,4 @@
-// Issue 24.5 on the real MistServer: a live channel that does not record runs PUSH_OUT_START once
+// On the real MistServer: a live channel that does not record runs PUSH_OUT_START once
 // per broadcast, not every few seconds. MistServer retries an auto-push whose PUSH_OUT_START
 // answered no target every push_settings.wait (3) s while the stream is live (runPushCheck in
 // controller_push.cpp) and checks the push's `inhibit` before each retry: `mist apply` inhibits the

@@ -50,7 +50,7 @@ describe('a recorded broadcast', () => {
   });
 
   it('is linked to its broadcast', () => {
-    // The recording push starts before the broadcast's FULL on the real server (issue 9 item 4).
+    // The recording push starts before the broadcast's FULL on the real server.
     const [b] = mist.scJson<any[]>(['broadcasts', 'alice']);
     expect(rec.broadcast_id).toBe(b.id);
   });

@@ -1,4 +1,4 @@
-// Origin + edges on real MistServers (issue 14, "Proof on one machine"): lab.sh's three network
+// Origin + edges on real MistServers: lab.sh's three network
 // namespaces — the origin (this process's own, a RealMist taking pushes and running every admin
 // command), edge1 and edge2 (each its own MistServer pulling from the origin over DTSC and its own
 // Redis replica) — with MistUtilLoad in front of the edges. Viewers are curl and ffmpeg here on the
@@ -336,7 +336,7 @@ describe.skipIf(!haveRedis)('origin + edges (lab.sh)', () => {
       console.log(`edge1 relinked whole: plays and admits again after ${Date.now() - t1} ms`);
     });
 
-    // issue 20.1: the relay's call to edge1's API fails (its API address is gone), so only edge1's
+    // The relay's call to edge1's API fails (its API address is gone), so only edge1's
     // own `edge watch` can untag the channel there: its replica has the change, its stream is still
     // tagged open, and every new viewer would be admitted without USER_NEW.
     it("a channel made private while the origin cannot reach edge1's API: edge1 untags it on its own and re-checks its viewers", async () => {

@@ -1,4 +1,4 @@
-// A second encoder on a live channel, on the real MistServer (issue 23 §1): two ffmpeg pushes per
+// A second encoder on a live channel, on the real MistServer: two ffmpeg pushes per
 // policy. Encoder A sends 160x120 pictures, B 320x240, so what MistServer offers its viewers (the
 // stream's tracks) and what a viewer decodes tell who is live. Asserted: which ffmpeg MistServer
 // cut, the input sessions MistServer lists, what a viewer decodes, and the push events.
@@ -108,7 +108,8 @@ describe('--second-push refuse (the default)', () => {
     // Who is live: A alone. MistServer never took B's tracks, and A was not cut.
     expect(a.running).toBe(true);
     expect(await videoSizes(user)).toEqual(['160x120']);
-    expect(await encoders(user)).toEqual(['INPUT:RTMP']);
+    // A loaded MistServer's statistics can lag the clock by seconds (seen in CI: none in the last 2 s).
+    await waitFor('A alone among the encoders', async () => JSON.stringify(await encoders(user)) === '["INPUT:RTMP"]', 10_000, 500);
     if (proto === 'rtmp') expect((await b.exited).code).not.toBe(0);
     else await b.end(); // SRT: ffmpeg keeps sending into a connection MistServer closed
     const seen = await viewer;

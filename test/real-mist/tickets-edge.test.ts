@@ -1,5 +1,5 @@
-// Tokens that behave like tickets on origin + edges (issue 22) and one viewer count per channel
-// wherever the viewer lands (issue 20.8), on real MistServers: lab.sh's origin and two edges, real
+// Tokens that behave like tickets on origin + edges and one viewer count per channel
+// wherever the viewer lands, on real MistServers: lab.sh's origin and two edges, real
 // RTMP pushes to the origin, curl TS viewers on the edges and the origin. viewer-sessions and the
 // cap are counted on the origin's Redis primary by every box; evictions and revocations reach the
 // edge that plays the session through the origin's relay.
@@ -104,7 +104,7 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     expect(played.bytes).toBeGreaterThan(20_000);
   }, 300_000);
 
-  it('a viewer cap of 2 is one count: one viewer on the origin and one on edge1 fill it, edge2 refuses the third (20.8)', async () => {
+  it('a viewer cap of 2 is one count: one viewer on the origin and one on edge1 fill it, edge2 refuses the third', async () => {
     await liveChannel('cap', '--viewer-cap', '2');
     const a = origin.viewTs('streams+cap', `?tkn=${mint('cap', 'a')}`, 30);
     const b = origin.viewTs('streams+cap', `?tkn=${mint('cap', 'b')}`, 30, edges.edge1.http);

@@ -1,4 +1,4 @@
-// Tokens that behave like tickets on the real MistServer (issue 22), one box: real RTMP pushes,
+// Tokens that behave like tickets on the real MistServer, one box: real RTMP pushes,
 // real HLS and MPEG-TS viewers (curl). A token that expires mid-session is cut off by the expiry
 // job (run here every JOB_PERIOD_MS, as install.sh's timer runs it) while a longer token on the same
 // stream keeps playing; viewer-sessions refuses a viewer's extra session or evicts the oldest on

@@ -1,4 +1,4 @@
-// Webhooks on the real MistServer (issue 23 §2): a real RTMP push going live and offline and its
+// Webhooks on the real MistServer: a real RTMP push going live and offline and its
 // recording reach a local HTTP receiver as signed deliveries from the installed sender (`streamctl
 // webhook deliver`, as install.sh's service runs it), each verified with the Standard Webhooks
 // reference library. The sender is then SIGKILLed while the receiver holds a request open: the

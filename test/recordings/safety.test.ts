@@ -1,4 +1,4 @@
-// Issue 10 item 18: `recordings prune --dry-run` says when a channel's own retention overrides
+// `recordings prune --dry-run` says when a channel's own retention overrides
 // --older-than (or the setting), and deleting a pinned recording needs --force.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

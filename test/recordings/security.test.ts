@@ -1,4 +1,4 @@
-// Issue 10 #4 and #5: MistServer's user can write inside the recordings root, so it can plant
+// MistServer's user can write inside the recordings root, so it can plant
 // symbolic links there (a channel folder linking outside, a file linking to a secret) and files in
 // another channel's folder. None of it may be answered, catalogued, served or deleted.
 import { existsSync, lstatSync, mkdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ describe("RECORDING_END catalogues only a real file in the channel's own folder"
     expect(catalogued(db)).toEqual([]);
   });
 
-  it("refuses bob's recording in alice's folder, and one in the root itself (issue 10 #5)", async () => {
+  it("refuses bob's recording in alice's folder, and one in the root itself", async () => {
     const { db, root, alice, bob } = await setup();
     mkdirSync(join(root, String(alice)));
     writeFileSync(join(root, String(alice), 'alice.mkv'), 'a');

@@ -1,4 +1,4 @@
-// Both sides of issue 14 together: the origin's SQLite changed through the CLI, the relay
+// Both sides of replication together: the origin's SQLite changed through the CLI, the relay
 // publishing to a real Redis primary, a real replica of it (as on an edge), and the edge's
 // admission (src/edge/admit.ts) reading that replica. For every case the edge must decide what the
 // origin decides (`access explain`): the relay writes exactly the shapes the edge reads.

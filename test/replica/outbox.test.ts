@@ -214,7 +214,7 @@ describe('replication outbox', () => {
   });
 });
 
-describe('replication of the ticket settings (issue 22)', () => {
+describe('replication of the ticket settings', () => {
   it('a revocation, viewer-sessions on a channel and the global setting are queued, and published as sc:revoked, sc:chan and sc:settings', async () => {
     const db = memoryDb();
     await ok(db, 'config', 'set', 'replication', 'redis');

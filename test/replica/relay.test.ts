@@ -416,7 +416,7 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
   });
 });
 
-// issue 20.1: a failed call to an edge is not dropped. The running relay keeps what an edge did not
+// A failed call to an edge is not dropped. The running relay keeps what an edge did not
 // take and sends it again (re-planned then, merged with later changes) until the edge answers.
 describe('an edge that did not take a re-check', () => {
   it('gets it again, merged with later ones, once it answers; an edge no longer in `edges` is dropped', async () => {

@@ -1,4 +1,4 @@
-// Issue 10 item 10, second half: no command holds the write lock for long. A user's history is
+// No command holds the write lock for long. A user's history is
 // removed in batches of REMOVAL_BATCH rows (one cascading DELETE held the lock for all of it),
 // `events prune` deletes in batches too. Here: the batches are bounded and the result is the same
 // as the cascade's; how long a batch takes is in `npm run bench` (bench/rebuild.ts).

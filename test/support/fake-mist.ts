@@ -39,6 +39,8 @@ export interface FakeMist {
     activeStreams: string[];
     streamKeys: Record<string, string>;
     sessions: FakeSession[];
+    /** Unix seconds: `clients` asked about a later second lists nothing (a loaded MistServer's statistics lag). */
+    statsUpTo?: number;
   };
   /** When set, requests need this login (as from a remote host). */
   account?: { username: string; password: string };
@@ -151,7 +153,8 @@ function handle(fake: FakeMist, request: Json): Json {
       const wanted = Array.isArray(q.fields) && q.fields.length ? order.filter((f) => q.fields.includes(f)) : order;
       const streams: string[] = q.streams ?? [];
       const ago = typeof q.time === 'number' ? latest - q.time : 0;
-      const rows = s.sessions
+      const lagging = s.statsUpTo !== undefined && typeof q.time === 'number' && q.time > s.statsUpTo;
+      const rows = (lagging ? [] : s.sessions)
         .filter((c) => streams.length === 0 || streams.includes(c.stream))
         .map((c) => ({ ...c, conntime: c.connected === false ? c.conntime : c.conntime - ago }))
         .filter((c) => c.conntime >= 0);

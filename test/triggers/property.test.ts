@@ -1,4 +1,4 @@
-// Issue 10, "Kept closed": every payload parser and trigger, fed hostile payloads (random bytes,
+// Every payload parser and trigger, fed hostile payloads (random bytes,
 // CRLF, NUL, invalid UTF-8, missing and extra lines, 1 MB lines), never throws anything but a
 // PayloadError, and answers safely: the trigger's refusal for a malformed payload, never a "\r" or
 // a trailing newline, never an admission or a stream it should not give. In process (fast, many

@@ -1,4 +1,4 @@
-// USER_NEW with tokens that behave like tickets (issue 22): at most N sessions per viewer on a
+// USER_NEW with tokens that behave like tickets: at most N sessions per viewer on a
 // channel (refused or evicting the oldest), revoked token ids, and a re-check after a token
 // expired. In process against an in-memory database; stop_sessid datagrams go to a local UDP
 // socket standing in for MistServer's UDP API.

@@ -1,4 +1,4 @@
-// Webhooks in process (issue 23 §2): the captured STREAM_BUFFER and a RECORDING_END through their
+// Webhooks in process: the captured STREAM_BUFFER and a RECORDING_END through their
 // trigger modules leave events in the same transaction as their state change; `webhook deliver`
 // (the CLI in process, Node's fetch) POSTs them to a local receiver, and every request is verified
 // with the Standard Webhooks reference library (standardwebhooks on npm) and the body schema.

@@ -1,6 +1,6 @@
-// `streamctl edge ...`: replication to the edges (issue 14, docs/deployment.md): on the origin, the
+// `streamctl edge ...`: replication to the edges (docs/deployment.md): on the origin, the
 // relay that publishes queued changes to the Redis primary, a full resync, and checks; on an edge,
-// the watcher that keeps its MistServer's `open` tags in step with its replica (issue 20.1).
+// the watcher that keeps its MistServer's `open` tags in step with its replica.
 import { Command } from 'commander';
 import { redisPassword, redisPrimary, redisReplica } from '../../config';
 import { runTagWatch } from '../../edge/tag-watch';
