@@ -153,7 +153,7 @@ export function decideAdmission(
   const { now } = req;
   let token = req.token;
   // A revoked token is no token: a public channel admits its holder as anyone, the rest refuse it.
-  const revoked = token.state === 'valid' && token.claims.jti !== null && facts.revoked !== undefined && facts.revoked(token.claims.jti);
+  const revoked = token.state === 'valid' && token.claims.jti !== null && facts.revoked?.(token.claims.jti) === true;
   // A re-check (invalidate_sessions, e.g. from `streamctl sessions expire`) holds the token to its
   // exp exactly: the clock-skew tolerance is for sessions starting, not for keeping one past its end.
   const expired = token.state === 'valid' && req.recheck === true && token.claims.expiresAt <= now;

@@ -15,7 +15,7 @@ export function main(argv = process.argv): void {
     return;
   }
   let program: string = TRIGGERS[name].program;
-  if (Object.prototype.hasOwnProperty.call(EDGE_TRIGGERS, name)) {
+  if (Object.hasOwn(EDGE_TRIGGERS, name)) {
     try {
       if (role() === 'edge') program = EDGE_TRIGGERS[name as keyof typeof EDGE_TRIGGERS].program;
     } catch (err) {

@@ -234,13 +234,19 @@ function checkInput(db: Db, raw: unknown): Plan {
       const at = `bans[${i}]`;
       const channel = b.channel ?? null;
       if (channel !== null && !known(channel)) add(`${at}.channel`, `no user "${channel}"`);
-      if ((b.viewer === undefined) === (b.ip === undefined)) return add(at, 'give exactly one of "viewer" or "ip"');
+      if ((b.viewer === undefined) === (b.ip === undefined)) {
+        add(at, 'give exactly one of "viewer" or "ip"');
+        return;
+      }
       let value = b.viewer;
       const viewerProblem = b.viewer === undefined ? null : viewerIdProblem(b.viewer);
       if (viewerProblem) add(`${at}.viewer`, viewerProblem);
       if (b.ip !== undefined) {
         const range = parseRange(b.ip);
-        if (!range) return add(`${at}.ip`, `"${b.ip}" is not an IPv4/IPv6 address or CIDR range`);
+        if (!range) {
+          add(`${at}.ip`, `"${b.ip}" is not an IPv4/IPv6 address or CIDR range`);
+          return;
+        }
         value = formatRange(range);
       }
       const until = parseTime(b.until);

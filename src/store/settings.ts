@@ -30,7 +30,7 @@ export type SettingName = keyof typeof SETTING_DEFAULTS;
 
 /** True when name is a known setting. */
 export function isSettingName(name: string): name is SettingName {
-  return Object.prototype.hasOwnProperty.call(SETTING_DEFAULTS, name);
+  return Object.hasOwn(SETTING_DEFAULTS, name);
 }
 
 /** The stored value, or the default. */

@@ -129,5 +129,5 @@ export type KindOf<N extends TriggerName> = (typeof TRIGGERS)[N]['kind'];
 
 /** True when name is a trigger streamctl handles. */
 export function isTriggerName(name: string): name is TriggerName {
-  return Object.prototype.hasOwnProperty.call(TRIGGERS, name);
+  return Object.hasOwn(TRIGGERS, name);
 }

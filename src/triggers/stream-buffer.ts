@@ -28,7 +28,7 @@ const streamBuffer: Trigger<StreamBufferEvent, typeof TRIGGER> = {
   decide(event, ctx) {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
-    if (!channel || channel.kind !== 'live') {
+    if (channel?.kind !== 'live') {
       ctx.debug(`ignoring ${event.state} for ${shownStream(event.stream)}: not a channel stream`);
       return SILENT;
     }

@@ -49,7 +49,7 @@ const streamEnd: Trigger<StreamEndEvent, typeof TRIGGER> = {
   decide(event, ctx) {
     const { db } = ctx;
     const channel = channelForStream(db, event.stream, getSetting(db, 'stream-base'));
-    if (!channel || channel.kind !== 'live') {
+    if (channel?.kind !== 'live') {
       ctx.debug(`ignoring ${TRIGGER} for ${shownStream(event.stream)}: not a channel stream`);
       return SILENT;
     }

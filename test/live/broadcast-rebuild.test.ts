@@ -56,7 +56,9 @@ describe('broadcast re-derivation around a new event', () => {
     fc.assert(
       fc.property(fc.array(event, { maxLength: 30 }), (events) => {
         const db = channelDb();
-        events.forEach((e, i) => apply(db, e, `e${i}`));
+        events.forEach((e, i) => {
+          apply(db, e, `e${i}`);
+        });
         expect(stored(db)).toEqual(expectedRuns(events));
         db.close();
       }),

@@ -390,13 +390,11 @@ describe.skipIf(!REDIS_SERVER)('relay and resync against a real Redis', () => {
     // A removed grant changes no openness: a re-check only, no tag and no wait. A new one admits
     // no one by itself: nothing is sent.
     const sent = () =>
-      edge.requests
-        .map((q) =>
-          Object.keys(q)
-            .filter((k) => k !== 'authorize')
-            .map((k) => `${k} ${JSON.stringify(q[k])}`),
-        )
-        .flat();
+      edge.requests.flatMap((q) =>
+        Object.keys(q)
+          .filter((k) => k !== 'authorize')
+          .map((k) => `${k} ${JSON.stringify(q[k])}`),
+      );
     edge.requests.length = 0;
     await ok(db, 'grant', 'add', 'alice', 'v9');
     await ok(db, 'edge', 'relay', '--once');
@@ -446,13 +444,11 @@ describe('an edge that did not take a re-check', () => {
     delete edge.account;
     edge.requests.length = 0;
     await retryEdgeEffects(db, queue, Date.now(), (l) => lines.push(l));
-    const sent = edge.requests
-      .map((q) =>
-        Object.keys(q)
-          .filter((k) => k !== 'authorize')
-          .map((k) => `${k} ${JSON.stringify(q[k])}`),
-      )
-      .flat();
+    const sent = edge.requests.flatMap((q) =>
+      Object.keys(q)
+        .filter((k) => k !== 'authorize')
+        .map((k) => `${k} ${JSON.stringify(q[k])}`),
+    );
     expect(sent).toEqual([
       'untag_stream {"streams+bob":"open"}',
       'tag_stream {"streams+carol":"open"}',

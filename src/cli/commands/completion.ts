@@ -19,8 +19,7 @@ export function completionCommand(ctx: CliContext): Command {
     .description('print the shell completion script: bash, zsh or fish (see docs/operations.md)')
     .argument('<shell>', 'bash, zsh or fish')
     .action((shell: string, _opts: unknown, command: Command) => {
-      if (!Object.prototype.hasOwnProperty.call(SHELLS, shell))
-        throw new UserError(`unknown shell "${shell}": expected bash, zsh or fish`, 2);
+      if (!Object.hasOwn(SHELLS, shell)) throw new UserError(`unknown shell "${shell}": expected bash, zsh or fish`, 2);
       ctx.out(SHELLS[shell as keyof typeof SHELLS](rootOf(command)));
     });
 }
