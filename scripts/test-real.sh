@@ -28,11 +28,16 @@ if [ $# -gt 0 ]; then run_isolated "$@"; exit; fi
 # restart). dist/ is built once here, not once per file.
 npm run --silent build
 export REAL_MIST_BUILT=1
+# Each file's results as JSON too: a failure is summed up at the very end, where a CI log's tail
+# shows it (the file's own output may be far above, or cut).
+results=$(mktemp -d)
+trap 'rm -rf "$results"' EXIT
 failed=()
 for file in test/real-mist/*.test.ts; do
-  run_isolated "$file" || failed+=("$file")
+  run_isolated "$file" --reporter=default --reporter=json --outputFile.json="$results/$(basename "$file").json" || failed+=("$file")
 done
 if [ ${#failed[@]} -gt 0 ]; then
+  node scripts/real-failures.mjs "$results"/*.json >&2 || true
   echo "real-server tests failed in: ${failed[*]}" >&2
   exit 1
 fi

@@ -217,6 +217,20 @@ export function edgeRecordingsRoot(): string | undefined {
   return process.env.STREAMCTL_RECORDINGS_ROOT || readInstalledConfig().recordings_root || undefined;
 }
 
+/**
+ * Where an edge keeps one small file per viewer session admitted with a playback token (its expiry
+ * and stream), for `sessions expire` to find the streams holding expired tokens:
+ * STREAMCTL_SESSIONS_DIR, else streamctl.conf's sessions_dir=, else `sessions` beside the installed
+ * database (install.sh's STATE_DIR, which MistServer's user may write). Undefined when none is known.
+ */
+export function edgeSessionsDir(): string | undefined {
+  const fromEnv = process.env.STREAMCTL_SESSIONS_DIR;
+  if (fromEnv) return resolve(fromEnv);
+  const conf = readInstalledConfig();
+  if (conf.sessions_dir) return resolve(conf.sessions_dir);
+  return conf.db ? join(dirname(resolve(conf.db)), 'sessions') : undefined;
+}
+
 /** An edge's origin (host, or host:port of its DTSC output): the installed config's origin= (install.sh ORIGIN=). */
 export function originHost(): string | undefined {
   return readInstalledConfig().origin || undefined;

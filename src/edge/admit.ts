@@ -27,7 +27,14 @@ export interface EdgeViewer {
 
 /** The edge's verdict: on a channel by the shared rules, or on a stream that is not a channel. */
 export type EdgeVerdict =
-  | { allow: boolean; channel: string; decision: AccessDecision; evicted?: string[] }
+  | {
+      allow: boolean;
+      channel: string;
+      decision: AccessDecision;
+      evicted?: string[];
+      /** The verified token's `exp` (unix ms): an admitted session must be cut when it passes. */
+      tokenExpiresAt?: number;
+    }
   | { allow: boolean; channel: null; why: string };
 
 /**
@@ -154,7 +161,8 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   );
   const limit = policy?.viewerSessions ?? null;
   const counted = policy !== undefined && (policy.viewerCap !== null || (limit !== null && decision.viewer !== null));
-  if (!decision.allow || !policy || !counted) return { allow: decision.allow, channel: channelName, decision };
+  const expiry = token.state === 'valid' ? { tokenExpiresAt: token.claims.expiresAt } : {};
+  if (!decision.allow || !policy || !counted) return { allow: decision.allow, channel: channelName, decision, ...expiry };
 
   // Admitted and counted: claim the places on the primary, or refuse (any error or a slow primary included).
   const result = await claimOnPrimary(redis, {
@@ -167,7 +175,7 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
     recheck,
     staleMs: settingMs(settings, 'viewer-session-stale'),
   });
-  if (result.admitted) return { allow: true, channel: channelName, decision, evicted: result.evicted };
+  if (result.admitted) return { allow: true, channel: channelName, decision, evicted: result.evicted, ...expiry };
   const refusal =
     result.rule === 'viewer-cap' ? capRefusal(policy.viewerCap ?? 0, decision.viewer) : viewerSessionsRefusal(limit ?? 0, decision.viewer);
   return { allow: false, channel: channelName, decision: refusal };

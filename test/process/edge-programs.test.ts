@@ -3,7 +3,7 @@
 // (one per "edge"), with no database anywhere. Captured payloads from test/fixtures/mist-captures.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { keys } from '../../src/replica/schema';
@@ -50,6 +50,9 @@ function userEndPayload(stream: string, session: number): string {
   return lines.join('\n');
 }
 
+/** The edges' token-session records (both "edges" share it: session ids differ). */
+const SESSIONS_DIR = join(tempDir('streamctl-edge-sessions-'), 'sessions');
+
 interface Edge {
   replica: string;
   primary: string;
@@ -68,6 +71,8 @@ async function run(
     STREAMCTL_CONF: join(ROOT, 'no-such-streamctl.conf'),
     STREAMCTL_REDIS_REPLICA: edge.replica,
     STREAMCTL_REDIS_PRIMARY: edge.primary,
+    // Where the edge records the sessions it admitted with a token (install.sh: STATE_DIR/sessions).
+    STREAMCTL_SESSIONS_DIR: SESSIONS_DIR,
     ...fixtureEnv(trigger === 'USER_END' ? '36-controller-shutdown/USER_END-1' : '20b-hls-tkn/USER_NEW-1'),
     MIST_TRIGGER: trigger,
     ...env,
@@ -237,6 +242,26 @@ describe.skipIf(!REDIS_SERVER)('the edge programs, as MistServer runs them', () 
     } finally {
       pair.primary.resume();
     }
+  });
+
+  it("records a token session's expiry before admitting it, USER_END deletes the record, and an unwritable folder refuses", async () => {
+    const exp = nowS() + 600;
+    const t = token({ sub: 'fan', aud: 'bob', exp });
+    expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t, session: 70 }), edge1));
+    expect(JSON.parse(readFileSync(join(SESSIONS_DIR, SESSION(70)), 'utf8'))).toEqual({ stream: 'streams+bob', exp: exp * 1000 });
+    // No token, no record (a public channel's viewer).
+    expectAdmitted(await run('USER_NEW', userNewPayload({ stream: 'streams+alice', token: '12345', session: 71 }), edge1));
+    expect(existsSync(join(SESSIONS_DIR, SESSION(71)))).toBe(false);
+    const end = await run('USER_END', userEndPayload('streams+bob', 70), edge1);
+    expect(end.stdout).toBe('');
+    expect(existsSync(join(SESSIONS_DIR, SESSION(70)))).toBe(false);
+    // A file where the folder should be: the expiry cannot be recorded, so the token viewer is refused.
+    const blocked = join(tempDir('streamctl-edge-sessions-'), 'sessions');
+    writeFileSync(blocked, 'in the way');
+    expectRefused(
+      await run('USER_NEW', userNewPayload({ stream: 'streams+bob', token: t, session: 72 }), edge1, { STREAMCTL_SESSIONS_DIR: blocked }),
+      /refused .* on bob: could not record the token's expiry: ENOTDIR/,
+    );
   });
 
   it('answers false to a malformed USER_NEW and nothing to a malformed USER_END, with one stderr line', async () => {

@@ -1,6 +1,6 @@
 // install.sh's scheduled jobs (systemd timers or a cron file), man page and completions, and
 // `install.sh --uninstall` removing them: into a temp PREFIX, with SYSTEMD_DIR / CRON_DIR pointing
-// at temp folders so nothing on this host changes.
+// at temp folders so nothing on this host changes. And what the jobs do when the timer runs them.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { cliAsync, startFakeMist } from '../support/fake-mist';
 import { baseEnv, freshDb, ROOT, tempDir } from '../support/helpers';
 import { cli } from '../support/cli';
+import { recordTokenSession } from '../../src/edge/token-expiry';
 
 const JOBS = ['reconcile', 'sessions-expire', 'recordings-prune', 'events-prune'];
 
@@ -147,5 +148,42 @@ describe('the reconcile job', async () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(mist.calls('active_streams')).toEqual([{ active_streams: true }]);
+  });
+});
+
+describe('the sessions-expire job on an edge', async () => {
+  it("re-checks on the edge's own MistServer only the streams whose recorded token expired, and deletes those records", async () => {
+    const db = freshDb();
+    const mist = await startFakeMist();
+    expect((await cli(db, ['config', 'set', 'mist-api', mist.url])).status).toBe(0);
+    const dir = join(tempDir(), 'sessions');
+    const now = Date.now();
+    const id = (n: number) => n.toString(16).padStart(64, 'c');
+    recordTokenSession(dir, { sessionId: id(1), stream: 'streams+paid', expiresAt: now - 1000 });
+    recordTokenSession(dir, { sessionId: id(2), stream: 'streams+paid', expiresAt: now - 500 });
+    recordTokenSession(dir, { sessionId: id(3), stream: 'streams+other', expiresAt: now + 600_000 });
+    const env = { STREAMCTL_ROLE: 'edge', STREAMCTL_SESSIONS_DIR: dir };
+    const r = await cliAsync(db, ['sessions', 'expire', '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ expired_sessions: 2, streams: ['streams+paid'], applied: true, revocations_pruned: 0 });
+    expect(mist.calls('invalidate_sessions')).toEqual([{ invalidate_sessions: 'streams+paid' }]);
+    expect(readdirSync(dir)).toEqual([id(3)]);
+    // Nothing expired: nothing asked, nothing printed.
+    const quiet = await cliAsync(db, ['sessions', 'expire'], env);
+    expect({ out: quiet.stdout, err: quiet.stderr, status: quiet.status }).toEqual({ out: '', err: '', status: 0 });
+    expect(mist.calls('invalidate_sessions')).toHaveLength(1);
+  });
+
+  it('an unreachable MistServer keeps the records for the next run, says so on stderr and in --json', async () => {
+    const db = freshDb();
+    expect((await cli(db, ['config', 'set', 'mist-api', 'http://127.0.0.1:1'])).status).toBe(0);
+    const dir = join(tempDir(), 'sessions');
+    recordTokenSession(dir, { sessionId: 'd'.repeat(64), stream: 'streams+paid', expiresAt: Date.now() - 1000 });
+    const r = await cliAsync(db, ['sessions', 'expire', '--json'], { STREAMCTL_ROLE: 'edge', STREAMCTL_SESSIONS_DIR: dir });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ expired_sessions: 1, applied: false });
+    expect(r.stderr).toMatch(/^streamctl: MistServer at http:\/\/127\.0\.0\.1:1\/?\S* did not take the re-check .*tried again next run\n$/);
+    expect(readdirSync(dir)).toEqual(['d'.repeat(64)]);
   });
 });

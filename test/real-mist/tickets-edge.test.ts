@@ -5,7 +5,7 @@
 // edge that plays the session through the origin's relay.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
@@ -16,12 +16,14 @@ const origin = new RealMist();
 const edges = Object.fromEntries(EDGES.map((n) => [n, new Edge(lab, n)])) as Record<EdgeName, Edge>;
 const pushes: Pusher[] = [];
 let secret = '';
+/** How often the sessions-expire job runs in the expiry test (install.sh's timer: every 15 s). */
+const JOB_PERIOD_MS = 5000;
 
 /** A site token with a jti (HS256 with the secret `token secret` made). */
-function mint(channel: string, viewer: string, jti = randomBytes(8).toString('hex')): string {
+function mint(channel: string, viewer: string, jti = randomBytes(8).toString('hex'), ttlSeconds = 600): string {
   const now = Math.floor(Date.now() / 1000);
   const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ent: ['paid'], sub: viewer, aud: channel, jti, iat: now, exp: now + 600 })}`;
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ent: ['paid'], sub: viewer, aud: channel, jti, iat: now, exp: now + ttlSeconds })}`;
   return `${body}.${createHmac('sha256', secret).update(body).digest('base64url')}`;
 }
 
@@ -145,4 +147,38 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     );
     expect(again.stdout).toBe('404');
   }, 600_000);
+
+  it("an edge viewer's ~20 s token stops playing within 20 s + the job period + 5 s, by the edge's own sessions-expire job; a longer token plays on", async () => {
+    await liveChannel('exp');
+    const issuedAt = Date.now();
+    const short = origin.viewTs('streams+exp', `?tkn=${mint('exp', 'short', undefined, 20)}`, 90, edges.edge1.http);
+    // Ends by itself after 45 s (curl prints its byte count only when it ends on its own).
+    const long = origin.viewTs('streams+exp', `?tkn=${mint('exp', 'long')}`, 45, edges.edge1.http);
+    // The edge's USER_NEW recorded both sessions' expiry in its STATE_DIR/sessions.
+    const records = join(edges.edge1.prefix, 'var', 'lib', 'streamctl', 'sessions');
+    await waitFor('two token records on edge1', () => readdirSync(records).length >= 2, 20_000, 250);
+    // The scheduled job, as edge1's timer runs it, inside edge1's namespace (its own MistServer).
+    let jobs = true;
+    const job = (async () => {
+      while (jobs) {
+        edges.edge1.sc(['sessions', 'expire']);
+        await sleep(JOB_PERIOD_MS);
+      }
+    })();
+    try {
+      const done = await short.done;
+      expect(done.code).toBe(200);
+      expect(done.bytes).toBeGreaterThan(20_000);
+      expect(done.at - issuedAt).toBeGreaterThan(15_000);
+      expect(done.at - issuedAt).toBeLessThan(20_000 + JOB_PERIOD_MS + 5000);
+      expect(long.proc.exitCode).toBe(null);
+      expect(edges.edge1.log()).toMatch(/refused .* on exp \[token-expired\]/);
+    } finally {
+      jobs = false;
+      await job;
+    }
+    const longDone = await long.done;
+    expect(longDone.at - issuedAt).toBeGreaterThan(40_000);
+    expect(longDone.bytes).toBeGreaterThan(50_000);
+  }, 300_000);
 });
