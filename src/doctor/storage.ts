@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { edgeRecordingsRoot } from '../config';
+import { dirname } from 'node:path';
+import { edgeRecordingsRoot, edgeSessionsDir } from '../config';
 import { recordingsRootProblem } from '../recordings/recording-path';
 import type { Finding } from './finding';
 import type { DoctorInput, DoctorScope } from './doctor';
@@ -26,6 +27,38 @@ function edgeRecordingsCheck(root: string | undefined, mistUser: DoctorInput['mi
   return { check, status: 'ok', message: `${root} (the origin's recordings, shared storage): ${who} can read it` };
 }
 
+/**
+ * An edge's token-session records (src/edge/token-expiry.ts): its USER_NEW refuses every token
+ * viewer whose expiry it cannot record, so MistServer's user must be able to write the folder (or,
+ * before the first one, the folder it is made in).
+ */
+function edgeSessionsCheck(dir: string | undefined, mistUser: DoctorInput['mistUser'], who: string, owner: string): Finding {
+  const check = 'sessions folder';
+  if (!dir)
+    return {
+      check,
+      status: 'fail',
+      message: 'no sessions folder (db= or sessions_dir= in streamctl.conf): every viewer with a token is refused on this edge',
+      fix: 'run install.sh ROLE=edge again (it writes db=), or set sessions_dir=<folder> in streamctl.conf',
+    };
+  const target = existsSync(dir) ? dir : dirname(dir);
+  if (!existsSync(target) || !statSync(target).isDirectory())
+    return {
+      check,
+      status: 'fail',
+      message: `${target} is not a folder: every viewer with a token is refused`,
+      fix: `mkdir -p ${dir} && chown ${owner} ${dir}`,
+    };
+  if (!canWrite(target, mistUser))
+    return {
+      check,
+      status: 'fail',
+      message: `${who} cannot write ${target}: every viewer with a token is refused on this edge`,
+      fix: `chown ${owner} ${target}`,
+    };
+  return { check, status: 'ok', message: `${who} can write ${dir} (token expiry records)` };
+}
+
 /** The VoD placeholder and the recordings root (an edge's: the origin's folder, mounted). */
 export function storageFindings(input: DoctorInput, scope: DoctorScope): Finding[] {
   const out: Finding[] = [];
@@ -47,6 +80,7 @@ export function storageFindings(input: DoctorInput, scope: DoctorScope): Finding
   // An edge records nothing (the origin does); it plays recordings from the origin's folder, mounted here.
   if (role === 'edge') {
     add(edgeRecordingsCheck(edgeRecordingsRoot(), input.mistUser, who));
+    add(edgeSessionsCheck(edgeSessionsDir(), input.mistUser, who, owner));
     return out;
   }
 

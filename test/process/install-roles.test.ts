@@ -174,6 +174,11 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
       message: expect.stringContaining(`${shared} (the origin's recordings, shared storage)`),
     });
     expect(checks.find((c) => c.check === 'vod placeholder')).toMatchObject({ status: 'ok' });
+    // Where its USER_NEW records token sessions' expiry: beside the database, writable.
+    expect(checks.find((c) => c.check === 'sessions folder')).toMatchObject({
+      status: 'ok',
+      message: expect.stringContaining(join(prefix, 'var', 'lib', 'streamctl', 'sessions')),
+    });
   });
 
   it('single: the role keys, the Redis config and its include line, and the relay are gone', () => {
