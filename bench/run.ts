@@ -422,6 +422,8 @@ async function edgeCases(
     ...baseEnv,
     STREAMCTL_REDIS_REPLICA: replica.socket,
     STREAMCTL_REDIS_PRIMARY: `127.0.0.1:${port}`,
+    // Where a token session's expiry is recorded (install.sh: STATE_DIR/sessions).
+    STREAMCTL_SESSIONS_DIR: join(dir, 'edge-sessions'),
     MIST_TRIGGER: 'USER_NEW',
   };
   const session = () => (++sessionCounter).toString(16).padStart(64, '0');

@@ -161,7 +161,11 @@ export async function admitOnEdge(redis: EdgeRedis, viewer: EdgeViewer, now: num
   );
   const limit = policy?.viewerSessions ?? null;
   const counted = policy !== undefined && (policy.viewerCap !== null || (limit !== null && decision.viewer !== null));
-  const expiry = token.state === 'valid' ? { tokenExpiresAt: token.claims.expiresAt } : {};
+  // A public channel lets an expired token play on (admission.ts): recording it would only buy a
+  // useless re-check of every viewer of the stream. A channel that stops being public re-checks
+  // its viewers (the relay), and that admission records them.
+  const expiry =
+    token.state === 'valid' && policy !== undefined && policy.access !== 'public' ? { tokenExpiresAt: token.claims.expiresAt } : {};
   if (!decision.allow || !policy || !counted) return { allow: decision.allow, channel: channelName, decision, ...expiry };
 
   // Admitted and counted: claim the places on the primary, or refuse (any error or a slow primary included).

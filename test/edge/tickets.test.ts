@@ -118,6 +118,20 @@ describe.skipIf(!REDIS_SERVER)('tickets on an edge', () => {
     expect(rule(await admit({ session: 1, token: short, recheck: true, now: NOW + 21_000 }))).toBe('refuse token-expired');
   });
 
+  it("names the token's expiry for a session it admits by the token, and none on a public channel or without a token", async () => {
+    const exp = NOW_S + 120;
+    const admitted = await admit({ session: 50, token: token({ sub: 'fan', exp }) });
+    expect(admitted).toMatchObject({ allow: true, tokenExpiresAt: exp * 1000 });
+    // A capped public channel runs USER_NEW, but an expired token may play on there: nothing to record.
+    await set((w) => putChannel(w, 'open', { viewerCap: 100 }));
+    const pub = await admit({ session: 51, stream: 'streams+open', token: token({ sub: 'fan', aud: 'open' }) });
+    expect(pub.allow).toBe(true);
+    expect(pub).not.toHaveProperty('tokenExpiresAt');
+    const refused = await admit({ session: 52, token: 'no-token-here' });
+    expect(refused.allow).toBe(false);
+    expect(refused).not.toHaveProperty('tokenExpiresAt');
+  });
+
   it('a lowered viewer cap keeps the earliest sessions on re-checks and drops the newest, as on the origin', async () => {
     await set((w) => putChannel(w, 'alice', { access: 'public', viewerCap: 3 }));
     for (const s of [1, 2, 3]) {
