@@ -147,6 +147,9 @@ describe('install.sh ROLE=origin, then edge, then single', () => {
       `port 6379\n# streamctl (install.sh): its role's settings, last so they win\ninclude ${join(redisDir, 'streamctl-replica.conf')}\n`,
     );
     expect(existsSync(join(units, 'streamctl-relay.service'))).toBe(false);
+    // Its sessions-expire timer ends the sessions whose token expired on this edge (its own records).
+    expect(readFileSync(join(units, 'streamctl-sessions-expire.service'), 'utf8')).toContain(' sessions expire\n');
+    expect(readFileSync(join(units, 'streamctl-sessions-expire.timer'), 'utf8')).toContain('OnCalendar=*:*:0/15\n');
     // The edge writes no webhook events (the origin's triggers do): no sender here.
     expect(existsSync(join(units, 'streamctl-webhooks.service'))).toBe(false);
     // Its own long-running program instead: the tag watcher.
