@@ -69,7 +69,12 @@ describe('token-session records on an edge', () => {
       if (stream === 'streams+b') throw new Error('connection refused');
     });
     expect(asked).toEqual(['streams+a', 'streams+b']);
-    expect(failing).toMatchObject({ expired: 3, streams: ['streams+a', 'streams+b'], rechecked: ['streams+a'], failure: 'connection refused' });
+    expect(failing).toMatchObject({
+      expired: 3,
+      streams: ['streams+a', 'streams+b'],
+      rechecked: ['streams+a'],
+      failure: 'connection refused',
+    });
     expect(existsSync(join(dir, SESSION(1)))).toBe(false);
     expect(existsSync(join(dir, SESSION(3)))).toBe(true);
     const next = await expireTokenSessions(dir, NOW, async () => undefined);
