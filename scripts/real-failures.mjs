@@ -16,7 +16,13 @@ for (const path of process.argv.slice(2)) {
     if (failed.length === 0 && file.status === 'failed' && file.message)
       console.log(`✗ ${file.name}: ${file.message.replace(ANSI, '').split('\n').slice(0, 6).join('\n    ')}`);
     for (const t of failed) {
-      const why = (t.failureMessages ?? []).join('\n').replace(ANSI, '').split('\n').slice(0, 8);
+      // The message, its diff and the test's own frames; vitest's and Node's frames say nothing here.
+      const why = (t.failureMessages ?? [])
+        .join('\n')
+        .replace(ANSI, '')
+        .split('\n')
+        .filter((line) => !/node_modules|node:internal|new Promise \(/.test(line))
+        .slice(0, 12);
       console.log(`✗ ${t.fullName} (${Math.round(t.duration ?? 0)} ms)\n    ${why.join('\n    ')}`);
     }
   }
