@@ -132,6 +132,8 @@ export interface EdgeExpiryRun {
   /** Streams MistServer confirmed re-checking; the others' records stay for the next run. */
   rechecked: string[];
   removed: number;
+  /** Why MistServer did not take a re-check (the run stopped there); absent when every one was taken. */
+  failure?: string;
 }
 
 /**
@@ -140,14 +142,10 @@ export interface EdgeExpiryRun {
  * token, and USER_END would delete them anyway. A stream MistServer did not confirm keeps its
  * records for the next run; the first failure ends the run (MistServer is unreachable).
  */
-export async function expireTokenSessions(
-  dir: string,
-  now: number,
-  recheck: (stream: string) => Promise<void>,
-): Promise<EdgeExpiryRun & { failure?: string }> {
+export async function expireTokenSessions(dir: string, now: number, recheck: (stream: string) => Promise<void>): Promise<EdgeExpiryRun> {
   const scan = scanTokenSessions(dir, now);
   const streams = [...new Set(scan.expired.map((s) => s.stream))];
-  const run: EdgeExpiryRun & { failure?: string } = { expired: scan.expired.length, streams, rechecked: [], removed: scan.removed };
+  const run: EdgeExpiryRun = { expired: scan.expired.length, streams, rechecked: [], removed: scan.removed };
   for (const stream of streams) {
     try {
       await recheck(stream);

@@ -28,6 +28,28 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
   }
 }
 
+/**
+ * Runs `job` as a scheduled timer runs it (the sessions-expire job, say): a run starts every
+ * `periodMs`, however long one takes; a failing run is the next run's business. Resolves the
+ * returned stop once the run in progress has finished.
+ */
+export function runEvery(periodMs: number, job: () => unknown): () => Promise<void> {
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const started = Date.now();
+      await Promise.resolve()
+        .then(job)
+        .catch(() => undefined);
+      await sleep(Math.max(0, periodMs - (Date.now() - started)));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+  };
+}
+
 /** Environment without the developer's STREAMCTL_* (the installed programs must find their own database). */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -8,7 +8,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
+import { cleanEnv, RealMist, runEvery, sleep, waitFor, type Pusher } from './harness';
 import { Edge, EDGES, Lab, LAN, setConf, type EdgeName } from './lab';
 
 const lab = new Lab();
@@ -172,13 +172,7 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
     const longRecorded = () => expiries().some((exp) => exp > issuedAt + 300_000);
     await waitFor('both sessions recorded on edge1', () => shortRecorded() && longRecorded(), 20_000, 250);
     // The scheduled job, as edge1's timer runs it, inside edge1's namespace (its own MistServer).
-    let jobs = true;
-    const job = (async () => {
-      while (jobs) {
-        edges.edge1.sc(['sessions', 'expire']);
-        await sleep(JOB_PERIOD_MS);
-      }
-    })();
+    const stopJob = runEvery(JOB_PERIOD_MS, () => edges.edge1.sc(['sessions', 'expire']));
     try {
       const done = await short.done;
       expect(done.code).toBe(200);
@@ -191,8 +185,7 @@ describe.skipIf(!haveRedis)('tickets on origin + edges (lab.sh)', () => {
       // The job deleted the record it handled; the longer token's stays.
       expect({ short: shortRecorded(), long: longRecorded() }).toEqual({ short: false, long: true });
     } finally {
-      jobs = false;
-      await job;
+      await stopJob();
     }
     const longDone = await long.done;
     expect(longDone.at - issuedAt).toBeGreaterThan(40_000);

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { cleanEnv, RealMist, sleep, waitFor, type Pusher } from './harness';
+import { cleanEnv, RealMist, runEvery, sleep, waitFor, type Pusher } from './harness';
 
 const run = promisify(execFile);
 const mist = new RealMist();
@@ -95,15 +95,8 @@ describe('an expired token stops playing', () => {
     const hls = hlsPlayer('streams+exp', shortHls.token, 90_000);
     // Ends by itself after 45 s (curl prints its byte count only when it ends on its own).
     const longTs = mist.viewTs('streams+exp', `?tkn=${long.token}`, 45);
-    // The scheduled job, as the timer runs it: a run starts every JOB_PERIOD_MS (however long one takes).
-    let jobs = true;
-    const job = (async () => {
-      while (jobs) {
-        const started = Date.now();
-        await scAsync(['sessions', 'expire']).catch(() => undefined);
-        await sleep(Math.max(0, JOB_PERIOD_MS - (Date.now() - started)));
-      }
-    })();
+    // The scheduled job, as the timer runs it.
+    const stopJob = runEvery(JOB_PERIOD_MS, () => scAsync(['sessions', 'expire']));
     try {
       const bound = 20_000 + JOB_PERIOD_MS + 5000;
       const tsDone = await ts.done;
@@ -125,8 +118,7 @@ describe('an expired token stops playing', () => {
       expect(again.code).toBe(200);
       expect(again.bytes).toBeGreaterThan(5000);
     } finally {
-      jobs = false;
-      await job;
+      await stopJob();
     }
     const longDone = await longTs.done;
     expect(longDone.at - issuedAt).toBeGreaterThan(40_000);
